@@ -1,0 +1,42 @@
+"""painzoo: recognise pain from face images with Keras 3.
+
+The public API is small: build a network by name, list and describe the zoo.
+Subpackages (``painzoo.datasets``, ``painzoo.evaluation``, ``painzoo.explain``,
+…) are imported on first use.
+
+Example:
+    >>> import painzoo
+    >>> model = painzoo.get_model("painseeker")
+    >>> painzoo.list_models("resnet*")
+    ['resnet101v2', 'resnet18', 'resnet50']
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from painzoo.registry import ModelInfo, get_model, list_models, model_info, register_model
+
+__version__ = "0.1.0"
+
+from painzoo import models as _models  # noqa: E402,F401  (registers the zoo)
+
+__all__ = ["ModelInfo", "get_model", "list_models", "model_info", "register_model", "__version__"]
+
+_SUBPACKAGES = (
+    "annotation",
+    "datasets",
+    "evaluation",
+    "explain",
+    "layers",
+    "losses",
+    "models",
+    "preprocess",
+    "training",
+)
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"painzoo.{name}")
+    raise AttributeError(f"module 'painzoo' has no attribute {name!r}")

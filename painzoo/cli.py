@@ -1,0 +1,188 @@
+"""The ``painzoo`` command line.
+
+Sub-commands:
+
+- ``painzoo models``: the zoo as a table.
+- ``painzoo benchmark``: run an evaluation config (default: ``quick``).
+- ``painzoo preprocess SRC DST``: crop faces and write a manifest.
+- ``painzoo explain MODEL.keras IMAGES…``: LIME / Grad-CAM / attention maps.
+- ``painzoo agreement RATINGS.csv``: intra-class correlation of raters.
+
+Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
+(work) function; heavy imports happen inside ``_run_<name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+# -- models ---------------------------------------------------------------------
+def _add_models(sub):
+    p = sub.add_parser("models", help="List the model zoo as a table.")
+    p.add_argument("pattern", nargs="?", default=None, help="Shell wildcard, e.g. 'resnet*'.")
+    p.add_argument("--tag", default=None, help="Only models with this tag (p1, p2, imagenet…).")
+    p.add_argument(
+        "--count",
+        action="store_true",
+        help="Build every model to count its parameters (slow) instead of "
+        "printing the reference counts.",
+    )
+
+
+def _run_models(args) -> int:
+    import painzoo
+
+    rows = []
+    for name in painzoo.list_models(args.pattern, tag=args.tag):
+        info = painzoo.model_info(name)
+        if args.count:
+            params = painzoo.get_model(name).count_params()
+        else:
+            params = info.params
+        rows.append(
+            (
+                name,
+                "×".join(str(s) for s in info.input_shape),
+                f"{params:,}" if params is not None else "?",
+                ", ".join(info.weights) or "-",
+                info.citation.split(".")[0] if info.citation else "",
+            )
+        )
+    _print_table(("model", "input", "params (2 classes)", "weights", "citation"), rows)
+    return 0
+
+
+# -- benchmark --------------------------------------------------------------------
+def _add_benchmark(sub):
+    p = sub.add_parser("benchmark", help="Evaluate models under the papers' protocols.")
+    p.add_argument("--config", default="quick", help="Bundled config name or a YAML file.")
+    p.add_argument("--out", default=None, help="Output folder (default: from the config).")
+    p.add_argument("--models", nargs="+", default=None, help="Only these models.")
+    p.add_argument("--protocols", nargs="+", default=None, help="Only these protocols.")
+
+
+def _run_benchmark(args) -> int:
+    from painzoo import evaluation
+
+    config = evaluation.load_config(args.config)
+    overrides = {"out": args.out, "models": args.models, "protocols": args.protocols}
+    config = evaluation.apply_overrides(config, **overrides)
+    result = evaluation.run(config)
+    print(f"Report: {result.report_path}")
+    return 0 if not result.failed else 1
+
+
+# -- preprocess -------------------------------------------------------------------
+def _add_preprocess(sub):
+    p = sub.add_parser("preprocess", help="Crop faces from a folder; write crops + manifest.")
+    p.add_argument("src", help="Image folder (or a manifest CSV).")
+    p.add_argument("dst", help="Output folder for crops and manifest.csv.")
+    p.add_argument("--detector", default="mtcnn", help="mtcnn, haar or none.")
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--margin", type=float, default=0.2)
+    p.add_argument("--background", default=None, help="grabcut or an ONNX model path.")
+    p.add_argument("--on-no-face", default="center", choices=("center", "skip", "error"))
+    p.add_argument("--layout", default="subject/label", help="Folder layout of SRC.")
+
+
+def _run_preprocess(args) -> int:
+    from painzoo import preprocess
+
+    ds = preprocess.preprocess_folder(
+        args.src,
+        args.dst,
+        detector=args.detector,
+        size=args.size,
+        margin=args.margin,
+        background=args.background,
+        on_no_face=args.on_no_face,
+        layout=args.layout,
+    )
+    print(f"Wrote {len(ds)} crops and a manifest to {args.dst}")
+    return 0
+
+
+# -- explain ----------------------------------------------------------------------
+def _add_explain(sub):
+    p = sub.add_parser("explain", help="Explain a saved model's predictions on images.")
+    p.add_argument("model", help="A .keras file saved by painzoo.")
+    p.add_argument("images", nargs="+", help="Image files.")
+    p.add_argument("--method", default="lime", choices=("lime", "gradcam", "attention"))
+    p.add_argument("--out", default="painzoo-explanations")
+    p.add_argument("--num-samples", type=int, default=1000)
+
+
+def _run_explain(args) -> int:
+    from painzoo import explain
+
+    paths = explain.explain_files(
+        args.model, args.images, method=args.method, out=args.out, num_samples=args.num_samples
+    )
+    for path in paths:
+        print(path)
+    return 0
+
+
+# -- agreement --------------------------------------------------------------------
+def _add_agreement(sub):
+    p = sub.add_parser("agreement", help="Inter-rater agreement (ICC) of a ratings CSV.")
+    p.add_argument("ratings", help="CSV: one row per target, one column per rater.")
+    p.add_argument("--form", default="2,k", help="ICC form: 1,1 1,k 2,1 2,k 3,1 3,k.")
+
+
+def _run_agreement(args) -> int:
+    from painzoo import annotation
+
+    print(annotation.agreement_report(args.ratings, form=args.form))
+    return 0
+
+
+# -- plumbing ---------------------------------------------------------------------
+_COMMANDS = {
+    "models": (_add_models, _run_models),
+    "benchmark": (_add_benchmark, _run_benchmark),
+    "preprocess": (_add_preprocess, _run_preprocess),
+    "explain": (_add_explain, _run_explain),
+    "agreement": (_add_agreement, _run_agreement),
+}
+
+
+def _print_table(header, rows) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(line.format(*header))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line.format(*row))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``painzoo`` argument parser with every sub-command."""
+    from painzoo import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="painzoo", description="Pain recognition from face images: models, evaluation, data."
+    )
+    parser.add_argument("--version", action="version", version=f"painzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in _COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``painzoo`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command][1](args)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        print(f"painzoo {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""The dataset manifest every part of painzoo exchanges.
+
+A :class:`Dataset` is a table with one row per image (``.frame``) plus,
+optionally, the pixels in memory (``.images``) and ground-truth region masks
+(``.masks``). Loaders return one, protocols split one, the runner trains on
+one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Dataset", "REQUIRED_COLUMNS"]
+
+REQUIRED_COLUMNS = ("image", "label", "subject", "source")
+
+
+class Dataset:
+    """Face images with a pain label and a subject id.
+
+    Args:
+        frame: One row per image with the columns ``image`` (file path, or
+            ``""`` for in-memory images), ``label`` (int, 1 = pain),
+            ``subject`` (str) and ``source`` (str); optional ``level``
+            (original pain intensity), ``au_<name>``, ``yaw``, ``roll``, and
+            any other columns (face boxes, keypoints, …).
+        images: Optional uint8 array ``[N, H, W, 3]`` (RGB) holding the
+            pixels in memory, aligned with ``frame``.
+        masks: Optional mapping of region name to bool ``[N, H, W]``
+            (ground-truth action-unit regions of synthetic images).
+        root: Folder that relative paths in ``image`` are resolved against.
+        name: A short name used in reports.
+
+    Raises:
+        ValueError: If a required column is missing, a label is missing or
+            not an integer, a subject is empty, or ``images`` does not align.
+
+    Example:
+        >>> ds = Dataset(pd.DataFrame({"image": ["a.png"], "label": [1],
+        ...                            "subject": ["s1"], "source": ["clinic"]}))
+        >>> len(ds), ds.labels.tolist()
+        (1, [1])
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        images: np.ndarray | None = None,
+        masks: dict[str, np.ndarray] | None = None,
+        root: str | os.PathLike | None = None,
+        name: str = "dataset",
+    ):
+        frame = frame.copy()
+        if "source" not in frame.columns:
+            frame["source"] = name
+        if "image" not in frame.columns and images is not None:
+            frame["image"] = ""
+        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"The dataset table lacks the column(s) {missing}; a manifest needs "
+                f"{list(REQUIRED_COLUMNS)} (source is optional and defaults to the name)."
+            )
+        frame = frame.reset_index(drop=True)
+        frame["image"] = frame["image"].fillna("").astype(str)
+        _check_labels(frame)
+        frame["label"] = frame["label"].astype(int)
+        if frame["subject"].isna().any() or (frame["subject"].astype(str).str.strip() == "").any():
+            bad = frame.index[frame["subject"].isna() | (frame["subject"].astype(str).str.strip() == "")]
+            raise ValueError(
+                f"{len(bad)} row(s) have no subject id (first: {_describe_row(frame, bad[0])}); "
+                "every image needs the id of the person or animal it shows, so that "
+                "protocols can keep a subject on one side of a split."
+            )
+        frame["subject"] = frame["subject"].astype(str)
+        frame["source"] = frame["source"].astype(str)
+        if images is not None:
+            images = np.asarray(images)
+            if images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(frame):
+                raise ValueError(
+                    f"images must be uint8 [N, H, W, 3] with N = {len(frame)} rows; "
+                    f"received shape {images.shape}."
+                )
+            if images.dtype != np.uint8:
+                raise ValueError(f"images must be uint8 RGB; received dtype {images.dtype}.")
+        if masks is not None:
+            for key, value in masks.items():
+                if len(value) != len(frame):
+                    raise ValueError(
+                        f"mask {key!r} has {len(value)} entries; the dataset has {len(frame)} rows."
+                    )
+        self.frame = frame
+        self.images = images
+        self.masks = dict(masks) if masks else {}
+        self.root = Path(root) if root is not None else None
+        self.name = name
+
+    # -- views -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        where = "in memory" if self.images is not None else "on disk"
+        return (
+            f"Dataset(name={self.name!r}, images={len(self)}, "
+            f"subjects={self.frame['subject'].nunique()}, pain={int(self.labels.sum())}, "
+            f"{where})"
+        )
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Binary labels, int ``[N]`` (1 = pain)."""
+        return self.frame["label"].to_numpy(dtype=int)
+
+    @property
+    def subjects(self) -> np.ndarray:
+        """Subject ids, str ``[N]``."""
+        return self.frame["subject"].to_numpy(dtype=str)
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Source dataset of every row, str ``[N]``."""
+        return self.frame["source"].to_numpy(dtype=str)
+
+    @property
+    def image_paths(self) -> list[Path]:
+        """Absolute paths of the image files (empty for in-memory rows)."""
+        return [self._resolve(p) if p else Path() for p in self.frame["image"]]
+
+    def _resolve(self, path: str) -> Path:
+        p = Path(path)
+        if not p.is_absolute() and self.root is not None:
+            p = self.root / p
+        return p
+
+    # -- derived datasets --------------------------------------------------------
+    def subset(self, indices: Sequence[int] | np.ndarray) -> Dataset:
+        """A new dataset holding the given rows (integer indices or a bool mask)."""
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if len(idx) != len(self):
+                raise ValueError(f"A boolean mask needs {len(self)} entries; received {len(idx)}.")
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(int)
+        return Dataset(
+            self.frame.iloc[idx].reset_index(drop=True),
+            images=None if self.images is None else self.images[idx],
+            masks={k: v[idx] for k, v in self.masks.items()} or None,
+            root=self.root,
+            name=self.name,
+        )
+
+    @classmethod
+    def concat(cls, datasets: Iterable[Dataset], name: str | None = None) -> Dataset:
+        """Stack datasets row-wise.
+
+        In-memory pixels are kept when every part holds them at one size;
+        paths are made absolute so parts from different roots mix.
+
+        Raises:
+            ValueError: If the list is empty, or some parts are in memory and
+                others on disk (call ``to_csv`` on the in-memory ones first),
+                or in-memory parts differ in size.
+        """
+        parts = list(datasets)
+        if not parts:
+            raise ValueError("Dataset.concat needs at least one dataset; received none.")
+        in_memory = [d.images is not None for d in parts]
+        frames = []
+        for d in parts:
+            f = d.frame.copy()
+            f["image"] = [str(d._resolve(p)) if p else "" for p in f["image"]]
+            frames.append(f)
+        frame = pd.concat(frames, ignore_index=True)
+        images = None
+        if all(in_memory):
+            shapes = {d.images.shape[1:] for d in parts}
+            if len(shapes) > 1:
+                raise ValueError(
+                    f"In-memory datasets of different image sizes {sorted(shapes)} cannot be "
+                    "stacked; build them at one image_size."
+                )
+            images = np.concatenate([d.images for d in parts])
+        elif any(in_memory):
+            raise ValueError(
+                "Cannot stack in-memory and on-disk datasets; write the in-memory ones "
+                "with ds.to_csv(path) and load them back with Dataset.from_csv(path)."
+            )
+        masks = None
+        keys = set.intersection(*(set(d.masks) for d in parts))
+        if keys and images is not None:
+            masks = {k: np.concatenate([d.masks[k] for d in parts]) for k in sorted(keys)}
+        return cls(frame, images=images, masks=masks, name=name or "+".join(d.name for d in parts))
+
+    # -- pixels ------------------------------------------------------------------
+    def load_images(self, size: int | tuple[int, int] | None = None) -> np.ndarray:
+        """The images as uint8 ``[N, H, W, 3]`` RGB.
+
+        Args:
+            size: Resize every image to ``size`` × ``size`` (or ``(H, W)``)
+                with area interpolation; ``None`` keeps the stored size, which
+                must then be the same for every file.
+
+        Raises:
+            ValueError: If sizes differ and ``size`` is ``None``; a file that
+                cannot be read raises an error naming it.
+        """
+        from painzoo.datasets.io import read_image, resize_image
+
+        hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
+        if self.images is not None:
+            if hw is None or tuple(self.images.shape[1:3]) == hw:
+                return self.images
+            return np.stack([resize_image(im, hw) for im in self.images])
+        if len(self) == 0:
+            return np.zeros((0, *(hw or (0, 0)), 3), np.uint8)
+        out = []
+        for path in self.image_paths:
+            im = read_image(path)
+            out.append(im if hw is None else resize_image(im, hw))
+        shapes = {im.shape for im in out}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"The images have different sizes ({len(shapes)} distinct shapes); "
+                "pass size=… to load_images to resize them to one."
+            )
+        return np.stack(out)
+
+    # -- reporting ---------------------------------------------------------------
+    def summary(self, by: str | None = None) -> pd.DataFrame:
+        """Image counts per subject × class, with totals (P1 Table 2 layout).
+
+        Args:
+            by: Column to count classes by; defaults to ``level`` when present,
+                otherwise ``label``.
+        """
+        by = by or ("level" if "level" in self.frame.columns else "label")
+        table = pd.crosstab(self.frame["subject"], self.frame[by])
+        table = table.reindex(_natural_sorted(table.index))
+        table["total"] = table.sum(axis=1)
+        table.loc["total"] = table.sum(axis=0)
+        table.columns.name = by
+        return table
+
+    # -- files -------------------------------------------------------------------
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write the manifest as CSV, paths relative to the CSV's folder.
+
+        In-memory images are first written as PNG files into a folder
+        ``<csv stem>_images/`` beside the CSV so the pixels survive the round
+        trip (masks are not written).
+
+        Returns:
+            The CSV path.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame = self.frame.copy()
+        if self.images is not None:
+            from painzoo.datasets.io import write_image
+
+            folder = path.parent / f"{path.stem}_images"
+            folder.mkdir(exist_ok=True)
+            names = []
+            for i, im in enumerate(self.images):
+                name = f"{i:06d}.png"
+                write_image(folder / name, im)
+                names.append(f"{folder.name}/{name}")
+            frame["image"] = names
+        else:
+            base = path.parent.resolve()
+            rel = []
+            for p in self.image_paths:
+                try:
+                    rel.append(os.path.relpath(p.resolve(), base))
+                except ValueError:  # another drive on Windows
+                    rel.append(str(p.resolve()))
+            frame["image"] = rel
+        frame.to_csv(path, index=False)
+        return path
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike, name: str | None = None) -> Dataset:
+        """Read a manifest written by :meth:`to_csv` (paths relative to the CSV)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"Manifest {path} does not exist.")
+        frame = pd.read_csv(path, dtype={"subject": str, "source": str, "image": str})
+        return cls(frame, root=path.parent, name=name or path.stem)
+
+
+def _check_labels(frame: pd.DataFrame) -> None:
+    labels = pd.to_numeric(frame["label"], errors="coerce")
+    bad = frame.index[labels.isna()]
+    if len(bad):
+        raise ValueError(
+            f"{len(bad)} row(s) have a missing or non-numeric label (first: "
+            f"{_describe_row(frame, bad[0])}, label={frame.loc[bad[0], 'label']!r}); "
+            "give every image 0 (no pain) or 1 (pain), or drop unlabelled rows."
+        )
+    if not np.all(labels == np.round(labels)):
+        raise ValueError("Labels must be integers (0 = no pain, 1 = pain).")
+
+
+def _describe_row(frame: pd.DataFrame, i: int) -> str:
+    image = frame.loc[i, "image"] if "image" in frame.columns else ""
+    return f"row {i}" + (f" ({image})" if isinstance(image, str) and image else "")
+
+
+def _natural_sorted(values) -> list:
+    import re
+
+    def key(v):
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(v))]
+
+    return sorted(values, key=key)

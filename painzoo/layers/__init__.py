@@ -1,0 +1,5 @@
+"""Custom Keras layers of painzoo (serialisable, ``keras.ops`` only)."""
+
+from painzoo.layers.preprocessing import ImageScaling
+
+__all__ = ["ImageScaling"]

@@ -1,0 +1,5 @@
+"""The model zoo. Importing this package registers every network."""
+
+from painzoo.models import resnet  # noqa: F401  (registers its builders)
+
+__all__: list[str] = []

@@ -1,0 +1,119 @@
+"""ResNet-18 (He et al., 2016) in torchvision's layout, written with ``keras.layers``.
+
+keras.applications has no ResNet-18, and keras-cv's builds its config from a
+hub; this one needs nothing but Keras. Layer names follow torchvision's state
+dict keys with ``_`` for ``.`` (``layer2_0_downsample_0`` ↔
+``layer2.0.downsample.0``) so torchvision/timm checkpoints convert exactly.
+Padding is explicit (``ZeroPadding2D`` + ``valid``) because Keras' ``same``
+pads stride-2 convolutions asymmetrically, unlike PyTorch.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from painzoo.layers.preprocessing import ImageScaling
+from painzoo.models._common import check_input_size, classifier_head
+from painzoo.registry import ModelInfo, register_model
+
+__all__ = ["resnet18", "resnet18_features", "RESNET18_CITATION"]
+
+RESNET18_CITATION = (
+    "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016."
+)
+_BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
+_BN_MOMENTUM = 0.9  # Keras' convention for PyTorch's momentum=0.1
+_STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
+MIN_INPUT = 32
+
+
+def _conv_bn(x, filters, kernel, stride, name, bn_name):
+    pad = kernel // 2
+    if pad:
+        x = layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
+    x = layers.Conv2D(filters, kernel, strides=stride, use_bias=False, name=name)(x)
+    return layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=_BN_MOMENTUM, name=bn_name)(x)
+
+
+def _basic_block(x, filters, stride, prefix):
+    shortcut = x
+    y = _conv_bn(x, filters, 3, stride, f"{prefix}_conv1", f"{prefix}_bn1")
+    y = layers.ReLU(name=f"{prefix}_relu1")(y)
+    y = _conv_bn(y, filters, 3, 1, f"{prefix}_conv2", f"{prefix}_bn2")
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = _conv_bn(
+            x, filters, 1, stride, f"{prefix}_downsample_0", f"{prefix}_downsample_1"
+        )
+    y = layers.Add(name=f"{prefix}_add")([y, shortcut])
+    return layers.ReLU(name=f"{prefix}_out")(y)
+
+
+def resnet18_features(inputs):
+    """Apply ResNet-18's convolutional part to a tensor of RGB images in [0, 255].
+
+    Scales the input as torchvision does (ImageNet mean/std), then runs
+    conv1 → max pool → four stages of two basic blocks. At 224×224 the result
+    is ``[B, 7, 7, 512]``. The layers join the caller's functional graph, so
+    every model built on them (``resnet18``, ``painseeker``) shares layer
+    names and loads the same checkpoints.
+
+    Args:
+        inputs: A Keras tensor ``[B, H, W, 3]``.
+
+    Returns:
+        The last stage's feature map ``[B, M, M, 512]``; 11,186,112 parameters.
+    """
+    x = ImageScaling("torch", name="scaling")(inputs)
+    x = _conv_bn(x, 64, 7, 2, "conv1", "bn1")
+    x = layers.ReLU(name="relu")(x)
+    x = layers.ZeroPadding2D(1, name="maxpool_pad")(x)  # zeros == -inf after ReLU
+    x = layers.MaxPooling2D(3, strides=2, name="maxpool")(x)
+    for stage, (filters, stride) in enumerate(_STAGES, start=1):
+        x = _basic_block(x, filters, stride, f"layer{stage}_0")
+        x = _basic_block(x, filters, 1, f"layer{stage}_1")
+    return x
+
+
+def load_resnet_weights(model: keras.Model, weights, num_classes: int) -> keras.Model:
+    """Load ``weights`` (None, a ``.weights.h5``, ``.pth`` or ``.safetensors`` path)."""
+    if weights is None:
+        return model
+    from painzoo.models import torch_weights
+
+    return torch_weights.load_weights(model, weights, num_classes=num_classes)
+
+
+@register_model(
+    info=ModelInfo(
+        name="resnet18",
+        input_shape=(224, 224, 3),
+        citation=RESNET18_CITATION,
+        weights=(),
+        tags=("p1", "baseline", "resnet"),
+        params=11_187_138,
+        description="ResNet-18 in torchvision's layout; P1's baseline and PainSeeker's backbone.",
+    )
+)
+def resnet18(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """ResNet-18 with a global-average-pooling + softmax head.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``; at least 32×32.
+        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a
+            torchvision/timm ResNet-18 checkpoint (``.pth`` or ``.safetensors``).
+
+    Returns:
+        A ``keras.Model`` on RGB images in [0, 255].
+
+    Reference:
+        He et al., CVPR 2016; used by P1 (Liu et al., 2025) as baseline.
+    """
+    check_input_size("resnet18", input_shape, MIN_INPUT)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = resnet18_features(inputs)
+    x = layers.GlobalAveragePooling2D(name="avgpool")(x)
+    outputs = classifier_head(x, num_classes, name="fc")
+    model = keras.Model(inputs, outputs, name="resnet18")
+    return load_resnet_weights(model, weights, num_classes)

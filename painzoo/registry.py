@@ -1,0 +1,166 @@
+"""The model registry: one name, one builder, one set of metadata.
+
+Builders are plain functions returning a functional :class:`keras.Model`, in
+the manner of ``keras.applications``. ``@register_model`` attaches a
+:class:`ModelInfo`; :func:`get_model` builds by name, :func:`list_models`
+filters names with shell wildcards and :func:`model_info` returns metadata.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["ModelInfo", "register_model", "get_model", "list_models", "model_info"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Metadata of a registered model.
+
+    Attributes:
+        name: Registered name (lower case).
+        input_shape: Default input shape ``(H, W, 3)``.
+        citation: Short reference to the paper that describes the network.
+        weights: Names of pretrained weights accepted by ``weights=`` besides
+            ``None`` and a file path, e.g. ``("imagenet",)``.
+        tags: Free-form tags: ``"p1"``, ``"p2"``, ``"from_scratch"``, ``"imagenet"``.
+        params: Reference parameter count with a 2-class head at the default
+            input (``model.count_params()``), or ``None`` when unknown.
+        params_6: Reference parameter count with a 6-class head, where the
+            paper reports one (SPEC §3, P2 Table 3).
+        paper_params: The figure printed in the source paper, as text.
+        description: One line saying what the model is.
+    """
+
+    name: str = ""
+    input_shape: tuple[int, int, int] = (224, 224, 3)
+    citation: str = ""
+    weights: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    params: int | None = None
+    params_6: int | None = None
+    paper_params: str | None = None
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, tuple[Callable, ModelInfo]] = {}
+
+
+def register_model(name: str | None = None, *, info: ModelInfo | None = None) -> Callable:
+    """Register a model builder under ``name``.
+
+    The builder must accept ``num_classes``, ``input_shape`` and ``weights``
+    keyword arguments (plus any model-specific keywords) and return a
+    :class:`keras.Model` that takes RGB float images in ``[0, 255]``.
+
+    Args:
+        name: Registered name; defaults to ``info.name`` or the function name.
+        info: The model's :class:`ModelInfo`.
+
+    Raises:
+        ValueError: If the name is already registered.
+
+    Example:
+        >>> @register_model(info=ModelInfo(name="tiny", input_shape=(32, 32, 3)))
+        ... def tiny(num_classes=2, input_shape=None, weights=None): ...
+    """
+
+    def decorator(builder: Callable) -> Callable:
+        key = (name or (info.name if info and info.name else builder.__name__)).lower()
+        if key in _REGISTRY:
+            raise ValueError(
+                f"A model named {key!r} is already registered; pick another name or "
+                "unregister the existing one first."
+            )
+        meta = info or ModelInfo()
+        if meta.name != key:
+            meta = ModelInfo(**{**meta.__dict__, "name": key})
+        _REGISTRY[key] = (builder, meta)
+        return builder
+
+    return decorator
+
+
+def _unregister(name: str) -> None:
+    """Remove ``name`` from the registry (for tests and plug-ins)."""
+    _REGISTRY.pop(name.lower(), None)
+
+
+def _lookup(name: str) -> tuple[Callable, ModelInfo]:
+    key = str(name).lower()
+    if key not in _REGISTRY:
+        close = difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"Unknown model {name!r}.{hint} Call painzoo.list_models() for every name."
+        )
+    return _REGISTRY[key]
+
+
+def get_model(
+    name: str,
+    *,
+    num_classes: int = 2,
+    input_shape: tuple[int, int, int] | None = None,
+    weights: str | None = None,
+    **kwargs,
+):
+    """Build a registered model.
+
+    Args:
+        name: Registered name, e.g. ``"painseeker"`` (case-insensitive).
+        num_classes: Number of output classes of the softmax head.
+        input_shape: ``(H, W, 3)``; defaults to the model's own input shape.
+        weights: ``None`` (random initialisation), one of the names in
+            ``model_info(name).weights`` (e.g. ``"imagenet"``) or a path to a
+            weights file.
+        **kwargs: Model-specific keyword arguments (e.g. ``prsc_weight``).
+
+    Returns:
+        A :class:`keras.Model` taking RGB float images in ``[0, 255]`` and
+        returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: For an unknown name (with the closest names), or invalid
+            arguments.
+    """
+    builder, info = _lookup(name)
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1; received {num_classes}.")
+    shape = tuple(input_shape) if input_shape is not None else info.input_shape
+    if len(shape) != 3 or shape[-1] != 3:
+        raise ValueError(
+            f"input_shape must be (height, width, 3) for RGB images; received {shape}."
+        )
+    return builder(num_classes=num_classes, input_shape=shape, weights=weights, **kwargs)
+
+
+def list_models(pattern: str | None = None, *, tag: str | None = None) -> list[str]:
+    """Names of registered models, sorted.
+
+    Args:
+        pattern: Shell wildcard, e.g. ``"resnet*"``; ``None`` lists all.
+        tag: Keep only models carrying this tag (e.g. ``"p2"``).
+
+    Returns:
+        Sorted list of names.
+    """
+    names = sorted(_REGISTRY)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
+    if tag is not None:
+        names = [n for n in names if tag in _REGISTRY[n][1].tags]
+    return names
+
+
+def model_info(name: str) -> ModelInfo:
+    """The :class:`ModelInfo` of a registered model.
+
+    Raises:
+        ValueError: For an unknown name, suggesting the closest names.
+    """
+    return _lookup(name)[1]
