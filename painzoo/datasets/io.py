@@ -1,35 +1,147 @@
-"""Reading and writing image files as RGB uint8 arrays."""
+"""Reading and writing image files as RGB uint8 arrays.
+
+Every image in painzoo travels as RGB ``uint8 [H, W, 3]``. :func:`read_image`
+turns whatever a dataset ships into that: grayscale, grayscale + alpha,
+RGBA, palette and 16-bit files are converted, and the EXIF orientation tag
+of camera JPEGs is applied so faces stand upright.
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["read_image", "write_image", "resize_image"]
+__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "read_image", "write_image", "resize_image"]
+
+#: File extensions the loaders treat as images (lower case, with the dot).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+# A 5152×3864 Delaware photograph has 20 M pixels; anything far above that is
+# more likely a broken header than a face image, but it is not an attack.
+Image.MAX_IMAGE_PIXELS = 400_000_000
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """Whether the file name has one of :data:`IMAGE_EXTENSIONS`."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as RGB uint8 ``[H, W, 3]``.
 
+    Conversions: grayscale is replicated to three channels; an alpha channel
+    (RGBA, LA, palette with transparency) is composited over white, the
+    background colour P2 paints behind faces; 16-bit and 32-bit integer or
+    float images are scaled to 0–255 (16-bit divides by 257); the EXIF
+    orientation tag is applied.
+
+    Args:
+        path: The image file.
+
+    Returns:
+        RGB uint8 array ``[H, W, 3]``.
+
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If the file cannot be decoded as an image.
+        ValueError: If the file cannot be decoded as an image (corrupt,
+            truncated or not an image); the message names the file.
+
+    Example:
+        >>> rgb = read_image("face.png")  # doctest: +SKIP
+        >>> rgb.dtype, rgb.shape[-1]
+        (dtype('uint8'), 3)
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Image file {path} does not exist.")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"Cannot decode {path} as an image; is the file corrupt or not an image?")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return _to_rgb_uint8(im, path)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        # PIL cannot read a few formats OpenCV can (and vice versa); try it before giving up.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.fromfile(path, dtype=np.uint8)
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        if image is None:
+            raise ValueError(
+                f"Cannot decode {path} as an image ({type(err).__name__}: {err}); the file is "
+                "corrupt, truncated or not an image. Replace it or drop its row "
+                "(crop_dataset(..., on_error='skip') skips such files and counts them)."
+            ) from None
+        return _cv2_to_rgb_uint8(image)
+
+
+def _to_rgb_uint8(im: Image.Image, path: Path) -> np.ndarray:
+    mode = im.mode
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:] / 255.0
+        out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        return np.round(out).astype(np.uint8)
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(im)
+        return _gray_to_rgb(_scale_to_uint8(arr, 16 if mode.startswith("I;16") else None))
+    if mode == "RGB":
+        return np.asarray(im, dtype=np.uint8).copy()
+    if mode == "L":
+        return _gray_to_rgb(np.asarray(im, dtype=np.uint8))
+    try:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except ValueError as err:
+        raise ValueError(f"Cannot convert {path} (mode {mode}) to RGB: {err}") from None
+
+
+def _scale_to_uint8(arr: np.ndarray, bits: int | None) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype == np.uint8:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating):
+        hi = float(np.nanmax(arr)) if arr.size else 1.0
+        scale = 255.0 if hi <= 1.0 else (255.0 / hi if hi > 255 else 1.0)
+        return np.clip(np.nan_to_num(arr) * scale, 0, 255).round().astype(np.uint8)
+    if bits is None:
+        # PIL opens 16-bit PNGs as mode "I" (int32); values above 255 mean 16-bit data.
+        bits = 16 if arr.size and arr.max() > 255 else 8
+    if bits == 8:
+        return np.clip(arr, 0, 255).astype(np.uint8)
+    return np.clip(np.round(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def _cv2_to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint16:
+        image = np.round(image.astype(np.float64) / 257.0).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = _scale_to_uint8(image, None)
+    if image.ndim == 2:
+        return _gray_to_rgb(image)
+    if image.shape[-1] == 4:
+        rgba = image.astype(np.float32)
+        alpha = rgba[..., 3:] / 255.0
+        bgr = np.round(rgba[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if image.shape[-1] == 1:
+        return _gray_to_rgb(image[..., 0])
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB uint8 image; the format follows the file extension."""
+    """Write an RGB uint8 image; the format follows the file extension.
+
+    Raises:
+        ValueError: If the image cannot be encoded for that extension.
+    """
     path = Path(path)
     ok, buf = cv2.imencode(path.suffix or ".png", cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR))
     if not ok:

@@ -1,0 +1,116 @@
+"""read_image turns every file a dataset ships into RGB uint8."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from painzoo.datasets.io import is_image_file, read_image, resize_image, write_image
+
+
+def _gradient(h=24, w=32):
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 7 % 256, y * 9 % 256, (x + y) * 3 % 256], -1).astype(np.uint8)
+
+
+def test_rgb_png_round_trip(tmp_path):
+    rgb = _gradient()
+    write_image(tmp_path / "a.png", rgb)
+    out = read_image(tmp_path / "a.png")
+    assert out.dtype == np.uint8 and out.shape == rgb.shape
+    np.testing.assert_array_equal(out, rgb)
+
+
+def test_grayscale_becomes_three_equal_channels(tmp_path):
+    gray = _gradient()[..., 0]
+    Image.fromarray(gray, mode="L").save(tmp_path / "g.png")
+    out = read_image(tmp_path / "g.png")
+    assert out.shape == (*gray.shape, 3)
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], gray)
+
+
+def test_rgba_is_composited_over_white(tmp_path):
+    rgb = _gradient()
+    alpha = np.zeros(rgb.shape[:2], np.uint8)
+    alpha[:, : rgb.shape[1] // 2] = 255  # left half opaque, right half transparent
+    Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA").save(tmp_path / "a.png")
+    out = read_image(tmp_path / "a.png")
+    assert out.shape == rgb.shape
+    half = rgb.shape[1] // 2
+    np.testing.assert_array_equal(out[:, :half], rgb[:, :half])
+    assert (out[:, half:] == 255).all()
+
+
+def test_palette_image_maps_through_its_palette(tmp_path):
+    idx = (np.arange(24 * 32).reshape(24, 32) % 4).astype(np.uint8)
+    colours = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]], np.uint8)
+    im = Image.fromarray(idx, mode="P")
+    im.putpalette(colours.ravel().tolist() + [0] * (768 - 12))
+    im.save(tmp_path / "p.png")
+    out = read_image(tmp_path / "p.png")
+    np.testing.assert_array_equal(out, colours[idx])
+
+
+def test_sixteen_bit_grayscale_is_scaled(tmp_path):
+    import cv2
+
+    gray16 = (np.arange(24 * 32).reshape(24, 32) * 85).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "g16.png"), gray16)
+    out = read_image(tmp_path / "g16.png")
+    expected = np.round(gray16 / 257.0).astype(np.uint8)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out[..., 0], expected)
+    np.testing.assert_array_equal(out[..., 2], expected)
+
+
+def test_sixteen_bit_colour_is_scaled(tmp_path):
+    import cv2
+
+    rgb16 = (_gradient().astype(np.uint16) * 257).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "c16.png"), rgb16[..., ::-1])  # OpenCV writes BGR
+    out = read_image(tmp_path / "c16.png")
+    assert out.dtype == np.uint8 and out.shape == rgb16.shape
+    np.testing.assert_allclose(out.astype(int), _gradient().astype(int), atol=1)
+
+
+def test_exif_orientation_is_honoured(tmp_path):
+    rgb = np.zeros((20, 40, 3), np.uint8)
+    rgb[:, :10] = [255, 0, 0]  # a red band on the left of the stored pixels
+    im = Image.fromarray(rgb)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    im.save(tmp_path / "o.jpg", exif=exif.tobytes(), quality=95)
+    out = read_image(tmp_path / "o.jpg")
+    # Displayed upright: the stored 20×40 becomes 40×20 and the left band moves to the top.
+    assert out.shape == (40, 20, 3)
+    assert out[:10, :, 0].mean() > 200 and out[-10:, :, 0].mean() < 50
+
+
+def test_corrupt_file_error_names_the_file(tmp_path):
+    bad = tmp_path / "broken_face.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    with pytest.raises(ValueError, match="broken_face.png"):
+        read_image(bad)
+
+
+def test_truncated_jpeg_error_names_the_file(tmp_path):
+    Image.fromarray(_gradient(64, 64)).save(tmp_path / "t.jpg")
+    data = (tmp_path / "t.jpg").read_bytes()
+    (tmp_path / "t.jpg").write_bytes(data[:40])
+    with pytest.raises(ValueError, match="t.jpg"):
+        read_image(tmp_path / "t.jpg")
+
+
+def test_missing_file_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        read_image(tmp_path / "nope.png")
+
+
+def test_is_image_file():
+    assert is_image_file("a/B.JPG") and is_image_file("x.png")
+    assert not is_image_file("notes.txt") and not is_image_file(".DS_Store")
+
+
+def test_resize_image_shape():
+    out = resize_image(_gradient(24, 32), (12, 10))
+    assert out.shape == (12, 10, 3) and out.dtype == np.uint8
