@@ -1,0 +1,229 @@
+"""P1's hand-crafted baselines: LBP histograms on a grid of cells + a linear SVM.
+
+Liu et al. (2025) compare PainSeeker with six LBP + linear-SVM variants
+(radius R ∈ {1, 3}, P = 8 neighbours, histograms on a 4×4, 8×8 or 16×16 grid
+of cells, concatenated; SVM with C = 1) but do not say which LBP coding they
+use. painzoo uses **non-rotation-invariant uniform patterns**
+(``skimage.feature.local_binary_pattern(..., method="nri_uniform")``): for
+P = 8 that gives the 58 uniform codes plus one bin for all non-uniform
+codes, 59 bins in total — the standard LBP⁽ᵘ²⁾ descriptor of facial
+expression recognition (Ahonen et al., 2006; Shan et al., 2009). Each cell's
+histogram is L1-normalised, so cells of slightly different pixel counts
+weigh the same.
+
+The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
+(or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
+with scikit-learn tools, and the runner treats them like zoo models.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+__all__ = [
+    "lbp_histograms",
+    "LBPSVM",
+    "BASELINES",
+    "get_baseline",
+    "is_baseline",
+    "list_baselines",
+    "LBP_CITATION",
+]
+
+LBP_CITATION = (
+    "Liu et al. PainSeeker: an automated method for assessing pain in rats through facial "
+    "expressions. Front. Vet. Sci. 2025 (LBP + linear SVM baselines, Table 3); Ahonen, Hadid, "
+    "Pietikäinen. Face description with local binary patterns. IEEE TPAMI 2006."
+)
+
+#: P1's six baseline variants: name -> LBPSVM keyword arguments.
+BASELINES: dict[str, dict] = {
+    f"lbp_svm_r{r}p8_{g}x{g}": {"radius": r, "points": 8, "grid": g}
+    for r in (1, 3)
+    for g in (4, 8, 16)
+}
+_NAME = re.compile(r"^lbp_svm_r(\d+)p(\d+)_(\d+)x\3$")
+
+
+def n_uniform_bins(points: int) -> int:
+    """Number of ``nri_uniform`` LBP codes for ``points`` neighbours: P(P−1) + 3."""
+    return points * (points - 1) + 3
+
+
+def _to_gray(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 3:
+        return images.astype(np.uint8)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(
+            "LBP features need images [N, H, W, 3] (RGB) or [N, H, W] (grayscale); "
+            f"received shape {images.shape}."
+        )
+    if images.shape[-1] == 1:
+        return images[..., 0].astype(np.uint8)
+    # ITU-R BT.601 luma (OpenCV's RGB2GRAY weights), rounded back to uint8 because
+    # LBP compares neighbours and float noise would flip ties.
+    luma = images.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return np.clip(np.rint(luma), 0, 255).astype(np.uint8)
+
+
+def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> np.ndarray:
+    """Concatenated per-cell uniform-LBP histograms of a batch of images.
+
+    Args:
+        images: uint8 ``[N, H, W, 3]`` RGB (converted to gray with BT.601
+            weights), ``[N, H, W, 1]`` or ``[N, H, W]`` grayscale.
+        radius: LBP radius R in pixels.
+        points: Number of circular neighbours P.
+        grid: Cells per side; the image is split into ``grid × grid`` cells
+            (``np.array_split`` boundaries, so sizes may differ by a pixel).
+
+    Returns:
+        float32 ``[N, grid * grid * (P(P−1) + 3)]`` — for P = 8, 59 bins per
+        cell, each cell's histogram summing to 1.
+
+    Raises:
+        ValueError: If the images have the wrong shape or are smaller than
+            the grid.
+
+    Example:
+        >>> x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
+        >>> lbp_histograms(x, radius=1, grid=4).shape
+        (2, 944)
+
+    Reference:
+        Liu et al., Front. Vet. Sci. 2025, §4.2 (LBP + SVM baselines);
+        Ojala, Pietikäinen, Mäenpää, IEEE TPAMI 2002 (uniform patterns).
+    """
+    from skimage.feature import local_binary_pattern
+
+    gray = _to_gray(images)
+    n, h, w = gray.shape
+    if grid < 1 or h < grid or w < grid:
+        raise ValueError(
+            f"grid must be between 1 and the image size; received grid={grid} for {h}×{w} images."
+        )
+    bins = n_uniform_bins(points)
+    rows = np.array_split(np.arange(h), grid)
+    cols = np.array_split(np.arange(w), grid)
+    out = np.zeros((n, grid * grid, bins), np.float32)
+    for i in range(n):
+        codes = local_binary_pattern(gray[i], points, radius, method="nri_uniform").astype(int)
+        for a, r in enumerate(rows):
+            for b, c in enumerate(cols):
+                cell = codes[r[0] : r[-1] + 1, c[0] : c[-1] + 1].ravel()
+                hist = np.bincount(cell, minlength=bins)[:bins].astype(np.float32)
+                out[i, a * grid + b] = hist / max(hist.sum(), 1.0)
+    return out.reshape(n, -1)
+
+
+class LBPSVM(ClassifierMixin, BaseEstimator):
+    """Uniform-LBP grid histograms followed by a linear SVM (P1's baseline).
+
+    Args:
+        radius: LBP radius R (P1: 1 or 3).
+        points: LBP neighbours P (P1: 8).
+        grid: Cells per side (P1: 4, 8 or 16).
+        C: SVM regularisation (P1: 1).
+        class_weight: Passed to :class:`sklearn.svm.LinearSVC` (``None`` or
+            ``"balanced"``).
+        max_iter: Iteration limit of the liblinear solver.
+        random_state: Seed of the solver's coordinate order.
+
+    Example:
+        >>> clf = LBPSVM(radius=1, grid=4).fit(x_train, y_train)
+        >>> p_pain = clf.predict_proba(x_test)[:, 1]
+
+    Reference:
+        Liu et al., Front. Vet. Sci. 2025, Table 3 (LBP-R1P8-4×4 … LBP-R3P8-16×16).
+    """
+
+    def __init__(
+        self,
+        radius: int = 1,
+        points: int = 8,
+        grid: int = 4,
+        C: float = 1.0,
+        class_weight=None,
+        max_iter: int = 5000,
+        random_state: int = 0,
+    ):
+        self.radius = radius
+        self.points = points
+        self.grid = grid
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def transform(self, images) -> np.ndarray:
+        """LBP features of ``images`` (see :func:`lbp_histograms`)."""
+        return lbp_histograms(images, self.radius, self.points, self.grid)
+
+    def fit(self, images, y):
+        """Fit the SVM on the LBP features of ``images`` with labels ``y``."""
+        from sklearn.svm import LinearSVC
+
+        y = np.asarray(y)
+        self.svm_ = LinearSVC(
+            C=self.C,
+            class_weight=self.class_weight,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+        self.svm_.fit(self.transform(images), y)
+        self.classes_ = self.svm_.classes_
+        return self
+
+    def decision_function(self, images) -> np.ndarray:
+        """Signed distance to the SVM hyperplane (positive → ``classes_[1]``)."""
+        return self.svm_.decision_function(self.transform(images))
+
+    def predict(self, images) -> np.ndarray:
+        """Predicted labels."""
+        return self.classes_[(self.decision_function(images) > 0).astype(int)]
+
+    def predict_proba(self, images) -> np.ndarray:
+        """Class scores ``[N, 2]`` from a logistic squashing of the SVM margin.
+
+        A linear SVM has no probabilities; ``σ(decision)`` keeps the ranking
+        (so ROC AUC is exact) and puts the 0.5 threshold on the hyperplane,
+        but it is not calibrated.
+        """
+        score = 1.0 / (1.0 + np.exp(-self.decision_function(images)))
+        return np.stack([1.0 - score, score], axis=1)
+
+
+def list_baselines() -> list[str]:
+    """Names of the bundled baselines, sorted."""
+    return sorted(BASELINES)
+
+
+def is_baseline(name: str) -> bool:
+    """Whether ``name`` is an LBP + SVM baseline (``lbp_svm_r<R>p<P>_<G>x<G>``)."""
+    return bool(_NAME.match(str(name).lower()))
+
+
+def get_baseline(name: str, **overrides) -> LBPSVM:
+    """Build a baseline by name, e.g. ``"lbp_svm_r3p8_4x4"``.
+
+    Any ``lbp_svm_r<R>p<P>_<G>x<G>`` name works, not only the six of P1.
+
+    Args:
+        name: Baseline name.
+        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``class_weight``…).
+
+    Raises:
+        ValueError: If the name does not follow the pattern.
+    """
+    match = _NAME.match(str(name).lower())
+    if not match:
+        raise ValueError(
+            f"Unknown baseline {name!r}; expected a name like 'lbp_svm_r1p8_4x4' "
+            f"(radius, points, grid). Bundled: {', '.join(list_baselines())}."
+        )
+    r, p, g = (int(v) for v in match.groups())
+    return LBPSVM(radius=r, points=p, grid=g, **overrides)
