@@ -3,3 +3,23 @@
 from painzoo.datasets.manifest import REQUIRED_COLUMNS, Dataset
 
 __all__ = ["Dataset", "REQUIRED_COLUMNS"]
+
+from painzoo.datasets.loaders import (  # noqa: E402
+    load_csv,
+    load_delaware,
+    load_folder,
+    load_mintpain,
+    load_ratspain,
+    load_unbc,
+    paindb,
+)
+
+__all__ += [
+    "load_csv",
+    "load_delaware",
+    "load_folder",
+    "load_mintpain",
+    "load_ratspain",
+    "load_unbc",
+    "paindb",
+]

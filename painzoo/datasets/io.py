@@ -16,7 +16,14 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "read_image", "write_image", "resize_image"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "cache_root",
+    "is_image_file",
+    "read_image",
+    "resize_image",
+    "write_image",
+]
 
 #: File extensions the loaders treat as images (lower case, with the dot).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -143,7 +150,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         ValueError: If the image cannot be encoded for that extension.
     """
     path = Path(path)
-    ok, buf = cv2.imencode(path.suffix or ".png", cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR))
+    ok, buf = cv2.imencode(
+        path.suffix or ".png", cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+    )
     if not ok:
         raise ValueError(f"Cannot encode an image for {path}.")
     buf.tofile(path)
@@ -156,3 +165,12 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return image
     shrink = h < image.shape[0] or w < image.shape[1]
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def cache_root() -> Path:
+    """The folder painzoo caches derived files in (face crops, pseudonymised links).
+
+    ``$PAINZOO_CACHE`` when set, otherwise ``~/.cache/painzoo``.
+    """
+    env = os.environ.get("PAINZOO_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "painzoo"

@@ -1,0 +1,749 @@
+"""Loaders for image folders, CSV manifests and the published pain datasets.
+
+Every loader returns a :class:`~painzoo.datasets.Dataset` whose rows point at
+image files on disk. None of the datasets can be downloaded by painzoo (each
+is licensed per user): point a loader at your copy.
+
+Layouts:
+
+- :func:`load_folder`: ``root/<subject>/<label>/*.png`` or
+  ``root/<label>/*.png`` with the subject parsed from the file name.
+- :func:`load_csv`: ``image,label,subject`` (+ ``source``, ``level``,
+  ``au_*``, anything else), paths relative to the CSV.
+- :func:`load_unbc`: UNBC-McMaster Shoulder Pain (SPEC §4 layout).
+- :func:`load_mintpain`: MInt PAIN (participant names mapped to ``SubNN``).
+- :func:`load_delaware`, :func:`load_ratspain`: CSV manifests.
+- :func:`paindb`: P2's merged binary PAIN-DB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from painzoo.datasets.io import cache_root, is_image_file
+from painzoo.datasets.manifest import Dataset
+
+__all__ = [
+    "DEFAULT_LABEL_NAMES",
+    "RGS_ACTION_UNITS",
+    "load_csv",
+    "load_delaware",
+    "load_folder",
+    "load_mintpain",
+    "load_ratspain",
+    "load_unbc",
+    "paindb",
+]
+
+#: Label folder names understood by :func:`load_folder` (matched case-insensitively).
+DEFAULT_LABEL_NAMES: dict[str, int] = {
+    "no_pain": 0,
+    "nopain": 0,
+    "no-pain": 0,
+    "no pain": 0,
+    "pain": 1,
+    "0": 0,
+    "1": 1,
+}
+
+#: The four Rat Grimace Scale action units, in the order used by the RGS consensus.
+RGS_ACTION_UNITS = ("orbital", "ear", "nose", "whisker")
+
+_DEFAULT_SUBJECT_PATTERN = r"^(?P<subject>[A-Za-z]*\d+|[^_\-\s.]+)"
+
+
+# -- generic folders and CSVs -------------------------------------------------------
+def load_folder(
+    root: str | os.PathLike,
+    *,
+    layout: str = "subject/label",
+    label_names: Mapping[str, int] | None = None,
+    subject_pattern: str | None = None,
+    name: str | None = None,
+) -> Dataset:
+    """Load a folder of face images sorted by subject and label.
+
+    Args:
+        root: The top folder.
+        layout: ``"subject/label"`` for ``root/<subject>/<label>/<image>`` or
+            ``"label"`` for ``root/<label>/<image>`` with the subject parsed
+            from the file name by ``subject_pattern``.
+        label_names: Folder name → label. Defaults to
+            :data:`DEFAULT_LABEL_NAMES` (``no_pain``/``pain``, ``0``/``1``);
+            a mapping you pass is added to (and overrides) the defaults.
+            Names are matched case-insensitively.
+        subject_pattern: Regular expression searched in the file name (with
+            ``layout="label"``); the subject is its named group ``subject``,
+            else its first group, else the whole match. The default takes the
+            leading letters+digits (``s01_0003.png`` → ``s01``) or everything
+            before the first ``_``, ``-``, space or dot.
+        name: Dataset name and ``source`` column; defaults to the folder name.
+
+    Returns:
+        A :class:`Dataset` with paths relative to ``root``.
+
+    Raises:
+        FileNotFoundError: If ``root`` does not exist.
+        ValueError: If a label folder is not in the mapping, a file name has
+            no subject, the layout is unknown, or no image is found.
+
+    Warns:
+        UserWarning: Naming the non-image files that were ignored.
+
+    Example:
+        >>> ds = load_folder("clinic/", layout="subject/label")  # doctest: +SKIP
+        >>> ds.summary()  # doctest: +SKIP
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Image folder {root} does not exist.")
+    mapping = {k.lower(): int(v) for k, v in DEFAULT_LABEL_NAMES.items()}
+    mapping.update({str(k).lower(): int(v) for k, v in (label_names or {}).items()})
+    name = name or root.name
+    rows: list[dict] = []
+    ignored: list[str] = []
+
+    if layout == "subject/label":
+        ignored.extend(str(p.relative_to(root)) for p in root.iterdir() if _is_stray(p))
+        for subject_dir in _sorted_dirs(root):
+            for entry in sorted(subject_dir.iterdir()):
+                if not entry.is_dir():
+                    if _is_stray(entry):
+                        ignored.append(str(entry.relative_to(root)))
+                    continue
+                label = _map_label(entry.name, mapping, entry.relative_to(root))
+                for f in _files(entry, root, ignored):
+                    rows.append(_row(f, root, label, subject_dir.name, name))
+    elif layout == "label":
+        pattern = re.compile(subject_pattern or _DEFAULT_SUBJECT_PATTERN)
+        for label_dir in _sorted_dirs(root):
+            label = _map_label(label_dir.name, mapping, label_dir.relative_to(root))
+            for f in _files(label_dir, root, ignored):
+                rows.append(_row(f, root, label, _parse_subject(f, pattern, root), name))
+        ignored.extend(str(p.relative_to(root)) for p in root.iterdir() if _is_stray(p))
+    else:
+        raise ValueError(
+            f"Unknown layout {layout!r}; expected 'subject/label' (root/<subject>/<label>/) "
+            "or 'label' (root/<label>/ with the subject in the file name)."
+        )
+    _warn_ignored(ignored, root)
+    if not rows:
+        raise ValueError(
+            f"No image files found under {root} with layout={layout!r}; expected "
+            + (
+                "root/<subject>/<label>/<image>."
+                if layout == "subject/label"
+                else "root/<label>/<image>."
+            )
+        )
+    return Dataset(pd.DataFrame(rows), root=root, name=name)
+
+
+def load_csv(
+    path: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    name: str | None = None,
+    check_files: bool = True,
+) -> Dataset:
+    """Load a CSV manifest with the columns ``image,label,subject``.
+
+    Optional columns: ``source`` (defaults to ``name``), ``level``,
+    ``au_<name>``, and anything else, which is kept.
+
+    Args:
+        path: The CSV file.
+        root: Folder the ``image`` paths are relative to; defaults to the
+            CSV's folder. Absolute paths are used as they are.
+        name: Dataset name; defaults to the CSV's stem.
+        check_files: Raise if an image file does not exist.
+
+    Returns:
+        A :class:`Dataset`.
+
+    Raises:
+        FileNotFoundError: If the CSV or (with ``check_files``) an image is
+            missing.
+        ValueError: If a required column is missing, a label is not 0/1, a
+            subject is empty, or the CSV has no rows.
+
+    Example:
+        >>> ds = load_csv("manifest.csv")  # doctest: +SKIP
+    """
+    path = Path(path)
+    frame = _read_csv(path, required=("image", "label", "subject"))
+    return _finish_csv(frame, path, root, name or path.stem, check_files)
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"Manifest {path} does not exist.")
+    frame = pd.read_csv(path, dtype={"image": str, "subject": str, "source": str})
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path} lacks the column(s) {missing}; its columns are {list(frame.columns)}. "
+            f"A manifest needs {list(required)} (see docs/data.md)."
+        )
+    if len(frame) == 0:
+        raise ValueError(f"{path} has a header but no rows; the dataset would be empty.")
+    return frame
+
+
+def _finish_csv(frame, path: Path, root, name: str, check_files: bool) -> Dataset:
+    root = Path(root) if root is not None else path.parent
+    if frame["image"].isna().any():
+        i = int(np.flatnonzero(frame["image"].isna().to_numpy())[0])
+        raise ValueError(f"{path}: row {i} has no image path.")
+    labels = pd.to_numeric(frame["label"], errors="coerce")
+    bad = ~labels.isin([0, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"{path}: row {i} ({frame['image'].iloc[i]}) has label {str(frame['label'].iloc[i])!r}; "
+            "labels must be 0 (no pain) or 1 (pain). Keep intensities in a 'level' column."
+        )
+    if check_files:
+        missing = [p for p in frame["image"] if not _resolve(root, p).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} image file(s) listed in {path} do not exist (first: "
+                f"{_resolve(root, missing[0])}); paths are relative to {root}."
+            )
+    return Dataset(frame, root=root, name=name)
+
+
+# -- UNBC-McMaster --------------------------------------------------------------------
+def load_unbc(
+    root: str | os.PathLike,
+    *,
+    threshold: float = 0,
+    frames_per_subject_class: int | None = 20,
+    seed: int = 0,
+) -> Dataset:
+    """Load the UNBC-McMaster Shoulder Pain Expression Archive.
+
+    Layout (SPEC §4)::
+
+        Images/<subject>/<sequence>/<frame>.png
+        Frame_Labels/PSPI/<subject>/<sequence>/<frame>_facs.txt   one float
+        Frame_Labels/FACS/<subject>/<sequence>/<frame>_facs.txt   rows "AU intensity"
+
+    Args:
+        root: The archive's top folder.
+        threshold: ``label = PSPI > threshold``.
+        frames_per_subject_class: Frames sampled per subject and class, as in
+            P2 (20); ``None`` keeps every frame.
+        seed: Seed of the sampling.
+
+    Returns:
+        A :class:`Dataset` with ``source="unbc"``, ``level`` = PSPI (0–16),
+        ``sequence`` and ``au_<n>`` columns (0 where an AU is not coded; only
+        when ``Frame_Labels/FACS`` exists).
+
+    Raises:
+        FileNotFoundError: If ``Images/`` is missing or a frame has no PSPI file.
+        ValueError: If a PSPI file does not hold a number, or no frame is found.
+
+    Reference:
+        Lucey et al., "Painful data: The UNBC-McMaster shoulder pain
+        expression archive database", FG 2011. Sampling: P2, Data section.
+    """
+    root = Path(root)
+    images = root / "Images"
+    if not images.is_dir():
+        raise FileNotFoundError(
+            f"{images} does not exist; load_unbc expects the archive's top folder holding "
+            "Images/ and Frame_Labels/."
+        )
+    rows = []
+    ignored: list[str] = []
+    for subject_dir in _sorted_dirs(images):
+        for seq_dir in _sorted_dirs(subject_dir):
+            for f in _files(seq_dir, root, ignored):
+                rel = f.relative_to(images)
+                pspi_file = root / "Frame_Labels" / "PSPI" / rel.parent / f"{f.stem}_facs.txt"
+                level = _read_number(pspi_file)
+                rows.append(
+                    {
+                        "image": str(f.relative_to(root)),
+                        "label": int(level > threshold),
+                        "subject": subject_dir.name,
+                        "source": "unbc",
+                        "level": level,
+                        "sequence": seq_dir.name,
+                    }
+                )
+    _warn_ignored(ignored, root)
+    if not rows:
+        raise ValueError(f"No frames found under {images}/<subject>/<sequence>/.")
+    frame = _sample(pd.DataFrame(rows), frames_per_subject_class, seed)
+    facs_root = root / "Frame_Labels" / "FACS"
+    if facs_root.is_dir():
+        aus = []
+        for image in frame["image"]:
+            rel = Path(image).relative_to("Images")
+            aus.append(_read_facs(facs_root / rel.parent / f"{rel.stem}_facs.txt"))
+        codes = sorted({k for a in aus for k in a})
+        for code in codes:
+            frame[f"au_{code}"] = [a.get(code, 0.0) for a in aus]
+    return Dataset(frame, root=root, name="unbc")
+
+
+def _read_number(path: Path) -> float:
+    if not path.is_file():
+        raise FileNotFoundError(f"PSPI label file {path} does not exist.")
+    text = path.read_text().split()
+    try:
+        return float(text[0])
+    except (IndexError, ValueError):
+        raise ValueError(
+            f"{path} should hold one number (the PSPI score); it holds {text[:3]!r}."
+        ) from None
+
+
+def _read_facs(path: Path) -> dict[int, float]:
+    if not path.is_file():
+        return {}
+    out: dict[int, float] = {}
+    for i, line in enumerate(path.read_text().splitlines()):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            au = int(round(float(parts[0])))
+            out[au] = float(parts[1]) if len(parts) > 1 else 1.0
+        except ValueError:
+            raise ValueError(
+                f"{path}, line {i + 1}: expected 'AU intensity' numbers; found {line.strip()!r}."
+            ) from None
+    return out
+
+
+# -- MInt PAIN ------------------------------------------------------------------------
+_MINT_SUBJECT = re.compile(r"^Sub(\d+)")
+_MINT_SWEEP = re.compile(r"_Label(\d)$")
+
+
+def load_mintpain(
+    root: str | os.PathLike,
+    *,
+    frames_per_subject_class: int | None = 20,
+    seed: int = 0,
+    link_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """Load the MInt PAIN database (RGB frames) without its participant names.
+
+    Layout (SPEC §4)::
+
+        Sub<N> <participant name>/Annotated_data_SubNN_TrialNN/
+            SubNN_TrialNN_SweepNN_Label<0-4>/rgb/*.jpg
+
+    The top folders carry real participant names. The subject becomes
+    ``Sub<NN>`` and the name appears nowhere: not in the returned
+    :class:`Dataset`, not in warnings or errors. Because a path would carry
+    the name, the selected frames are hard-linked (copied where the file
+    system refuses links) into ``link_dir/Sub<NN>/…`` and the Dataset points
+    there.
+
+    Args:
+        root: The folder holding the ``Sub<N> …`` folders.
+        frames_per_subject_class: Frames sampled per subject and class, as in
+            P2 (20); ``None`` keeps every frame.
+        seed: Seed of the sampling.
+        link_dir: Where the pseudonymised tree is made; defaults to
+            ``<cache>/mintpain/<hash of root>`` (see
+            :func:`painzoo.datasets.io.cache_root`).
+
+    Returns:
+        A :class:`Dataset` with ``source="mintpain"``, ``level`` 0–4 (from
+        ``Label<k>``), ``label = level > 0``, ``trial`` and ``sweep``.
+
+    Raises:
+        FileNotFoundError: If ``root`` does not exist.
+        ValueError: If no ``Sub<N>`` folder or no frame is found.
+
+    Reference:
+        Haque et al., "Deep multimodal pain recognition: a database and
+        comparison of spatio-temporal visual modalities", FG 2018.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"MInt PAIN folder {root} does not exist.")
+    rows = []
+    sources: list[Path] = []
+    n_unknown = 0
+    for top in _sorted_dirs(root):
+        m = _MINT_SUBJECT.match(top.name)
+        if not m:
+            n_unknown += 1  # the name may be a person's: count it, never print it
+            continue
+        subject = f"Sub{int(m.group(1)):02d}"
+        for trial_dir in _sorted_dirs(top):
+            for sweep_dir in _sorted_dirs(trial_dir):
+                lm = _MINT_SWEEP.search(sweep_dir.name)
+                if not lm:
+                    continue
+                rgb = sweep_dir / "rgb"
+                if not rgb.is_dir():
+                    continue
+                level = int(lm.group(1))
+                for f in sorted(p for p in rgb.iterdir() if p.is_file() and is_image_file(p)):
+                    inner = f.relative_to(top)
+                    rows.append(
+                        {
+                            "image": str(Path(subject) / inner),
+                            "label": int(level > 0),
+                            "subject": subject,
+                            "source": "mintpain",
+                            "level": level,
+                            "trial": trial_dir.name.rsplit("_", 1)[-1],
+                            "sweep": sweep_dir.name,
+                        }
+                    )
+                    sources.append(f)
+    if n_unknown:
+        warnings.warn(
+            f"load_mintpain ignored {n_unknown} top-level folder(s) that do not start with "
+            "'Sub<N>'.",
+            stacklevel=2,
+        )
+    if not rows:
+        raise ValueError(
+            f"No MInt PAIN frames found under {root}; expected Sub<N> …/Annotated_data_SubNN_"
+            "TrialNN/SubNN_TrialNN_SweepNN_Label<k>/rgb/*.jpg."
+        )
+    frame = pd.DataFrame(rows)
+    frame["_src"] = range(len(frame))
+    frame = _sample(frame, frames_per_subject_class, seed)
+    if link_dir is None:
+        key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+        link_dir = cache_root() / "mintpain" / key
+    link_dir = Path(link_dir)
+    copied = 0
+    for rel, i in zip(frame["image"], frame["_src"]):
+        copied += _link(sources[i], link_dir / rel)
+    if copied:
+        warnings.warn(
+            f"load_mintpain copied {copied} frame(s) into {link_dir} because the file system "
+            "does not allow hard links there; pass link_dir= on the same drive to save space.",
+            stacklevel=2,
+        )
+    frame = frame.drop(columns="_src")
+    return Dataset(frame, root=link_dir, name="mintpain")
+
+
+def _link(src: Path, dst: Path) -> int:
+    if dst.is_file() and dst.stat().st_size == src.stat().st_size:
+        return 0
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        dst.unlink()
+    try:
+        os.link(src, dst)
+        return 0
+    except OSError:
+        shutil.copyfile(src, dst)
+        return 1
+
+
+# -- CSV datasets -----------------------------------------------------------------------
+def load_delaware(csv: str | os.PathLike, *, root: str | os.PathLike | None = None) -> Dataset:
+    """Load the Delaware Pain Database through a CSV manifest.
+
+    The database ships no file layout painzoo could rely on, so describe it
+    in a CSV with the columns ``image`` (path relative to the CSV or
+    ``root``), ``subject`` and either ``label`` (0 = neutral, 1 = pain) or
+    ``level`` (any value > 0 = pain).
+
+    Args:
+        csv: The manifest.
+        root: Folder the image paths are relative to (default: the CSV's).
+
+    Returns:
+        A :class:`Dataset` with ``source="delaware"``.
+
+    Raises:
+        FileNotFoundError, ValueError: As :func:`load_csv`.
+
+    Reference:
+        Mende-Siedlecki et al., "The Delaware Pain Database", Pain 2020.
+    """
+    path = Path(csv)
+    frame = _read_csv(path, required=("image", "subject"))
+    frame = _label_from_level(frame, path)
+    frame["source"] = "delaware"
+    return _finish_csv(frame, path, root, "delaware", check_files=True)
+
+
+def load_ratspain(
+    csv: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    stage1_raters: int = 5,
+) -> Dataset:
+    """Load RatsPain (P1) through a CSV manifest.
+
+    Columns: ``image``, ``subject`` (the rat, ``1``–``6``) and one of
+
+    - ``level`` (0 = no pain, 1 = moderate, 2 = severe) → ``label = level > 0``;
+    - ``label`` (0/1);
+    - per-rater AU scores ``r<k>_<au>`` for ``au`` in orbital, ear, nose,
+      whisker (0/1/2, empty = uncertain). Raters ``r1``…``r<stage1_raters>``
+      are stage 1, the rest stage 2; the labels come from the RGS consensus
+      (:func:`painzoo.annotation.rgs_consensus`), and images it leaves
+      unlabelled (low confidence) are dropped with a warning.
+
+    Args:
+        csv: The manifest.
+        root: Folder the image paths are relative to (default: the CSV's).
+        stage1_raters: Number of stage-1 raters (P1: 5).
+
+    Returns:
+        A :class:`Dataset` with ``source="ratspain"`` and ``level``.
+
+    Raises:
+        FileNotFoundError, ValueError: As :func:`load_csv`; also when rater
+        columns are incomplete (every rater needs all four AUs).
+
+    Reference:
+        P1 (Liu et al. 2025), "Labelling" and Table 2.
+    """
+    path = Path(csv)
+    frame = _read_csv(path, required=("image", "subject"))
+    raters = _rater_columns(frame, path)
+    if raters:
+        frame = _ratspain_consensus(frame, raters, stage1_raters, path)
+    else:
+        frame = _label_from_level(frame, path)
+    frame["source"] = "ratspain"
+    return _finish_csv(frame, path, root, "ratspain", check_files=True)
+
+
+def _label_from_level(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    frame = frame.copy()
+    if "label" in frame.columns:
+        return frame
+    if "level" not in frame.columns:
+        raise ValueError(
+            f"{path} needs a 'label' (0/1) or a 'level' (0 = no pain, > 0 = pain) column; "
+            f"its columns are {list(frame.columns)}."
+        )
+    level = pd.to_numeric(frame["level"], errors="coerce")
+    if level.isna().any():
+        i = int(np.flatnonzero(level.isna().to_numpy())[0])
+        raise ValueError(f"{path}: row {i} has a missing or non-numeric level.")
+    frame["label"] = (level > 0).astype(int)
+    return frame
+
+
+_RATER_COLUMN = re.compile(r"^r(\d+)_(" + "|".join(RGS_ACTION_UNITS) + r")$")
+
+
+def _rater_columns(frame: pd.DataFrame, path: Path) -> list[int]:
+    found: dict[int, set[str]] = {}
+    for c in frame.columns:
+        m = _RATER_COLUMN.match(str(c))
+        if m:
+            found.setdefault(int(m.group(1)), set()).add(m.group(2))
+    for r, aus in found.items():
+        if len(aus) != len(RGS_ACTION_UNITS):
+            missing = sorted(set(RGS_ACTION_UNITS) - aus)
+            raise ValueError(
+                f"{path}: rater r{r} lacks the column(s) "
+                f"{[f'r{r}_{a}' for a in missing]}; every rater needs all four RGS AUs."
+            )
+    return sorted(found)
+
+
+def _ratspain_consensus(frame, raters, stage1_raters, path) -> pd.DataFrame:
+    try:
+        from painzoo.annotation import rgs_consensus
+    except ImportError as err:  # pragma: no cover - annotation ships with painzoo
+        raise ImportError(
+            f"{path} holds per-rater AU scores, which need painzoo.annotation.rgs_consensus "
+            f"to become labels ({err}). Add a 'level' column instead."
+        ) from None
+
+    def scores(ids):
+        cols = [[f"r{r}_{au}" for au in RGS_ACTION_UNITS] for r in ids]
+        arr = np.stack(
+            [frame[c].apply(pd.to_numeric, errors="coerce").to_numpy(float) for c in cols], 1
+        )
+        return arr  # [n_images, n_raters, 4]
+
+    stage1 = [r for r in raters[:stage1_raters]]
+    stage2 = [r for r in raters[stage1_raters:]]
+    result = rgs_consensus(scores(stage1), scores(stage2) if stage2 else None)
+    level = np.asarray(result.labels, dtype=float)
+    frame = frame.copy()
+    au_scores = getattr(result, "consensus", None)  # agreed AU score, NaN = no consensus
+    if au_scores is not None:
+        au_scores = np.asarray(au_scores, dtype=float)
+        for j, au in enumerate(RGS_ACTION_UNITS):
+            frame[f"au_{au}"] = au_scores[:, j]
+    keep = ~np.isnan(level)
+    if (~keep).any():
+        warnings.warn(
+            f"load_ratspain: the RGS consensus leaves {int((~keep).sum())} of {len(frame)} "
+            f"image(s) in {path.name} unlabelled (low confidence); they are dropped.",
+            stacklevel=3,
+        )
+    frame["level"] = level
+    frame = frame[keep].reset_index(drop=True)
+    frame["level"] = frame["level"].astype(int)
+    frame["label"] = (frame["level"] > 0).astype(int)
+    return frame
+
+
+# -- PAIN-DB ----------------------------------------------------------------------------
+def paindb(
+    unbc: str | os.PathLike | Dataset | None = None,
+    mintpain: str | os.PathLike | Dataset | None = None,
+    delaware: str | os.PathLike | Dataset | None = None,
+    *,
+    frames_per_subject_class: int | None = 20,
+    seed: int = 0,
+) -> Dataset:
+    """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary.
+
+    Any pain level above 0 is pain. Subject ids are prefixed by their source
+    (``unbc:042-ll042``, ``mintpain:Sub03``, ``delaware:F12``) so no two
+    datasets share one.
+
+    Args:
+        unbc: UNBC-McMaster root folder, or a Dataset from :func:`load_unbc`.
+        mintpain: MInt PAIN root folder, or a Dataset from :func:`load_mintpain`.
+        delaware: Delaware CSV manifest, or a Dataset from :func:`load_delaware`.
+        frames_per_subject_class: Passed to the UNBC and MInt PAIN loaders.
+        seed: Passed to the UNBC and MInt PAIN loaders.
+
+    Returns:
+        The merged :class:`Dataset` (``source`` ∈ unbc / mintpain / delaware).
+
+    Raises:
+        ValueError: If no part is given.
+
+    Reference:
+        P2 (Sabater-Gárriz et al. 2024), "Data": 285 users, 2,583 images.
+    """
+    parts = []
+    for source, value, loader in (
+        ("unbc", unbc, load_unbc),
+        ("mintpain", mintpain, load_mintpain),
+        ("delaware", delaware, load_delaware),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, Dataset):
+            ds = value
+        elif source == "delaware":
+            ds = loader(value)
+        else:
+            ds = loader(value, frames_per_subject_class=frames_per_subject_class, seed=seed)
+        frame = ds.frame.copy()
+        frame["source"] = source
+        if "level" in frame.columns:
+            frame["label"] = (pd.to_numeric(frame["level"]) > 0).astype(int)
+        frame["subject"] = [f"{source}:{s}" for s in frame["subject"]]
+        parts.append(Dataset(frame, images=ds.images, root=ds.root, name=source))
+    if not parts:
+        raise ValueError(
+            "paindb needs at least one of unbc=, mintpain=, delaware= (a folder/CSV or a Dataset)."
+        )
+    return Dataset.concat(parts, name="paindb")
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _sorted_dirs(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_dir()), key=_natural_key)
+
+
+def _natural_key(p: Path):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+
+def _files(folder: Path, root: Path, ignored: list[str]) -> list[Path]:
+    out = []
+    for p in sorted(folder.iterdir(), key=_natural_key):
+        if p.is_file() and is_image_file(p):
+            out.append(p)
+        elif p.name.startswith("."):
+            continue  # .DS_Store and friends
+        else:
+            ignored.append(str(p.relative_to(root)))
+    return out
+
+
+def _is_stray(p: Path) -> bool:
+    return p.is_file() and not p.name.startswith(".")
+
+
+def _warn_ignored(ignored: list[str], root: Path) -> None:
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (", …" if len(ignored) > 5 else "")
+        warnings.warn(
+            f"Ignored {len(ignored)} non-image entr{'y' if len(ignored) == 1 else 'ies'} "
+            f"under {root}: {shown}",
+            stacklevel=3,
+        )
+
+
+def _map_label(folder: str, mapping: dict[str, int], where: Path) -> int:
+    key = folder.lower()
+    if key not in mapping:
+        raise ValueError(
+            f"Label folder {str(where)!r} is not a known label; known names are "
+            f"{sorted(mapping)}. Rename the folder or pass label_names={{{folder!r}: 0 or 1}}."
+        )
+    return mapping[key]
+
+
+def _parse_subject(f: Path, pattern: re.Pattern, root: Path) -> str:
+    m = pattern.search(f.name)
+    if m is None:
+        raise ValueError(
+            f"No subject id found in the file name {f.relative_to(root)} with the pattern "
+            f"{pattern.pattern!r}; name files '<subject>_<anything>' or pass subject_pattern=."
+        )
+    groups = m.groupdict()
+    subject = groups.get("subject") or (m.group(1) if m.groups() else m.group(0))
+    if not subject:
+        raise ValueError(f"The subject pattern matched an empty id in {f.relative_to(root)}.")
+    return subject
+
+
+def _row(f: Path, root: Path, label: int, subject: str, source: str) -> dict:
+    return {
+        "image": str(f.relative_to(root)),
+        "label": label,
+        "subject": subject,
+        "source": source,
+    }
+
+
+def _resolve(root: Path, p: str) -> Path:
+    q = Path(p)
+    return q if q.is_absolute() else root / q
+
+
+def _sample(frame: pd.DataFrame, k: int | None, seed: int) -> pd.DataFrame:
+    """At most ``k`` rows per subject × label, drawn without replacement; order kept."""
+    if k is None:
+        return frame.reset_index(drop=True)
+    if k < 1:
+        raise ValueError(f"frames_per_subject_class must be a positive int or None; received {k}.")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for _, idx in frame.groupby(["subject", "label"], sort=True).indices.items():
+        keep.extend(idx if len(idx) <= k else rng.choice(idx, size=k, replace=False))
+    return frame.iloc[np.sort(np.asarray(keep, dtype=int))].reset_index(drop=True)
