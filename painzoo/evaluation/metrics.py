@@ -1,0 +1,294 @@
+"""Binary pain metrics and the two ways the papers aggregate them.
+
+- **Pooled** (P1): sum TN/FP/FN/TP over all folds, then compute F1 and
+  accuracy once — :func:`pooled_metrics`.
+- **Mean ± std** (P2): compute the metrics per run (fold or repeat), then
+  average — :func:`mean_std`.
+
+The positive class is *pain* (label 1) throughout. Beyond the papers:
+:func:`roc_auc` from predicted probabilities and :func:`bootstrap_ci`, a
+95 % interval that resamples *subjects* (images of one subject are not
+independent, so resampling images would understate the uncertainty).
+
+Predictions travel as a table with the columns ``subject``, ``y_true``,
+``p_pain`` and optionally ``y_pred`` (the runner's ``predictions.csv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "binary_metrics",
+    "metrics_from_counts",
+    "pooled_metrics",
+    "mean_std",
+    "per_subject_metrics",
+    "roc_auc",
+    "bootstrap_ci",
+    "COUNT_KEYS",
+    "METRIC_KEYS",
+]
+
+COUNT_KEYS = ("tn", "fp", "fn", "tp")
+METRIC_KEYS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "precision_pain",
+    "recall_pain",
+    "f1_pain",
+    "precision_no_pain",
+    "recall_no_pain",
+    "f1_no_pain",
+)
+
+
+def _ratio(a: float, b: float) -> float:
+    # scikit-learn's zero_division=0 convention: an undefined ratio counts as 0.
+    return float(a) / float(b) if b else 0.0
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if (p + r) else 0.0
+
+
+def metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict:
+    """Accuracy, precision, recall and F1 (overall = pain class, and per class).
+
+    Args:
+        tn, fp, fn, tp: Confusion counts with pain (1) as the positive class.
+
+    Returns:
+        A dict with ``accuracy``, ``precision``/``recall``/``f1`` (of the
+        pain class), the same with suffixes ``_pain`` and ``_no_pain``, the
+        four counts and ``n``. Undefined ratios are 0 (as scikit-learn's
+        ``zero_division=0``).
+
+    Example:
+        >>> metrics_from_counts(tn=3, fp=1, fn=2, tp=4)["f1"]
+        0.7272727272727273
+    """
+    tn, fp, fn, tp = (int(v) for v in (tn, fp, fn, tp))
+    n = tn + fp + fn + tp
+    p1, r1 = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    p0, r0 = _ratio(tn, tn + fn), _ratio(tn, tn + fp)
+    return {
+        "accuracy": _ratio(tp + tn, n),
+        "precision": p1,
+        "recall": r1,
+        "f1": _f1(p1, r1),
+        "precision_pain": p1,
+        "recall_pain": r1,
+        "f1_pain": _f1(p1, r1),
+        "precision_no_pain": p0,
+        "recall_no_pain": r0,
+        "f1_no_pain": _f1(p0, r0),
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "tp": tp,
+        "n": n,
+    }
+
+
+def _counts(y_true, y_pred) -> tuple[int, int, int, int]:
+    y_true = np.asarray(y_true).astype(int).ravel()
+    y_pred = np.asarray(y_pred).astype(int).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same length; received {len(y_true)} and {len(y_pred)}."
+        )
+    bad = set(np.unique(np.r_[y_true, y_pred])) - {0, 1}
+    if bad:
+        raise ValueError(
+            f"Binary metrics need labels 0 (no pain) and 1 (pain); received {sorted(bad)}."
+        )
+    tp = int(np.sum((y_true == 1) & (y_pred == 1)))
+    tn = int(np.sum((y_true == 0) & (y_pred == 0)))
+    fp = int(np.sum((y_true == 0) & (y_pred == 1)))
+    fn = int(np.sum((y_true == 1) & (y_pred == 0)))
+    return tn, fp, fn, tp
+
+
+def binary_metrics(y_true, y_pred, y_score=None) -> dict:
+    """Metrics of binary pain predictions.
+
+    Args:
+        y_true: True labels (0 = no pain, 1 = pain).
+        y_pred: Predicted labels.
+        y_score: Optional predicted probability of pain; adds ``auc``.
+
+    Returns:
+        See :func:`metrics_from_counts`; plus ``auc`` when ``y_score`` is given.
+
+    Raises:
+        ValueError: If lengths differ or a label is not 0/1.
+
+    Example:
+        >>> binary_metrics([0, 1, 1, 0], [0, 1, 0, 0])["recall"]
+        0.5
+    """
+    out = metrics_from_counts(*_counts(y_true, y_pred))
+    if y_score is not None:
+        out["auc"] = roc_auc(y_true, y_score)
+    return out
+
+
+def pooled_metrics(parts: Iterable) -> dict:
+    """Metrics from confusion counts summed over folds (P1's aggregation).
+
+    Args:
+        parts: Metric dicts (with ``tn``/``fp``/``fn``/``tp``) or
+            ``(y_true, y_pred)`` pairs, one per fold.
+
+    Returns:
+        :func:`metrics_from_counts` of the summed counts.
+
+    Reference:
+        Liu et al., Front. Vet. Sci. 2025, §4.1: F1 and accuracy from TP, TN,
+        FP, FN over all LORO folds.
+    """
+    total = np.zeros(4, int)
+    for part in parts:
+        if isinstance(part, Mapping):
+            total += [int(part[k]) for k in COUNT_KEYS]
+        else:
+            total += _counts(*part)
+    return metrics_from_counts(*total)
+
+
+def mean_std(runs: Iterable[Mapping], keys: Iterable[str] = METRIC_KEYS, ddof: int = 0) -> dict:
+    """Mean and standard deviation of each metric over runs (P2's aggregation).
+
+    Args:
+        runs: One metric dict per run (fold or repeat).
+        keys: Metrics to aggregate; keys missing from every run are skipped.
+        ddof: Delta degrees of freedom of the std (0 = population std, NumPy's
+            default; P2 reports means only).
+
+    Returns:
+        ``{key: mean, key + "_std": std}`` and ``runs`` (how many).
+    """
+    runs = list(runs)
+    out: dict = {"runs": len(runs)}
+    for key in keys:
+        values = np.array([r[key] for r in runs if key in r and r[key] is not None], float)
+        if len(values) == 0:
+            continue
+        out[key] = float(np.nanmean(values)) if not np.all(np.isnan(values)) else float("nan")
+        out[f"{key}_std"] = (
+            float(np.nanstd(values, ddof=ddof)) if len(values) > ddof else float("nan")
+        )
+    return out
+
+
+def _predictions(frame) -> pd.DataFrame:
+    frame = pd.DataFrame(frame)
+    missing = [c for c in ("y_true",) if c not in frame.columns]
+    if missing or ("y_pred" not in frame.columns and "p_pain" not in frame.columns):
+        raise ValueError(
+            "A predictions table needs y_true and y_pred or p_pain columns; received "
+            f"{list(frame.columns)}."
+        )
+    if "y_pred" not in frame.columns:
+        frame = frame.assign(y_pred=(frame["p_pain"] >= 0.5).astype(int))
+    return frame
+
+
+def per_subject_metrics(predictions) -> pd.DataFrame:
+    """Metrics per subject (P1 Table 3's per-rat columns).
+
+    Args:
+        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or
+            ``p_pain``, thresholded at 0.5).
+
+    Returns:
+        One row per subject (natural order) with ``n``, counts, accuracy, F1…
+    """
+    from painzoo.evaluation.protocols import _natural_key
+
+    frame = _predictions(predictions)
+    rows = {}
+    for subject, part in frame.groupby("subject", sort=False):
+        rows[subject] = binary_metrics(part["y_true"], part["y_pred"])
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out = out.loc[sorted(out.index, key=_natural_key)]
+    out.index.name = "subject"
+    return out
+
+
+def roc_auc(y_true, y_score) -> float:
+    """Area under the ROC curve from pain probabilities.
+
+    Computed as the Mann–Whitney U statistic (probability that a random
+    pain image scores above a random no-pain image, ties counting half).
+
+    Returns:
+        The AUC, or ``nan`` when only one class is present.
+    """
+    from scipy.stats import rankdata
+
+    y_true = np.asarray(y_true).astype(int).ravel()
+    y_score = np.asarray(y_score, float).ravel()
+    n1 = int(y_true.sum())
+    n0 = len(y_true) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = rankdata(y_score)
+    return float((ranks[y_true == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def bootstrap_ci(
+    predictions,
+    metric: str = "f1",
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a pooled metric, resampling subjects.
+
+    Each bootstrap replicate draws as many subjects as there are, with
+    replacement, pools all their images and recomputes ``metric``.
+
+    Args:
+        predictions: Table with ``subject``, ``y_true``, ``y_pred`` or
+            ``p_pain`` (``auc`` needs ``p_pain``).
+        metric: A key of :func:`binary_metrics` or ``"auc"``.
+        n_boot: Number of replicates.
+        level: Coverage of the interval.
+        seed: Seed of the resampling.
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` with fewer than two subjects.
+    """
+    frame = _predictions(predictions)
+    groups = [g for _, g in frame.groupby("subject", sort=True)]
+    if len(groups) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    if metric == "auc":
+        arrays = [(g["y_true"].to_numpy(int), g["p_pain"].to_numpy(float)) for g in groups]
+    else:
+        counts = np.array([_counts(g["y_true"], g["y_pred"]) for g in groups])
+    values = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(groups), len(groups))
+        if metric == "auc":
+            y = np.concatenate([arrays[i][0] for i in pick])
+            s = np.concatenate([arrays[i][1] for i in pick])
+            values.append(roc_auc(y, s))
+        else:
+            values.append(metrics_from_counts(*counts[pick].sum(0))[metric])
+    values = np.asarray(values, float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low), float(high)

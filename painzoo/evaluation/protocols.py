@@ -1,0 +1,392 @@
+"""Evaluation protocols as scikit-learn-style splitters.
+
+Every protocol stores its arguments in ``__init__`` and yields
+``(train_idx, test_idx)`` integer arrays from ``split``. ``split`` takes
+either a :class:`painzoo.datasets.Dataset` (labels, subjects and sources are
+read from it) or scikit-learn's ``(X, y, groups)``, so the protocols also
+plug into ``sklearn.model_selection.cross_validate``.
+
+=======================  =====================================================
+protocol                 paper
+=======================  =====================================================
+``ImageKFold``           P2 scenario 1: image-level 5-fold CV (a subject may
+                         be on both sides — leaks identity)
+``SubjectKFold``         P2 scenario 2: subject-level 5-fold CV
+``LeaveOneSubjectOut``   P1: leave-one-rat-out (LORO)
+``CrossDataset``         P2 scenario 3: train on PAIN-DB, test on CP-PAIN,
+                         five trainings with different seeds
+=======================  =====================================================
+
+:meth:`Protocol.folds` adds what the runner needs on top of ``split``: the
+fold and repeat index and the seed of each training. ``repeats > 1`` on a
+K-fold protocol reshuffles the folds per repeat (repeated K-fold); on
+:class:`CrossDataset` the split is the same and only the training seed moves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Fold",
+    "Protocol",
+    "ImageKFold",
+    "SubjectKFold",
+    "LeaveOneSubjectOut",
+    "CrossDataset",
+    "get_protocol",
+    "PROTOCOLS",
+]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One train/test split of a protocol, as the runner sees it.
+
+    Attributes:
+        fold: Index of the split within its repeat (0-based).
+        repeat: Index of the repeat (0-based).
+        seed: Seed for this unit's training (weight init, shuffling,
+            augmentation).
+        train: Integer indices of the training rows.
+        test: Integer indices of the test rows.
+        name: A label of the test side (the held-out subject for
+            leave-one-subject-out, the test sources for cross-dataset).
+    """
+
+    fold: int
+    repeat: int
+    seed: int
+    train: np.ndarray
+    test: np.ndarray
+    name: str = ""
+
+
+def _natural_key(value):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(value))]
+
+
+def _unpack(X, y=None, groups=None, sources=None):
+    """Labels, subject groups and sources from a Dataset or sklearn-style arrays."""
+    from painzoo.datasets.manifest import Dataset
+
+    if isinstance(X, Dataset):
+        return len(X), X.labels, X.subjects, X.sources
+    n = len(X) if X is not None else (len(y) if y is not None else len(groups))
+    y = None if y is None else np.asarray(y)
+    groups = None if groups is None else np.asarray(groups).astype(str)
+    sources = None if sources is None else np.asarray(sources).astype(str)
+    for name, arr in (("y", y), ("groups", groups), ("sources", sources)):
+        if arr is not None and len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} entries; X has {n} rows.")
+    return n, y, groups, sources
+
+
+class Protocol:
+    """Base class: ``split``/``get_n_splits`` plus the runner's :meth:`folds`."""
+
+    #: Short name used in run ids and reports.
+    name = "protocol"
+    #: Whether the protocol keeps every subject on one side of each split.
+    subject_disjoint = True
+    #: How the papers aggregate this protocol: "pooled" (P1) or "mean" (P2).
+    aggregation = "mean"
+
+    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train_idx, test_idx)`` for every split of one repeat."""
+        for fold in self._splits(X, y, groups, repeat=0):
+            yield fold[0], fold[1]
+
+    def folds(self, dataset, *, repeats: int = 1, seed: int = 0) -> list[Fold]:
+        """Every split of every repeat, with the seed of its training.
+
+        Args:
+            dataset: A :class:`~painzoo.datasets.Dataset`.
+            repeats: Repeats of the whole protocol; a K-fold protocol
+                reshuffles its folds with ``self.seed + repeat``.
+                :class:`CrossDataset` uses its own ``repeats`` when this is 1.
+            seed: Base training seed; unit ``(repeat, fold)`` trains with
+                ``seed + 1000 * repeat + fold``.
+
+        Returns:
+            A list of :class:`Fold`.
+        """
+        out = []
+        for r in range(self._n_repeats(repeats)):
+            for i, (train, test, label) in enumerate(self._splits(dataset, None, None, repeat=r)):
+                out.append(Fold(i, r, seed + 1000 * r + i, train, test, label))
+        return out
+
+    def _n_repeats(self, repeats: int) -> int:
+        return int(repeats)
+
+    def _splits(self, X, y, groups, repeat):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """Number of splits in one repeat."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class ImageKFold(Protocol):
+    """Image-level stratified K-fold (P2 scenario 1).
+
+    Images are split at random, stratified by label; the same subject can
+    appear in training and test, so scores are optimistic (identity leaks).
+
+    Args:
+        n_splits: Number of folds (P2: 5).
+        seed: Shuffling seed; the same seed gives the same folds.
+
+    Example:
+        >>> for train, test in ImageKFold(5, seed=0).split(dataset): ...
+
+    Reference:
+        Sabater-Gárriz et al., Digital Health 2024, training scenario 1.
+    """
+
+    name = "image_kfold"
+    subject_disjoint = False
+    aggregation = "mean"
+
+    def __init__(self, n_splits: int = 5, seed: int = 0):
+        self.n_splits = n_splits
+        self.seed = seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def _splits(self, X, y, groups, repeat):
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        n, y, _, _ = _unpack(X, y, groups)
+        state = self.seed + repeat
+        if y is not None and np.bincount(np.asarray(y, int)).min(initial=n) >= self.n_splits:
+            splitter = StratifiedKFold(self.n_splits, shuffle=True, random_state=state)
+        else:
+            splitter = KFold(self.n_splits, shuffle=True, random_state=state)
+        if n < self.n_splits:
+            raise ValueError(
+                f"ImageKFold(n_splits={self.n_splits}) needs at least that many images; received {n}."
+            )
+        for train, test in splitter.split(np.zeros(n), y if y is not None else np.zeros(n)):
+            yield train, test, ""
+
+
+class SubjectKFold(Protocol):
+    """Subject-level stratified group K-fold (P2 scenario 2).
+
+    No subject is on both sides of a split; among such splits the label
+    balance is kept as close to the whole data set's as possible
+    (scikit-learn's ``StratifiedGroupKFold``).
+
+    Args:
+        n_splits: Number of folds (P2: 5).
+        seed: Seed for shuffling the subjects.
+
+    Raises:
+        ValueError: From ``split``, if there are fewer subjects than folds.
+
+    Reference:
+        Sabater-Gárriz et al., Digital Health 2024, training scenario 2.
+    """
+
+    name = "subject_kfold"
+    subject_disjoint = True
+    aggregation = "mean"
+
+    def __init__(self, n_splits: int = 5, seed: int = 0):
+        self.n_splits = n_splits
+        self.seed = seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def _splits(self, X, y, groups, repeat):
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        n, y, groups, _ = _unpack(X, y, groups)
+        if groups is None:
+            raise ValueError(
+                "SubjectKFold needs the subject of every row: pass groups=… or a Dataset."
+            )
+        n_subjects = len(np.unique(groups))
+        if n_subjects < self.n_splits:
+            raise ValueError(
+                f"SubjectKFold(n_splits={self.n_splits}) needs at least {self.n_splits} subjects; "
+                f"the data has {n_subjects}. Lower n_splits or use LeaveOneSubjectOut."
+            )
+        y = np.zeros(n, int) if y is None else y
+        splitter = StratifiedGroupKFold(
+            self.n_splits, shuffle=True, random_state=self.seed + repeat
+        )
+        for train, test in splitter.split(np.zeros(n), y, groups):
+            yield train, test, ""
+
+
+class LeaveOneSubjectOut(Protocol):
+    """Leave-one-subject-out (P1's leave-one-rat-out, LORO).
+
+    One split per subject, in natural order of the subject ids (``rat2``
+    before ``rat10``); every other subject trains. P1 pools the confusion
+    counts of all folds into one F1/accuracy.
+
+    Example:
+        >>> [name for name in (f.name for f in LeaveOneSubjectOut().folds(ds))]
+        ['1', '2', '3', '4', '5', '6']
+
+    Reference:
+        Liu et al., Front. Vet. Sci. 2025, §4.1 and Table 4.
+    """
+
+    name = "loso"
+    subject_disjoint = True
+    aggregation = "pooled"
+
+    def __init__(self):
+        pass
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        if X is None and groups is None:
+            raise ValueError("LeaveOneSubjectOut.get_n_splits needs the data or groups.")
+        _, _, groups, _ = _unpack(X, y, groups)
+        return len(np.unique(groups))
+
+    def _splits(self, X, y, groups, repeat):
+        n, _, groups, _ = _unpack(X, y, groups)
+        if groups is None:
+            raise ValueError(
+                "LeaveOneSubjectOut needs the subject of every row: pass groups=… or a Dataset."
+            )
+        subjects = sorted(np.unique(groups), key=_natural_key)
+        if len(subjects) < 2:
+            raise ValueError(
+                f"LeaveOneSubjectOut needs at least 2 subjects; received {len(subjects)}."
+            )
+        for subject in subjects:
+            test = groups == subject
+            yield np.flatnonzero(~test), np.flatnonzero(test), str(subject)
+
+
+class CrossDataset(Protocol):
+    """Train on every source except ``test_sources``, test on those (P2 scenario 3).
+
+    The split is the same in every repeat; each repeat trains with another
+    seed (P2: five trainings on the same data).
+
+    Args:
+        test_sources: Source name or names held out for testing (e.g.
+            ``"cppain"``).
+        repeats: Number of trainings (P2: 5).
+
+    With ``split(X, y, groups)`` the ``groups`` array holds the *source* of
+    every row (the sklearn API has no other slot for it).
+
+    Raises:
+        ValueError: From ``split``, if a test source is absent or nothing is
+            left to train on.
+
+    Reference:
+        Sabater-Gárriz et al., Digital Health 2024, training scenario 3.
+    """
+
+    name = "cross_dataset"
+    subject_disjoint = True
+    aggregation = "mean"
+
+    def __init__(self, test_sources: str | Sequence[str] = "cppain", repeats: int = 5):
+        self.test_sources = test_sources
+        self.repeats = repeats
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.repeats
+
+    def _test_set(self) -> list[str]:
+        ts = self.test_sources
+        return [ts] if isinstance(ts, str) else [str(t) for t in ts]
+
+    def _n_repeats(self, repeats: int) -> int:
+        return int(self.repeats if repeats == 1 else repeats)
+
+    def split(self, X, y=None, groups=None):
+        """Yield the same ``(train_idx, test_idx)`` once per repeat."""
+        for _ in range(self.repeats):
+            for train, test, _ in self._splits(X, y, groups, repeat=0):
+                yield train, test
+
+    def _splits(self, X, y, groups, repeat):
+        from painzoo.datasets.manifest import Dataset
+
+        if isinstance(X, Dataset):
+            sources = X.sources
+        else:
+            _, _, _, sources = _unpack(X, y, None, groups)
+            if sources is None:
+                raise ValueError(
+                    "CrossDataset needs the source of every row: pass a Dataset or groups=sources."
+                )
+        wanted = self._test_set()
+        missing = [s for s in wanted if s not in set(sources)]
+        if missing:
+            raise ValueError(
+                f"CrossDataset test source(s) {missing} are not in the data; its sources are "
+                f"{sorted(set(sources))}."
+            )
+        test = np.isin(sources, wanted)
+        if test.all():
+            raise ValueError(
+                f"CrossDataset: every row is from {wanted}; nothing is left to train on."
+            )
+        yield np.flatnonzero(~test), np.flatnonzero(test), "+".join(wanted)
+
+
+PROTOCOLS = {
+    "image_kfold": ImageKFold,
+    "subject_kfold": SubjectKFold,
+    "loso": LeaveOneSubjectOut,
+    "cross_dataset": CrossDataset,
+}
+_ALIASES = {
+    "imagekfold": "image_kfold",
+    "subjectkfold": "subject_kfold",
+    "leaveonesubjectout": "loso",
+    "leave_one_subject_out": "loso",
+    "loro": "loso",
+    "crossdataset": "cross_dataset",
+}
+
+
+def get_protocol(spec) -> Protocol:
+    """A protocol from a name, a ``{name: {args}}`` mapping or an instance.
+
+    Args:
+        spec: ``"loso"``, ``"image_kfold"``, ``{"subject_kfold": {"n_splits": 5}}``,
+            ``{"cross_dataset": {"test_sources": "cppain", "repeats": 5}}``
+            or a :class:`Protocol`.
+
+    Raises:
+        ValueError: For an unknown name.
+    """
+    if isinstance(spec, Protocol):
+        return spec
+    args = {}
+    if isinstance(spec, dict):
+        if len(spec) != 1:
+            raise ValueError(f"A protocol entry must have one key (its name); received {spec!r}.")
+        ((spec, args),) = spec.items()
+        args = dict(args or {})
+    key = str(spec).lower()
+    key = _ALIASES.get(key, key)
+    if key not in PROTOCOLS:
+        raise ValueError(
+            f"Unknown protocol {spec!r}; choose one of {sorted(PROTOCOLS)} (or 'loro')."
+        )
+    return PROTOCOLS[key](**args)
