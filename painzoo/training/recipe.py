@@ -1,0 +1,386 @@
+"""Training recipes: the papers' optimiser, schedule and augmentation as one object.
+
+A :class:`Recipe` holds everything that decides how a zoo model is trained;
+``Recipe.preset("p1")`` and ``Recipe.preset("p2")`` reproduce the two
+papers. ``recipe.fit(model, dataset)`` trains with ``model.fit`` (so it runs
+on the TensorFlow, JAX and PyTorch backends and on a GPU when Keras sees
+one) and ``recipe.predict(model, dataset)`` returns the probability of pain.
+
+=================  ==========================  ==============================
+field              ``"p1"`` (PainSeeker)       ``"p2"`` (CP-PAIN)
+=================  ==========================  ==============================
+optimizer          AdamW (Adam + decoupled     Adam
+                   weight decay 0.01)
+learning_rate      1e-4                        1e-3
+batch_size         64                          32 (not stated; Keras default)
+epochs             30 (not stated in P1)       30
+augment            ``"p1"``: resize 256,       ``"p2"``: rotation, mirroring,
+                   random 224 crop, flip       contrast
+=================  ==========================  ==============================
+
+P2's reference code (``Xavi3398/robot_vision``) trained the four
+from-scratch networks (AlexNet, SongNet, WeiNet, SilNet) with RMSprop at
+1e-4: ``Recipe.preset("p2", optimizer="rmsprop", learning_rate=1e-4)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+__all__ = ["Recipe", "PRESETS", "TqdmEpochs", "gpu_available"]
+
+PRESETS: dict[str, dict] = {
+    "p1": {
+        "optimizer": "adamw",
+        "learning_rate": 1e-4,
+        "weight_decay": 0.01,
+        "batch_size": 64,
+        "epochs": 30,
+        "augment": "p1",
+    },
+    "p2": {
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "weight_decay": 0.0,
+        "batch_size": 32,
+        "epochs": 30,
+        "augment": "p2",
+    },
+}
+_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+_PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
+
+
+def gpu_available() -> bool:
+    """Whether the active Keras backend sees a GPU."""
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_physical_devices("GPU"))
+        if backend == "torch":
+            import torch
+
+            return bool(torch.cuda.is_available())
+        if backend == "jax":
+            import jax
+
+            return any(d.platform == "gpu" for d in jax.devices())
+    except Exception:  # a broken driver means "no GPU", not a crash
+        return False
+    return False
+
+
+@dataclass
+class Recipe:
+    """How to train a zoo model.
+
+    Args:
+        optimizer: ``"adam"``, ``"adamw"`` (Adam with decoupled weight decay),
+            ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
+        learning_rate: Constant learning rate.
+        weight_decay: Weight decay (decoupled, as ``keras.optimizers.AdamW``);
+            with ``"adam"`` a non-zero value switches to AdamW.
+        batch_size: Images per step.
+        epochs: Passes over the training set.
+        augment: Augmentation preset of :mod:`painzoo.training.augment`
+            (``"p1"``, ``"p2"``) or ``None``.
+        class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
+            scikit-learn's rule; P1 names class imbalance as its open
+            problem) or a ``{label: weight}`` dict.
+        precision: ``"float32"``, ``"mixed"`` (``mixed_float16`` on a GPU,
+            float32 on CPU where mixed precision only slows things down),
+            ``"mixed_float16"`` or ``"mixed_bfloat16"``. It applies to models
+            built inside :meth:`precision_scope`.
+        jit_compile: Passed to ``model.compile`` (``"auto"``, True, False).
+        seed: Seed for weights, shuffling and augmentation.
+        validation_split: Fraction of *subjects* held out for validation
+            (0 = none, as in both papers).
+        verbose: ``model.fit`` verbosity.
+
+    Example:
+        >>> recipe = Recipe.preset("p1", epochs=5, class_weight="balanced")
+        >>> with recipe.precision_scope():
+        ...     model = painzoo.get_model("painseeker")
+        >>> recipe.fit(model, train_ds)
+        >>> p_pain = recipe.predict(model, test_ds)
+
+    Reference:
+        Liu et al., Front. Vet. Sci. 2025, §4.1 (P1); Sabater-Gárriz et al.,
+        Digital Health 2024, "Training" (P2).
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    epochs: int = 30
+    augment: str | None = None
+    class_weight: str | dict | None = None
+    precision: str = "float32"
+    jit_compile: bool | str = "auto"
+    seed: int = 0
+    validation_split: float = 0.0
+    verbose: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {_OPTIMIZERS}; received {self.optimizer!r}."
+            )
+        if self.precision not in _PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {_PRECISIONS}; received {self.precision!r}."
+            )
+        if not (0.0 <= float(self.validation_split) < 1.0):
+            raise ValueError(
+                f"validation_split must be in [0, 1); received {self.validation_split}."
+            )
+        if isinstance(self.class_weight, str) and self.class_weight != "balanced":
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict; received {self.class_weight!r}."
+            )
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def preset(cls, name: str, **overrides) -> Recipe:
+        """A paper's recipe (``"p1"`` or ``"p2"``) with optional overrides.
+
+        Raises:
+            ValueError: For an unknown preset name.
+        """
+        key = str(name).lower()
+        if key not in PRESETS:
+            raise ValueError(f"Unknown recipe preset {name!r}; choose one of {sorted(PRESETS)}.")
+        return cls(**{**PRESETS[key], **overrides})
+
+    @classmethod
+    def from_config(cls, spec) -> Recipe:
+        """A recipe from a config entry: a preset name, a dict (``preset:`` + fields) or a Recipe."""
+        if isinstance(spec, Recipe):
+            return spec
+        if spec is None:
+            return cls.preset("p2")
+        if isinstance(spec, str):
+            return cls.preset(spec)
+        spec = dict(spec)
+        preset = spec.pop("preset", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown recipe field(s) {unknown}; valid fields are {sorted(known)}."
+            )
+        return cls.preset(preset, **spec) if preset else cls(**spec)
+
+    def replace(self, **changes) -> Recipe:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The recipe as plain data (for the resolved config of a run)."""
+        return dataclasses.asdict(self)
+
+    # -- pieces -------------------------------------------------------------------
+    def make_optimizer(self):
+        """The Keras optimizer this recipe describes."""
+        lr = float(self.learning_rate)
+        wd = float(self.weight_decay or 0.0)
+        if self.optimizer in ("adam", "adamw") and (wd or self.optimizer == "adamw"):
+            return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
+        if self.optimizer == "adam":
+            return keras.optimizers.Adam(learning_rate=lr)
+        if self.optimizer == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd or None)
+        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9, weight_decay=wd or None)
+
+    def resolved_precision(self) -> str:
+        """The Keras dtype policy name that ``precision`` means on this machine."""
+        if self.precision == "mixed":
+            return "mixed_float16" if gpu_available() else "float32"
+        return self.precision
+
+    @contextlib.contextmanager
+    def precision_scope(self):
+        """Build models inside this block to get the recipe's dtype policy.
+
+        The global policy is restored afterwards, so models built later are
+        unaffected.
+        """
+        previous = keras.mixed_precision.dtype_policy()
+        keras.mixed_precision.set_dtype_policy(self.resolved_precision())
+        try:
+            yield
+        finally:
+            keras.mixed_precision.set_dtype_policy(previous)
+
+    def class_weights(self, labels) -> dict | None:
+        """The ``class_weight`` dict for ``model.fit`` given training labels."""
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, dict):
+            return {int(k): float(v) for k, v in self.class_weight.items()}
+        labels = np.asarray(labels, int)
+        counts = np.bincount(labels, minlength=2)
+        present = counts > 0
+        return {
+            int(c): float(len(labels) / (present.sum() * counts[c])) if counts[c] else 0.0
+            for c in range(len(counts))
+        }
+
+    def compile(self, model):
+        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4)."""
+        model.compile(
+            optimizer=self.make_optimizer(),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=self.jit_compile,
+        )
+        return model
+
+    # -- training -----------------------------------------------------------------
+    def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
+        """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
+
+        Images are resized to the model's input size. Uses
+        :func:`painzoo.training.pipeline.make_input` (streaming, with
+        augmentation) when available; otherwise in-memory arrays without
+        augmentation.
+
+        Args:
+            model: A zoo model (built, ideally inside :meth:`precision_scope`).
+            dataset: Training data.
+            callbacks: Extra Keras callbacks.
+            progress: Show a tqdm bar over epochs.
+            compile: Compile the model first (set False to keep your own).
+
+        Returns:
+            The Keras ``History``.
+        """
+        keras.utils.set_random_seed(int(self.seed))
+        if compile:
+            self.compile(model)
+        train, val = self._validation_split(dataset)
+        size = _input_size(model)
+        x = self._input(train, size, augment=self.augment, shuffle=True)
+        kwargs = {}
+        if val is not None:
+            kwargs["validation_data"] = self._input(val, size, augment=None, shuffle=False)
+        callbacks = list(callbacks or [])
+        if progress:
+            callbacks.append(TqdmEpochs(self.epochs))
+        if isinstance(x, tuple):
+            kwargs.update(batch_size=int(self.batch_size), shuffle=True)
+            x, y = x
+        else:
+            y = None
+        return model.fit(
+            x,
+            y,
+            epochs=int(self.epochs),
+            class_weight=self.class_weights(train.labels),
+            callbacks=callbacks,
+            verbose=self.verbose,
+            **kwargs,
+        )
+
+    def predict(self, model, dataset) -> np.ndarray:
+        """Probability of pain for every row of ``dataset``, float ``[N]``."""
+        if len(dataset) == 0:
+            return np.zeros(0, np.float32)
+        x = self._input(dataset, _input_size(model), augment=None, shuffle=False)
+        if isinstance(x, tuple):
+            probs = model.predict(x[0], batch_size=int(self.batch_size), verbose=0)
+        else:
+            probs = model.predict(x, verbose=0)
+        probs = np.asarray(probs, np.float32)
+        return probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+
+    def _validation_split(self, dataset):
+        if not self.validation_split:
+            return dataset, None
+        from sklearn.model_selection import GroupShuffleSplit
+
+        splitter = GroupShuffleSplit(1, test_size=self.validation_split, random_state=self.seed)
+        train, val = next(splitter.split(np.zeros(len(dataset)), groups=dataset.subjects))
+        return dataset.subset(train), dataset.subset(val)
+
+    def _input(self, dataset, size, *, augment, shuffle):
+        make_input = _pipeline()
+        if make_input is not None:
+            return make_input(
+                dataset,
+                image_size=size,
+                batch_size=int(self.batch_size),
+                augment=augment,
+                shuffle=shuffle,
+                seed=int(self.seed),
+            )
+        if augment:
+            warnings.warn(
+                f"painzoo.training.pipeline is not available; training without the "
+                f"{augment!r} augmentation.",
+                stacklevel=3,
+            )
+        images = dataset.load_images(size).astype(np.float32)
+        return images, dataset.labels
+
+
+def _pipeline():
+    try:
+        from painzoo.training.pipeline import make_input
+    except ImportError:
+        return None
+    return make_input
+
+
+def _input_size(model) -> tuple[int, int]:
+    shape = model.input_shape
+    if isinstance(shape, list):
+        shape = shape[0]
+    h, w = shape[1], shape[2]
+    if h is None or w is None:
+        raise ValueError(
+            f"The model takes inputs of shape {shape}; recipes need a fixed height and width."
+        )
+    return int(h), int(w)
+
+
+class TqdmEpochs(keras.callbacks.Callback):
+    """A tqdm bar over epochs showing the training loss (removed when done).
+
+    Args:
+        epochs: Number of epochs (the bar's length).
+        desc: Label of the bar.
+    """
+
+    def __init__(self, epochs: int, desc: str = "epochs"):
+        super().__init__()
+        self.epochs = epochs
+        self.desc = desc
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.epochs, desc=self.desc, leave=False, unit="ep")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None:
+            loss = (logs or {}).get("loss")
+            if loss is not None:
+                self.bar.set_postfix(loss=f"{loss:.3f}")
+            self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
