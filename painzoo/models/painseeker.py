@@ -1,0 +1,159 @@
+"""PainSeeker (P1): ResNet-18 regions, scored and fused by attention, calibrated by PRSC.
+
+The network is ``resnet18_features`` (Eq. 1) → :class:`PainSeekerAttention`
+(Eq. 2, the fusion inside Eq. 3, and the PRSC term of Eq. 5/6 through
+``add_loss``) → ``Dense(num_classes, softmax)`` (h and the softmax of Eq. 3).
+Compile it with a cross-entropy loss (Eq. 4) and Keras adds the PRSC term,
+which gives the objective of Eq. 6.
+
+The head h is named ``"fc"`` like torchvision's ResNet-18 classifier, so a
+torchvision/timm checkpoint also initialises h when ``num_classes`` matches
+its ``fc`` (h acts on the β-weighted mean of the regions, which has the same
+scale as the global average pool the checkpoint's fc was trained on).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from painzoo.layers.painseeker import PainSeekerAttention
+from painzoo.models._common import check_input_size, classifier_head
+from painzoo.models.resnet import MIN_INPUT, load_resnet_weights, resnet18_features
+from painzoo.registry import ModelInfo, register_model
+
+__all__ = ["painseeker", "painseeker_no_prsc", "PAINSEEKER_CITATION"]
+
+PAINSEEKER_CITATION = (
+    "Liu, Li, Deng, Li, Lu, Zong, Yu. PainSeeker: a head pose-invariant deep learning "
+    "method for assessing rat's pain by facial expressions. Front. Vet. Sci. 12:1619794, "
+    "2025. doi:10.3389/fvets.2025.1619794"
+)
+DEFAULT_PRSC_WEIGHT = 0.1  # λ, P1 "Comparison methods and implementation detail"
+DEFAULT_MARGIN = 0.2  # δ
+DEFAULT_TOP_K = 5  # K_h
+# P1's hyper-parameter sensitivity grid (Figure 5); one value varies, the others stay default.
+SENSITIVITY_GRID = {
+    "prsc_weight": (0.05, 0.1, 0.5, 1.0, 1.5),
+    "margin": (0.05, 0.1, 0.15, 0.2, 0.5),
+    "top_k": (3, 5, 10, 15, 20),
+}
+
+
+def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k):
+    check_input_size(name, input_shape, MIN_INPUT)
+    inputs = keras.Input(shape=input_shape, name="image")
+    # Eq. 1: f(X), the convolutional part of ResNet-18 ([B, M, M, 512]).
+    features = resnet18_features(inputs)
+    grid_h, grid_w = features.shape[1], features.shape[2]
+    if grid_h is not None and grid_w is not None and top_k >= grid_h * grid_w:
+        raise ValueError(
+            f"{name} with input_shape={tuple(input_shape)} has a {grid_h}×{grid_w} feature "
+            f"grid, i.e. K={grid_h * grid_w} regions; top_k must be smaller than K, received "
+            f"top_k={top_k}. Use a larger input_shape (the grid is about input/32 per side) "
+            f"or top_k <= {grid_h * grid_w - 1}."
+        )
+    fused, _ = PainSeekerAttention(
+        prsc_weight=prsc_weight, margin=margin, top_k=top_k, name="attention"
+    )(features)
+    # Eq. 3: ŷ = softmax(h(Σ_j β_j x_j)).
+    outputs = classifier_head(fused, num_classes, name="fc")
+    model = keras.Model(inputs, outputs, name=name)
+    return load_resnet_weights(model, weights, num_classes)
+
+
+@register_model(
+    info=ModelInfo(
+        name="painseeker",
+        input_shape=(224, 224, 3),
+        citation=PAINSEEKER_CITATION,
+        weights=(),
+        tags=("p1", "painseeker", "attention", "resnet"),
+        params=11_187_651,
+        description="ResNet-18 regions fused by attention scores calibrated with PRSC (P1).",
+        extra={
+            "defaults": {
+                "prsc_weight": DEFAULT_PRSC_WEIGHT,
+                "margin": DEFAULT_MARGIN,
+                "top_k": DEFAULT_TOP_K,
+            },
+            "sensitivity_grid": SENSITIVITY_GRID,
+        },
+    )
+)
+def painseeker(
+    num_classes: int = 2,
+    input_shape=(224, 224, 3),
+    weights=None,
+    prsc_weight: float = DEFAULT_PRSC_WEIGHT,
+    margin: float = DEFAULT_MARGIN,
+    top_k: int = DEFAULT_TOP_K,
+) -> keras.Model:
+    """PainSeeker: ResNet-18 features → region attention with PRSC → softmax.
+
+    Args:
+        num_classes: Output classes c (P1 uses 2: no pain / pain).
+        input_shape: ``(H, W, 3)``; 224×224 gives a 7×7 grid (K = 49 regions).
+            The grid side is about ``H / 32``, and K must exceed ``top_k``.
+        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a
+            torchvision/timm ResNet-18 checkpoint (``.pth`` or
+            ``.safetensors``) for the backbone (its ``fc`` initialises h only
+            when ``num_classes`` matches).
+        prsc_weight: λ of Eq. 6 (0 switches PRSC off).
+        margin: δ of Eq. 5.
+        top_k: K_h of Eq. 5.
+
+    Returns:
+        A functional ``keras.Model`` on RGB images in [0, 255] returning class
+        probabilities ``[B, num_classes]``. The attention layer is named
+        ``"attention"``; :func:`painzoo.explain.attention_maps` reads its β.
+
+    Raises:
+        ValueError: If the input is smaller than 32×32 or ``top_k`` is not
+            smaller than the number of regions.
+
+    Example:
+        >>> import painzoo
+        >>> model = painzoo.get_model("painseeker")
+        >>> model.count_params()
+        11187651
+
+    Reference:
+        Liu et al. (2025), PainSeeker, Front. Vet. Sci., Eq. 1–6.
+    """
+    return _build("painseeker", num_classes, input_shape, weights, prsc_weight, margin, top_k)
+
+
+@register_model(
+    info=ModelInfo(
+        name="painseeker_no_prsc",
+        input_shape=(224, 224, 3),
+        citation=PAINSEEKER_CITATION,
+        weights=(),
+        tags=("p1", "painseeker", "attention", "resnet", "ablation"),
+        params=11_187_651,
+        description='PainSeeker without the PRSC term (λ = 0), "PainSeeker w/o PRSC" in P1.',
+    )
+)
+def painseeker_no_prsc(
+    num_classes: int = 2,
+    input_shape=(224, 224, 3),
+    weights=None,
+    margin: float = DEFAULT_MARGIN,
+    top_k: int = DEFAULT_TOP_K,
+) -> keras.Model:
+    """PainSeeker with λ = 0: the same network, trained on cross-entropy alone.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``.
+        weights: As for :func:`painseeker`.
+        margin: δ, kept in the layer config only (no PRSC term is added).
+        top_k: K_h, likewise; still must be smaller than K.
+
+    Returns:
+        A ``keras.Model`` named ``"painseeker_no_prsc"``.
+
+    Reference:
+        Liu et al. (2025), Table 3, "PainSeeker w/o PRSC".
+    """
+    return _build("painseeker_no_prsc", num_classes, input_shape, weights, 0.0, margin, top_k)

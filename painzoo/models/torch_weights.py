@@ -1,0 +1,242 @@
+"""Load painzoo weights or torchvision/timm ResNet-18 checkpoints into a Keras model.
+
+P1 fine-tunes an ImageNet ResNet-18; keras.applications has none, but most
+users hold a torchvision or timm checkpoint. painzoo's ResNet-18 names its
+layers after torchvision's state-dict keys with ``_`` for ``.`` (``conv1``,
+``bn1``, ``layer2_0_downsample_0`` ↔ ``layer2.0.downsample.0``) and pads
+explicitly like PyTorch, so the conversion is a pure re-layout:
+
+- ``Conv2D.kernel`` ← ``<key>.weight`` transposed OIHW → HWIO;
+- ``BatchNormalization`` gamma / beta / moving_mean / moving_variance ←
+  ``weight`` / ``bias`` / ``running_mean`` / ``running_var``
+  (``num_batches_tracked`` is ignored);
+- the ``Dense`` head named ``"fc"`` ← ``fc.weight`` (transposed) / ``fc.bias``,
+  only when the shapes match (``num_classes`` equals the checkpoint's
+  classes); otherwise the head keeps its random initialisation and a warning
+  says so.
+
+The same mapping serves every model built on
+:func:`painzoo.models.resnet.resnet18_features` (``resnet18``, ``painseeker``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from painzoo.models._common import load_weights_file
+
+__all__ = ["load_weights", "read_state_dict", "TORCH_SUFFIXES"]
+
+TORCH_SUFFIXES = (".pth", ".pt", ".bin")
+_IGNORED_SUFFIXES = ("num_batches_tracked",)
+_HEAD = "fc"
+_MAX_LISTED = 8
+
+
+def _listing(keys) -> str:
+    keys = sorted(keys)
+    shown = ", ".join(keys[:_MAX_LISTED])
+    return shown + (f", … ({len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else "")
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a PyTorch state dict from ``.pth``/``.pt``/``.bin`` or ``.safetensors`` as NumPy.
+
+    ``.pth`` files are read with ``torch.load(weights_only=True)`` (no code
+    runs from the file). A checkpoint that wraps the state dict under
+    ``"state_dict"`` or ``"model"`` is unwrapped, and a ``"module."`` prefix
+    (from ``DataParallel``) is stripped.
+
+    Args:
+        path: The checkpoint file.
+
+    Returns:
+        ``{key: float32/int array}``.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ImportError: For a ``.pth`` file when PyTorch is not installed.
+        ValueError: For another suffix or a file that holds no state dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint {path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors.numpy import load_file
+
+        state = dict(load_file(str(path)))
+    elif suffix in TORCH_SUFFIXES:
+        try:
+            import torch
+        except ImportError as err:
+            raise ImportError(
+                f"Reading {path} needs PyTorch, which is not installed. Install it with "
+                "`pip install torch` (or `pip install painzoo[torch]`), or convert the "
+                "checkpoint to .safetensors, which painzoo reads without PyTorch."
+            ) from err
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        for wrapper in ("state_dict", "model"):
+            if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+                obj = obj[wrapper]
+        if not isinstance(obj, dict):
+            raise ValueError(
+                f"{path} holds a {type(obj).__name__}, not a state dict; save the model with "
+                "torch.save(model.state_dict(), path)."
+            )
+        state = {k: v.detach().cpu().numpy() for k, v in obj.items() if hasattr(v, "detach")}
+    else:
+        raise ValueError(
+            f"Cannot read weights from {path}: expected a '.weights.h5' saved by painzoo, a "
+            f"PyTorch state dict ({', '.join(TORCH_SUFFIXES)}) or a '.safetensors' file."
+        )
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    return state
+
+
+def _weighted_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _weighted_layers(layer)
+        elif layer.weights:
+            yield layer
+
+
+def _plan(model, state):
+    """Pair every variable with its array; collect missing keys and shape errors."""
+    assignments, missing, shape_errors, used = [], [], [], set()
+
+    def take(variable, key, transform=None):
+        if key not in state:
+            missing.append(key)
+            return
+        used.add(key)
+        value = np.asarray(state[key])
+        if transform is not None:
+            value = transform(value)
+        if tuple(value.shape) != tuple(variable.shape):
+            shape_errors.append(
+                f"{key}: expected {tuple(variable.shape)} after conversion, "
+                f"received {tuple(value.shape)}"
+            )
+            return
+        assignments.append((variable, value))
+
+    head = None
+    for layer in _weighted_layers(model):
+        key = layer.name.replace("_", ".")
+        if isinstance(layer, keras.layers.Conv2D):
+            # PyTorch stores conv kernels as (out, in, h, w); Keras as (h, w, in, out).
+            take(layer.kernel, f"{key}.weight", lambda w: np.transpose(w, (2, 3, 1, 0)))
+            if layer.use_bias:
+                take(layer.bias, f"{key}.bias")
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            take(layer.gamma, f"{key}.weight")
+            take(layer.beta, f"{key}.bias")
+            take(layer.moving_mean, f"{key}.running_mean")
+            take(layer.moving_variance, f"{key}.running_var")
+        elif isinstance(layer, keras.layers.Dense) and layer.name == _HEAD:
+            head = layer
+    return assignments, missing, shape_errors, used, head
+
+
+def _plan_head(head, state, num_classes, assignments, used, path) -> list[str]:
+    """Pair the head with ``fc.*`` when shapes match; return notices for the user."""
+    keys = (f"{_HEAD}.weight", f"{_HEAD}.bias")
+    present = [k for k in keys if k in state]
+    used.update(present)
+    if not present:
+        if head is None:
+            return []
+        return [
+            f"{path} has no '{_HEAD}.*' weights; the classification head keeps its random "
+            "initialisation."
+        ]
+    if len(present) != 2:
+        raise ValueError(
+            f"{path} holds {present[0]} but not its partner; expected both {keys[0]} and {keys[1]}."
+        )
+    kernel = np.transpose(np.asarray(state[keys[0]]))
+    bias = np.asarray(state[keys[1]])
+    if head is None:
+        return [
+            f"{path} has a '{_HEAD}' classifier but the model has no Dense layer named "
+            f"'{_HEAD}'; the checkpoint's classifier is not loaded."
+        ]
+    if tuple(kernel.shape) != tuple(head.kernel.shape) or bias.shape != tuple(head.bias.shape):
+        return [
+            f"Skipping the checkpoint's classifier {_HEAD}.weight {tuple(kernel.shape[::-1])}: "
+            f"the model has num_classes={num_classes} and a head of shape "
+            f"{tuple(head.kernel.shape)} (Keras layout); the head keeps its random "
+            f"initialisation. Pass num_classes={kernel.shape[-1]} to load it."
+        ]
+    assignments.append((head.kernel, kernel))
+    assignments.append((head.bias, bias))
+    return []
+
+
+def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: int) -> keras.Model:
+    """Load ``path`` into ``model``, a painzoo ResNet-18-based network.
+
+    Args:
+        model: A model built on :func:`painzoo.models.resnet.resnet18_features`
+            (``resnet18``, ``painseeker``, ``painseeker_no_prsc``).
+        path: A ``.weights.h5`` file saved by painzoo (``model.save_weights``),
+            or a torchvision-layout ResNet-18 state dict as ``.pth``/``.pt``/
+            ``.bin`` (needs PyTorch) or ``.safetensors`` (timm uses the same keys).
+        num_classes: The model's number of classes; the checkpoint's ``fc``
+            loads into the head named ``"fc"`` only when it matches.
+
+    Returns:
+        ``model``, with the weights loaded in place.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: For an unsupported file type, or a checkpoint whose keys
+            or shapes do not match the model (the message lists the missing
+            and unexpected keys). Nothing is assigned in that case.
+        ImportError: For a PyTorch file when PyTorch is not installed.
+
+    Example:
+        >>> import painzoo
+        >>> model = painzoo.get_model("painseeker", weights="resnet18-f37072fd.pth")  # doctest: +SKIP
+
+    Reference:
+        torchvision.models.resnet18 state-dict layout; He et al., CVPR 2016.
+    """
+    if isinstance(path, str) and not os.path.splitext(path)[1]:
+        raise ValueError(
+            f"weights={path!r} is not a file path and no pretrained weights of that name "
+            "ship with painzoo (nothing is downloaded). Pass a '.weights.h5', '.pth' or "
+            "'.safetensors' file, or weights=None."
+        )
+    path = Path(path)
+    if path.name.endswith(".weights.h5"):
+        return load_weights_file(model, path)
+    state = read_state_dict(path)
+    assignments, missing, shape_errors, used, head = _plan(model, state)
+    notices = _plan_head(head, state, num_classes, assignments, used, path)
+    unexpected = [k for k in state if k not in used and not k.endswith(_IGNORED_SUFFIXES)]
+    if missing or unexpected or shape_errors:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing key(s): {_listing(missing)}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected key(s): {_listing(unexpected)}")
+        if shape_errors:
+            parts.append(f"{len(shape_errors)} shape mismatch(es): {'; '.join(shape_errors[:4])}")
+        raise ValueError(
+            f"{path} does not match model {model.name!r} (torchvision ResNet-18 layout "
+            f"expected): {' | '.join(parts)}. Nothing was loaded."
+        )
+    for variable, value in assignments:
+        variable.assign(value.astype(variable.dtype))
+    for notice in notices:
+        warnings.warn(notice, stacklevel=2)
+    return model
