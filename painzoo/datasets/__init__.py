@@ -23,3 +23,7 @@ __all__ += [
     "load_unbc",
     "paindb",
 ]
+
+from painzoo.datasets.synthetic import make_synthetic  # noqa: E402
+
+__all__ += ["make_synthetic"]
