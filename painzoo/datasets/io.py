@@ -146,6 +146,8 @@ def _cv2_to_rgb_uint8(image: np.ndarray) -> np.ndarray:
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write an RGB uint8 image; the format follows the file extension.
 
+    Missing parent folders are created.
+
     Raises:
         ValueError: If the image cannot be encoded for that extension.
     """
@@ -155,6 +157,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     )
     if not ok:
         raise ValueError(f"Cannot encode an image for {path}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
     buf.tofile(path)
 
 

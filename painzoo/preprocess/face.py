@@ -1,0 +1,509 @@
+"""Face detection → square crop with margin → optional background removal → resize.
+
+P2's preprocessing (MTCNN, square crop, U2-Net background painted white,
+resize to the network input) as one object, :class:`FaceCropper`, plus
+:func:`crop_dataset`, which crops a whole :class:`~painzoo.datasets.Dataset`
+through an on-disk cache, and :func:`preprocess_folder` behind
+``painzoo preprocess``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from painzoo.datasets.io import cache_root, read_image, write_image
+from painzoo.datasets.manifest import Dataset
+from painzoo.preprocess.background import BackgroundRemover
+from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector
+
+__all__ = ["FaceCrop", "FaceCropper", "NoFaceError", "crop_dataset", "preprocess_folder"]
+
+logger = logging.getLogger(__name__)
+
+_PAD_MODES = {
+    "reflect": cv2.BORDER_REFLECT_101,
+    "constant": cv2.BORDER_CONSTANT,
+    "edge": cv2.BORDER_REPLICATE,
+}
+_ON_NO_FACE = ("center", "skip", "error")
+BOX_COLUMNS = ("box_x", "box_y", "box_w", "box_h")
+KEYPOINT_COLUMNS = tuple(f"kp_{k}_{a}" for k in KEYPOINT_NAMES for a in ("x", "y"))
+
+
+class NoFaceError(ValueError):
+    """Raised by a cropper with ``on_no_face="error"`` when no face is found."""
+
+
+@dataclass
+class FaceCrop:
+    """The result of :class:`FaceCropper` on one image.
+
+    Attributes:
+        image: The crop, RGB uint8 ``[size, size, 3]``.
+        box: The square region cropped, ``(x, y, w, h)`` in the input image
+            (may extend past its borders, where the crop is padded).
+        keypoints: MTCNN's five points in crop pixels, or ``None``.
+        found: Whether a face was detected (``False`` for a centre crop).
+        face_box: The detector's face box in the input image, or ``None``.
+    """
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+    keypoints: dict[str, tuple[float, float]] | None
+    found: bool
+    face_box: tuple[float, float, float, float] | None = None
+
+
+class FaceCropper:
+    """Detect the face, crop a square with margin, optionally whiten the background.
+
+    Args:
+        detector: ``"mtcnn"`` (TensorFlow backend; five keypoints),
+            ``"haar"`` (OpenCV's frontal-face cascade; no keypoints, works
+            on every backend), ``"none"`` (always the centre crop), or a
+            callable ``rgb -> boxes`` (see
+            :func:`~painzoo.preprocess.detectors.normalize_detections`).
+            With several faces the most confident wins (Haar: the largest).
+        size: Side of the output crop in pixels.
+        margin: Fraction of the face box's longer side added on every side
+            of it (0.2 → the square is 1.4 × the face).
+        pad_mode: How a crop reaching past the image border is filled:
+            ``"reflect"``, ``"constant"`` (black) or ``"edge"``.
+        background: ``None``, ``"grabcut"`` or the path of a U2-Net-style
+            ONNX model; the background is painted white (P2).
+        on_no_face: ``"center"`` (centre square, ``found=False``),
+            ``"skip"`` (``__call__`` returns ``None``) or ``"error"``
+            (raises :class:`NoFaceError`).
+        min_face_size: Faces smaller than this (pixels, full resolution) are
+            ignored.
+        detect_max_side: Images with a longer side are downscaled to it for
+            detection; the box is mapped back and the crop taken at full
+            resolution (Delaware photographs are 5152×3864).
+
+    Raises:
+        ValueError: For an unknown detector, pad mode or ``on_no_face``.
+        ImportError: For ``"mtcnn"`` off the TensorFlow backend.
+
+    Example:
+        >>> from skimage.data import astronaut
+        >>> crop = FaceCropper("haar", size=112)(astronaut())
+        >>> crop.image.shape, crop.found
+        ((112, 112, 3), True)
+
+    Reference:
+        P2 (Sabater-Gárriz et al. 2024), "Preprocessing"; MTCNN: Zhang et
+        al., IEEE SPL 2016.
+    """
+
+    def __init__(
+        self,
+        detector="mtcnn",
+        *,
+        size: int = 224,
+        margin: float = 0.2,
+        pad_mode: str = "reflect",
+        background=None,
+        on_no_face: str = "center",
+        min_face_size: int = 40,
+        detect_max_side: int = 1024,
+    ):
+        if pad_mode not in _PAD_MODES:
+            raise ValueError(f"pad_mode must be one of {list(_PAD_MODES)}; received {pad_mode!r}.")
+        if on_no_face not in _ON_NO_FACE:
+            raise ValueError(
+                f"on_no_face must be one of {list(_ON_NO_FACE)}; received {on_no_face!r}."
+            )
+        if size < 1 or margin < 0:
+            raise ValueError(f"size must be >= 1 and margin >= 0; received {size}, {margin}.")
+        self.detector = detector
+        self.size = int(size)
+        self.margin = float(margin)
+        self.pad_mode = pad_mode
+        self.background = None if background is None else str(background)
+        self.on_no_face = on_no_face
+        self.min_face_size = int(min_face_size)
+        self.detect_max_side = int(detect_max_side)
+        self.detector_name, self._detect = get_detector(detector, min_face_size=min_face_size)
+        self._background = BackgroundRemover(background) if background is not None else None
+        self.detector_calls = 0
+
+    @property
+    def cache_key(self) -> str:
+        """Hash of every setting that changes the crops."""
+        settings = {
+            "v": 1,
+            "detector": self.detector_name,
+            "size": self.size,
+            "margin": self.margin,
+            "pad_mode": self.pad_mode,
+            "background": None if self._background is None else self._background.cache_key,
+            "on_no_face": self.on_no_face,
+            "min_face_size": self.min_face_size,
+            "detect_max_side": self.detect_max_side,
+        }
+        return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in ``image`` (full-resolution coordinates), most confident first."""
+        h, w = image.shape[:2]
+        scale = 1.0
+        small = image
+        if max(h, w) > self.detect_max_side:
+            scale = self.detect_max_side / max(h, w)
+            small = cv2.resize(
+                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
+        self.detector_calls += 1
+        found = (
+            [d.scaled(1.0 / scale) for d in self._detect(small)]
+            if scale != 1
+            else list(self._detect(small))
+        )
+        found = [d for d in found if max(d.box[2], d.box[3]) >= self.min_face_size]
+        return sorted(found, key=lambda d: (d.confidence, d.box[2] * d.box[3]), reverse=True)
+
+    def __call__(self, image: np.ndarray, *, name: str | None = None) -> FaceCrop | None:
+        """Crop the face of one RGB uint8 image.
+
+        Args:
+            image: RGB uint8 ``[H, W, 3]`` (grayscale ``[H, W]`` is accepted).
+            name: Used in the error/warning about a missing face.
+
+        Returns:
+            A :class:`FaceCrop`, or ``None`` when no face is found and
+            ``on_no_face="skip"``.
+
+        Raises:
+            NoFaceError: No face and ``on_no_face="error"``.
+            ValueError: If ``image`` is not an image array.
+        """
+        image = _as_rgb_uint8(image)
+        faces = self.detect(image)
+        h, w = image.shape[:2]
+        if faces:
+            face = faces[0]
+            fx, fy, fw, fh = face.box
+            side = max(fw, fh) * (1.0 + 2.0 * self.margin)
+            cx, cy = fx + fw / 2.0, fy + fh / 2.0
+        else:
+            if self.on_no_face == "error":
+                raise NoFaceError(
+                    f"No face found in {name or 'the image'} ({w}×{h}) by detector "
+                    f"{self.detector_name!r}; use on_no_face='center' or 'skip' to continue."
+                )
+            if self.on_no_face == "skip":
+                return None
+            face = None
+            side = float(min(h, w))
+            cx, cy = w / 2.0, h / 2.0
+        side_i = max(1, int(round(side)))
+        x0, y0 = int(round(cx - side_i / 2.0)), int(round(cy - side_i / 2.0))
+        crop = _crop_padded(image, x0, y0, side_i, _PAD_MODES[self.pad_mode])
+        shrink = side_i > self.size
+        crop = cv2.resize(
+            crop,
+            (self.size, self.size),
+            interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+        )
+        k = self.size / side_i
+        keypoints = None
+        if face is not None and face.keypoints:
+            keypoints = {n: ((x - x0) * k, (y - y0) * k) for n, (x, y) in face.keypoints.items()}
+        if self._background is not None:
+            seed = None
+            if face is not None:
+                fx, fy, fw, fh = face.box
+                # Grow the face box a little: hair and chin belong to the person.
+                seed = (
+                    (fx - x0 - 0.15 * fw) * k,
+                    (fy - y0 - 0.25 * fh) * k,
+                    1.3 * fw * k,
+                    1.5 * fh * k,
+                )
+            crop = self._background(crop, seed)
+        return FaceCrop(
+            image=np.ascontiguousarray(crop, dtype=np.uint8),
+            box=(x0, y0, side_i, side_i),
+            keypoints=keypoints,
+            found=face is not None,
+            face_box=None if face is None else tuple(float(v) for v in face.box),
+        )
+
+
+def _as_rgb_uint8(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    if image.ndim != 3 or image.shape[-1] not in (3, 4):
+        raise ValueError(f"Expected an RGB image [H, W, 3]; received shape {image.shape}.")
+    if image.shape[-1] == 4:
+        image = image[..., :3]
+    if image.dtype != np.uint8:
+        raise ValueError(
+            f"Expected uint8 pixels in [0, 255]; received {image.dtype}. Read files with "
+            "painzoo.datasets.io.read_image, which converts every format."
+        )
+    return np.ascontiguousarray(image)
+
+
+def _crop_padded(image: np.ndarray, x0: int, y0: int, side: int, border: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    x1, y1 = x0 + side, y0 + side
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if cx1 <= cx0 or cy1 <= cy0:  # the square misses the image; pad the whole image
+        cx0, cy0, cx1, cy1 = 0, 0, w, h
+    part = image[cy0:cy1, cx0:cx1]
+    top, left = cy0 - y0, cx0 - x0
+    bottom, right = y1 - cy1, x1 - cx1
+    if top or left or bottom or right:
+        if border == cv2.BORDER_REFLECT_101 and min(part.shape[:2]) < 2:
+            border = cv2.BORDER_REPLICATE
+        part = cv2.copyMakeBorder(part, top, bottom, left, right, border, value=(0, 0, 0))
+    return part
+
+
+# -- whole datasets ---------------------------------------------------------------------
+def crop_dataset(
+    dataset: Dataset,
+    cropper: FaceCropper,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    on_error: str = "raise",
+    return_report: bool = False,
+):
+    """Crop every image of a dataset, through an on-disk cache.
+
+    The cache key of a crop is the hash of the source file's bytes (or of
+    the in-memory pixels) plus :attr:`FaceCropper.cache_key`, so renaming or
+    moving files keeps the cache and any change of detector, size, margin,
+    padding or background makes new crops. A second pass over the same data
+    runs no detection at all.
+
+    Args:
+        dataset: The source :class:`Dataset` (files on disk or in memory).
+        cropper: A :class:`FaceCropper`.
+        cache_dir: Cache folder; defaults to ``<cache_root>/crops`` (see
+            :func:`painzoo.datasets.io.cache_root`).
+        on_error: ``"raise"`` (an unreadable image raises an error naming
+            it) or ``"skip"`` (dropped, counted, warned about).
+        return_report: Also return a dict of counts (``images``,
+            ``cached``, ``cropped``, ``no_face``, ``skipped_no_face``,
+            ``unreadable``).
+
+    Returns:
+        A new on-disk :class:`Dataset` of PNG crops whose rows keep every
+        column (label, subject, source, level, ``au_*``…) and add
+        ``source_image`` (the source row's ``image``), ``face_found``, ``box_x``…``box_h`` (the cropped square in the
+        source image) and ``kp_*`` (keypoints in crop pixels, NaN when the
+        detector gives none). With ``return_report``, ``(dataset, report)``.
+
+    Raises:
+        ValueError: For an unreadable image with ``on_error="raise"``, an
+            unknown ``on_error``, an empty dataset, or when every image is
+            skipped.
+        NoFaceError: No face and ``cropper.on_no_face == "error"``.
+
+    Warns:
+        UserWarning: How many faces were not found (naming the first files)
+            and how many images were unreadable.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}.")
+    if len(dataset) == 0:
+        raise ValueError("crop_dataset received an empty dataset; there is nothing to crop.")
+    cache = Path(cache_dir) if cache_dir is not None else cache_root() / "crops"
+    folder = cache / cropper.cache_key
+    folder.mkdir(parents=True, exist_ok=True)
+    in_memory = dataset.images is not None
+    paths = dataset.image_paths
+    rows, keep = [], []
+    report = dict(
+        images=len(dataset), cached=0, cropped=0, no_face=0, skipped_no_face=0, unreadable=0
+    )
+    missed: list[str] = []
+    unreadable: list[str] = []
+    for i in range(len(dataset)):
+        label = f"row {i}" if in_memory else str(paths[i])
+        try:
+            if in_memory:
+                pixels = np.ascontiguousarray(dataset.images[i])
+                digest = _hash_bytes(pixels.tobytes() + str(pixels.shape).encode())
+            else:
+                digest = _hash_file(paths[i])
+        except OSError as err:
+            if on_error == "raise":
+                raise FileNotFoundError(f"Cannot read image {label}: {err}") from None
+            report["unreadable"] += 1
+            unreadable.append(label)
+            continue
+        png = folder / digest[:2] / f"{digest}.png"
+        meta_path = png.with_suffix(".json")
+        meta = _read_meta(meta_path) if meta_path.is_file() else None
+        if meta is not None and (png.is_file() or meta.get("skipped")):
+            report["cached"] += 1
+        else:
+            try:
+                image = pixels if in_memory else read_image(paths[i])
+            except (ValueError, FileNotFoundError) as err:
+                if on_error == "raise":
+                    raise
+                report["unreadable"] += 1
+                unreadable.append(label)
+                logger.warning("crop_dataset skipped %s: %s", label, err)
+                continue
+            crop = cropper(image, name=label)
+            png.parent.mkdir(parents=True, exist_ok=True)
+            if crop is None:
+                meta = {"skipped": True, "found": False}
+            else:
+                write_image(png, crop.image)
+                meta = {
+                    "found": bool(crop.found),
+                    "box": [int(v) for v in crop.box],
+                    "keypoints": crop.keypoints,
+                }
+            _write_meta(meta_path, meta)
+            report["cropped"] += 1
+        if not meta.get("found"):
+            report["no_face"] += 1
+            missed.append(label)
+        if meta.get("skipped"):
+            report["skipped_no_face"] += 1
+            continue
+        keep.append(i)
+        rows.append(_meta_columns(meta, png))
+    if missed and cropper.detector_name != "none":  # "none" asks for centre crops
+        action = "skipped" if cropper.on_no_face == "skip" else "centre-cropped"
+        shown = ", ".join(missed[:5]) + (", …" if len(missed) > 5 else "")
+        warnings.warn(
+            f"No face found in {len(missed)} of {len(dataset)} image(s) ({action}): {shown}",
+            stacklevel=2,
+        )
+    if unreadable:
+        shown = ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
+        warnings.warn(f"Skipped {len(unreadable)} unreadable image(s): {shown}", stacklevel=2)
+    logger.info("crop_dataset: %s", report)
+    if not keep:
+        raise ValueError(
+            f"Every one of the {len(dataset)} image(s) was skipped ({report}); nothing is left."
+        )
+    frame = dataset.frame.iloc[keep].reset_index(drop=True).copy()
+    frame["source_image"] = frame["image"]
+    extra = pd.DataFrame(rows)
+    for col in extra.columns:
+        frame[col] = extra[col].to_numpy()
+    out = Dataset(frame, root=None, name=dataset.name)
+    return (out, report) if return_report else out
+
+
+def _meta_columns(meta: dict, png: Path) -> dict:
+    row = {"image": str(png), "face_found": bool(meta.get("found"))}
+    row.update(dict(zip(BOX_COLUMNS, meta["box"])))
+    kps = meta.get("keypoints") or {}
+    for name in KEYPOINT_NAMES:
+        x, y = kps.get(name, (np.nan, np.nan))
+        row[f"kp_{name}_x"], row[f"kp_{name}_y"] = float(x), float(y)
+    return row
+
+
+def _hash_bytes(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_meta(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # a half-written entry: redo it
+
+
+def _write_meta(path: Path, meta: dict) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, path)
+
+
+def preprocess_folder(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    detector="mtcnn",
+    size: int = 224,
+    margin: float = 0.2,
+    background=None,
+    on_no_face: str = "center",
+    layout: str = "subject/label",
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """Crop the faces of a folder (or CSV manifest) into ``dst`` with a manifest.
+
+    Writes ``dst/images/…`` (PNG crops, mirroring the source's relative
+    paths) and ``dst/manifest.csv`` (every source column plus the box and
+    keypoint columns). This is ``painzoo preprocess SRC DST``.
+
+    Args:
+        src: A folder read with :func:`~painzoo.datasets.load_folder` and
+            ``layout``, or a CSV read with
+            :func:`~painzoo.datasets.load_csv`.
+        dst: Output folder (created).
+        detector, size, margin, background, on_no_face: See
+            :class:`FaceCropper`.
+        layout: Folder layout of ``src``.
+        cache_dir: See :func:`crop_dataset`.
+
+    Returns:
+        The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+    """
+    from painzoo.datasets.loaders import load_csv, load_folder
+
+    src, dst = Path(src), Path(dst)
+    if src.is_file():
+        ds = load_csv(src)
+    elif src.is_dir():
+        ds = load_folder(src, layout=layout)
+    else:
+        raise FileNotFoundError(f"{src} is neither an image folder nor a CSV manifest.")
+    cropper = FaceCropper(
+        detector, size=size, margin=margin, background=background, on_no_face=on_no_face
+    )
+    cropped, report = crop_dataset(ds, cropper, cache_dir=cache_dir, return_report=True)
+    images_dir = dst / "images"
+    frame = cropped.frame.copy()
+    names, used = [], set()
+    for i, (rel, cached) in enumerate(zip(frame["source_image"], frame["image"])):
+        rel_path = Path(rel)
+        out_rel = rel_path.with_suffix(".png") if rel and not rel_path.is_absolute() else None
+        if out_rel is None or str(out_rel) in used:
+            out_rel = Path(f"{i:06d}.png")
+        used.add(str(out_rel))
+        target = images_dir / out_rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, target)
+        names.append(str(target.relative_to(dst)))
+    frame["image"] = names
+    dst.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(dst / "manifest.csv", index=False)
+    logger.info("preprocess_folder: %s", report)
+    return Dataset.from_csv(dst / "manifest.csv", name=ds.name)
