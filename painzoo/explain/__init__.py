@@ -1,0 +1,12 @@
+"""Why does a model say "pain"? Local and global explanations, and their localisation.
+
+TensorFlow is never imported at module level: every method runs on the
+Keras backend in use (Grad-CAM: TensorFlow and PyTorch).
+"""
+
+from painzoo.explain._common import overlay_heatmap  # noqa: F401
+from painzoo.explain.files import explain_files  # noqa: F401
+from painzoo.explain.global_maps import GlobalHeatmaps, global_heatmap, warp_to_face_frame  # noqa: F401
+from painzoo.explain.gradcam import gradcam  # noqa: F401
+from painzoo.explain.lime import LimeExplanation, lime_explanation  # noqa: F401
+from painzoo.explain.localisation import LocalisationScore, localisation_score  # noqa: F401

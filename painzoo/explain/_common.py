@@ -1,0 +1,91 @@
+"""Helpers shared by the explanation methods: predict functions, sizes, overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_predict_fn", "model_input_size", "normalise_map", "overlay_heatmap"]
+
+
+def _is_keras_model(model) -> bool:
+    try:
+        import keras
+    except ImportError:  # pragma: no cover - keras is a dependency
+        return False
+    return isinstance(model, keras.Model)
+
+
+def model_input_size(model, default: tuple[int, int]) -> tuple[int, int]:
+    """``(H, W)`` the model expects, or ``default`` for callables and free sizes."""
+    if not _is_keras_model(model):
+        return default
+    shape = model.input_shape
+    if isinstance(shape, list):
+        shape = shape[0]
+    h, w = shape[1], shape[2]
+    return (int(h), int(w)) if h and w else default
+
+
+def as_predict_fn(model, batch_size: int = 256):
+    """A function ``float32 [B, H, W, 3] → probabilities float [B, C]``.
+
+    A Keras model is called with ``predict_on_batch`` in chunks of
+    ``batch_size``; any other callable is called as is. A single-unit output
+    (sigmoid) becomes two columns ``[1 − p, p]``.
+    """
+    if _is_keras_model(model):
+
+        def raw(x):
+            return np.asarray(model.predict_on_batch(x))
+
+    elif callable(model):
+
+        def raw(x):
+            return np.asarray(model(x))
+
+    else:
+        raise TypeError(
+            f"model must be a keras.Model or a callable mapping images [B, H, W, 3] to "
+            f"class probabilities [B, C]; received {type(model).__name__}."
+        )
+
+    def predict(x):
+        outs = [raw(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        out = np.concatenate(outs).astype(np.float64)
+        if out.ndim == 1:
+            out = out[:, None]
+        if out.shape[1] == 1:
+            out = np.concatenate([1 - out, out], axis=1)
+        return out
+
+    return predict
+
+
+def normalise_map(heatmap: np.ndarray) -> np.ndarray:
+    """Divide a heat map by its largest absolute value (all-zero maps stay zero)."""
+    h = np.asarray(heatmap, dtype=np.float32)
+    peak = float(np.abs(h).max()) if h.size else 0.0
+    return h / peak if peak > 0 else h
+
+
+def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Blend a heat map (jet colour map, positive part) over an RGB uint8 image.
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB.
+        heatmap: ``[h, w]``, resized to the image when the sizes differ.
+        alpha: Weight of the colour map.
+
+    Returns:
+        uint8 ``[H, W, 3]`` RGB.
+    """
+    import cv2
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    h = np.clip(normalise_map(heatmap), 0, 1)
+    if h.shape != image.shape[:2]:
+        h = cv2.resize(h, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    colour = cv2.applyColorMap((h * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    return cv2.addWeighted(image, 1 - alpha, colour, alpha, 0)

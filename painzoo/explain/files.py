@@ -1,0 +1,93 @@
+"""``painzoo explain``: heat-map overlays for image files and a saved model."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from painzoo.explain._common import overlay_heatmap
+
+__all__ = ["explain_files", "load_model"]
+
+
+def load_model(model_path: str | os.PathLike):
+    """Load a ``.keras`` file saved from a painzoo model (custom layers registered).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+    """
+    import keras
+
+    path = Path(model_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Model file {path} does not exist; save one with model.save(...)."
+        )
+    for module in ("painzoo.layers", "painzoo.models", "painzoo.losses"):
+        try:  # registers painzoo's serialisable layers and losses
+            importlib.import_module(module)
+        except ModuleNotFoundError:
+            pass
+    return keras.saving.load_model(path, compile=False)
+
+
+def explain_files(
+    model_path,
+    images,
+    *,
+    method: str = "lime",
+    out: str | os.PathLike = "painzoo-explanations",
+    num_samples: int = 1000,
+    segmenter="quickshift",
+    layer: str | None = None,
+) -> list[Path]:
+    """Explain a saved model's prediction on image files; write one overlay PNG each.
+
+    Args:
+        model_path: A ``.keras`` file.
+        images: Image file paths.
+        method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
+        out: Output folder; files are ``<image stem>_<method>.png``.
+        num_samples: LIME perturbations per image.
+        segmenter: LIME segmenter.
+        layer: Grad-CAM layer.
+
+    Returns:
+        The paths of the PNG files written, in input order.
+
+    Raises:
+        FileNotFoundError: If the model or an image does not exist.
+        ValueError: For an unknown method.
+
+    Example:
+        >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP
+        [PosixPath('maps/face_gradcam.png')]
+    """
+    from painzoo.datasets.io import read_image, write_image
+    from painzoo.explain.global_maps import METHODS, local_heatmaps
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    paths = [Path(p) for p in images]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"Image file(s) not found: {', '.join(missing)}.")
+    model = load_model(model_path)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        image = read_image(path)
+        heatmap = local_heatmaps(
+            model,
+            image[None],
+            method,
+            num_samples=num_samples,
+            segmenter=segmenter,
+            layer=layer,
+        )[0]
+        target = folder / f"{path.stem}_{method}.png"
+        write_image(target, overlay_heatmap(image, heatmap))
+        written.append(target)
+    return written

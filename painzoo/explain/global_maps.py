@@ -1,0 +1,416 @@
+"""P2's global explanations: local heat maps warped into one face frame and averaged.
+
+Every local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped
+into a normalised face frame by the similarity transform (rotation, uniform
+scale, translation) that takes the image's five face keypoints to a
+canonical template, then averaged per group (e.g. per class). Images without
+keypoints are used in their crop frame (resized to the face frame), which is
+what a face cropper's output already approximates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from painzoo.explain._common import model_input_size, normalise_map, overlay_heatmap
+
+__all__ = [
+    "GlobalHeatmaps",
+    "global_heatmap",
+    "local_heatmaps",
+    "face_frame_transform",
+    "warp_to_face_frame",
+    "KEYPOINT_COLUMNS",
+    "CANONICAL_TEMPLATE",
+]
+
+KEYPOINT_COLUMNS = (
+    ("kp_left_eye_x", "kp_left_eye_y"),
+    ("kp_right_eye_x", "kp_right_eye_y"),
+    ("kp_nose_x", "kp_nose_y"),
+    ("kp_mouth_left_x", "kp_mouth_left_y"),
+    ("kp_mouth_right_x", "kp_mouth_right_y"),
+)
+# Five-point face template of a 112 × 112 frame (left eye, right eye, nose,
+# mouth left, mouth right), the one widely used to align MTCNN keypoints.
+CANONICAL_TEMPLATE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float64,
+)
+_TEMPLATE_SIZE = 112
+METHODS = ("lime", "gradcam", "attention")
+
+
+@dataclass
+class GlobalHeatmaps:
+    """Averaged heat maps per group, in the normalised face frame.
+
+    Attributes:
+        maps: Group → float32 ``[size, size]``: mean of the per-image maps
+            (each divided by its largest absolute value first, so every image
+            weighs the same).
+        mean_faces: Group → uint8 ``[size, size, 3]``: the mean warped face.
+        counts: Group → number of images averaged.
+        aligned: Group → how many of them were aligned by keypoints (the
+            rest were used in their crop frame).
+        paths: Group → PNG overlay written (empty without ``out``).
+        method, by, size: The arguments used.
+    """
+
+    maps: dict
+    mean_faces: dict
+    counts: dict
+    aligned: dict
+    method: str
+    by: str | None
+    size: int
+    paths: dict = field(default_factory=dict)
+
+    def overlay(self, group) -> np.ndarray:
+        """The group's map blended over its mean face (uint8 RGB)."""
+        return overlay_heatmap(self.mean_faces[group], self.maps[group])
+
+
+def _template(size: int, template=None) -> np.ndarray:
+    if template is not None:
+        t = np.asarray(template, dtype=np.float64)
+        if t.shape != (5, 2):
+            raise ValueError(f"template must be 5 × 2 (x, y) points; received {t.shape}.")
+        return t
+    return CANONICAL_TEMPLATE * (size / _TEMPLATE_SIZE)
+
+
+def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarray:
+    """Similarity transform (2 × 3) from five image keypoints to the face template.
+
+    Args:
+        keypoints: ``[5, 2]`` (x, y) pixel coordinates in the order left eye,
+            right eye, nose, mouth left, mouth right ("left" = image left).
+        size: Side of the square face frame.
+        template: Optional ``[5, 2]`` target points in that frame; default:
+            the standard 112-pixel template scaled to ``size``.
+
+    Returns:
+        Float ``[2, 3]`` matrix for ``cv2.warpAffine``.
+
+    Raises:
+        ValueError: If the keypoints are not 5 finite points or no similarity
+            fits them (e.g. all points equal).
+    """
+    import cv2
+
+    src = np.asarray(keypoints, dtype=np.float64)
+    if src.shape != (5, 2) or not np.isfinite(src).all():
+        raise ValueError(f"keypoints must be 5 finite (x, y) points; received {src!r}.")
+    dst = _template(size, template)
+    # A generous RANSAC threshold keeps all five points for ordinary faces (the
+    # final refinement is a least-squares fit) and drops one grossly wrong point.
+    matrix, _ = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=0.15 * size
+    )
+    if matrix is None:
+        raise ValueError(
+            f"No similarity transform maps the keypoints {src.tolist()} to the template."
+        )
+    return matrix
+
+
+def warp_to_face_frame(image_or_map, keypoints=None, size: int = 112, template=None):
+    """Warp an image or heat map into the normalised face frame.
+
+    Args:
+        image_or_map: ``[H, W]`` heat map or ``[H, W, C]`` image.
+        keypoints: ``[5, 2]`` keypoints in its pixel frame, or ``None`` to
+            resize the whole crop to the frame.
+        size: Side of the face frame.
+        template: See :func:`face_frame_transform`.
+
+    Returns:
+        ``(warped, coverage)``: the warped array (float32, zeros outside the
+        source) and a float32 ``[size, size]`` map that is 1 where the source
+        covers the frame.
+    """
+    import cv2
+
+    src = np.asarray(image_or_map, dtype=np.float32)
+    h, w = src.shape[:2]
+    if keypoints is None:
+        matrix = np.array([[size / w, 0, 0], [0, size / h, 0]], dtype=np.float64)
+    else:
+        matrix = face_frame_transform(keypoints, size, template)
+    warped = cv2.warpAffine(
+        src, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+    coverage = cv2.warpAffine(
+        np.ones((h, w), np.float32), matrix, (size, size), flags=cv2.INTER_LINEAR
+    )
+    return warped, coverage
+
+
+def _row_keypoints(frame, i):
+    if not all(c in frame.columns for pair in KEYPOINT_COLUMNS for c in pair):
+        return None
+    pts = np.array([[frame.at[i, x], frame.at[i, y]] for x, y in KEYPOINT_COLUMNS], dtype=float)
+    return pts if np.isfinite(pts).all() else None
+
+
+def local_heatmaps(
+    model,
+    images,
+    method: str = "lime",
+    *,
+    labels=None,
+    num_samples: int = 500,
+    segmenter="quickshift",
+    batch_size: int = 64,
+    layer: str | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Local heat maps of equally sized images, in the images' pixel frame.
+
+    Args:
+        model: A Keras model (any callable for ``"lime"``).
+        images: uint8 ``[N, H, W, 3]``.
+        method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
+        labels: Class to explain per image (int ``[N]``), or ``None`` for the
+            top class.
+        num_samples, segmenter, seed: LIME settings.
+        batch_size: Images per model call.
+        layer: Grad-CAM layer.
+
+    Returns:
+        Float32 ``[N, H, W]``.
+
+    Raises:
+        ValueError: For an unknown method.
+    """
+    import cv2
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    images = np.asarray(images)
+    n, h, w = images.shape[:3]
+    labels_arr = None if labels is None else np.asarray(labels, dtype=int)
+    if method == "lime":
+        from painzoo.explain.lime import lime_explanation
+
+        return np.stack(
+            [
+                lime_explanation(
+                    model,
+                    images[i],
+                    label=None if labels_arr is None else int(labels_arr[i]),
+                    num_samples=num_samples,
+                    segmenter=segmenter,
+                    batch_size=max(batch_size, 64),
+                    seed=seed + i,
+                ).heatmap
+                for i in range(n)
+            ]
+        ).astype(np.float32)
+    mh, mw = model_input_size(model, (h, w))
+    resized = images.astype(np.float32)
+    if (mh, mw) != (h, w):
+        resized = np.stack(
+            [cv2.resize(im, (mw, mh), interpolation=cv2.INTER_AREA) for im in resized]
+        )
+    out = []
+    for start in range(0, n, batch_size):
+        batch = resized[start : start + batch_size]
+        if method == "gradcam":
+            from painzoo.explain.gradcam import gradcam
+
+            lab = None if labels_arr is None else labels_arr[start : start + batch_size]
+            maps = gradcam(model, batch, layer=layer, label=lab)
+        else:
+            from painzoo.explain.attention import attention_maps
+
+            maps = np.asarray(attention_maps(model, batch), dtype=np.float32)
+        for m in maps:
+            m = np.asarray(m, dtype=np.float32)
+            out.append(
+                m if m.shape == (h, w) else cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+            )
+    return np.stack(out).astype(np.float32)
+
+
+def _dataset_images(dataset):
+    if dataset.images is not None:
+        yield from dataset.images
+        return
+    from painzoo.datasets.io import read_image
+
+    for path in dataset.image_paths:
+        yield read_image(path)
+
+
+def _safe(text) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "group"
+
+
+def global_heatmap(
+    model,
+    dataset,
+    *,
+    method: str = "lime",
+    by: str | None = "label",
+    out: str | os.PathLike | None = None,
+    size: int = 112,
+    explain: str | int = "label",
+    num_samples: int = 500,
+    segmenter="quickshift",
+    batch_size: int = 64,
+    layer: str | None = None,
+    template=None,
+    seed: int = 0,
+) -> GlobalHeatmaps:
+    """P2's global heat maps: local explanations averaged per group in a face frame.
+
+    For every image: a local heat map (``method``), divided by its largest
+    absolute value; warped into a ``size`` × ``size`` face frame by the
+    similarity transform from its five keypoints (columns ``kp_left_eye_x`` …
+    ``kp_mouth_right_y``) to the canonical template — or resized whole when
+    the row has no keypoints; then averaged per value of ``by`` (only over
+    the frame pixels each image covers). The faces are warped and averaged
+    the same way, and with ``out`` one PNG overlay per group is written.
+
+    Args:
+        model: A Keras model taking RGB in ``[0, 255]`` (any callable for
+            LIME).
+        dataset: A :class:`~painzoo.datasets.Dataset` (in memory or on disk).
+        method: ``"lime"``, ``"gradcam"`` or ``"attention"`` (PainSeeker's β).
+        by: Frame column to group by (``"label"``, ``"source"``,
+            ``"subject"``…) or ``None`` for one group ``"all"``.
+        out: Folder for the PNG overlays (``global_<method>_<by>-<group>.png``).
+        size: Side of the face frame.
+        explain: Class each local map explains: ``"label"`` (the image's
+            true label), ``"predicted"`` (the model's top class) or an int.
+        num_samples, segmenter: LIME settings.
+        batch_size: Images per model call.
+        layer: Grad-CAM layer.
+        template: Optional ``[5, 2]`` keypoint template in the face frame.
+        seed: LIME seed.
+
+    Returns:
+        A :class:`GlobalHeatmaps`.
+
+    Raises:
+        ValueError: For an unknown method, a missing ``by`` column or an
+            empty dataset.
+
+    Example:
+        >>> g = global_heatmap(model, ds, method="gradcam", by="label", out="maps")  # doctest: +SKIP
+        >>> sorted(g.maps), g.maps[1].shape  # doctest: +SKIP
+        ([0, 1], (112, 112))
+
+    Reference:
+        P2 (Sabater-Gárriz et al., 2024), after Manresa-Yee et al. (2023):
+        local LIME masks mapped to a normalised face space and averaged.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    if len(dataset) == 0:
+        raise ValueError("The dataset is empty; nothing to explain.")
+    frame = dataset.frame
+    if by is not None and by not in frame.columns:
+        raise ValueError(
+            f"by={by!r} is not a column of the dataset; available: {list(frame.columns)}."
+        )
+    groups = np.full(len(frame), "all", dtype=object) if by is None else frame[by].to_numpy()
+    if explain == "label":
+        targets = dataset.labels
+    elif explain == "predicted":
+        targets = None
+    elif isinstance(explain, (int, np.integer)):
+        targets = np.full(len(frame), int(explain))
+    else:
+        raise ValueError(
+            f"explain must be 'label', 'predicted' or a class index; received {explain!r}."
+        )
+
+    sums, cover, faces, face_cover, counts, aligned = {}, {}, {}, {}, {}, {}
+    pending, pending_idx = [], []
+
+    def flush():
+        if not pending:
+            return
+        shapes = {im.shape for im in pending}
+        chunks = [[j for j, im in enumerate(pending) if im.shape == s] for s in shapes]
+        for chunk in chunks:
+            imgs = np.stack([pending[j] for j in chunk])
+            idx = [pending_idx[j] for j in chunk]
+            labs = None if targets is None else targets[idx]
+            maps = local_heatmaps(
+                model,
+                imgs,
+                method,
+                labels=labs,
+                num_samples=num_samples,
+                segmenter=segmenter,
+                batch_size=batch_size,
+                layer=layer,
+                seed=seed,
+            )
+            for im, hm, i in zip(imgs, maps, idx):
+                kps = _row_keypoints(frame, i)
+                g = groups[i]
+                warped, cov = warp_to_face_frame(normalise_map(hm), kps, size, template)
+                face, fcov = warp_to_face_frame(im, kps, size, template)
+                if g not in sums:
+                    sums[g] = np.zeros((size, size), np.float64)
+                    cover[g] = np.zeros((size, size), np.float64)
+                    faces[g] = np.zeros((size, size, 3), np.float64)
+                    face_cover[g] = np.zeros((size, size), np.float64)
+                    counts[g], aligned[g] = 0, 0
+                sums[g] += warped
+                cover[g] += cov
+                faces[g] += face
+                face_cover[g] += fcov
+                counts[g] += 1
+                aligned[g] += kps is not None
+        pending.clear()
+        pending_idx.clear()
+
+    for i, im in enumerate(_dataset_images(dataset)):
+        pending.append(np.asarray(im))
+        pending_idx.append(i)
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+
+    keys = sorted(sums, key=lambda v: (str(type(v)), v))
+    maps = {g: (sums[g] / np.maximum(cover[g], 1e-6)).astype(np.float32) for g in keys}
+    mean_faces = {
+        g: np.clip(faces[g] / np.maximum(face_cover[g], 1e-6)[..., None], 0, 255).astype(np.uint8)
+        for g in keys
+    }
+    result = GlobalHeatmaps(
+        maps=maps,
+        mean_faces=mean_faces,
+        counts={g: counts[g] for g in keys},
+        aligned={g: aligned[g] for g in keys},
+        method=method,
+        by=by,
+        size=size,
+    )
+    if out is not None:
+        from painzoo.datasets.io import write_image
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        for g in keys:
+            path = folder / f"global_{method}_{_safe(by or 'all')}-{_safe(g)}.png"
+            write_image(path, result.overlay(g))
+            result.paths[g] = path
+    return result
