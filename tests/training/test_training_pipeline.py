@@ -1,0 +1,149 @@
+"""make_input feeds model.fit with the same batches and augmentations on every backend."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from painzoo.datasets import Dataset
+from painzoo.datasets.io import resize_image, write_image
+from painzoo.training import get_augmentation, make_input
+
+
+def _images(n=6, size=20, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def _disk_dataset(tmp_path, n=6, size=20):
+    images = _images(n, size)
+    rows = []
+    for i, im in enumerate(images):
+        write_image(tmp_path / f"{i}.png", im)
+        rows.append({"image": f"{i}.png", "label": i % 2, "subject": f"s{i}"})
+    return Dataset(pd.DataFrame(rows), root=tmp_path), images
+
+
+def _batches(pipe):
+    if hasattr(pipe, "as_numpy_iterator"):
+        return list(pipe.as_numpy_iterator())
+    return [pipe[i] for i in range(len(pipe))]
+
+
+def test_batches_match_resized_images_and_labels(tmp_path):
+    ds, images = _disk_dataset(tmp_path)
+    batches = _batches(make_input(ds, image_size=16, batch_size=4))
+    assert [len(b[0]) for b in batches] == [4, 2]
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    assert x.dtype == np.float32 and x.shape == (6, 16, 16, 3)
+    expected = np.stack([resize_image(im, (16, 16)) for im in images]).astype(np.float32)
+    np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(y, ds.labels)
+
+
+def test_in_memory_onehot_and_rectangular_size():
+    images = _images(5)
+    ds = Dataset(pd.DataFrame({"label": [0, 1, 1, 0, 1], "subject": list("abcde")}), images=images)
+    batches = _batches(make_input(ds, image_size=(12, 16), batch_size=5, labels="onehot"))
+    x, y = batches[0]
+    assert x.shape == (5, 12, 16, 3)
+    np.testing.assert_array_equal(y, np.eye(2, dtype=np.float32)[ds.labels])
+    np.testing.assert_array_equal(x, np.stack([resize_image(im, (12, 16)) for im in images]))
+
+
+def test_shuffle_is_a_seeded_permutation(tmp_path):
+    ds, images = _disk_dataset(tmp_path, n=8)
+    ds.frame["label"] = 0
+    ds = Dataset(ds.frame, root=tmp_path)
+
+    def order(seed):
+        x = np.concatenate(
+            [
+                b[0]
+                for b in _batches(
+                    make_input(ds, image_size=20, batch_size=3, shuffle=True, seed=seed)
+                )
+            ]
+        )
+        # identify each image by its pixels
+        return [
+            int(np.flatnonzero((images == im.astype(np.uint8)).all(axis=(1, 2, 3)))[0]) for im in x
+        ]
+
+    a, b = order(1), order(1)
+    assert sorted(a) == list(range(8)) and a == b
+    assert a != list(range(8))
+
+
+def test_p1_is_a_random_crop_of_the_load_size_image_or_its_mirror(tmp_path):
+    ds, images = _disk_dataset(tmp_path, n=4, size=40)
+    aug = get_augmentation("p1", 28)
+    assert aug.load_size == (32, 32)  # round(28 · 256/224)
+    x = np.concatenate(
+        [b[0] for b in _batches(make_input(ds, image_size=28, batch_size=4, augment="p1", seed=3))]
+    )
+    assert x.shape == (4, 28, 28, 3) and x.min() >= 0 and x.max() <= 255
+    for im, out in zip(images, x):
+        big = resize_image(im, (32, 32)).astype(np.float32)
+        windows = [big[r : r + 28, c : c + 28] for r in range(5) for c in range(5)]
+        windows += [w[:, ::-1] for w in windows]
+        err = min(np.abs(w - out).max() for w in windows)
+        assert err < 1.0
+
+
+def test_p2_and_custom_augmentations(tmp_path):
+    ds, images = _disk_dataset(tmp_path, n=4)
+    x = np.concatenate(
+        [b[0] for b in _batches(make_input(ds, image_size=20, batch_size=4, augment="p2"))]
+    )
+    assert x.shape == (4, 20, 20, 3) and x.min() >= 0 and x.max() <= 255
+    assert not np.array_equal(x, images.astype(np.float32))
+    inv = np.concatenate(
+        [
+            b[0]
+            for b in _batches(
+                make_input(ds, image_size=20, batch_size=4, augment=lambda im: 255.0 - im)
+            )
+        ]
+    )
+    np.testing.assert_allclose(inv, 255.0 - images.astype(np.float32))
+    flip = keras.layers.RandomFlip("horizontal")
+    out = np.concatenate(
+        [b[0] for b in _batches(make_input(ds, image_size=20, batch_size=4, augment=flip))]
+    )
+    for im, o in zip(images.astype(np.float32), out):
+        assert np.array_equal(o, im) or np.array_equal(o, im[:, ::-1])
+
+
+def test_bad_input_errors(tmp_path):
+    ds, _ = _disk_dataset(tmp_path)
+    with pytest.raises(ValueError, match="empty"):
+        make_input(ds.subset([]), image_size=8, batch_size=2)
+    with pytest.raises(ValueError, match="labels must be"):
+        make_input(ds, image_size=8, batch_size=2, labels="soft")
+    with pytest.raises(ValueError, match="Unknown augmentation"):
+        make_input(ds, image_size=8, batch_size=2, augment="p3")
+    with pytest.raises(ValueError, match="num_classes"):
+        make_input(ds, image_size=8, batch_size=2, num_classes=1)
+    (tmp_path / "3.png").write_bytes(b"garbage")
+    with pytest.raises(Exception, match="3.png"):
+        _batches(make_input(ds, image_size=8, batch_size=2))
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("augment", [None, "p1", "p2"])
+def test_pipeline_feeds_model_fit(tmp_path, augment):
+    ds, _ = _disk_dataset(tmp_path, n=8, size=24)
+    inputs = keras.Input((16, 16, 3))
+    h = keras.layers.Rescaling(1 / 255.0)(inputs)
+    h = keras.layers.Conv2D(4, 3, activation="relu")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    pipe = make_input(ds, image_size=16, batch_size=4, augment=augment, shuffle=True)
+    history = model.fit(pipe, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    if keras.backend.backend() == "tensorflow":
+        assert type(pipe).__module__.startswith("tensorflow")
+    else:
+        assert isinstance(pipe, keras.utils.PyDataset)
