@@ -146,9 +146,10 @@ def warp_to_face_frame(image_or_map, keypoints=None, size: int = 112, template=N
     src = np.asarray(image_or_map, dtype=np.float32)
     h, w = src.shape[:2]
     if keypoints is None:
-        matrix = np.array([[size / w, 0, 0], [0, size / h, 0]], dtype=np.float64)
-    else:
-        matrix = face_frame_transform(keypoints, size, template)
+        # The crop is the face frame: resize it whole; it covers every pixel.
+        warped = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
+        return warped, np.ones((size, size), np.float32)
+    matrix = face_frame_transform(keypoints, size, template)
     warped = cv2.warpAffine(
         src, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
     )

@@ -94,7 +94,8 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
             f"Model {model.name!r} has no layer {name!r}; pick one of its 4-D layers, e.g. "
             f"{find_last_conv_layer(model)!r}."
         ) from err
-    probe = keras.Model(model.inputs, [feature_tensor, model.outputs[0]])
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [feature_tensor, model.outputs[0]])
     backend = keras.backend.backend()
     if backend == "tensorflow":
         feats, grads, probs = _grads_tensorflow(probe, x, label)
