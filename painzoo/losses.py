@@ -79,8 +79,10 @@ def prsc_loss(scores, top_k: int = 5, margin: float = 0.2):
     top_k = int(top_k)
     # Eq. 5: β^h are the K_h largest scores of each sample.
     top_scores, _ = ops.top_k(scores, k=top_k, sorted=False)
-    # Eq. 5: β̄^r is the mean of the K_r = K - K_h remaining scores.
-    rest_mean = (ops.sum(scores, axis=-1) - ops.sum(top_scores, axis=-1)) / (num_regions - top_k)
+    # Eq. 5: β̄^r is the mean of the K_r = K - K_h remaining (smallest) scores; taken
+    # directly rather than as (sum - top sum), which cancels badly when K_r is small.
+    rest_scores, _ = ops.top_k(-scores, k=num_regions - top_k, sorted=False)
+    rest_mean = -ops.mean(rest_scores, axis=-1)
     # Eq. 5: hinge between each top score and the mean of the rest, averaged over K_h.
     hinge = ops.relu(margin - (top_scores - ops.expand_dims(rest_mean, -1)))
     return ops.mean(hinge, axis=-1)
