@@ -8,6 +8,7 @@ from painzoo.evaluation.baselines import (
     lbp_histograms,
     list_baselines,
 )
+from painzoo.evaluation.config import apply_overrides, bundled_configs, expand_models, load_config
 from painzoo.evaluation.metrics import (
     binary_metrics,
     bootstrap_ci,
@@ -26,8 +27,18 @@ from painzoo.evaluation.protocols import (
     SubjectKFold,
     get_protocol,
 )
+from painzoo.evaluation.runner import RunResult, load_data, plan_units, run, run_unit
 
 __all__ = [
+    "apply_overrides",
+    "bundled_configs",
+    "expand_models",
+    "load_config",
+    "RunResult",
+    "load_data",
+    "plan_units",
+    "run",
+    "run_unit",
     "binary_metrics",
     "bootstrap_ci",
     "mean_std",

@@ -278,7 +278,7 @@ class Recipe:
         callbacks = list(callbacks or [])
         if progress:
             callbacks.append(TqdmEpochs(self.epochs))
-        if isinstance(x, tuple):
+        if isinstance(x, tuple):  # in-memory arrays; a pipeline shuffles itself
             kwargs.update(batch_size=int(self.batch_size), shuffle=True)
             x, y = x
         else:

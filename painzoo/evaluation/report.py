@@ -1,0 +1,404 @@
+"""Tables and plots of a run: ``results.csv``, ``summary.csv``, ``report.md``, PNGs.
+
+Layouts follow the papers:
+
+- leave-one-subject-out (P1 Table 3): one row per method, F1 / accuracy per
+  held-out subject, then the pooled F1 / accuracy over all folds;
+- the three P2 scenarios: accuracy and F1 per model × scenario (mean ± std
+  over the five runs, P2 Fig. 4), precision and recall per class (Fig. 5);
+- sweeps (P1 Fig. 5): F1 and accuracy against the swept hyper-parameter.
+
+Beyond the papers every row also carries ROC AUC and a 95 % bootstrap
+interval of F1 that resamples subjects.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from painzoo.evaluation.metrics import (
+    METRIC_KEYS,
+    bootstrap_ci,
+    mean_std,
+    per_subject_metrics,
+    pooled_metrics,
+    roc_auc,
+)
+
+__all__ = ["collect_results", "summarize", "write_report"]
+
+_SCENARIO = {
+    "image_kfold": "Scenario 1 — image-level K-fold (subjects on both sides)",
+    "subject_kfold": "Scenario 2 — subject-level K-fold",
+    "cross_dataset": "Scenario 3 — cross-dataset",
+    "loso": "Leave-one-subject-out",
+}
+
+
+def collect_results(out, units) -> pd.DataFrame:
+    """One row per planned unit, from its ``metrics.json`` or ``error.json``."""
+    rows = []
+    for unit in units:
+        folder = Path(out) / "runs" / unit["run_id"]
+        row = {
+            "run_id": unit["run_id"],
+            "data": unit["data_name"],
+            "protocol": unit["protocol_name"],
+            "protocol_label": unit["protocol_label"],
+            "aggregation": unit["aggregation"],
+            "model": unit["model"]["label"],
+            "model_name": unit["model"]["name"],
+            "sweep": json.dumps(unit["model"].get("sweep") or {}, sort_keys=True),
+            "repeat": unit["repeat"],
+            "fold": unit["fold"],
+            "fold_name": unit["fold_name"],
+            "seed": unit["seed"],
+        }
+        if (folder / "metrics.json").is_file():
+            m = json.loads((folder / "metrics.json").read_text())
+            seconds = m.pop("seconds", {})
+            row.update({k: v for k, v in m.items() if k != "run_id"})
+            row.update({f"seconds_{k}": v for k, v in seconds.items()})
+        elif (folder / "error.json").is_file():
+            e = json.loads((folder / "error.json").read_text())
+            row.update(status="failed", error=e.get("error", ""))
+        else:
+            row.update(status="pending")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _predictions(out, run_ids) -> pd.DataFrame:
+    parts = []
+    for rid in run_ids:
+        f = Path(out) / "runs" / rid / "predictions.csv"
+        if f.is_file():
+            parts.append(pd.read_csv(f, dtype={"subject": str}).assign(run_id=rid))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
+    """One row per data × protocol × model with both aggregations.
+
+    Columns ``pooled_<metric>`` sum the confusion counts over the folds of
+    each repeat (P1) and average over repeats; ``<metric>`` and
+    ``<metric>_std`` are the mean ± std over units (P2). ``auc`` and
+    ``f1_ci_low/high`` use the first repeat's pooled predictions.
+    """
+    if results.empty or "status" not in results:
+        return pd.DataFrame()
+    done = results[results["status"] == "ok"]
+    rows = []
+    keys = ["data", "protocol", "protocol_label", "aggregation", "model", "model_name", "sweep"]
+    for key, part in results.groupby(keys, sort=False):
+        row = dict(zip(keys, key))
+        ok = done[done["run_id"].isin(part["run_id"])]
+        row.update(
+            units=len(part), finished=len(ok), failed=int((part["status"] == "failed").sum())
+        )
+        if len(ok):
+            pooled = [pooled_metrics(r.to_dict("records")) for _, r in ok.groupby("repeat")]
+            avg = mean_std(pooled)
+            row.update({f"pooled_{k}": avg[k] for k in METRIC_KEYS})
+            total = pooled_metrics(ok.to_dict("records"))
+            row.update({k: total[k] for k in ("tn", "fp", "fn", "tp")})
+            row.update(mean_std(ok.to_dict("records")))
+            preds = _predictions(out, ok[ok["repeat"] == ok["repeat"].min()]["run_id"])
+            if len(preds):
+                row["auc"] = roc_auc(preds["y_true"], preds["p_pain"])
+                row["f1_ci_low"], row["f1_ci_high"] = bootstrap_ci(preds, "f1", n_boot=500)
+            secs = [c for c in ok.columns if c.startswith("seconds_")]
+            row["seconds"] = float(ok[secs].sum().sum()) if secs else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- markdown -------------------------------------------------------------------------
+def _md_table(frame: pd.DataFrame) -> str:
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, r in frame.iterrows():
+        lines.append("| " + " | ".join(str(v) for v in r.tolist()) + " |")
+    return "\n".join(lines)
+
+
+def _pct(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.2f}"
+
+
+def _pm(row, key) -> str:
+    v, s = row.get(key), row.get(f"{key}_std")
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    return f"{100 * v:.2f} ± {100 * (s or 0):.2f}"
+
+
+def _loso_table(out, results, summary, data) -> str:
+    part = summary[(summary["data"] == data) & (summary["protocol"] == "loso")]
+    done = results[
+        (results["data"] == data) & (results["protocol"] == "loso") & (results["status"] == "ok")
+    ]
+    subjects = []
+    for s in done.sort_values("fold")["fold_name"]:
+        if s not in subjects:
+            subjects.append(s)
+    rows = []
+    for _, r in part.iterrows():
+        runs = done[(done["model"] == r["model"]) & (done["repeat"] == done["repeat"].min())]
+        preds = _predictions(out, runs["run_id"])
+        per = per_subject_metrics(preds) if len(preds) else pd.DataFrame()
+        row = {"method": r["model"]}
+        for s in subjects:
+            row[f"{s} F1 / Acc"] = (
+                f"{per.loc[s, 'f1']:.4f} / {100 * per.loc[s, 'accuracy']:.2f}"
+                if s in per.index
+                else "–"
+            )
+        row["pooled F1 / Acc"] = (
+            f"{r.get('pooled_f1', np.nan):.4f} / {_pct(r.get('pooled_accuracy'))}"
+            if r.get("finished")
+            else "–"
+        )
+        row["AUC"] = f"{r['auc']:.3f}" if pd.notna(r.get("auc", np.nan)) else "–"
+        row["F1 95% CI (subjects)"] = (
+            f"[{r['f1_ci_low']:.3f}, {r['f1_ci_high']:.3f}]"
+            if pd.notna(r.get("f1_ci_low", np.nan))
+            else "–"
+        )
+        rows.append(row)
+    return _md_table(pd.DataFrame(rows))
+
+
+def _scenario_tables(summary, data_protocols) -> list[str]:
+    part = summary[summary.set_index(["data", "protocol_label"]).index.isin(data_protocols)]
+    if part.empty:
+        return []
+    models = list(dict.fromkeys(part["model"]))
+    acc = {"model": models}
+    prec = {"model": models}
+    for (data, plabel), grp in part.groupby(["data", "protocol_label"], sort=False):
+        col = f"{plabel} ({data})"
+        g = grp.set_index("model")
+        acc[f"{col} accuracy"] = [
+            _pm(g.loc[m], "accuracy") if m in g.index else "–" for m in models
+        ]
+        acc[f"{col} F1"] = [_pm(g.loc[m], "f1") if m in g.index else "–" for m in models]
+        for cls in ("no_pain", "pain"):
+            prec[f"{col} P({cls})"] = [
+                _pm(g.loc[m], f"precision_{cls}") if m in g.index else "–" for m in models
+            ]
+            prec[f"{col} R({cls})"] = [
+                _pm(g.loc[m], f"recall_{cls}") if m in g.index else "–" for m in models
+            ]
+    return [_md_table(pd.DataFrame(acc)), _md_table(pd.DataFrame(prec))]
+
+
+def write_report(
+    out, config, results: pd.DataFrame, summary: pd.DataFrame, *, interrupted=False
+) -> Path:
+    """Write ``OUT/report.md`` and its PNG plots; return the report's path."""
+    out = Path(out)
+    lines = [f"# painzoo benchmark: {config.get('name', '')}", ""]
+    n_ok = int((results.get("status") == "ok").sum()) if len(results) else 0
+    n_fail = int((results.get("status") == "failed").sum()) if len(results) else 0
+    lines.append(
+        f"{n_ok} of {len(results)} units finished, {n_fail} failed"
+        + (" — **interrupted**: rerun the same command to finish." if interrupted else ".")
+    )
+    lines += [
+        "",
+        "Metrics in %, positive class = pain. *Pooled*: confusion counts summed over the folds "
+        "(P1). *Mean ± std*: over folds or repeated trainings (P2). AUC from the predicted "
+        "probabilities; the 95 % interval resamples subjects (1st repeat).",
+        "",
+    ]
+    if summary.empty:
+        (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return out / "report.md"
+    sweeps = summary[summary["sweep"] != "{}"]
+    plain = summary[summary["sweep"] == "{}"] if len(sweeps) else summary
+    # P1 layout
+    for data in dict.fromkeys(plain[plain["protocol"] == "loso"]["data"]):
+        lines += [f"## {data}: leave-one-subject-out (P1 Table 3 layout)", ""]
+        lines += ["F1 / accuracy per held-out subject, then pooled over all folds.", ""]
+        lines += [_loso_table(out, results, plain, data), ""]
+    # P2 layout
+    p2 = plain[plain["protocol"] != "loso"]
+    if len(p2):
+        keys = list(dict.fromkeys(zip(p2["data"], p2["protocol_label"])))
+        lines += ["## The three scenarios (P2 layout)", ""]
+        for data, plabel in keys:
+            proto = p2[(p2["data"] == data) & (p2["protocol_label"] == plabel)]["protocol"].iloc[0]
+            lines.append(f"- `{plabel}` on `{data}`: {_SCENARIO.get(proto, proto)}")
+        acc, prec = _scenario_tables(p2, keys)
+        lines += ["", "### Accuracy and F1 (mean ± std over runs)", "", acc, ""]
+        lines += ["### Precision and recall per class", "", prec, ""]
+        leak = _leakage_lines(p2)
+        if leak:
+            lines += ["### Subject leakage", "", *leak, ""]
+        _plot_bars(out, p2, keys)
+        lines += [
+            "![accuracy and F1](accuracy_f1.png)",
+            "",
+            "![precision and recall](precision_recall.png)",
+            "",
+        ]
+    if len(sweeps):
+        lines += ["## Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
+        table = sweeps[
+            ["data", "protocol_label", "model", "pooled_f1", "pooled_accuracy", "f1", "accuracy"]
+        ]
+        lines += [_md_table(table.round(4)), "", "![sweeps](sweeps.png)", ""]
+        _plot_sweeps(out, sweeps)
+    _plot_confusions(out, summary)
+    lines += [
+        "## Confusion matrices (all folds pooled)",
+        "",
+        "![confusion matrices](confusion.png)",
+        "",
+    ]
+    lines += [
+        "## All rows",
+        "",
+        "Per-unit rows are in `results.csv`; aggregated rows in `summary.csv`.",
+        "",
+    ]
+    failed = results[results["status"] == "failed"]
+    if len(failed):
+        lines += ["## Failed units", ""]
+        lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()]
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out / "report.md"
+
+
+def _leakage_lines(p2) -> list[str]:
+    lines = []
+    for data, grp in p2.groupby("data", sort=False):
+        img = grp[grp["protocol"] == "image_kfold"].set_index("model")
+        sub = grp[grp["protocol"] == "subject_kfold"].set_index("model")
+        for m in img.index.intersection(sub.index):
+            gap = img.loc[m, "accuracy"] - sub.loc[m, "accuracy"]
+            lines.append(
+                f"- `{m}` on `{data}`: image-level {100 * img.loc[m, 'accuracy']:.2f} % vs "
+                f"subject-level {100 * sub.loc[m, 'accuracy']:.2f} % accuracy "
+                f"({100 * gap:+.2f} points from identity leaking across the split)."
+            )
+    return lines
+
+
+# -- plots ------------------------------------------------------------------------------
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _bars(ax, part, keys, metric, title):
+    models = list(dict.fromkeys(part["model"]))
+    width = 0.8 / max(len(keys), 1)
+    x = np.arange(len(models))
+    for i, (data, plabel) in enumerate(keys):
+        g = part[(part["data"] == data) & (part["protocol_label"] == plabel)].set_index("model")
+        vals = [100 * g.loc[m, metric] if m in g.index and metric in g else np.nan for m in models]
+        errs = [
+            100 * g.loc[m, f"{metric}_std"] if m in g.index and f"{metric}_std" in g else 0
+            for m in models
+        ]
+        ax.bar(x + i * width, vals, width, yerr=errs, label=f"{plabel} ({data})", capsize=2)
+    ax.set_xticks(x + width * (len(keys) - 1) / 2, models, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"{title} (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+
+
+def _plot_bars(out, p2, keys):
+    plt = _plt()
+    fig, axes = plt.subplots(2, 1, figsize=(max(6, 1.2 * p2["model"].nunique() + 3), 7))
+    _bars(axes[0], p2, keys, "accuracy", "Accuracy")
+    _bars(axes[1], p2, keys, "f1", "F1")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_f1.png", dpi=100)
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 2, figsize=(max(8, 1.5 * p2["model"].nunique() + 4), 7))
+    for ax, (metric, title) in zip(
+        axes.ravel(),
+        [
+            ("precision_no_pain", "Precision, no pain"),
+            ("precision_pain", "Precision, pain"),
+            ("recall_no_pain", "Recall, no pain"),
+            ("recall_pain", "Recall, pain"),
+        ],
+    ):
+        _bars(ax, p2, keys, metric, title)
+    axes[0, 0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "precision_recall.png", dpi=100)
+    plt.close(fig)
+
+
+def _plot_confusions(out, summary):
+    plt = _plt()
+    rows = summary[summary.get("finished", 0) > 0] if "finished" in summary else summary
+    if rows.empty or "tp" not in rows:
+        return
+    n = len(rows)
+    cols = min(n, 5)
+    fig, axes = plt.subplots(
+        (n + cols - 1) // cols, cols, figsize=(2.6 * cols, 2.6 * ((n + cols - 1) // cols))
+    )
+    axes = np.atleast_1d(axes).ravel()
+    for ax, (_, r) in zip(axes, rows.iterrows()):
+        cm = np.array([[r["tn"], r["fp"]], [r["fn"], r["tp"]]], float)
+        ax.imshow(cm / max(cm.sum(), 1), cmap="Blues", vmin=0, vmax=1)
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=8)
+        ax.set_xticks([0, 1], ["no pain", "pain"], fontsize=6)
+        ax.set_yticks([0, 1], ["no pain", "pain"], fontsize=6)
+        ax.set_title(f"{r['model']}\n{r['protocol_label']} ({r['data']})", fontsize=6)
+    for ax in axes[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "confusion.png", dpi=100)
+    plt.close(fig)
+
+
+def _plot_sweeps(out, sweeps):
+    plt = _plt()
+    params = sorted({k for s in sweeps["sweep"] for k in json.loads(s)})
+    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.2), squeeze=False)
+    for ax, param in zip(axes[0], params):
+        for (name, data, _plabel), g in sweeps.groupby(["model_name", "data", "protocol_label"]):
+            pts = [
+                (json.loads(s)[param], r)
+                for s, r in zip(g["sweep"], g.to_dict("records"))
+                if list(json.loads(s)) == [param]
+            ]
+            if not pts:
+                continue
+            pts.sort(key=lambda t: t[0])
+            xs = [p for p, _ in pts]
+            key = "pooled_f1" if pts[0][1]["aggregation"] == "pooled" else "f1"
+            ax.plot(
+                xs, [100 * r.get(key, np.nan) for _, r in pts], "o-", label=f"{name} F1 ({data})"
+            )
+            ax.plot(
+                xs,
+                [100 * r.get("pooled_accuracy", np.nan) for _, r in pts],
+                "s--",
+                label=f"{name} acc",
+            )
+        ax.set_xlabel(param)
+        ax.set_ylabel("%")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "sweeps.png", dpi=100)
+    plt.close(fig)
