@@ -63,16 +63,35 @@ def _add_benchmark(sub):
     p.add_argument("--out", default=None, help="Output folder (default: from the config).")
     p.add_argument("--models", nargs="+", default=None, help="Only these models.")
     p.add_argument("--protocols", nargs="+", default=None, help="Only these protocols.")
+    p.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
+    p.add_argument("--repeats", type=int, default=None, help="Override the repeats.")
+    p.add_argument("--image-size", type=int, default=None, help="Override the input side.")
+    p.add_argument("--seed", type=int, default=None, help="Override the base seed.")
+    p.add_argument(
+        "--profile", action="store_true", help="Print seconds spent per phase at the end."
+    )
+    p.add_argument("--no-progress", action="store_true", help="Hide the progress bars.")
 
 
 def _run_benchmark(args) -> int:
     from painzoo import evaluation
 
     config = evaluation.load_config(args.config)
-    overrides = {"out": args.out, "models": args.models, "protocols": args.protocols}
+    overrides = {
+        "out": args.out,
+        "models": args.models,
+        "protocols": args.protocols,
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "image_size": args.image_size,
+        "seed": args.seed,
+    }
     config = evaluation.apply_overrides(config, **overrides)
-    result = evaluation.run(config)
+    result = evaluation.run(config, progress=not args.no_progress, profile=args.profile)
     print(f"Report: {result.report_path}")
+    if result.interrupted:
+        print("Interrupted: rerun the same command to finish the remaining units.")
+        return 130
     return 0 if not result.failed else 1
 
 

@@ -281,7 +281,8 @@ class Recipe:
         if isinstance(x, tuple):  # in-memory arrays; a pipeline shuffles itself
             kwargs.update(batch_size=int(self.batch_size), shuffle=True)
             x, y = x
-        else:
+        else:  # the pipeline reshuffles every epoch itself
+            kwargs["shuffle"] = False
             y = None
         return model.fit(
             x,
