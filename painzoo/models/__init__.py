@@ -2,5 +2,10 @@
 
 from painzoo.models import painseeker  # noqa: F401, I001  (registers its builders)
 from painzoo.models import resnet  # noqa: F401  (registers its builders)
+from painzoo.models import alexnet  # noqa: F401
+from painzoo.models import songnet  # noqa: F401
+from painzoo.models import weinet  # noqa: F401
+from painzoo.models import silnet  # noqa: F401
+from painzoo.models import applications  # noqa: F401
 
 __all__: list[str] = []

@@ -1,0 +1,111 @@
+"""AlexNet (Krizhevsky et al., 2012) as P2 trained it from scratch.
+
+The layer list follows the reference code of P2 (``robot_vision/utils/nets.py``,
+``AlexNet``): single-tower, no local response normalisation, ``same`` padding
+everywhere, and three 4096-unit dense layers (P2's variant has one more than
+the original paper). The three dense layers hold 96 % of the parameters.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from painzoo.layers.preprocessing import ImageScaling
+from painzoo.models._common import check_input_size, classifier_head, load_weights_file
+from painzoo.registry import ModelInfo, register_model
+
+__all__ = ["alexnet", "P2_CITATION", "MIN_INPUT"]
+
+P2_CITATION = (
+    "Sabater-Gárriz, Gaya-Morey, Buades-Rubio, Manresa-Yee, Montoya, Riquelme. "
+    "Automated facial recognition system using deep learning for pain assessment in "
+    "adults with cerebral palsy. Digital Health 10, 2024. doi:10.1177/20552076241259664"
+)
+ALEXNET_CITATION = (
+    "Krizhevsky, Sutskever, Hinton. ImageNet classification with deep convolutional "
+    "neural networks. NeurIPS 2012"
+)
+# Every convolution and pooling uses ``same`` padding, so each layer's output
+# is ceil(input / stride) >= 1: any input of at least one pixel is valid.
+MIN_INPUT = 1
+
+
+def reject_named_weights(model_name: str, weights) -> None:
+    """Raise if a from-scratch model is asked for named pretrained weights.
+
+    Raises:
+        ValueError: If ``weights`` is a known weights name such as ``"imagenet"``.
+    """
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        raise ValueError(
+            f"{model_name} is trained from scratch and has no pretrained 'imagenet' "
+            "weights; pass weights=None or the path of a .weights.h5 file saved by painzoo."
+        )
+
+
+@register_model(
+    info=ModelInfo(
+        name="alexnet",
+        input_shape=(224, 224, 3),
+        citation=f"{ALEXNET_CITATION}. Used by {P2_CITATION}",
+        weights=(),
+        tags=("p2", "from_scratch", "alexnet"),
+        params=88_702_338,
+        params_6=88_718_726,
+        paper_params="88.7 M",
+        description="AlexNet with three 4096-unit dense layers, trained from scratch in P2.",
+        extra={"min_input": MIN_INPUT},
+    )
+)
+def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """AlexNet as defined in P2's reference code.
+
+    Conv 96 11×11/4 → max-pool 3/2 → conv 256 5×5 → max-pool 3/2 → conv 384
+    3×3 → conv 384 3×3 → conv 256 3×3 → max-pool 3/2 → flatten → dense 4096 →
+    dropout 0.4 → dense 4096 → dense 4096 → dropout 0.4 → softmax. ReLU and
+    ``same`` padding throughout; inputs scaled to [0, 1].
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``; the flatten layer makes the parameter count
+            depend on it (88,702,338 at 224×224 with 2 classes).
+        weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
+
+    Raises:
+        ValueError: If ``input_shape`` is empty or ``weights="imagenet"``.
+
+    Example:
+        >>> model = alexnet(num_classes=2)
+        >>> model.count_params()
+        88702338
+
+    Reference:
+        Krizhevsky et al., NeurIPS 2012; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    check_input_size("alexnet", input_shape, MIN_INPUT)
+    reject_named_weights("alexnet", weights)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = ImageScaling("unit", name="scaling")(inputs)
+    x = layers.Conv2D(96, 11, strides=4, padding="same", activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    x = layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
+    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv4")(x)
+    x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(4096, activation="relu", name="fc6")(x)
+    x = layers.Dropout(0.4, name="drop6")(x)
+    x = layers.Dense(4096, activation="relu", name="fc7")(x)
+    x = layers.Dense(4096, activation="relu", name="fc8")(x)
+    x = layers.Dropout(0.4, name="drop8")(x)
+    outputs = classifier_head(x, num_classes)
+    model = keras.Model(inputs, outputs, name="alexnet")
+    if weights is not None:
+        load_weights_file(model, weights)
+    return model

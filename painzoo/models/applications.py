@@ -1,0 +1,508 @@
+"""The six ``keras.applications`` networks of P2, with a new softmax head.
+
+P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception from
+Keras with ImageNet weights, dropped the top and added
+``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo does the
+same and moves each network's ``preprocess_input`` inside the model as an
+:class:`~painzoo.layers.ImageScaling` layer, so all zoo models take RGB images
+in [0, 255]: ``caffe`` scaling (BGR, mean subtraction) for VGG16/19 and
+ResNet50, ``tf`` scaling ([-1, 1]) for ResNet101V2, InceptionV3 and Xception.
+
+ImageNet weights come through Keras' own downloader and cache
+(``keras.utils.get_file``, ``$KERAS_HOME/models`` or ``~/.keras/models``),
+with the file names and hashes ``keras.applications`` uses, so a file that
+Keras cached once is reused and a file placed there by hand works offline.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+from keras import layers
+from keras.utils import get_file
+
+from painzoo.layers.preprocessing import ImageScaling
+from painzoo.models._common import check_input_size, classifier_head, load_weights_file
+from painzoo.models.alexnet import P2_CITATION
+from painzoo.registry import ModelInfo, register_model
+
+__all__ = [
+    "vgg16",
+    "vgg19",
+    "resnet50",
+    "resnet101v2",
+    "inceptionv3",
+    "xception",
+    "imagenet_weights_path",
+    "imagenet_cache_file",
+    "APPLICATIONS",
+]
+
+_KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+@dataclass(frozen=True)
+class Application:
+    """How painzoo builds one ``keras.applications`` network.
+
+    Attributes:
+        constructor: Name of the constructor in ``keras.applications``.
+        scaling: :class:`ImageScaling` mode the ImageNet weights expect.
+        min_input: Smallest height/width whose last feature map is non-empty.
+        weights_file: File name of the no-top ImageNet weights in Keras' cache.
+        weights_url: Where Keras downloads that file from.
+        weights_hash: The MD5 hash Keras checks the file against.
+    """
+
+    constructor: str
+    scaling: str
+    min_input: int
+    weights_file: str
+    weights_url: str
+    weights_hash: str
+
+
+def _notop(folder: str, stem: str, file_hash: str, **kwargs) -> dict:
+    file_name = f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    return dict(
+        weights_file=file_name,
+        weights_url=f"{_KERAS_WEIGHTS_URL}{folder}/{file_name}",
+        weights_hash=file_hash,
+        **kwargs,
+    )
+
+
+# min_input is the true minimum: the smallest input whose last feature map is
+# still at least 1×1. VGG's five valid 2×2 pools need 32 px and InceptionV3's
+# valid-padded stem and reductions need 75 px (both equal keras.applications'
+# documented min_size). ResNet50/101V2 pad explicitly before every strided
+# layer, so any size works (Keras documents 32), and Xception shrinks only in
+# its two valid stem convolutions, so 7 px works (Keras documents 71).
+APPLICATIONS: dict[str, Application] = {
+    "vgg16": Application(
+        constructor="VGG16",
+        scaling="caffe",
+        min_input=32,
+        **_notop("vgg16", "vgg16", "6d6bbae143d832006294945121d1f1fc"),
+    ),
+    "vgg19": Application(
+        constructor="VGG19",
+        scaling="caffe",
+        min_input=32,
+        **_notop("vgg19", "vgg19", "253f8cb515780f3b799900260a226db6"),
+    ),
+    "resnet50": Application(
+        constructor="ResNet50",
+        scaling="caffe",
+        min_input=1,
+        **_notop("resnet", "resnet50", "4d473c1dd8becc155b73f8504c6f6626"),
+    ),
+    "resnet101v2": Application(
+        constructor="ResNet101V2",
+        scaling="tf",
+        min_input=1,
+        **_notop("resnet", "resnet101v2", "c0ed64b8031c3730f411d2eb4eea35b5"),
+    ),
+    "inceptionv3": Application(
+        constructor="InceptionV3",
+        scaling="tf",
+        min_input=75,
+        **_notop("inception_v3", "inception_v3", "bcbd6486424b2319ff4ef7d526e38f63"),
+    ),
+    "xception": Application(
+        constructor="Xception",
+        scaling="tf",
+        min_input=7,
+        **_notop("xception", "xception", "b0042744bf5b25fce3cb969f33bebb97"),
+    ),
+}
+
+
+def _keras_cache_dir() -> Path:
+    """Keras' cache folder, read at call time (``$KERAS_HOME`` or ``~/.keras``)."""
+    home = os.environ.get("KERAS_HOME")
+    return Path(home) if home else Path.home() / ".keras"
+
+
+def imagenet_cache_file(name: str) -> Path:
+    """Where Keras keeps the ImageNet weights of application ``name``.
+
+    Args:
+        name: One of ``vgg16``, ``vgg19``, ``resnet50``, ``resnet101v2``,
+            ``inceptionv3``, ``xception``.
+
+    Returns:
+        ``<keras home>/models/<file>``, e.g.
+        ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``.
+
+    Raises:
+        ValueError: If ``name`` is not one of the six applications.
+    """
+    if name not in APPLICATIONS:
+        raise ValueError(
+            f"No ImageNet weights for {name!r}; expected one of {sorted(APPLICATIONS)}."
+        )
+    return _keras_cache_dir() / "models" / APPLICATIONS[name].weights_file
+
+
+def imagenet_weights_path(name: str) -> str:
+    """Path of the no-top ImageNet weights of ``name``, downloading them if needed.
+
+    Uses ``keras.utils.get_file`` exactly as ``keras.applications`` does (same
+    file name, URL, hash and cache folder): a cached file is reused, otherwise
+    it is downloaded once.
+
+    Args:
+        name: One of the six application names.
+
+    Returns:
+        The local path of the ``.h5`` weights file.
+
+    Raises:
+        RuntimeError: If the file is not cached and cannot be downloaded
+            (e.g. offline); the message names the file to place by hand.
+    """
+    spec = APPLICATIONS[name]
+    target = imagenet_cache_file(name)
+    try:
+        return get_file(
+            spec.weights_file,
+            spec.weights_url,
+            cache_subdir="models",
+            file_hash=spec.weights_hash,
+            cache_dir=str(target.parent.parent),
+        )
+    except Exception as err:
+        raise RuntimeError(
+            f"Could not get the ImageNet weights of {name}: {spec.weights_file} is not in "
+            f"Keras' cache and downloading it failed ({type(err).__name__}: {err}). "
+            f"Offline, download {spec.weights_url} on a machine with internet access and "
+            f"place it at {target} (the folder is $KERAS_HOME/models, or ~/.keras/models "
+            "when KERAS_HOME is unset); or pass weights=None to start from random weights."
+        ) from err
+
+
+def build_application(name: str, num_classes: int, input_shape, weights) -> keras.Model:
+    """Build application ``name`` with painzoo's input scaling and softmax head.
+
+    Args:
+        name: One of the keys of :data:`APPLICATIONS`.
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, at least ``APPLICATIONS[name].min_input``.
+        weights: ``None``, ``"imagenet"`` (the base network only; the head is
+            random) or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
+        base network (``include_top=False``) → global average pooling → softmax.
+
+    Raises:
+        ValueError: If the input is too small or ``weights`` is another name.
+        RuntimeError: If ImageNet weights are requested but unavailable offline.
+    """
+    spec = APPLICATIONS[name]
+    check_input_size(name, input_shape, spec.min_input)
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        base_weights = imagenet_weights_path(name)
+    elif weights is None or os.path.exists(str(weights)) or str(weights).endswith(".h5"):
+        base_weights = None
+    else:
+        raise ValueError(
+            f"weights must be None, 'imagenet' or the path of a .weights.h5 file for "
+            f"{name}; received {weights!r}."
+        )
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = ImageScaling(spec.scaling, name="scaling")(inputs)
+    constructor = getattr(keras.applications, spec.constructor)
+    # input_tensor joins the base's layers to this graph, so the model is flat
+    # (every convolution is reachable by name, e.g. for Grad-CAM).
+    base = constructor(include_top=False, weights=base_weights, input_tensor=x)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(base.output)
+    outputs = classifier_head(x, num_classes)
+    model = keras.Model(inputs, outputs, name=name)
+    if weights is not None and base_weights is None:
+        load_weights_file(model, weights)
+    return model
+
+
+def _info(name, citation, description, params, params_6, paper_params, family):
+    return ModelInfo(
+        name=name,
+        input_shape=(224, 224, 3),
+        citation=f"{citation}. Used by {P2_CITATION}",
+        weights=("imagenet",),
+        tags=("p2", "imagenet", "keras_applications", family),
+        params=params,
+        params_6=params_6,
+        paper_params=paper_params,
+        description=description,
+        extra={
+            "min_input": APPLICATIONS[name].min_input,
+            "scaling": APPLICATIONS[name].scaling,
+            "imagenet_file": APPLICATIONS[name].weights_file,
+        },
+    )
+
+
+_VGG = (
+    "Simonyan, Zisserman. Very deep convolutional networks for large-scale image "
+    "recognition. ICLR 2015"
+)
+_RESNET = "He, Zhang, Ren, Sun. Deep residual learning for image recognition. CVPR 2016"
+_RESNET_V2 = "He, Zhang, Ren, Sun. Identity mappings in deep residual networks. ECCV 2016"
+_INCEPTION = (
+    "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception architecture for "
+    "computer vision. CVPR 2016"
+)
+_XCEPTION = "Chollet. Xception: deep learning with depthwise separable convolutions. CVPR 2017"
+
+
+@register_model(
+    info=_info(
+        "vgg16", _VGG, "VGG16 (ImageNet) + GAP + softmax.", 14_715_714, 14_717_766, "14.7 M", "vgg"
+    )
+)
+def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """VGG16 (``keras.applications``) + global average pooling + softmax.
+
+    Inputs are RGB in [0, 255], scaled inside the model with
+    ``ImageScaling("caffe")`` as ``keras.applications.vgg16.preprocess_input``
+    does. See :func:`build_application` for the details.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, at least 32×32; the count does not depend on it.
+        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
+            downloaded on first use; offline place
+            ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``)
+            or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: If the input is smaller than 32×32 or ``weights`` is unknown.
+        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+
+    Example:
+        >>> vgg16(num_classes=2).count_params()  # P2 Table 3: 14.7 M
+        14715714
+
+    Reference:
+        Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    return build_application("vgg16", num_classes, input_shape, weights)
+
+
+@register_model(
+    info=_info(
+        "vgg19", _VGG, "VGG19 (ImageNet) + GAP + softmax.", 20_025_410, 20_027_462, "20 M", "vgg"
+    )
+)
+def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """VGG19 (``keras.applications``) + global average pooling + softmax.
+
+    Inputs are RGB in [0, 255], scaled inside the model with
+    ``ImageScaling("caffe")`` as ``keras.applications.vgg19.preprocess_input``
+    does. See :func:`build_application` for the details.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, at least 32×32; the count does not depend on it.
+        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
+            downloaded on first use; offline place
+            ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``)
+            or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: If the input is smaller than 32×32 or ``weights`` is unknown.
+        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+
+    Example:
+        >>> vgg19(num_classes=2).count_params()  # P2 Table 3: 20 M
+        20025410
+
+    Reference:
+        Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    return build_application("vgg19", num_classes, input_shape, weights)
+
+
+@register_model(
+    info=_info(
+        "resnet50",
+        _RESNET,
+        "ResNet50 (ImageNet) + GAP + softmax.",
+        23_591_810,
+        23_600_006,
+        "23.6 M",
+        "resnet",
+    )
+)
+def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """ResNet50 (``keras.applications``) + global average pooling + softmax.
+
+    Inputs are RGB in [0, 255], scaled inside the model with
+    ``ImageScaling("caffe")`` as ``keras.applications.resnet50.preprocess_input``
+    does. See :func:`build_application` for the details.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, any size (Keras documents 32×32 as its minimum);
+            the count does not depend on it.
+        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
+            downloaded on first use; offline place
+            ``~/.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``)
+            or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: If the input is empty or ``weights`` is unknown.
+        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+
+    Example:
+        >>> resnet50(num_classes=2).count_params()  # P2 Table 3: 23.6 M
+        23591810
+
+    Reference:
+        He et al., CVPR 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    return build_application("resnet50", num_classes, input_shape, weights)
+
+
+@register_model(
+    info=_info(
+        "resnet101v2",
+        _RESNET_V2,
+        "ResNet101V2 (ImageNet) + GAP + softmax.",
+        42_630_658,
+        42_638_854,
+        "42.6 M",
+        "resnet",
+    )
+)
+def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """ResNet101V2 (``keras.applications``) + global average pooling + softmax.
+
+    Inputs are RGB in [0, 255], scaled inside the model with
+    ``ImageScaling("tf")`` as ``keras.applications.resnet_v2.preprocess_input``
+    does. See :func:`build_application` for the details.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, any size (Keras documents 32×32 as its minimum);
+            the count does not depend on it.
+        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
+            downloaded on first use; offline place
+            ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``)
+            or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: If the input is empty or ``weights`` is unknown.
+        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+
+    Example:
+        >>> resnet101v2(num_classes=2).count_params()  # P2 Table 3: 42.6 M
+        42630658
+
+    Reference:
+        He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    return build_application("resnet101v2", num_classes, input_shape, weights)
+
+
+@register_model(
+    info=_info(
+        "inceptionv3",
+        _INCEPTION,
+        "InceptionV3 (ImageNet) + GAP + softmax; P2's best model on CP-PAIN.",
+        21_806_882,
+        21_815_078,
+        "21.8 M",
+        "inception",
+    )
+)
+def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """InceptionV3 (``keras.applications``) + global average pooling + softmax.
+
+    Inputs are RGB in [0, 255], scaled inside the model with
+    ``ImageScaling("tf")`` as ``keras.applications.inception_v3.preprocess_input``
+    does. See :func:`build_application` for the details.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, at least 75×75; the count does not depend on it.
+        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
+            downloaded on first use; offline place
+            ``~/.keras/models/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``)
+            or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: If the input is smaller than 75×75 or ``weights`` is unknown.
+        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+
+    Example:
+        >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M
+        21806882
+
+    Reference:
+        Szegedy et al., CVPR 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    return build_application("inceptionv3", num_classes, input_shape, weights)
+
+
+@register_model(
+    info=_info(
+        "xception",
+        _XCEPTION,
+        "Xception (ImageNet) + GAP + softmax.",
+        20_865_578,
+        20_873_774,
+        "20.9 M",
+        "xception",
+    )
+)
+def xception(num_classes=2, input_shape=(224, 224, 3), weights=None):
+    """Xception (``keras.applications``) + global average pooling + softmax.
+
+    Inputs are RGB in [0, 255], scaled inside the model with
+    ``ImageScaling("tf")`` as ``keras.applications.xception.preprocess_input``
+    does. See :func:`build_application` for the details.
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``, at least 7×7 (Keras documents 71×71); the count does not depend on it.
+        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
+            downloaded on first use; offline place
+            ``~/.keras/models/xception_weights_tf_dim_ordering_tf_kernels_notop.h5``)
+            or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+
+    Raises:
+        ValueError: If the input is smaller than 7×7 or ``weights`` is unknown.
+        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+
+    Example:
+        >>> xception(num_classes=2).count_params()  # P2 Table 3: 20.9 M
+        20865578
+
+    Reference:
+        Chollet, CVPR 2017; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    return build_application("xception", num_classes, input_shape, weights)

@@ -1,0 +1,98 @@
+"""SilNet (Ramis et al., 2022): the cross-dataset expression network.
+
+P2 names it after its authors' group; the layer list follows P2's reference
+code (``robot_vision/utils/nets.py``, ``SilNet``), with Glorot-normal kernels
+in the convolutions and hidden dense layers. The stride-1 pools leave a
+75·75·64 map for the flatten layer, so the first dense layer alone holds
+184.3 M of its 184.8 M parameters; at a smaller input the network is small.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from painzoo.layers.preprocessing import ImageScaling
+from painzoo.models._common import check_input_size, classifier_head, load_weights_file
+from painzoo.models.alexnet import P2_CITATION, reject_named_weights
+from painzoo.registry import ModelInfo, register_model
+
+__all__ = ["silnet", "MIN_INPUT"]
+
+SILNET_CITATION = (
+    "Ramis, Buades, Perales, Manresa-Yee. A novel approach to cross dataset studies in "
+    "facial expression recognition. Multimedia Tools and Applications 81, 2022"
+)
+# ``same`` padding everywhere: ceil(input / stride) >= 1 for any non-empty input.
+MIN_INPUT = 1
+_INIT = "glorot_normal"
+
+
+def _conv(x, filters, kernel, name):
+    return layers.Conv2D(
+        filters, kernel, padding="same", activation="relu", kernel_initializer=_INIT, name=name
+    )(x)
+
+
+@register_model(
+    info=ModelInfo(
+        name="silnet",
+        input_shape=(150, 150, 3),
+        citation=f"{SILNET_CITATION}. Used by {P2_CITATION}",
+        weights=(),
+        tags=("p2", "from_scratch", "silnet"),
+        params=184_849_986,
+        params_6=184_852_038,
+        paper_params="184.9 M",
+        description="Five convolutions and two 512-unit dense layers on 150×150 faces; from scratch in P2.",
+        extra={"min_input": MIN_INPUT},
+    )
+)
+def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
+    """SilNet as defined in P2's reference code.
+
+    Conv 32 11×11 → max-pool 2/2 → conv 32 7×7 → conv 32 7×7 → max-pool 2/1 →
+    conv 64 5×5 → conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout
+    0.5 → dense 512 → softmax. ReLU, ``same`` padding, Glorot-normal kernels
+    (except the softmax layer, as in the reference code); inputs scaled to [0, 1].
+
+    Args:
+        num_classes: Output classes.
+        input_shape: ``(H, W, 3)``; the flatten layer makes the parameter count
+            grow with H·W (184,849,986 at 150×150 with 2 classes, 8.9 M at 32×32).
+        weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
+
+    Returns:
+        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
+
+    Raises:
+        ValueError: If ``input_shape`` is empty or ``weights="imagenet"``.
+
+    Example:
+        >>> silnet(input_shape=(32, 32, 3)).count_params()
+        8918594
+
+    Reference:
+        Ramis et al., Multimed. Tools Appl. 2022; P2 (Sabater-Gárriz et al., 2024), Table 3.
+    """
+    check_input_size("silnet", input_shape, MIN_INPUT)
+    reject_named_weights("silnet", weights)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = ImageScaling("unit", name="scaling")(inputs)
+    x = _conv(x, 32, 11, "conv1")
+    x = layers.MaxPooling2D(2, strides=2, padding="same", name="pool1")(x)
+    x = _conv(x, 32, 7, "conv2")
+    x = _conv(x, 32, 7, "conv3")
+    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool3")(x)
+    x = _conv(x, 64, 5, "conv4")
+    x = _conv(x, 64, 5, "conv5")
+    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(512, activation="relu", kernel_initializer=_INIT, name="fc6")(x)
+    x = layers.Dropout(0.5, name="drop6")(x)
+    x = layers.Dense(512, activation="relu", kernel_initializer=_INIT, name="fc7")(x)
+    outputs = classifier_head(x, num_classes)
+    model = keras.Model(inputs, outputs, name="silnet")
+    if weights is not None:
+        load_weights_file(model, weights)
+    return model
