@@ -5,6 +5,7 @@ Keras backend in use (Grad-CAM: TensorFlow and PyTorch).
 """
 
 from painzoo.explain._common import overlay_heatmap  # noqa: F401
+from painzoo.explain.attention import attention_maps, overlay  # noqa: F401
 from painzoo.explain.files import explain_files  # noqa: F401
 from painzoo.explain.global_maps import GlobalHeatmaps, global_heatmap, warp_to_face_frame  # noqa: F401
 from painzoo.explain.gradcam import gradcam  # noqa: F401

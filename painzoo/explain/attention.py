@@ -1,0 +1,211 @@
+"""PainSeeker attention maps: the β of P1 Eq. 2 on the face grid, and heat-map overlays.
+
+P1 (Figure 4) shows β as heat maps over frontal, moderately and extremely
+non-frontal faces to compare PainSeeker with and without PRSC.
+:func:`attention_maps` reads β from any model that contains a
+:class:`~painzoo.layers.PainSeekerAttention` layer; :func:`overlay` renders
+maps over the images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["attention_maps", "overlay"]
+
+
+def _attention_layer(model, layer_name):
+    import keras
+
+    from painzoo.layers.painseeker import PainSeekerAttention
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"attention_maps expects a keras.Model; received {type(model).__name__}.")
+    if layer_name is not None:
+        layer = model.get_layer(layer_name)
+        if not isinstance(layer, PainSeekerAttention):
+            raise ValueError(
+                f"Layer {layer_name!r} of model {model.name!r} is a {type(layer).__name__}, "
+                "not a PainSeekerAttention layer."
+            )
+        return layer
+    found = [layer for layer in model.layers if isinstance(layer, PainSeekerAttention)]
+    if not found:
+        raise ValueError(
+            f"attention_maps needs a PainSeeker model (one with a PainSeekerAttention layer); "
+            f"model {model.name!r} has none. Build one with painzoo.get_model('painseeker'), "
+            "or explain other models with LIME or Grad-CAM (painzoo.explain)."
+        )
+    if len(found) > 1:
+        names = ", ".join(repr(layer.name) for layer in found)
+        raise ValueError(
+            f"Model {model.name!r} has several PainSeekerAttention layers ({names}); "
+            "choose one with layer_name=."
+        )
+    return found[0]
+
+
+def _grid(layer):
+    shape = tuple(layer.input.shape)
+    if len(shape) == 4 and shape[1] is not None and shape[2] is not None:
+        return int(shape[1]), int(shape[2])
+    regions = shape[1]
+    side = int(round(np.sqrt(regions))) if regions else 0
+    if regions is None or side * side != regions:
+        raise ValueError(
+            f"Cannot arrange {regions} regions of layer {layer.name!r} (input {shape}) on a "
+            "square grid; attention_maps needs [batch, M, M, D] inputs or a square K."
+        )
+    return side, side
+
+
+def _as_batch(images, size):
+    import cv2
+
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(
+            f"images must be RGB [batch, H, W, 3] or one [H, W, 3] image; received shape "
+            f"{images.shape}."
+        )
+    images = images.astype(np.float32)
+    h, w = size
+    if h is not None and w is not None and images.shape[1:3] != (h, w):
+        # The model has a fixed input size: resize like the training pipeline does.
+        images = np.stack(
+            [cv2.resize(im, (w, h), interpolation=cv2.INTER_LINEAR) for im in images]
+        )
+    return images
+
+
+def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | None = None):
+    """The PainSeeker region scores β (P1 Eq. 2) of each image, on the M×M grid.
+
+    Args:
+        model: A model containing one :class:`~painzoo.layers.PainSeekerAttention`
+            layer, e.g. ``painzoo.get_model("painseeker")``.
+        images: RGB images in [0, 255], ``[B, H, W, 3]`` (or one ``[H, W, 3]``).
+            Images of another size than the model's input are resized to it.
+        batch_size: Images per forward pass.
+        layer_name: Which attention layer to read when the model has several.
+
+    Returns:
+        ``float32 [B, M, M]``: β of each region, row-major as in Eq. 1 (region
+        ``j`` is cell ``(j // M, j % M)``); each map sums to 1. At 224×224
+        input M = 7.
+
+    Raises:
+        ValueError: If the model has no PainSeekerAttention layer (or several
+            and ``layer_name`` is not given), or the images are not RGB.
+        TypeError: If ``model`` is not a ``keras.Model``.
+
+    Example:
+        >>> import numpy as np, painzoo
+        >>> from painzoo.explain import attention_maps, overlay
+        >>> model = painzoo.get_model("painseeker")
+        >>> faces = np.random.randint(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+        >>> maps = attention_maps(model, faces)          # [2, 7, 7]
+        >>> pictures = overlay(faces, maps)               # uint8 [2, 224, 224, 3]
+
+    Reference:
+        Liu et al. (2025), PainSeeker, Front. Vet. Sci., Eq. 2 and Figure 4.
+    """
+    import keras
+
+    layer = _attention_layer(model, layer_name)
+    grid = _grid(layer)
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    scores_model = keras.Model(inputs, layer.output[1], name=f"{model.name}_scores")
+    input_shape = scores_model.inputs[0].shape
+    batch = _as_batch(images, (input_shape[1], input_shape[2]))
+    outs = [
+        np.asarray(
+            keras.ops.convert_to_numpy(scores_model(batch[i : i + batch_size], training=False))
+        )
+        for i in range(0, len(batch), batch_size)
+    ]
+    scores = np.concatenate(outs) if outs else np.zeros((0, grid[0] * grid[1]), np.float32)
+    return scores.astype(np.float32).reshape(len(batch), *grid)
+
+
+def overlay(
+    images,
+    maps,
+    *,
+    alpha: float = 0.5,
+    colormap: str = "jet",
+    normalize: bool = True,
+    interpolation: str = "bilinear",
+):
+    """Render attention maps as coloured heat maps over the images (P1 Figure 4).
+
+    Each map is (optionally) min-max normalised to [0, 1], upsampled to its
+    image's size, coloured with a matplotlib colour map and blended:
+    ``(1 - alpha) · image + alpha · colour``.
+
+    Args:
+        images: RGB ``[B, H, W, 3]`` (or one ``[H, W, 3]``), uint8 or float in
+            [0, 255].
+        maps: ``[B, M, M]`` (or one ``[M, M]``), e.g. from :func:`attention_maps`.
+        alpha: Weight of the heat map, in [0, 1]; 0 returns the image.
+        colormap: Any matplotlib colour map name (``"jet"``, ``"viridis"``, …).
+        normalize: Min-max normalise each map (a constant map becomes 0); with
+            ``False`` the values are clipped to [0, 1] as they are.
+        interpolation: ``"bilinear"`` (smooth, default) or ``"nearest"``
+            (one flat block per region).
+
+    Returns:
+        ``uint8 [B, H, W, 3]`` RGB (``[H, W, 3]`` for a single image).
+
+    Raises:
+        ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of
+            [0, 1] or an unknown interpolation or colour map.
+
+    Example:
+        >>> pictures = overlay(faces, attention_maps(model, faces), alpha=0.4)  # doctest: +SKIP
+
+    Reference:
+        Liu et al. (2025), PainSeeker, Front. Vet. Sci., Figure 4.
+    """
+    import cv2
+    import matplotlib
+
+    single = np.ndim(images) == 3
+    images = np.asarray(images)[None] if single else np.asarray(images)
+    maps = np.asarray(maps, dtype=np.float32)
+    maps = maps[None] if maps.ndim == 2 else maps
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must be RGB [B, H, W, 3]; received shape {images.shape}.")
+    if maps.ndim != 3 or len(maps) != len(images):
+        raise ValueError(
+            f"maps must be [B, M, M] with one map per image ({len(images)}); received shape "
+            f"{maps.shape}."
+        )
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1]; received {alpha}.")
+    modes = {"bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+    if interpolation not in modes:
+        raise ValueError(
+            f"interpolation must be one of {sorted(modes)}; received {interpolation!r}."
+        )
+    try:
+        cmap = matplotlib.colormaps[colormap]
+    except KeyError as err:
+        raise ValueError(
+            f"Unknown colour map {colormap!r}; use a matplotlib name such as 'jet' or 'viridis'."
+        ) from err
+
+    height, width = images.shape[1:3]
+    out = np.empty(images.shape, dtype=np.uint8)
+    for i, (image, heat) in enumerate(zip(images.astype(np.float32), maps)):
+        if normalize:
+            low, high = float(heat.min()), float(heat.max())
+            heat = (heat - low) / (high - low) if high > low else np.zeros_like(heat)
+        heat = np.clip(heat, 0.0, 1.0)
+        heat = cv2.resize(heat, (width, height), interpolation=modes[interpolation])
+        colour = cmap(np.clip(heat, 0.0, 1.0))[..., :3] * 255.0
+        blended = (1.0 - alpha) * image + alpha * colour
+        out[i] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out[0] if single else out
