@@ -30,8 +30,8 @@ _RGS = np.array(list(product(range(3), repeat=4)))
 _RGS_BY_SUM = {s: _RGS[_RGS.sum(1) == s] for s in range(9)}
 # Level 0: mean < 0.5 (sum 0–1); level 1: sum 2–5; level 2: sum 6–8.
 _RAT_SUMS = {
-    0: ([0, 1], [0.45, 0.55]),
-    1: ([2, 3, 4, 5], [0.34, 0.32, 0.22, 0.12]),
+    0: ([0, 1], [0.6, 0.4]),
+    1: ([2, 3, 4, 5], [0.2, 0.35, 0.3, 0.15]),
     2: ([6, 7, 8], [0.5, 0.35, 0.15]),
 }
 
@@ -214,7 +214,7 @@ def make_synthetic(
                 ident = rat.rat_identity(subject, seed)
                 # Each rat's resting face differs a little (e.g. naturally
                 # narrower eyes), which is what makes leave-one-rat-out hard.
-                ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.3, 4)
+                ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.2, 4)
             else:
                 ident = human.human_identity(
                     subject, seed, asymmetry=_SOURCE_STYLE[source]["asym"]
@@ -236,7 +236,7 @@ def make_synthetic(
                 scores = _sample_rat_aus(rng, level)
                 shown_level = (1 if level != 1 else 0) if error else level
                 shown = _sample_rat_aus(rng, shown_level) if error else scores
-                drawn = np.clip(shown + ident["au_bias"] + rng.normal(0.0, 0.3, 4), 0, 2)
+                drawn = np.clip(shown + ident["au_bias"] + rng.normal(0.0, 0.2, 4), 0, 2)
                 pose = _pose(rng, 60.0, 8.0, max_yaw)
                 im, mk, kp = rat.render_rat(image_size, ident, drawn, pose, rng)
                 row.update({f"au_{a}": int(v) for a, v in zip(rat.RAT_AUS, scores)})

@@ -333,8 +333,10 @@ def render_human(
                     [-0.13, ey - 0.02, 0.95],
                     [0.13, ey - 0.02, 0.95],
                     [nw * 2.2 + 0.12, ey + nl + 0.05, 0.9],
-                    [identity["mouth_w"] + 0.06, identity["mouth_y"] + 0.03, 0.75],
-                    [-identity["mouth_w"] - 0.06, identity["mouth_y"] + 0.03, 0.75],
+                    [identity["mouth_w"] + 0.16, identity["mouth_y"] + 0.02, 0.75],
+                    [identity["mouth_w"] * 0.6, identity["mouth_y"] + 0.16, 0.75],
+                    [-identity["mouth_w"] * 0.6, identity["mouth_y"] + 0.16, 0.75],
+                    [-identity["mouth_w"] - 0.16, identity["mouth_y"] + 0.02, 0.75],
                     [-nw * 2.2 - 0.12, ey + nl + 0.05, 0.9],
                 ]
             )
