@@ -14,6 +14,7 @@ SF_DATA = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9]
 def ratings_csv(tmp_path):
     frame = pd.DataFrame(SF_DATA, columns=["rater_a", "rater_b", "rater_c", "rater_d"])
     frame.insert(0, "image", [f"img{i}.png" for i in range(len(frame))])
+    frame.insert(1, "subject", range(len(frame)))  # a numeric id is not a rater
     path = tmp_path / "ratings.csv"
     frame.to_csv(path, index=False)
     return path

@@ -29,11 +29,16 @@ __all__ = [
 ]
 
 
+_ID_COLUMNS = {"id", "image", "target", "subject", "file", "filename", "name", "path", "video"}
+
+
 def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     """Inter-rater agreement of a ratings CSV, as text.
 
     The CSV has one row per target (image, video, patient) and one column
-    per rater. Non-numeric columns (an id, a file name) are ignored. Rows
+    per rater. Non-numeric columns, an unnamed index column and id columns
+    named ``id``, ``image``, ``target``, ``subject``, ``file``, ``filename``,
+    ``name``, ``path`` or ``video`` are ignored. Rows
     with a missing rating are dropped and the report says how many.
 
     Args:
@@ -63,7 +68,12 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     frame = pd.read_csv(path)
     numeric = frame.apply(pd.to_numeric, errors="coerce")
     raters = [
-        c for c in frame.columns if numeric[c].notna().any() and frame[c].dtype.kind in "iuf"
+        c
+        for c in frame.columns
+        if frame[c].dtype.kind in "iuf"
+        and numeric[c].notna().any()
+        and str(c).strip().lower() not in _ID_COLUMNS
+        and not str(c).startswith("Unnamed:")
     ]
     if len(raters) < 2:
         raise ValueError(
