@@ -286,7 +286,8 @@ def _leakage_lines(p2) -> list[str]:
             lines.append(
                 f"- `{m}` on `{data}`: image-level {100 * img.loc[m, 'accuracy']:.2f} % vs "
                 f"subject-level {100 * sub.loc[m, 'accuracy']:.2f} % accuracy "
-                f"({100 * gap:+.2f} points from identity leaking across the split)."
+                f"(gap {100 * gap:+.2f} points; a positive gap is what identity leaking across "
+                "the split buys)."
             )
     return lines
 
