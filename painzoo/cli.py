@@ -71,6 +71,23 @@ def _add_benchmark(sub):
         "--profile", action="store_true", help="Print seconds spent per phase at the end."
     )
     p.add_argument("--no-progress", action="store_true", help="Hide the progress bars.")
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=("local", "ray"),
+        help="local: units one after another here; ray: every unit a Ray task "
+        '(pip install "painzoo[ray]").',
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster: auto (started with `ray start` here) or HOST:PORT of the head.",
+    )
+    p.add_argument("--gpus-per-unit", type=float, default=None, help="GPUs per unit (Ray).")
+    p.add_argument("--cpus-per-unit", type=float, default=None, help="CPUs per unit (Ray).")
+    p.add_argument(
+        "--max-retries", type=int, default=None, help="Reruns of a unit whose worker died (Ray)."
+    )
 
 
 def _run_benchmark(args) -> int:
@@ -87,7 +104,25 @@ def _run_benchmark(args) -> int:
         "seed": args.seed,
     }
     config = evaluation.apply_overrides(config, **overrides)
-    result = evaluation.run(config, progress=not args.no_progress, profile=args.profile)
+    ray_options = {
+        "address": args.address,
+        "gpus_per_unit": args.gpus_per_unit,
+        "cpus_per_unit": args.cpus_per_unit,
+        "max_retries": args.max_retries,
+    }
+    if args.executor != "ray" and any(v is not None for v in ray_options.values()):
+        raise ValueError(
+            "--address, --gpus-per-unit, --cpus-per-unit and --max-retries need --executor ray."
+        )
+    from painzoo.evaluation.executors import get_executor
+
+    try:
+        executor = get_executor(args.executor, **(ray_options if args.executor == "ray" else {}))
+    except ImportError as err:
+        raise ValueError(str(err)) from err
+    result = evaluation.run(
+        config, progress=not args.no_progress, profile=args.profile, executor=executor
+    )
     print(f"Report: {result.report_path}")
     if result.interrupted:
         print("Interrupted: rerun the same command to finish the remaining units.")

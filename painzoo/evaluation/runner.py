@@ -24,8 +24,7 @@ import re
 import signal
 import tempfile
 import time
-import traceback
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,8 +312,10 @@ def plan_units(config: dict) -> list[dict]:
 
 # -- one unit -----------------------------------------------------------------------
 def is_finished(unit: dict, out_dir) -> bool:
-    """Whether ``unit``'s ``metrics.json`` exists under ``out_dir``."""
-    return (Path(out_dir) / "runs" / unit["run_id"] / "metrics.json").is_file()
+    """Whether ``unit``'s ``metrics.json`` exists under ``out_dir`` (a path or URI)."""
+    from painzoo.evaluation.storage import RunStorage
+
+    return RunStorage(out_dir).exists(f"runs/{unit['run_id']}/metrics.json")
 
 
 def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
@@ -322,7 +323,8 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
 
     Args:
         unit: A dict from :func:`plan_units`.
-        out_dir: The run's output folder (files go to ``out_dir/runs/<run_id>``).
+        out_dir: The run's output folder or a pyarrow filesystem URI (files
+            go to ``out_dir/runs/<run_id>``; see :mod:`painzoo.evaluation.storage`).
         progress: Show a bar over epochs.
 
     Returns:
@@ -333,11 +335,12 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
 
     from painzoo.evaluation.baselines import get_baseline, is_baseline
     from painzoo.evaluation.metrics import binary_metrics
+    from painzoo.evaluation.storage import RunStorage
     from painzoo.training.recipe import Recipe
 
-    folder = Path(out_dir) / "runs" / unit["run_id"]
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder / "config.json", _json(unit))
+    store = RunStorage(out_dir)
+    folder = f"runs/{unit['run_id']}"
+    store.write_text(f"{folder}/config.json", _json(unit))
     timing = {}
     t0 = time.perf_counter()
     ds = _unit_data(unit)
@@ -366,7 +369,7 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
         timing["data"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         shape = None if size is None else (int(size), int(size), 3)
-        with recipe.precision_scope():
+        with recipe.scope():
             model = painzoo.get_model(name, input_shape=shape, **kwargs)
         recipe.fit(model, train, progress=progress)
         timing["training"] = time.perf_counter() - t1
@@ -396,11 +399,9 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
         n_test=len(test),
         seconds={k: round(v, 3) for k, v in timing.items()},
     )
-    atomic_write_text(folder / "predictions.csv", preds.to_csv(index=False))
-    error = folder / "error.json"
-    if error.exists():
-        error.unlink()
-    atomic_write_text(folder / "metrics.json", _json(metrics))
+    store.write_text(f"{folder}/predictions.csv", preds.to_csv(index=False))
+    store.remove(f"{folder}/error.json")
+    store.write_text(f"{folder}/metrics.json", _json(metrics))
     return metrics
 
 
@@ -434,7 +435,12 @@ def run(
         progress: Show tqdm bars over units and epochs.
         profile: Print seconds spent in data, training, evaluation and
             reporting at the end (always stored in ``RunResult.profile``).
-        executor: ``"local"`` (units one after another in this process).
+        executor: ``"local"`` (units one after another in this process),
+            ``"ray"`` (every unit a Ray task, see
+            :class:`~painzoo.evaluation.executors.RayExecutor`) or an
+            :class:`~painzoo.evaluation.executors.Executor` instance. ``out``
+            may then also be a pyarrow filesystem URI (``s3://…``); the report
+            is computed on a local copy under the temporary folder and uploaded.
 
     Returns:
         A :class:`RunResult`; ``report_path`` is ``OUT/report.md``.
@@ -443,13 +449,16 @@ def run(
         ValueError: For an invalid config or an unknown executor.
     """
     from painzoo.evaluation.config import load_config
+    from painzoo.evaluation.executors import get_executor
     from painzoo.evaluation.report import collect_results, summarize, write_report
+    from painzoo.evaluation.storage import RunStorage
 
     if not isinstance(config, dict) or "config_dir" not in config:
         config = load_config(config)
-    if executor != "local":
-        raise ValueError(f"Unknown executor {executor!r}; available: 'local'.")
-    out = Path(config.get("out") or "painzoo-results")
+    executor = get_executor(executor)
+    store = RunStorage(config.get("out") or "painzoo-results")
+    # Reports are computed from local files: the folder itself or a copy of a remote one.
+    out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / _slug(store.out)
     out.mkdir(parents=True, exist_ok=True)
     times = {"data": 0.0, "training": 0.0, "evaluation": 0.0, "reporting": 0.0}
     t0 = time.perf_counter()
@@ -464,45 +473,54 @@ def run(
         bar = tqdm(total=len(units), desc="units", unit="unit")
     with _sigterm_as_interrupt():
         try:
+            todo = []
             for unit in units:
-                if bar is not None:
-                    bar.set_postfix_str(unit["run_id"][-60:])
-                if is_finished(unit, out):
+                if store.exists(f"runs/{unit['run_id']}/metrics.json"):
                     result.skipped.append(unit["run_id"])
+                    if bar is not None:
+                        bar.update(1)
                 else:
-                    try:
-                        metrics = run_unit(unit, out, progress=progress)
-                        for k, v in metrics["seconds"].items():
+                    todo.append(unit)
+            outcomes = executor.map(todo, store.location, progress=progress)
+            with closing(outcomes):
+                for outcome in outcomes:
+                    rid = outcome.unit["run_id"]
+                    if outcome.ok:
+                        for k, v in outcome.metrics["seconds"].items():
                             times[k] += v
-                        result.finished.append(unit["run_id"])
-                    except KeyboardInterrupt:
-                        raise
-                    except Exception as err:  # a failing unit must not stop the others
-                        result.failed.append(unit["run_id"])
-                        atomic_write_text(
-                            out / "runs" / unit["run_id"] / "error.json",
+                        result.finished.append(rid)
+                    else:  # a failing unit must not stop the others
+                        result.failed.append(rid)
+                        store.write_text(
+                            f"runs/{rid}/error.json",
                             _json(
                                 {
-                                    "run_id": unit["run_id"],
+                                    "run_id": rid,
                                     "status": "failed",
-                                    "error": f"{type(err).__name__}: {err}",
-                                    "traceback": traceback.format_exc(),
+                                    "error": outcome.error,
+                                    "traceback": outcome.traceback,
                                 }
                             ),
                         )
-                if bar is not None:
-                    bar.update(1)
+                    if bar is not None:
+                        bar.set_postfix_str(rid[-60:])
+                        bar.update(1)
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
             if bar is not None:
                 bar.close()
     t3 = time.perf_counter()
+    if store.local_path is None:
+        names = ("metrics.json", "error.json", "predictions.csv")
+        store.download([f"runs/{u['run_id']}/{n}" for u in units for n in names], out)
     result.results = collect_results(out, units)
     result.summary = summarize(out, result.results)
     result.results.to_csv(out / "results.csv", index=False)
     result.summary.to_csv(out / "summary.csv", index=False)
     write_report(out, config, result.results, result.summary, interrupted=result.interrupted)
+    if store.local_path is None:
+        store.upload(out, [p.name for p in out.iterdir() if p.is_file()])
     times["reporting"] = time.perf_counter() - t3
     times["total"] = time.perf_counter() - t0
     result.profile = {k: round(v, 2) for k, v in times.items()}

@@ -55,6 +55,7 @@ PRESETS: dict[str, dict] = {
 }
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
+_DISTRIBUTE = (None, "mirrored")
 
 
 def gpu_available() -> bool:
@@ -105,6 +106,14 @@ class Recipe:
         validation_split: Fraction of *subjects* held out for validation
             (0 = none, as in both papers).
         verbose: ``model.fit`` verbosity.
+        distribute: ``None`` (one device) or ``"mirrored"``: data-parallel
+            training of one model on every local GPU (on a machine without
+            GPUs, on every logical CPU device). TensorFlow uses
+            ``tf.distribute.MirroredStrategy``, JAX
+            ``keras.distribution.DataParallel``; PyTorch has no such path
+            (a ``ValueError`` says what to use instead). ``batch_size`` stays
+            the global batch, split across the devices. Build the model
+            inside :meth:`scope`.
 
     Example:
         >>> recipe = Recipe.preset("p1", epochs=5, class_weight="balanced")
@@ -130,6 +139,7 @@ class Recipe:
     seed: int = 0
     validation_split: float = 0.0
     verbose: int = 0
+    distribute: str | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -144,6 +154,10 @@ class Recipe:
         if not (0.0 <= float(self.validation_split) < 1.0):
             raise ValueError(
                 f"validation_split must be in [0, 1); received {self.validation_split}."
+            )
+        if self.distribute not in _DISTRIBUTE:
+            raise ValueError(
+                f"distribute must be one of {_DISTRIBUTE}; received {self.distribute!r}."
             )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             raise ValueError(
@@ -223,6 +237,71 @@ class Recipe:
         finally:
             keras.mixed_precision.set_dtype_policy(previous)
 
+    @contextlib.contextmanager
+    def scope(self):
+        """Build models inside this block: the recipe's dtype policy and, with
+        ``distribute``, the devices the model is placed on and trained across.
+
+        Raises:
+            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
+        """
+        with self.precision_scope(), self._distribution_scope():
+            yield
+
+    def distribution(self):
+        """The backend's data-parallel object for ``distribute`` (made once), or ``None``.
+
+        Returns:
+            ``tf.distribute.MirroredStrategy`` (TensorFlow),
+            ``keras.distribution.DataParallel`` (JAX) or ``None``.
+
+        Raises:
+            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
+        """
+        if self.distribute is None:
+            return None
+        made = getattr(self, "_distribution", None)
+        if made is not None:
+            return made
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
+                "CPU"
+            )
+            made = tf.distribute.MirroredStrategy([d.name for d in devices])
+        elif backend == "jax":
+            made = keras.distribution.DataParallel()
+        else:
+            raise ValueError(
+                f"distribute='mirrored' needs the TensorFlow or JAX backend; the {backend!r} "
+                "backend has no multi-device training in Keras. Set KERAS_BACKEND=tensorflow "
+                "(or jax), or keep distribute=None and run one unit per GPU with "
+                "`painzoo benchmark --executor ray --gpus-per-unit 1`."
+            )
+        self._distribution = made
+        return made
+
+    @contextlib.contextmanager
+    def _distribution_scope(self):
+        made = self.distribution()
+        if made is None:
+            yield
+            return
+        with made.scope():
+            yield
+
+    def _check_distributed(self, model):
+        made = self.distribution()
+        if made is None or keras.backend.backend() != "tensorflow":
+            return
+        if model.distribute_strategy is not made:
+            raise ValueError(
+                "This recipe trains with distribute='mirrored', but the model was built "
+                "outside its strategy; build it inside `with recipe.scope():`."
+            )
+
     def class_weights(self, labels) -> dict | None:
         """The ``class_weight`` dict for ``model.fit`` given training labels."""
         if self.class_weight is None:
@@ -265,8 +344,16 @@ class Recipe:
 
         Returns:
             The Keras ``History``.
+
+        Raises:
+            ValueError: With ``distribute``, for a model built outside :meth:`scope`.
         """
         keras.utils.set_random_seed(int(self.seed))
+        self._check_distributed(model)
+        with self._distribution_scope():
+            return self._fit(model, dataset, callbacks, progress, compile)
+
+    def _fit(self, model, dataset, callbacks, progress, compile):
         if compile:
             self.compile(model)
         train, val = self._validation_split(dataset)
@@ -299,10 +386,11 @@ class Recipe:
         if len(dataset) == 0:
             return np.zeros(0, np.float32)
         x = self._input(dataset, _input_size(model), augment=None, shuffle=False)
-        if isinstance(x, tuple):
-            probs = model.predict(x[0], batch_size=int(self.batch_size), verbose=0)
-        else:
-            probs = model.predict(x, verbose=0)
+        with self._distribution_scope():
+            if isinstance(x, tuple):
+                probs = model.predict(x[0], batch_size=int(self.batch_size), verbose=0)
+            else:
+                probs = model.predict(x, verbose=0)
         probs = np.asarray(probs, np.float32)
         return probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
 
