@@ -187,6 +187,8 @@ class _HaarDetector:
                 step_ratio=1,
                 min_size=(m, m),
                 max_size=(side, side),
+                # scikit-image's default (4) lets textured backgrounds through; 8 keeps faces
+                min_neighbor_number=8,
             )
             boxes = [(d["c"], d["r"], d["width"], d["height"]) for d in found]
         # Cascades give no score: larger faces rank first.
