@@ -49,13 +49,28 @@ SLOW = {"01-quickstart.md", "02-scenarios.md", "03-loro.md", "05-explain.md"}
 EXACT_OUTPUT = {"06-annotation.md"}
 MAX_IMAGE_BYTES = 300_000
 
-_FENCE = re.compile(r"^```([^\s`]*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+_FENCE = re.compile(r"^```([^\s`]*)([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
+_TITLE = re.compile(r'title="([^"/\\]+)"')
 _SHOWN_IMAGE = re.compile(r"\]\(\.\./images/tutorials/([^)\s]+)\)")
 
 
 def blocks(text: str) -> list[tuple[str, str]]:
     """``(info, code)`` of every top-level fenced block, in page order."""
-    return [(m.group(1), m.group(2)) for m in _FENCE.finditer(text)]
+    return [(m.group(1), m.group(3)) for m in _FENCE.finditer(text)]
+
+
+def page_files(text: str) -> list[tuple[str, str]]:
+    """``(file name, content)`` of non-python blocks titled ``title="name"``.
+
+    A page shows such a file (a YAML config) to the reader, who saves it; the
+    test writes it into the working directory before running the page.
+    """
+    found = []
+    for m in _FENCE.finditer(text):
+        title = _TITLE.search(m.group(2))
+        if title and m.group(1) != "python":
+            found.append((title.group(1), m.group(3)))
+    return found
 
 
 def python_blocks(text: str) -> list[str]:
@@ -77,7 +92,7 @@ def expected_outputs(text: str) -> list[tuple[int, str]]:
             and prev.group(1) == "python"
             and text[prev.end() : cur.start()].strip() == ""
         ):
-            found.append((n_python, cur.group(2)))
+            found.append((n_python, cur.group(3)))
     return found
 
 
@@ -89,6 +104,8 @@ def run_page(name: str, *, echo: bool = False) -> list[str]:
     """Execute the python blocks of a page in the current directory; return their outputs."""
     text = (TUTORIALS / name).read_text(encoding="utf-8")
     namespace = {"__name__": f"tutorial_{name[:2]}"}
+    for file_name, content in page_files(text):
+        Path(file_name).write_text(content, encoding="utf-8")
     outputs = []
     for i, code in enumerate(python_blocks(text)):
         buffer = io.StringIO()
