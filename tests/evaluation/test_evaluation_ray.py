@@ -19,7 +19,7 @@ from painzoo.registry import _unregister
 # Models registered by a plug-in module: Ray workers import it at start-up
 # (runtime_env's worker_process_setup_hook), as a lab ships its own models.
 PLUGIN = textwrap.dedent(
-    '''
+    """
     import os
 
     import keras
@@ -38,12 +38,15 @@ PLUGIN = textwrap.dedent(
         return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x))
 
 
-    def crash(num_classes=2, input_shape=(32, 32, 3), weights=None, log=None, crashes=0):
-        with open(log, "a") as f:
-            f.write(f"{os.getpid()}\\n")
-        with open(log) as f:
-            attempts = len(f.read().split())
-        if attempts <= crashes:
+    def crash(num_classes=2, input_shape=(32, 32, 3), weights=None, folder=None, crashes=0):
+        attempt = 1
+        while True:  # claim the next attempt number atomically across processes
+            try:
+                os.close(os.open(os.path.join(folder, str(attempt)), os.O_CREAT | os.O_EXCL))
+                break
+            except FileExistsError:
+                attempt += 1
+        if attempt <= crashes:
             os._exit(1)  # the worker process dies, as when killed or out of memory
         return tiny(num_classes, input_shape)
 
@@ -53,7 +56,7 @@ PLUGIN = textwrap.dedent(
         if "ray_tiny_net" not in list_models():
             register_model("ray_tiny_net", info=info)(tiny)
             register_model("ray_crash_net", info=info)(crash)
-    '''
+    """
 )
 
 
@@ -153,51 +156,45 @@ def test_ray_reproduces_the_in_process_run_and_resumes(ray_local, tmp_path):
     third = run(_config(tmp_path / "ray", models), progress=False, executor="ray")
     assert third.finished == [lost] and len(third.skipped) == 3
 
-
-def test_a_dying_worker_loses_only_its_unit_and_is_retried(ray_local, tmp_path):
-    always, once = tmp_path / "always.txt", tmp_path / "once.txt"
-    models = [
-        "lbp_svm_r1p8_4x4",
-        {"ray_crash_net": {"log": str(always), "crashes": 99, "label": "always_crashes"}},
-        {"ray_crash_net": {"log": str(once), "crashes": 1, "label": "crashes_once"}},
-    ]
-    config = _config(tmp_path / "out", models)
-    result = run(config, progress=False, executor=RayExecutor(max_retries=1))
-    failed = sorted(result.failed)
-    assert failed and all("always_crashes" in rid for rid in failed) and len(failed) == 2
-    assert len(result.finished) == 4  # LBP×2 and crashes_once×2 (one after a retry)
-    # Bounded retries: two units × (1 try + max_retries=1) attempts, then the error is recorded.
-    assert len(always.read_text().split()) == 4
-    assert len(once.read_text().split()) == 3
-    error = json.loads((tmp_path / "out" / "runs" / failed[0] / "error.json").read_text())
-    assert error["status"] == "failed" and "died" in error["error"]
-    assert "Failed units" in result.report_path.read_text()
-
-
-def test_an_exception_is_recorded_like_the_local_runner(ray_local, tmp_path):
-    models = ["lbp_svm_r1p8_4x4", {"ray_tiny_net": {"no_such_arg": 1}}]
-    errors = {}
-    for name, executor in (("local", LocalExecutor()), ("ray", RayExecutor())):
-        result = run(_config(tmp_path / name, models), progress=False, executor=executor)
-        assert len(result.failed) == 2 and len(result.finished) == 2
-        errors[name] = {
-            rid: json.loads((tmp_path / name / "runs" / rid / "error.json").read_text())["error"]
-            for rid in result.failed
-        }
-    assert errors["ray"] == errors["local"]
-    assert all("no_such_arg" in e for e in errors["ray"].values())
-
-
-def test_cli_benchmark_on_ray(ray_local, tmp_path, capsys):
+    # The command line: painzoo benchmark --executor ray.
     import yaml
 
-    config = _config(tmp_path / "out", ["lbp_svm_r1p8_4x4"])
     path = tmp_path / "toy.yaml"
+    config = _config(tmp_path / "unused", models)
     path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "config_dir"}))
     argv = ["benchmark", "--config", str(path), "--no-progress", "--executor", "ray"]
-    assert main([*argv, "--cpus-per-unit", "1", "--max-retries", "1"]) == 0
-    assert "Report:" in capsys.readouterr().out
-    assert len(list((tmp_path / "out" / "runs").glob("*/metrics.json"))) == 2
+    argv += ["--out", str(tmp_path / "cli"), "--models", "lbp_svm_r1p8_4x4", "--max-retries", "1"]
+    assert main([*argv, "--cpus-per-unit", "1"]) == 0
+    assert len(list((tmp_path / "cli" / "runs").glob("*/metrics.json"))) == 2
+
+
+def test_failures_lose_only_their_unit_with_bounded_retries(ray_local, tmp_path):
+    attempts = tmp_path / "attempts"
+    attempts.mkdir()
+    # Two units; the first three attempts kill their worker: with max_retries=1 one unit
+    # dies twice and is given up, the other dies once and succeeds on its retry.
+    crash = {"ray_crash_net": {"folder": str(attempts), "crashes": 3}}
+    raises = {"ray_tiny_net": {"no_such_arg": 1}}
+    models = ["lbp_svm_r1p8_4x4", crash, raises]
+    result = run(
+        _config(tmp_path / "ray", models), progress=False, executor=RayExecutor(max_retries=1)
+    )
+    assert sorted(p.name for p in attempts.iterdir()) == ["1", "2", "3", "4"]
+    crashed = [r for r in result.failed if "ray_crash_net" in r]
+    assert len(crashed) == 1 and len(result.failed) == 3  # + both units that raise
+    assert len(result.finished) == 3  # LBP ×2 and the retried crash unit
+    error = json.loads((tmp_path / "ray" / "runs" / crashed[0] / "error.json").read_text())
+    assert error["status"] == "failed" and "died 2 time(s)" in error["error"]
+    assert "Failed units" in result.report_path.read_text()
+    # An exception raised by a unit is recorded as the in-process runner records it.
+    local = run(_config(tmp_path / "local", ["lbp_svm_r1p8_4x4", raises]), progress=False)
+    assert len(local.failed) == 2
+    for rid in local.failed:
+        errors = [
+            json.loads((tmp_path / side / "runs" / rid / "error.json").read_text())["error"]
+            for side in ("local", "ray")
+        ]
+        assert errors[0] == errors[1] and "no_such_arg" in errors[0]
 
 
 def test_cli_rejects_ray_options_without_ray(capsys):
