@@ -37,6 +37,8 @@ SENSITIVITY_GRID = {
     "margin": (0.05, 0.1, 0.15, 0.2, 0.5),
     "top_k": (3, 5, 10, 15, 20),
 }
+# Smallest input whose grid has more than the default K_h = 5 regions (3×3 from 65 px).
+MIN_INPUT_DEFAULT_TOP_K = 65
 
 
 def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k):
@@ -71,6 +73,7 @@ def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k):
         params=11_187_651,
         description="ResNet-18 regions fused by attention scores calibrated with PRSC (P1).",
         extra={
+            "min_input": MIN_INPUT_DEFAULT_TOP_K,
             "defaults": {
                 "prsc_weight": DEFAULT_PRSC_WEIGHT,
                 "margin": DEFAULT_MARGIN,
@@ -132,6 +135,7 @@ def painseeker(
         tags=("p1", "painseeker", "attention", "resnet", "ablation"),
         params=11_187_651,
         description='PainSeeker without the PRSC term (λ = 0), "PainSeeker w/o PRSC" in P1.',
+        extra={"min_input": MIN_INPUT_DEFAULT_TOP_K},
     )
 )
 def painseeker_no_prsc(

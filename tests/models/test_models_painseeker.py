@@ -61,6 +61,15 @@ def test_keyword_overrides_reach_the_layer():
     assert ablation.get_layer("attention").top_k == 10
 
 
+@pytest.mark.parametrize("name", ["painseeker", "painseeker_no_prsc"])
+def test_declared_minimum_input(name):
+    minimum = painzoo.model_info(name).extra["min_input"]
+    model = painzoo.get_model(name, input_shape=(minimum, minimum, 3))
+    assert tuple(model.get_layer("attention").input.shape[1:3]) == (3, 3)
+    with pytest.raises(ValueError, match="2×2 feature grid"):
+        painzoo.get_model(name, input_shape=(minimum - 1, minimum - 1, 3))
+
+
 @pytest.mark.parametrize("shape,top_k,grid", [((64, 64, 3), 5, 2), ((112, 112, 3), 16, 4)])
 def test_too_small_a_grid_for_top_k_is_a_clear_error(shape, top_k, grid):
     with pytest.raises(
