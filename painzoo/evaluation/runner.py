@@ -447,6 +447,7 @@ def run(
 
     Raises:
         ValueError: For an invalid config or an unknown executor.
+        ImportError: For ``executor="ray"`` without Ray (``pip install "painzoo[ray]"``).
     """
     from painzoo.evaluation.config import load_config
     from painzoo.evaluation.executors import get_executor
