@@ -48,11 +48,13 @@ def _run_models(args) -> int:
                 name,
                 "×".join(str(s) for s in info.input_shape),
                 f"{params:,}" if params is not None else "?",
+                info.paper_params or "-",
                 ", ".join(info.weights) or "-",
                 info.citation.split(".")[0] if info.citation else "",
             )
         )
-    _print_table(("model", "input", "params (2 classes)", "weights", "citation"), rows)
+    header = ("model", "input", "params (2 classes)", "paper", "weights", "citation")
+    _print_table(header, rows)
     return 0
 
 
