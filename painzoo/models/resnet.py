@@ -19,9 +19,7 @@ from painzoo.registry import ModelInfo, register_model
 
 __all__ = ["resnet18", "resnet18_features", "RESNET18_CITATION"]
 
-RESNET18_CITATION = (
-    "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016."
-)
+RESNET18_CITATION = "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016."
 _BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
 _BN_MOMENTUM = 0.9  # Keras' convention for PyTorch's momentum=0.1
 _STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
