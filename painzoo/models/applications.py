@@ -39,6 +39,8 @@ __all__ = [
     "imagenet_weights_path",
     "imagenet_cache_file",
     "APPLICATIONS",
+    "Application",
+    "build_application",
 ]
 
 _KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
