@@ -2,9 +2,8 @@
 
 For each model: build it at its default input (or ``--size``), time
 ``--steps`` training steps and inference batches after warm-up, on the current
-Keras backend (``KERAS_BACKEND``), at a batch size and precision. With
-``--pipeline`` it also trains the same model fed by painzoo's input pipeline
-(``painzoo.training.make_input``) and prints pipeline / in-memory arrays.
+Keras backend (``KERAS_BACKEND``), at a batch size and precision. The input
+pipeline against in-memory arrays is measured by ``benchmarks/pipeline.py``.
 
 Examples::
 
@@ -103,7 +102,7 @@ def _time(fn, steps: int, warmup: int) -> float:
     return time.perf_counter() - start
 
 
-def bench_model(name, *, size, batch, steps, warmup, precision, jit_compile, pipeline):
+def bench_model(name, *, size, batch, steps, warmup, precision, jit_compile):
     """Measure one model; returns a result row (dict)."""
     import keras
 
@@ -126,7 +125,6 @@ def bench_model(name, *, size, batch, steps, warmup, precision, jit_compile, pip
         jit_compile=jit_compile,
     )
     rng = np.random.default_rng(0)
-    n = batch * (steps + warmup)
     x = rng.uniform(0, 255, size=(batch, h, w, 3)).astype("float32")
     y = rng.integers(0, 2, size=(batch,))
     xs = np.repeat(x, steps + warmup, axis=0)
@@ -165,50 +163,8 @@ def bench_model(name, *, size, batch, steps, warmup, precision, jit_compile, pip
     flops = forward_flops(model)
     if flops:
         row["train_tflops"] = round(3 * flops * train_ips / 1e12, 3)
-    if pipeline:
-        row.update(_bench_pipeline(model, h, batch, steps, warmup, n, rng))
     keras.mixed_precision.set_dtype_policy("float32")
     return row
-
-
-def _bench_pipeline(model, size, batch, steps, warmup, n, rng):
-    """Train from painzoo's input pipeline on in-memory uint8 images vs. raw arrays."""
-    import keras
-    import pandas as pd
-
-    from painzoo.datasets import Dataset
-    from painzoo.training import make_input
-
-    images = rng.integers(0, 256, size=(n, size, size, 3), dtype=np.uint8)
-    frame = pd.DataFrame(
-        {"image": "", "label": rng.integers(0, 2, n), "subject": "s", "source": "bench"}
-    )
-    ds = Dataset(frame, images=images)
-    data = make_input(ds, image_size=size, batch_size=batch, shuffle=False)
-    arrays_x = images.astype("float32")
-    arrays_y = frame["label"].to_numpy()
-    times = {}
-    for label, kwargs in (
-        ("arrays", {"x": arrays_x, "y": arrays_y, "batch_size": batch}),
-        ("pipeline", {"x": data}),
-    ):
-        marks = []
-
-        class _Clock(keras.callbacks.Callback):
-            def on_train_batch_begin(self, batch_index, logs=None):
-                if batch_index == warmup:
-                    marks.append(time.perf_counter())
-
-            def on_train_end(self, logs=None):
-                marks.append(time.perf_counter())
-
-        model.fit(epochs=1, verbose=0, shuffle=False, callbacks=[_Clock()], **kwargs)
-        times[label] = batch * steps / (marks[1] - marks[0])
-    return {
-        "arrays_img_s": round(times["arrays"], 1),
-        "pipeline_img_s": round(times["pipeline"], 1),
-        "pipeline_ratio": round(times["pipeline"] / times["arrays"], 3),
-    }
 
 
 def main(argv=None) -> None:
@@ -220,7 +176,6 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--precision", choices=("float32", "mixed"), default="float32")
     parser.add_argument("--jit-compile", default="auto", help="auto, true or false.")
-    parser.add_argument("--pipeline", action="store_true", help="Also time make_input.")
     parser.add_argument("--peak-tflops", type=float, default=None, help="Device bf16 peak.")
     parser.add_argument("--out", default=str(RESULTS / "throughput.csv"))
     args = parser.parse_args(argv)
@@ -236,7 +191,6 @@ def main(argv=None) -> None:
             warmup=args.warmup,
             precision=args.precision,
             jit_compile=jit,
-            pipeline=args.pipeline,
         )
         if args.peak_tflops and "train_tflops" in row:
             row["peak_fraction"] = round(row["train_tflops"] / args.peak_tflops, 3)
@@ -245,14 +199,16 @@ def main(argv=None) -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    keys = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k) if k in rows[0] else 99)
+    keys = sorted(
+        {k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k) if k in rows[0] else 99
+    )
     with out.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     header = ["model", "input", "batch", "precision", "train_img_s", "infer_img_s"]
-    header += [k for k in ("train_tflops", "peak_fraction", "pipeline_ratio") if k in keys]
+    header += [k for k in ("train_tflops", "peak_fraction") if k in keys]
     print(" | ".join(header))
     for r in rows:
         print(" | ".join(str(r.get(k, "")) for k in header))
