@@ -7,7 +7,19 @@ from pathlib import Path
 
 import keras
 
-__all__ = ["classifier_head", "check_input_size", "load_weights_file"]
+__all__ = [
+    "P2_CITATION",
+    "classifier_head",
+    "check_input_size",
+    "load_weights_file",
+    "reject_named_weights",
+]
+
+P2_CITATION = (
+    "Sabater-Gárriz, Gaya-Morey, Buades-Rubio, Manresa-Yee, Montoya, Riquelme. "
+    "Automated facial recognition system using deep learning for pain assessment in "
+    "adults with cerebral palsy. Digital Health 10, 2024. doi:10.1177/20552076241259664"
+)
 
 
 def classifier_head(x, num_classes: int, name: str = "predictions"):
@@ -51,3 +63,16 @@ def load_weights_file(model: keras.Model, path: str | os.PathLike) -> keras.Mode
         )
     model.load_weights(path)
     return model
+
+
+def reject_named_weights(model_name: str, weights) -> None:
+    """Raise if a from-scratch model is asked for named pretrained weights.
+
+    Raises:
+        ValueError: If ``weights`` is a known weights name such as ``"imagenet"``.
+    """
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        raise ValueError(
+            f"{model_name} is trained from scratch and has no pretrained 'imagenet' "
+            "weights; pass weights=None or the path of a .weights.h5 file saved by painzoo."
+        )

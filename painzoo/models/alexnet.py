@@ -12,16 +12,17 @@ import keras
 from keras import layers
 
 from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import check_input_size, classifier_head, load_weights_file
+from painzoo.models._common import (
+    P2_CITATION,
+    check_input_size,
+    classifier_head,
+    load_weights_file,
+    reject_named_weights,
+)
 from painzoo.registry import ModelInfo, register_model
 
-__all__ = ["alexnet", "P2_CITATION", "MIN_INPUT"]
+__all__ = ["alexnet", "MIN_INPUT"]
 
-P2_CITATION = (
-    "Sabater-Gárriz, Gaya-Morey, Buades-Rubio, Manresa-Yee, Montoya, Riquelme. "
-    "Automated facial recognition system using deep learning for pain assessment in "
-    "adults with cerebral palsy. Digital Health 10, 2024. doi:10.1177/20552076241259664"
-)
 ALEXNET_CITATION = (
     "Krizhevsky, Sutskever, Hinton. ImageNet classification with deep convolutional "
     "neural networks. NeurIPS 2012"
@@ -29,19 +30,6 @@ ALEXNET_CITATION = (
 # Every convolution and pooling uses ``same`` padding, so each layer's output
 # is ceil(input / stride) >= 1: any input of at least one pixel is valid.
 MIN_INPUT = 1
-
-
-def reject_named_weights(model_name: str, weights) -> None:
-    """Raise if a from-scratch model is asked for named pretrained weights.
-
-    Raises:
-        ValueError: If ``weights`` is a known weights name such as ``"imagenet"``.
-    """
-    if isinstance(weights, str) and weights.lower() == "imagenet":
-        raise ValueError(
-            f"{model_name} is trained from scratch and has no pretrained 'imagenet' "
-            "weights; pass weights=None or the path of a .weights.h5 file saved by painzoo."
-        )
 
 
 @register_model(

@@ -25,8 +25,12 @@ from keras import layers
 from keras.utils import get_file
 
 from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import check_input_size, classifier_head, load_weights_file
-from painzoo.models.alexnet import P2_CITATION
+from painzoo.models._common import (
+    P2_CITATION,
+    check_input_size,
+    classifier_head,
+    load_weights_file,
+)
 from painzoo.registry import ModelInfo, register_model
 
 __all__ = [

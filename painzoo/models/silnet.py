@@ -13,8 +13,13 @@ import keras
 from keras import layers
 
 from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import check_input_size, classifier_head, load_weights_file
-from painzoo.models.alexnet import P2_CITATION, reject_named_weights
+from painzoo.models._common import (
+    P2_CITATION,
+    check_input_size,
+    classifier_head,
+    load_weights_file,
+    reject_named_weights,
+)
 from painzoo.registry import ModelInfo, register_model
 
 __all__ = ["silnet", "MIN_INPUT"]
