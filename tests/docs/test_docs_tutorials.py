@@ -150,7 +150,7 @@ def test_command_lines_in_tutorials_parse():
             for line in code.replace("\\\n", " ").splitlines():
                 line = line.strip().lstrip("$ ")
                 if line.startswith("painzoo "):
-                    parser.parse_args(shlex.split(line)[1:])
+                    parser.parse_args(shlex.split(line, comments=True)[1:])
                     seen += 1
     assert seen > 0
 
