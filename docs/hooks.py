@@ -18,16 +18,22 @@ def model_table() -> str:
     import painzoo
 
     lines = [
-        "| model | input | parameters (2 classes) | parameters (6 classes) | weights | citation |",
-        "|---|---|---:|---:|---|---|",
+        "| model | input | parameters, 2 classes | parameters, 6 classes | paper | "
+        "weights | smallest input | reference |",
+        "|---|---|---:|---:|---:|---|---:|---|",
     ]
     for name in painzoo.list_models():
         info = painzoo.model_info(name)
-        shape = "×".join(str(s) for s in info.input_shape)
+        shape = "×".join(str(s) for s in info.input_shape[:2])
         p2 = f"{info.params:,}" if info.params else "–"
         p6 = f"{info.params_6:,}" if info.params_6 else "–"
         weights = ", ".join(info.weights) or "file path"
-        lines.append(f"| `{name}` | {shape} | {p2} | {p6} | {weights} | {info.citation} |")
+        smallest = info.extra.get("min_input", "–")
+        reference = info.citation.split(". Used by")[0]
+        lines.append(
+            f"| `{name}` | {shape} | {p2} | {p6} | {info.paper_params or '–'} | {weights} "
+            f"| {smallest} | {reference} |"
+        )
     return "\n".join(lines)
 
 

@@ -512,8 +512,9 @@ def load_ratspain(
         A :class:`Dataset` with ``source="ratspain"`` and ``level``.
 
     Raises:
-        FileNotFoundError, ValueError: As :func:`load_csv`; also when rater
-        columns are incomplete (every rater needs all four AUs).
+        FileNotFoundError: As :func:`load_csv`.
+        ValueError: As :func:`load_csv`; also when rater columns are
+            incomplete (every rater needs all four AUs).
 
     Reference:
         P1 (Liu et al. 2025), "Labelling" and Table 2.

@@ -239,7 +239,7 @@ class LeaveOneSubjectOut(Protocol):
     before ``rat10``); every other subject trains. P1 pools the confusion
     counts of all folds into one F1/accuracy.
 
-    Example:
+    Examples:
         >>> [name for name in (f.name for f in LeaveOneSubjectOut().folds(ds))]
         ['1', '2', '3', '4', '5', '6']
 

@@ -91,6 +91,7 @@ def load_resnet_weights(model: keras.Model, weights, num_classes: int) -> keras.
         tags=("p1", "baseline", "resnet"),
         params=11_187_138,
         description="ResNet-18 in torchvision's layout; P1's baseline and PainSeeker's backbone.",
+        extra={"min_input": MIN_INPUT},
     )
 )
 def resnet18(num_classes=2, input_shape=(224, 224, 3), weights=None):
