@@ -19,7 +19,6 @@ goes on (it is retried on the next run).
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import tempfile
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from painzoo.evaluation.storage import RunStorage, atomic_write_text
 
 __all__ = ["run", "run_unit", "plan_units", "load_data", "RunResult"]
 
@@ -65,21 +66,6 @@ class RunResult:
 
 
 # -- files ----------------------------------------------------------------------
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _json(obj) -> str:
     def default(o):
         if isinstance(o, np.integer):
@@ -313,7 +299,6 @@ def plan_units(config: dict) -> list[dict]:
 # -- one unit -----------------------------------------------------------------------
 def is_finished(unit: dict, out_dir) -> bool:
     """Whether ``unit``'s ``metrics.json`` exists under ``out_dir`` (a path or URI)."""
-    from painzoo.evaluation.storage import RunStorage
 
     return RunStorage(out_dir).exists(f"runs/{unit['run_id']}/metrics.json")
 
@@ -335,7 +320,6 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
 
     from painzoo.evaluation.baselines import get_baseline, is_baseline
     from painzoo.evaluation.metrics import binary_metrics
-    from painzoo.evaluation.storage import RunStorage
     from painzoo.training.recipe import Recipe
 
     store = RunStorage(out_dir)
@@ -452,7 +436,6 @@ def run(
     from painzoo.evaluation.config import load_config
     from painzoo.evaluation.executors import get_executor
     from painzoo.evaluation.report import collect_results, summarize, write_report
-    from painzoo.evaluation.storage import RunStorage
 
     if not isinstance(config, dict) or "config_dir" not in config:
         config = load_config(config)

@@ -31,6 +31,26 @@ def is_uri(out) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", str(out)) is not None
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a local ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a local ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
 class RunStorage:
     """Read and write the files of one output folder, local or remote.
 
@@ -99,17 +119,7 @@ class RunStorage:
         where the file system renames atomically."""
         data = text.encode("utf-8")
         if self._fs is None:
-            path = Path(self._path(rel))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            atomic_write_bytes(Path(self._path(rel)), data)
             return
         path = self._path(rel)
         parent = path.rsplit("/", 1)[0]
