@@ -21,7 +21,9 @@ def _bright_dark(rng, n=48, size=16):
 def _tiny_model(size=16):
     inputs = keras.Input((size, size, 3))
     x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    # Eight filters and a moderate learning rate: with four filters at lr 0.05 every
+    # ReLU can die in the first steps for some backends' random streams (seen on JAX).
+    x = keras.layers.Conv2D(8, 3, activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
 
@@ -37,7 +39,9 @@ def test_presets_follow_the_papers():
     # P2: lr 1e-3, 30 epochs, rotation/mirroring/contrast augmentation.
     p2 = Recipe.preset("p2")
     assert (p2.learning_rate, p2.epochs, p2.augment) == (1e-3, 30, "p2")
-    assert type(p2.make_optimizer()) is keras.optimizers.Adam
+    opt2 = p2.make_optimizer()  # plain Adam (each backend has its own subclass of it)
+    assert isinstance(opt2, keras.optimizers.Adam)
+    assert not isinstance(opt2, keras.optimizers.AdamW)
     ref = Recipe.preset("p2", optimizer="rmsprop", learning_rate=1e-4)
     assert isinstance(ref.make_optimizer(), keras.optimizers.RMSprop)
     assert p2.validation_split == 0 and p1.class_weight is None
@@ -82,7 +86,7 @@ def test_precision_scope_sets_and_restores_policy():
 @pytest.mark.backend
 def test_fit_and_predict_learn_a_separable_task(rng):
     ds = _bright_dark(rng)
-    recipe = Recipe(learning_rate=0.05, epochs=15, batch_size=16, class_weight="balanced")
+    recipe = Recipe(learning_rate=0.01, epochs=15, batch_size=16, class_weight="balanced")
     model = _tiny_model()
     history = recipe.fit(model, ds, progress=True)
     assert len(history.history["loss"]) == 15
