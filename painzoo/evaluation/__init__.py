@@ -27,7 +27,8 @@ from painzoo.evaluation.protocols import (
     SubjectKFold,
     get_protocol,
 )
-from painzoo.evaluation.runner import RunResult, load_data, plan_units, run, run_unit
+from painzoo.evaluation.runner import RunResult, run
+from painzoo.evaluation.units import load_data, plan_units, run_unit
 
 __all__ = [
     "apply_overrides",

@@ -3,7 +3,7 @@
 An executor takes the units that still need running and yields one
 :class:`UnitOutcome` per unit as each one ends; the runner records the
 outcomes (``error.json`` for a failure) and writes the report. Every unit
-is run by :func:`painzoo.evaluation.runner.run_unit`, which writes its own
+is run by :func:`painzoo.evaluation.units.run_unit`, which writes its own
 files under ``OUT/runs/<run_id>/``, so all executors produce the same
 layout and the same report.
 
@@ -25,6 +25,9 @@ import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+# Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
+from painzoo.evaluation import units as units_module
+
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "UnitOutcome", "get_executor", "EXECUTORS"]
 
 
@@ -33,7 +36,7 @@ class UnitOutcome:
     """How one unit ended.
 
     Attributes:
-        unit: The unit dict from :func:`~painzoo.evaluation.runner.plan_units`.
+        unit: The unit dict from :func:`~painzoo.evaluation.units.plan_units`.
         metrics: Its metrics (``None`` if it failed).
         error: ``"ExceptionType: message"`` if it failed.
         traceback: The (remote) traceback if it failed.
@@ -82,12 +85,9 @@ class LocalExecutor(Executor):
     name = "local"
 
     def map(self, units, out, *, progress=False):
-        # Looked up at call time so the runner's run_unit can be wrapped (tests, profiling).
-        from painzoo.evaluation import runner
-
         for unit in units:
             try:
-                metrics = runner.run_unit(unit, out, progress=progress)
+                metrics = units_module.run_unit(unit, out, progress=progress)
             except KeyboardInterrupt:
                 raise
             except Exception as err:  # a failing unit must not stop the others
@@ -110,9 +110,7 @@ def _import_ray():
 
 def _ray_unit(unit: dict, out: str) -> dict:
     """The body of a unit's Ray task (module-level so workers import it by name)."""
-    from painzoo.evaluation.runner import run_unit
-
-    return run_unit(unit, out)
+    return units_module.run_unit(unit, out)
 
 
 class RayExecutor(Executor):

@@ -19,7 +19,7 @@ from painzoo.evaluation import (
     plan_units,
     run,
 )
-from painzoo.evaluation import runner as runner_module
+from painzoo.evaluation import units as units_module
 from painzoo.registry import ModelInfo, _unregister, register_model
 
 
@@ -103,7 +103,7 @@ def test_run_writes_units_and_pooled_summary(manifest, tmp_path):
 
 def test_resume_after_interrupt_leaves_finished_units_untouched(manifest, tmp_path, monkeypatch):
     config = _config(manifest, tmp_path)
-    real = runner_module.run_unit
+    real = units_module.run_unit
     calls = []
 
     def interrupt_on_third(unit, out_dir, **kw):
@@ -112,13 +112,13 @@ def test_resume_after_interrupt_leaves_finished_units_untouched(manifest, tmp_pa
             raise KeyboardInterrupt
         return real(unit, out_dir, **kw)
 
-    monkeypatch.setattr(runner_module, "run_unit", interrupt_on_third)
+    monkeypatch.setattr(units_module, "run_unit", interrupt_on_third)
     first = run(config, progress=False)
     assert first.interrupted and len(first.finished) == 2
     assert "interrupted" in first.report_path.read_text()
     assert not (tmp_path / "runs" / calls[2] / "metrics.json").exists()
     before = _snapshot(tmp_path)
-    monkeypatch.setattr(runner_module, "run_unit", real)
+    monkeypatch.setattr(units_module, "run_unit", real)
     second = run(config, progress=False)
     assert sorted(second.skipped) == sorted(first.finished) and len(second.finished) == 2
     after = _snapshot(tmp_path)
