@@ -71,7 +71,9 @@ class Dataset:
         _check_labels(frame)
         frame["label"] = frame["label"].astype(int)
         if frame["subject"].isna().any() or (frame["subject"].astype(str).str.strip() == "").any():
-            bad = frame.index[frame["subject"].isna() | (frame["subject"].astype(str).str.strip() == "")]
+            bad = frame.index[
+                frame["subject"].isna() | (frame["subject"].astype(str).str.strip() == "")
+            ]
             raise ValueError(
                 f"{len(bad)} row(s) have no subject id (first: {_describe_row(frame, bad[0])}); "
                 "every image needs the id of the person or animal it shows, so that "
