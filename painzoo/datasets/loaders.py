@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.datasets.io import cache_root, is_image_file
-from painzoo.datasets.manifest import Dataset
+from painzoo.datasets.manifest import Dataset, natural_key
 
 __all__ = [
     "DEFAULT_LABEL_NAMES",
@@ -666,16 +666,12 @@ def paindb(
 
 # -- helpers ------------------------------------------------------------------------------
 def _sorted_dirs(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_dir()), key=_natural_key)
-
-
-def _natural_key(p: Path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+    return sorted((p for p in folder.iterdir() if p.is_dir()), key=natural_key)
 
 
 def _files(folder: Path, root: Path, ignored: list[str]) -> list[Path]:
     out = []
-    for p in sorted(folder.iterdir(), key=_natural_key):
+    for p in sorted(folder.iterdir(), key=natural_key):
         if p.is_file() and is_image_file(p):
             out.append(p)
         elif p.name.startswith("."):

@@ -9,13 +9,14 @@ one.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Dataset", "REQUIRED_COLUMNS"]
+__all__ = ["Dataset", "REQUIRED_COLUMNS", "natural_key"]
 
 REQUIRED_COLUMNS = ("image", "label", "subject", "source")
 
@@ -243,7 +244,7 @@ class Dataset:
         """
         by = by or ("level" if "level" in self.frame.columns else "label")
         table = pd.crosstab(self.frame["subject"], self.frame[by])
-        table = table.reindex(_natural_sorted(table.index))
+        table = table.reindex(sorted(table.index, key=natural_key))
         table["total"] = table.sum(axis=1)
         table.loc["total"] = table.sum(axis=0)
         table.columns.name = by
@@ -314,10 +315,10 @@ def _describe_row(frame: pd.DataFrame, i: int) -> str:
     return f"row {i}" + (f" ({image})" if isinstance(image, str) and image else "")
 
 
-def _natural_sorted(values) -> list:
-    import re
+def natural_key(value) -> list:
+    """Sort key that orders embedded numbers by value: ``rat2`` before ``rat10``.
 
-    def key(v):
-        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(v))]
-
-    return sorted(values, key=key)
+    Paths sort by their file name.
+    """
+    text = value.name if isinstance(value, Path) else str(value)
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.manifest import natural_key
+
 __all__ = [
     "binary_metrics",
     "metrics_from_counts",
@@ -210,14 +212,13 @@ def per_subject_metrics(predictions) -> pd.DataFrame:
     Returns:
         One row per subject (natural order) with ``n``, counts, accuracy, F1…
     """
-    from painzoo.evaluation.protocols import _natural_key
 
     frame = _predictions(predictions)
     rows = {}
     for subject, part in frame.groupby("subject", sort=False):
         rows[subject] = binary_metrics(part["y_true"], part["y_pred"])
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out = out.loc[sorted(out.index, key=_natural_key)]
+    out = out.loc[sorted(out.index, key=natural_key)]
     out.index.name = "subject"
     return out
 

@@ -25,11 +25,12 @@ K-fold protocol reshuffles the folds per repeat (repeated K-fold); on
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from painzoo.datasets.manifest import natural_key
 
 __all__ = [
     "Fold",
@@ -64,10 +65,6 @@ class Fold:
     train: np.ndarray
     test: np.ndarray
     name: str = ""
-
-
-def _natural_key(value):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(value))]
 
 
 def _unpack(X, y=None, groups=None, sources=None):
@@ -266,7 +263,7 @@ class LeaveOneSubjectOut(Protocol):
             raise ValueError(
                 "LeaveOneSubjectOut needs the subject of every row: pass groups=… or a Dataset."
             )
-        subjects = sorted(np.unique(groups), key=_natural_key)
+        subjects = sorted(np.unique(groups), key=natural_key)
         if len(subjects) < 2:
             raise ValueError(
                 f"LeaveOneSubjectOut needs at least 2 subjects; received {len(subjects)}."

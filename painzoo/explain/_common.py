@@ -69,7 +69,10 @@ def normalise_map(heatmap: np.ndarray) -> np.ndarray:
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """Blend a heat map (jet colour map, positive part) over an RGB uint8 image.
+    """Blend the positive part of a signed heat map (LIME, Grad-CAM) over an RGB image.
+
+    The map is divided by its largest absolute value, its negative part is
+    dropped, and :func:`painzoo.explain.overlay` renders it (jet colour map).
 
     Args:
         image: uint8 ``[H, W, 3]`` RGB.
@@ -79,13 +82,7 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     Returns:
         uint8 ``[H, W, 3]`` RGB.
     """
-    import cv2
+    from painzoo.explain.attention import overlay
 
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    h = np.clip(normalise_map(heatmap), 0, 1)
-    if h.shape != image.shape[:2]:
-        h = cv2.resize(h, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
-    colour = cv2.applyColorMap((h * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
-    return cv2.addWeighted(image, 1 - alpha, colour, alpha, 0)
+    positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
+    return overlay(image, positive, alpha=alpha, normalize=False)
