@@ -74,6 +74,9 @@ def _add_benchmark(sub):
     )
     p.add_argument("--no-progress", action="store_true", help="Hide the progress bars.")
     p.add_argument(
+        "--no-deterministic", action="store_true", help="Allow faster nondeterministic ops."
+    )
+    p.add_argument(
         "--executor",
         default="local",
         choices=("local", "ray"),
@@ -106,6 +109,8 @@ def _run_benchmark(args) -> int:
         "seed": args.seed,
     }
     config = evaluation.apply_overrides(config, **overrides)
+    if args.no_deterministic:
+        config["deterministic"] = False
     ray_options = {
         "address": args.address,
         "gpus_per_unit": args.gpus_per_unit,
@@ -235,7 +240,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _COMMANDS[args.command][1](args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except (ValueError, OSError, KeyError) as err:  # OSError: also a locked or full --out
         print(f"painzoo {args.command}: error: {err}", file=sys.stderr)
         return 2
 

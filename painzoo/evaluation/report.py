@@ -28,6 +28,7 @@ from painzoo.evaluation.metrics import (
     pooled_metrics,
     roc_auc,
 )
+from painzoo.evaluation.storage import atomic_write_text, save_figure
 
 __all__ = ["collect_results", "summarize", "write_report"]
 
@@ -40,28 +41,30 @@ _SCENARIO = {
 
 
 def collect_results(out, units) -> pd.DataFrame:
-    """One row per planned unit, from its ``metrics.json`` or ``error.json``."""
+    """One row per planned :class:`~painzoo.evaluation.units.Unit`, from its
+    ``metrics.json`` or ``error.json``; ``unit_id`` is the unit's content hash."""
     rows = []
     for unit in units:
-        folder = Path(out) / "runs" / unit["run_id"]
+        folder = Path(out) / "runs" / unit.run_id
         row = {
-            "run_id": unit["run_id"],
-            "data": unit["data_name"],
-            "protocol": unit["protocol_name"],
-            "protocol_label": unit["protocol_label"],
-            "aggregation": unit["aggregation"],
-            "model": unit["model"]["label"],
-            "model_name": unit["model"]["name"],
-            "sweep": json.dumps(unit["model"].get("sweep") or {}, sort_keys=True),
-            "repeat": unit["repeat"],
-            "fold": unit["fold"],
-            "fold_name": unit["fold_name"],
-            "seed": unit["seed"],
+            "run_id": unit.run_id,
+            "unit_id": unit.key,
+            "data": unit.data_name,
+            "protocol": unit.protocol_name,
+            "protocol_label": unit.protocol_label,
+            "aggregation": unit.aggregation,
+            "model": unit.model_label,
+            "model_name": unit.model_name,
+            "sweep": json.dumps(unit.sweep or {}, sort_keys=True),
+            "repeat": unit.repeat,
+            "fold": unit.fold,
+            "fold_name": unit.fold_name,
+            "seed": unit.seed,
         }
         if (folder / "metrics.json").is_file():
             m = json.loads((folder / "metrics.json").read_text())
             seconds = m.pop("seconds", {})
-            row.update({k: v for k, v in m.items() if k != "run_id"})
+            row.update({k: v for k, v in m.items() if k not in ("run_id", "unit_id")})
             row.update({f"seconds_{k}": v for k, v in seconds.items()})
         elif (folder / "error.json").is_file():
             e = json.loads((folder / "error.json").read_text())
@@ -209,6 +212,13 @@ def write_report(
         f"{n_ok} of {len(results)} units finished, {n_fail} failed"
         + (" — **interrupted**: rerun the same command to finish." if interrupted else ".")
     )
+    if "reused" in results:
+        n_reused = int(results["reused"].sum())
+        lines.append(
+            f"{n_reused} unit(s) reused from an earlier run into this folder (identical "
+            "identity hash, `unit_id` in `results.csv`); "
+            f"{max(n_ok - n_reused, 0)} trained now."
+        )
     lines += [
         "",
         "Metrics in %, positive class = pain. *Pooled*: confusion counts summed over the folds "
@@ -217,7 +227,7 @@ def write_report(
         "",
     ]
     if summary.empty:
-        (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
         return out / "report.md"
     sweeps = summary[summary["sweep"] != "{}"]
     plain = summary[summary["sweep"] == "{}"] if len(sweeps) else summary
@@ -272,7 +282,7 @@ def write_report(
         lines += ["## Failed units", ""]
         lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()]
         lines.append("")
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     return out / "report.md"
 
 
@@ -327,7 +337,7 @@ def _plot_bars(out, p2, keys):
     _bars(axes[1], p2, keys, "f1", "F1")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "accuracy_f1.png", dpi=100)
+    save_figure(fig, out / "accuracy_f1.png", dpi=100)
     plt.close(fig)
     fig, axes = plt.subplots(2, 2, figsize=(max(8, 1.5 * p2["model"].nunique() + 4), 7))
     for ax, (metric, title) in zip(
@@ -342,7 +352,7 @@ def _plot_bars(out, p2, keys):
         _bars(ax, p2, keys, metric, title)
     axes[0, 0].legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(out / "precision_recall.png", dpi=100)
+    save_figure(fig, out / "precision_recall.png", dpi=100)
     plt.close(fig)
 
 
@@ -368,7 +378,7 @@ def _plot_confusions(out, summary):
     for ax in axes[n:]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(out / "confusion.png", dpi=100)
+    save_figure(fig, out / "confusion.png", dpi=100)
     plt.close(fig)
 
 
@@ -401,5 +411,5 @@ def _plot_sweeps(out, sweeps):
         ax.set_ylabel("%")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "sweeps.png", dpi=100)
+    save_figure(fig, out / "sweeps.png", dpi=100)
     plt.close(fig)

@@ -5,15 +5,23 @@ skips those already finished, hands the rest to an executor
 (:mod:`painzoo.evaluation.executors`) and writes ``results.csv``,
 ``summary.csv`` and ``report.md`` from what finished.
 
-Each unit file is written to a temporary name and renamed (``os.replace``), so
-an interrupted unit leaves no half-written file and a rerun skips finished
-units without touching them. Ctrl-C or SIGTERM stops after writing the
-report of what finished; a failing unit writes ``error.json`` and the run
-goes on (it is retried on the next run).
+Every output file (unit files, ``results.csv``, ``summary.csv``,
+``report.md``, plots, ``config.json``) is written to a temporary name and
+renamed (``os.replace``), so an interrupted run leaves no half-written file
+and a rerun skips finished units without touching them. A unit's folder name
+holds a hash of everything that determines its result
+(:class:`~painzoo.evaluation.units.Unit`), so a changed config trains new
+units and never reuses old ones. ``OUT/.lock`` keeps a second run off the
+folder (:class:`~painzoo.evaluation.storage.OutputLock`); a read-only or full
+folder stops the run with one message and keeps the finished units. Ctrl-C
+or SIGTERM stops after writing the report of what finished; a failing unit
+writes ``error.json`` and the run goes on (it is retried on the next run).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import tempfile
 import time
@@ -23,7 +31,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from painzoo.evaluation.storage import RunStorage, atomic_write_text
+from painzoo.evaluation.storage import (
+    OutputLock,
+    OutputWriteError,
+    RunStorage,
+    atomic_write_text,
+    is_output_error,
+)
 from painzoo.evaluation.units import _json, _slug, is_finished, load_data, plan_units, run_unit
 
 __all__ = ["run", "run_unit", "plan_units", "load_data", "is_finished", "RunResult"]
@@ -40,7 +54,8 @@ class RunResult:
         summary: One row per data × protocol × model (``OUT/summary.csv``).
         failed: Run ids of units that raised.
         finished: Run ids trained in this call.
-        skipped: Run ids already finished before this call.
+        skipped: Run ids already finished before this call (reused; ``reused``
+            is ``True`` on their rows of ``results``).
         interrupted: Whether Ctrl-C / SIGTERM stopped the run early.
         profile: Seconds spent in data, training, evaluation and reporting.
     """
@@ -101,7 +116,6 @@ def run(
     """
     from painzoo.evaluation.config import load_config
     from painzoo.evaluation.executors import get_executor
-    from painzoo.evaluation.report import collect_results, summarize, write_report
 
     if not isinstance(config, dict) or "config_dir" not in config:
         config = load_config(config)
@@ -109,7 +123,36 @@ def run(
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / _slug(store.out)
-    out.mkdir(parents=True, exist_ok=True)
+    lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
+    try:
+        return _run_locked(config, store, out, executor, progress, profile)
+    except OSError as err:
+        if is_output_error(err):
+            raise _output_error(err, out) from err
+        raise
+    finally:
+        lock.release()
+
+
+def _output_error(err: OSError, out) -> OutputWriteError:
+    """``err`` as one :class:`OutputWriteError` that names the run's folder."""
+    path = getattr(err, "path", None) or err.filename or out
+    return OutputWriteError(path, OSError(err.errno, err.strerror or str(err)), out=out)
+
+
+def _unit_output_error(outcome, out) -> OutputWriteError | None:
+    """The output error a unit failed with (its folder is read-only or full), else ``None``."""
+    text = outcome.error or ""
+    if not text.startswith(f"{OutputWriteError.__name__}:"):
+        return None
+    code = errno.ENOSPC if "is full" in text else errno.EACCES
+    path = out / "runs" / outcome.unit.run_id
+    return OutputWriteError(path, OSError(code, os.strerror(code)), out=out)
+
+
+def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
+    from painzoo.evaluation.report import collect_results, summarize, write_report
+
     times = {"data": 0.0, "training": 0.0, "evaluation": 0.0, "reporting": 0.0}
     t0 = time.perf_counter()
     units = plan_units(config)
@@ -125,8 +168,8 @@ def run(
         try:
             todo = []
             for unit in units:
-                if store.exists(f"runs/{unit['run_id']}/metrics.json"):
-                    result.skipped.append(unit["run_id"])
+                if store.exists(f"runs/{unit.run_id}/metrics.json"):
+                    result.skipped.append(unit.run_id)
                     if bar is not None:
                         bar.update(1)
                 else:
@@ -134,7 +177,10 @@ def run(
             outcomes = executor.map(todo, store.location, progress=progress)
             with closing(outcomes):
                 for outcome in outcomes:
-                    rid = outcome.unit["run_id"]
+                    rid = outcome.unit.run_id
+                    stop = _unit_output_error(outcome, out)
+                    if stop is not None:  # every later unit would fail the same way
+                        raise stop
                     if outcome.ok:
                         for k, v in outcome.metrics["seconds"].items():
                             times[k] += v
@@ -163,11 +209,13 @@ def run(
     t3 = time.perf_counter()
     if store.local_path is None:
         names = ("metrics.json", "error.json", "predictions.csv")
-        store.download([f"runs/{u['run_id']}/{n}" for u in units for n in names], out)
+        store.download([f"runs/{u.run_id}/{n}" for u in units for n in names], out)
     result.results = collect_results(out, units)
+    if len(result.results):
+        result.results["reused"] = result.results["run_id"].isin(result.skipped)
     result.summary = summarize(out, result.results)
-    result.results.to_csv(out / "results.csv", index=False)
-    result.summary.to_csv(out / "summary.csv", index=False)
+    atomic_write_text(out / "results.csv", result.results.to_csv(index=False))
+    atomic_write_text(out / "summary.csv", result.summary.to_csv(index=False))
     write_report(out, config, result.results, result.summary, interrupted=result.interrupted)
     if store.local_path is None:
         store.upload(out, [p.name for p in out.iterdir() if p.is_file()])

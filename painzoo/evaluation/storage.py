@@ -9,18 +9,39 @@ system when units run on several machines) or any URI that
 A file is written to a temporary name and renamed where the file system
 renames atomically (local disks, NFS, HDFS), so a reader never sees half a
 file; object stores (S3, GCS, Azure) publish an object only when its upload
-completes, so there the file is written in place.
+completes, so there the file is written in place. Local files are created
+with mode ``0666`` minus the umask, as ``open()`` would create them.
+
+:class:`OutputLock` keeps two runs from writing one folder at once, and a
+write that fails because the folder is read-only or the disk is full raises
+:class:`OutputWriteError`, which names the folder and what to do.
 """
 
 from __future__ import annotations
 
+import datetime
+import errno
+import io
+import json
 import os
 import re
-import tempfile
+import socket
+import time
 import uuid
+import warnings
 from pathlib import Path
 
-__all__ = ["RunStorage", "is_uri"]
+__all__ = [
+    "RunStorage",
+    "is_uri",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "save_figure",
+    "OutputLock",
+    "OutputLockedError",
+    "OutputWriteError",
+    "is_output_error",
+]
 
 # Filesystems on which a rename is atomic; on the others a rename is copy + delete.
 _RENAME_ATOMIC = ("local", "hdfs")
@@ -31,24 +52,248 @@ def is_uri(out) -> bool:
     return re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", str(out)) is not None
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a local ``path`` through a temporary file and a rename."""
+# Errors that mean "this folder cannot take more files", not "this unit is wrong".
+_OUTPUT_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+
+
+def is_output_error(err: BaseException) -> bool:
+    """Whether ``err`` says the output folder is read-only, not permitted or full."""
+    return isinstance(err, OSError) and (
+        isinstance(err, OutputWriteError) or err.errno in _OUTPUT_ERRNOS
+    )
+
+
+class OutputWriteError(OSError):
+    """The output folder cannot be written: read-only, not permitted, or full.
+
+    Args:
+        path: The file or folder that could not be written.
+        cause: The original ``OSError``.
+        out: The run's output folder, if known (named in the message).
+    """
+
+    def __init__(self, path, cause: OSError, out=None):
+        super().__init__(cause.errno, cause.strerror, str(path))
+        self.path, self.out = str(path), None if out is None else str(out)
+        if cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            why, fix = "the disk (or your quota) is full", "free some space"
+        else:
+            why = "the folder is read-only or not yours to write"
+            fix = "make it writable (chmod u+w) or pass another --out"
+        where = self.out or str(Path(self.path).parent)
+        self.message = (
+            f"Cannot write {self.path}: {why} ({cause.strerror or cause}). "
+            f"Finished units are kept under {where}; {fix}, then rerun the same command: "
+            "finished units are reused, the others run."
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # picklable across processes (worker and Ray executors)
+        return (_rebuild_output_error, (self.path, self.errno, self.strerror, self.out))
+
+
+def _rebuild_output_error(path, code, strerror, out):
+    return OutputWriteError(path, OSError(code, strerror), out=out)
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to a local ``path`` through a temporary file and a rename.
+
+    The one atomic write of painzoo's outputs (:func:`atomic_write_text` and
+    :func:`save_figure` go through it): a reader sees the old file or the new
+    one, never half a file, and a failed write leaves the old file in place.
+    The file gets mode ``0666`` minus the umask, like a file made by ``open()``.
+
+    Raises:
+        OutputWriteError: If the folder is read-only, not permitted or full.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # os.open applies the umask to 0o666 (mkstemp would make it 0o600).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        if err.errno in _OUTPUT_ERRNOS and not isinstance(err, OutputWriteError):
+            raise OutputWriteError(path, err) from err
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to a local ``path`` atomically."""
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a local ``path`` atomically (:func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_figure(fig, path, **kwargs) -> None:
+    """Save a Matplotlib figure to ``path`` atomically (:func:`atomic_write_bytes`).
+
+    Args:
+        fig: A ``matplotlib.figure.Figure``.
+        path: Target file; its suffix picks the format (``.png``, ``.pdf`` …).
+        **kwargs: More ``Figure.savefig`` arguments (``dpi`` …).
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", **kwargs)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# -- one run per folder -------------------------------------------------------------------
+class OutputLockedError(OSError):
+    """Another live run holds the lock of an output folder."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+def _age(path) -> float:
+    try:
+        return time.time() - os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class OutputLock:
+    """``OUT/.lock``: one run at a time per output folder.
+
+    The lock file holds the process id, host and start time of its run. A
+    second run on the folder fails at once with :class:`OutputLockedError`
+    naming the other process; a lock left by a process of this host that no
+    longer runs (killed, machine crashed) is taken over with a warning. A lock
+    of another host cannot be checked and is never taken over.
+
+    Example:
+        >>> with OutputLock("painzoo-results"):
+        ...     ...  # write the folder
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.path = self.folder / ".lock"
+        self._token = None
+
+    def _info(self) -> dict:
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "token": uuid.uuid4().hex,
+        }
+
+    def _create(self, info: dict) -> bool:
+        """Create the lock file with ``info`` in one step; ``False`` if it exists."""
+        tmp = self.folder / f".lock.{info['token']}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(info, f)
+        try:
+            os.link(tmp, self.path)  # fails if the lock exists: atomic create-with-content
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links here (FAT, some network file systems)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(info, f)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _read(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return None
+
+    def acquire(self) -> OutputLock:
+        """Take the lock.
+
+        Raises:
+            OutputLockedError: If a live run holds it.
+            OutputWriteError: If the folder cannot be written.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for _ in range(5):
+                info = self._info()
+                if self._create(info):
+                    self._token = info["token"]
+                    return self
+                other = self._read()
+                if other == {}:  # released between our attempt and the read
+                    continue
+                if other is None and _age(self.path) < 5:  # being written right now
+                    time.sleep(0.5)
+                    continue
+                if other is None:
+                    warnings.warn(
+                        f"{self.path} is unreadable or corrupt; taking it over.", stacklevel=2
+                    )
+                    self.path.unlink(missing_ok=True)
+                    continue
+                pid, host = int(other.get("pid", -1)), str(other.get("host", "?"))
+                if host == socket.gethostname() and not _pid_alive(pid):
+                    warnings.warn(
+                        f"Taking over the stale lock {self.path} of process {pid} "
+                        f"(started {other.get('started', '?')}), which no longer runs.",
+                        stacklevel=2,
+                    )
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise OutputLockedError(
+                    f"Another painzoo run (process {pid} on host {host}, started "
+                    f"{other.get('started', '?')}) is writing to {self.folder}. Wait for it to "
+                    f"end, stop it (kill {pid}), or pass another --out. If no such process "
+                    f"runs any more, delete {self.path} and rerun."
+                )
+        except OSError as err:
+            if err.errno in _OUTPUT_ERRNOS and not isinstance(err, OutputWriteError):
+                raise OutputWriteError(self.path, err, out=self.folder) from err
+            raise
+        raise OutputLockedError(f"Could not take the lock {self.path}; rerun the command.")
+
+    def release(self) -> None:
+        """Drop the lock if this object still holds it."""
+        if self._token is None:
+            return
+        other = self._read()
+        self._token, token = None, self._token
+        if other and other.get("token") == token:
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError:  # a folder that turned read-only keeps a stale lock
+                pass
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class RunStorage:
@@ -174,9 +419,7 @@ class RunStorage:
         n = 0
         for rel in rels:
             if self.exists(rel):
-                target = Path(dest) / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(self.read_text(rel), encoding="utf-8")
+                atomic_write_text(Path(dest) / rel, self.read_text(rel))
                 n += 1
         return n
 
@@ -185,9 +428,7 @@ class RunStorage:
         for rel in rels:
             data = (Path(src) / rel).read_bytes()
             if self._fs is None:
-                target = Path(self._path(rel))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                atomic_write_bytes(Path(self._path(rel)), data)
                 continue
             path = self._path(rel)
             self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)

@@ -1,21 +1,36 @@
 """One unit of an evaluation: plan it, run it, write its files.
 
-A *unit* is one model trained and tested on one split. It is described by a
-plain JSON-serialisable dict (:func:`plan_units`) and executed by
-:func:`run_unit`, a pure function of ``(unit, out_dir)``, so any executor (in
-this process, Ray) can run it anywhere the data and ``out_dir`` are reachable.
-A unit writes into ``OUT/runs/<run_id>/``:
+A *unit* is one model trained and tested on one split: a frozen
+:class:`Unit` record (:func:`plan_units`) executed by :func:`run_unit`, a
+pure function of ``(unit, out_dir)``, so any executor (in this process, a
+worker process, Ray) can run it anywhere the data and ``out_dir`` are
+reachable. A unit pickles and has a JSON round trip
+(``Unit.from_dict(unit.to_dict()) == unit``).
 
-- ``config.json`` — the resolved unit (model, kwargs, recipe, split, seed);
+A unit's :attr:`Unit.key` is a short SHA-256 of everything that determines
+its result (see :meth:`Unit.identity`): the model and its keyword
+arguments, the recipe, the image size, the seeds and the fold, the
+protocol, the data entry *and a fingerprint of the data's content*, the
+face crop, the Keras backend and :data:`RESULTS_VERSION`. Its folder is
+``OUT/runs/<readable slug>-<key>/``, so a changed config or changed data
+makes new units and never relabels old ones. A unit writes:
+
+- ``config.json`` — the unit itself (``Unit.to_dict()``, with ``unit_id``);
 - ``predictions.csv`` — ``row, subject, source, y_true, p_pain, y_pred``;
 - ``metrics.json`` — written last; its presence marks the unit finished.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import json
+import os
 import re
+import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +38,26 @@ import pandas as pd
 
 from painzoo.evaluation.storage import RunStorage
 
-__all__ = ["run_unit", "plan_units", "load_data", "is_finished", "protocol_label"]
+__all__ = [
+    "Unit",
+    "RESULTS_VERSION",
+    "run_unit",
+    "plan_units",
+    "load_data",
+    "data_fingerprint",
+    "enable_determinism",
+    "is_finished",
+    "protocol_label",
+]
+
+#: The version of everything in painzoo that decides a unit's numbers (model
+#: code, training loop, data pipeline, metrics). It is part of every unit's
+#: identity: bump it in a change that alters results, so that finished units of
+#: an older painzoo are not reused as if they were current (they stay on disk).
+RESULTS_VERSION = "2"
+
+# Recipe fields that do not change a unit's result (they are left out of its identity).
+_RECIPE_NOT_IN_IDENTITY = ("verbose",)
 
 _DATA_CACHE: dict[str, object] = {}
 _FOLD_CACHE: dict[str, list] = {}
@@ -36,13 +70,277 @@ def _json(obj) -> str:
             return int(o)
         if isinstance(o, np.floating):
             return float(o)
+        if isinstance(o, np.bool_):
+            return bool(o)
         if isinstance(o, np.ndarray):
             return o.tolist()
         if isinstance(o, Path):
             return str(o)
+        if isinstance(o, Unit):
+            return o.to_dict()
         raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
     return json.dumps(obj, indent=2, sort_keys=True, default=default)
+
+
+def _plain(obj):
+    """``obj`` as plain JSON data (tuples → lists, NumPy scalars → Python)."""
+    return json.loads(_json(obj))
+
+
+# -- the unit record ----------------------------------------------------------------
+@dataclass(frozen=True, eq=True)
+class Unit:
+    """One model trained and tested on one fold: everything needed to run it.
+
+    Build units with :func:`plan_units`; rebuild one from its ``config.json``
+    with :meth:`from_dict`. Dict-valued fields are normalised to plain JSON
+    data on construction, so the JSON round trip is exact.
+
+    Attributes:
+        data_name: Name of the dataset under the config's ``data``.
+        data: The config's whole ``data`` section (to rebuild the dataset).
+        data_fingerprint: Hash of the data's content (:func:`data_fingerprint`).
+        protocol: The resolved protocol entry ``{name: {args}}``.
+        protocol_name: ``loso``, ``image_kfold``, ``subject_kfold`` or ``cross_dataset``.
+        protocol_label: Readable protocol label (``subject_kfold5``).
+        aggregation: ``"pooled"`` or ``"mean"`` (how the report combines folds).
+        model_name: Zoo or baseline name.
+        model_label: Name in reports (sweeps add ``[param=value]``).
+        model_kwargs: Keyword arguments of the model builder.
+        sweep: The swept keyword values of this model (subset of ``model_kwargs``).
+        recipe: The resolved :class:`~painzoo.training.recipe.Recipe` as a dict
+            (``seed`` = this fold's seed).
+        image_size: Input side, or ``None`` for the model's own.
+        base_seed: The config's ``seed``.
+        kfold_repeats: The config's ``repeats``.
+        repeat: Repeat index.
+        fold: Fold index within the repeat.
+        fold_name: Readable fold name (held-out subject for LOSO).
+        seed: This fold's training seed.
+        face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments or ``None``.
+        config_name: Name of the config (not part of the identity).
+        config_dir: Folder relative data paths resolve against (not part of the identity).
+        backend: Keras backend the unit trains with.
+        deterministic: Whether deterministic ops are on (:func:`enable_determinism`;
+            not part of the identity).
+        results_version: :data:`RESULTS_VERSION` of the painzoo that planned it.
+    """
+
+    data_name: str
+    protocol: dict
+    protocol_name: str
+    protocol_label: str
+    aggregation: str
+    model_name: str
+    model_label: str
+    recipe: dict
+    fold: int
+    repeat: int
+    fold_name: str
+    seed: int
+    base_seed: int = 0
+    kfold_repeats: int = 1
+    data: dict = field(default_factory=dict)
+    data_fingerprint: str = ""
+    model_kwargs: dict = field(default_factory=dict)
+    sweep: dict = field(default_factory=dict)
+    image_size: int | None = None
+    face_crop: dict | None = None
+    config_name: str = ""
+    config_dir: str | None = None
+    backend: str = ""
+    deterministic: bool = True
+    results_version: str = RESULTS_VERSION
+
+    def __post_init__(self):
+        for name in ("protocol", "recipe", "data", "model_kwargs", "sweep", "face_crop"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _plain(dict(value)))
+        for name in ("fold", "repeat", "seed", "base_seed", "kfold_repeats"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", int(self.image_size))
+        object.__setattr__(self, "fold_name", str(self.fold_name))
+        object.__setattr__(self, "deterministic", bool(self.deterministic))
+
+    # Dict fields make the generated hash fail; a unit is identified by its run id.
+    def __hash__(self) -> int:
+        return hash(self.run_id)
+
+    # -- identity -----------------------------------------------------------------------
+    def identity(self) -> dict:
+        """Everything that determines this unit's result (what :attr:`key` hashes).
+
+        Labels, the config's name and folder, and ``deterministic`` are left out:
+        renaming a config does not retrain, and deterministic ops change only the
+        run-to-run noise, not what is computed.
+        """
+        recipe = {k: v for k, v in self.recipe.items() if k not in _RECIPE_NOT_IN_IDENTITY}
+        return {
+            "model": {"name": self.model_name, "kwargs": self.model_kwargs},
+            "recipe": recipe,
+            "image_size": self.image_size,
+            "seeds": {"base": self.base_seed, "fold": self.seed},
+            "split": {"repeat": self.repeat, "fold": self.fold, "repeats": self.kfold_repeats},
+            "protocol": self.protocol,
+            "data": {
+                "spec": _resolved_data_spec(self.data_name, self.data),
+                "fingerprint": self.data_fingerprint,
+            },
+            "face_crop": self.face_crop,
+            "backend": self.backend,
+            "results_version": self.results_version,
+        }
+
+    @functools.cached_property
+    def key(self) -> str:
+        """A 10-hex-digit SHA-256 of :meth:`identity` (the ``unit_id`` column of results)."""
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+    @property
+    def slug(self) -> str:
+        """The readable part of the folder name: data, protocol, model, repeat and fold."""
+        return _slug(
+            f"{self.data_name}__{self.protocol_label}__{self.model_label}"
+            f"__r{self.repeat}f{self.fold}"
+        )
+
+    @property
+    def run_id(self) -> str:
+        """The unit's folder name under ``OUT/runs``: ``<slug>-<key>``."""
+        return f"{self.slug}-{self.key}"
+
+    # -- JSON -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The unit as plain JSON data, plus its ``unit_id`` and ``run_id``."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**_plain(out), "unit_id": self.key, "run_id": self.run_id}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Unit:
+        """The unit :meth:`to_dict` wrote.
+
+        Raises:
+            ValueError: For unknown keys, or a ``unit_id`` that does not match the
+                fields (the file was edited by hand or written by another painzoo).
+        """
+        data = dict(data)
+        unit_id = data.pop("unit_id", None)
+        data.pop("run_id", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown unit field(s) {unknown}; valid fields are {sorted(known)}.")
+        unit = cls(**data)
+        if unit_id is not None and unit_id != unit.key:
+            raise ValueError(
+                f"The unit's recorded unit_id {unit_id!r} does not match its fields "
+                f"(they hash to {unit.key!r}); the record was changed after it was written."
+            )
+        return unit
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON text."""
+        return _json(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> Unit:
+        """The unit :meth:`to_json` wrote."""
+        return cls.from_dict(json.loads(text))
+
+
+def _resolved_data_spec(name, data, seen=()):
+    """The entry ``name`` of ``data`` with names inside ``concat`` replaced by their entries."""
+    if isinstance(name, str):
+        if name not in data or name in seen:
+            return name
+        return _resolved_data_spec(data[name], data, (*seen, name))
+    spec = dict(name)
+    if "concat" in spec:
+        spec["concat"] = [_resolved_data_spec(s, data, seen) for s in spec["concat"]]
+    return spec
+
+
+def data_fingerprint(ds) -> str:
+    """A SHA-256 over a dataset's content, cheap enough to compute at every plan.
+
+    It hashes every row's label, subject and source, and for images on disk the
+    resolved path with the file's size and modification time (``st_mtime_ns``);
+    for images held in memory (synthetic presets) the pixels themselves. A
+    changed, added, removed or relabelled image therefore changes the
+    fingerprint; a missing file is hashed as missing (loading it fails later
+    with its name).
+
+    Args:
+        ds: A :class:`~painzoo.datasets.Dataset`.
+
+    Returns:
+        64 hex digits.
+    """
+    h = hashlib.sha256()
+    frame = ds.frame
+    h.update(frame[["label", "subject", "source"]].to_csv(index=False).encode("utf-8"))
+    for rel, path in zip(frame["image"], ds.image_paths):
+        if not rel:
+            continue
+        try:
+            st = os.stat(path)
+            stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            stamp = "missing"
+        h.update(f"{path}\t{stamp}\n".encode("utf-8", "surrogateescape"))
+    if ds.images is not None:
+        images = np.ascontiguousarray(ds.images)
+        h.update(f"{images.shape}{images.dtype}".encode())
+        h.update(memoryview(images).cast("B"))
+    return h.hexdigest()
+
+
+# -- determinism ----------------------------------------------------------------------
+def enable_determinism(deterministic: bool = True) -> None:
+    """Turn deterministic ops on (or off) for the backends of this process.
+
+    Called at the start of every :func:`run_unit`, so it takes effect in
+    whichever process trains the unit. With it on, one config and one seed give
+    identical numbers on one machine and backend; off, some ops (reductions in
+    parallel, cuDNN algorithms) may pick faster orders that change the last
+    bits, and results then vary from run to run.
+
+    - TensorFlow: ``tf.config.experimental.enable_op_determinism()`` (also makes
+      ``tf.data`` deterministic), and ``TF_DETERMINISTIC_OPS`` for child processes;
+    - PyTorch: ``torch.use_deterministic_algorithms(True, warn_only=True)`` and
+      ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for CUDA;
+    - JAX: ``--xla_gpu_deterministic_ops=true`` in ``XLA_FLAGS`` (read when JAX
+      starts its GPU backend; JAX on CPU is deterministic).
+
+    Args:
+        deterministic: ``False`` turns the same switches off (faster on GPUs).
+    """
+    os.environ["TF_DETERMINISTIC_OPS"] = "1" if deterministic else "0"
+    flag = "--xla_gpu_deterministic_ops=true"
+    xla = [f for f in os.environ.get("XLA_FLAGS", "").split() if f != flag]
+    if deterministic:
+        xla.append(flag)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if xla:
+        os.environ["XLA_FLAGS"] = " ".join(xla)
+    else:
+        os.environ.pop("XLA_FLAGS", None)
+    # Only backends already imported are switched: importing one here would cost seconds.
+    if "tensorflow" in sys.modules:
+        from tensorflow.python.framework import config as tf_config
+
+        if deterministic:
+            tf_config.enable_op_determinism()
+        else:
+            tf_config.disable_op_determinism()
+    if "torch" in sys.modules:
+        import torch
+
+        torch.use_deterministic_algorithms(deterministic, warn_only=True)
 
 
 # -- data -----------------------------------------------------------------------
@@ -67,14 +365,16 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     Raises:
         ValueError: For an unknown name or entry kind.
     """
-    key = _json([name, data, config_dir, face_crop])
+    # The stamps of manifest files make an edited manifest load afresh in a long-lived process.
+    key = _json([name, data, config_dir, face_crop, _source_stamps(data, config_dir)])
     if key not in _DATA_CACHE:
-        ds = _build_data(name, data, config_dir, set())
         if face_crop:
             from painzoo import preprocess
 
             cropper = preprocess.FaceCropper(**dict(face_crop))
-            ds = preprocess.crop_dataset(ds, cropper)
+            ds = preprocess.crop_dataset(load_data(name, data, config_dir=config_dir), cropper)
+        else:
+            ds = _build_data(name, data, config_dir, set())
         _DATA_CACHE[key] = ds
     return _DATA_CACHE[key]
 
@@ -135,33 +435,49 @@ def _resolve(value: str, config_dir) -> str:
     return str(p)
 
 
-def _unit_data(unit):
+def _source_stamps(data, config_dir) -> list:
+    """``(path, size, mtime_ns)`` of every manifest and file argument of the data entries."""
+    stamps = []
+    for entry in (data or {}).values():
+        if not isinstance(entry, dict):
+            continue
+        values = [entry.get("manifest")] + list((entry.get("args") or {}).values())
+        for value in values:
+            if isinstance(value, str) and value:
+                path = _resolve(value, config_dir)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                stamps.append([path, st.st_size, st.st_mtime_ns])
+    return stamps
+
+
+def _unit_data(unit: Unit):
     return load_data(
-        unit["data_name"],
-        unit["data"],
-        config_dir=unit.get("config_dir"),
-        face_crop=unit.get("face_crop"),
+        unit.data_name, unit.data, config_dir=unit.config_dir, face_crop=unit.face_crop
     )
 
 
-def _unit_folds(unit, ds):
+def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     from painzoo.evaluation.protocols import get_protocol
 
-    key = _json(
-        [
-            unit["data_name"],
-            unit["data"],
-            unit["protocol"],
-            unit["kfold_repeats"],
-            unit["base_seed"],
-        ]
-    )
+    key = _json([data_name, data, protocol, repeats, seed, fingerprint])
     if key not in _FOLD_CACHE:
-        protocol = get_protocol(unit["protocol"])
-        _FOLD_CACHE[key] = protocol.folds(
-            ds, repeats=unit["kfold_repeats"], seed=unit["base_seed"]
-        )
+        _FOLD_CACHE[key] = get_protocol(protocol).folds(ds, repeats=repeats, seed=seed)
     return _FOLD_CACHE[key]
+
+
+def _unit_folds(unit: Unit, ds):
+    return _folds(
+        unit.data_name,
+        unit.data,
+        unit.protocol,
+        unit.kfold_repeats,
+        unit.base_seed,
+        unit.data_fingerprint,
+        ds,
+    )
 
 
 # -- planning ---------------------------------------------------------------------
@@ -189,12 +505,18 @@ def _protocol_entry(spec) -> dict:
     return {p.name: args}
 
 
-def plan_units(config: dict) -> list[dict]:
+def plan_units(config: dict) -> list[Unit]:
     """Every unit of a config, in run order (experiment, protocol, model, repeat, fold).
 
-    Loads each dataset once (to count folds); the unit dicts hold only plain
-    data, so :func:`run_unit` can rebuild everything in another process.
+    Loads each dataset once (to count folds and fingerprint its content); the
+    units hold only plain data, so :func:`run_unit` can rebuild everything in
+    another process.
+
+    Raises:
+        ValueError: If two units would share a folder (two models with one label).
     """
+    import keras
+
     from painzoo.evaluation.config import expand_models
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training.recipe import Recipe
@@ -204,76 +526,77 @@ def plan_units(config: dict) -> list[dict]:
     seed = int(config.get("seed", 0))
     repeats = int(config.get("repeats", 1))
     image_size = config.get("image_size")
+    deterministic = bool(config.get("deterministic", True))
+    backend = keras.backend.backend()
     units = []
     for exp in config["experiments"]:
         data_name = exp["data"]
-        ds = load_data(
-            data_name,
-            config["data"],
-            config_dir=config.get("config_dir"),
-            face_crop=config.get("face_crop"),
-        )
+        common = dict(config_dir=config.get("config_dir"))
+        # The fingerprint is of the source data; the crop settings enter the identity apart.
+        fingerprint = data_fingerprint(load_data(data_name, config["data"], **common))
+        ds = load_data(data_name, config["data"], face_crop=config.get("face_crop"), **common)
         for pspec in exp["protocols"]:
             protocol = get_protocol(pspec)
             entry = _protocol_entry(pspec)
             plabel = protocol_label(pspec)
-            probe = {
-                "data_name": data_name,
-                "data": config["data"],
-                "protocol": entry,
-                "kfold_repeats": repeats,
-                "base_seed": seed,
-            }
-            folds = _unit_folds(probe, ds)
+            folds = _folds(data_name, config["data"], entry, repeats, seed, fingerprint, ds)
             for model in models:
                 recipe = base_recipe.replace(**model["recipe"]) if model["recipe"] else base_recipe
                 for f in folds:
-                    run_id = _slug(
-                        f"{data_name}__{plabel}__{model['label']}__r{f.repeat}f{f.fold}"
-                    )
                     units.append(
-                        {
-                            "run_id": run_id,
-                            "config_name": config.get("name", ""),
-                            "config_dir": config.get("config_dir"),
-                            "data_name": data_name,
-                            "data": config["data"],
-                            "face_crop": config.get("face_crop"),
-                            "protocol": entry,
-                            "protocol_name": protocol.name,
-                            "protocol_label": plabel,
-                            "aggregation": protocol.aggregation,
-                            "kfold_repeats": repeats,
-                            "base_seed": seed,
-                            "fold": f.fold,
-                            "repeat": f.repeat,
-                            "fold_name": f.name,
-                            "seed": f.seed,
-                            "model": dict(model),
-                            "image_size": model.get("input_size") or image_size,
-                            "recipe": recipe.replace(seed=f.seed).to_dict(),
-                        }
+                        Unit(
+                            config_name=config.get("name", ""),
+                            config_dir=config.get("config_dir"),
+                            data_name=data_name,
+                            data=config["data"],
+                            data_fingerprint=fingerprint,
+                            face_crop=config.get("face_crop"),
+                            protocol=entry,
+                            protocol_name=protocol.name,
+                            protocol_label=plabel,
+                            aggregation=protocol.aggregation,
+                            kfold_repeats=repeats,
+                            base_seed=seed,
+                            fold=f.fold,
+                            repeat=f.repeat,
+                            fold_name=f.name,
+                            seed=f.seed,
+                            model_name=model["name"],
+                            model_label=model["label"],
+                            model_kwargs=dict(model.get("kwargs") or {}),
+                            sweep=dict(model.get("sweep") or {}),
+                            image_size=model.get("input_size") or image_size,
+                            recipe=recipe.replace(seed=f.seed).to_dict(),
+                            backend=backend,
+                            deterministic=deterministic,
+                        )
                     )
-    ids = [u["run_id"] for u in units]
+    ids = [u.run_id for u in units]
     if len(set(ids)) != len(ids):
         raise ValueError("Two units share a run id; give the duplicated models distinct labels.")
     return units
 
 
 # -- one unit -----------------------------------------------------------------------
-def is_finished(unit: dict, out_dir) -> bool:
-    """Whether ``unit``'s ``metrics.json`` exists under ``out_dir`` (a path or URI)."""
+def is_finished(unit: Unit | str, out_dir) -> bool:
+    """Whether ``unit``'s (a :class:`Unit` or a run id) ``metrics.json`` exists under
+    ``out_dir`` (a path or URI)."""
+    run_id = unit if isinstance(unit, str) else unit.run_id
+    return RunStorage(out_dir).exists(f"runs/{run_id}/metrics.json")
 
-    return RunStorage(out_dir).exists(f"runs/{unit['run_id']}/metrics.json")
 
-
-def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
+def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """Train and test one model on one split; write its files; return its metrics.
 
+    A top-level function of picklable arguments, so executors can run it in
+    another process. It first switches deterministic ops to
+    ``unit.deterministic`` (:func:`enable_determinism`) and seeds every
+    generator with ``unit.seed``.
+
     Args:
-        unit: A dict from :func:`plan_units`.
+        unit: A :class:`Unit` from :func:`plan_units` (or its ``to_dict()``).
         out_dir: The run's output folder or a pyarrow filesystem URI (files
-            go to ``out_dir/runs/<run_id>``; see :mod:`painzoo.evaluation.storage`).
+            go to ``out_dir/runs/<unit.run_id>``; see :mod:`painzoo.evaluation.storage`).
         progress: Show a bar over epochs.
 
     Returns:
@@ -286,20 +609,22 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
     from painzoo.evaluation.metrics import binary_metrics
     from painzoo.training.recipe import Recipe
 
+    if isinstance(unit, dict):
+        unit = Unit.from_dict(unit)
+    enable_determinism(unit.deterministic)
     store = RunStorage(out_dir)
-    folder = f"runs/{unit['run_id']}"
-    store.write_text(f"{folder}/config.json", _json(unit))
+    folder = f"runs/{unit.run_id}"
+    store.write_text(f"{folder}/config.json", unit.to_json())
     timing = {}
     t0 = time.perf_counter()
     ds = _unit_data(unit)
     folds = _unit_folds(unit, ds)
-    fold = next(f for f in folds if f.fold == unit["fold"] and f.repeat == unit["repeat"])
+    fold = next(f for f in folds if f.fold == unit.fold and f.repeat == unit.repeat)
     train, test = ds.subset(fold.train), ds.subset(fold.test)
-    model_spec = unit["model"]
-    name, kwargs = model_spec["name"], dict(model_spec.get("kwargs") or {})
-    size = unit.get("image_size")
-    recipe = Recipe(**unit["recipe"])
-    keras.utils.set_random_seed(int(unit["seed"]))
+    name, kwargs = unit.model_name, dict(unit.model_kwargs)
+    size = unit.image_size
+    recipe = Recipe(**unit.recipe)
+    keras.utils.set_random_seed(int(unit.seed))
     if is_baseline(name):
         x_train = train.load_images(size)
         x_test = test.load_images(size)
@@ -340,7 +665,8 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
     metrics = binary_metrics(test.labels, y_pred, y_score=p_pain)
     timing["evaluation"] = time.perf_counter() - t2
     metrics.update(
-        run_id=unit["run_id"],
+        run_id=unit.run_id,
+        unit_id=unit.key,
         status="ok",
         n_train=len(train),
         n_train_pain=int(train.labels.sum()),
@@ -351,6 +677,3 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
     store.remove(f"{folder}/error.json")
     store.write_text(f"{folder}/metrics.json", _json(metrics))
     return metrics
-
-
-# -- the run --------------------------------------------------------------------------

@@ -256,4 +256,4 @@ def test_a_uri_run_matches_a_path_run_and_remote_reports_are_uploaded(tmp_path, 
     # Resume on the remote folder skips the finished units.
     again = run(_config(f"file://{tmp_path / 'remote'}", models), progress=False)
     assert sorted(again.skipped) == sorted(plain.finished)
-    assert runner_module.is_finished({"run_id": plain.finished[0]}, f"file://{tmp_path}/remote")
+    assert runner_module.is_finished(plain.finished[0], f"file://{tmp_path}/remote")

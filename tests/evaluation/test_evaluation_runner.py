@@ -107,7 +107,7 @@ def test_resume_after_interrupt_leaves_finished_units_untouched(manifest, tmp_pa
     calls = []
 
     def interrupt_on_third(unit, out_dir, **kw):
-        calls.append(unit["run_id"])
+        calls.append(unit.run_id)
         if len(calls) == 3:
             raise KeyboardInterrupt
         return real(unit, out_dir, **kw)
@@ -177,8 +177,8 @@ def test_cross_dataset_units_share_the_split_and_vary_the_seed(manifest, tmp_pat
             protocols=[{"cross_dataset": {"test_sources": "ext", "repeats": 3}}],
         )
     )
-    assert [u["repeat"] for u in units] == [0, 1, 2]
-    assert len({u["seed"] for u in units}) == 3 and len({u["recipe"]["seed"] for u in units}) == 3
+    assert [u.repeat for u in units] == [0, 1, 2]
+    assert len({u.seed for u in units}) == 3 and len({u.recipe["seed"] for u in units}) == 3
 
 
 def test_cli_benchmark(manifest, tmp_path, capsys):
