@@ -16,13 +16,24 @@ def load_model(model_path: str | os.PathLike):
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        ValueError: If a ``.keras`` file is not a Keras archive (corrupt,
+            truncated, or another format).
     """
+    import zipfile
+
     import keras
 
     path = Path(model_path)
     if not path.is_file():
         raise FileNotFoundError(
             f"Model file {path} does not exist; save one with model.save(...)."
+        )
+    # Keras says "File not found" for a damaged archive; say what is wrong instead.
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"Model file {path} is not a Keras archive (a .keras file is a zip file): it is "
+            "corrupt or truncated, or was saved in another format. Save the model again "
+            "with model.save('name.keras')."
         )
     for module in ("painzoo.layers", "painzoo.models", "painzoo.losses"):
         try:  # registers painzoo's serialisable layers and losses
