@@ -28,7 +28,7 @@ from painzoo.evaluation.protocols import (
     get_protocol,
 )
 from painzoo.evaluation.runner import RunResult, run
-from painzoo.evaluation.units import load_data, plan_units, run_unit
+from painzoo.evaluation.units import Unit, load_data, plan_units, run_unit
 
 __all__ = [
     "apply_overrides",
@@ -36,6 +36,7 @@ __all__ = [
     "expand_models",
     "load_config",
     "RunResult",
+    "Unit",
     "load_data",
     "plan_units",
     "run",

@@ -36,7 +36,6 @@ from painzoo.evaluation.storage import (
     OutputWriteError,
     RunStorage,
     atomic_write_text,
-    is_output_error,
 )
 from painzoo.evaluation.units import _json, _slug, is_finished, load_data, plan_units, run_unit
 
@@ -126,10 +125,8 @@ def run(
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
         return _run_locked(config, store, out, executor, progress, profile)
-    except OSError as err:
-        if is_output_error(err):
-            raise _output_error(err, out) from err
-        raise
+    except OutputWriteError as err:  # name the run's folder (a unit only knew its file)
+        raise _output_error(err, out) from err
     finally:
         lock.release()
 

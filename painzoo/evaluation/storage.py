@@ -40,7 +40,6 @@ __all__ = [
     "OutputLock",
     "OutputLockedError",
     "OutputWriteError",
-    "is_output_error",
 ]
 
 # Filesystems on which a rename is atomic; on the others a rename is copy + delete.
@@ -54,13 +53,6 @@ def is_uri(out) -> bool:
 
 # Errors that mean "this folder cannot take more files", not "this unit is wrong".
 _OUTPUT_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
-
-
-def is_output_error(err: BaseException) -> bool:
-    """Whether ``err`` says the output folder is read-only, not permitted or full."""
-    return isinstance(err, OSError) and (
-        isinstance(err, OutputWriteError) or err.errno in _OUTPUT_ERRNOS
-    )
 
 
 class OutputWriteError(OSError):
