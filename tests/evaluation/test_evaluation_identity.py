@@ -288,3 +288,41 @@ def test_cli_no_deterministic_reaches_the_units(tmp_path, capsys):
     units = [Unit.from_json(p.read_text()) for p in (tmp_path / "out").glob("runs/*/config.json")]
     assert len(units) == 2 and not any(u.deterministic for u in units)
     assert all(u.deterministic for u in plan_units(config))  # on by default
+
+
+@pytest.mark.slow
+@pytest.mark.backend
+def test_two_processes_with_one_config_give_identical_results(tmp_path):
+    """Separate processes (as two `painzoo benchmark` calls): identical predictions.
+
+    With ``--no-deterministic`` the same command gave different probabilities and AUC
+    in two processes on TensorFlow/CPU (the augmenting input pipeline runs in parallel).
+    """
+    import subprocess
+    import sys
+
+    import yaml
+
+    config = {
+        "name": "twice",
+        "image_size": 64,
+        "seed": 0,
+        "recipe": {"preset": "p1", "epochs": 1, "batch_size": 32, "learning_rate": 1e-3},
+        "data": {"rats": {"synthetic": "ratspain", "args": {"image_size": 64, "scale": 0.05}}},
+        "models": ["songnet"],
+        "experiments": [{"data": "rats", "protocols": [{"subject_kfold": {"n_splits": 2}}]}],
+    }
+    path = tmp_path / "twice.yaml"
+    path.write_text(yaml.safe_dump(config))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for name in ("a", "b"):
+        command = [sys.executable, "-m", "painzoo.cli", "benchmark", "--config", str(path)]
+        command += ["--out", str(tmp_path / name), "--no-progress"]
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    ra, rb = (pd.read_csv(tmp_path / n / "results.csv") for n in ("a", "b"))
+    cols = [c for c in METRICS if c in ra]
+    pd.testing.assert_frame_equal(ra[["run_id", *cols]], rb[["run_id", *cols]])
+    for rid in ra["run_id"]:
+        pa, pb = (tmp_path / n / "runs" / rid / "predictions.csv" for n in ("a", "b"))
+        assert pa.read_bytes() == pb.read_bytes(), rid
