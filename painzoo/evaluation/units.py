@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.evaluation.config import prepare_data
 from painzoo.evaluation.storage import RunStorage
 
 __all__ = ["run_unit", "plan_units", "load_data", "is_finished", "protocol_label"]
@@ -70,6 +71,7 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     key = _json([name, data, config_dir, face_crop])
     if key not in _DATA_CACHE:
         ds = _build_data(name, data, config_dir, set())
+        ds = prepare_data(ds, data, name)  # duplicates, on_bad_image (config.py)
         if face_crop:
             from painzoo import preprocess
 
