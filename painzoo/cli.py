@@ -9,15 +9,26 @@ Sub-commands:
 - ``painzoo agreement RATINGS.csv``: intra-class correlation of raters.
 
 Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
-(work) function; heavy imports happen inside ``_run_<name>``.
+(work) function, listed in ``_COMMANDS``; heavy imports happen inside
+``_run_<name>``, so ``painzoo --help``, every ``--help`` and ``painzoo
+models`` never import Keras or TensorFlow (a test checks this). Every
+sub-command takes ``-v/--verbose``; without it the backend's start-up log
+lines and TensorFlow's retracing warnings are hidden (:func:`quiet_backend`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import tempfile
+import warnings
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "quiet_backend"]
+
+#: Sub-commands that never need the Keras backend (the others import it quietly first).
+_LIGHT_COMMANDS = {"agreement"}
 
 
 # -- models ---------------------------------------------------------------------
@@ -34,12 +45,22 @@ def _add_models(sub):
 
 
 def _run_models(args) -> int:
-    import painzoo
+    import fnmatch
 
+    from painzoo.catalog import load_catalog
+
+    # The stored table: importing the model modules would import Keras (seconds).
+    infos = load_catalog()
+    if args.pattern is not None:
+        infos = [i for i in infos if fnmatch.fnmatchcase(i.name, args.pattern.lower())]
+    if args.tag is not None:
+        infos = [i for i in infos if args.tag in i.tags]
     rows = []
-    for name in painzoo.list_models(args.pattern, tag=args.tag):
-        info = painzoo.model_info(name)
+    for info in infos:
+        name = info.name
         if args.count:
+            import painzoo
+
             params = painzoo.get_model(name).count_params()
         else:
             params = info.params
@@ -142,7 +163,18 @@ def _add_preprocess(sub):
     p.add_argument("--margin", type=float, default=0.2)
     p.add_argument("--background", default=None, help="grabcut or an ONNX model path.")
     p.add_argument("--on-no-face", default="center", choices=("center", "skip", "error"))
-    p.add_argument("--layout", default="subject/label", help="Folder layout of SRC.")
+    p.add_argument(
+        "--on-error",
+        default="error",
+        choices=("error", "skip"),
+        help="An image that cannot be decoded: stop (error) or drop and count it (skip).",
+    )
+    p.add_argument(
+        "--layout",
+        default="subject/label",
+        help="Folder layout of SRC: subject/label, label, or mintpain (MInt PAIN's named "
+        "folders; participant names are replaced by Sub<NN>).",
+    )
 
 
 def _run_preprocess(args) -> int:
@@ -157,6 +189,7 @@ def _run_preprocess(args) -> int:
         background=args.background,
         on_no_face=args.on_no_face,
         layout=args.layout,
+        on_error=args.on_error,
     )
     print(f"Wrote {len(ds)} crops and a manifest to {args.dst}")
     return 0
@@ -216,6 +249,9 @@ def _print_table(header, rows) -> None:
         print(line.format(*row))
 
 
+_VERBOSE_HELP = "Show the backend's log lines and warnings (hidden by default)."
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``painzoo`` argument parser with every sub-command."""
     from painzoo import __version__
@@ -224,18 +260,97 @@ def build_parser() -> argparse.ArgumentParser:
         prog="painzoo", description="Pain recognition from face images: models, evaluation, data."
     )
     parser.add_argument("--version", action="version", version=f"painzoo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in _COMMANDS.values():
         add(sub)
+    for p in sub.choices.values():  # every sub-command, also ones added later
+        if "--verbose" not in p._option_string_actions:
+            # SUPPRESS: `painzoo -v CMD` must not be reset to False by CMD's default.
+            p.add_argument(
+                "-v",
+                "--verbose",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=_VERBOSE_HELP,
+            )
     return parser
+
+
+def quiet_backend(verbose: bool = False) -> None:
+    """Hide the Keras backend's start-up log and TensorFlow's Python warnings.
+
+    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless already set; ``0`` when verbose)
+    for this process and its children, and hides TensorFlow's and absl's
+    Python loggers below ERROR (retracing warnings) and the Python warnings
+    Keras and TensorFlow raise. TensorFlow 2.2x writes its start-up lines
+    (oneDNN, CUDA, CPU features) straight to file descriptor 2 before its
+    log level applies, so the backend is imported here with that descriptor
+    captured; what was captured is written back unless it is such a line.
+    Call it before anything imports Keras (a worker process may call it too).
+
+    Args:
+        verbose: Show everything instead.
+    """
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in ("tensorflow", "absl", "jax._src.xla_bridge"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|tf_keras)(\.|$)")
+    if "keras" in sys.modules:
+        return
+    captured = _import_backend_captured()
+    noise = ("I0000", "W0000", "E0000", "WARNING: All log messages before absl")
+    noise += ("To enable the following instructions",)
+    kept = [line for line in captured.splitlines() if line and not line.startswith(noise)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+
+
+def _import_backend_captured() -> str:
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real descriptor 2 (embedded interpreters): import plainly
+        import keras  # noqa: F401
+
+        return ""
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import keras
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()  # its CUDA probe logs once, here
+        except Exception:
+            os.dup2(saved, 2)
+            tmp.seek(0)
+            sys.stderr.write(tmp.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        return tmp.read().decode(errors="replace")
 
 
 def main(argv=None) -> int:
     """Entry point of the ``painzoo`` command."""
     args = build_parser().parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
+    light = args.command in _LIGHT_COMMANDS or (
+        args.command == "models" and not getattr(args, "count", False)
+    )
+    if not light:
+        quiet_backend(verbose)
     try:
         return _COMMANDS[args.command][1](args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except (ValueError, KeyError, OSError) as err:
         print(f"painzoo {args.command}: error: {err}", file=sys.stderr)
         return 2
 
