@@ -60,7 +60,7 @@ def check_file_name(path: str | os.PathLike) -> None:
         os.fsdecode(path).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(
-            f"The file name {display_path(path)!r} is not valid UTF-8, so painzoo cannot "
+            f"The file name '{display_path(path)}' is not valid UTF-8, so painzoo cannot "
             "store it in a manifest; rename the file (e.g. `convmv -f latin1 -t utf8 -r "
             "--notest FOLDER`)."
         ) from None

@@ -755,9 +755,9 @@ def _map_label(folder: str, mapping: dict[str, int], where: Path) -> int:
     if key not in mapping:
         # Only the label folder's own name: the subject folder above it may name a person.
         raise ValueError(
-            f"Label folder {display_path(folder)!r} is not a known label; known names are "
+            f"Label folder '{display_path(folder)}' is not a known label; known names are "
             f"{sorted(mapping)}. Rename the folder or pass "
-            f"label_names={{{display_path(folder)!r}: 0 or 1}}."
+            f"label_names={{'{display_path(folder)}': 0 or 1}}."
         )
     return mapping[key]
 
