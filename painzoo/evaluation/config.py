@@ -813,8 +813,9 @@ def prepare_data(ds, data: dict, name: str):
         The checked dataset (rows with bad images dropped under ``skip``).
 
     Raises:
-        ValueError: For duplicate images under ``duplicates: error`` or, under
-            ``on_bad_image: error``, as the image reader.
+        ValueError: For duplicate images under ``duplicates: error``.
+        FileNotFoundError: Under ``on_bad_image: error``, for image files
+            that do not exist (undecodable ones fail when read).
     """
     entry = data.get(name) if isinstance(name, str) else name
     where = f"data {name!r}"
@@ -825,7 +826,14 @@ def prepare_data(ds, data: dict, name: str):
     if _data_option(data, entry, "on_bad_image") == "skip":
         kept = ds.drop_unreadable(on_bad_image="skip", where=where)
         kept.name = ds.name
-        ds = kept
+        return kept
+    listed = [str(p) for p in ds.frame["image"]]
+    missing = [p for p, rel in zip(ds.image_paths, listed) if rel and not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{where}: {len(missing)} image file(s) do not exist (first: {missing[0]}); fix "
+            "the paths, or set on_bad_image: skip in this data entry to drop such rows."
+        )
     return ds
 
 

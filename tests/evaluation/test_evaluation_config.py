@@ -283,3 +283,30 @@ def test_face_crop_on_error_is_accepted(tmp_path):
     assert FaceCropper(**config["face_crop"]).on_error == "skip"
     with pytest.raises(ConfigError, match="did you mean 'on_error'"):
         load_config(_write(tmp_path, GOOD + "face_crop: {detector: none, on_eror: skip}\n"))
+
+
+def _doc_configs():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for page in sorted((root / "docs").rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for i, block in enumerate(re.findall(r"^```yaml[^\n]*\n(.*?)^```", text, re.M | re.S)):
+            if "experiments:" in block:
+                yield pytest.param(block, id=f"{page.name}[{i}]")
+
+
+@pytest.mark.parametrize("block", list(_doc_configs()))
+def test_configs_shown_in_the_docs_pass_the_schema(block, tmp_path):
+    load_config(_write(tmp_path, block, "doc.yaml"))
+
+
+def test_a_missing_image_in_a_manifest_fails_before_training(tmp_path):
+    _manifest(tmp_path)
+    (tmp_path / "im3.png").unlink()
+    with pytest.raises(
+        ConfigError,
+        match=r"line 6: data 'toy' cannot be loaded: .*1 image file\(s\) do not exist.*im3\.png",
+    ):
+        check_config(load_config(_write(tmp_path, GOOD)))
