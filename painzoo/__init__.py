@@ -19,7 +19,9 @@ from painzoo.registry import ModelInfo, get_model, list_models, model_info, regi
 
 __version__ = "0.1.0"
 
-from painzoo import models as _models  # noqa: E402,F401  (registers the zoo)
+# The zoo (``painzoo.models``) imports Keras and its backend, which takes
+# seconds; the registry imports it on first use, so ``painzoo --help`` and
+# ``import painzoo`` stay fast.
 
 __all__ = ["ModelInfo", "get_model", "list_models", "model_info", "register_model", "__version__"]
 

@@ -9,15 +9,25 @@ Sub-commands:
 - ``painzoo agreement RATINGS.csv``: intra-class correlation of raters.
 
 Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
-(work) function; heavy imports happen inside ``_run_<name>``.
+(work) function, listed in ``_COMMANDS``; heavy imports happen inside
+``_run_<name>``, so ``painzoo --help``, every ``--help`` and ``painzoo
+models`` never import Keras or TensorFlow (a test checks this). Every
+sub-command takes ``-v/--verbose``; without it the backend's start-up log
+lines and TensorFlow's retracing warnings are hidden (:func:`quiet_backend`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.abc
+import importlib.util
+import logging
+import os
 import sys
+import tempfile
+import warnings
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "quiet_backend"]
 
 
 # -- models ---------------------------------------------------------------------
@@ -34,12 +44,22 @@ def _add_models(sub):
 
 
 def _run_models(args) -> int:
-    import painzoo
+    import fnmatch
 
+    from painzoo.catalog import load_catalog
+
+    # The stored table: importing the model modules would import Keras (seconds).
+    infos = load_catalog()
+    if args.pattern is not None:
+        infos = [i for i in infos if fnmatch.fnmatchcase(i.name, args.pattern.lower())]
+    if args.tag is not None:
+        infos = [i for i in infos if args.tag in i.tags]
     rows = []
-    for name in painzoo.list_models(args.pattern, tag=args.tag):
-        info = painzoo.model_info(name)
+    for info in infos:
+        name = info.name
         if args.count:
+            import painzoo
+
             params = painzoo.get_model(name).count_params()
         else:
             params = info.params
@@ -147,7 +167,18 @@ def _add_preprocess(sub):
     p.add_argument("--margin", type=float, default=0.2)
     p.add_argument("--background", default=None, help="grabcut or an ONNX model path.")
     p.add_argument("--on-no-face", default="center", choices=("center", "skip", "error"))
-    p.add_argument("--layout", default="subject/label", help="Folder layout of SRC.")
+    p.add_argument(
+        "--on-error",
+        default="error",
+        choices=("error", "skip"),
+        help="An image that cannot be decoded: stop (error) or drop and count it (skip).",
+    )
+    p.add_argument(
+        "--layout",
+        default="subject/label",
+        help="Folder layout of SRC: subject/label, label, or mintpain (MInt PAIN's named "
+        "folders; participant names are replaced by Sub<NN>).",
+    )
 
 
 def _run_preprocess(args) -> int:
@@ -162,6 +193,7 @@ def _run_preprocess(args) -> int:
         background=args.background,
         on_no_face=args.on_no_face,
         layout=args.layout,
+        on_error=args.on_error,
     )
     print(f"Wrote {len(ds)} crops and a manifest to {args.dst}")
     return 0
@@ -221,6 +253,9 @@ def _print_table(header, rows) -> None:
         print(line.format(*row))
 
 
+_VERBOSE_HELP = "Show the backend's log lines and warnings (hidden by default)."
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``painzoo`` argument parser with every sub-command."""
     from painzoo import __version__
@@ -229,15 +264,115 @@ def build_parser() -> argparse.ArgumentParser:
         prog="painzoo", description="Pain recognition from face images: models, evaluation, data."
     )
     parser.add_argument("--version", action="version", version=f"painzoo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in _COMMANDS.values():
         add(sub)
+    for p in sub.choices.values():  # every sub-command, also ones added later
+        if "--verbose" not in p._option_string_actions:
+            # SUPPRESS: `painzoo -v CMD` must not be reset to False by CMD's default.
+            p.add_argument(
+                "-v",
+                "--verbose",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=_VERBOSE_HELP,
+            )
     return parser
+
+
+def quiet_backend(verbose: bool = False) -> None:
+    """Hide the Keras backend's start-up log and TensorFlow's Python warnings.
+
+    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless already set; ``0`` when verbose)
+    for this process and its children, and hides TensorFlow's and absl's
+    Python loggers below ERROR (retracing warnings) and the Python warnings
+    Keras and TensorFlow raise. TensorFlow 2.2x writes its start-up lines
+    (oneDNN, CUDA, CPU features) straight to file descriptor 2 before its
+    log level applies, so the first import of ``keras`` or ``tensorflow``
+    (whenever a command needs it; commands that never do stay fast) runs with
+    that descriptor captured, and what was captured is written back unless it
+    is such a line. Call it before anything imports Keras (a worker process
+    may call it too).
+
+    Args:
+        verbose: Show everything instead.
+    """
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in ("tensorflow", "absl", "jax._src.xla_bridge"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|tf_keras)(\.|$)")
+    if not any(name in sys.modules for name in _BACKEND_MODULES) and not any(
+        isinstance(f, _QuietImport) for f in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietImport())
+
+
+_BACKEND_MODULES = ("keras", "tensorflow")
+_NOISE = (
+    "I0000",
+    "W0000",
+    "E0000",
+    "WARNING: All log messages before absl",
+    "To enable the following instructions",
+)
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """Runs the first import of Keras or TensorFlow with descriptor 2 captured."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in _BACKEND_MODULES:
+            return None
+        sys.meta_path.remove(self)  # once: what it imports is captured with it
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _CapturedLoader(spec.loader)
+        return spec
+
+
+class _CapturedLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no real descriptor 2 (embedded interpreters)
+            return self.loader.exec_module(module)
+        ok = False
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                self.loader.exec_module(module)
+                if "tensorflow" in sys.modules:
+                    # Its CUDA probe logs on first use; let it happen here.
+                    sys.modules["tensorflow"].config.list_physical_devices()
+                ok = True
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                text = tmp.read().decode(errors="replace")
+                lines = text.splitlines() if ok else [text]
+                kept = [line for line in lines if line and not line.startswith(_NOISE)]
+                if kept:
+                    print("\n".join(kept), file=sys.stderr)
 
 
 def main(argv=None) -> int:
     """Entry point of the ``painzoo`` command."""
     args = build_parser().parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
+    quiet_backend(verbose)
     try:
         return _COMMANDS[args.command][1](args)
     except (ValueError, OSError, KeyError) as err:  # OSError: also a locked or full --out

@@ -48,6 +48,20 @@ class ModelInfo:
 
 
 _REGISTRY: dict[str, tuple[Callable, ModelInfo]] = {}
+_ZOO_LOADED = False
+
+
+def _ensure_zoo() -> None:
+    """Import ``painzoo.models`` (which registers the zoo) on first use of the registry."""
+    global _ZOO_LOADED
+    if _ZOO_LOADED:
+        return
+    _ZOO_LOADED = True  # before the import: the zoo's own register_model calls land here
+    try:
+        import painzoo.models  # noqa: F401
+    except BaseException:
+        _ZOO_LOADED = False
+        raise
 
 
 def register_model(name: str | None = None, *, info: ModelInfo | None = None) -> Callable:
@@ -70,6 +84,7 @@ def register_model(name: str | None = None, *, info: ModelInfo | None = None) ->
     """
 
     def decorator(builder: Callable) -> Callable:
+        _ensure_zoo()
         key = (name or (info.name if info and info.name else builder.__name__)).lower()
         if key in _REGISTRY:
             raise ValueError(
@@ -91,6 +106,7 @@ def _unregister(name: str) -> None:
 
 
 def _lookup(name: str) -> tuple[Callable, ModelInfo]:
+    _ensure_zoo()
     key = str(name).lower()
     if key not in _REGISTRY:
         close = difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.4)
@@ -149,6 +165,7 @@ def list_models(pattern: str | None = None, *, tag: str | None = None) -> list[s
     Returns:
         Sorted list of names.
     """
+    _ensure_zoo()
     names = sorted(_REGISTRY)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]

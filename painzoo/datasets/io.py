@@ -18,6 +18,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_IMAGE_PIXELS",
+    "check_file_name",
+    "display_path",
     "cache_root",
     "is_image_file",
     "read_image",
@@ -28,9 +31,39 @@ __all__ = [
 #: File extensions the loaders treat as images (lower case, with the dot).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
-# A 5152×3864 Delaware photograph has 20 M pixels; anything far above that is
-# more likely a broken header than a face image, but it is not an attack.
-Image.MAX_IMAGE_PIXELS = 400_000_000
+#: Largest image read_image decodes (pixels). A 5152×3864 Delaware photograph
+#: has 20 M pixels; anything far above is more likely a broken or hostile header
+#: (a "decompression bomb": 806 M pixels in a 784 KB PNG) than a face image, and
+#: would take gigabytes to decode. Raise it here for a real, larger image.
+MAX_IMAGE_PIXELS = 400_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+
+def display_path(path: str | os.PathLike | bytes) -> str:
+    """A path as printable text, whatever bytes its name holds.
+
+    File names that are not valid UTF-8 (``caf\\xe9.png`` from a Latin-1 system)
+    come back from the file system with surrogate escapes, which cannot be
+    printed or written to a CSV; here the offending bytes are shown as
+    ``\\xe9``.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_file_name(path: str | os.PathLike) -> None:
+    """Raise a clear error if a file name is not valid UTF-8.
+
+    Raises:
+        ValueError: Naming the file (bytes shown as ``\\xNN``) and the fix.
+    """
+    try:
+        os.fsdecode(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"The file name '{display_path(path)}' is not valid UTF-8, so painzoo cannot "
+            "store it in a manifest; rename the file (e.g. `convmv -f latin1 -t utf8 -r "
+            "--notest FOLDER`)."
+        ) from None
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -64,13 +97,24 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         (dtype('uint8'), 3)
     """
     path = Path(path)
+    shown = display_path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Image file {path} does not exist.")
+        raise FileNotFoundError(f"Image file {shown} does not exist.")
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            return _to_rgb_uint8(im, path)
+        with warnings.catch_warnings():
+            # PIL only warns between MAX_IMAGE_PIXELS and twice that; refuse both alike.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+            with Image.open(path) as im:
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return _to_rgb_uint8(im, path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ValueError(
+            f"Refusing to decode {shown}: {err} Such a header is usually broken or hostile "
+            "(a decompression bomb); if the image is real, shrink it, or raise "
+            "painzoo.datasets.io.MAX_IMAGE_PIXELS."
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         # PIL cannot read a few formats OpenCV can (and vice versa); try it before giving up.
         with warnings.catch_warnings():
@@ -79,9 +123,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
         if image is None:
             raise ValueError(
-                f"Cannot decode {path} as an image ({type(err).__name__}: {err}); the file is "
+                f"Cannot decode {shown} as an image ({type(err).__name__}: "
+                f"{display_path(str(err))}); the file is "
                 "corrupt, truncated or not an image. Replace it or drop its row "
-                "(crop_dataset(..., on_error='skip') skips such files and counts them)."
+                "(on_bad_image: skip in a config's data entry, or crop_dataset(..., "
+                "on_error='skip'), skips such files and counts them)."
             ) from None
         return _cv2_to_rgb_uint8(image)
 
@@ -103,7 +149,9 @@ def _to_rgb_uint8(im: Image.Image, path: Path) -> np.ndarray:
     try:
         return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except ValueError as err:
-        raise ValueError(f"Cannot convert {path} (mode {mode}) to RGB: {err}") from None
+        raise ValueError(
+            f"Cannot convert {display_path(path)} (mode {mode}) to RGB: {err}"
+        ) from None
 
 
 def _scale_to_uint8(arr: np.ndarray, bits: int | None) -> np.ndarray:

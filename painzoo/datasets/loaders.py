@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from painzoo.datasets.io import cache_root, is_image_file
+from painzoo.datasets.io import cache_root, check_file_name, display_path, is_image_file
 from painzoo.datasets.manifest import Dataset, natural_key
 
 __all__ = [
@@ -111,6 +111,14 @@ def load_folder(
     name = name or root.name
     rows: list[dict] = []
     ignored: list[str] = []
+    if looks_like_mintpain(root):
+        # Its folders carry participant names: they must not become subject ids.
+        raise ValueError(
+            f"{display_path(root)} looks like the MInt PAIN database (Sub<N> <name>/"
+            "Annotated_data_…), whose folder names hold participant names; load it with "
+            "load_mintpain (or `painzoo preprocess SRC DST --layout mintpain`), which "
+            "replaces them with Sub<NN>."
+        )
 
     if layout == "subject/label":
         ignored.extend(str(p.relative_to(root)) for p in root.iterdir() if _is_stray(p))
@@ -187,7 +195,12 @@ def load_csv(
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"Manifest {path} does not exist.")
-    frame = pd.read_csv(path, dtype={"image": str, "subject": str, "source": str})
+    try:
+        frame = pd.read_csv(path, dtype={"image": str, "subject": str, "source": str})
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{display_path(path)} is not UTF-8 text (byte {err.start}); save the CSV as UTF-8."
+        ) from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -388,29 +401,18 @@ def load_mintpain(
             n_unknown += 1  # the name may be a person's: count it, never print it
             continue
         subject = f"Sub{int(m.group(1)):02d}"
-        for trial_dir in _sorted_dirs(top):
-            for sweep_dir in _sorted_dirs(trial_dir):
-                lm = _MINT_SWEEP.search(sweep_dir.name)
-                if not lm:
-                    continue
-                rgb = sweep_dir / "rgb"
-                if not rgb.is_dir():
-                    continue
-                level = int(lm.group(1))
-                for f in sorted(p for p in rgb.iterdir() if p.is_file() and is_image_file(p)):
-                    inner = f.relative_to(top)
-                    rows.append(
-                        {
-                            "image": str(Path(subject) / inner),
-                            "label": int(level > 0),
-                            "subject": subject,
-                            "source": "mintpain",
-                            "level": level,
-                            "trial": trial_dir.name.rsplit("_", 1)[-1],
-                            "sweep": sweep_dir.name,
-                        }
-                    )
-                    sources.append(f)
+        try:
+            found = _mint_frames(top, subject)
+        except OSError as err:
+            # The OS names the full path, participant name included: name the pseudonym.
+            raise OSError(
+                err.errno,
+                f"load_mintpain cannot read {_mint_alias(err.filename, top, subject)}: "
+                f"{err.strerror}",
+            ) from None
+        for row, f in found:
+            rows.append(row)
+            sources.append(f)
     if n_unknown:
         warnings.warn(
             f"load_mintpain ignored {n_unknown} top-level folder(s) that do not start with "
@@ -426,12 +428,12 @@ def load_mintpain(
     frame["_src"] = range(len(frame))
     frame = _sample(frame, frames_per_subject_class, seed)
     if link_dir is None:
-        key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+        key = hashlib.sha1(os.fsencode(root.resolve())).hexdigest()[:16]
         link_dir = cache_root() / "mintpain" / key
     link_dir = Path(link_dir)
     copied = 0
     for rel, i in zip(frame["image"], frame["_src"]):
-        copied += _link(sources[i], link_dir / rel)
+        copied += _link(sources[i], link_dir / rel, rel)
     if copied:
         warnings.warn(
             f"load_mintpain copied {copied} frame(s) into {link_dir} because the file system "
@@ -442,18 +444,71 @@ def load_mintpain(
     return Dataset(frame, root=link_dir, name="mintpain")
 
 
-def _link(src: Path, dst: Path) -> int:
-    if dst.is_file() and dst.stat().st_size == src.stat().st_size:
-        return 0
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.exists():
-        dst.unlink()
+def _mint_frames(top: Path, subject: str) -> list[tuple[dict, Path]]:
+    """Rows and source files of one participant folder (``top`` holds a name)."""
+    out = []
+    for trial_dir in _sorted_dirs(top):
+        for sweep_dir in _sorted_dirs(trial_dir):
+            lm = _MINT_SWEEP.search(sweep_dir.name)
+            if not lm:
+                continue
+            rgb = sweep_dir / "rgb"
+            if not rgb.is_dir():
+                continue
+            level = int(lm.group(1))
+            for f in sorted(p for p in rgb.iterdir() if p.is_file() and is_image_file(p)):
+                image = Path(subject) / f.relative_to(top)
+                check_file_name(image)
+                row = {
+                    "image": str(image),
+                    "label": int(level > 0),
+                    "subject": subject,
+                    "source": "mintpain",
+                    "level": level,
+                    "trial": trial_dir.name.rsplit("_", 1)[-1],
+                    "sweep": sweep_dir.name,
+                }
+                out.append((row, f))
+    return out
+
+
+def _mint_alias(path, top: Path, subject: str) -> str:
+    """``path`` with the participant folder replaced by ``Sub<NN>`` (never the name)."""
     try:
-        os.link(src, dst)
-        return 0
-    except OSError:
-        shutil.copyfile(src, dst)
-        return 1
+        return display_path(Path(subject) / Path(os.fsdecode(path)).relative_to(top))
+    except (TypeError, ValueError):
+        return f"a folder of {subject}"
+
+
+def _link(src: Path, dst: Path, alias: str) -> int:
+    """Hard-link (or copy) a named source frame to its pseudonymised path.
+
+    Errors name ``alias`` (``Sub<NN>/…``) and ``dst``, never ``src``: the
+    operating system's messages carry the full source path, name included.
+    """
+    try:
+        if dst.is_file() and dst.stat().st_size == src.stat().st_size:
+            return 0
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if dst.exists():
+            dst.unlink()
+        try:
+            os.link(src, dst)
+            return 0
+        except OSError:
+            shutil.copyfile(src, dst)
+            return 1
+    except OSError as err:
+        try:
+            dst.unlink(missing_ok=True)  # no half-copied frame left behind
+        except OSError:
+            pass
+        raise OSError(
+            err.errno,
+            f"load_mintpain cannot link or copy the frame {display_path(alias)} to "
+            f"{display_path(dst)}: {err.strerror}. Free space there, or pass link_dir= on a "
+            "drive with room (on the same drive as the database, hard links take none).",
+        ) from None
 
 
 # -- CSV datasets -----------------------------------------------------------------------
@@ -698,11 +753,25 @@ def _warn_ignored(ignored: list[str], root: Path) -> None:
 def _map_label(folder: str, mapping: dict[str, int], where: Path) -> int:
     key = folder.lower()
     if key not in mapping:
+        # Only the label folder's own name: the subject folder above it may name a person.
         raise ValueError(
-            f"Label folder {str(where)!r} is not a known label; known names are "
-            f"{sorted(mapping)}. Rename the folder or pass label_names={{{folder!r}: 0 or 1}}."
+            f"Label folder '{display_path(folder)}' is not a known label; known names are "
+            f"{sorted(mapping)}. Rename the folder or pass "
+            f"label_names={{'{display_path(folder)}': 0 or 1}}."
         )
     return mapping[key]
+
+
+def looks_like_mintpain(root: str | os.PathLike) -> bool:
+    """Whether ``root`` holds MInt PAIN's ``Sub<N> <name>/Annotated_data_…`` folders."""
+    try:
+        for top in Path(root).iterdir():
+            if top.is_dir() and _MINT_SUBJECT.match(top.name):
+                if any(c.name.startswith("Annotated_data") for c in top.iterdir() if c.is_dir()):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _parse_subject(f: Path, pattern: re.Pattern, root: Path) -> str:
@@ -720,6 +789,7 @@ def _parse_subject(f: Path, pattern: re.Pattern, root: Path) -> str:
 
 
 def _row(f: Path, root: Path, label: int, subject: str, source: str) -> dict:
+    check_file_name(f)
     return {
         "image": str(f.relative_to(root)),
         "label": label,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -234,6 +235,121 @@ class Dataset:
             )
         return np.stack(out)
 
+    # -- checks -----------------------------------------------------------------
+    def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
+        """Look for repeated images: a leakage risk for every protocol.
+
+        Two kinds are found among the rows that point at files: the same
+        image file listed twice under one subject (a duplicate row, counted
+        twice in training or testing) and the same file under two subjects
+        (it can land on both sides of a subject-wise split).
+
+        Args:
+            duplicates: ``"error"`` (raise), ``"warn"`` (warn and keep the
+                rows) or ``"ignore"``.
+            where: What to name in the message (e.g. the manifest file);
+                defaults to the dataset's name.
+
+        Returns:
+            ``self``, for chaining.
+
+        Raises:
+            ValueError: With ``duplicates="error"``, naming the image, its rows
+                and subjects, and how to allow them.
+
+        Warns:
+            UserWarning: With ``duplicates="warn"``, the same text.
+        """
+        if duplicates not in ("error", "warn", "ignore"):
+            raise ValueError(
+                f"duplicates must be 'error', 'warn' or 'ignore'; received {duplicates!r}."
+            )
+        if duplicates == "ignore" or len(self) == 0:
+            return self
+        files = self.frame["image"].to_numpy(dtype=str)
+        keys = pd.Series(
+            [os.path.normpath(os.path.abspath(self._resolve(p))) if p else "" for p in files]
+        )
+        on_disk = keys != ""
+        repeated = keys[on_disk & keys.duplicated(keep=False)]
+        if repeated.empty:
+            return self
+        groups = repeated.groupby(repeated, sort=False).groups
+        subjects = self.frame["subject"].astype(str)
+        leaks = [k for k, idx in groups.items() if subjects.loc[idx].nunique() > 1]
+        first = leaks[0] if leaks else next(iter(groups))
+        idx = list(groups[first])
+        shown_rows = ", ".join(str(i) for i in idx[:5]) + (", …" if len(idx) > 5 else "")
+        shown_subjects = sorted(set(subjects.loc[idx]), key=natural_key)
+        kind = (
+            f"{len(leaks)} image(s) appear under two or more subjects (a subject-wise split "
+            "can put one image on both sides)"
+            if leaks
+            else f"{len(groups)} image(s) are listed more than once"
+        )
+        message = (
+            f"{where or f'dataset {self.name!r}'}: {kind}; first: {files[idx[0]]} in rows "
+            f"{shown_rows} (subject(s) {shown_subjects}). Remove the repeated rows, or allow "
+            "them with duplicates: warn in the config's data entry "
+            "(Dataset.check(duplicates='warn') in Python)."
+        )
+        if duplicates == "error":
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=2)
+        return self
+
+    def drop_unreadable(self, *, on_bad_image: str = "skip", where: str | None = None) -> Dataset:
+        """Decode every image file once; drop (or raise on) those that fail.
+
+        A file that is missing, truncated, not an image, a decompression bomb
+        or has an undecodable name counts as bad. In-memory rows are kept.
+
+        Args:
+            on_bad_image: ``"skip"`` (drop the rows, warn with the count and
+                the first files) or ``"error"`` (raise at the first bad file).
+            where: What to name in messages; defaults to the dataset's name.
+
+        Returns:
+            A dataset without the bad rows (``self`` when none is bad); the
+            number dropped is in the attribute ``n_bad_images`` of the result.
+
+        Raises:
+            ValueError: With ``on_bad_image="error"``, naming the file; also
+                when every image is bad.
+        """
+        from painzoo.datasets.io import read_image
+
+        if on_bad_image not in ("error", "skip"):
+            raise ValueError(f"on_bad_image must be 'error' or 'skip'; received {on_bad_image!r}.")
+        bad, reasons = [], []
+        if self.images is None:
+            for i, path in enumerate(self.image_paths):
+                if not str(self.frame["image"].iloc[i]):
+                    continue
+                try:
+                    read_image(path)
+                except (ValueError, OSError) as err:
+                    if on_bad_image == "error":
+                        raise
+                    bad.append(i)
+                    reasons.append(str(err).split(";")[0])
+        out = self
+        if bad:
+            if len(bad) == len(self):
+                raise ValueError(
+                    f"{where or f'dataset {self.name!r}'}: every one of the {len(self)} "
+                    f"image(s) cannot be decoded (first: {reasons[0]})."
+                )
+            shown = "; ".join(reasons[:3]) + ("; …" if len(reasons) > 3 else "")
+            warnings.warn(
+                f"{where or f'dataset {self.name!r}'}: skipped {len(bad)} of {len(self)} "
+                f"image(s) that cannot be decoded ({shown}).",
+                stacklevel=2,
+            )
+            out = self.subset(np.setdiff1d(np.arange(len(self)), bad))
+        out.n_bad_images = len(bad)
+        return out
+
     # -- reporting ---------------------------------------------------------------
     def summary(self, by: str | None = None) -> pd.DataFrame:
         """Image counts per subject × class, with totals (P1 Table 2 layout).
@@ -289,11 +405,28 @@ class Dataset:
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike, name: str | None = None) -> Dataset:
-        """Read a manifest written by :meth:`to_csv` (paths relative to the CSV)."""
+        """Read a manifest written by :meth:`to_csv` (paths relative to the CSV).
+
+        Raises:
+            FileNotFoundError: If the CSV does not exist.
+            ValueError: If a label is not 0 or 1 (naming the file, line and
+                image), or as the constructor.
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"Manifest {path} does not exist.")
         frame = pd.read_csv(path, dtype={"subject": str, "source": str, "image": str})
+        if "label" in frame.columns:
+            labels = pd.to_numeric(frame["label"], errors="coerce")
+            bad = np.flatnonzero(~labels.isin([0, 1]).to_numpy())
+            if len(bad):
+                i = int(bad[0])
+                image = frame["image"].iloc[i] if "image" in frame.columns else ""
+                raise ValueError(
+                    f"{path}, line {i + 2} (row {i}, {image}): label "
+                    f"{str(frame['label'].iloc[i])!r}; labels must be 0 (no pain) or 1 (pain) "
+                    f"({len(bad)} row(s) break this). Keep intensities in a 'level' column."
+                )
         return cls(frame, root=path.parent, name=name or path.stem)
 
 

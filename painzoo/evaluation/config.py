@@ -32,12 +32,24 @@ side) and ``label`` (name in reports) are not passed to the model builder.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import difflib
 import itertools
 import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["load_config", "apply_overrides", "expand_models", "bundled_configs", "ModelSpec"]
+__all__ = [
+    "ConfigError",
+    "apply_overrides",
+    "bundled_configs",
+    "check_config",
+    "expand_models",
+    "load_config",
+    "prepare_data",
+    "validate_config",
+    "ModelSpec",
+]
 
 _RESERVED = ("recipe", "input_size", "label")
 
@@ -49,19 +61,28 @@ def bundled_configs() -> list[str]:
 
 
 def load_config(name_or_path: str | os.PathLike | dict) -> dict:
-    """Read a config by bundled name (``"quick"``) or YAML path.
+    """Read a config by bundled name (``"quick"``) or YAML path, and check its schema.
+
+    Every key is checked against the schema (unknown keys are errors with
+    the closest valid name), and every value against its type and range.
+    :func:`check_config` then checks what needs the registry, the protocols
+    and the data files; :func:`painzoo.evaluation.run` calls it before any
+    training.
 
     Args:
         name_or_path: Bundled name, a path to a ``.yaml`` file, or a dict
-            (returned as a deep copy).
+            (returned as a checked deep copy).
 
     Returns:
-        The config as a dict, with ``name`` filled in and ``config_dir``
-        set to the folder relative data paths resolve against.
+        The config as a dict, with ``name`` filled in, ``config_dir`` set to
+        the folder relative data paths resolve against and ``config_file``
+        to the YAML file it came from.
 
     Raises:
         FileNotFoundError: If neither a bundled name nor an existing file.
-        ValueError: If the YAML is not a mapping or lacks required keys.
+        ConfigError: (a ``ValueError``) for invalid YAML or a config that
+            breaks the schema; the message reads
+            ``my.yaml, line 7: unknown key 'recipie' in the top level; did you mean 'recipe'?``.
     """
     import yaml
 
@@ -78,48 +99,448 @@ def load_config(name_or_path: str | os.PathLike | dict) -> dict:
         source = path.read_text(encoding="utf-8")
         base = path.resolve().parent
         default_name = path.stem
+        shown = str(path)
     else:
         names = bundled_configs()
         if text not in names:
+            close = difflib.get_close_matches(text, names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise FileNotFoundError(
-                f"No bundled config named {text!r} and no such file; bundled configs: "
+                f"No bundled config named {text!r} and no such file.{hint} Bundled configs: "
                 f"{', '.join(names)} (or pass a path to a .yaml file)."
             )
-        source = (resources.files("painzoo.evaluation") / "configs" / f"{text}.yaml").read_text(
-            encoding="utf-8"
-        )
+        bundled = resources.files("painzoo.evaluation") / "configs" / f"{text}.yaml"
+        source = bundled.read_text(encoding="utf-8")
         base = Path.cwd()
         default_name = text
-    config = yaml.safe_load(source)
+        shown = str(bundled)
+    try:
+        config = yaml.safe_load(source)
+    except yaml.YAMLError as err:
+        raise ConfigError(_yaml_error(shown, err)) from None
     if not isinstance(config, dict):
-        raise ValueError(
-            f"Config {name_or_path} must be a YAML mapping; received {type(config).__name__}."
+        raise ConfigError(
+            f"{shown}: a config must be a YAML mapping (key: value lines); "
+            f"received {type(config).__name__}."
         )
     config.setdefault("name", default_name)
     config.setdefault("config_dir", str(base))
-    validate_config(config)
+    config.setdefault("config_file", shown)
+    validate_config(config, source=source)
     return config
 
 
-def validate_config(config: dict) -> None:
-    """Check the keys a runner needs, with messages that say how to fix them."""
-    for key in ("models", "experiments", "data"):
+class ConfigError(ValueError):
+    """A config that breaks the schema; the message names the file and line."""
+
+
+def _yaml_error(shown: str, err) -> str:
+    mark = getattr(err, "problem_mark", None)
+    where = f"{shown}, line {mark.line + 1}, column {mark.column + 1}" if mark else shown
+    problem = " ".join(
+        str(p) for p in (getattr(err, "context", None), getattr(err, "problem", None)) if p
+    )
+    return f"{where}: invalid YAML: {problem or err}. Check the indentation and the quotes there."
+
+
+def _key_lines(source: str) -> dict[tuple, int]:
+    """Line (1-based) of every key path of a YAML document, e.g. ``("data", "x", "args")``."""
+    import yaml
+
+    lines: dict[tuple, int] = {}
+
+    def walk(node, path):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                lines.setdefault(sub, key.start_mark.line + 1)
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines.setdefault((*path, i), item.start_mark.line + 1)
+                walk(item, (*path, i))
+
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+# -- the schema -------------------------------------------------------------------
+#: Top-level keys of a config and what each holds (``config_dir``/``config_file``
+#: are filled in by :func:`load_config`).
+TOP_LEVEL_KEYS = {
+    "name": "name shown in the report",
+    "out": "output folder",
+    "image_size": "input side for every model (positive int or null)",
+    "seed": "base training seed (int >= 0)",
+    "repeats": "repeats of K-fold protocols (int >= 1)",
+    "deterministic": "deterministic ops (true, the default) or false for speed",
+    "recipe": "a recipe preset name or {preset: ..., field: value}",
+    "face_crop": "null or FaceCropper arguments (+ on_error: error|skip)",
+    "data": "named datasets",
+    "models": "list of model names or {name: {overrides}}",
+    "experiments": "list of {data: name, protocols: [...]}",
+    "config_dir": "folder relative paths resolve against (set by load_config)",
+    "config_file": "the YAML file (set by load_config)",
+}
+#: Keys of a ``data:`` entry besides its kind.
+DATA_KINDS = ("synthetic", "manifest", "loader", "concat")
+DATA_KEYS = (*DATA_KINDS, "args", "sample_subjects", "sample_seed", "on_bad_image", "duplicates")
+#: What a data entry does with an image that cannot be decoded.
+ON_BAD_IMAGE = ("error", "skip")
+#: What a data entry does with a repeated image path or one image under two subjects.
+DUPLICATES = ("error", "warn", "ignore")
+#: Keys of a model entry that painzoo reads itself (not passed to the builder).
+MODEL_RESERVED = ("recipe", "input_size", "label")
+
+
+class _Checker:
+    """Schema checks with messages that name the file and line of a key path."""
+
+    def __init__(self, config: dict, source: str | None = None):
+        self.file = config.get("config_file")
+        self.name = config.get("name", "custom")
+        if source is None and self.file and Path(self.file).is_file():
+            try:
+                source = Path(self.file).read_text(encoding="utf-8")
+            except OSError:
+                source = None
+        self.lines = _key_lines(source) if source else {}
+
+    def where(self, path: tuple) -> str:
+        head = self.file or f"config {self.name!r}"
+        for n in range(len(path), 0, -1):
+            line = self.lines.get(tuple(path[:n]))
+            if line is not None:
+                return f"{head}, line {line}"
+        return head
+
+    def fail(self, path: tuple, message: str):
+        raise ConfigError(f"{self.where(path)}: {message}")
+
+    def keys(self, mapping: dict, path: tuple, allowed, what: str) -> None:
+        allowed = list(allowed)
+        for key in mapping:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"valid keys are {', '.join(repr(k) for k in allowed)}."
+            )
+            self.fail((*path, key), f"unknown key {key!r} in {what}; {hint}")
+
+    def mapping(self, value, path: tuple, what: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, f"{what} must be a mapping (key: value); received {_show(value)}.")
+        return value
+
+    def integer(self, value, path, what, *, minimum=None, none=False):
+        if value is None and none:
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(
+                path,
+                f"{what} must be an integer{' or null' if none else ''}"
+                f"{f' >= {minimum}' if minimum is not None else ''}; received {_show(value)}.",
+            )
+        if minimum is not None and value < minimum:
+            self.fail(path, f"{what} must be >= {minimum}; received {value}.")
+
+    def number(self, value, path, what, *, low=None, high=None, low_open=False, high_open=False):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f"{what} must be a number; received {_show(value)}.")
+        if low is not None and (value < low or (low_open and value == low)):
+            self.fail(path, f"{what} must be {'>' if low_open else '>='} {low}; received {value}.")
+        if high is not None and (value > high or (high_open and value == high)):
+            self.fail(
+                path, f"{what} must be {'<' if high_open else '<='} {high}; received {value}."
+            )
+
+    def string(self, value, path, what, *, choices=None):
+        if not isinstance(value, str) or not value:
+            self.fail(path, f"{what} must be a non-empty string; received {_show(value)}.")
+        if choices is not None and value not in choices:
+            close = difflib.get_close_matches(value, list(choices), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            self.fail(path, f"{what} {value!r} is unknown; {hint}choose one of {list(choices)}.")
+
+
+def _show(value) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _parameters(fn, skip=()) -> tuple[list[str], bool]:
+    """Keyword names ``fn`` accepts, and whether it also takes ``**kwargs``."""
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    names = [
+        p.name
+        for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in skip
+    ]
+    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+
+
+def validate_config(config: dict, *, source: str | None = None) -> None:
+    """Check every key, type and range of a config (the schema); no file is read.
+
+    Args:
+        config: The config dict.
+        source: Its YAML text, to name lines in messages; by default the
+            file ``config["config_file"]`` is read when it exists.
+
+    Raises:
+        ConfigError: Naming the file, line and key, and what would fix it.
+    """
+    c = _Checker(config, source)
+    c.keys(config, (), TOP_LEVEL_KEYS, "the top level")
+    for key in ("name", "out", "config_dir", "config_file"):
+        if config.get(key) is not None and not isinstance(config[key], (str, os.PathLike)):
+            c.fail((key,), f"{key!r} must be a string; received {_show(config[key])}.")
+    c.integer(config.get("image_size"), ("image_size",), "image_size", minimum=1, none=True)
+    c.integer(config.get("seed", 0), ("seed",), "seed", minimum=0)
+    c.integer(config.get("repeats", 1), ("repeats",), "repeats", minimum=1)
+    if not isinstance(config.get("deterministic", True), bool):
+        c.fail(
+            ("deterministic",),
+            f"deterministic must be true or false; received {_show(config['deterministic'])}.",
+        )
+    _check_recipe(c, config.get("recipe"), ("recipe",), "the recipe", top=True)
+    _check_face_crop(c, config.get("face_crop"))
+    for key in ("data", "models", "experiments"):
         if not config.get(key):
-            raise ValueError(
-                f"Config {config.get('name', '?')!r} lacks {key!r}; see "
-                "painzoo/evaluation/configs/quick.yaml for a complete example."
+            c.fail(
+                (key,) if key in config else (),
+                f"the config lacks {key!r} (or it is empty); see "
+                "painzoo/evaluation/configs/quick.yaml for a complete example.",
             )
-    data = config["data"]
-    for i, exp in enumerate(config["experiments"]):
-        if not isinstance(exp, dict) or "data" not in exp or "protocols" not in exp:
-            raise ValueError(
-                f"experiments[{i}] must be a mapping with 'data' and 'protocols'; received {exp!r}."
+    data = c.mapping(config["data"], ("data",), "'data'")
+    for name, entry in data.items():
+        _check_data_entry(c, entry, ("data", name), f"data {name!r}", data)
+    _check_models(c, config["models"])
+    _check_experiments(c, config["experiments"], data)
+
+
+def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
+    from painzoo.training.recipe import PRESETS, Recipe
+
+    if spec is None:
+        return
+    if isinstance(spec, str) and top:
+        c.string(spec, path, "recipe preset", choices=sorted(PRESETS))
+        return
+    spec = c.mapping(spec, path, what if not top else "'recipe' (a preset name or a mapping)")
+    fields = [f.name for f in dataclasses.fields(Recipe) if f.name != "extra"]
+    c.keys(spec, path, (["preset"] if top else []) + fields, what)
+    if "preset" in spec:
+        c.string(spec["preset"], (*path, "preset"), "recipe preset", choices=sorted(PRESETS))
+    ints = {"epochs": 1, "batch_size": 1, "seed": 0, "verbose": 0}
+    for key, low in ints.items():
+        if key in spec:
+            c.integer(spec[key], (*path, key), f"{key}", minimum=low)
+    if "learning_rate" in spec:
+        c.number(
+            spec["learning_rate"], (*path, "learning_rate"), "learning_rate", low=0, low_open=True
+        )
+    if "weight_decay" in spec:
+        c.number(spec["weight_decay"], (*path, "weight_decay"), "weight_decay", low=0)
+    if "validation_split" in spec:
+        c.number(
+            spec["validation_split"],
+            (*path, "validation_split"),
+            "validation_split",
+            low=0,
+            high=1,
+            high_open=True,
+        )
+    for key in ("optimizer", "precision"):
+        if key in spec:
+            c.string(spec[key], (*path, key), key)
+
+
+def _check_face_crop(c: _Checker, spec) -> None:
+    if spec is None or spec is False:
+        return
+    spec = c.mapping(spec, ("face_crop",), "'face_crop' (null or FaceCropper arguments)")
+    from painzoo.preprocess.face import FaceCropper
+
+    names, _ = _parameters(FaceCropper.__init__, skip=("self",))
+    c.keys(spec, ("face_crop",), [*names, "on_error"], "face_crop")
+    if "on_error" in spec:
+        c.string(
+            spec["on_error"], ("face_crop", "on_error"), "face_crop on_error", choices=ON_BAD_IMAGE
+        )
+    if "size" in spec:
+        c.integer(spec["size"], ("face_crop", "size"), "face_crop size", minimum=1)
+    if "margin" in spec:
+        c.number(spec["margin"], ("face_crop", "margin"), "face_crop margin", low=0)
+
+
+def _check_data_entry(c: _Checker, entry, path, what, data) -> None:
+    entry = c.mapping(entry, path, what)
+    c.keys(entry, path, DATA_KEYS, what)
+    kinds = [k for k in DATA_KINDS if k in entry]
+    if len(kinds) != 1:
+        c.fail(
+            path,
+            f"{what} needs exactly one of {list(DATA_KINDS)}; it has "
+            f"{kinds or 'none'} (keys: {sorted(entry)}).",
+        )
+    kind = kinds[0]
+    args = entry.get("args")
+    if args is not None:
+        c.mapping(args, (*path, "args"), f"the args of {what}")
+    if kind == "synthetic":
+        from painzoo.datasets.synthetic import PRESETS, make_synthetic
+
+        c.string(
+            entry["synthetic"], (*path, "synthetic"), "synthetic preset", choices=sorted(PRESETS)
+        )
+        names, _ = _parameters(make_synthetic, skip=("preset",))
+        c.keys(args or {}, (*path, "args"), names, f"the args of {what} (make_synthetic)")
+    elif kind == "manifest":
+        c.string(entry["manifest"], (*path, "manifest"), "manifest (a CSV path)")
+        if args:
+            c.fail((*path, "args"), f"{what}: a manifest entry takes no args; remove 'args'.")
+    elif kind == "loader":
+        from painzoo.datasets import loaders
+
+        names = [n for n in loaders.__all__ if callable(getattr(loaders, n))]
+        c.string(entry["loader"], (*path, "loader"), "loader", choices=names)
+        params, var_kw = _parameters(getattr(loaders, entry["loader"]))
+        if not var_kw:
+            c.keys(args or {}, (*path, "args"), params, f"the args of {what} ({entry['loader']})")
+    else:
+        parts = entry["concat"]
+        if not isinstance(parts, list) or not parts:
+            c.fail(
+                (*path, "concat"),
+                f"'concat' of {what} must be a non-empty list; received {_show(parts)}.",
             )
-        if exp["data"] not in data:
-            raise ValueError(
-                f"experiments[{i}] uses data {exp['data']!r}, which is not defined under 'data' "
-                f"(defined: {sorted(data)})."
+        for i, part in enumerate(parts):
+            if isinstance(part, str):
+                if part not in data:
+                    close = difflib.get_close_matches(part, list(data), n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    c.fail(
+                        (*path, "concat", i),
+                        f"{what} concatenates {part!r}, which is not defined under 'data'; {hint}defined: {sorted(data)}.",
+                    )
+            else:
+                _check_data_entry(c, part, (*path, "concat", i), f"part {i} of {what}", data)
+    for key in ("sample_subjects",):
+        if key in entry:
+            c.integer(entry[key], (*path, key), key, minimum=1, none=True)
+    if "sample_seed" in entry:
+        c.integer(entry["sample_seed"], (*path, "sample_seed"), "sample_seed", minimum=0)
+    if "on_bad_image" in entry:
+        c.string(
+            entry["on_bad_image"], (*path, "on_bad_image"), "on_bad_image", choices=ON_BAD_IMAGE
+        )
+    if "duplicates" in entry:
+        c.string(entry["duplicates"], (*path, "duplicates"), "duplicates", choices=DUPLICATES)
+
+
+def _check_models(c: _Checker, models) -> None:
+    if not isinstance(models, list):
+        c.fail(
+            ("models",),
+            f"'models' must be a list, e.g. 'models: [{models}]' or one '- name' line per model; "
+            f"received {_show(models)}.",
+        )
+    for i, entry in enumerate(models):
+        path = ("models", i)
+        if isinstance(entry, str):
+            continue
+        if not isinstance(entry, dict) or len(entry) != 1:
+            c.fail(
+                path,
+                f"a model entry must be a name or a one-key mapping {{name: {{overrides}}}}; received {_show(entry)}.",
             )
+        ((name, opts),) = entry.items()
+        if not isinstance(name, str):
+            c.fail(path, f"a model name must be a string; received {_show(name)}.")
+        path = (*path, name)
+        if opts is None:
+            continue
+        opts = c.mapping(opts, path, f"the overrides of model {name!r}")
+        what = f"model {name!r}"
+        if "recipe" in opts:
+            _check_recipe(c, opts["recipe"], (*path, "recipe"), f"the recipe of {what}", top=False)
+        if "input_size" in opts:
+            c.integer(
+                opts["input_size"],
+                (*path, "input_size"),
+                f"input_size of {what}",
+                minimum=1,
+                none=True,
+            )
+        if "label" in opts and opts["label"] is not None:
+            c.string(opts["label"], (*path, "label"), f"label of {what}")
+
+
+def _check_experiments(c: _Checker, experiments, data) -> None:
+    from painzoo.evaluation.protocols import _ALIASES, PROTOCOLS
+
+    if not isinstance(experiments, list):
+        c.fail(
+            ("experiments",),
+            f"'experiments' must be a list of {{data: name, protocols: [...]}}; received {_show(experiments)}.",
+        )
+    known = sorted(PROTOCOLS)
+    for i, exp in enumerate(experiments):
+        path = ("experiments", i)
+        what = f"experiments[{i}]"
+        exp = c.mapping(exp, path, f"{what} (a mapping with 'data' and 'protocols')")
+        c.keys(exp, path, ("data", "protocols"), what)
+        for key in ("data", "protocols"):
+            if key not in exp:
+                c.fail(path, f"{what} lacks {key!r}; it needs 'data' and 'protocols'.")
+        name = exp["data"]
+        if not isinstance(name, str) or name not in data:
+            close = difflib.get_close_matches(str(name), list(data), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            c.fail(
+                (*path, "data"),
+                f"{what} uses data {name!r}, which is not defined under 'data'; {hint}defined: {sorted(data)}.",
+            )
+        protocols = exp["protocols"]
+        if not isinstance(protocols, list) or not protocols:
+            c.fail(
+                (*path, "protocols"),
+                f"'protocols' of {what} must be a non-empty list, e.g. [loso]; received {_show(protocols)}.",
+            )
+        for j, spec in enumerate(protocols):
+            ppath = (*path, "protocols", j)
+            args = {}
+            if isinstance(spec, dict):
+                if len(spec) != 1:
+                    c.fail(
+                        ppath,
+                        f"a protocol entry must be a name or a one-key mapping {{name: {{args}}}}; received {_show(spec)}.",
+                    )
+                ((spec, args),) = spec.items()
+                ppath = (*ppath, str(spec))
+                args = c.mapping(args or {}, ppath, f"the args of protocol {spec!r}")
+            if not isinstance(spec, str):
+                c.fail(ppath, f"a protocol name must be a string; received {_show(spec)}.")
+            key = _ALIASES.get(spec.lower(), spec.lower())
+            c.string(key, ppath, "protocol", choices=known)
+            params, var_kw = _parameters(PROTOCOLS[key].__init__, skip=("self",))
+            if not var_kw:
+                c.keys(args, ppath, params, f"the args of protocol {spec!r}")
+            for arg in ("n_splits", "repeats"):
+                if arg in args:
+                    c.integer(args[arg], (*ppath, arg), arg, minimum=2 if arg == "n_splits" else 1)
 
 
 def apply_overrides(
@@ -157,6 +578,18 @@ def apply_overrides(
     """
     from painzoo.evaluation.protocols import get_protocol
 
+    for key, value, low in (
+        ("epochs", epochs, 1),
+        ("repeats", repeats, 1),
+        ("image_size", image_size, 1),
+        ("seed", seed, 0),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < low
+        ):
+            raise ConfigError(
+                f"--{key.replace('_', '-')} must be an integer >= {low}; received {value!r}."
+            )
     config = copy.deepcopy(config)
     if out is not None:
         config["out"] = str(out)
@@ -256,3 +689,171 @@ def expand_models(entries) -> list[ModelSpec]:
     if dupes:
         raise ValueError(f"Two model entries share the label(s) {dupes}; give one a 'label:'.")
     return out
+
+
+# -- checks that need the registry and the data ---------------------------------------
+def check_config(config: dict) -> None:
+    """Check everything a run needs before any training starts.
+
+    Beyond the schema (:func:`validate_config`): every model name resolves
+    in the registry (or is an LBP baseline) and takes the keyword overrides
+    given; every recipe builds; every protocol spec builds; every data entry
+    that reads files is built (manifests and loaders read their tables, check
+    labels, files, duplicate images and, with ``on_bad_image: skip``, drop
+    undecodable images). Synthetic data is not rendered here.
+
+    Args:
+        config: A config from :func:`load_config`, after
+            :func:`apply_overrides`.
+
+    Raises:
+        ConfigError: Naming the file, line and key, and what would fix it.
+    """
+    validate_config(config)
+    c = _Checker(config)
+    _check_model_names(c, config)
+    from painzoo.evaluation.protocols import get_protocol
+    from painzoo.training.recipe import Recipe
+
+    try:
+        base = Recipe.from_config(config.get("recipe"))
+    except (TypeError, ValueError) as err:
+        c.fail(("recipe",), f"the recipe does not build: {err}")
+    for i, spec in enumerate(_model_recipes(config)):
+        if spec:
+            try:
+                base.replace(**spec)
+            except (TypeError, ValueError) as err:
+                c.fail(("models", i), f"the recipe of this model does not build: {err}")
+    for i, exp in enumerate(config["experiments"]):
+        for j, spec in enumerate(exp["protocols"]):
+            try:
+                get_protocol(spec)
+            except (TypeError, ValueError) as err:
+                c.fail(
+                    ("experiments", i, "protocols", j), f"protocol {spec!r} does not build: {err}"
+                )
+    used = []
+    for exp in config["experiments"]:
+        if exp["data"] not in used:
+            used.append(exp["data"])
+    for name in used:
+        if _is_synthetic(config["data"], name):
+            continue
+        from painzoo.evaluation.units import load_data
+
+        try:
+            load_data(name, config["data"], config_dir=config.get("config_dir"))
+        except (ValueError, FileNotFoundError, TypeError, OSError) as err:
+            c.fail(("data", name), f"data {name!r} cannot be loaded: {err}")
+
+
+def _model_recipes(config) -> list[dict]:
+    out = []
+    for entry in config["models"]:
+        opts = next(iter(entry.values())) if isinstance(entry, dict) else None
+        out.append(dict((opts or {}).get("recipe") or {}))
+    return out
+
+
+def _is_synthetic(data: dict, spec, seen=()) -> bool:
+    """Whether a data entry renders any synthetic part (too slow to build in a check)."""
+    if isinstance(spec, str):
+        if spec in seen or spec not in data:
+            return False
+        return _is_synthetic(data, data[spec], (*seen, spec))
+    if "synthetic" in spec:
+        return True
+    return any(_is_synthetic(data, s, seen) for s in spec.get("concat") or [])
+
+
+def _check_model_names(c: _Checker, config: dict) -> None:
+    import painzoo
+    from painzoo import registry
+    from painzoo.evaluation.baselines import get_baseline, is_baseline, list_baselines
+
+    for i, entry in enumerate(config["models"]):
+        name = _entry_name(entry)
+        path = ("models", i) if isinstance(entry, str) else ("models", i, next(iter(entry)))
+        opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
+        kwargs = {k: v for k, v in opts.items() if k not in MODEL_RESERVED}
+        if is_baseline(name):
+            try:
+                get_baseline(
+                    name, **{k: v[0] if isinstance(v, list) else v for k, v in kwargs.items()}
+                )
+            except (TypeError, ValueError) as err:
+                c.fail(path, f"baseline {name!r} does not accept these overrides: {err}")
+            continue
+        known = painzoo.list_models()
+        if name not in known:
+            close = difflib.get_close_matches(name, known + list_baselines(), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(repr(x) for x in close)}? " if close else ""
+            c.fail(
+                path,
+                f"unknown model {name!r}; {hint}`painzoo models` lists the zoo "
+                "(baselines are named lbp_svm_r<R>p<P>_<G>x<G>).",
+            )
+        builder = registry._lookup(name)[0]
+        params, var_kw = _parameters(builder)
+        if not var_kw:
+            allowed = [p for p in params if p not in ("num_classes", "input_shape")]
+            c.keys(kwargs, path, [*allowed, *MODEL_RESERVED], f"the overrides of model {name!r}")
+
+
+def prepare_data(ds, data: dict, name: str):
+    """Apply a data entry's checks to the dataset built from it.
+
+    ``duplicates`` (default ``"error"``) runs :meth:`Dataset.check`;
+    ``on_bad_image: skip`` decodes every image once and drops those that
+    fail (:meth:`Dataset.drop_unreadable`, with a warning giving the count).
+    A ``concat`` entry without its own setting takes the first one of its
+    parts.
+
+    Args:
+        ds: The dataset built from ``data[name]``.
+        data: The config's ``data`` mapping.
+        name: The entry's name.
+
+    Returns:
+        The checked dataset (rows with bad images dropped under ``skip``).
+
+    Raises:
+        ValueError: For duplicate images under ``duplicates: error``.
+        FileNotFoundError: Under ``on_bad_image: error``, for image files
+            that do not exist (undecodable ones fail when read).
+    """
+    entry = data.get(name) if isinstance(name, str) else name
+    where = f"data {name!r}"
+    if isinstance(entry, dict) and "manifest" in entry:
+        where += f" ({entry['manifest']})"
+    duplicates = _data_option(data, entry, "duplicates") or "error"
+    ds.check(duplicates=duplicates, where=where)
+    if _data_option(data, entry, "on_bad_image") == "skip":
+        kept = ds.drop_unreadable(on_bad_image="skip", where=where)
+        kept.name = ds.name
+        return kept
+    listed = [str(p) for p in ds.frame["image"]]
+    missing = [p for p, rel in zip(ds.image_paths, listed) if rel and not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{where}: {len(missing)} image file(s) do not exist (first: {missing[0]}); fix "
+            "the paths, or set on_bad_image: skip in this data entry to drop such rows."
+        )
+    return ds
+
+
+def _data_option(data: dict, entry, key: str, seen=()):
+    if isinstance(entry, str):
+        if entry in seen or entry not in data:
+            return None
+        return _data_option(data, data[entry], key, (*seen, entry))
+    if not isinstance(entry, dict):
+        return None
+    if entry.get(key) is not None:
+        return entry[key]
+    for part in entry.get("concat") or []:
+        value = _data_option(data, part, key, seen)
+        if value is not None:
+            return value
+    return None

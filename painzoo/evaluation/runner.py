@@ -113,11 +113,12 @@ def run(
         ValueError: For an invalid config or an unknown executor.
         ImportError: For ``executor="ray"`` without Ray (``pip install "painzoo[ray]"``).
     """
-    from painzoo.evaluation.config import load_config
+    from painzoo.evaluation.config import check_config, load_config
     from painzoo.evaluation.executors import get_executor
 
     if not isinstance(config, dict) or "config_dir" not in config:
         config = load_config(config)
+    check_config(config)  # schema, models, protocols, data files: before any training
     executor = get_executor(executor)
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.evaluation.config import prepare_data
 from painzoo.evaluation.storage import RunStorage
 
 __all__ = [
@@ -375,6 +376,7 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
             ds = preprocess.crop_dataset(load_data(name, data, config_dir=config_dir), cropper)
         else:
             ds = _build_data(name, data, config_dir, set())
+            ds = prepare_data(ds, data, name)  # duplicates, on_bad_image (config.py)
         _DATA_CACHE[key] = ds
     return _DATA_CACHE[key]
 

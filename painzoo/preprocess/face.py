@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from painzoo.datasets.io import cache_root, read_image, write_image
+from painzoo.datasets.io import cache_root, display_path, read_image, write_image
 from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.background import BackgroundRemover
 from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector
@@ -37,6 +37,7 @@ _PAD_MODES = {
     "edge": cv2.BORDER_REPLICATE,
 }
 _ON_NO_FACE = ("center", "skip", "error")
+_ON_ERROR = ("error", "raise", "skip")
 BOX_COLUMNS = ("box_x", "box_y", "box_w", "box_h")
 KEYPOINT_COLUMNS = tuple(f"kp_{k}_{a}" for k in KEYPOINT_NAMES for a in ("x", "y"))
 
@@ -90,6 +91,10 @@ class FaceCropper:
         detect_max_side: Images with a longer side are downscaled to it for
             detection; the box is mapped back and the crop taken at full
             resolution (Delaware photographs are 5152×3864).
+        on_error: What :func:`crop_dataset` does with an image file that
+            cannot be decoded (unless its own ``on_error`` is given):
+            ``"error"`` (raise, naming the file) or ``"skip"`` (drop and count
+            it). It does not change the crops, so it is not in the cache key.
 
     Raises:
         ValueError: For an unknown detector, pad mode or ``on_no_face``.
@@ -117,7 +122,10 @@ class FaceCropper:
         on_no_face: str = "center",
         min_face_size: int = 40,
         detect_max_side: int = 1024,
+        on_error: str = "error",
     ):
+        if on_error not in _ON_ERROR:
+            raise ValueError(f"on_error must be 'error' or 'skip'; received {on_error!r}.")
         if pad_mode not in _PAD_MODES:
             raise ValueError(f"pad_mode must be one of {list(_PAD_MODES)}; received {pad_mode!r}.")
         if on_no_face not in _ON_NO_FACE:
@@ -134,6 +142,7 @@ class FaceCropper:
         self.on_no_face = on_no_face
         self.min_face_size = int(min_face_size)
         self.detect_max_side = int(detect_max_side)
+        self.on_error = "skip" if on_error == "skip" else "error"
         self.detector_name, self._detect = get_detector(detector, min_face_size=min_face_size)
         self._background = BackgroundRemover(background) if background is not None else None
         self.detector_calls = 0
@@ -279,7 +288,7 @@ def crop_dataset(
     cropper: FaceCropper,
     *,
     cache_dir: str | os.PathLike | None = None,
-    on_error: str = "raise",
+    on_error: str | None = None,
     return_report: bool = False,
 ):
     """Crop every image of a dataset, through an on-disk cache.
@@ -295,8 +304,9 @@ def crop_dataset(
         cropper: A :class:`FaceCropper`.
         cache_dir: Cache folder; defaults to ``<cache_root>/crops`` (see
             :func:`painzoo.datasets.io.cache_root`).
-        on_error: ``"raise"`` (an unreadable image raises an error naming
-            it) or ``"skip"`` (dropped, counted, warned about).
+        on_error: ``"error"`` (or ``"raise"``: an unreadable image raises an
+            error naming it) or ``"skip"`` (dropped, counted, warned about);
+            ``None`` takes ``cropper.on_error``.
         return_report: Also return a dict of counts (``images``,
             ``cached``, ``cropped``, ``no_face``, ``skipped_no_face``,
             ``unreadable``).
@@ -318,8 +328,10 @@ def crop_dataset(
         UserWarning: How many faces were not found (naming the first files)
             and how many images were unreadable.
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'; received {on_error!r}.")
+    on_error = getattr(cropper, "on_error", "error") if on_error is None else on_error
+    if on_error not in _ON_ERROR:
+        raise ValueError(f"on_error must be 'error' or 'skip'; received {on_error!r}.")
+    on_error = "raise" if on_error == "error" else on_error
     if len(dataset) == 0:
         raise ValueError("crop_dataset received an empty dataset; there is nothing to crop.")
     cache = Path(cache_dir) if cache_dir is not None else cache_root() / "crops"
@@ -334,7 +346,7 @@ def crop_dataset(
     missed: list[str] = []
     unreadable: list[str] = []
     for i in range(len(dataset)):
-        label = f"row {i}" if in_memory else str(paths[i])
+        label = f"row {i}" if in_memory else display_path(paths[i])
         try:
             if in_memory:
                 pixels = np.ascontiguousarray(dataset.images[i])
@@ -343,7 +355,9 @@ def crop_dataset(
                 digest = _hash_file(paths[i])
         except OSError as err:
             if on_error == "raise":
-                raise FileNotFoundError(f"Cannot read image {label}: {err}") from None
+                raise FileNotFoundError(
+                    f"Cannot read image {label}: {err.strerror or type(err).__name__}"
+                ) from None
             report["unreadable"] += 1
             unreadable.append(label)
             continue
@@ -453,12 +467,15 @@ def preprocess_folder(
     on_no_face: str = "center",
     layout: str = "subject/label",
     cache_dir: str | os.PathLike | None = None,
+    on_error: str = "error",
 ) -> Dataset:
     """Crop the faces of a folder (or CSV manifest) into ``dst`` with a manifest.
 
     Writes ``dst/images/…`` (PNG crops, mirroring the source's relative
     paths) and ``dst/manifest.csv`` (every source column plus the box and
-    keypoint columns). This is ``painzoo preprocess SRC DST``.
+    keypoint columns). This is ``painzoo preprocess SRC DST``. Nothing is
+    written when an output would replace an input file (the source manifest
+    or an image); the error says so before any work is done.
 
     Args:
         src: A folder read with :func:`~painzoo.datasets.load_folder` and
@@ -467,43 +484,89 @@ def preprocess_folder(
         dst: Output folder (created).
         detector, size, margin, background, on_no_face: See
             :class:`FaceCropper`.
-        layout: Folder layout of ``src``.
+        layout: Folder layout of ``src``: ``"subject/label"``, ``"label"``
+            (see :func:`~painzoo.datasets.load_folder`) or ``"mintpain"``
+            (MInt PAIN's named folders, read with
+            :func:`~painzoo.datasets.load_mintpain`, every frame; no
+            participant name reaches ``dst``).
         cache_dir: See :func:`crop_dataset`.
+        on_error: ``"error"`` (an image that cannot be decoded stops the
+            run, naming it) or ``"skip"`` (dropped and counted).
 
     Returns:
         The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
 
     Raises:
         FileNotFoundError: If ``src`` does not exist.
+        ValueError: If ``dst/manifest.csv`` or a crop would overwrite an
+            input file, or for a bad image with ``on_error="error"``.
     """
-    from painzoo.datasets.loaders import load_csv, load_folder
+    from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
 
     src, dst = Path(src), Path(dst)
     if src.is_file():
         ds = load_csv(src)
+    elif src.is_dir() and layout == "mintpain":
+        ds = load_mintpain(src, frames_per_subject_class=None)
     elif src.is_dir():
         ds = load_folder(src, layout=layout)
     else:
-        raise FileNotFoundError(f"{src} is neither an image folder nor a CSV manifest.")
+        raise FileNotFoundError(
+            f"{display_path(src)} is neither an image folder nor a CSV manifest."
+        )
+    inputs = [src] if src.is_file() else []
+    inputs += [p for p in ds.image_paths if str(p) not in ("", ".")]
+    manifest = dst / "manifest.csv"
+    _refuse_overwrite([manifest], inputs, src, dst)
     cropper = FaceCropper(
-        detector, size=size, margin=margin, background=background, on_no_face=on_no_face
+        detector,
+        size=size,
+        margin=margin,
+        background=background,
+        on_no_face=on_no_face,
+        on_error=on_error,
     )
     cropped, report = crop_dataset(ds, cropper, cache_dir=cache_dir, return_report=True)
     images_dir = dst / "images"
     frame = cropped.frame.copy()
-    names, used = [], set()
-    for i, (rel, cached) in enumerate(zip(frame["source_image"], frame["image"])):
+    names, used, targets = [], set(), []
+    for i, rel in enumerate(frame["source_image"]):
         rel_path = Path(rel)
         out_rel = rel_path.with_suffix(".png") if rel and not rel_path.is_absolute() else None
         if out_rel is None or str(out_rel) in used:
             out_rel = Path(f"{i:06d}.png")
         used.add(str(out_rel))
-        target = images_dir / out_rel
+        targets.append(images_dir / out_rel)
+    _refuse_overwrite(targets, inputs, src, dst)
+    for cached, target in zip(frame["image"], targets):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, target)
         names.append(str(target.relative_to(dst)))
     frame["image"] = names
     dst.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(dst / "manifest.csv", index=False)
+    frame.to_csv(manifest, index=False)
     logger.info("preprocess_folder: %s", report)
-    return Dataset.from_csv(dst / "manifest.csv", name=ds.name)
+    return Dataset.from_csv(manifest, name=ds.name)
+
+
+def _refuse_overwrite(outputs: list[Path], inputs: list[Path], src: Path, dst: Path) -> None:
+    """Raise if writing any of ``outputs`` would replace one of ``inputs``."""
+    taken = {os.path.normcase(os.path.realpath(p)) for p in inputs}
+    for out in outputs:
+        clash = os.path.normcase(os.path.realpath(out)) in taken
+        if not clash and out.exists():
+            clash = any(_same_file(out, p) for p in inputs if p.name == out.name)
+        if clash:
+            raise ValueError(
+                f"painzoo preprocess would overwrite its input {display_path(out)} (source "
+                f"{display_path(src)}, output folder {display_path(dst)}); nothing was written. "
+                "Choose an output folder that holds none of the inputs, e.g. "
+                f"{display_path(dst / 'crops')}."
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

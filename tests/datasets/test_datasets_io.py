@@ -114,3 +114,46 @@ def test_is_image_file():
 def test_resize_image_shape():
     out = resize_image(_gradient(24, 32), (12, 10))
     assert out.shape == (12, 10, 3) and out.dtype == np.uint8
+
+
+# -- hostile files ---------------------------------------------------------------------
+def _png_claiming(path, width, height):
+    """A 1×1 PNG whose header claims ``width × height`` (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    Image.new("L", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("width, height", [(30000, 30000), (25000, 20000)])
+def test_decompression_bomb_is_refused_naming_the_file(tmp_path, width, height):
+    # 900 M pixels: PIL raises its own error; 500 M: PIL only warns and would decode 1.5 GB.
+    path = _png_claiming(tmp_path / "bomb.png", width, height)
+    assert path.stat().st_size < 200
+    with pytest.raises(ValueError, match=r"Refusing to decode .*bomb\.png.*MAX_IMAGE_PIXELS"):
+        read_image(path)
+
+
+def test_non_utf8_file_names_are_named_printably(tmp_path):
+    import os
+
+    from painzoo.datasets import load_folder
+
+    folder = os.fsencode(tmp_path / "data" / "s1" / "pain")
+    os.makedirs(folder)
+    Image.new("RGB", (4, 4)).save(tmp_path / "data" / "s1" / "pain" / "ok.png")
+    with open(folder + b"/caf\xe9.png", "wb") as f:
+        f.write(b"not a png")
+    odd = os.fsdecode(folder + b"/caf\xe9.png")
+    with pytest.raises(ValueError) as err:
+        read_image(odd)
+    assert "caf\\xe9.png" in str(err.value)
+    str(err.value).encode("utf-8")  # printable: no lone surrogate
+    with pytest.raises(ValueError, match=r"caf\\xe9\.png.*is not valid UTF-8.*rename"):
+        load_folder(tmp_path / "data")

@@ -133,12 +133,15 @@ def test_resume_after_interrupt_leaves_finished_units_untouched(manifest, tmp_pa
 
 def test_a_failing_unit_is_recorded_and_the_run_goes_on(manifest, tmp_path):
     config = _config(
-        manifest, tmp_path, models=["lbp_svm_r1p8_4x4", {"resnet18": {"no_such_arg": 1}}]
+        manifest,
+        tmp_path,
+        models=["lbp_svm_r1p8_4x4", {"resnet18": {"weights": "no_such_weights"}}],
     )
+    # (an unknown keyword such as no_such_arg is now refused before any unit: check_config)
     result = run(config, progress=False)
     assert len(result.failed) == 4 and len(result.finished) == 4
     error = json.loads((tmp_path / "runs" / result.failed[0] / "error.json").read_text())
-    assert "no_such_arg" in error["error"]
+    assert "no_such_weights" in error["error"]
     results = pd.read_csv(tmp_path / "results.csv")
     assert sorted(results["status"].unique()) == ["failed", "ok"]
     assert "Failed units" in result.report_path.read_text()

@@ -377,3 +377,56 @@ def test_preprocess_folder_and_cli(tmp_path):
         16,
         3,
     )
+
+
+def test_preprocess_never_writes_over_its_input(tmp_path):
+    from painzoo.cli import main
+
+    data = tmp_path / "data"
+    for s in ("s1", "s2"):
+        for lab in ("no_pain", "pain"):
+            write_image(data / "images" / s / lab / "f.png", _rand(40, 40))
+    manifest = load_folder(data / "images").to_csv(data / "manifest.csv")
+    before = manifest.read_bytes()
+    image = data / "images" / "s1" / "pain" / "f.png"
+    pixels = image.read_bytes()
+    # the reported data loss: the crop manifest written over the input manifest
+    with pytest.raises(ValueError, match=r"would overwrite its input .*manifest\.csv"):
+        preprocess_folder(manifest, data, detector="none", size=16, cache_dir=tmp_path / "c")
+    # crops written over the source images (SRC = DST/images)
+    with pytest.raises(
+        ValueError, match=r"would overwrite its input .*f\.png.*nothing was written"
+    ):
+        preprocess_folder(
+            data / "images", data, detector="none", size=16, cache_dir=tmp_path / "c"
+        )
+    rc = main(
+        ["preprocess", str(manifest), str(data), "--detector", "none", "--on-no-face", "skip"]
+    )
+    assert rc == 2
+    assert manifest.read_bytes() == before and image.read_bytes() == pixels
+    # a separate output folder works
+    out = preprocess_folder(
+        manifest, data / "crops", detector="none", size=16, cache_dir=tmp_path / "c"
+    )
+    assert len(out) == 4 and manifest.read_bytes() == before
+
+
+def test_preprocess_on_error_skip_counts_bad_images(tmp_path):
+    for i in range(3):
+        write_image(tmp_path / "in" / "s1" / "pain" / f"{i}.png", _rand(40, 40, seed=i))
+    (tmp_path / "in" / "s1" / "pain" / "1.png").write_bytes(b"broken")
+    with pytest.raises(ValueError, match=r"Cannot decode .*1\.png"):
+        preprocess_folder(
+            tmp_path / "in", tmp_path / "o", detector="none", size=16, cache_dir=tmp_path / "c"
+        )
+    with pytest.warns(UserWarning, match=r"Skipped 1 unreadable image.*1\.png"):
+        ds = preprocess_folder(
+            tmp_path / "in",
+            tmp_path / "o",
+            detector="none",
+            size=16,
+            cache_dir=tmp_path / "c",
+            on_error="skip",
+        )
+    assert len(ds) == 2

@@ -1,0 +1,312 @@
+"""The config schema and the checks made before any training (issue: configs that mean something else)."""
+
+import textwrap
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from painzoo.evaluation import bundled_configs, load_config, run
+from painzoo.evaluation.config import ConfigError, apply_overrides, check_config, prepare_data
+from painzoo.evaluation.units import load_data
+
+GOOD = """\
+name: t
+image_size: 32
+seed: 0
+recipe: {preset: p2, epochs: 1, batch_size: 8}
+data:
+  toy: {manifest: toy.csv}
+models:
+  - lbp_svm_r1p8_4x4
+  - songnet: {recipe: {learning_rate: 1.0e-4}, input_size: 32}
+experiments:
+  - {data: toy, protocols: [loso, {subject_kfold: {n_splits: 2}}]}
+"""
+
+
+def _manifest(folder, labels=(0, 1, 0, 1), subjects=("s1", "s1", "s2", "s2"), files=None):
+    files = list(files or [f"im{i}.png" for i in range(len(labels))])
+    for f in set(files):
+        Image.fromarray(np.full((8, 8, 3), 100, np.uint8)).save(folder / f)
+    frame = pd.DataFrame({"image": files, "label": list(labels), "subject": list(subjects)})
+    frame.to_csv(folder / "toy.csv", index=False)
+    return folder / "toy.csv"
+
+
+def _write(tmp_path, text, name="my.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _line_of(text, needle):
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_good_config_passes_schema_and_checks(tmp_path):
+    _manifest(tmp_path)
+    config = load_config(_write(tmp_path, GOOD))
+    check_config(config)
+    assert config["config_file"].endswith("my.yaml")
+
+
+@pytest.mark.parametrize("name", bundled_configs())
+def test_bundled_configs_pass_the_schema(name):
+    load_config(name)
+
+
+@pytest.mark.parametrize(
+    "old, new, key, suggestion",
+    [
+        ("recipe: {preset", "recipie: {preset", "recipie", "recipe"),
+        ("image_size: 32", "image_szie: 32", "image_szie", "image_size"),
+        (
+            "toy: {manifest: toy.csv}",
+            "toy: {manifest: toy.csv, on_bad_imag: skip}",
+            "on_bad_imag",
+            "on_bad_image",
+        ),
+        ("epochs: 1,", "epoch: 1,", "epoch", "epochs"),
+        ("{n_splits: 2}", "{nsplits: 2}", "nsplits", "n_splits"),
+        ("input_size: 32", "inputsize: 32", "inputsize", "input_size"),
+        ("{recipe: {learning_rate", "{recipe: {learning_rat", "learning_rat", "learning_rate"),
+        ("{data: toy, protocols", "{data: toy, protocol", "protocol", "protocols"),
+    ],
+)
+def test_unknown_keys_are_named_with_line_and_suggestion(tmp_path, old, new, key, suggestion):
+    text = GOOD.replace(old, new)
+    assert text != GOOD
+    path = _write(tmp_path, text)
+    _manifest(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        check_config(load_config(path))
+    message = str(err.value)
+    assert message.startswith(f"{path}, line {_line_of(text, key)}: ")
+    assert f"unknown key {key!r}" in message
+    assert f"did you mean {suggestion!r}?" in message
+
+
+def test_misspelt_top_level_key_message_reads_as_documented(tmp_path):
+    text = GOOD.replace("recipe:", "recipie:")
+    path = _write(tmp_path, text)
+    with pytest.raises(
+        ConfigError,
+        match=r"line 4: unknown key 'recipie' in the top level; "
+        r"did you mean 'recipe'\?$",
+    ):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "old, new, needle, words",
+    [
+        (
+            "  - lbp_svm_r1p8_4x4\n  - songnet: {recipe: {learning_rate: 1.0e-4}, input_size: 32}\n",
+            " songnet\n",
+            "models:",
+            "'models' must be a list",
+        ),
+        ("image_size: 32", 'image_size: "big"', "image_size", "image_size must be an integer"),
+        ("image_size: 32", "image_size: 0", "image_size", "image_size must be >= 1"),
+        ("epochs: 1,", "epochs: 0,", "recipe:", "epochs must be >= 1"),
+        ("epochs: 1,", "epochs: -1,", "recipe:", "epochs must be >= 1"),
+        ("epochs: 1,", "epochs: 2.5,", "recipe:", "epochs must be an integer"),
+        ("seed: 0", "seed: zero", "seed", "seed must be an integer"),
+        ("preset: p2", "preset: p3", "recipe:", "recipe preset 'p3' is unknown"),
+        (
+            "{manifest: toy.csv}",
+            "{manifest: toy.csv, synthetic: ratspain}",
+            "toy:",
+            "exactly one of",
+        ),
+        ("{data: toy,", "{data: tyo,", "{data: tyo", "did you mean 'toy'?"),
+        ("[loso,", "[losso,", "[losso", "protocol 'losso' is unknown; did you mean 'loso'?"),
+    ],
+)
+def test_bad_values_are_named_with_line(tmp_path, old, new, needle, words):
+    text = GOOD.replace(old, new)
+    assert text != GOOD
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}, line {_line_of(text, needle)}: ")
+    assert words in str(err.value)
+
+
+def test_yaml_syntax_error_names_the_file(tmp_path):
+    path = _write(tmp_path, "name: x\ndata: {a: 1\nmodels: [songnet]\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}, line ")
+    assert "<unicode string>" not in str(err.value)
+
+
+def test_dict_configs_are_checked_too():
+    with pytest.raises(ConfigError, match=r"config 't': unknown key 'modles'.*'models'"):
+        load_config(
+            {"name": "t", "modles": ["songnet"], "models": [], "data": {}, "experiments": []}
+        )
+
+
+def test_unknown_model_protocol_args_and_model_kwargs_fail_before_training(tmp_path):
+    _manifest(tmp_path)
+    cases = [
+        (
+            "  - lbp_svm_r1p8_4x4\n",
+            "  - songnte\n",
+            "songnte",
+            "unknown model 'songnte'; did you mean 'songnet'",
+        ),
+        (
+            "input_size: 32}",
+            "input_size: 32, dropout_rate: 0.5}",
+            "songnet:",
+            "unknown key 'dropout_rate'",
+        ),
+        (
+            "[loso,",
+            "[{cross_dataset: {test_source: x}},",
+            "cross_dataset",
+            "did you mean 'test_sources'",
+        ),
+    ]
+    for old, new, needle, words in cases:
+        text = GOOD.replace(old, new)
+        path = _write(tmp_path, text)
+        with pytest.raises(ConfigError) as err:
+            check_config(load_config(path))
+        assert str(err.value).startswith(f"{path}, line {_line_of(text, needle)}: "), err.value
+        assert words in str(err.value)
+
+
+def test_missing_manifest_and_unknown_loader(tmp_path):
+    text = GOOD.replace("manifest: toy.csv", "manifest: nowhere.csv")
+    with pytest.raises(ConfigError, match=r"line 6: data 'toy' cannot be loaded: .*nowhere.csv"):
+        check_config(load_config(_write(tmp_path, text)))
+    text = GOOD.replace("{manifest: toy.csv}", "{loader: load_unbx, args: {root: x}}")
+    with pytest.raises(
+        ConfigError, match=r"line 6: loader 'load_unbx' is unknown; did you mean 'load_unbc'"
+    ):
+        load_config(_write(tmp_path, text))
+    text = GOOD.replace("{manifest: toy.csv}", "{loader: load_unbc, args: {roots: x}}")
+    with pytest.raises(ConfigError, match=r"unknown key 'roots'.*did you mean 'root'"):
+        load_config(_write(tmp_path, text))
+
+
+def test_label_2_in_a_manifest_names_file_and_line(tmp_path):
+    csv = _manifest(tmp_path, labels=(0, 1, 2, 1))
+    with pytest.raises(ConfigError) as err:
+        check_config(load_config(_write(tmp_path, GOOD)))
+    assert f"{csv}, line 4 (row 2, im2.png): label '2'" in str(err.value)
+
+
+def test_overrides_are_range_checked(tmp_path):
+    _manifest(tmp_path)
+    config = load_config(_write(tmp_path, GOOD))
+    for key, value in (("epochs", 0), ("epochs", -1), ("image_size", 0), ("repeats", 0)):
+        with pytest.raises(ConfigError, match=f"--{key.replace('_', '-')} must be"):
+            apply_overrides(config, **{key: value})
+    with pytest.raises(ConfigError, match="unknown model 'nosuchnet'"):
+        check_config(apply_overrides(config, models=["nosuchnet"]))
+
+
+def test_run_refuses_a_bad_config_before_any_unit(tmp_path):
+    _manifest(tmp_path)
+    text = GOOD.replace("  - lbp_svm_r1p8_4x4\n", "  - songnte\n") + f"out: {tmp_path / 'out'}\n"
+    with pytest.raises(ConfigError, match="songnte"):
+        run(load_config(_write(tmp_path, text)), progress=False)
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+# -- data checks ----------------------------------------------------------------------
+def test_duplicate_rows_and_two_subjects_are_errors_by_default(tmp_path):
+    _manifest(
+        tmp_path,
+        labels=(0, 1, 0, 1),
+        subjects=("s1", "s1", "s2", "s2"),
+        files=["a.png", "b.png", "c.png", "a.png"],
+    )
+    data = {"toy": {"manifest": str(tmp_path / "toy.csv")}}
+    with pytest.raises(
+        ValueError, match=r"under two or more subjects.*a\.png in rows 0, 3.*duplicates: warn"
+    ):
+        load_data("toy", data)
+    data["toy"]["duplicates"] = "warn"
+    with pytest.warns(UserWarning, match="under two or more subjects"):
+        ds = load_data("toy", data)
+    assert len(ds) == 4
+    data["toy"]["duplicates"] = "ignore"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_data("toy", data)) == 4
+
+
+def test_repeated_row_same_subject(tmp_path):
+    _manifest(
+        tmp_path, files=["a.png", "b.png", "b.png", "c.png"], subjects=("s1", "s2", "s2", "s3")
+    )
+    with pytest.raises(
+        ValueError, match=r"1 image\(s\) are listed more than once; first: b\.png in rows 1, 2"
+    ):
+        load_data("toy", {"toy": {"manifest": str(tmp_path / "toy.csv")}})
+
+
+def test_on_bad_image_skip_drops_and_counts(tmp_path):
+    _manifest(tmp_path, labels=(0, 1, 0, 1, 0, 1), subjects=("s1",) * 3 + ("s2",) * 3)
+    (tmp_path / "im4.png").write_bytes(b"not a png")
+    data = {"toy": {"manifest": str(tmp_path / "toy.csv"), "on_bad_image": "skip"}}
+    with pytest.warns(UserWarning, match=r"skipped 1 of 6 image\(s\).*im4\.png"):
+        ds = prepare_data(_raw(data), data, "toy")
+    assert len(ds) == 5 and "im4.png" not in set(ds.frame["image"])
+    data["toy"]["on_bad_image"] = "error"
+    ds = _raw(data)
+    assert len(prepare_data(ds, data, "toy")) == 6  # error mode leaves decoding to training
+    with pytest.raises(ValueError, match=r"Cannot decode .*im4\.png"):
+        ds.load_images()
+
+
+def _raw(data):
+    from painzoo.datasets import Dataset
+
+    return Dataset.from_csv(data["toy"]["manifest"])
+
+
+def test_face_crop_on_error_is_accepted(tmp_path):
+    _manifest(tmp_path)
+    text = GOOD + "face_crop: {detector: none, size: 16, on_error: skip}\n"
+    config = load_config(_write(tmp_path, text))
+    from painzoo.preprocess import FaceCropper
+
+    assert FaceCropper(**config["face_crop"]).on_error == "skip"
+    with pytest.raises(ConfigError, match="did you mean 'on_error'"):
+        load_config(_write(tmp_path, GOOD + "face_crop: {detector: none, on_eror: skip}\n"))
+
+
+def _doc_configs():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for page in sorted((root / "docs").rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for i, block in enumerate(re.findall(r"^```yaml[^\n]*\n(.*?)^```", text, re.M | re.S)):
+            if "experiments:" in block:
+                yield pytest.param(block, id=f"{page.name}[{i}]")
+
+
+@pytest.mark.parametrize("block", list(_doc_configs()))
+def test_configs_shown_in_the_docs_pass_the_schema(block, tmp_path):
+    load_config(_write(tmp_path, block, "doc.yaml"))
+
+
+def test_a_missing_image_in_a_manifest_fails_before_training(tmp_path):
+    _manifest(tmp_path)
+    (tmp_path / "im3.png").unlink()
+    with pytest.raises(
+        ConfigError,
+        match=r"line 6: data 'toy' cannot be loaded: .*1 image file\(s\) do not exist.*im3\.png",
+    ):
+        check_config(load_config(_write(tmp_path, GOOD)))
