@@ -109,13 +109,13 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
     from painzoo.evaluation.executors import get_executor
     from painzoo.evaluation.report import collect_results, summarize, write_report
 
-    if not isinstance(config, dict) or "config_dir" not in config:
-        config = load_config(config)
     if jobs is not None:
         if not (isinstance(executor, str) and executor.lower() == "local"):
             raise ValueError(f"jobs applies to the local executor, not to {executor!r}.")
         executor = get_executor("local", jobs=jobs)
     executor = get_executor(executor)
+    if not isinstance(config, dict) or "config_dir" not in config:
+        config = load_config(config)
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / _slug(store.out)
