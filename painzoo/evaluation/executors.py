@@ -308,7 +308,9 @@ def _environ(changes: dict):
 
 def _limit_threads(threads: int) -> None:
     """Bound the active backend's thread pools (in a worker, before any op runs)."""
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    import keras  # the backend Keras chose (environment or keras.json); no op has run yet
+
+    backend = keras.backend.backend()
     if backend == "torch":
         import torch
 

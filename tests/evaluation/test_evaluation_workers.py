@@ -197,7 +197,8 @@ def _sigterm_after_first_unit(tmp_path, jobs):
 @pytest.mark.slow
 @pytest.mark.parametrize("jobs", [0, 2])
 def test_sigterm_ends_the_benchmark_every_time(tmp_path, jobs):
-    for attempt in range(3):
+    # Repeated because the old loss was intermittent (~1 in 8); PAINZOO_SIGNAL_REPEATS raises it.
+    for attempt in range(int(os.environ.get("PAINZOO_SIGNAL_REPEATS", 5))):
         folder = tmp_path / str(attempt)
         folder.mkdir()
         code, out, output = _sigterm_after_first_unit(folder, jobs)
