@@ -192,7 +192,6 @@ class LocalExecutor(Executor):
                 ready = mp_connection.wait(
                     [*running, *(p.sentinel for p, _ in running.values())], timeout=0.25
                 )
-                check_stop()
                 for receiver in list(running):
                     proc, unit = running[receiver]
                     if receiver not in ready and proc.sentinel not in ready:
@@ -204,6 +203,7 @@ class LocalExecutor(Executor):
                     receiver.close()
                     proc.join()
                     yield outcome
+                check_stop()  # units that ended with the request are reported first
         finally:  # stopped or closed early: the units in progress are abandoned
             for receiver, (proc, unit) in running.items():
                 _end(proc)
