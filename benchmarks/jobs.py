@@ -59,6 +59,14 @@ def timed_run(config_path: Path, out: Path, jobs: int) -> float:
     return time.perf_counter() - t0
 
 
+def available_cores() -> int:
+    """Cores this process may use (as painzoo.evaluation.executors counts them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def metric_columns(out: Path) -> pd.DataFrame:
     frame = pd.read_csv(out / "results.csv")
     return frame[[c for c in frame.columns if not c.startswith("seconds")]]
@@ -73,8 +81,6 @@ def main(argv=None) -> None:
     parser.add_argument("--scale", type=float, default=0.1, help="Synthetic RatsPain scale.")
     parser.add_argument("--serial", action="store_true", help="Also time --jobs 0.")
     args = parser.parse_args(argv)
-    from painzoo.evaluation.executors import available_cores
-
     jobs = args.jobs or available_cores()
     with tempfile.TemporaryDirectory(prefix="painzoo-jobs-") as tmp:
         tmp = Path(tmp)
