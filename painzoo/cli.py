@@ -104,6 +104,13 @@ def _add_benchmark(sub):
         '(pip install "painzoo[ray]").',
     )
     p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="Units side by side, each in a fresh worker process (default: one per CPU "
+        "core, one on a GPU machine; 0: one after another in this process).",
+    )
+    p.add_argument(
         "--address",
         default=None,
         help="Ray cluster: auto (started with `ray start` here) or HOST:PORT of the head.",
@@ -141,19 +148,27 @@ def _run_benchmark(args) -> int:
         raise ValueError(
             "--address, --gpus-per-unit, --cpus-per-unit and --max-retries need --executor ray."
         )
+    if args.executor == "ray" and args.jobs is not None:
+        raise ValueError("--jobs applies to --executor local; Ray places units itself.")
+    if args.jobs is not None and args.jobs < 0:
+        raise ValueError(f"--jobs must be >= 0 (0: in this process); received {args.jobs}.")
+    local_options = {"jobs": "auto" if args.jobs is None else args.jobs}
     from painzoo.evaluation.executors import get_executor
 
     try:
-        executor = get_executor(args.executor, **(ray_options if args.executor == "ray" else {}))
+        options = ray_options if args.executor == "ray" else local_options
+        executor = get_executor(args.executor, **options)
     except ImportError as err:
         raise ValueError(str(err)) from err
     result = evaluation.run(
         config, progress=not args.no_progress, profile=args.profile, executor=executor
     )
     print(f"Report: {result.report_path}")
-    if result.interrupted:
+    if result.interrupted or result.stop_signal:
+        import signal
+
         print("Interrupted: rerun the same command to finish the remaining units.")
-        return 130
+        return 128 + int(result.stop_signal or signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
     return 0 if not result.failed else 1
 
 

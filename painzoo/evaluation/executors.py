@@ -7,8 +7,10 @@ is run by :func:`painzoo.evaluation.units.run_unit`, which writes its own
 files under ``OUT/runs/<run_id>/``, so all executors produce the same
 layout and the same report.
 
-- ``"local"`` (:class:`LocalExecutor`): one unit after another in this
-  process — the default.
+- ``"local"`` (:class:`LocalExecutor`): units on this machine, each in a
+  fresh worker process, ``jobs`` of them side by side (``painzoo benchmark``
+  and ``--jobs``), or one after another in this process (``jobs=0``, the
+  default of :func:`~painzoo.evaluation.run`).
 - ``"ray"`` (:class:`RayExecutor`): every unit is a Ray task with the CPUs
   and GPUs it asks for, on a local Ray instance or a cluster. Ray is an
   optional extra: ``pip install "painzoo[ray]"``.
@@ -21,14 +23,29 @@ Example:
 
 from __future__ import annotations
 
+import collections
+import multiprocessing
+import os
+import signal
 import traceback
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import connection as mp_connection
 
 # Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
 from painzoo.evaluation import units as units_module
+from painzoo.evaluation.stopping import check_stop
 
-__all__ = ["Executor", "LocalExecutor", "RayExecutor", "UnitOutcome", "get_executor", "EXECUTORS"]
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "RayExecutor",
+    "UnitOutcome",
+    "get_executor",
+    "default_jobs",
+    "EXECUTORS",
+]
 
 
 @dataclass
@@ -65,8 +82,10 @@ class Executor:
         """Run ``units`` writing under ``out``; yield a :class:`UnitOutcome` as each ends.
 
         A failing unit yields an outcome with ``error`` set and the others go
-        on; ``KeyboardInterrupt`` stops the run (units not yet started are
-        abandoned, finished ones keep their files).
+        on; a stop request (:func:`~painzoo.evaluation.stopping.check_stop`
+        raising :class:`~painzoo.evaluation.stopping.RunStopped`, a
+        ``KeyboardInterrupt``) stops the run: units not yet started are not
+        started, units in progress are abandoned, finished ones keep their files.
 
         Args:
             units: Units to run (not yet finished).
@@ -80,12 +99,64 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """One unit after another in this process."""
+    """Units on this machine: each in a fresh worker process, or in this process.
+
+    With ``jobs >= 1`` every unit runs in a new process (``spawn``) that ends
+    with the unit, so nothing a backend keeps between trainings (TensorFlow
+    graphs, compiled functions, allocator pools) accumulates: memory stays
+    flat over any number of units. Up to ``jobs`` units run side by side,
+    each worker's thread pools bounded to ``threads`` so that
+    ``jobs × threads`` fits the cores. ``jobs=0`` runs the units one after
+    another in this process (models registered in this session, and a
+    patched :func:`~painzoo.evaluation.units.run_unit`, are then seen).
+
+    Workers rebuild a unit's data from the config, import painzoo afresh and
+    know the models painzoo registers on import; a model you register
+    yourself must be registered by a module the worker imports (for example
+    in the script that calls :func:`~painzoo.evaluation.run`, under
+    ``if __name__ == "__main__":`` as ``multiprocessing`` requires), else use
+    ``jobs=0``.
+
+    On a stop request (Ctrl-C, SIGTERM; see :mod:`painzoo.evaluation.stopping`)
+    no further unit starts, running workers are terminated (their units are
+    lost and rerun next time; finished units keep their files) and
+    :class:`~painzoo.evaluation.stopping.RunStopped` is raised.
+
+    Args:
+        jobs: Worker processes; ``"auto"`` picks :func:`default_jobs`;
+            ``0`` runs in this process.
+        threads: Threads per worker; default ``max(1, cores // jobs)``.
+
+    Raises:
+        ValueError: For a negative or non-integer ``jobs`` or ``threads < 1``.
+    """
 
     name = "local"
 
+    def __init__(self, jobs: int | str = 0, *, threads: int | None = None):
+        if jobs != "auto" and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0):
+            raise ValueError(
+                f"jobs must be an integer >= 0 (0: in this process) or 'auto'; received {jobs!r}."
+            )
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be an integer >= 1; received {threads!r}.")
+        self.jobs = jobs
+        self.threads = threads
+
+    def __repr__(self) -> str:
+        return f"LocalExecutor(jobs={self.jobs!r}, threads={self.threads!r})"
+
     def map(self, units, out, *, progress=False):
+        if self.jobs == 0:
+            return self._map_here(units, out, progress)
+        units = list(units)
+        jobs = default_jobs(len(units)) if self.jobs == "auto" else min(self.jobs, len(units))
+        threads = self.threads or max(1, available_cores() // max(1, jobs))
+        return self._map_workers(units, str(out), jobs, threads)
+
+    def _map_here(self, units, out, progress):
         for unit in units:
+            check_stop()  # between units
             try:
                 metrics = units_module.run_unit(unit, out, progress=progress)
             except KeyboardInterrupt:
@@ -96,6 +167,227 @@ class LocalExecutor(Executor):
                 )
             else:
                 yield UnitOutcome(unit, metrics=metrics)
+
+    def _map_workers(self, units, out, jobs, threads):
+        ctx = multiprocessing.get_context("spawn")
+        todo = collections.deque(units)
+        running = {}  # receiving end of the pipe -> (process, unit)
+        try:
+            while todo or running:
+                while todo and len(running) < jobs:
+                    check_stop()  # no new unit after a stop request
+                    unit = todo.popleft()
+                    receiver, sender = ctx.Pipe(duplex=False)
+                    proc = ctx.Process(
+                        target=_worker,
+                        args=(sender, unit, out, threads),
+                        name=f"painzoo-unit-{_run_id(unit)}"[:60],
+                        daemon=True,
+                    )
+                    with _environ(worker_environment(threads)):
+                        proc.start()
+                    sender.close()  # the worker holds the only sending end: EOF when it dies
+                    running[receiver] = (proc, unit)
+                # A short timeout so that a stop request is seen within a fraction of a second.
+                ready = mp_connection.wait(
+                    [*running, *(p.sentinel for p, _ in running.values())], timeout=0.25
+                )
+                for receiver in list(running):
+                    proc, unit = running[receiver]
+                    if receiver not in ready and proc.sentinel not in ready:
+                        continue
+                    outcome = _receive(receiver, proc, unit)
+                    if outcome is None:  # sentinel ready but message not yet readable
+                        continue
+                    del running[receiver]
+                    receiver.close()
+                    proc.join()
+                    yield outcome
+                check_stop()  # units that ended with the request are reported first
+        finally:  # stopped or closed early: the units in progress are abandoned
+            for receiver, (proc, unit) in running.items():
+                _end(proc)
+                receiver.close()
+                _remove_temporaries(out, unit)
+
+
+def _run_id(unit) -> str:
+    """A unit's run id, whether the unit is a dict or an object with ``run_id``."""
+    rid = getattr(unit, "run_id", None)
+    return str(rid if rid is not None else unit["run_id"])
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _gpu_visible() -> bool:
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    try:
+        from painzoo.training.recipe import gpu_available
+
+        return gpu_available()
+    except Exception:  # no backend importable: nothing to share
+        return False
+
+
+def default_jobs(n_units: int | None = None) -> int:
+    """How many units to run side by side on this machine by default.
+
+    The rule: on the CPU, one worker per core (each with one thread: small
+    convolutions do not spread over cores, independent units do), at most one
+    per 2 GiB of memory and never more than there are units. With a GPU
+    visible, one worker: it uses the device(s) as a serial run does; several
+    units per GPU are a choice (``--jobs N``, or the Ray executor's
+    fractional GPUs).
+
+    Args:
+        n_units: Units to run (caps the result); ``None`` for no cap.
+
+    Returns:
+        An integer >= 1.
+    """
+    if _gpu_visible():
+        jobs = 1
+    else:
+        jobs = available_cores()
+        try:
+            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            jobs = min(jobs, max(1, memory // (2 << 30)))
+        except (AttributeError, ValueError, OSError):
+            pass
+    if n_units is not None:
+        jobs = min(jobs, max(1, n_units))
+    return max(1, int(jobs))
+
+
+def worker_environment(threads: int) -> dict:
+    """Environment variables that bound a worker's thread pools to ``threads``.
+
+    They must be set before the backend starts, so they are in the worker's
+    environment from its first instruction; :func:`_limit_threads` then sets
+    the same limits through the backends' APIs.
+    """
+    n = str(int(threads))
+    env = {
+        "OMP_NUM_THREADS": n,
+        "MKL_NUM_THREADS": n,
+        "OPENBLAS_NUM_THREADS": n,
+        "TF_NUM_INTRAOP_THREADS": n,
+        "TF_NUM_INTEROP_THREADS": n,
+        # Each worker imports TensorFlow afresh: keep its start-up banner out of the run's output.
+        "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+    }
+    if int(threads) == 1:  # XLA on the CPU (JAX) has no thread-count flag but this one
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_cpu_multi_thread_eigen" not in flags:
+            extra = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            env["XLA_FLAGS"] = f"{flags} {extra}".strip()
+    return env
+
+
+@contextmanager
+def _environ(changes: dict):
+    """Set environment variables for a child about to start; restore them afterwards."""
+    old = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _limit_threads(threads: int) -> None:
+    """Bound the active backend's thread pools (in a worker, before any op runs)."""
+    import keras  # the backend Keras chose (environment or keras.json); no op has run yet
+
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # already set, or work already started
+            pass
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already initialised: the environment applied
+            pass
+
+
+def _worker(sender, unit, out, threads) -> None:
+    """The body of a worker process: run one unit, send its outcome, exit."""
+    # Ctrl-C reaches every process of the terminal's group; the parent decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _limit_threads(threads)
+        metrics = units_module.run_unit(unit, out)
+    except BaseException as err:  # report everything; the parent records the failure
+        sender.send(("error", f"{type(err).__name__}: {err}", traceback.format_exc()))
+    else:
+        sender.send(("ok", metrics))
+    finally:
+        sender.close()
+
+
+def _receive(receiver, proc, unit) -> UnitOutcome | None:
+    """The outcome a worker sent, or a failure if it died without sending one."""
+    try:
+        if receiver.poll():
+            message = receiver.recv()
+            if message[0] == "ok":
+                return UnitOutcome(unit, metrics=message[1])
+            return UnitOutcome(unit, error=message[1], traceback=message[2])
+    except (EOFError, OSError):
+        pass
+    proc.join(timeout=1)
+    if proc.exitcode is None:
+        return None
+    code = proc.exitcode
+    how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    return UnitOutcome(
+        unit,
+        error=f"WorkerDied: the unit's worker process ended ({how}) without a result; "
+        "out of memory is the usual cause. The unit is rerun on the next run.",
+        traceback="",
+    )
+
+
+def _end(proc, grace: float = 5.0) -> None:
+    """Terminate a worker (SIGTERM), then kill it if it does not end within ``grace`` s."""
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(grace)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
+def _remove_temporaries(out, unit) -> None:
+    """Remove files an abandoned unit left half-written (temporary names start with a dot)."""
+    from painzoo.evaluation.storage import RunStorage
+
+    local = RunStorage(out).local_path
+    if local is None:
+        return
+    folder = local / "runs" / _run_id(unit)
+    for path in folder.glob(".*") if folder.is_dir() else ():
+        if path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def _import_ray():
@@ -195,7 +487,9 @@ class RayExecutor(Executor):
         pending = {task.remote(unit, str(out)): unit for unit in units}
         try:
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
+                # A timeout so that a stop request (Ctrl-C, SIGTERM) is seen while units run.
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                check_stop()
                 for ref in ready:
                     unit = pending.pop(ref)
                     yield self._outcome(ray, ref, unit)

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import tempfile
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from painzoo.evaluation.stopping import check_stop, handle_signals
 from painzoo.evaluation.storage import (
     OutputLock,
     OutputWriteError,
@@ -56,6 +56,8 @@ class RunResult:
         skipped: Run ids already finished before this call (reused; ``reused``
             is ``True`` on their rows of ``results``).
         interrupted: Whether Ctrl-C / SIGTERM stopped the run early.
+        stop_signal: The signal that stopped it (``signal.SIGINT``,
+            ``signal.SIGTERM``), or ``None``.
         profile: Seconds spent in data, training, evaluation and reporting.
     """
 
@@ -68,28 +70,16 @@ class RunResult:
     skipped: list = field(default_factory=list)
     interrupted: bool = False
     profile: dict = field(default_factory=dict)
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt so a killed run stops like Ctrl-C."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not in the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    stop_signal: int | None = None
 
 
 def run(
-    config, *, progress: bool = True, profile: bool = False, executor: str = "local"
+    config,
+    *,
+    progress: bool = True,
+    profile: bool = False,
+    executor: str = "local",
+    jobs: int | str | None = None,
 ) -> RunResult:
     """Evaluate every model of a config under every protocol; write the report.
 
@@ -105,21 +95,41 @@ def run(
             :class:`~painzoo.evaluation.executors.Executor` instance. ``out``
             may then also be a pyarrow filesystem URI (``s3://…``); the report
             is computed on a local copy under the temporary folder and uploaded.
+        jobs: For the local executor: units run side by side, each in a
+            fresh worker process (``"auto"``: one per core, see
+            :func:`~painzoo.evaluation.executors.default_jobs`); ``None`` or
+            ``0`` runs them one after another in this process. ``painzoo
+            benchmark`` uses worker processes by default.
 
     Returns:
         A :class:`RunResult`; ``report_path`` is ``OUT/report.md``.
 
     Raises:
-        ValueError: For an invalid config or an unknown executor.
+        ValueError: For an invalid config, an unknown executor, or ``jobs``
+            with an executor other than ``"local"``.
         ImportError: For ``executor="ray"`` without Ray (``pip install "painzoo[ray]"``).
     """
+    # SIGINT/SIGTERM only set a flag for the whole run, the report included, so a
+    # signal can neither be lost nor cut the report short.
+    with handle_signals() as stop:
+        result = _run(config, progress, profile, executor, jobs)
+    if stop.is_set():  # also when the signal came while the report was written
+        result.stop_signal = stop.signum
+    return result
+
+
+def _run(config, progress, profile, executor, jobs) -> RunResult:
     from painzoo.evaluation.config import check_config, load_config
     from painzoo.evaluation.executors import get_executor
 
+    if jobs is not None:
+        if not (isinstance(executor, str) and executor.lower() == "local"):
+            raise ValueError(f"jobs applies to the local executor, not to {executor!r}.")
+        executor = get_executor("local", jobs=jobs)
+    executor = get_executor(executor)
     if not isinstance(config, dict) or "config_dir" not in config:
         config = load_config(config)
     check_config(config)  # schema, models, protocols, data files: before any training
-    executor = get_executor(executor)
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / _slug(store.out)
@@ -162,48 +172,48 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(units), desc="units", unit="unit")
-    with _sigterm_as_interrupt():
-        try:
-            todo = []
-            for unit in units:
-                if store.exists(f"runs/{unit.run_id}/metrics.json"):
-                    result.skipped.append(unit.run_id)
-                    if bar is not None:
-                        bar.update(1)
-                else:
-                    todo.append(unit)
-            outcomes = executor.map(todo, store.location, progress=progress)
-            with closing(outcomes):
-                for outcome in outcomes:
-                    rid = outcome.unit.run_id
-                    stop = _unit_output_error(outcome, out)
-                    if stop is not None:  # every later unit would fail the same way
-                        raise stop
-                    if outcome.ok:
-                        for k, v in outcome.metrics["seconds"].items():
-                            times[k] += v
-                        result.finished.append(rid)
-                    else:  # a failing unit must not stop the others
-                        result.failed.append(rid)
-                        store.write_text(
-                            f"runs/{rid}/error.json",
-                            _json(
-                                {
-                                    "run_id": rid,
-                                    "status": "failed",
-                                    "error": outcome.error,
-                                    "traceback": outcome.traceback,
-                                }
-                            ),
-                        )
-                    if bar is not None:
-                        bar.set_postfix_str(rid[-60:])
-                        bar.update(1)
-        except KeyboardInterrupt:
-            result.interrupted = True
-        finally:
-            if bar is not None:
-                bar.close()
+    try:
+        todo = []
+        for unit in units:
+            if store.exists(f"runs/{unit.run_id}/metrics.json"):
+                result.skipped.append(unit.run_id)
+                if bar is not None:
+                    bar.update(1)
+            else:
+                todo.append(unit)
+        outcomes = executor.map(todo, store.location, progress=progress)
+        with closing(outcomes):
+            for outcome in outcomes:
+                rid = outcome.unit.run_id
+                stop = _unit_output_error(outcome, out)
+                if stop is not None:  # every later unit would fail the same way
+                    raise stop
+                if outcome.ok:
+                    for k, v in outcome.metrics["seconds"].items():
+                        times[k] += v
+                    result.finished.append(rid)
+                else:  # a failing unit must not stop the others
+                    result.failed.append(rid)
+                    store.write_text(
+                        f"runs/{rid}/error.json",
+                        _json(
+                            {
+                                "run_id": rid,
+                                "status": "failed",
+                                "error": outcome.error,
+                                "traceback": outcome.traceback,
+                            }
+                        ),
+                    )
+                if bar is not None:
+                    bar.set_postfix_str(rid[-60:])
+                    bar.update(1)
+                check_stop()  # between units, whichever executor runs them
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
     t3 = time.perf_counter()
     if store.local_path is None:
         names = ("metrics.json", "error.json", "predictions.csv")

@@ -646,7 +646,9 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         shape = None if size is None else (int(size), int(size), 3)
         with recipe.scope():
             model = painzoo.get_model(name, input_shape=shape, **kwargs)
-        recipe.fit(model, train, progress=progress)
+        from painzoo.evaluation.stopping import StopOnSignal  # ends within a batch on Ctrl-C
+
+        recipe.fit(model, train, progress=progress, callbacks=[StopOnSignal()])
         timing["training"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         p_pain = recipe.predict(model, test)

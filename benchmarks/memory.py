@@ -1,0 +1,188 @@
+"""Does memory stay flat over units? RSS of a PainSeeker run, unit by unit.
+
+Runs ``painzoo benchmark`` as a subprocess on a generated config of
+``--units`` PainSeeker units (synthetic RatsPain, ``--image-size`` px,
+``--epochs`` epochs, subject 2-fold cross-validation repeated) and samples
+the resident memory (RSS) of the whole process tree (the command and its
+worker processes) every 0.2 s from ``/proc`` (Linux). Prints:
+
+- the peak RSS of the tree over the run;
+- per unit, the tree's RSS when the unit's ``metrics.json`` appeared and the
+  peak of the tree since the unit before finished;
+- both after the 5th and after the last unit, and their ratio (target:
+  after last ≤ 1.2 × after 5th).
+
+``--jobs 0`` runs the units in one process (the old behaviour, which grows
+by ~250 MB per PainSeeker unit on TensorFlow); the default ``--jobs 1`` runs
+each unit in a fresh worker process. ``--quick`` also runs the bundled
+``quick`` config with the default ``--jobs`` and prints its peak RSS
+(target ≤ 3 GB).
+
+Examples::
+
+    python benchmarks/memory.py                       # 30 units, fresh workers
+    python benchmarks/memory.py --jobs 0 --units 10   # the in-process leak, for comparison
+    python benchmarks/memory.py --quick
+
+Run it on a quiet machine: other processes do not change RSS, but a busy
+machine makes the run long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_and_parent(pid: int) -> tuple[int, int] | None:
+    """``(rss_bytes, parent_pid)`` of a process from ``/proc``, or ``None`` if it ended."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        statm = Path(f"/proc/{pid}/statm").read_text().split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces
+    return int(statm[1]) * _PAGE, int(fields[1])
+
+
+def tree_rss(root: int) -> int:
+    """Summed RSS (bytes) of ``root`` and all its descendants."""
+    info = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            got = _rss_and_parent(int(entry))
+            if got is not None:
+                info[int(entry)] = got
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen or pid not in info:
+            continue
+        seen.add(pid)
+        total += info[pid][0]
+        stack.extend(p for p, (_, parent) in info.items() if parent == pid)
+    return total
+
+
+class Sampler(threading.Thread):
+    """Samples the tree RSS of ``pid`` and notes it whenever a unit finishes under ``out``."""
+
+    def __init__(self, pid: int, out: Path, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.out, self.interval = pid, out, interval
+        self.peak = 0
+        self.units = []  # (rss when the unit finished, peak since the unit before)
+        self._since = 0
+        self._done = threading.Event()
+
+    def run(self):
+        n_done = 0
+        while not self._done.is_set():
+            rss = tree_rss(self.pid)
+            self.peak = max(self.peak, rss)
+            self._since = max(self._since, rss)
+            n = len(list(self.out.glob("runs/*/metrics.json")))
+            for _ in range(n - n_done):
+                self.units.append((rss, self._since))
+                self._since = rss
+            n_done = n
+            time.sleep(self.interval)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+
+
+def run_benchmark(argv: list[str], out: Path) -> tuple[Sampler, float, int]:
+    """Run ``python -m painzoo.cli benchmark ARGV --out OUT`` and sample its memory."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, "-m", "painzoo.cli", "benchmark", *argv, "--out", str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    sampler = Sampler(proc.pid, out)
+    sampler.start()
+    code = proc.wait()
+    time.sleep(0.3)  # one more sample after the last unit
+    sampler.stop()
+    return sampler, time.perf_counter() - t0, code
+
+
+def painseeker_config(units: int, image_size: int, epochs: int, scale: float) -> dict:
+    """A config of ``units`` PainSeeker units (subject 2-fold × units/2 repeats)."""
+    return {
+        "name": "memory",
+        "image_size": image_size,
+        "seed": 0,
+        "repeats": max(1, units // 2),
+        "recipe": {"preset": "p1", "epochs": epochs, "batch_size": 16, "augment": None},
+        "data": {
+            "rats": {"synthetic": "ratspain", "args": {"image_size": image_size, "scale": scale}}
+        },
+        # At 64 px ResNet-18 leaves a 2×2 grid (K = 4 regions), so K_h must be below 4.
+        "models": [{"painseeker": {"top_k": 2}}],
+        "experiments": [{"data": "rats", "protocols": [{"subject_kfold": {"n_splits": 2}}]}],
+    }
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:.2f} GB"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=30, help="PainSeeker units (even).")
+    parser.add_argument("--jobs", type=int, default=1, help="--jobs of the run (0: in-process).")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=0.05, help="Synthetic RatsPain scale.")
+    parser.add_argument("--quick", action="store_true", help="Also measure the quick config.")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="painzoo-memory-") as tmp:
+        tmp = Path(tmp)
+        config = tmp / "painseeker.yaml"
+        spec = painseeker_config(args.units, args.image_size, args.epochs, args.scale)
+        config.write_text(yaml.safe_dump(spec))
+        argv = ["--config", str(config), "--no-progress", "--jobs", str(args.jobs)]
+        sampler, seconds, code = run_benchmark(argv, tmp / "painseeker")
+        units = sampler.units
+        print(
+            f"PainSeeker run: {len(units)} units, --jobs {args.jobs}, {args.image_size} px, "
+            f"{args.epochs} epoch(s), exit {code}, {seconds:.0f} s"
+        )
+        print(f"  peak RSS (command + workers): {_gb(sampler.peak)}")
+        print("  unit  RSS at its end  peak since the unit before")
+        for i, (at_end, peak) in enumerate(units, 1):
+            print(f"  {i:4d}  {_gb(at_end):>13}  {_gb(peak):>10}")
+        if len(units) >= 5:
+            (end5, peak5), (end_n, peak_n) = units[4], units[-1]
+            print(
+                f"  RSS after unit 5: {_gb(end5)}, after unit {len(units)}: {_gb(end_n)}, "
+                f"ratio {end_n / end5:.2f} (target <= 1.2)"
+            )
+            print(
+                f"  peak during unit 5: {_gb(peak5)}, during unit {len(units)}: {_gb(peak_n)}, "
+                f"ratio {peak_n / peak5:.2f}"
+            )
+        if args.quick:
+            argv = ["--config", "quick", "--no-progress"]
+            sampler, seconds, code = run_benchmark(argv, tmp / "quick")
+            print(
+                f"quick (default --jobs): {len(sampler.units)} units, exit {code}, {seconds:.0f} s, "
+                f"peak RSS {_gb(sampler.peak)} (target <= 3 GB)"
+            )
+
+
+if __name__ == "__main__":
+    main()

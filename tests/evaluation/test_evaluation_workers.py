@@ -1,0 +1,223 @@
+"""Worker processes, --jobs and signals: same results as one by one, stops honoured."""
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from painzoo.evaluation import load_config, plan_units, run
+from painzoo.evaluation import units as units_module
+from painzoo.evaluation.executors import (
+    LocalExecutor,
+    _receive,
+    default_jobs,
+    get_executor,
+    worker_environment,
+)
+from painzoo.evaluation.stopping import RunStopped, StopOnSignal, handle_signals
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config_dict(out, models=("lbp_svm_r1p8_4x4", "songnet"), n_splits=2, epochs=1):
+    return {
+        "name": "workers-toy",
+        "out": str(out),
+        "image_size": 32,
+        "seed": 0,
+        "recipe": {"preset": "p2", "epochs": epochs, "batch_size": 16, "augment": None},
+        "data": {"rats": {"synthetic": "ratspain", "args": {"image_size": 32, "scale": 0.05}}},
+        "models": list(models),
+        "experiments": [
+            {"data": "rats", "protocols": [{"subject_kfold": {"n_splits": n_splits}}]}
+        ],
+    }
+
+
+def _config(out, **kw):
+    return load_config({**_config_dict(out, **kw), "config_dir": str(out)})
+
+
+def _metric_columns(frame):
+    return frame[[c for c in frame.columns if not str(c).startswith("seconds")]]
+
+
+# -- --jobs ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_worker_processes_give_the_serial_results_in_plan_order(tmp_path):
+    serial = run(_config(tmp_path / "serial"), progress=False, jobs=0)
+    one = run(_config(tmp_path / "one"), progress=False, jobs=1)
+    two = run(_config(tmp_path / "two"), progress=False, jobs=2)
+    for result in (serial, one, two):
+        assert not result.failed, result.results.get("error")
+        assert len(result.finished) == 4 and not result.interrupted
+    planned = [u["run_id"] for u in plan_units(_config(tmp_path / "two"))]
+    for result in (serial, one, two):
+        # results.csv lists the units in plan order, whatever order they finished in.
+        assert list(pd.read_csv(result.out / "results.csv")["run_id"]) == planned
+    # Identical metrics and predictions whether units run here, in one worker or two.
+    for other in (one, two):
+        pd.testing.assert_frame_equal(
+            _metric_columns(serial.results), _metric_columns(other.results), check_exact=True
+        )
+        for rid in planned:
+            a, b = (r.out / "runs" / rid / "predictions.csv" for r in (serial, other))
+            assert a.read_bytes() == b.read_bytes(), rid
+
+
+def test_jobs_rule_and_worker_thread_limits(monkeypatch):
+    monkeypatch.setattr("painzoo.evaluation.executors.available_cores", lambda: 8)
+    monkeypatch.setattr("painzoo.evaluation.executors._gpu_visible", lambda: False)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert default_jobs() == min(8, max(1, memory // (2 << 30)))
+    assert default_jobs(3) == min(3, default_jobs())  # never more workers than units
+    assert default_jobs(0) == 1
+    monkeypatch.setattr("painzoo.evaluation.executors._gpu_visible", lambda: True)
+    assert default_jobs() == 1
+    env = worker_environment(1)
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
+    assert worker_environment(3)["TF_NUM_INTEROP_THREADS"] == "3"
+    for bad in (-1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="jobs"):
+            LocalExecutor(jobs=bad)
+    assert get_executor("local", jobs=2).jobs == 2 and get_executor("local").jobs == 0
+    with pytest.raises(ValueError, match="local executor"):
+        run({"name": "x"}, executor="ray", jobs=2)
+
+
+def test_a_worker_that_dies_is_a_failed_unit_not_a_hang():
+    ctx = multiprocessing.get_context("spawn")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=os._exit, args=(3,))
+    proc.start()
+    sender.close()
+    proc.join()
+    outcome = _receive(receiver, proc, {"run_id": "u"})
+    assert not outcome.ok and "WorkerDied" in outcome.error and "exit code 3" in outcome.error
+
+
+def test_cli_rejects_jobs_with_ray_and_negative_jobs(capsys):
+    from painzoo.cli import main
+
+    assert main(["benchmark", "--jobs", "-1", "--no-progress"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+    assert main(["benchmark", "--jobs", "2", "--executor", "ray", "--no-progress"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+# -- signals, in this process ------------------------------------------------------------
+def test_sigterm_during_a_unit_stops_after_it_and_writes_the_report(tmp_path, monkeypatch):
+    config = _config(tmp_path, models=["lbp_svm_r1p8_4x4"], n_splits=4)
+    real = units_module.run_unit
+    calls = []
+
+    def signal_in_second(unit, out_dir, **kw):
+        calls.append(unit["run_id"])
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGTERM)  # arrives while the unit is running
+        return real(unit, out_dir, **kw)
+
+    monkeypatch.setattr(units_module, "run_unit", signal_in_second)
+    previous = signal.getsignal(signal.SIGTERM)
+    result = run(config, progress=False)
+    # The unit in progress ran to its end (an LBP unit has no batches); no further one started.
+    assert len(calls) == 2 and result.finished == calls
+    assert result.interrupted and result.stop_signal == signal.SIGTERM
+    assert "interrupted" in result.report_path.read_text()
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 4  # the report lists all four
+    assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored after the run
+    again = run(config, progress=False)  # the flag is cleared: a new run finishes
+    assert not again.interrupted and again.stop_signal is None and len(again.finished) == 2
+
+
+@pytest.mark.backend
+def test_a_signal_ends_training_within_one_batch():
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    seen = []
+
+    class SignalAtBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+            if len(seen) == 3:
+                signal.raise_signal(signal.SIGINT)
+
+    with handle_signals():
+        with pytest.raises(RunStopped) as stopped:
+            # 100 epochs × 8 batches; StopOnSignal after the counter sees the flag it set.
+            model.fit(
+                x,
+                y,
+                batch_size=8,
+                epochs=100,
+                verbose=0,
+                callbacks=[SignalAtBatch(), StopOnSignal()],
+            )
+        assert stopped.value.signum == signal.SIGINT and len(seen) == 3
+        # A second Ctrl-C while stopping does not wait: it interrupts at once.
+        with pytest.raises(KeyboardInterrupt) as again:
+            signal.raise_signal(signal.SIGINT)
+        assert not isinstance(again.value, RunStopped)
+
+
+# -- signals, the command line -------------------------------------------------------------
+def _sigterm_after_first_unit(tmp_path, jobs):
+    out = tmp_path / "out"
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(_config_dict(out, models=["songnet"], n_splits=5, epochs=3)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    argv = [sys.executable, "-m", "painzoo.cli", "benchmark", "--config", str(path)]
+    argv += ["--out", str(out), "--no-progress", "--jobs", str(jobs)]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        # A generous guard: on a loaded machine starting TensorFlow alone takes minutes.
+        deadline = time.monotonic() + 1800
+        while not list(out.glob("runs/*/metrics.json")):
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "no unit finished in 30 min"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=900)[0]
+    finally:
+        if proc.poll() is None:  # the test failed: leave no run behind
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out, output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [0, 2])
+def test_sigterm_ends_the_benchmark_every_time(tmp_path, jobs):
+    # Repeated because the old loss was intermittent (~1 in 8); PAINZOO_SIGNAL_REPEATS raises it.
+    for attempt in range(int(os.environ.get("PAINZOO_SIGNAL_REPEATS", 5))):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        code, out, output = _sigterm_after_first_unit(folder, jobs)
+        assert code == 128 + signal.SIGTERM, output
+        finished = sorted(p.parent.name for p in out.glob("runs/*/metrics.json"))
+        assert 1 <= len(finished) < 5, output  # stopped early, the first unit kept
+        for folder_ in (out / "runs").iterdir():
+            names = {p.name for p in folder_.iterdir()}
+            assert not [n for n in names if n.startswith(".")], names  # no half-written file
+            if "metrics.json" in names:
+                assert json.loads((folder_ / "metrics.json").read_text())["status"] == "ok"
+                preds = pd.read_csv(folder_ / "predictions.csv")
+                assert len(preds) == json.loads((folder_ / "metrics.json").read_text())["n_test"]
+        assert "interrupted" in (out / "report.md").read_text()
+        results = pd.read_csv(out / "results.csv")
+        assert sorted(results.loc[results["status"] == "ok", "run_id"]) == finished
