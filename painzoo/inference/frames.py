@@ -108,7 +108,7 @@ def extract_frames(
     raters: int = 5,
     face_crop="haar",
     size: int = 224,
-    blur_ratio: float = 0.35,
+    blur_ratio: float = 0.2,
     duplicate_threshold: float = 3.0,
     subject: str | None = None,
     progress: bool = False,

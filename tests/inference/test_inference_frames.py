@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_video import render_faces, write_video
 
 from painzoo.annotation import icc
 from painzoo.cli import main
 from painzoo.inference import extract_frames, rating_columns
-from synthetic_video import render_faces, write_video
 
 BLURRED = (3, 8)  # seconds whose face is blurred
 REPEATED = {5: 4, 10: 9}  # second -> the earlier second whose frame it repeats
