@@ -23,19 +23,49 @@ __version__ = "0.1.0"
 # seconds; the registry imports it on first use, so ``painzoo --help`` and
 # ``import painzoo`` stay fast.
 
-__all__ = ["ModelInfo", "get_model", "list_models", "model_info", "register_model", "__version__"]
+__all__ = [
+    "ModelInfo",
+    "get_model",
+    "list_models",
+    "model_info",
+    "predict",
+    "register_model",
+    "train",
+    "__version__",
+]
 
 _SUBPACKAGES = (
     "annotation",
     "datasets",
     "evaluation",
     "explain",
+    "inference",
     "layers",
     "losses",
     "models",
     "preprocess",
     "training",
 )
+
+
+def train(*args, **kwargs):
+    """Train one model on all images of a data set and save it with a model card.
+
+    See :func:`painzoo.inference.train` (imported on first call).
+    """
+    from painzoo.inference.train import train as _train
+
+    return _train(*args, **kwargs)
+
+
+def predict(model, inputs, **kwargs):
+    """Probability of pain for images, folders, manifests and videos, as a DataFrame.
+
+    See :func:`painzoo.inference.predict` (imported on first call).
+    """
+    from painzoo.inference.predict import predict as _predict
+
+    return _predict(model, inputs, **kwargs)
 
 
 def __getattr__(name: str):

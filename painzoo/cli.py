@@ -7,6 +7,9 @@ Sub-commands:
 - ``painzoo preprocess SRC DST``: crop faces and write a manifest.
 - ``painzoo explain MODEL.keras IMAGES…``: LIME / Grad-CAM / attention maps.
 - ``painzoo agreement RATINGS.csv``: intra-class correlation of raters.
+- ``painzoo train --config FILE --model NAME --out DIR``: one model on all data.
+- ``painzoo predict MODEL INPUT…``: p_pain for images and videos.
+- ``painzoo frames VIDEO… --out DIR``: candidate frames and a rating sheet.
 
 Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
 (work) function, listed in ``_COMMANDS``; heavy imports happen inside
@@ -249,6 +252,120 @@ def _run_agreement(args) -> int:
     return 0
 
 
+# -- train ------------------------------------------------------------------------
+def _add_train(sub):
+    p = sub.add_parser("train", help="Train one model on all images of a data set; save it.")
+    p.add_argument("--config", default="quick", help="Bundled config name or a YAML file.")
+    p.add_argument("--model", required=True, help="A model of the config (label) or zoo name.")
+    p.add_argument("--data", default=None, help="Data name of the config (default: first).")
+    p.add_argument("--out", required=True, help="Folder for model.keras and model.json.")
+    p.add_argument(
+        "--results", default=None, help="A benchmark output folder: its metrics go in the card."
+    )
+    p.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
+    p.add_argument("--image-size", type=int, default=None, help="Override the input side.")
+    p.add_argument("--seed", type=int, default=None, help="Training seed.")
+    p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+
+def _run_train(args) -> int:
+    from painzoo.inference.train import train
+
+    model = train(
+        args.config,
+        model=args.model,
+        data=args.data,
+        out=args.out,
+        results=args.results,
+        epochs=args.epochs,
+        image_size=args.image_size,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    data = model.card["training_data"]
+    print(
+        f"Trained {model.card['model']['name']} on {data['images']} images of "
+        f"{data['subjects']} subjects ({data['name']}); wrote {args.out}/model.keras "
+        "and model.json"
+    )
+    return 0
+
+
+# -- predict ----------------------------------------------------------------------
+def _add_predict(sub):
+    p = sub.add_parser("predict", help="Score images, folders, manifests and videos.")
+    p.add_argument("model", help="Folder written by painzoo train (or its model.keras).")
+    p.add_argument("inputs", nargs="+", help="Images, folders, CSV manifests, videos.")
+    p.add_argument("--out", default="predictions.csv", help="CSV of the rows.")
+    p.add_argument("--fps", type=float, default=5.0, help="Video samples per second.")
+    p.add_argument(
+        "--face-crop",
+        default="card",
+        help="card (as trained), none, haar or mtcnn.",
+    )
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threshold", type=float, default=None, help="Default: the card's.")
+    p.add_argument("--no-timelines", action="store_true", help="Write no timeline PNGs.")
+    p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+
+def _run_predict(args) -> int:
+    from painzoo.inference.predict import predict
+
+    rows = predict(
+        args.model,
+        args.inputs,
+        out=args.out,
+        face_crop=args.face_crop,
+        fps=args.fps,
+        batch_size=args.batch_size,
+        threshold=args.threshold,
+        timelines=not args.no_timelines,
+        progress=not args.no_progress,
+    )
+    summary = rows.attrs.get("summary")
+    print(f"Wrote {len(rows)} row(s) to {args.out}")
+    if summary is not None and len(summary):
+        stem = args.out[:-4] if args.out.endswith(".csv") else args.out
+        print(f"Per video: {stem}_summary.csv and {stem}_timelines/")
+    return 0
+
+
+# -- frames -----------------------------------------------------------------------
+def _add_frames(sub):
+    p = sub.add_parser("frames", help="Candidate frames of videos for rating + a rating sheet.")
+    p.add_argument("videos", nargs="+", help="Video files.")
+    p.add_argument("--out", required=True, help="Folder for the crops and rating_sheet.csv.")
+    p.add_argument("--every", type=float, default=1.0, help="Seconds between sampled frames.")
+    p.add_argument("--max", type=int, default=None, help="At most N frames per video.")
+    p.add_argument("--scale", default="rgs", choices=("rgs", "pspi"))
+    p.add_argument("--raters", type=int, default=5, help="Rater columns in the sheet.")
+    p.add_argument("--face-crop", default="haar", help="haar, mtcnn or none.")
+    p.add_argument("--size", type=int, default=224, help="Side of the saved crops.")
+
+
+def _run_frames(args) -> int:
+    from painzoo.inference.frames import extract_frames
+
+    result = extract_frames(
+        args.videos,
+        args.out,
+        every=args.every,
+        max_frames=args.max,
+        scale=args.scale,
+        raters=args.raters,
+        face_crop=args.face_crop,
+        size=args.size,
+    )
+    for video, c in result.counts.items():
+        print(
+            f"{video}: {c['sampled']} sampled, {c['no_face']} without a face, "
+            f"{c['blurred']} blurred, {c['duplicates']} near-duplicates, kept {c['kept']}"
+        )
+    print(f"Rating sheet: {result.sheet_path}")
+    return 0
+
+
 # -- plumbing ---------------------------------------------------------------------
 _COMMANDS = {
     "models": (_add_models, _run_models),
@@ -256,6 +373,9 @@ _COMMANDS = {
     "preprocess": (_add_preprocess, _run_preprocess),
     "explain": (_add_explain, _run_explain),
     "agreement": (_add_agreement, _run_agreement),
+    "train": (_add_train, _run_train),
+    "predict": (_add_predict, _run_predict),
+    "frames": (_add_frames, _run_frames),
 }
 
 

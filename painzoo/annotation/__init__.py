@@ -36,10 +36,13 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     """Inter-rater agreement of a ratings CSV, as text.
 
     The CSV has one row per target (image, video, patient) and one column
-    per rater. Non-numeric columns, an unnamed index column and id columns
-    named ``id``, ``image``, ``target``, ``subject``, ``file``, ``filename``,
-    ``name``, ``path`` or ``video`` are ignored. Rows
-    with a missing rating are dropped and the report says how many.
+    per rater. A rating sheet of ``painzoo frames`` (columns ``r<k>_<au>``)
+    gets one ICC per action unit and one of the raters' totals instead
+    (:func:`painzoo.annotation.sheet.sheet_agreement_report`).
+    Non-numeric columns, an unnamed index column and id columns named
+    ``id``, ``image``, ``target``, ``subject``, ``file``, ``filename``,
+    ``name``, ``path`` or ``video`` are ignored. Rows with a missing rating
+    are dropped and the report says how many.
 
     Args:
         csv_path: Path of the CSV file.
@@ -66,6 +69,10 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Ratings file {path} does not exist.")
     frame = pd.read_csv(path)
+    from painzoo.annotation.sheet import sheet_agreement_report, sheet_layout
+
+    if sheet_layout(frame.columns) is not None:  # a rating sheet of `painzoo frames`
+        return sheet_agreement_report(frame, form=form, name=path)
     numeric = frame.apply(pd.to_numeric, errors="coerce")
     raters = [
         c

@@ -41,9 +41,10 @@ PAGES = (
     "04-own-data.md",
     "05-explain.md",
     "06-annotation.md",
+    "07-video.md",
 )
 # Pages that train networks take longer than a minute on a 2-core CPU.
-SLOW = {"01-quickstart.md", "02-scenarios.md", "03-loro.md", "05-explain.md"}
+SLOW = {"01-quickstart.md", "02-scenarios.md", "03-loro.md", "05-explain.md", "07-video.md"}
 # Pages whose printed output is deterministic: the ```text block after a
 # ```python block must equal what the block prints.
 EXACT_OUTPUT = {"06-annotation.md"}

@@ -1,0 +1,339 @@
+"""The model card ``model.json`` and loading a trained painzoo model.
+
+``painzoo train`` writes ``DIR/model.keras`` and ``DIR/model.json``. The card
+says everything a later ``painzoo predict`` needs to feed the network the
+same kind of images it was trained on (input size, channels, value range,
+face-crop settings) and what a reader needs to judge it (versions, backend,
+class names, training data counts, recipe, benchmark metrics). It never
+holds a subject id or a file name from the training data: only counts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CARD_FORMAT",
+    "CLASS_NAMES",
+    "PainModel",
+    "benchmark_metrics",
+    "data_summary",
+    "load_model",
+    "make_card",
+    "read_card",
+]
+
+CARD_FORMAT = "painzoo-model-card"
+CARD_VERSION = 1
+CLASS_NAMES = ("no_pain", "pain")
+MODEL_FILE = "model.keras"
+CARD_FILE = "model.json"
+
+
+def data_summary(dataset) -> dict:
+    """Counts of a training :class:`~painzoo.datasets.Dataset`, without any id or name.
+
+    Returns:
+        ``{"name", "images", "subjects", "per_class": {class: {"images",
+        "subjects"}}, "sources": {source: images}}``. Subjects are counted,
+        never listed (MInt PAIN folder names are people's names).
+    """
+    labels = np.asarray(dataset.labels, int)
+    subjects = np.asarray(dataset.subjects)
+    per_class = {}
+    for value, name in enumerate(CLASS_NAMES):
+        mask = labels == value
+        per_class[name] = {
+            "images": int(mask.sum()),
+            "subjects": int(len(np.unique(subjects[mask]))),
+        }
+    sources, counts = np.unique(np.asarray(dataset.sources), return_counts=True)
+    return {
+        "name": str(getattr(dataset, "name", "dataset")),
+        "images": int(len(labels)),
+        "subjects": int(len(np.unique(subjects))),
+        "per_class": per_class,
+        "sources": {str(s): int(c) for s, c in zip(sources, counts)},
+    }
+
+
+def benchmark_metrics(results: str | os.PathLike, *, model: str, data: str) -> list[dict]:
+    """Rows of a benchmark's ``summary.csv`` for one model on one data set.
+
+    Args:
+        results: A ``painzoo benchmark`` output folder (holding ``summary.csv``).
+        model: The model label or zoo name.
+        data: The data name of the config.
+
+    Returns:
+        One dict per protocol with its metrics (NaN dropped).
+
+    Raises:
+        FileNotFoundError: If ``results/summary.csv`` does not exist.
+        ValueError: If the summary has no row for this model and data.
+    """
+    import pandas as pd
+
+    path = Path(results) / "summary.csv"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist; --results must be the output folder of a finished "
+            "`painzoo benchmark` run (it writes summary.csv)."
+        )
+    table = pd.read_csv(path)
+    by_model = (table.get("model") == model) | (table.get("model_name") == model)
+    rows = table[by_model & (table.get("data") == data)]
+    if rows.empty:
+        have = sorted({f"{m} on {d}" for m, d in zip(table.get("model"), table.get("data"))})
+        raise ValueError(
+            f"{path} has no result of model {model!r} on data {data!r}; it holds: "
+            f"{', '.join(have) or 'nothing'}. Pass the results folder of the same model and data."
+        )
+    out = []
+    for _, row in rows.iterrows():
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, float) and np.isnan(value):
+                continue
+            clean[str(key)] = value.item() if isinstance(value, np.generic) else value
+        out.append(clean)
+    return out
+
+
+def make_card(
+    *,
+    model_name: str,
+    model_kwargs: dict,
+    keras_model,
+    face_crop: dict | None,
+    dataset,
+    recipe: dict,
+    data_name: str,
+    config_name: str | None = None,
+    benchmark: list[dict] | None = None,
+    threshold: float = 0.5,
+) -> dict:
+    """The model card of a freshly trained model, as a JSON-ready dict."""
+    import keras
+
+    import painzoo
+
+    shape = keras_model.input_shape
+    if isinstance(shape, list):
+        shape = shape[0]
+    return {
+        "format": CARD_FORMAT,
+        "card_version": CARD_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "painzoo_version": painzoo.__version__,
+        "keras_version": keras.__version__,
+        "backend": keras.backend.backend(),
+        "model": {
+            "name": model_name,
+            "kwargs": dict(model_kwargs or {}),
+            "file": MODEL_FILE,
+            "params": int(keras_model.count_params()),
+        },
+        "input": {
+            "image_size": [int(shape[1]), int(shape[2])],
+            "channels": int(shape[3]),
+            "color": "RGB",
+            "dtype": "float32",
+            # painzoo models rescale inside the network; they take raw pixels.
+            "value_range": [0, 255],
+        },
+        "face_crop": None if not face_crop else dict(face_crop),
+        "class_names": list(CLASS_NAMES),
+        "positive_class": 1,
+        "threshold": float(threshold),
+        "training_data": {**data_summary(dataset), "name": data_name},
+        "config": config_name,
+        "recipe": dict(recipe),
+        "benchmark": benchmark,
+    }
+
+
+def read_card(path: str | os.PathLike) -> dict:
+    """Read and check a ``model.json``.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not JSON or not a painzoo model card.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Model card {path} does not exist.")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a painzoo model card: it is not JSON ({err}).") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ValueError(
+            f'{path} is not a painzoo model card (no "format": "{CARD_FORMAT}"); '
+            "pass the folder written by `painzoo train`."
+        )
+    for key in ("input", "class_names"):
+        if key not in card:
+            raise ValueError(
+                f"Model card {path} lacks the key {key!r}; retrain with painzoo train."
+            )
+    return card
+
+
+@dataclass
+class PainModel:
+    """A trained network with its model card.
+
+    Attributes:
+        keras_model: The Keras model (inputs RGB float32 in [0, 255]).
+        card: The model card (see :func:`make_card`).
+        path: Where it was loaded from, if anywhere.
+    """
+
+    keras_model: object
+    card: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """``(height, width)`` of the network input."""
+        h, w = self.card["input"]["image_size"]
+        return int(h), int(w)
+
+    @property
+    def threshold(self) -> float:
+        """Decision threshold on ``p_pain`` (0.5 unless the card says otherwise)."""
+        return float(self.card.get("threshold", 0.5))
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.card.get("class_names", CLASS_NAMES))
+
+    @property
+    def face_crop(self) -> dict | None:
+        """The face-crop settings used for the training images (``None`` = no cropping)."""
+        return self.card.get("face_crop")
+
+    @classmethod
+    def from_keras(cls, keras_model, *, face_crop: dict | None = None) -> PainModel:
+        """Wrap a Keras model that has no card (input spec read from the model)."""
+        shape = keras_model.input_shape
+        if isinstance(shape, list):
+            shape = shape[0]
+        if len(shape) != 4 or shape[1] is None or shape[2] is None:
+            raise ValueError(
+                f"The model takes inputs of shape {shape}; painzoo.predict needs images "
+                "[batch, height, width, channels] with a fixed height and width."
+            )
+        card = {
+            "format": CARD_FORMAT,
+            "input": {
+                "image_size": [int(shape[1]), int(shape[2])],
+                "channels": int(shape[3]),
+                "value_range": [0, 255],
+            },
+            "face_crop": face_crop,
+            "class_names": list(CLASS_NAMES),
+            "threshold": 0.5,
+        }
+        return cls(keras_model, card)
+
+
+def load_model(path: str | os.PathLike) -> PainModel:
+    """Load a model written by ``painzoo train``.
+
+    Args:
+        path: The output folder of ``painzoo train``, its ``model.json`` or
+            its ``model.keras``. A ``.keras`` file with no ``model.json``
+            beside it loads with a warning and no face cropping.
+
+    Returns:
+        A :class:`PainModel`.
+
+    Raises:
+        FileNotFoundError: If nothing is found at ``path``.
+        ValueError: If the file is not a painzoo model (the message names it).
+    """
+    import warnings
+
+    from painzoo.explain.files import load_model as load_keras
+
+    path = Path(path)
+    if path.is_dir():
+        card_path, model_path = path / CARD_FILE, path / MODEL_FILE
+        if not card_path.is_file():
+            raise ValueError(
+                f"{path} is not a painzoo model folder: it has no {CARD_FILE}. Pass the "
+                "output folder of `painzoo train` (model.keras + model.json)."
+            )
+    elif path.suffix == ".json":
+        card_path = path
+        model_path = path.parent / MODEL_FILE
+    elif path.is_file():
+        card_path, model_path = path.parent / CARD_FILE, path
+    else:
+        raise FileNotFoundError(f"Model {path} does not exist.")
+    card = read_card(card_path) if card_path.is_file() else None
+    if card is not None:
+        model_path = card_path.parent / card.get("model", {}).get("file", MODEL_FILE)
+    if not model_path.is_file():
+        raise FileNotFoundError(
+            f"Model file {model_path} does not exist (the card {card_path} points to it)."
+        )
+    try:
+        keras_model = load_keras(model_path)
+    except Exception as err:  # Keras raises many kinds for a foreign file
+        raise ValueError(
+            f"{model_path} is not a painzoo model: Keras cannot load it "
+            f"({type(err).__name__}: {str(err)[:200]}). Pass the output folder of "
+            "`painzoo train`."
+        ) from None
+    _check_output(keras_model, model_path)
+    if card is None:
+        warnings.warn(
+            f"{model_path} has no {CARD_FILE} beside it; predicting without face cropping "
+            "and with threshold 0.5. Models written by `painzoo train` carry a card.",
+            stacklevel=2,
+        )
+        model = PainModel.from_keras(keras_model)
+        model.path = model_path
+        return model
+    return PainModel(keras_model, card, model_path)
+
+
+def _check_output(keras_model, path) -> None:
+    shape = keras_model.output_shape
+    if isinstance(shape, list) or shape[-1] != len(CLASS_NAMES):
+        raise ValueError(
+            f"{path} is not a painzoo pain model: its output has shape {shape}, not "
+            f"[batch, {len(CLASS_NAMES)}] class probabilities."
+        )
+
+
+def write_card(card: dict, folder: str | os.PathLike) -> Path:
+    """Write ``card`` as ``folder/model.json`` (atomically)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / CARD_FILE
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, (np.ndarray, tuple)):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

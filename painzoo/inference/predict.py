@@ -1,0 +1,562 @@
+"""``painzoo predict``: score images, folders, manifests and videos with a trained model.
+
+Every input becomes rows of one table with the columns :data:`COLUMNS`:
+
+- an image file → one row (``frame`` 0, ``time_s`` empty);
+- a video → one row per sampled frame (``--fps``, default 5), streamed with
+  :class:`~painzoo.inference.video.VideoFrames`, so memory does not grow
+  with the video's length;
+- a folder → its images and videos (recursively, in natural order);
+- a CSV manifest → the files of its ``image`` column.
+
+Frames are collected into batches and scored together. A frame in which no
+face is found still gets its row, with ``face_found`` false and no
+``p_pain``. For each video a timeline PNG and a summary row are written.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
+
+COLUMNS = (
+    "input",
+    "frame",
+    "time_s",
+    "face_found",
+    "box_x",
+    "box_y",
+    "box_w",
+    "box_h",
+    "p_pain",
+    "label",
+)
+SUMMARY_COLUMNS = (
+    "input",
+    "frames",
+    "frames_with_face",
+    "seconds",
+    "seconds_analysed",
+    "share_above_threshold",
+    "longest_episode_s",
+    "mean_p_pain",
+    "threshold",
+)
+
+
+# -- inputs -----------------------------------------------------------------------------
+def _expand_inputs(inputs) -> list[tuple[str, object]]:
+    """``(kind, item)`` for every image/video: kinds ``image``, ``video``, ``array``."""
+    from painzoo.datasets.io import is_image_file
+    from painzoo.datasets.manifest import natural_key
+    from painzoo.inference.video import is_video_file
+
+    if isinstance(inputs, np.ndarray):
+        arr = inputs if inputs.ndim == 4 else inputs[None]
+        return [("array", (f"array[{i}]", arr[i])) for i in range(len(arr))]
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    items: list[tuple[str, object]] = []
+    for entry in inputs:
+        path = Path(entry)
+        if path.is_dir():
+            found = sorted(
+                (p for p in path.rglob("*") if p.is_file()),
+                key=lambda p: natural_key(str(p.relative_to(path))),
+            )
+            files = [p for p in found if is_image_file(p) or is_video_file(p)]
+            if not files:
+                raise ValueError(
+                    f"Folder {path} holds no image ({', '.join(_image_exts())}) or video "
+                    "(.mp4 .avi .mov .mkv) file."
+                )
+            items += [("video" if is_video_file(p) else "image", p) for p in files]
+        elif path.suffix.lower() == ".csv":
+            items += [("image", p) for p in _manifest_images(path)]
+        elif is_video_file(path):
+            items.append(("video", path))
+        elif is_image_file(path):
+            items.append(("image", path))
+        elif not path.exists():
+            raise FileNotFoundError(f"Input {path} does not exist.")
+        else:
+            raise ValueError(
+                f"Input {path} is neither an image, a video (.mp4 .avi .mov .mkv), a folder nor "
+                "a CSV manifest with an 'image' column."
+            )
+    return items
+
+
+def _image_exts():
+    from painzoo.datasets.io import IMAGE_EXTENSIONS
+
+    return IMAGE_EXTENSIONS
+
+
+def _manifest_images(path: Path) -> list[Path]:
+    if not path.is_file():
+        raise FileNotFoundError(f"Manifest {path} does not exist.")
+    frame = pd.read_csv(path)
+    if "image" not in frame.columns:
+        raise ValueError(
+            f"Manifest {path} has no 'image' column (its columns: {list(frame.columns)}); "
+            "painzoo predict reads the image paths from it."
+        )
+    out = []
+    for value in frame["image"].astype(str):
+        p = Path(value)
+        out.append(p if p.is_absolute() else path.parent / p)
+    return out
+
+
+# -- face cropping ------------------------------------------------------------------------
+def _make_cropper(face_crop, model):
+    """``None`` (whole image, resized) or a FaceCropper; ``face_crop`` as :func:`predict`."""
+    from painzoo.preprocess import FaceCropper
+
+    if isinstance(face_crop, FaceCropper):
+        return face_crop
+    if isinstance(face_crop, str) and face_crop == "card":
+        face_crop = model.face_crop
+    if face_crop is None or (isinstance(face_crop, str) and face_crop.lower() == "none"):
+        return None
+    if isinstance(face_crop, str) or callable(face_crop):
+        base = dict(model.face_crop or {})
+        base["detector"] = face_crop
+        face_crop = base
+    settings = dict(face_crop)
+    settings.setdefault("size", model.input_size[0])
+    detector = settings.get("detector", "mtcnn")
+    settings["on_no_face"] = "center" if detector in (None, "none") else "skip"
+    return FaceCropper(**settings)
+
+
+class _Cropping:
+    """One image → ``(found, box, pixels at the model input size or None)``."""
+
+    def __init__(self, cropper, size: tuple[int, int]):
+        self.cropper = cropper
+        self.size = size
+        self.detects = cropper is not None and cropper.detector_name != "none"
+
+    def __call__(self, rgb: np.ndarray, name: str):
+        from painzoo.datasets.io import resize_image
+
+        if self.cropper is None:
+            h, w = rgb.shape[:2]
+            return True, (0, 0, w, h), resize_image(rgb, self.size)
+        crop = self.cropper(rgb, name=name)
+        if crop is None or (self.detects and not crop.found):
+            return False, None, None
+        return True, tuple(int(v) for v in crop.box), resize_image(crop.image, self.size)
+
+
+# -- the scorer ---------------------------------------------------------------------------
+class _Scorer:
+    """Collects rows in order, scores their crops in batches and hands rows to a sink."""
+
+    def __init__(self, model, batch_size: int, threshold: float, sink):
+        self.model = model
+        self.batch_size = int(batch_size)
+        self.threshold = threshold
+        self.sink = sink
+        self.rows: list[dict] = []
+        self.pixels: list[np.ndarray] = []
+        self.owners: list[int] = []
+
+    def add(self, row: dict, pixels: np.ndarray | None) -> None:
+        self.rows.append(row)
+        if pixels is not None:
+            self.owners.append(len(self.rows) - 1)
+            self.pixels.append(pixels)
+            if len(self.pixels) >= self.batch_size:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.pixels:
+            x = np.stack(self.pixels).astype(np.float32, copy=False)
+            probs = np.asarray(self.model.keras_model.predict_on_batch(x), np.float32)
+            p = probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+            for i, value in zip(self.owners, p):
+                self.rows[i]["p_pain"] = round(float(value), 6)
+                self.rows[i]["label"] = int(value >= self.threshold)
+        self.sink(self.rows)
+        self.rows, self.pixels, self.owners = [], [], []
+
+
+def _row(name: str, frame: int, time_s, found: bool, box) -> dict:
+    row = dict.fromkeys(COLUMNS)
+    row.update(input=name, frame=int(frame), time_s=time_s, face_found=bool(found))
+    if box is not None:
+        row.update(box_x=box[0], box_y=box[1], box_w=box[2], box_h=box[3])
+    return row
+
+
+class _CsvSink:
+    """Appends rows to the output CSV as they are scored (rows survive a later error)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.handle = None
+        self.writer = None
+        self.collected: list[dict] = []
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self.writer = csv.DictWriter(self.handle, fieldnames=COLUMNS)
+            self.writer.writeheader()
+
+    def __call__(self, rows: list[dict]) -> None:
+        self.collected.extend(rows)
+        if self.writer is not None and rows:
+            self.writer.writerows(_csv_row(r) for r in rows)
+            self.handle.flush()
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _csv_row(row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            out[key] = ""
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = value
+    return out
+
+
+# -- public entry point -------------------------------------------------------------------
+def predict(
+    model,
+    inputs,
+    *,
+    out: str | os.PathLike | None = None,
+    face_crop="card",
+    fps: float | None = 5.0,
+    batch_size: int = 32,
+    threshold: float | None = None,
+    smooth_s: float = 2.0,
+    timelines: bool = True,
+    progress: bool = False,
+    on_error: str = "raise",
+) -> pd.DataFrame:
+    """Probability of pain for images, folders, CSV manifests and videos.
+
+    Args:
+        model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
+            ``model.json`` / ``model.keras``) written by ``painzoo train``,
+            or a Keras model (no face cropping unless ``face_crop`` says so).
+        inputs: A path or a list of paths (image files, folders, CSV
+            manifests with an ``image`` column, videos ``.mp4 .avi .mov
+            .mkv``), or a uint8 array ``[N, H, W, 3]`` of RGB images.
+        out: CSV path for the rows. Rows are appended as they are scored, so
+            they survive an error later on. Beside it,
+            ``<stem>_summary.csv`` (one row per video) and
+            ``<stem>_timelines/<video>.png`` are written.
+        face_crop: ``"card"`` (the cropping recorded in the model card),
+            ``None`` / ``"none"`` (no cropping: each image is resized whole, and
+            counts as a face), a detector name (``"haar"``, ``"mtcnn"``) with
+            the card's other settings, a dict of
+            :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
+        fps: Video samples per second, by timestamp (``None`` = every frame).
+        batch_size: Faces per forward pass.
+        threshold: Decision threshold on ``p_pain`` (default: the card's, 0.5).
+        smooth_s: Width in seconds of the moving average drawn in timelines.
+        timelines: Write a timeline PNG per video (only with ``out``).
+        progress: Show a progress bar over frames.
+        on_error: ``"raise"``: after every input has been tried and the rows
+            written, raise one error naming each bad input; ``"warn"``: warn
+            instead and return the rows.
+
+    Returns:
+        A DataFrame with the columns :data:`COLUMNS`: ``input`` (the file,
+        or ``array[i]``), ``frame`` (index in the video; 0 for an image),
+        ``time_s`` (timestamp of the frame; empty for an image),
+        ``face_found``, ``box_x, box_y, box_w, box_h`` (the square scored, in
+        the input's pixels), ``p_pain`` (empty when no face) and ``label``
+        (1 = pain, ``p_pain >= threshold``). ``.attrs["summary"]`` holds the
+        per-video summary (:func:`summarize_video`).
+
+    Raises:
+        ValueError: For a model that is not painzoo's, an input of unknown
+            kind, or (``on_error="raise"``) an unreadable or empty video or a
+            video with no face in any frame — after the other inputs are done.
+        FileNotFoundError: For a missing model or input.
+
+    Example:
+        >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
+        >>> rows.groupby("input")["p_pain"].mean()  # doctest: +SKIP
+    """
+    from painzoo.datasets.io import read_image
+    from painzoo.inference.card import PainModel, load_model
+
+    if on_error not in ("raise", "warn"):
+        raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; received {batch_size}.")
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    elif not isinstance(model, PainModel):
+        model = PainModel.from_keras(model)
+    thr = model.threshold if threshold is None else float(threshold)
+    items = _expand_inputs(inputs)
+    cropping = _Cropping(_make_cropper(face_crop, model), model.input_size)
+    out_path = None if out is None else Path(out)
+    sink = _CsvSink(out_path)
+    scorer = _Scorer(model, batch_size, thr, sink)
+    summaries: list[dict] = []
+    problems: list[str] = []
+    used: set = set()
+    bar = _progress_bar(items, fps, progress)
+    try:
+        for kind, item in items:
+            if kind == "video":
+                first = len(sink.collected) + len(scorer.rows)
+                try:
+                    _score_video(item, fps, cropping, scorer, bar)
+                except (ValueError, FileNotFoundError, OSError) as err:
+                    problems.append(str(err))
+                scorer.flush()
+                rows = sink.collected[first:]
+                if not rows:
+                    continue
+                summary = summarize_video(rows, thr, fps)
+                summaries.append(summary)
+                if cropping.detects and summary["frames_with_face"] == 0:
+                    problems.append(
+                        f"No face found in any of the {summary['frames']} sampled frame(s) of "
+                        f"{item} (detector {cropping.cropper.detector_name!r}); try "
+                        "--face-crop haar, another detector, or --face-crop none if the "
+                        "video is already a face close-up."
+                    )
+                if out_path is not None and timelines:
+                    plot_timeline(
+                        rows, thr, _timeline_path(out_path, item, used), smooth_s=smooth_s
+                    )
+                continue
+            if kind == "array":
+                name, rgb = item
+                rgb = np.asarray(rgb)
+            else:
+                name = str(item)
+                try:
+                    rgb = read_image(item)
+                except (ValueError, FileNotFoundError) as err:
+                    problems.append(str(err))
+                    _tick(bar)
+                    continue
+            found, box, pixels = cropping(rgb, name)
+            scorer.add(_row(name, 0, None, found, box), pixels)
+            _tick(bar)
+        scorer.flush()
+    finally:
+        if bar is not None:
+            bar.close()
+        sink.close()
+    table = pd.DataFrame(sink.collected, columns=list(COLUMNS))
+    table["face_found"] = table["face_found"].astype(bool)
+    table["frame"] = table["frame"].astype(int)
+    for col in ("time_s", "p_pain"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+    for col in ("box_x", "box_y", "box_w", "box_h", "label"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+    summary_table = pd.DataFrame(summaries, columns=list(SUMMARY_COLUMNS))
+    table.attrs["summary"] = summary_table
+    if out_path is not None and summaries:
+        summary_table.to_csv(_summary_path(out_path), index=False)
+    if problems:
+        where = f"; the {len(table)} row(s) scored are in {out_path}" if out_path else ""
+        message = f"{len(problems)} input(s) could not be scored{where}:\n  " + "\n  ".join(
+            problems
+        )
+        if on_error == "raise":
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=2)
+    return table
+
+
+def _score_video(path, fps, cropping, scorer, bar) -> None:
+    from painzoo.inference.video import VideoFrames
+
+    video = VideoFrames(path, fps=fps)
+    for index, t, rgb in video:
+        found, box, pixels = cropping(rgb, f"{path} frame {index}")
+        scorer.add(_row(str(path), index, round(t, 6), found, box), pixels)
+        _tick(bar)
+
+
+def _progress_bar(items, fps, progress):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    from painzoo.inference.video import VideoFrames
+
+    total = 0
+    for kind, item in items:
+        if kind == "video":
+            try:
+                total += VideoFrames(item, fps=fps).expected_samples
+            except (ValueError, FileNotFoundError):
+                pass
+        else:
+            total += 1
+    return tqdm(total=total or None, unit="frame", desc="predict")
+
+
+def _tick(bar) -> None:
+    if bar is not None:
+        bar.update(1)
+
+
+def _summary_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_summary.csv")
+
+
+def _timeline_path(out: Path, video, used: set) -> Path:
+    folder = out.with_name(f"{out.stem}_timelines")
+    stem = Path(video).stem
+    target, n = folder / f"{stem}.png", 2
+    while target in used:  # two videos with one name in different folders
+        target, n = folder / f"{stem}-{n}.png", n + 1
+    used.add(target)
+    return target
+
+
+# -- summaries and timelines ------------------------------------------------------------------
+def _interval(rows: list[dict], fps: float | None) -> float:
+    """Seconds one sample stands for: ``1 / fps`` or the median gap between samples."""
+    times = np.array([r["time_s"] for r in rows], float)
+    if len(times) > 1:
+        gap = float(np.median(np.diff(times)))
+        if gap > 0:
+            return gap
+    return 1.0 / fps if fps else 0.0
+
+
+def summarize_video(rows, threshold: float = 0.5, fps: float | None = 5.0) -> dict:
+    """One summary row of a video's prediction rows.
+
+    Each sampled frame stands for one sampling interval (``1 / fps``, or the
+    median gap between sampled frames when every frame is sampled).
+
+    Args:
+        rows: The rows of one video (dicts or a DataFrame with :data:`COLUMNS`).
+        threshold: Decision threshold on ``p_pain``.
+        fps: Sampling rate used.
+
+    Returns:
+        ``input``; ``frames`` (sampled) and ``frames_with_face``;
+        ``seconds`` (sampled frames × interval) and ``seconds_analysed``
+        (frames with a face × interval); ``share_above_threshold`` (of the
+        analysed time, ``p_pain >= threshold``); ``longest_episode_s`` (the
+        longest run of consecutive sampled frames at or above the threshold,
+        × interval; a frame without a face ends a run); ``mean_p_pain``;
+        ``threshold``.
+    """
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.to_dict("records")
+    step = _interval(rows, fps)
+    p = np.array([_nan(r["p_pain"]) for r in rows], float)
+    scored = ~np.isnan(p)
+    above = scored & (p >= threshold)
+    longest = run = 0
+    for a in above:
+        run = run + 1 if a else 0
+        longest = max(longest, run)
+    n_scored = int(scored.sum())
+    return {
+        "input": rows[0]["input"],
+        "frames": len(rows),
+        "frames_with_face": n_scored,
+        "seconds": round(len(rows) * step, 6),
+        "seconds_analysed": round(n_scored * step, 6),
+        "share_above_threshold": round(float(above.sum() / n_scored), 6) if n_scored else np.nan,
+        "longest_episode_s": round(longest * step, 6),
+        "mean_p_pain": round(float(p[scored].mean()), 6) if n_scored else np.nan,
+        "threshold": threshold,
+    }
+
+
+def _nan(value) -> float:
+    if value is None or value is pd.NA:
+        return float("nan")
+    return float(value)
+
+
+def smooth(times, p_pain, width_s: float) -> np.ndarray:
+    """Centred moving average of ``p_pain`` over ``width_s`` seconds, NaN-aware.
+
+    Frames without a face (NaN) are left out of every average and stay NaN
+    themselves, so a line drawn through the result breaks where no face was.
+    """
+    t = np.asarray(times, float)
+    p = np.asarray(p_pain, float)
+    out = np.full(len(p), np.nan)
+    ok = ~np.isnan(p)
+    half = width_s / 2.0
+    for i in np.flatnonzero(ok):
+        near = ok & (np.abs(t - t[i]) <= half + 1e-9)
+        out[i] = p[near].mean()
+    return out
+
+
+def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: float = 2.0):
+    """Draw one video's timeline: p_pain per sampled frame, smoothed, threshold, gaps.
+
+    Args:
+        rows: The video's rows (dicts or a DataFrame).
+        threshold: The decision threshold (dashed line).
+        path: PNG file to write.
+        smooth_s: Width of the moving average in seconds.
+
+    Returns:
+        The path written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame(rows)
+    t = frame["time_s"].astype(float).to_numpy()
+    p = pd.to_numeric(frame["p_pain"], errors="coerce").astype(float).to_numpy()
+    step = _interval(frame.to_dict("records"), None) or 0.2
+    fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
+    missing = np.isnan(p)
+    # Shade runs of frames without a face: the line has a gap there.
+    start = None
+    for i, m in enumerate([*missing, False]):
+        if m and start is None:
+            start = i
+        elif not m and start is not None:
+            ax.axvspan(t[start] - step / 2, t[i - 1] + step / 2, color="0.88", lw=0)
+            start = None
+    ax.plot(t, p, ".", ms=3, color="tab:blue", alpha=0.6, label="p_pain per frame")
+    ax.plot(t, smooth(t, p, smooth_s), "-", color="tab:red", lw=1.6, label=f"{smooth_s:g} s mean")
+    ax.axhline(threshold, ls="--", color="0.3", lw=1, label=f"threshold {threshold:g}")
+    if missing.any():
+        ax.axvspan(np.nan, np.nan, color="0.88", label="no face")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("p_pain")
+    ax.set_title(Path(str(frame["input"].iloc[0])).name, fontsize=9)
+    ax.legend(loc="upper left", fontsize=7, ncol=4, frameon=False)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

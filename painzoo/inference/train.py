@@ -1,0 +1,185 @@
+"""``painzoo train``: one model on all images of a data set, saved with its card."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["train"]
+
+
+def train(
+    config=None,
+    *,
+    model: str,
+    out: str | os.PathLike,
+    data=None,
+    results: str | os.PathLike | None = None,
+    recipe=None,
+    image_size: int | None = None,
+    face_crop="config",
+    epochs: int | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+):
+    """Train one model on every image of a data set and save it with a model card.
+
+    The model, its keyword overrides, the recipe, the input size and the face
+    cropping come from the evaluation ``config`` (as ``painzoo benchmark``
+    would use them), so the saved model is the one the benchmark evaluated,
+    now trained on all labelled data.
+
+    Args:
+        config: A bundled config name, a YAML path or a dict (see
+            :mod:`painzoo.evaluation.config`); ``None`` when ``data`` is a
+            :class:`~painzoo.datasets.Dataset`.
+        model: A model of the config (its label or name) or any zoo name.
+        out: Output folder; ``model.keras`` and ``model.json`` are written there.
+        data: A data name of the config (default: the data of the first
+            experiment), or a :class:`~painzoo.datasets.Dataset`.
+        results: A ``painzoo benchmark`` output folder; the card then holds
+            the benchmark metrics of this model on this data.
+        recipe: Recipe overrides (a preset name or a dict), applied after
+            the config's.
+        image_size: Input side (overrides the config).
+        face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
+            dict, ``None`` for no cropping, or ``"config"`` (the config's
+            ``face_crop``).
+        epochs: Override the recipe's epochs.
+        seed: Training seed (default: the config's ``seed``, else 0).
+        progress: Show a bar over epochs.
+
+    Returns:
+        The :class:`~painzoo.inference.card.PainModel` (Keras model + card).
+
+    Raises:
+        ValueError: For a baseline (not a network), an unknown data name, a
+            data set with one class only, or bad config values.
+        FileNotFoundError: For a missing config or results folder.
+
+    Example:
+        >>> painzoo.train("quick", model="songnet", data="cppain", out="songnet-cppain")  # doctest: +SKIP
+    """
+    import keras
+
+    import painzoo
+    from painzoo.datasets import Dataset
+    from painzoo.evaluation.baselines import is_baseline
+    from painzoo.evaluation.config import apply_overrides, expand_models, load_config
+    from painzoo.evaluation.units import load_data
+    from painzoo.inference.card import (
+        MODEL_FILE,
+        PainModel,
+        benchmark_metrics,
+        make_card,
+        write_card,
+    )
+    from painzoo.training.recipe import Recipe
+
+    if config is None and not isinstance(data, Dataset):
+        raise ValueError(
+            "painzoo.train needs a config (name or YAML file) or data=<Dataset>; received neither."
+        )
+    cfg = {}
+    if config is not None:
+        cfg = apply_overrides(load_config(config), image_size=image_size, seed=seed)
+    spec = _model_spec(cfg.get("models") or [], model, expand_models)
+    if is_baseline(spec["name"]):
+        raise ValueError(
+            f"{spec['name']!r} is a baseline classifier, not a network; painzoo train saves "
+            "Keras networks. Pick a zoo model (painzoo models lists them)."
+        )
+    if face_crop == "config":
+        face_crop = cfg.get("face_crop")
+    if isinstance(data, Dataset):
+        ds, data_name = data, data.name
+        if face_crop:
+            from painzoo import preprocess
+
+            ds = preprocess.crop_dataset(ds, preprocess.FaceCropper(**dict(face_crop)))
+    else:
+        data_name = data or _default_data(cfg)
+        if data_name not in cfg["data"]:
+            raise ValueError(
+                f"Unknown data {data_name!r}; the config defines {sorted(cfg['data'])}."
+            )
+        ds = load_data(
+            data_name, cfg["data"], config_dir=cfg.get("config_dir"), face_crop=face_crop
+        )
+    classes = sorted(set(ds.labels.tolist()))
+    if classes != [0, 1]:
+        raise ValueError(
+            f"Data {data_name!r} holds only label(s) {classes}; training a pain model needs "
+            "images of both classes (0 = no pain, 1 = pain)."
+        )
+    base = Recipe.from_config(cfg.get("recipe")) if cfg else Recipe.preset("p2")
+    if spec["recipe"]:
+        base = base.replace(**spec["recipe"])
+    if recipe is not None:
+        if isinstance(recipe, str) or "preset" in dict(recipe):
+            base = Recipe.from_config(recipe)  # a preset replaces the config's recipe
+        else:
+            base = base.replace(**dict(recipe))
+    changes = {}
+    if epochs is not None:
+        changes["epochs"] = int(epochs)
+    train_seed = seed if seed is not None else cfg.get("seed", base.seed)
+    changes["seed"] = int(train_seed)
+    rec = base.replace(**changes)
+    size = image_size or spec.get("input_size") or cfg.get("image_size")
+    shape = None if size is None else (int(size), int(size), 3)
+
+    keras.utils.set_random_seed(rec.seed)
+    with rec.scope():
+        net = painzoo.get_model(spec["name"], input_shape=shape, **spec["kwargs"])
+    rec.fit(net, ds, progress=progress)
+
+    bench = None
+    if results is not None:
+        bench = benchmark_metrics(results, model=spec["label"], data=data_name)
+    card = make_card(
+        model_name=spec["name"],
+        model_kwargs=spec["kwargs"],
+        keras_model=net,
+        face_crop=face_crop,
+        dataset=ds,
+        recipe=rec.to_dict(),
+        data_name=data_name,
+        config_name=cfg.get("name"),
+        benchmark=bench,
+    )
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    net.save(folder / MODEL_FILE)
+    write_card(card, folder)
+    return PainModel(net, card, folder / MODEL_FILE)
+
+
+def _model_spec(entries, model: str, expand_models) -> dict:
+    wanted = str(model).lower()
+    specs = expand_models(entries) if entries else []
+    for spec in specs:
+        if spec["label"].lower() == wanted:
+            return spec
+    for spec in specs:
+        if spec["name"] == wanted and not spec.get("sweep"):
+            return spec
+    import painzoo
+
+    if wanted not in painzoo.list_models():
+        from painzoo.evaluation.baselines import is_baseline
+
+        if not is_baseline(wanted):
+            labels = [s["label"] for s in specs]
+            raise ValueError(
+                f"Unknown model {model!r}: not a model of the config ({labels}) nor of the zoo "
+                "(painzoo models lists them)."
+            )
+    return {"name": wanted, "kwargs": {}, "recipe": {}, "input_size": None, "label": wanted}
+
+
+def _default_data(cfg: dict) -> str:
+    experiments = cfg.get("experiments") or []
+    if experiments:
+        return experiments[0]["data"]
+    return next(iter(cfg["data"]))

@@ -1,0 +1,185 @@
+"""Stream sampled frames out of a video file with OpenCV.
+
+:class:`VideoFrames` decodes a video one frame at a time and hands out only
+the frames that fall on a sampling grid (``fps`` samples per second, chosen
+by timestamp), so memory stays constant however long the video is: at no
+point is more than one decoded frame held. Frames between two samples are
+*grabbed* (demuxed and decoded by the codec) but never converted to RGB.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = ["VIDEO_EXTENSIONS", "VideoFrames", "VideoInfo", "is_video_file", "sample_indices"]
+
+#: File extensions read as videos (lower case, with the dot).
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
+
+
+def is_video_file(path: str | os.PathLike) -> bool:
+    """Whether the file name has one of :data:`VIDEO_EXTENSIONS`."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video.
+
+    Attributes:
+        fps: Native frames per second.
+        frames: Frame count from the header (may be approximate or 0 for
+            some containers; the reader never relies on it).
+        width: Frame width in pixels.
+        height: Frame height in pixels.
+    """
+
+    fps: float
+    frames: int
+    width: int
+    height: int
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds according to the header (``frames / fps``)."""
+        return self.frames / self.fps if self.fps > 0 else float("nan")
+
+
+def sample_indices(native_fps: float, fps: float | None, n_frames: int) -> list[int]:
+    """The frame indices :class:`VideoFrames` yields for a video of ``n_frames``.
+
+    Sample ``k`` is the first frame whose timestamp ``i / native_fps`` is at
+    or after ``k / fps``; with ``fps`` at or above the native rate (or
+    ``None``) every frame is a sample. Useful to know in advance how many rows
+    a video will give.
+    """
+    out = []
+    step = _step(native_fps, fps)
+    k = 0
+    for i in range(n_frames):
+        if step is None or i >= _due(k, step):
+            out.append(i)
+            k += 1
+    return out
+
+
+def _step(native_fps: float, fps: float | None) -> float | None:
+    if fps is None or fps >= native_fps:
+        return None
+    return native_fps / fps  # native frames between two samples
+
+
+def _due(k: int, step: float) -> int:
+    # The first frame index at or after sample time k / fps; the small epsilon
+    # keeps 0.1 * 30 = 3.0000000000000004 from skipping frame 3.
+    return math.ceil(k * step - 1e-9)
+
+
+class VideoFrames:
+    """Iterate over a video's frames sampled at ``fps``, one decoded frame at a time.
+
+    Args:
+        path: The video file (``.mp4 .avi .mov .mkv`` or anything OpenCV reads).
+        fps: Samples per second, chosen by timestamp (``None`` = every frame).
+            Above the native rate every frame is a sample.
+
+    Yields:
+        ``(frame_index, time_s, rgb)``: the index of the frame in the video,
+        its timestamp ``frame_index / native_fps`` in seconds, and its pixels
+        as RGB uint8 ``[H, W, 3]``.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If OpenCV cannot open it, it reports no frame rate, or it
+            holds no readable frame; the message names the file.
+
+    Example:
+        >>> for index, t, rgb in VideoFrames("clip.mp4", fps=5):  # doctest: +SKIP
+        ...     print(index, round(t, 2), rgb.shape)
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float | None = 5.0):
+        self.path = Path(path)
+        if fps is not None and not fps > 0:
+            raise ValueError(f"fps must be positive (or None for every frame); received {fps}.")
+        self.fps = None if fps is None else float(fps)
+        self.info = self._probe()
+
+    def _open(self):
+        if not self.path.is_file():
+            raise FileNotFoundError(f"Video file {self.path} does not exist.")
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            cap.release()
+            raise ValueError(
+                f"Cannot open {self.path} as a video: OpenCV cannot read this file (corrupt, "
+                "truncated, not a video, or a codec this OpenCV build lacks). Re-encode it, "
+                "e.g. `ffmpeg -i IN -c:v libx264 OUT.mp4`."
+            )
+        return cap
+
+    def _probe(self) -> VideoInfo:
+        cap = self._open()
+        try:
+            fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+            info = VideoInfo(
+                fps=fps,
+                frames=max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)),
+                width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+                height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+            )
+        finally:
+            cap.release()
+        if not (info.fps > 0 and math.isfinite(info.fps)):
+            raise ValueError(
+                f"{self.path} reports no frame rate, so frames cannot be given times; "
+                "re-encode it with a constant frame rate (ffmpeg -r 25 …)."
+            )
+        return info
+
+    @property
+    def expected_samples(self) -> int:
+        """Samples according to the header's frame count (0 if it gives none)."""
+        return len(sample_indices(self.info.fps, self.fps, self.info.frames))
+
+    def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        cap = self._open()
+        step = _step(self.info.fps, self.fps)
+        k = 0
+        index = 0
+        try:
+            while True:
+                # grab() decodes without the colour conversion; frames between two
+                # samples are skipped this way and never held in memory.
+                if not cap.grab():
+                    break
+                if step is None or index >= _due(k, step):
+                    ok, bgr = cap.retrieve()
+                    if not ok or bgr is None:
+                        break
+                    k += 1
+                    yield index, index / self.info.fps, _to_rgb(bgr)
+                index += 1
+        finally:
+            cap.release()
+        if index == 0:
+            raise ValueError(
+                f"{self.path} holds no readable frame (empty or broken video); OpenCV "
+                "opened it but decoded nothing. Check the file plays, or re-encode it."
+            )
+        self.frames_read = index
+
+
+def _to_rgb(bgr: np.ndarray) -> np.ndarray:
+    if bgr.ndim == 2:
+        return cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
+    if bgr.shape[-1] == 4:
+        return cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
