@@ -283,7 +283,7 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
     import keras
 
     from painzoo.evaluation.baselines import get_baseline, is_baseline
-    from painzoo.evaluation.metrics import binary_metrics
+    from painzoo.evaluation.metrics import binary_metrics, learning_record
     from painzoo.training.recipe import Recipe
 
     store = RunStorage(out_dir)
@@ -300,6 +300,7 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
     size = unit.get("image_size")
     recipe = Recipe(**unit["recipe"])
     keras.utils.set_random_seed(int(unit["seed"]))
+    losses = None  # the training loss per epoch (networks only)
     if is_baseline(name):
         x_train = train.load_images(size)
         x_test = test.load_images(size)
@@ -319,7 +320,7 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
         shape = None if size is None else (int(size), int(size), 3)
         with recipe.scope():
             model = painzoo.get_model(name, input_shape=shape, **kwargs)
-        recipe.fit(model, train, progress=progress)
+        losses = recipe.fit(model, train, progress=progress).history.get("loss", [])
         timing["training"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         p_pain = recipe.predict(model, test)
@@ -347,6 +348,7 @@ def run_unit(unit: dict, out_dir, *, progress: bool = False) -> dict:
         n_test=len(test),
         seconds={k: round(v, 3) for k, v in timing.items()},
     )
+    metrics.update(learning_record(test.labels, y_pred, losses, run_id=unit["run_id"]))
     store.write_text(f"{folder}/predictions.csv", preds.to_csv(index=False))
     store.remove(f"{folder}/error.json")
     store.write_text(f"{folder}/metrics.json", _json(metrics))
