@@ -53,8 +53,10 @@ def main(argv=None) -> None:
     ds = _dataset(args.data, args.size, args.scale)
     folds = get_protocol({"subject_kfold": {"n_splits": args.folds}}).folds(ds, seed=args.seed)
     folds = folds[: args.max_folds] if args.max_folds else folds
-    print(f"data {args.data}: {len(ds)} images, {len(np.unique(ds.subjects))} subjects, "
-          f"{len(folds)} folds, {args.size} px, {args.epochs} epochs")
+    print(
+        f"data {args.data}: {len(ds)} images, {len(np.unique(ds.subjects))} subjects, "
+        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs"
+    )
     print("| model | recipe | accuracy (mean ± std) | folds | flagged | s/fold |")
     print("|---|---|---|---|---|---|")
     for name in args.models:
@@ -74,14 +76,20 @@ def main(argv=None) -> None:
                 accs.append(float(np.mean(y_pred == test.labels)))
                 flag = learning_flags(y_pred, history.history["loss"])
                 flags.append(flag)
-                print(f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} "
-                      f"loss {history.history['loss'][0]:.3f}->{history.history['loss'][-1]:.3f} "
-                      f"{flag}", flush=True)
+                print(
+                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} "
+                    f"loss {history.history['loss'][0]:.3f}->{history.history['loss'][-1]:.3f} "
+                    f"{flag}",
+                    flush=True,
+                )
                 del model
                 keras.backend.clear_session()
             n_flag = sum(bool(x) for x in flags)
-            print(f"| {name} | {rname} | {100 * np.mean(accs):.1f} ± {100 * np.std(accs):.1f} % "
-                  f"| {len(accs)} | {n_flag} | {np.mean(secs):.0f} |", flush=True)
+            print(
+                f"| {name} | {rname} | {100 * np.mean(accs):.1f} ± {100 * np.std(accs):.1f} % "
+                f"| {len(accs)} | {n_flag} | {np.mean(secs):.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,13 @@ augment            ``"p1"``: resize 256,       ``"p2"``: rotation, mirroring,
                    random 224 crop, flip       contrast
 =================  ==========================  ==============================
 
+``Recipe.preset("painzoo")`` is painzoo's own default, not a paper's (see
+``docs/default-recipe.md``): AdamW 5e-4 with weight decay 0.05, 10 % linear
+warm-up then cosine decay, at least 300 optimiser steps and 8 steps per epoch
+(batch between 8 and 32), label smoothing 0.1, balanced class weights,
+BatchNorm momentum 0.9 and the mild ``"painzoo"`` augmentation. A config
+that names no preset trains with it.
+
 P2's reference code (``Xavi3398/robot_vision``) trained the four
 from-scratch networks (AlexNet, SongNet, WeiNet, SilNet) with RMSprop at
 1e-4: ``Recipe.preset("p2", optimizer="rmsprop", learning_rate=1e-4)``.
@@ -61,7 +68,7 @@ PRESETS: dict[str, dict] = {
         "augment": "p2",
     },
     # painzoo's own default (not a paper's): converges from random weights on
-    # 100-3,000 face images. Each choice is explained in docs/training.md.
+    # 100-3,000 face images. Each choice is explained in docs/default-recipe.md.
     "painzoo": {
         "optimizer": "adamw",
         "learning_rate": 5e-4,
@@ -215,9 +222,7 @@ class Recipe:
                 f"distribute must be one of {_DISTRIBUTE}; received {self.distribute!r}."
             )
         if self.schedule not in _SCHEDULES:
-            raise ValueError(
-                f"schedule must be one of {_SCHEDULES}; received {self.schedule!r}."
-            )
+            raise ValueError(f"schedule must be one of {_SCHEDULES}; received {self.schedule!r}.")
         if not (0.0 <= float(self.warmup_fraction) < 1.0):
             raise ValueError(
                 f"warmup_fraction must be in [0, 1); received {self.warmup_fraction}."
@@ -227,7 +232,9 @@ class Recipe:
                 f"label_smoothing must be in [0, 1); received {self.label_smoothing}."
             )
         if self.bn_momentum is not None and not (0.0 <= float(self.bn_momentum) < 1.0):
-            raise ValueError(f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}.")
+            raise ValueError(
+                f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
+            )
         if int(self.min_steps) < 0 or int(self.min_batches_per_epoch) < 0:
             raise ValueError(
                 "min_steps and min_batches_per_epoch must be >= 0; received "

@@ -72,8 +72,12 @@ def _results():
                 "fold": len(rows),
                 "status": "ok",
                 "flag": flag,
-                "tn": 1, "fp": 1, "fn": 0, "tp": 2,
-                "accuracy": 0.75, "f1": 0.8,
+                "tn": 1,
+                "fp": 1,
+                "fn": 0,
+                "tp": 2,
+                "accuracy": 0.75,
+                "f1": 0.8,
             }
         )
     return pd.DataFrame(rows)
