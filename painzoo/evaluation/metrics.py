@@ -367,7 +367,7 @@ def learning_record(y_true, y_pred, losses=None, *, run_id: str = "") -> dict:
     curve = [float(v) for v in (losses if losses is not None else [])]
     return {
         "flag": flag,
-        "loss_first": round(curve[0], 6) if curve else None,
-        "loss_last": round(curve[-1], 6) if curve else None,
+        "loss_first": round(curve[0], 4) if curve else None,
+        "loss_last": round(curve[-1], 4) if curve else None,
         "epochs_run": len(curve) or None,
     }
