@@ -33,6 +33,8 @@ __all__ = [
     "bootstrap_ci",
     "COUNT_KEYS",
     "METRIC_KEYS",
+    "learning_flags",
+    "learning_record",
 ]
 
 COUNT_KEYS = ("tn", "fp", "fn", "tp")
@@ -293,3 +295,79 @@ def bootstrap_ci(
     alpha = (1 - level) / 2
     low, high = np.quantile(values, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+# -- learning flags -------------------------------------------------------------------
+FLAG_COLLAPSED = "collapsed"
+FLAG_NOT_LEARNING = "not_learning"
+# A training loss whose last epochs sit within 5 % of the first epoch's did not fall.
+_MIN_LOSS_DROP = 0.05
+FLAG_ADVICE = (
+    "train longer (more epochs), start from pretrained weights (`weights: imagenet` where "
+    "the model offers them) or use the default `painzoo` recipe preset"
+)
+
+
+def learning_flags(y_pred, losses=None, y_true=None) -> str:
+    """Whether a trained model collapsed to one class or did not learn.
+
+    Args:
+        y_pred: Predicted class of every test image.
+        losses: Training loss per epoch (``history.history["loss"]``);
+            ``None`` or empty for models without one (baselines).
+        y_true: True classes of the test images. When given and the test
+            set holds one class only, predicting that one class is not
+            flagged (a one-class test set cannot show a collapse).
+
+    Returns:
+        ``"collapsed"`` when every test image gets the same class (from two
+        test images on), else ``"not_learning"`` when the mean loss of the
+        last (up to three) epochs is not at least 5 % below the first
+        epoch's (or any loss is NaN/infinite), else ``""``.
+    """
+    y_pred = np.asarray(y_pred).ravel()
+    one_class_test = y_true is not None and len(np.unique(np.asarray(y_true).ravel())) < 2
+    if len(y_pred) >= 2 and len(np.unique(y_pred)) == 1 and not one_class_test:
+        return FLAG_COLLAPSED
+    curve = np.asarray([] if losses is None else losses, float).ravel()
+    if len(curve) and not np.all(np.isfinite(curve)):
+        return FLAG_NOT_LEARNING  # a NaN or infinite loss: training diverged
+    if len(curve) >= 2:
+        last = float(np.mean(curve[-min(3, len(curve) - 1) :]))
+        if last > (1.0 - _MIN_LOSS_DROP) * float(curve[0]):
+            return FLAG_NOT_LEARNING
+    return ""
+
+
+def learning_record(y_true, y_pred, losses=None, *, run_id: str = "") -> dict:
+    """The learning columns of a unit's metrics; warns when the unit is flagged.
+
+    Args:
+        y_true: True classes of the test images.
+        y_pred: Predicted classes.
+        losses: Training loss per epoch, or ``None`` (baselines).
+        run_id: Named in the warning.
+
+    Returns:
+        ``{"flag", "loss_first", "loss_last", "epochs_run"}`` (``flag`` from
+        :func:`learning_flags`; the loss entries are ``None`` without a curve).
+    """
+    import warnings
+
+    flag = learning_flags(y_pred, losses, y_true=y_true)
+    if flag:
+        what = (
+            "predicted one class for every test image"
+            if flag == FLAG_COLLAPSED
+            else "did not lower its training loss"
+        )
+        warnings.warn(
+            f"{run_id or 'a unit'}: the model {what} ({flag}); {FLAG_ADVICE}.", stacklevel=2
+        )
+    curve = [float(v) for v in (losses if losses is not None else [])]
+    return {
+        "flag": flag,
+        "loss_first": round(curve[0], 4) if curve else None,
+        "loss_last": round(curve[-1], 4) if curve else None,
+        "epochs_run": len(curve) or None,
+    }

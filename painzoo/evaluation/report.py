@@ -103,6 +103,7 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
         row.update(
             units=len(part), finished=len(ok), failed=int((part["status"] == "failed").sum())
         )
+        row["flagged"] = _n_flagged(ok)
         if len(ok):
             pooled = [pooled_metrics(r.to_dict("records")) for _, r in ok.groupby("repeat")]
             avg = mean_std(pooled)
@@ -137,7 +138,7 @@ def _pm(row, key) -> str:
     v, s = row.get(key), row.get(f"{key}_std")
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "–"
-    return f"{100 * v:.2f} ± {100 * (s or 0):.2f}"
+    return f"{100 * v:.2f} ± {100 * (s or 0):.2f}" + _FLAG_MARK * bool(row.get("flagged"))
 
 
 def _loso_table(out, results, summary, data) -> str:
@@ -277,6 +278,7 @@ def write_report(
         "Per-unit rows are in `results.csv`; aggregated rows in `summary.csv`.",
         "",
     ]
+    lines += flagged_lines(results)
     failed = results[results["status"] == "failed"]
     if len(failed):
         lines += ["## Failed units", ""]
@@ -284,6 +286,40 @@ def write_report(
         lines.append("")
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     return out / "report.md"
+
+
+_FLAG_MARK = " ⚠"
+
+
+def _n_flagged(done: pd.DataFrame) -> int:
+    if "flag" not in done:
+        return 0
+    return int(done["flag"].fillna("").astype(str).str.len().gt(0).sum())
+
+
+def flagged_lines(results: pd.DataFrame) -> list[str]:
+    """The report section listing units that collapsed or did not learn (empty if none).
+
+    Cells of the tables whose model has such a unit carry ``⚠``.
+    """
+    if results.empty or "flag" not in results:
+        return []
+    flags = results["flag"].fillna("").astype(str)
+    flagged = results[(results["status"] == "ok") & (flags != "")]
+    if flagged.empty:
+        return []
+    from painzoo.evaluation.metrics import FLAG_ADVICE
+
+    lines = [
+        "## ⚠ Collapsed or not learning",
+        "",
+        f"{len(flagged)} unit(s) predicted one class for every test image (`collapsed`) or "
+        f"did not lower their training loss (`not_learning`); their numbers say little about "
+        f"the network. To try: {FLAG_ADVICE}.",
+        "",
+    ]
+    lines += [f"- `{r.run_id}`: {r.flag}" for r in flagged.itertuples()]
+    return [*lines, ""]
 
 
 def _leakage_lines(p2) -> list[str]:

@@ -608,7 +608,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     import keras
 
     from painzoo.evaluation.baselines import get_baseline, is_baseline
-    from painzoo.evaluation.metrics import binary_metrics
+    from painzoo.evaluation.metrics import binary_metrics, learning_record
     from painzoo.training.recipe import Recipe
 
     if isinstance(unit, dict):
@@ -627,6 +627,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     size = unit.image_size
     recipe = Recipe(**unit.recipe)
     keras.utils.set_random_seed(int(unit.seed))
+    losses = None  # the training loss per epoch (networks only)
     if is_baseline(name):
         x_train = train.load_images(size)
         x_test = test.load_images(size)
@@ -648,7 +649,8 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
             model = painzoo.get_model(name, input_shape=shape, **kwargs)
         from painzoo.evaluation.stopping import StopOnSignal  # ends within a batch on Ctrl-C
 
-        recipe.fit(model, train, progress=progress, callbacks=[StopOnSignal()])
+        history = recipe.fit(model, train, progress=progress, callbacks=[StopOnSignal()])
+        losses = history.history.get("loss", [])
         timing["training"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         p_pain = recipe.predict(model, test)
@@ -677,6 +679,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         n_test=len(test),
         seconds={k: round(v, 3) for k, v in timing.items()},
     )
+    metrics.update(learning_record(test.labels, y_pred, losses, run_id=unit.run_id))
     store.write_text(f"{folder}/predictions.csv", preds.to_csv(index=False))
     store.remove(f"{folder}/error.json")
     store.write_text(f"{folder}/metrics.json", _json(metrics))

@@ -74,11 +74,17 @@ def resnet18_features(inputs):
 
 
 def load_resnet_weights(model: keras.Model, weights, num_classes: int) -> keras.Model:
-    """Load ``weights`` (None, a ``.weights.h5``, ``.pth`` or ``.safetensors`` path)."""
+    """Load ``weights``: None, ``"imagenet"`` or a ``.weights.h5``/``.pth``/``.safetensors`` path.
+
+    ``"imagenet"`` is torchvision's ImageNet ResNet-18, downloaded once into
+    Keras' cache (:func:`painzoo.models.torch_weights.load_imagenet_resnet18`).
+    """
     if weights is None:
         return model
     from painzoo.models import torch_weights
 
+    if isinstance(weights, str) and weights.lower() == "imagenet":
+        return torch_weights.load_imagenet_resnet18(model)
     return torch_weights.load_weights(model, weights, num_classes=num_classes)
 
 
@@ -87,7 +93,7 @@ def load_resnet_weights(model: keras.Model, weights, num_classes: int) -> keras.
         name="resnet18",
         input_shape=(224, 224, 3),
         citation=RESNET18_CITATION,
-        weights=(),
+        weights=("imagenet",),
         tags=("p1", "baseline", "resnet"),
         params=11_187_138,
         description="ResNet-18 in torchvision's layout; P1's baseline and PainSeeker's backbone.",
@@ -100,8 +106,10 @@ def resnet18(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Args:
         num_classes: Output classes.
         input_shape: ``(H, W, 3)``; at least 32×32.
-        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a
-            torchvision/timm ResNet-18 checkpoint (``.pth`` or ``.safetensors``).
+        weights: ``None``, ``"imagenet"`` (torchvision's ImageNet weights,
+            downloaded once into Keras' cache; the head stays random), a
+            ``.weights.h5`` saved by painzoo, or a torchvision/timm ResNet-18
+            checkpoint (``.pth`` or ``.safetensors``).
 
     Returns:
         A ``keras.Model`` on RGB images in [0, 255].

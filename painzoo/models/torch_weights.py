@@ -17,11 +17,19 @@ explicitly like PyTorch, so the conversion is a pure re-layout:
 
 The same mapping serves every model built on
 :func:`painzoo.models.resnet.resnet18_features` (``resnet18``, ``painseeker``).
+
+``weights="imagenet"`` (:func:`load_imagenet_resnet18`) fetches
+torchvision's ImageNet ResNet-18 in timm's safetensors publication
+(``resnet18.tv_in1k``) once into Keras' cache, checks every tensor name and
+shape, converts it through this mapping and caches the converted Keras
+arrays; later calls read only the converted file.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -30,12 +38,29 @@ import numpy as np
 
 from painzoo.models._common import load_weights_file
 
-__all__ = ["load_weights", "read_state_dict", "TORCH_SUFFIXES"]
+__all__ = [
+    "load_weights",
+    "read_state_dict",
+    "load_imagenet_resnet18",
+    "imagenet_resnet18_files",
+    "RESNET18_IMAGENET_URL",
+    "RESNET18_URL_ENV",
+    "TORCH_SUFFIXES",
+]
 
 TORCH_SUFFIXES = (".pth", ".pt", ".bin")
 _IGNORED_SUFFIXES = ("num_batches_tracked",)
 _HEAD = "fc"
 _MAX_LISTED = 8
+# torchvision's ImageNet ResNet-18 (resnet18-f37072fd.pth), as published by timm in
+# safetensors form: the same keys as torchvision, readable without PyTorch.
+RESNET18_IMAGENET_URL = (
+    "https://huggingface.co/timm/resnet18.tv_in1k/resolve/main/model.safetensors"
+)
+RESNET18_URL_ENV = "PAINZOO_RESNET18_URL"
+_SOURCE_FILE = "resnet18.tv_in1k.safetensors"
+_CONVERTED_FILE = "painzoo_resnet18.tv_in1k.keras.npz"
+_IMAGENET_CLASSES = 1000
 
 
 def _listing(keys) -> str:
@@ -239,4 +264,182 @@ def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: in
         variable.assign(value.astype(variable.dtype))
     for notice in notices:
         warnings.warn(notice, stacklevel=2)
+    return model
+
+
+# -- ImageNet weights ------------------------------------------------------------------
+def imagenet_resnet18_files() -> tuple[Path, Path]:
+    """Where the ImageNet ResNet-18 lives in Keras' cache.
+
+    Returns:
+        ``(source, converted)``: the downloaded ``.safetensors`` checkpoint and
+        the converted Keras arrays, both under ``$KERAS_HOME/models`` (or
+        ``~/.keras/models``). A checkpoint placed at ``source`` by hand is used
+        without any download.
+    """
+    from painzoo.models.applications import _keras_cache_dir
+
+    folder = _keras_cache_dir() / "models"
+    return folder / _SOURCE_FILE, folder / _CONVERTED_FILE
+
+
+def _source_url(url: str | None) -> str:
+    return url or os.environ.get(RESNET18_URL_ENV) or RESNET18_IMAGENET_URL
+
+
+def _fetch_failed(url: str, source: Path, reason: str) -> RuntimeError:
+    return RuntimeError(
+        f"Could not get the ImageNet ResNet-18 weights from {url}: {reason}. Offline, download "
+        f"that file on a machine with internet access and put it at {source} (Keras' cache: "
+        f"$KERAS_HOME/models or ~/.keras/models), set {RESNET18_URL_ENV} to a mirror or a "
+        "file:// path, or pass weights='/path/to/resnet18.safetensors' (any torchvision-layout "
+        "ResNet-18 checkpoint, .safetensors or .pth); weights=None starts from random weights."
+    )
+
+
+def _reference_backbone():
+    """A ResNet-18 with ImageNet's 1000-class head, to check checkpoints against."""
+    from painzoo.models.resnet import resnet18
+
+    return resnet18(num_classes=_IMAGENET_CLASSES, input_shape=(64, 64, 3), weights=None)
+
+
+def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndarray]:
+    """Keras arrays (keyed by variable path) of a ResNet-18 ImageNet checkpoint.
+
+    Raises:
+        RuntimeError: If the file is unreadable or any expected tensor is
+            missing, unexpected or of the wrong shape.
+    """
+    try:
+        state = read_state_dict(path)
+    except Exception as err:  # a truncated or non-safetensors file
+        raise _fetch_failed(url, source, f"the file is not a readable checkpoint ({err})") from err
+    reference = _reference_backbone()
+    assignments, missing, shape_errors, used, head = _plan(reference, state)
+    head_shapes = {"fc.weight": (_IMAGENET_CLASSES, 512), "fc.bias": (_IMAGENET_CLASSES,)}
+    for key, shape in head_shapes.items():
+        if key not in state:
+            missing.append(key)
+        elif tuple(np.shape(state[key])) != shape:
+            shape_errors.append(f"{key}: expected {shape}, received {np.shape(state[key])}")
+        used.add(key)
+    unexpected = [k for k in state if k not in used and not k.endswith(_IGNORED_SUFFIXES)]
+    if missing or unexpected or shape_errors:
+        detail = "; ".join(
+            part
+            for part in (
+                missing and f"missing {_listing(missing)}",
+                unexpected and f"unexpected {_listing(unexpected)}",
+                shape_errors and f"wrong shapes {'; '.join(shape_errors[:4])}",
+            )
+            if part
+        )
+        raise _fetch_failed(url, source, f"the file is not torchvision's ResNet-18 ({detail})")
+    del head
+    return {variable.path: value.astype(np.float32) for variable, value in assignments}
+
+
+def _download(url: str, source: Path) -> None:
+    """Download ``url`` to ``source`` through a private folder, so no partial file is left."""
+    source.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".painzoo-download-", dir=source.parent))
+    try:
+        try:
+            fetched = keras.utils.get_file(
+                source.name, url, cache_dir=str(staging), cache_subdir="."
+            )
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            raise _fetch_failed(url, source, f"the download failed ({err})") from err
+        _convert_checkpoint(Path(fetched), url, source)  # check before it enters the cache
+        os.replace(fetched, source)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_converted(arrays: dict[str, np.ndarray], converted: Path) -> None:
+    """Write the converted arrays atomically (a temporary file, then a rename)."""
+    converted.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".painzoo-", suffix=".npz", dir=converted.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, converted)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_converted(converted: Path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(converted) as data:
+            return {k: data[k] for k in data.files}
+    except Exception:  # unreadable: rebuild it from the checkpoint
+        converted.unlink(missing_ok=True)
+        return None
+
+
+def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> keras.Model:
+    """Load torchvision's ImageNet ResNet-18 into a ResNet-18-based painzoo model.
+
+    The first call downloads the checkpoint (``url``, else
+    ``$PAINZOO_RESNET18_URL``, else :data:`RESNET18_IMAGENET_URL`) with
+    ``keras.utils.get_file`` into a private folder, checks every tensor name
+    and shape, moves it into Keras' cache, converts it to Keras' layout and
+    caches the result (:func:`imagenet_resnet18_files`). Later calls read
+    only the converted file, with no network. Every backbone layer is
+    loaded; the ImageNet classifier (1,000 classes) is not, so the model's
+    head keeps its random initialisation.
+
+    Args:
+        model: ``resnet18``, ``painseeker`` or ``painseeker_no_prsc`` (any
+            model on :func:`painzoo.models.resnet.resnet18_features`).
+        url: Source of the checkpoint: an ``https://`` mirror or a
+            ``file://`` path.
+
+    Returns:
+        ``model`` with the weights loaded in place.
+
+    Raises:
+        RuntimeError: Offline, on a failed or corrupt download: the message
+            names the URL, the cache path where the file may be put by hand,
+            and ``weights="/path/to/file"``. Nothing half-written is left in
+            the cache.
+        ValueError: If ``model`` lacks a ResNet-18 backbone layer.
+    """
+    source, converted = imagenet_resnet18_files()
+    arrays = _read_converted(converted) if converted.is_file() else None
+    if arrays is None:
+        origin = _source_url(url)
+        if source.is_file():
+            try:
+                arrays = _convert_checkpoint(source, origin, source)
+            except RuntimeError:
+                source.unlink(missing_ok=True)  # a corrupt file placed by hand: do not keep it
+                raise
+        else:
+            _download(origin, source)
+            arrays = _convert_checkpoint(source, origin, source)
+        _write_converted(arrays, converted)
+    targets = {}
+    for layer in _weighted_layers(model):
+        for variable in layer.weights:
+            targets[variable.path] = variable
+    missing = sorted(set(arrays) - set(targets))
+    if missing:
+        raise ValueError(
+            f"Model {model.name!r} has no ResNet-18 backbone variable(s) {_listing(missing)}; "
+            "weights='imagenet' needs a model built on resnet18_features (resnet18, "
+            "painseeker, painseeker_no_prsc)."
+        )
+    for key, value in arrays.items():
+        variable = targets[key]
+        if tuple(variable.shape) != tuple(value.shape):
+            raise ValueError(
+                f"{key}: the model's variable has shape {tuple(variable.shape)}, the ImageNet "
+                f"ResNet-18 has {tuple(value.shape)}."
+            )
+        variable.assign(value.astype(variable.dtype))
     return model

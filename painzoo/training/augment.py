@@ -7,7 +7,14 @@
   contrast. P2 gives no magnitudes; painzoo uses ±10° rotation (reflect
   fill) and a contrast factor of ±0.2.
 
-Both apply Keras 3 preprocessing layers to **one image at a time** (so every
+- ``"painzoo"`` (painzoo's own, used by the ``"painzoo"`` recipe preset;
+  not a paper's): load at 1.1 × the training size and cut a random square
+  (small shifts and scale), horizontal flip, rotation up to ±8°, brightness
+  and contrast up to ±15 %. Mild on purpose: the face crops are aligned, and
+  a network that must learn from a hundred images cannot also learn to
+  undo strong distortions.
+
+All apply Keras 3 preprocessing layers to **one image at a time** (so every
 image draws its own crop, flip, angle), work inside ``tf.data`` on the
 TensorFlow backend and on NumPy arrays on the others, and keep float pixels
 in [0, 255].
@@ -21,9 +28,12 @@ import keras
 
 __all__ = ["Augmentation", "get_augmentation", "RECIPES"]
 
-RECIPES = ("p1", "p2")
+RECIPES = ("p1", "p2", "painzoo")
 _P2_ROTATION_DEGREES = 10.0
 _P2_CONTRAST = 0.2
+_PAINZOO_LOAD = 1.1
+_PAINZOO_ROTATION_DEGREES = 8.0
+_PAINZOO_PHOTOMETRIC = 0.15
 
 
 class Augmentation:
@@ -59,7 +69,7 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     """Resolve ``augment`` for an input pipeline at ``image_size``.
 
     Args:
-        augment: ``None``, ``"p1"``, ``"p2"``, a Keras preprocessing layer
+        augment: ``None``, ``"p1"``, ``"p2"``, ``"painzoo"``, a Keras preprocessing layer
             (e.g. ``keras.layers.RandomZoom(0.1)``, or a keras-cv layer when
             that extra is installed), a list of layers, a callable
             ``image -> image``, or an :class:`Augmentation`.
@@ -114,6 +124,35 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
                     ),
                 ],
                 name="p2",
+            )
+        if key == "painzoo":
+            load = (int(round(h * _PAINZOO_LOAD)), int(round(w * _PAINZOO_LOAD)))
+            return Augmentation(
+                [
+                    keras.layers.Resizing(*load, name="painzoo_resize"),
+                    keras.layers.RandomCrop(h, w, seed=seed, name="painzoo_crop"),
+                    keras.layers.RandomFlip("horizontal", seed=seed, name="painzoo_flip"),
+                    keras.layers.RandomRotation(
+                        _PAINZOO_ROTATION_DEGREES / 360.0,
+                        fill_mode="reflect",
+                        seed=seed,
+                        name="painzoo_rotate",
+                    ),
+                    keras.layers.RandomBrightness(
+                        _PAINZOO_PHOTOMETRIC,
+                        value_range=(0, 255),
+                        seed=seed,
+                        name="painzoo_brightness",
+                    ),
+                    keras.layers.RandomContrast(
+                        _PAINZOO_PHOTOMETRIC,
+                        value_range=(0, 255),
+                        seed=seed,
+                        name="painzoo_contrast",
+                    ),
+                ],
+                load_size=load,
+                name="painzoo",
             )
         raise ValueError(
             f"Unknown augmentation recipe {augment!r}; use one of {list(RECIPES)}, a Keras "

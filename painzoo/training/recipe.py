@@ -18,6 +18,13 @@ augment            ``"p1"``: resize 256,       ``"p2"``: rotation, mirroring,
                    random 224 crop, flip       contrast
 =================  ==========================  ==============================
 
+``Recipe.preset("painzoo")`` is painzoo's own default, not a paper's (see
+``docs/default-recipe.md``): AdamW 5e-4 with weight decay 0.05, 10 % linear
+warm-up then cosine decay, at least 300 optimiser steps and 8 steps per epoch
+(batch between 8 and 32), label smoothing 0.1, balanced class weights,
+BatchNorm momentum 0.9 and the mild ``"painzoo"`` augmentation. A config
+that names no preset trains with it.
+
 P2's reference code (``Xavi3398/robot_vision``) trained the four
 from-scratch networks (AlexNet, SongNet, WeiNet, SilNet) with RMSprop at
 1e-4: ``Recipe.preset("p2", optimizer="rmsprop", learning_rate=1e-4)``.
@@ -27,13 +34,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import warnings
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
-__all__ = ["Recipe", "PRESETS", "TqdmEpochs", "gpu_available"]
+__all__ = [
+    "Recipe",
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "SparseSmoothedCrossentropy",
+    "TqdmEpochs",
+    "gpu_available",
+]
 
 PRESETS: dict[str, dict] = {
     "p1": {
@@ -52,7 +67,27 @@ PRESETS: dict[str, dict] = {
         "epochs": 30,
         "augment": "p2",
     },
+    # painzoo's own default (not a paper's): converges from random weights on
+    # 100-3,000 face images. Each choice is explained in docs/default-recipe.md.
+    "painzoo": {
+        "optimizer": "adamw",
+        "learning_rate": 5e-4,
+        "weight_decay": 0.05,
+        "batch_size": 32,
+        "epochs": 30,
+        "augment": "painzoo",
+        "class_weight": "balanced",
+        "schedule": "cosine",
+        "warmup_fraction": 0.1,
+        "min_steps": 300,
+        "min_batches_per_epoch": 8,
+        "label_smoothing": 0.1,
+        "bn_momentum": 0.9,
+    },
 }
+DEFAULT_PRESET = "painzoo"
+_SCHEDULES = ("constant", "cosine")
+_MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm needs a few)
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 _DISTRIBUTE = (None, "mirrored")
@@ -106,6 +141,26 @@ class Recipe:
         validation_split: Fraction of *subjects* held out for validation
             (0 = none, as in both papers).
         verbose: ``model.fit`` verbosity.
+        schedule: ``"constant"`` (both papers) or ``"cosine"``: linear
+            warm-up to ``learning_rate`` over ``warmup_fraction`` of the
+            steps, then cosine decay to 1 % of it at the last step.
+        warmup_fraction: Share of the optimiser steps spent warming up
+            (``"cosine"`` only).
+        min_steps: Least number of optimiser steps; when
+            ``epochs × steps_per_epoch`` is smaller (a small training set),
+            the number of epochs is raised until it is reached. 0 = off.
+        min_batches_per_epoch: Shrink the batch (not below 8 images) so that
+            an epoch has at least this many steps; 0 = keep ``batch_size``.
+        label_smoothing: Cross-entropy against labels smoothed by this
+            amount (0 = the plain cross-entropy of both papers).
+        bn_momentum: Momentum given to every ``BatchNormalization`` layer of
+            the model before training (``None`` = as built: 0.9 for ResNet-18,
+            0.99 for the Keras applications). With few hundred steps, 0.99
+            leaves the moving statistics near their initial values and the
+            network predicts one class at test time.
+        early_stopping: With ``validation_split``, stop after this many
+            epochs without a lower validation loss and restore the best
+            weights; 0 = off.
         distribute: ``None`` (one device) or ``"mirrored"``: data-parallel
             training of one model on every local GPU (on a machine without
             GPUs, on every logical CPU device). TensorFlow uses
@@ -140,6 +195,13 @@ class Recipe:
     validation_split: float = 0.0
     verbose: int = 0
     distribute: str | None = None
+    schedule: str = "constant"
+    warmup_fraction: float = 0.0
+    min_steps: int = 0
+    min_batches_per_epoch: int = 0
+    label_smoothing: float = 0.0
+    bn_momentum: float | None = None
+    early_stopping: int = 0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -159,6 +221,25 @@ class Recipe:
             raise ValueError(
                 f"distribute must be one of {_DISTRIBUTE}; received {self.distribute!r}."
             )
+        if self.schedule not in _SCHEDULES:
+            raise ValueError(f"schedule must be one of {_SCHEDULES}; received {self.schedule!r}.")
+        if not (0.0 <= float(self.warmup_fraction) < 1.0):
+            raise ValueError(
+                f"warmup_fraction must be in [0, 1); received {self.warmup_fraction}."
+            )
+        if not (0.0 <= float(self.label_smoothing) < 1.0):
+            raise ValueError(
+                f"label_smoothing must be in [0, 1); received {self.label_smoothing}."
+            )
+        if self.bn_momentum is not None and not (0.0 <= float(self.bn_momentum) < 1.0):
+            raise ValueError(
+                f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
+            )
+        if int(self.min_steps) < 0 or int(self.min_batches_per_epoch) < 0:
+            raise ValueError(
+                "min_steps and min_batches_per_epoch must be >= 0; received "
+                f"{self.min_steps} and {self.min_batches_per_epoch}."
+            )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             raise ValueError(
                 f"class_weight must be None, 'balanced' or a dict; received {self.class_weight!r}."
@@ -167,7 +248,10 @@ class Recipe:
     # -- construction -------------------------------------------------------------
     @classmethod
     def preset(cls, name: str, **overrides) -> Recipe:
-        """A paper's recipe (``"p1"`` or ``"p2"``) with optional overrides.
+        """A named recipe with optional overrides.
+
+        ``"p1"`` and ``"p2"`` are the two papers' recipes; ``"painzoo"`` is
+        painzoo's own default for small datasets (not a paper's).
 
         Raises:
             ValueError: For an unknown preset name.
@@ -179,11 +263,15 @@ class Recipe:
 
     @classmethod
     def from_config(cls, spec) -> Recipe:
-        """A recipe from a config entry: a preset name, a dict (``preset:`` + fields) or a Recipe."""
+        """A recipe from a config entry: a preset name, a dict (``preset:`` + fields) or a Recipe.
+
+        With no entry, or a dict that names no preset, the fields apply on
+        top of the ``"painzoo"`` preset (:data:`DEFAULT_PRESET`).
+        """
         if isinstance(spec, Recipe):
             return spec
         if spec is None:
-            return cls.preset("p2")
+            return cls.preset(DEFAULT_PRESET)
         if isinstance(spec, str):
             return cls.preset(spec)
         spec = dict(spec)
@@ -194,7 +282,7 @@ class Recipe:
             raise ValueError(
                 f"Unknown recipe field(s) {unknown}; valid fields are {sorted(known)}."
             )
-        return cls.preset(preset, **spec) if preset else cls(**spec)
+        return cls.preset(preset or DEFAULT_PRESET, **spec)
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed."""
@@ -205,9 +293,50 @@ class Recipe:
         return dataclasses.asdict(self)
 
     # -- pieces -------------------------------------------------------------------
-    def make_optimizer(self):
-        """The Keras optimizer this recipe describes."""
+    def training_plan(self, n_train: int) -> dict:
+        """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
+
+        Applies ``min_batches_per_epoch`` (smaller batches for small sets)
+        and ``min_steps`` (more epochs for small sets); the papers' presets
+        leave both off, so they train exactly ``epochs`` × ``batch_size``.
+
+        Returns:
+            ``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}``.
+        """
+        n = max(int(n_train), 1)
+        batch = int(self.batch_size)
+        if self.min_batches_per_epoch:
+            batch = min(batch, max(_MIN_BATCH, n // int(self.min_batches_per_epoch)))
+        batch = max(1, min(batch, n))
+        steps = math.ceil(n / batch)
+        epochs = int(self.epochs)
+        if self.min_steps:
+            epochs = max(epochs, math.ceil(int(self.min_steps) / steps))
+        return {
+            "batch_size": batch,
+            "steps_per_epoch": steps,
+            "epochs": epochs,
+            "total_steps": steps * epochs,
+        }
+
+    def learning_rate_schedule(self, total_steps: int | None = None):
+        """``learning_rate`` as a float (constant) or a warm-up + cosine schedule."""
         lr = float(self.learning_rate)
+        if self.schedule == "constant" or not total_steps:
+            return lr
+        total = max(int(total_steps), 1)
+        warmup = int(round(float(self.warmup_fraction) * total))
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=lr / 100.0 if warmup else lr,
+            decay_steps=max(total - warmup, 1),
+            alpha=0.01,  # a fraction of the peak rate in Keras' CosineDecay
+            warmup_target=lr if warmup else None,
+            warmup_steps=warmup,
+        )
+
+    def make_optimizer(self, total_steps: int | None = None):
+        """The Keras optimizer this recipe describes (``total_steps`` sizes the schedule)."""
+        lr = self.learning_rate_schedule(total_steps)
         wd = float(self.weight_decay or 0.0)
         if self.optimizer in ("adam", "adamw") and (wd or self.optimizer == "adamw"):
             return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
@@ -316,15 +445,38 @@ class Recipe:
             for c in range(len(counts))
         }
 
-    def compile(self, model):
-        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4)."""
+    def compile(self, model, total_steps: int | None = None):
+        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4).
+
+        Args:
+            model: The model.
+            total_steps: Optimiser steps of the training to come (sizes a
+                ``"cosine"`` schedule; a constant rate ignores it).
+        """
         model.compile(
-            optimizer=self.make_optimizer(),
-            loss="sparse_categorical_crossentropy",
+            optimizer=self.make_optimizer(total_steps),
+            loss=self.make_loss(),
             metrics=["accuracy"],
             jit_compile=self.jit_compile,
         )
         return model
+
+    def make_loss(self):
+        """Sparse cross-entropy, with ``label_smoothing`` when set."""
+        if not self.label_smoothing:
+            return "sparse_categorical_crossentropy"
+        return SparseSmoothedCrossentropy(float(self.label_smoothing))
+
+    def set_bn_momentum(self, model) -> int:
+        """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed."""
+        if self.bn_momentum is None:
+            return 0
+        count = 0
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = float(self.bn_momentum)
+                count += 1
+        return count
 
     # -- training -----------------------------------------------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
@@ -354,19 +506,32 @@ class Recipe:
             return self._fit(model, dataset, callbacks, progress, compile)
 
     def _fit(self, model, dataset, callbacks, progress, compile):
-        if compile:
-            self.compile(model)
         train, val = self._validation_split(dataset)
+        plan = self.training_plan(len(train))
+        epochs, batch = plan["epochs"], plan["batch_size"]
+        self.set_bn_momentum(model)
+        if compile:
+            self.compile(model, total_steps=plan["total_steps"])
         size = _input_size(model)
-        x = self._input(train, size, augment=self.augment, shuffle=True)
+        x = self._input(train, size, augment=self.augment, shuffle=True, batch_size=batch)
         kwargs = {}
-        if val is not None:
-            kwargs["validation_data"] = self._input(val, size, augment=None, shuffle=False)
         callbacks = list(callbacks or [])
+        if val is not None:
+            kwargs["validation_data"] = self._input(
+                val, size, augment=None, shuffle=False, batch_size=batch
+            )
+            if self.early_stopping:
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss",
+                        patience=int(self.early_stopping),
+                        restore_best_weights=True,
+                    )
+                )
         if progress:
-            callbacks.append(TqdmEpochs(self.epochs))
+            callbacks.append(TqdmEpochs(epochs))
         if isinstance(x, tuple):  # in-memory arrays; a pipeline shuffles itself
-            kwargs.update(batch_size=int(self.batch_size), shuffle=True)
+            kwargs.update(batch_size=batch, shuffle=True)
             x, y = x
         else:  # the pipeline reshuffles every epoch itself
             kwargs["shuffle"] = False
@@ -374,7 +539,7 @@ class Recipe:
         return model.fit(
             x,
             y,
-            epochs=int(self.epochs),
+            epochs=epochs,
             class_weight=self.class_weights(train.labels),
             callbacks=callbacks,
             verbose=self.verbose,
@@ -403,13 +568,13 @@ class Recipe:
         train, val = next(splitter.split(np.zeros(len(dataset)), groups=dataset.subjects))
         return dataset.subset(train), dataset.subset(val)
 
-    def _input(self, dataset, size, *, augment, shuffle):
+    def _input(self, dataset, size, *, augment, shuffle, batch_size=None):
         make_input = _pipeline()
         if make_input is not None:
             return make_input(
                 dataset,
                 image_size=size,
-                batch_size=int(self.batch_size),
+                batch_size=int(batch_size or self.batch_size),
                 augment=augment,
                 shuffle=shuffle,
                 seed=int(self.seed),
@@ -442,6 +607,35 @@ def _input_size(model) -> tuple[int, int]:
             f"The model takes inputs of shape {shape}; recipes need a fixed height and width."
         )
     return int(h), int(w)
+
+
+@keras.saving.register_keras_serializable(package="painzoo")
+class SparseSmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy of integer labels against smoothed one-hot targets.
+
+    Keras' ``SparseCategoricalCrossentropy`` has no ``label_smoothing``; this
+    one-hot encodes the labels (width = the model's number of outputs) and
+    uses ``categorical_crossentropy(..., label_smoothing=...)``.
+
+    Args:
+        label_smoothing: Mass moved from the true class to all classes
+            uniformly (Szegedy et al., 2016).
+    """
+
+    def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_crossentropy", **kw):
+        super().__init__(name=name, **kw)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        classes = keras.ops.shape(y_pred)[-1]
+        y = keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1,))
+        onehot = keras.ops.one_hot(y, classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            onehot, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 class TqdmEpochs(keras.callbacks.Callback):

@@ -226,7 +226,7 @@ def test_painzoo_weights_h5_round_trip(tmp_path):
 
 def test_unsupported_inputs_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="not a file path"):
-        painzoo.get_model("resnet18", input_shape=(32, 32, 3), weights="imagenet")
+        painzoo.get_model("resnet18", input_shape=(32, 32, 3), weights="imagenet21k")
     with pytest.raises(FileNotFoundError):
         painzoo.get_model("resnet18", input_shape=(32, 32, 3), weights=str(tmp_path / "x.pth"))
     other = tmp_path / "weights.npz"

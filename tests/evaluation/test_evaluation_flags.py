@@ -1,0 +1,129 @@
+"""Collapse and non-learning flags: the decision, the warning, results.csv and report.md."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from painzoo.evaluation.metrics import learning_flags, learning_record
+from painzoo.evaluation.report import flagged_lines, summarize, write_report
+
+
+def test_one_class_for_every_test_image_is_collapsed():
+    assert learning_flags([1, 1, 1, 1], [0.7, 0.3], y_true=[0, 1, 0, 1]) == "collapsed"
+    assert learning_flags([0, 0, 0], None, y_true=[0, 1, 1]) == "collapsed"
+    # without y_true the decision still holds
+    assert learning_flags(np.zeros(5, int), [0.7, 0.2]) == "collapsed"
+
+
+def test_a_one_class_test_set_cannot_show_a_collapse():
+    # a LOSO fold whose subject has only pain images: all-pain predictions are right
+    assert learning_flags([1, 1, 1], [0.7, 0.2], y_true=[1, 1, 1]) == ""
+    # a single test image always predicts "one class"
+    assert learning_flags([1], [0.7, 0.2], y_true=[0]) == ""
+
+
+def test_a_loss_that_did_not_fall_is_not_learning():
+    y_true, y_pred = [0, 1, 0, 1], [0, 1, 1, 1]
+    assert learning_flags(y_pred, [0.69, 0.70, 0.69, 0.68, 0.69], y_true=y_true) == "not_learning"
+    # rising loss
+    assert learning_flags(y_pred, [0.6, 0.8, 0.9], y_true=y_true) == "not_learning"
+    # a fall of 4 % of the first loss is still flat; 10 % is learning
+    assert learning_flags(y_pred, [1.0, 0.98, 0.96, 0.96, 0.96], y_true=y_true) == "not_learning"
+    assert learning_flags(y_pred, [1.0, 0.95, 0.9, 0.9, 0.9], y_true=y_true) == ""
+    # a diverged run (NaN) is flagged even if earlier epochs fell
+    assert learning_flags(y_pred, [0.7, 0.3, float("nan")], y_true=y_true) == "not_learning"
+    # baselines have no curve; one epoch cannot show a trend
+    assert learning_flags(y_pred, None, y_true=y_true) == ""
+    assert learning_flags(y_pred, [0.7], y_true=y_true) == ""
+
+
+def test_collapse_wins_over_not_learning():
+    assert learning_flags([1, 1], [0.7, 0.7, 0.7], y_true=[0, 1]) == "collapsed"
+
+
+def test_learning_record_warns_and_keeps_the_curve():
+    with pytest.warns(UserWarning, match="unit-7.*one class.*weights: imagenet"):
+        rec = learning_record([0, 1, 0], [1, 1, 1], [0.7, 0.69, 0.68], run_id="unit-7")
+    assert rec == {"flag": "collapsed", "loss_first": 0.7, "loss_last": 0.68, "epochs_run": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a healthy unit warns nothing
+        rec = learning_record([0, 1], [0, 1], [0.7, 0.2])
+    assert rec["flag"] == "" and rec["loss_last"] == 0.2
+    assert learning_record([0, 1], [0, 1], None)["loss_first"] is None
+
+
+def _results():
+    rows = []
+    for model, flag in (("songnet", "collapsed"), ("songnet", ""), ("resnet18", "")):
+        rows.append(
+            {
+                "run_id": f"d__subject_kfold2__{model}__r0f{len(rows)}",
+                "data": "d",
+                "protocol": "subject_kfold",
+                "protocol_label": "subject_kfold2",
+                "aggregation": "mean_std",
+                "model": model,
+                "model_name": model,
+                "sweep": "{}",
+                "repeat": 0,
+                "fold": len(rows),
+                "status": "ok",
+                "flag": flag,
+                "tn": 1,
+                "fp": 1,
+                "fn": 0,
+                "tp": 2,
+                "accuracy": 0.75,
+                "f1": 0.8,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_report_marks_flagged_models_and_says_what_to_try(tmp_path):
+    results = _results()
+    summary = summarize(tmp_path, results)
+    assert dict(zip(summary["model"], summary["flagged"])) == {"songnet": 1, "resnet18": 0}
+    lines = flagged_lines(results)
+    assert any("songnet__r0f0" in line and "collapsed" in line for line in lines)
+    assert not any("resnet18" in line for line in lines)
+    path = write_report(tmp_path, {"name": "t"}, results, summary)
+    text = path.read_text()
+    assert "more epochs" in text and "weights: imagenet" in text and "`painzoo`" in text
+    # the songnet cells carry the mark, the resnet18 cells do not
+    song = next(line for line in text.splitlines() if line.startswith("| songnet"))
+    res = next(line for line in text.splitlines() if line.startswith("| resnet18"))
+    assert "⚠" in song and "⚠" not in res
+
+
+def test_report_without_flags_has_no_section(tmp_path):
+    results = _results().assign(flag="")
+    assert flagged_lines(results) == []
+    assert flagged_lines(results.drop(columns="flag")) == []
+
+
+@pytest.mark.slow
+def test_a_unit_that_collapses_is_flagged_in_results_csv(tmp_path):
+    """End to end: a network that cannot learn (learning rate 0) is flagged, with a warning."""
+    from painzoo.evaluation import runner
+
+    config = {
+        "name": "flags",
+        "out": str(tmp_path),
+        "image_size": 32,
+        "recipe": {"preset": "p2", "epochs": 2, "learning_rate": 0.0, "augment": None},
+        "data": {"toy": {"synthetic": "cppain", "args": {"image_size": 32, "scale": 0.2}}},
+        "models": ["songnet"],
+        "experiments": [{"data": "toy", "protocols": [{"subject_kfold": {"n_splits": 2}}]}],
+    }
+    with pytest.warns(UserWarning, match="not_learning|collapsed"):
+        result = runner.run(config, progress=False)
+    table = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    assert set(table["flag"]) <= {"collapsed", "not_learning"} and len(table) == 2
+    metrics = json.loads(next((tmp_path / "runs").glob("*/metrics.json")).read_text())
+    assert metrics["loss_first"] is not None and metrics["epochs_run"] == 2
+    assert "Collapsed or not learning" in (tmp_path / "report.md").read_text()
+    assert len(result.results) == 2
