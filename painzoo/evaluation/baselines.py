@@ -27,6 +27,8 @@ __all__ = [
     "lbp_histograms",
     "LBPSVM",
     "BASELINES",
+    "NORMS",
+    "SVMS",
     "get_baseline",
     "is_baseline",
     "list_baselines",
@@ -70,7 +72,13 @@ def _to_gray(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(luma), 0, 255).astype(np.uint8)
 
 
-def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> np.ndarray:
+NORMS = ("l1", "l2", "counts")
+SVMS = ("svc", "linear_svc")
+
+
+def lbp_histograms(
+    images, radius: int = 1, points: int = 8, grid: int = 4, norm: str = "l1"
+) -> np.ndarray:
     """Concatenated per-cell uniform-LBP histograms of a batch of images.
 
     Args:
@@ -80,14 +88,17 @@ def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> n
         points: Number of circular neighbours P.
         grid: Cells per side; the image is split into ``grid × grid`` cells
             (``np.array_split`` boundaries, so sizes may differ by a pixel).
+        norm: How each cell's histogram is scaled: ``"l1"`` (sums to 1, so
+            cells of slightly different pixel counts weigh the same),
+            ``"l2"`` (unit Euclidean norm) or ``"counts"`` (raw pixel counts).
 
     Returns:
         float32 ``[N, grid * grid * (P(P−1) + 3)]`` — for P = 8, 59 bins per
-        cell, each cell's histogram summing to 1.
+        cell, scaled per cell as ``norm`` says.
 
     Raises:
-        ValueError: If the images have the wrong shape or are smaller than
-            the grid.
+        ValueError: If the images have the wrong shape, are smaller than
+            the grid, or ``norm`` is unknown.
 
     Example:
         >>> x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
@@ -100,6 +111,8 @@ def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> n
     """
     from skimage.feature import local_binary_pattern
 
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}; received {norm!r}.")
     gray = _to_gray(images)
     n, h, w = gray.shape
     if grid < 1 or h < grid or w < grid:
@@ -115,8 +128,12 @@ def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> n
         for a, r in enumerate(rows):
             for b, c in enumerate(cols):
                 cell = codes[r[0] : r[-1] + 1, c[0] : c[-1] + 1].ravel()
-                hist = np.bincount(cell, minlength=bins)[:bins].astype(np.float32)
-                out[i, a * grid + b] = hist / max(hist.sum(), 1.0)
+                hist = np.bincount(cell, minlength=bins)[:bins].astype(np.float64)
+                if norm == "l1":
+                    hist = hist / max(hist.sum(), 1.0)
+                elif norm == "l2":
+                    hist = hist / max(np.sqrt(np.sum(hist**2)), 1.0)
+                out[i, a * grid + b] = hist
     return out.reshape(n, -1)
 
 
@@ -128,10 +145,16 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         points: LBP neighbours P (P1: 8).
         grid: Cells per side (P1: 4, 8 or 16).
         C: SVM regularisation (P1: 1).
-        class_weight: Passed to :class:`sklearn.svm.LinearSVC` (``None`` or
-            ``"balanced"``).
-        max_iter: Iteration limit of the liblinear solver.
-        random_state: Seed of the solver's coordinate order.
+        svm: ``"svc"`` (P1: ``sklearn.svm.SVC(kernel="linear")``, hinge
+            loss, unpenalised intercept) or ``"linear_svc"``
+            (``sklearn.svm.LinearSVC``: squared hinge, penalised intercept;
+            not P1's, kept for comparison).
+        norm: Histogram scaling, ``"l2"`` (painzoo's default, see the module
+            docstring), ``"l1"`` or ``"counts"``; P1 does not say.
+        class_weight: Passed to the SVM (``None`` or ``"balanced"``).
+        max_iter: Iteration limit of ``LinearSVC`` (``SVC`` runs to
+            convergence).
+        random_state: Seed of ``LinearSVC``'s coordinate order.
 
     Example:
         >>> clf = LBPSVM(radius=1, grid=4).fit(x_train, y_train)
@@ -147,6 +170,8 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         points: int = 8,
         grid: int = 4,
         C: float = 1.0,
+        svm: str = "svc",
+        norm: str = "l2",
         class_weight=None,
         max_iter: int = 5000,
         random_state: int = 0,
@@ -155,25 +180,39 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         self.points = points
         self.grid = grid
         self.C = C
+        self.svm = svm
+        self.norm = norm
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.random_state = random_state
 
     def transform(self, images) -> np.ndarray:
         """LBP features of ``images`` (see :func:`lbp_histograms`)."""
-        return lbp_histograms(images, self.radius, self.points, self.grid)
+        return lbp_histograms(images, self.radius, self.points, self.grid, self.norm)
+
+    def make_svm(self):
+        """The unfitted scikit-learn SVM this baseline uses.
+
+        Raises:
+            ValueError: For an unknown ``svm``.
+        """
+        from sklearn.svm import SVC, LinearSVC
+
+        if self.svm == "svc":
+            return SVC(kernel="linear", C=self.C, class_weight=self.class_weight)
+        if self.svm == "linear_svc":
+            return LinearSVC(
+                C=self.C,
+                class_weight=self.class_weight,
+                max_iter=self.max_iter,
+                random_state=self.random_state,
+            )
+        raise ValueError(f"svm must be one of {SVMS}; received {self.svm!r}.")
 
     def fit(self, images, y):
         """Fit the SVM on the LBP features of ``images`` with labels ``y``."""
-        from sklearn.svm import LinearSVC
-
         y = np.asarray(y)
-        self.svm_ = LinearSVC(
-            C=self.C,
-            class_weight=self.class_weight,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
-        )
+        self.svm_ = self.make_svm()
         self.svm_.fit(self.transform(images), y)
         self.classes_ = self.svm_.classes_
         return self
@@ -214,7 +253,8 @@ def get_baseline(name: str, **overrides) -> LBPSVM:
 
     Args:
         name: Baseline name.
-        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``class_weight``…).
+        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``svm``,
+            ``norm``, ``class_weight``…).
 
     Raises:
         ValueError: If the name does not follow the pattern.

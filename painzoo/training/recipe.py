@@ -9,8 +9,9 @@ one) and ``recipe.predict(model, dataset)`` returns the probability of pain.
 =================  ==========================  ==============================
 field              ``"p1"`` (PainSeeker)       ``"p2"`` (CP-PAIN)
 =================  ==========================  ==============================
-optimizer          AdamW (Adam + decoupled     Adam
-                   weight decay 0.01)
+optimizer          Adam + L2 weight decay      Adam
+                   0.01, coupled as in
+                   ``torch.optim.Adam``
 learning_rate      1e-4                        1e-3
 batch_size         64                          32 (not stated; Keras default)
 epochs             30 (not stated in P1)       30
@@ -37,7 +38,7 @@ __all__ = ["Recipe", "PRESETS", "TqdmEpochs", "gpu_available"]
 
 PRESETS: dict[str, dict] = {
     "p1": {
-        "optimizer": "adamw",
+        "optimizer": "adam",
         "learning_rate": 1e-4,
         "weight_decay": 0.01,
         "batch_size": 64,
@@ -88,8 +89,10 @@ class Recipe:
         optimizer: ``"adam"``, ``"adamw"`` (Adam with decoupled weight decay),
             ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
         learning_rate: Constant learning rate.
-        weight_decay: Weight decay (decoupled, as ``keras.optimizers.AdamW``);
-            with ``"adam"`` a non-zero value switches to AdamW.
+        weight_decay: With ``"adam"``, PyTorch's coupled L2 term added to the
+            gradient (:class:`painzoo.training.optimizers.AdamL2`, P1's
+            reading); with ``"adamw"``, ``"rmsprop"`` and ``"sgd"``, Keras's
+            decoupled decay.
         batch_size: Images per step.
         epochs: Passes over the training set.
         augment: Augmentation preset of :mod:`painzoo.training.augment`
@@ -209,8 +212,13 @@ class Recipe:
         """The Keras optimizer this recipe describes."""
         lr = float(self.learning_rate)
         wd = float(self.weight_decay or 0.0)
-        if self.optimizer in ("adam", "adamw") and (wd or self.optimizer == "adamw"):
+        if self.optimizer == "adamw":
             return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
+        if self.optimizer == "adam" and wd:
+            # PyTorch's Adam(weight_decay=…): L2 added to the gradient (P1's setting).
+            from painzoo.training.optimizers import AdamL2
+
+            return AdamL2(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam":
             return keras.optimizers.Adam(learning_rate=lr)
         if self.optimizer == "rmsprop":
