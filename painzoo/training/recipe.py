@@ -17,6 +17,9 @@ batch_size         64                          32 (not stated; Keras default)
 epochs             30 (not stated in P1)       30
 augment            ``"p1"``: resize 256,       ``"p2"``: rotation, mirroring,
                    random 224 crop, flip       contrast
+test_resize        256: resize 256, centre     ``None``: resize to the input
+                   224 crop (painzoo's         (P2: "resized to the input
+                   reading; P1 is silent)      dimensions")
 =================  ==========================  ==============================
 
 P2's reference code (``Xavi3398/robot_vision``) trained the four
@@ -44,6 +47,7 @@ PRESETS: dict[str, dict] = {
         "batch_size": 64,
         "epochs": 30,
         "augment": "p1",
+        "test_resize": 256,
     },
     "p2": {
         "optimizer": "adam",
@@ -97,6 +101,11 @@ class Recipe:
         epochs: Passes over the training set.
         augment: Augmentation preset of :mod:`painzoo.training.augment`
             (``"p1"``, ``"p2"``) or ``None``.
+        test_resize: Test-time (and validation) geometry: ``None`` resizes the
+            whole image to the model input; ``256`` resizes to 256 (for a
+            224 input, scaled with the input size) and centre-crops the input
+            size, so faces are as large as in ``"p1"``'s random crops (see
+            :func:`painzoo.training.geometry.resize_before_crop`).
         class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
             scikit-learn's rule; P1 names class imbalance as its open
             problem) or a ``{label: weight}`` dict.
@@ -136,6 +145,7 @@ class Recipe:
     batch_size: int = 32
     epochs: int = 30
     augment: str | None = None
+    test_resize: int | None = None
     class_weight: str | dict | None = None
     precision: str = "float32"
     jit_compile: bool | str = "auto"
@@ -413,6 +423,7 @@ class Recipe:
 
     def _input(self, dataset, size, *, augment, shuffle):
         make_input = _pipeline()
+        test_resize = None if augment or self.test_resize is None else int(self.test_resize)
         if make_input is not None:
             return make_input(
                 dataset,
@@ -421,6 +432,7 @@ class Recipe:
                 augment=augment,
                 shuffle=shuffle,
                 seed=int(self.seed),
+                test_resize=test_resize,
             )
         if augment:
             warnings.warn(
@@ -428,7 +440,13 @@ class Recipe:
                 f"{augment!r} augmentation.",
                 stacklevel=3,
             )
-        images = dataset.load_images(size).astype(np.float32)
+        if test_resize is not None:
+            from painzoo.training.geometry import center_crop, resize_before_crop
+
+            loaded = dataset.load_images(resize_before_crop(size, test_resize))
+            images = np.stack([center_crop(im, size) for im in loaded]).astype(np.float32)
+        else:
+            images = dataset.load_images(size).astype(np.float32)
         return images, dataset.labels
 
 
