@@ -166,7 +166,7 @@ def test_sweeps_expand_and_overrides_filter():
 def test_bundled_configs_load():
     assert {"quick", "p1-ratspain", "p1-sensitivity", "p2-cppain"} <= set(bundled_configs())
     p1 = load_config("p1-ratspain")
-    assert len(expand_models(p1["models"])) == 9
+    assert len(expand_models(p1["models"])) == 12  # 3 networks × 2 initialisations
     assert len(expand_models(load_config("p1-sensitivity")["models"])) == 15
     assert len(expand_models(load_config("p2-cppain")["models"])) == 10
     with pytest.raises(FileNotFoundError, match="quick"):
