@@ -168,6 +168,11 @@ class Recipe:
             raise ValueError(
                 f"validation_split must be in [0, 1); received {self.validation_split}."
             )
+        if self.test_resize is not None and int(self.test_resize) < 224:
+            raise ValueError(
+                f"test_resize is the resize side for a 224 input before the centre crop (P1: "
+                f"256), so it must be >= 224 or null; received {self.test_resize}."
+            )
         if self.distribute not in _DISTRIBUTE:
             raise ValueError(
                 f"distribute must be one of {_DISTRIBUTE}; received {self.distribute!r}."

@@ -197,6 +197,8 @@ def test_recipe_uses_test_resize_for_prediction_only():
     np.testing.assert_array_equal(center_crop(a, (3, 4)), a[2:5, 2:6])
     with pytest.raises(ValueError, match="test_resize"):
         resize_before_crop((224, 224), 200)
+    with pytest.raises(ValueError, match="test_resize"):  # before any training
+        Recipe.preset("p1", test_resize=128)
     im = np.random.default_rng(4).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     ds = Dataset(pd.DataFrame({"label": [1], "subject": ["s"]}), images=im[None])
     recipe = Recipe.preset("p1", batch_size=1)
