@@ -128,6 +128,7 @@ def test_defaults_explain_the_prediction_with_lime_s_sample_count(shifted_faces,
     from painzoo.explain import global_maps
     from painzoo.explain.lime import lime_explanation
 
+    local_default = inspect.signature(global_maps.local_heatmaps).parameters["num_samples"]
     calls = []
 
     def fake_local_heatmaps(model, images, method, **kwargs):
@@ -140,7 +141,6 @@ def test_defaults_explain_the_prediction_with_lime_s_sample_count(shifted_faces,
     assert calls[0]["labels"] is None  # None = the model's top class, as lime_explanation
     assert inspect.signature(lime_explanation).parameters["label"].default is None
     assert calls[0]["num_samples"] == lime_default == 1000
-    local_default = inspect.signature(global_maps.local_heatmaps).parameters["num_samples"]
     assert local_default.default == 1000
     calls.clear()
     global_heatmap(_max_brightness_model, shifted_faces, method="lime", size=32, explain="label")
