@@ -7,9 +7,21 @@ use. painzoo uses **non-rotation-invariant uniform patterns**
 (``skimage.feature.local_binary_pattern(..., method="nri_uniform")``): for
 P = 8 that gives the 58 uniform codes plus one bin for all non-uniform
 codes, 59 bins in total — the standard LBP⁽ᵘ²⁾ descriptor of facial
-expression recognition (Ahonen et al., 2006; Shan et al., 2009). Each cell's
-histogram is L1-normalised, so cells of slightly different pixel counts
-weigh the same.
+expression recognition (Ahonen et al., 2006; Shan et al., 2009).
+
+P1's classifier is "SVM with the linear kernel k(x, y) = xᵀy, C = 1", i.e.
+``sklearn.svm.SVC(kernel="linear", C=1)`` (hinge loss, unpenalised
+intercept), which :class:`LBPSVM` uses by default. ``svm="linear_svc"``
+keeps painzoo's earlier ``LinearSVC`` (squared hinge, penalised intercept) for
+comparison. With C fixed at 1 the scale of the histograms decides how hard
+the SVM regularises, and P1 does not say how it scales them: ``norm`` offers
+raw counts, L1 and L2. The default, ``norm="counts"`` (raw pixel counts per
+cell), is painzoo's choice: on synthetic RatsPain under LORO it came closest
+to P1's Table 3, where L1-scaled histograms make C = 1 regularise so hard
+that accuracy falls towards the majority class (figures in
+``docs/evaluation.md``, command in ``benchmarks/lbp_svm.py``). With counts
+the effective regularisation weakens as cells grow (larger images, coarser
+grids).
 
 The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
 (or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
@@ -149,8 +161,8 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
             loss, unpenalised intercept) or ``"linear_svc"``
             (``sklearn.svm.LinearSVC``: squared hinge, penalised intercept;
             not P1's, kept for comparison).
-        norm: Histogram scaling, ``"l2"`` (painzoo's default, see the module
-            docstring), ``"l1"`` or ``"counts"``; P1 does not say.
+        norm: Histogram scaling, ``"counts"`` (painzoo's default, see the
+            module docstring), ``"l1"`` or ``"l2"``; P1 does not say.
         class_weight: Passed to the SVM (``None`` or ``"balanced"``).
         max_iter: Iteration limit of ``LinearSVC`` (``SVC`` runs to
             convergence).
@@ -171,7 +183,7 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         grid: int = 4,
         C: float = 1.0,
         svm: str = "svc",
-        norm: str = "l2",
+        norm: str = "counts",
         class_weight=None,
         max_iter: int = 5000,
         random_state: int = 0,
