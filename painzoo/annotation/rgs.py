@@ -48,7 +48,12 @@ class RGSConsensus:
 
     def binary_labels(self) -> np.ndarray:
         """P1's binary task: 1 = pain (moderate or severe), 0 = no pain, NaN = unlabelled."""
-        return np.where(self.labelled, (self.labels >= 1).astype(float), np.nan)
+        from painzoo.datasets.labels import level_to_label
+
+        labelled = self.labelled
+        out = np.full(self.labels.shape, np.nan)
+        out[labelled] = level_to_label(self.labels[labelled])
+        return out
 
     def to_frame(self):
         """A :class:`pandas.DataFrame` with ``au_<name>`` (consensus), ``level`` and ``label``.

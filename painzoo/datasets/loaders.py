@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.datasets.io import cache_root, check_file_name, display_path, is_image_file
+from painzoo.datasets.labels import level_to_label
 from painzoo.datasets.manifest import Dataset, natural_key
 
 __all__ = [
@@ -289,7 +290,7 @@ def load_unbc(
                 rows.append(
                     {
                         "image": str(f.relative_to(root)),
-                        "label": int(level > threshold),
+                        "label": level_to_label(level, threshold),
                         "subject": subject_dir.name,
                         "source": "unbc",
                         "level": level,
@@ -461,7 +462,7 @@ def _mint_frames(top: Path, subject: str) -> list[tuple[dict, Path]]:
                 check_file_name(image)
                 row = {
                     "image": str(image),
-                    "label": int(level > 0),
+                    "label": level_to_label(level),
                     "subject": subject,
                     "source": "mintpain",
                     "level": level,
@@ -598,7 +599,7 @@ def _label_from_level(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if level.isna().any():
         i = int(np.flatnonzero(level.isna().to_numpy())[0])
         raise ValueError(f"{path}: row {i} has a missing or non-numeric level.")
-    frame["label"] = (level > 0).astype(int)
+    frame["label"] = level_to_label(level.to_numpy())
     return frame
 
 
@@ -657,7 +658,7 @@ def _ratspain_consensus(frame, raters, stage1_raters, path) -> pd.DataFrame:
     frame["level"] = level
     frame = frame[keep].reset_index(drop=True)
     frame["level"] = frame["level"].astype(int)
-    frame["label"] = (frame["level"] > 0).astype(int)
+    frame["label"] = level_to_label(frame["level"].to_numpy())
     return frame
 
 
@@ -669,10 +670,14 @@ def paindb(
     *,
     frames_per_subject_class: int | None = 20,
     seed: int = 0,
+    unbc_threshold: float = 0,
 ) -> Dataset:
     """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary.
 
-    Any pain level above 0 is pain. Subject ids are prefixed by their source
+    Any pain level above 0 is pain (P2), through
+    :func:`painzoo.datasets.labels.level_to_label`; a part given as a Dataset
+    keeps the labels its loader made (e.g. ``load_unbc(root, threshold=2)``).
+    Subject ids are prefixed by their source
     (``unbc:042-ll042``, ``mintpain:Sub03``, ``delaware:F12``) so no two
     datasets share one.
 
@@ -682,6 +687,8 @@ def paindb(
         delaware: Delaware CSV manifest, or a Dataset from :func:`load_delaware`.
         frames_per_subject_class: Passed to the UNBC and MInt PAIN loaders.
         seed: Passed to the UNBC and MInt PAIN loaders.
+        unbc_threshold: PSPI threshold for a UNBC folder (``label = PSPI >
+            unbc_threshold``; P2: 0).
 
     Returns:
         The merged :class:`Dataset` (``source`` ∈ unbc / mintpain / delaware).
@@ -704,12 +711,17 @@ def paindb(
             ds = value
         elif source == "delaware":
             ds = loader(value)
+        elif source == "unbc":
+            ds = loader(
+                value,
+                threshold=unbc_threshold,
+                frames_per_subject_class=frames_per_subject_class,
+                seed=seed,
+            )
         else:
             ds = loader(value, frames_per_subject_class=frames_per_subject_class, seed=seed)
         frame = ds.frame.copy()
         frame["source"] = source
-        if "level" in frame.columns:
-            frame["label"] = (pd.to_numeric(frame["level"]) > 0).astype(int)
         frame["subject"] = [f"{source}:{s}" for s in frame["subject"]]
         parts.append(Dataset(frame, images=ds.images, root=ds.root, name=source))
     if not parts:

@@ -7,9 +7,21 @@ use. painzoo uses **non-rotation-invariant uniform patterns**
 (``skimage.feature.local_binary_pattern(..., method="nri_uniform")``): for
 P = 8 that gives the 58 uniform codes plus one bin for all non-uniform
 codes, 59 bins in total — the standard LBP⁽ᵘ²⁾ descriptor of facial
-expression recognition (Ahonen et al., 2006; Shan et al., 2009). Each cell's
-histogram is L1-normalised, so cells of slightly different pixel counts
-weigh the same.
+expression recognition (Ahonen et al., 2006; Shan et al., 2009).
+
+P1's classifier is "SVM with the linear kernel k(x, y) = xᵀy, C = 1", i.e.
+``sklearn.svm.SVC(kernel="linear", C=1)`` (hinge loss, unpenalised
+intercept), which :class:`LBPSVM` uses by default. ``svm="linear_svc"``
+keeps painzoo's earlier ``LinearSVC`` (squared hinge, penalised intercept) for
+comparison. With C fixed at 1 the scale of the histograms decides how hard
+the SVM regularises, and P1 does not say how it scales them: ``norm`` offers
+raw counts, L1 and L2. The default, ``norm="counts"`` (raw pixel counts per
+cell), is painzoo's choice: on synthetic RatsPain under LORO it came closest
+to P1's Table 3, where L1-scaled histograms make C = 1 regularise so hard
+that accuracy falls towards the majority class (figures in
+``docs/evaluation.md``, command in ``benchmarks/lbp_svm.py``). With counts
+the effective regularisation weakens as cells grow (larger images, coarser
+grids).
 
 The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
 (or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
@@ -27,6 +39,8 @@ __all__ = [
     "lbp_histograms",
     "LBPSVM",
     "BASELINES",
+    "NORMS",
+    "SVMS",
     "get_baseline",
     "is_baseline",
     "list_baselines",
@@ -70,7 +84,13 @@ def _to_gray(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(luma), 0, 255).astype(np.uint8)
 
 
-def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> np.ndarray:
+NORMS = ("l1", "l2", "counts")
+SVMS = ("svc", "linear_svc")
+
+
+def lbp_histograms(
+    images, radius: int = 1, points: int = 8, grid: int = 4, norm: str = "l1"
+) -> np.ndarray:
     """Concatenated per-cell uniform-LBP histograms of a batch of images.
 
     Args:
@@ -80,14 +100,17 @@ def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> n
         points: Number of circular neighbours P.
         grid: Cells per side; the image is split into ``grid × grid`` cells
             (``np.array_split`` boundaries, so sizes may differ by a pixel).
+        norm: How each cell's histogram is scaled: ``"l1"`` (sums to 1, so
+            cells of slightly different pixel counts weigh the same),
+            ``"l2"`` (unit Euclidean norm) or ``"counts"`` (raw pixel counts).
 
     Returns:
         float32 ``[N, grid * grid * (P(P−1) + 3)]`` — for P = 8, 59 bins per
-        cell, each cell's histogram summing to 1.
+        cell, scaled per cell as ``norm`` says.
 
     Raises:
-        ValueError: If the images have the wrong shape or are smaller than
-            the grid.
+        ValueError: If the images have the wrong shape, are smaller than
+            the grid, or ``norm`` is unknown.
 
     Example:
         >>> x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
@@ -100,6 +123,8 @@ def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> n
     """
     from skimage.feature import local_binary_pattern
 
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}; received {norm!r}.")
     gray = _to_gray(images)
     n, h, w = gray.shape
     if grid < 1 or h < grid or w < grid:
@@ -115,8 +140,12 @@ def lbp_histograms(images, radius: int = 1, points: int = 8, grid: int = 4) -> n
         for a, r in enumerate(rows):
             for b, c in enumerate(cols):
                 cell = codes[r[0] : r[-1] + 1, c[0] : c[-1] + 1].ravel()
-                hist = np.bincount(cell, minlength=bins)[:bins].astype(np.float32)
-                out[i, a * grid + b] = hist / max(hist.sum(), 1.0)
+                hist = np.bincount(cell, minlength=bins)[:bins].astype(np.float64)
+                if norm == "l1":
+                    hist = hist / max(hist.sum(), 1.0)
+                elif norm == "l2":
+                    hist = hist / max(np.sqrt(np.sum(hist**2)), 1.0)
+                out[i, a * grid + b] = hist
     return out.reshape(n, -1)
 
 
@@ -128,10 +157,16 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         points: LBP neighbours P (P1: 8).
         grid: Cells per side (P1: 4, 8 or 16).
         C: SVM regularisation (P1: 1).
-        class_weight: Passed to :class:`sklearn.svm.LinearSVC` (``None`` or
-            ``"balanced"``).
-        max_iter: Iteration limit of the liblinear solver.
-        random_state: Seed of the solver's coordinate order.
+        svm: ``"svc"`` (P1: ``sklearn.svm.SVC(kernel="linear")``, hinge
+            loss, unpenalised intercept) or ``"linear_svc"``
+            (``sklearn.svm.LinearSVC``: squared hinge, penalised intercept;
+            not P1's, kept for comparison).
+        norm: Histogram scaling, ``"counts"`` (painzoo's default, see the
+            module docstring), ``"l1"`` or ``"l2"``; P1 does not say.
+        class_weight: Passed to the SVM (``None`` or ``"balanced"``).
+        max_iter: Iteration limit of ``LinearSVC`` (``SVC`` runs to
+            convergence).
+        random_state: Seed of ``LinearSVC``'s coordinate order.
 
     Example:
         >>> clf = LBPSVM(radius=1, grid=4).fit(x_train, y_train)
@@ -147,6 +182,8 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         points: int = 8,
         grid: int = 4,
         C: float = 1.0,
+        svm: str = "svc",
+        norm: str = "counts",
         class_weight=None,
         max_iter: int = 5000,
         random_state: int = 0,
@@ -155,25 +192,39 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         self.points = points
         self.grid = grid
         self.C = C
+        self.svm = svm
+        self.norm = norm
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.random_state = random_state
 
     def transform(self, images) -> np.ndarray:
         """LBP features of ``images`` (see :func:`lbp_histograms`)."""
-        return lbp_histograms(images, self.radius, self.points, self.grid)
+        return lbp_histograms(images, self.radius, self.points, self.grid, self.norm)
+
+    def make_svm(self):
+        """The unfitted scikit-learn SVM this baseline uses.
+
+        Raises:
+            ValueError: For an unknown ``svm``.
+        """
+        from sklearn.svm import SVC, LinearSVC
+
+        if self.svm == "svc":
+            return SVC(kernel="linear", C=self.C, class_weight=self.class_weight)
+        if self.svm == "linear_svc":
+            return LinearSVC(
+                C=self.C,
+                class_weight=self.class_weight,
+                max_iter=self.max_iter,
+                random_state=self.random_state,
+            )
+        raise ValueError(f"svm must be one of {SVMS}; received {self.svm!r}.")
 
     def fit(self, images, y):
         """Fit the SVM on the LBP features of ``images`` with labels ``y``."""
-        from sklearn.svm import LinearSVC
-
         y = np.asarray(y)
-        self.svm_ = LinearSVC(
-            C=self.C,
-            class_weight=self.class_weight,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
-        )
+        self.svm_ = self.make_svm()
         self.svm_.fit(self.transform(images), y)
         self.classes_ = self.svm_.classes_
         return self
@@ -214,7 +265,8 @@ def get_baseline(name: str, **overrides) -> LBPSVM:
 
     Args:
         name: Baseline name.
-        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``class_weight``…).
+        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``svm``,
+            ``norm``, ``class_weight``…).
 
     Raises:
         ValueError: If the name does not follow the pattern.

@@ -5,7 +5,12 @@
 - **Mean ± std** (P2): compute the metrics per run (fold or repeat), then
   average — :func:`mean_std`.
 
-The positive class is *pain* (label 1) throughout. Beyond the papers:
+The positive class is *pain* (label 1) throughout: ``f1`` (= ``f1_pain``) is
+the F1 of the pain class, P1's Eq. 7 (2TP / (2TP + FP + FN)). P2 reports an
+"F1-score" without saying how it averages the two classes, so painzoo also
+reports ``f1_macro``, the unweighted mean of the pain and no-pain F1
+(scikit-learn's ``average="macro"`` over both labels); compare a P2 figure
+with both. Beyond the papers:
 :func:`roc_auc` from predicted probabilities and :func:`bootstrap_ci`, a
 95 % interval that resamples *subjects* (images of one subject are not
 independent, so resampling images would understate the uncertainty).
@@ -49,6 +54,7 @@ METRIC_KEYS = (
     "precision_no_pain",
     "recall_no_pain",
     "f1_no_pain",
+    "f1_macro",
 )
 
 
@@ -62,14 +68,16 @@ def _f1(p: float, r: float) -> float:
 
 
 def metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict:
-    """Accuracy, precision, recall and F1 (overall = pain class, and per class).
+    """Accuracy, precision, recall and F1 (overall = pain class, per class, macro).
 
     Args:
         tn, fp, fn, tp: Confusion counts with pain (1) as the positive class.
 
     Returns:
         A dict with ``accuracy``, ``precision``/``recall``/``f1`` (of the
-        pain class), the same with suffixes ``_pain`` and ``_no_pain``, the
+        pain class), the same with suffixes ``_pain`` and ``_no_pain``,
+        ``f1_macro`` (mean of the two class F1s, always over both classes:
+        ``sklearn.metrics.f1_score(average="macro", labels=[0, 1])``), the
         four counts and ``n``. Undefined ratios are 0 (as scikit-learn's
         ``zero_division=0``).
 
@@ -92,6 +100,7 @@ def metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict:
         "precision_no_pain": p0,
         "recall_no_pain": r0,
         "f1_no_pain": _f1(p0, r0),
+        "f1_macro": (_f1(p1, r1) + _f1(p0, r0)) / 2,
         "tn": tn,
         "fp": fp,
         "fn": fn,

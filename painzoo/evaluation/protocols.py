@@ -21,6 +21,14 @@ protocol                 paper
 fold and repeat index and the seed of each training. ``repeats > 1`` on a
 K-fold protocol reshuffles the folds per repeat (repeated K-fold); on
 :class:`CrossDataset` the split is the same and only the training seed moves.
+
+One base seed (the config's ``seed``, ``painzoo benchmark --seed``) drives
+both the folds and the trainings:
+
+- the K-fold splitters shuffle with ``base seed + repeat`` (a protocol given
+  its own ``seed`` uses ``seed + repeat`` instead, to pin the folds while
+  the trainings move);
+- unit ``(repeat, fold)`` trains with ``base seed + 1000 · repeat + fold``.
 """
 
 from __future__ import annotations
@@ -95,7 +103,7 @@ class Protocol:
 
     def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train_idx, test_idx)`` for every split of one repeat."""
-        for fold in self._splits(X, y, groups, repeat=0):
+        for fold in self._splits(X, y, groups, repeat=0, base_seed=0):
             yield fold[0], fold[1]
 
     def folds(self, dataset, *, repeats: int = 1, seed: int = 0) -> list[Fold]:
@@ -104,9 +112,11 @@ class Protocol:
         Args:
             dataset: A :class:`~painzoo.datasets.Dataset`.
             repeats: Repeats of the whole protocol; a K-fold protocol
-                reshuffles its folds with ``self.seed + repeat``.
-                :class:`CrossDataset` uses its own ``repeats`` when this is 1.
-            seed: Base training seed; unit ``(repeat, fold)`` trains with
+                reshuffles its folds per repeat. :class:`CrossDataset` uses
+                its own ``repeats`` when this is 1.
+            seed: Base seed. K-fold splitters shuffle with ``seed + repeat``
+                (or, when the protocol was given its own ``seed``, with
+                that + repeat); unit ``(repeat, fold)`` trains with
                 ``seed + 1000 * repeat + fold``.
 
         Returns:
@@ -114,14 +124,20 @@ class Protocol:
         """
         out = []
         for r in range(self._n_repeats(repeats)):
-            for i, (train, test, label) in enumerate(self._splits(dataset, None, None, repeat=r)):
+            splits = self._splits(dataset, None, None, repeat=r, base_seed=seed)
+            for i, (train, test, label) in enumerate(splits):
                 out.append(Fold(i, r, seed + 1000 * r + i, train, test, label))
         return out
+
+    def _splitter_seed(self, base_seed: int, repeat: int) -> int:
+        """``random_state`` of a K-fold splitter: the protocol's own seed or the base seed."""
+        own = getattr(self, "seed", None)
+        return int(base_seed if own is None else own) + int(repeat)
 
     def _n_repeats(self, repeats: int) -> int:
         return int(repeats)
 
-    def _splits(self, X, y, groups, repeat):  # pragma: no cover - abstract
+    def _splits(self, X, y, groups, repeat, base_seed=0):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
@@ -141,7 +157,8 @@ class ImageKFold(Protocol):
 
     Args:
         n_splits: Number of folds (P2: 5).
-        seed: Shuffling seed; the same seed gives the same folds.
+        seed: Shuffling seed; the same seed gives the same folds. ``None``
+            (default): the run's base seed (0 for ``split``).
 
     Example:
         >>> for train, test in ImageKFold(5, seed=0).split(dataset): ...
@@ -154,18 +171,18 @@ class ImageKFold(Protocol):
     subject_disjoint = False
     aggregation = "mean"
 
-    def __init__(self, n_splits: int = 5, seed: int = 0):
+    def __init__(self, n_splits: int = 5, seed: int | None = None):
         self.n_splits = n_splits
         self.seed = seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         return self.n_splits
 
-    def _splits(self, X, y, groups, repeat):
+    def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import KFold, StratifiedKFold
 
         n, y, _, _ = _unpack(X, y, groups)
-        state = self.seed + repeat
+        state = self._splitter_seed(base_seed, repeat)
         if y is not None and np.bincount(np.asarray(y, int)).min(initial=n) >= self.n_splits:
             splitter = StratifiedKFold(self.n_splits, shuffle=True, random_state=state)
         else:
@@ -187,7 +204,8 @@ class SubjectKFold(Protocol):
 
     Args:
         n_splits: Number of folds (P2: 5).
-        seed: Seed for shuffling the subjects.
+        seed: Seed for shuffling the subjects; ``None`` (default): the run's
+            base seed (0 for ``split``).
 
     Raises:
         ValueError: From ``split``, if there are fewer subjects than folds.
@@ -200,14 +218,14 @@ class SubjectKFold(Protocol):
     subject_disjoint = True
     aggregation = "mean"
 
-    def __init__(self, n_splits: int = 5, seed: int = 0):
+    def __init__(self, n_splits: int = 5, seed: int | None = None):
         self.n_splits = n_splits
         self.seed = seed
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         return self.n_splits
 
-    def _splits(self, X, y, groups, repeat):
+    def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import StratifiedGroupKFold
 
         n, y, groups, _ = _unpack(X, y, groups)
@@ -223,7 +241,7 @@ class SubjectKFold(Protocol):
             )
         y = np.zeros(n, int) if y is None else y
         splitter = StratifiedGroupKFold(
-            self.n_splits, shuffle=True, random_state=self.seed + repeat
+            self.n_splits, shuffle=True, random_state=self._splitter_seed(base_seed, repeat)
         )
         for train, test in splitter.split(np.zeros(n), y, groups):
             yield train, test, ""
@@ -257,7 +275,7 @@ class LeaveOneSubjectOut(Protocol):
         _, _, groups, _ = _unpack(X, y, groups)
         return len(np.unique(groups))
 
-    def _splits(self, X, y, groups, repeat):
+    def _splits(self, X, y, groups, repeat, base_seed=0):
         n, _, groups, _ = _unpack(X, y, groups)
         if groups is None:
             raise ValueError(
@@ -316,10 +334,10 @@ class CrossDataset(Protocol):
     def split(self, X, y=None, groups=None):
         """Yield the same ``(train_idx, test_idx)`` once per repeat."""
         for _ in range(self.repeats):
-            for train, test, _ in self._splits(X, y, groups, repeat=0):
+            for train, test, _ in self._splits(X, y, groups, repeat=0, base_seed=0):
                 yield train, test
 
-    def _splits(self, X, y, groups, repeat):
+    def _splits(self, X, y, groups, repeat, base_seed=0):
         from painzoo.datasets.manifest import Dataset
 
         if isinstance(X, Dataset):

@@ -157,15 +157,18 @@ def _loso_table(out, results, summary, data) -> str:
         per = per_subject_metrics(preds) if len(preds) else pd.DataFrame()
         row = {"method": r["model"]}
         for s in subjects:
-            row[f"{s} F1 / Acc"] = (
+            row[f"{s} F1(pain) / Acc"] = (
                 f"{per.loc[s, 'f1']:.4f} / {100 * per.loc[s, 'accuracy']:.2f}"
                 if s in per.index
                 else "–"
             )
-        row["pooled F1 / Acc"] = (
+        row["pooled F1(pain) / Acc"] = (
             f"{r.get('pooled_f1', np.nan):.4f} / {_pct(r.get('pooled_accuracy'))}"
             if r.get("finished")
             else "–"
+        )
+        row["pooled macro F1"] = (
+            f"{r.get('pooled_f1_macro', np.nan):.4f}" if r.get("finished") else "–"
         )
         row["AUC"] = f"{r['auc']:.3f}" if pd.notna(r.get("auc", np.nan)) else "–"
         row["F1 95% CI (subjects)"] = (
@@ -190,7 +193,10 @@ def _scenario_tables(summary, data_protocols) -> list[str]:
         acc[f"{col} accuracy"] = [
             _pm(g.loc[m], "accuracy") if m in g.index else "–" for m in models
         ]
-        acc[f"{col} F1"] = [_pm(g.loc[m], "f1") if m in g.index else "–" for m in models]
+        acc[f"{col} F1(pain)"] = [_pm(g.loc[m], "f1") if m in g.index else "–" for m in models]
+        acc[f"{col} macro F1"] = [
+            _pm(g.loc[m], "f1_macro") if m in g.index else "–" for m in models
+        ]
         for cls in ("no_pain", "pain"):
             prec[f"{col} P({cls})"] = [
                 _pm(g.loc[m], f"precision_{cls}") if m in g.index else "–" for m in models
@@ -235,7 +241,11 @@ def write_report(
     # P1 layout
     for data in dict.fromkeys(plain[plain["protocol"] == "loso"]["data"]):
         lines += [f"## {data}: leave-one-subject-out (P1 Table 3 layout)", ""]
-        lines += ["F1 / accuracy per held-out subject, then pooled over all folds.", ""]
+        lines += [
+            "F1 of the pain class (P1's F1) / accuracy per held-out subject, then pooled over "
+            "all folds; macro F1 = mean of the pain and no-pain F1.",
+            "",
+        ]
         lines += [_loso_table(out, results, plain, data), ""]
     # P2 layout
     p2 = plain[plain["protocol"] != "loso"]
@@ -246,7 +256,16 @@ def write_report(
             proto = p2[(p2["data"] == data) & (p2["protocol_label"] == plabel)]["protocol"].iloc[0]
             lines.append(f"- `{plabel}` on `{data}`: {_SCENARIO.get(proto, proto)}")
         acc, prec = _scenario_tables(p2, keys)
-        lines += ["", "### Accuracy and F1 (mean ± std over runs)", "", acc, ""]
+        lines += [
+            "",
+            "### Accuracy and F1 (mean ± std over runs)",
+            "",
+            "F1(pain): F1 of the pain class; macro F1: mean of the pain and no-pain F1 "
+            "(P2 does not say which it reports).",
+            "",
+            acc,
+            "",
+        ]
         lines += ["### Precision and recall per class", "", prec, ""]
         leak = _leakage_lines(p2)
         if leak:
@@ -261,7 +280,17 @@ def write_report(
     if len(sweeps):
         lines += ["## Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
         table = sweeps[
-            ["data", "protocol_label", "model", "pooled_f1", "pooled_accuracy", "f1", "accuracy"]
+            [
+                "data",
+                "protocol_label",
+                "model",
+                "pooled_f1",
+                "pooled_f1_macro",
+                "pooled_accuracy",
+                "f1",
+                "f1_macro",
+                "accuracy",
+            ]
         ]
         lines += [_md_table(table.round(4)), "", "![sweeps](sweeps.png)", ""]
         _plot_sweeps(out, sweeps)

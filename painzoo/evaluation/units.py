@@ -388,7 +388,8 @@ def _build_data(spec, data, config_dir, seen):
             raise ValueError(f"Unknown data {spec!r}; the config defines {sorted(data)}.")
         if spec in seen:
             raise ValueError(f"Data entry {spec!r} refers to itself through 'concat'.")
-        ds = _build_data(data[spec], data, config_dir, seen | {spec})
+        entry = {"name": spec, **data[spec]} if isinstance(data[spec], dict) else data[spec]
+        ds = _build_data(entry, data, config_dir, seen | {spec})
         ds.name = spec
         return ds
     spec = dict(spec)
@@ -412,7 +413,8 @@ def _build_entry(spec, data, config_dir, seen):
 
         return synthetic.make_synthetic(spec["synthetic"], **args)
     if "manifest" in spec:
-        return Dataset.from_csv(_resolve(spec["manifest"], config_dir))
+        # `name` is the config key: a manifest without a `source` column takes it as source.
+        return Dataset.from_csv(_resolve(spec["manifest"], config_dir), name=spec.get("name"))
     if "loader" in spec:
         from painzoo.datasets import loaders
 

@@ -6,6 +6,21 @@ scale, translation) that takes the image's five face keypoints to a
 canonical template, then averaged per group (e.g. per class). Images without
 keypoints are used in their crop frame (resized to the face frame), which is
 what a face cropper's output already approximates.
+
+Defaults (painzoo's; P2 does not state them), the same in
+:func:`~painzoo.explain.lime_explanation`, :func:`local_heatmaps` and
+:func:`global_heatmap`:
+
+- **which class is explained**: the model's prediction (``explain="predicted"``,
+  ``label=None``). An explanation answers "why does the model say pain?";
+  explaining the true label of a misclassified image would show evidence
+  for a class the model did not choose. ``explain="label"`` (the true class)
+  or a class index remain available; ``by="label"`` still groups the maps
+  by the true class, as P2's per-class maps do.
+- **LIME samples**: 1,000 perturbed images per image, the ``lime`` library's
+  default for ``explain_instance``, so a global map is the average of the
+  same local explanations one would draw one by one. Lower it (e.g. 500) to
+  halve the time of a large global map.
 """
 
 from __future__ import annotations
@@ -172,7 +187,7 @@ def local_heatmaps(
     method: str = "lime",
     *,
     labels=None,
-    num_samples: int = 500,
+    num_samples: int = 1000,
     segmenter="quickshift",
     batch_size: int = 64,
     layer: str | None = None,
@@ -185,8 +200,9 @@ def local_heatmaps(
         images: uint8 ``[N, H, W, 3]``.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
         labels: Class to explain per image (int ``[N]``), or ``None`` for the
-            top class.
-        num_samples, segmenter, seed: LIME settings.
+            model's top class (the default; see the module docstring).
+        num_samples, segmenter, seed: LIME settings (1,000 samples, ``lime``'s
+            default).
         batch_size: Images per model call.
         layer: Grad-CAM layer.
 
@@ -268,8 +284,8 @@ def global_heatmap(
     by: str | None = "label",
     out: str | os.PathLike | None = None,
     size: int = 112,
-    explain: str | int = "label",
-    num_samples: int = 500,
+    explain: str | int = "predicted",
+    num_samples: int = 1000,
     segmenter="quickshift",
     batch_size: int = 64,
     layer: str | None = None,
@@ -295,9 +311,11 @@ def global_heatmap(
             ``"subject"``…) or ``None`` for one group ``"all"``.
         out: Folder for the PNG overlays (``global_<method>_<by>-<group>.png``).
         size: Side of the face frame.
-        explain: Class each local map explains: ``"label"`` (the image's
-            true label), ``"predicted"`` (the model's top class) or an int.
-        num_samples, segmenter: LIME settings.
+        explain: Class each local map explains: ``"predicted"`` (default:
+            the model's top class, what the model's decision rests on),
+            ``"label"`` (the image's true label) or an int.
+        num_samples, segmenter: LIME settings (1,000 samples by default, as
+            :func:`~painzoo.explain.lime_explanation` and ``lime``).
         batch_size: Images per model call.
         layer: Grad-CAM layer.
         template: Optional ``[5, 2]`` keypoint template in the face frame.

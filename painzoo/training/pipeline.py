@@ -18,8 +18,15 @@ import numpy as np
 from painzoo.datasets.io import read_image, resize_image
 from painzoo.datasets.manifest import Dataset
 from painzoo.training.augment import get_augmentation
+from painzoo.training.geometry import center_crop, resize_before_crop
 
 __all__ = ["make_input"]
+
+
+def _prepare(image: np.ndarray, load_size, crop_size) -> np.ndarray:
+    """Resize with the one painzoo resize, then centre-crop when asked."""
+    image = resize_image(image, load_size)
+    return image if crop_size is None else np.ascontiguousarray(center_crop(image, crop_size))
 
 
 def make_input(
@@ -34,6 +41,7 @@ def make_input(
     num_classes: int = 2,
     drop_remainder: bool = False,
     workers: int = 4,
+    test_resize: int | None = None,
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``.
 
@@ -59,6 +67,11 @@ def make_input(
         num_classes: Width of the one-hot labels.
         drop_remainder: Drop the last incomplete batch.
         workers: Threads decoding images on non-TensorFlow backends.
+        test_resize: Without ``augment``, resize to this side (for a 224
+            input, scaled with ``image_size``; see :func:`painzoo.training.geometry.resize_before_crop`) and
+            centre-crop to ``image_size`` — P1's test geometry (256 → 224)
+            matching its random 224 crops of the 256 resize in training.
+            ``None`` resizes the whole image to ``image_size``.
 
     Returns:
         A ``tf.data.Dataset`` (TensorFlow backend) or a
@@ -90,11 +103,16 @@ def make_input(
         )
     aug = get_augmentation(augment, hw, seed=seed)
     load_size = (aug.load_size if aug is not None else None) or hw
+    crop_size = None
+    if aug is None and test_resize is not None:
+        # The crop happens at load time, so the cached images already have the input size.
+        load_size, crop_size = resize_before_crop(hw, test_resize), hw
     if keras.backend.backend() == "tensorflow":
         return _tf_pipeline(
             dataset,
             hw,
             load_size,
+            crop_size,
             batch_size,
             aug,
             shuffle,
@@ -107,6 +125,7 @@ def make_input(
         dataset,
         hw,
         load_size,
+        crop_size,
         batch_size,
         aug,
         shuffle,
@@ -124,29 +143,42 @@ def _encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
-def _load(path, size: tuple[int, int]) -> np.ndarray:
-    return resize_image(read_image(path), size)
+def _load(path, size: tuple[int, int], crop_size=None) -> np.ndarray:
+    return _prepare(read_image(path), size, crop_size)
 
 
 def _tf_pipeline(
-    ds, image_size, load_size, batch_size, aug, shuffle, seed, labels, num_classes, drop_remainder
+    ds,
+    image_size,
+    load_size,
+    crop_size,
+    batch_size,
+    aug,
+    shuffle,
+    seed,
+    labels,
+    num_classes,
+    drop_remainder,
 ):
     import tensorflow as tf
 
     y = _encode_labels(ds.labels, labels, num_classes)
     autotune = tf.data.AUTOTUNE
     if ds.images is not None:
-        pixels = np.stack([resize_image(im, load_size) for im in ds.images])
+        pixels = np.stack([_prepare(im, load_size, crop_size) for im in ds.images])
         data = tf.data.Dataset.from_tensor_slices((pixels, y))
     else:
         paths = np.array([str(p) for p in ds.image_paths])
 
         def load(path):
-            return _load(path.decode() if isinstance(path, bytes) else str(path), load_size)
+            path = path.decode() if isinstance(path, bytes) else str(path)
+            return _load(path, load_size, crop_size)
+
+        stored = crop_size or load_size
 
         def tf_load(path, label):
             image = tf.numpy_function(load, [path], tf.uint8, stateful=False)
-            image.set_shape((*load_size, 3))
+            image.set_shape((*stored, 3))
             return image, label
 
         data = tf.data.Dataset.from_tensor_slices((paths, y))
@@ -166,7 +198,7 @@ def _tf_pipeline(
             return image, label
 
         data = data.map(augment, num_parallel_calls=autotune)
-    elif load_size != image_size:  # pragma: no cover - load_size only differs with a recipe
+    elif crop_size is None and load_size != image_size:  # pragma: no cover - a recipe's load size
         data = data.map(lambda im, la: (tf.image.resize(im, image_size), la))
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
 
@@ -179,6 +211,7 @@ class _ArrayPipeline(keras.utils.PyDataset):
         ds,
         image_size,
         load_size,
+        crop_size,
         batch_size,
         aug,
         shuffle,
@@ -194,6 +227,7 @@ class _ArrayPipeline(keras.utils.PyDataset):
         self._cache: list[np.ndarray | None] = [None] * len(ds)
         self._y = _encode_labels(ds.labels, labels, num_classes)
         self.image_size, self.load_size, self.batch_size = image_size, load_size, batch_size
+        self.crop_size = crop_size
         self._aug, self._shuffle, self._drop = aug, shuffle, drop_remainder
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(len(ds)) if shuffle else np.arange(len(ds))
@@ -207,9 +241,9 @@ class _ArrayPipeline(keras.utils.PyDataset):
         im = self._cache[i]
         if im is None:
             if self._paths is None:
-                im = resize_image(self._ds.images[i], self.load_size)
+                im = _prepare(self._ds.images[i], self.load_size, self.crop_size)
             else:
-                im = _load(self._paths[i], self.load_size)
+                im = _load(self._paths[i], self.load_size, self.crop_size)
             self._cache[i] = im
         return im
 

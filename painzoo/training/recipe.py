@@ -9,13 +9,17 @@ one) and ``recipe.predict(model, dataset)`` returns the probability of pain.
 =================  ==========================  ==============================
 field              ``"p1"`` (PainSeeker)       ``"p2"`` (CP-PAIN)
 =================  ==========================  ==============================
-optimizer          AdamW (Adam + decoupled     Adam
-                   weight decay 0.01)
+optimizer          Adam + L2 weight decay      Adam
+                   0.01, coupled as in
+                   ``torch.optim.Adam``
 learning_rate      1e-4                        1e-3
 batch_size         64                          32 (not stated; Keras default)
 epochs             30 (not stated in P1)       30
 augment            ``"p1"``: resize 256,       ``"p2"``: rotation, mirroring,
                    random 224 crop, flip       contrast
+test_resize        256: resize 256, centre     ``None``: resize to the input
+                   224 crop (painzoo's         (P2: "resized to the input
+                   reading; P1 is silent)      dimensions")
 =================  ==========================  ==============================
 
 ``Recipe.preset("painzoo")`` is painzoo's own default, not a paper's (see
@@ -52,12 +56,13 @@ __all__ = [
 
 PRESETS: dict[str, dict] = {
     "p1": {
-        "optimizer": "adamw",
+        "optimizer": "adam",
         "learning_rate": 1e-4,
         "weight_decay": 0.01,
         "batch_size": 64,
         "epochs": 30,
         "augment": "p1",
+        "test_resize": 256,
     },
     "p2": {
         "optimizer": "adam",
@@ -123,12 +128,19 @@ class Recipe:
         optimizer: ``"adam"``, ``"adamw"`` (Adam with decoupled weight decay),
             ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
         learning_rate: Constant learning rate.
-        weight_decay: Weight decay (decoupled, as ``keras.optimizers.AdamW``);
-            with ``"adam"`` a non-zero value switches to AdamW.
+        weight_decay: With ``"adam"``, PyTorch's coupled L2 term added to the
+            gradient (:class:`painzoo.training.optimizers.AdamL2`, P1's
+            reading); with ``"adamw"``, ``"rmsprop"`` and ``"sgd"``, Keras's
+            decoupled decay.
         batch_size: Images per step.
         epochs: Passes over the training set.
         augment: Augmentation preset of :mod:`painzoo.training.augment`
             (``"p1"``, ``"p2"``) or ``None``.
+        test_resize: Test-time (and validation) geometry: ``None`` resizes the
+            whole image to the model input; ``256`` resizes to 256 (for a
+            224 input, scaled with the input size) and centre-crops the input
+            size, so faces are as large as in ``"p1"``'s random crops (see
+            :func:`painzoo.training.geometry.resize_before_crop`).
         class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
             scikit-learn's rule; P1 names class imbalance as its open
             problem) or a ``{label: weight}`` dict.
@@ -188,6 +200,7 @@ class Recipe:
     batch_size: int = 32
     epochs: int = 30
     augment: str | None = None
+    test_resize: int | None = None
     class_weight: str | dict | None = None
     precision: str = "float32"
     jit_compile: bool | str = "auto"
@@ -216,6 +229,11 @@ class Recipe:
         if not (0.0 <= float(self.validation_split) < 1.0):
             raise ValueError(
                 f"validation_split must be in [0, 1); received {self.validation_split}."
+            )
+        if self.test_resize is not None and int(self.test_resize) < 224:
+            raise ValueError(
+                f"test_resize is the resize side for a 224 input before the centre crop (P1: "
+                f"256), so it must be >= 224 or null; received {self.test_resize}."
             )
         if self.distribute not in _DISTRIBUTE:
             raise ValueError(
@@ -338,8 +356,13 @@ class Recipe:
         """The Keras optimizer this recipe describes (``total_steps`` sizes the schedule)."""
         lr = self.learning_rate_schedule(total_steps)
         wd = float(self.weight_decay or 0.0)
-        if self.optimizer in ("adam", "adamw") and (wd or self.optimizer == "adamw"):
+        if self.optimizer == "adamw":
             return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
+        if self.optimizer == "adam" and wd:
+            # PyTorch's Adam(weight_decay=…): L2 added to the gradient (P1's setting).
+            from painzoo.training.optimizers import AdamL2
+
+            return AdamL2(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam":
             return keras.optimizers.Adam(learning_rate=lr)
         if self.optimizer == "rmsprop":
@@ -570,6 +593,7 @@ class Recipe:
 
     def _input(self, dataset, size, *, augment, shuffle, batch_size=None):
         make_input = _pipeline()
+        test_resize = None if augment or self.test_resize is None else int(self.test_resize)
         if make_input is not None:
             return make_input(
                 dataset,
@@ -578,6 +602,7 @@ class Recipe:
                 augment=augment,
                 shuffle=shuffle,
                 seed=int(self.seed),
+                test_resize=test_resize,
             )
         if augment:
             warnings.warn(
@@ -585,7 +610,13 @@ class Recipe:
                 f"{augment!r} augmentation.",
                 stacklevel=3,
             )
-        images = dataset.load_images(size).astype(np.float32)
+        if test_resize is not None:
+            from painzoo.training.geometry import center_crop, resize_before_crop
+
+            loaded = dataset.load_images(resize_before_crop(size, test_resize))
+            images = np.stack([center_crop(im, size) for im in loaded]).astype(np.float32)
+        else:
+            images = dataset.load_images(size).astype(np.float32)
         return images, dataset.labels
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage.feature import local_binary_pattern
 from sklearn.model_selection import cross_val_score
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC
 
 from painzoo.evaluation import LBPSVM, get_baseline, is_baseline, lbp_histograms, list_baselines
 
@@ -52,17 +52,61 @@ def test_rgb_is_converted_with_bt601_luma(rng):
     np.testing.assert_array_equal(lbp_histograms(rgb, 3, 8, 4), lbp_histograms(gray, 3, 8, 4))
 
 
-def test_lbpsvm_equals_linear_svc_on_the_features(rng):
+def _reference_counts(gray, radius, grid):
+    """Per-cell LBP code counts straight from skimage (no painzoo code)."""
+    h, w = gray.shape
+    codes = local_binary_pattern(gray, 8, radius, method="nri_uniform").astype(int)
+    rows, cols = np.array_split(np.arange(h), grid), np.array_split(np.arange(w), grid)
+    return np.stack(
+        [np.bincount(codes[np.ix_(r, c)].ravel(), minlength=59) for r in rows for c in cols]
+    ).astype(float)
+
+
+@pytest.mark.parametrize("norm", ["counts", "l1", "l2"])
+def test_histogram_scalings_match_reference(rng, norm):
+    images = rng.integers(0, 256, (2, 26, 21), dtype=np.uint8)
+    feats = lbp_histograms(images, radius=3, points=8, grid=3, norm=norm)
+    for i in range(2):
+        counts = _reference_counts(images[i], 3, 3)
+        if norm == "l1":
+            counts = counts / counts.sum(1, keepdims=True)
+        elif norm == "l2":
+            counts = counts / np.linalg.norm(counts, axis=1, keepdims=True)
+        np.testing.assert_allclose(feats[i], counts.ravel(), rtol=1e-6)
+    with pytest.raises(ValueError, match="norm"):
+        lbp_histograms(images, norm="max")
+
+
+def test_lbpsvm_is_p1s_kernel_svm_with_linear_kernel(rng):
+    # P1: "the kernel function chosen for SVM is the linear kernel k(x, y) = xᵀy …
+    # C = 1" — libsvm's SVC(kernel="linear", C=1), not liblinear's LinearSVC.
     x = rng.integers(0, 256, (30, 24, 24, 3), dtype=np.uint8)
     y = np.arange(30) % 2
     clf = LBPSVM(radius=1, grid=4).fit(x, y)
-    ref = LinearSVC(C=1.0, max_iter=5000, random_state=0).fit(lbp_histograms(x, 1, 8, 4), y)
-    feats = lbp_histograms(x, 1, 8, 4)
-    np.testing.assert_allclose(clf.decision_function(x), ref.decision_function(feats), atol=1e-8)
+    assert isinstance(clf.svm_, SVC)
+    assert (clf.svm_.kernel, clf.svm_.C) == ("linear", 1.0)
+    gray = np.clip(np.rint(x @ np.array([0.299, 0.587, 0.114])), 0, 255).astype(np.uint8)
+    counts = np.stack([_reference_counts(g, 1, 4) for g in gray])
+    assert clf.norm == "counts"  # painzoo's default scaling (docs/evaluation.md)
+    feats = counts.reshape(30, -1)
+    ref = SVC(kernel="linear", C=1.0).fit(feats, y)
+    np.testing.assert_allclose(clf.decision_function(x), ref.decision_function(feats), atol=1e-5)
     np.testing.assert_array_equal(clf.predict(x), ref.predict(feats))
     proba = clf.predict_proba(x)
     np.testing.assert_allclose(proba.sum(1), 1.0)
     np.testing.assert_array_equal(proba[:, 1] > 0.5, clf.predict(x) == 1)
+
+
+def test_linear_svc_variant_is_kept_by_name(rng):
+    x = rng.integers(0, 256, (30, 24, 24, 3), dtype=np.uint8)
+    y = np.arange(30) % 2
+    clf = get_baseline("lbp_svm_r1p8_4x4", svm="linear_svc", norm="l1").fit(x, y)
+    feats = lbp_histograms(x, 1, 8, 4, norm="l1")
+    ref = LinearSVC(C=1.0, max_iter=5000, random_state=0).fit(feats, y)
+    assert isinstance(clf.svm_, LinearSVC)
+    np.testing.assert_allclose(clf.decision_function(x), ref.decision_function(feats), atol=1e-8)
+    with pytest.raises(ValueError, match="svm"):
+        LBPSVM(svm="rbf").fit(x, y)
 
 
 def test_lbpsvm_learns_a_texture_difference(rng):

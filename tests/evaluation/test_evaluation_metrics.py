@@ -118,3 +118,25 @@ def test_bootstrap_ci_resamples_subjects(rng):
         frame, "accuracy", n_boot=200, seed=3
     )
     assert all(np.isnan(bootstrap_ci(frame[frame.subject == "s0"], "f1")))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pain_f1_and_macro_f1_match_sklearn(seed):
+    from painzoo.evaluation.metrics import METRIC_KEYS
+
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 2, 60)
+    y_pred = np.where(rng.random(60) < 0.3, 1 - y_true, y_true)
+    m = binary_metrics(y_true, y_pred)
+    assert m["f1"] == pytest.approx(f1_score(y_true, y_pred, average="binary"))
+    assert m["f1_pain"] == m["f1"]
+    assert m["f1_macro"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert "f1_macro" in METRIC_KEYS
+    # With one class missing from both sides, painzoo still averages both classes
+    # (an undefined F1 counts 0), as sklearn does when told labels=[0, 1].
+    ones = np.ones(10, int)
+    assert binary_metrics(ones, ones)["f1_macro"] == pytest.approx(
+        f1_score(ones, ones, average="macro", labels=[0, 1], zero_division=0)
+    )
+    pooled = pooled_metrics([(y_true[:30], y_pred[:30]), (y_true[30:], y_pred[30:])])
+    assert pooled["f1_macro"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))

@@ -165,3 +165,33 @@ def test_subject_kfold_too_few_subjects_says_how_to_fix(rng):
     ds = _toy(rng, n_subjects=3)
     with pytest.raises(ValueError, match="LeaveOneSubjectOut"):
         list(SubjectKFold(5).split(ds))
+
+
+@pytest.mark.parametrize("cls", [ImageKFold, SubjectKFold])
+def test_base_seed_drives_the_folds(rng, cls):
+    # `--seed` used to move only the training seeds: the splitters kept seed=0.
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    ds = _toy(rng)
+
+    def tests(base):
+        return [f.test for f in cls(4).folds(ds, seed=base)]
+
+    assert all(np.array_equal(a, b) for a, b in zip(tests(5), tests(5)))
+    assert not all(np.array_equal(a, b) for a, b in zip(tests(5), tests(6)))
+    # Documented formula: splitter random_state = base seed + repeat, folds of repeat 1
+    # of base 5 are scikit-learn's folds with random_state 6.
+    if cls is ImageKFold:
+        ref = StratifiedKFold(4, shuffle=True, random_state=6).split(np.zeros(len(ds)), ds.labels)
+    else:
+        ref = StratifiedGroupKFold(4, shuffle=True, random_state=6).split(
+            np.zeros(len(ds)), ds.labels, ds.subjects
+        )
+    repeat1 = [f.test for f in cls(4).folds(ds, repeats=2, seed=5) if f.repeat == 1]
+    assert all(np.array_equal(a, b) for a, (_, b) in zip(repeat1, ref, strict=True))
+    # Training seeds: base + 1000 · repeat + fold.
+    seeds = [(f.repeat, f.fold, f.seed) for f in cls(4).folds(ds, repeats=2, seed=5)]
+    assert all(s == 5 + 1000 * r + i for r, i, s in seeds)
+    # A protocol's own seed pins the folds whatever the base seed.
+    pinned = [[f.test for f in cls(4, seed=3).folds(ds, seed=b)] for b in (0, 9)]
+    assert all(np.array_equal(a, b) for a, b in zip(*pinned))

@@ -98,7 +98,11 @@ def test_run_writes_units_and_pooled_summary(manifest, tmp_path):
         accuracy_score(preds["y_true"], preds["y_pred"])
     )
     report = result.report_path.read_text()
-    assert "pooled F1 / Acc" in report and "s4 F1 / Acc" in report
+    assert "pooled F1(pain) / Acc" in report and "s4 F1(pain) / Acc" in report
+    assert row["pooled_f1_macro"] == pytest.approx(
+        f1_score(preds["y_true"], preds["y_pred"], average="macro", labels=[0, 1])
+    )
+    assert "pooled macro F1" in report
 
 
 def test_resume_after_interrupt_leaves_finished_units_untouched(manifest, tmp_path, monkeypatch):
@@ -165,7 +169,7 @@ def test_sweeps_expand_and_overrides_filter():
 def test_bundled_configs_load():
     assert {"quick", "p1-ratspain", "p1-sensitivity", "p2-cppain"} <= set(bundled_configs())
     p1 = load_config("p1-ratspain")
-    assert len(expand_models(p1["models"])) == 9
+    assert len(expand_models(p1["models"])) == 12  # 3 networks × 2 initialisations
     assert len(expand_models(load_config("p1-sensitivity")["models"])) == 15
     assert len(expand_models(load_config("p2-cppain")["models"])) == 10
     with pytest.raises(FileNotFoundError, match="quick"):

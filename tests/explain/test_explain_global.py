@@ -118,3 +118,30 @@ def test_groups_and_crop_frame_fallback(shifted_faces):
         global_heatmap(_max_brightness_model, ds, by="pose")
     with pytest.raises(ValueError, match="method"):
         global_heatmap(_max_brightness_model, ds, method="shap")
+
+
+def test_defaults_explain_the_prediction_with_lime_s_sample_count(shifted_faces, monkeypatch):
+    # global_heatmap used to explain the true label with 500 samples, where
+    # lime_explanation explains the top class with 1,000.
+    import inspect
+
+    from painzoo.explain import global_maps
+    from painzoo.explain.lime import lime_explanation
+
+    local_default = inspect.signature(global_maps.local_heatmaps).parameters["num_samples"]
+    calls = []
+
+    def fake_local_heatmaps(model, images, method, **kwargs):
+        calls.append(kwargs)
+        return np.zeros(images.shape[:3], np.float32)
+
+    monkeypatch.setattr(global_maps, "local_heatmaps", fake_local_heatmaps)
+    global_heatmap(_max_brightness_model, shifted_faces, method="lime", size=32)
+    lime_default = inspect.signature(lime_explanation).parameters["num_samples"].default
+    assert calls[0]["labels"] is None  # None = the model's top class, as lime_explanation
+    assert inspect.signature(lime_explanation).parameters["label"].default is None
+    assert calls[0]["num_samples"] == lime_default == 1000
+    assert local_default.default == 1000
+    calls.clear()
+    global_heatmap(_max_brightness_model, shifted_faces, method="lime", size=32, explain="label")
+    np.testing.assert_array_equal(calls[0]["labels"], shifted_faces.labels)

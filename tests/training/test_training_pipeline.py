@@ -147,3 +147,62 @@ def test_pipeline_feeds_model_fit(tmp_path, augment):
         assert type(pipe).__module__.startswith("tensorflow")
     else:
         assert isinstance(pipe, keras.utils.PyDataset)
+
+
+# -- test-time geometry (P1: resize 256, centre 224) -----------------------------------
+def _square_image(side=256, square=112):
+    """A grey image with a centred white square of a known side."""
+    im = np.full((side, side, 3), 60, np.uint8)
+    lo = (side - square) // 2
+    im[lo : lo + square, lo : lo + square] = 255
+    return im
+
+
+@pytest.mark.backend
+def test_test_resize_is_the_centre_crop_of_the_256_resize(tmp_path):
+    # A 256-pixel image needs no resize at test_resize=256: the crop must be rows and
+    # columns 16..239 exactly ((256 − 224) / 2 = 16 on each side).
+    im = np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    ds = Dataset(pd.DataFrame({"label": [1], "subject": ["s"]}), images=im[None])
+    x = _batches(make_input(ds, image_size=224, batch_size=1, test_resize=256))[0][0][0]
+    np.testing.assert_array_equal(x, im[16:240, 16:240].astype(np.float32))
+    # Files take the same path; at a 112 input the resize side scales to 128 (= 112·256/224).
+    write_image(tmp_path / "a.png", im)
+    disk = Dataset(
+        pd.DataFrame({"image": ["a.png"], "label": [1], "subject": ["s"]}), root=tmp_path
+    )
+    y = _batches(make_input(disk, image_size=112, batch_size=1, test_resize=256))[0][0][0]
+    np.testing.assert_array_equal(y, resize_image(im, (128, 128))[8:120, 8:120].astype(np.float32))
+
+
+@pytest.mark.backend
+def test_test_resize_shows_faces_at_their_training_size():
+    # A 112-pixel square in a 256 image: P1's training crops keep it at 112 pixels; the
+    # old test path (whole image → 224) shrank it to 98 = 112 · 224/256.
+    ds = Dataset(pd.DataFrame({"label": [0], "subject": ["s"]}), images=_square_image()[None])
+    crop = _batches(make_input(ds, image_size=224, batch_size=1, test_resize=256))[0][0][0]
+    whole = _batches(make_input(ds, image_size=224, batch_size=1))[0][0][0]
+    assert int((crop[112] == 255).all(-1).sum()) == 112
+    assert int((whole[112] > 200).all(-1).sum()) in (97, 98, 99)
+
+
+def test_recipe_uses_test_resize_for_prediction_only():
+    from painzoo.training import Recipe
+    from painzoo.training.geometry import center_crop, resize_before_crop
+
+    assert Recipe.preset("p1").test_resize == 256 and Recipe.preset("p2").test_resize is None
+    assert resize_before_crop((224, 224), 256) == (256, 256)
+    assert resize_before_crop((150, 64), 256) == (round(150 * 256 / 224), round(64 * 256 / 224))
+    a = np.arange(7 * 9).reshape(7, 9, 1)
+    np.testing.assert_array_equal(center_crop(a, (3, 4)), a[2:5, 2:6])
+    with pytest.raises(ValueError, match="test_resize"):
+        resize_before_crop((224, 224), 200)
+    with pytest.raises(ValueError, match="test_resize"):  # before any training
+        Recipe.preset("p1", test_resize=128)
+    im = np.random.default_rng(4).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    ds = Dataset(pd.DataFrame({"label": [1], "subject": ["s"]}), images=im[None])
+    recipe = Recipe.preset("p1", batch_size=1)
+    x = recipe._input(ds, (224, 224), augment=None, shuffle=False)
+    np.testing.assert_array_equal(_batches(x)[0][0][0], im[16:240, 16:240].astype(np.float32))
+    train = recipe._input(ds, (224, 224), augment="p1", shuffle=False)
+    assert _batches(train)[0][0].shape == (1, 224, 224, 3)

@@ -8,6 +8,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from painzoo.datasets import Dataset
 from painzoo.training import Recipe
+from painzoo.training.optimizers import AdamL2
 
 
 def _bright_dark(rng, n=48, size=16):
@@ -33,8 +34,9 @@ def test_presets_follow_the_papers():
     # P1 §4.1: Adam, lr 1e-4, weight decay 0.01, batch 64, crop + flip augmentation.
     assert (p1.learning_rate, p1.weight_decay, p1.batch_size, p1.augment) == (1e-4, 0.01, 64, "p1")
     opt = p1.make_optimizer()
-    assert isinstance(opt, keras.optimizers.AdamW)
-    assert float(opt.weight_decay) == pytest.approx(0.01)
+    # P1's "Adam … weight decay 0.01" is PyTorch's coupled L2, not decoupled AdamW.
+    assert isinstance(opt, AdamL2) and not isinstance(opt, keras.optimizers.AdamW)
+    assert opt.l2 == pytest.approx(0.01) and opt.weight_decay is None
     assert float(keras.ops.convert_to_numpy(opt.learning_rate)) == pytest.approx(1e-4)
     # P2: lr 1e-3, 30 epochs, rotation/mirroring/contrast augmentation.
     p2 = Recipe.preset("p2")
@@ -104,3 +106,83 @@ def test_validation_split_holds_out_subjects(rng):
     assert not set(train.subjects) & set(val.subjects)
     history = recipe.fit(_tiny_model(), ds)
     assert "val_loss" in history.history
+
+
+# -- P1's optimiser: Adam with PyTorch's coupled L2 weight decay ----------------------
+def _torch_adam_reference(theta, grads, lr, wd, beta_1=0.9, beta_2=0.999, eps=1e-8):
+    """NumPy transcription of torch.optim.Adam's algorithm box (float64)."""
+    theta = np.array(theta, np.float64)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        g = np.asarray(g, np.float64) + wd * theta
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return theta
+
+
+def _keras_steps(opt, theta, grads):
+    var = keras.Variable(np.asarray(theta, np.float32))
+    for g in grads:
+        opt.apply_gradients([(keras.ops.convert_to_tensor(np.asarray(g, np.float32)), var)])
+    return keras.ops.convert_to_numpy(var).astype(np.float64)
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("steps", [1, 4])
+def test_p1_optimizer_matches_pytorch_adam_with_weight_decay(steps):
+    import torch
+
+    rng = np.random.default_rng(1)
+    # Large weights and small gradients: there the coupled L2 term dominates the step,
+    # where decoupled AdamW (lr · wd · θ) would move the weights by about 1e-6 only.
+    theta = rng.normal(0, 3.0, (5, 3))
+    grads = [rng.normal(0, 0.01, (5, 3)) for _ in range(steps)]
+    lr, wd = 1e-2, 0.01
+    reference = _torch_adam_reference(theta, grads, lr, wd)
+
+    recipe = Recipe.preset("p1", learning_rate=lr)
+    ours = _keras_steps(recipe.make_optimizer(), theta, grads)
+
+    p = torch.nn.Parameter(torch.tensor(theta, dtype=torch.float64))
+    torch_opt = torch.optim.Adam([p], lr=lr, weight_decay=wd)
+    for g in grads:
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        torch_opt.step()
+    from_torch = p.detach().numpy()
+
+    np.testing.assert_allclose(reference, from_torch, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours, from_torch, rtol=0, atol=2e-6)
+    # Decoupled decay (the old p1 optimiser) lands measurably elsewhere.
+    adamw = _keras_steps(keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd), theta, grads)
+    assert np.abs(adamw - from_torch).max() > 1e-3
+
+
+@pytest.mark.backend
+def test_adam_l2_without_decay_is_pytorch_adam_and_serialises():
+    import torch
+
+    rng = np.random.default_rng(2)
+    theta, grads = rng.normal(0, 1, (4,)), [rng.normal(0, 1, (4,)) for _ in range(3)]
+    opt = AdamL2(learning_rate=1e-3, weight_decay=0.0)
+    ours = _keras_steps(opt, theta, grads)
+    p = torch.nn.Parameter(torch.tensor(theta, dtype=torch.float64))
+    torch_opt = torch.optim.Adam([p], lr=1e-3)
+    for g in grads:
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        torch_opt.step()
+    np.testing.assert_allclose(ours, p.detach().numpy(), rtol=0, atol=1e-6)
+
+    config = keras.optimizers.serialize(AdamL2(learning_rate=1e-4, weight_decay=0.01))
+    again = keras.optimizers.deserialize(config)
+    assert isinstance(again, AdamL2) and again.l2 == pytest.approx(0.01)
+    assert again.epsilon == pytest.approx(1e-8)
+
+
+def test_adamw_stays_available_by_name():
+    opt = Recipe.preset("p1", optimizer="adamw").make_optimizer()
+    assert isinstance(opt, keras.optimizers.AdamW)
+    assert float(opt.weight_decay) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="weight_decay"):
+        AdamL2(weight_decay=-1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.labels import level_to_label
 from painzoo.datasets.manifest import Dataset
 from painzoo.datasets.synthetic import human, rat
 from painzoo.datasets.synthetic.presets import PRESETS, RATSPAIN_COUNTS, scaled_cells
@@ -226,7 +227,7 @@ def make_synthetic(
             rng = np.random.default_rng([seed, i])
             row = {
                 "image": "",
-                "label": int(level >= 1),
+                "label": level_to_label(level),
                 "subject": subject,
                 "source": source,
                 "level": level,
