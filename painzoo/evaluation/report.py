@@ -29,7 +29,7 @@ from painzoo.evaluation.metrics import (
     roc_auc,
 )
 
-__all__ = ["collect_results", "summarize", "write_report"]
+__all__ = ["collect_results", "summarize", "summary_lines", "write_report"]
 
 _SCENARIO = {
     "image_kfold": "Scenario 1 — image-level K-fold (subjects on both sides)",
@@ -209,8 +209,8 @@ def write_report(
         f"{n_ok} of {len(results)} units finished, {n_fail} failed"
         + (" — **interrupted**: rerun the same command to finish." if interrupted else ".")
     )
+    lines += ["", *summary_lines(out, results, summary)]
     lines += [
-        "",
         "Metrics in %, positive class = pain. *Pooled*: confusion counts summed over the folds "
         "(P1). *Mean ± std*: over folds or repeated trainings (P2). AUC from the predicted "
         "probabilities; the 95 % interval resamples subjects (1st repeat).",
@@ -552,6 +552,8 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
         grp = plain[plain["data"] == data]
         img = grp[grp["protocol"] == "image_kfold"]
         sub = grp[grp["protocol"] == "subject_kfold"]
+        if sub.empty:  # leave-one-subject-out is the subject-level K-fold with K = subjects
+            sub = grp[grp["protocol"] == "loso"]
         for model in [m for m in img["model"] if m in set(sub["model"])]:
             a = _first_repeat_predictions(out, results, data, img["protocol_label"].iloc[0], model)
             b = _first_repeat_predictions(out, results, data, sub["protocol_label"].iloc[0], model)
@@ -565,12 +567,20 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
                     if not ci[1] < 0
                     else "image-level K-fold scores lower here"
                 )
+                labels = (img["protocol_label"].iloc[0], sub["protocol_label"].iloc[0])
                 leak.append(
-                    f"- `{model}` on `{data}`: image-level {100 * ai:.1f} % vs subject-level "
-                    f"{100 * bi:.1f} %, gap {_ci(gap, ci, points=True)} points — {where}."
+                    f"- `{model}` on `{data}`: image-level ({labels[0]}) {100 * ai:.1f} % vs "
+                    f"subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
+                    f"{_ci(gap, ci, points=True)} points — {where}."
                 )
     if leak:
-        lines += ["**Subject leakage** (same images, paired by subject):", "", *leak, ""]
+        lines += [
+            "**Subject leakage**: image-level minus subject-level accuracy on the same images "
+            "(paired, resampling subjects):",
+            "",
+            *leak,
+            "",
+        ]
     # 3. P1's comparison under leave-one-subject-out
     p1 = []
     loso = plain[plain["protocol"] == "loso"]
