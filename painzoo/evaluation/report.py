@@ -623,12 +623,15 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
             _md_table(pd.DataFrame(rows)),
             "",
         ]
-        if plot_attention(records, out / "attention.png"):
+        # One figure per model: its leave-one-subject-out units where there are any.
+        shown = [r for r in records if r["protocol_label"] == "loso"] or records
+        if plot_attention(shown, out / "attention.png"):
             lines += [
                 "![mean attention over the mean test face](attention.png)",
                 "",
-                "Mean β per class over the mean test face; white: where AU regions lie in at "
-                "least half the images.",
+                "Mean β per class over the mean test face (leave-one-subject-out units where "
+                "the run has them); white outline: where AU regions lie in at least half the "
+                "images.",
                 "",
             ]
     lines += ["The paper-layout tables follow.", ""]
