@@ -78,3 +78,94 @@ def test_summary_means_and_subject_bootstrap_bounds():
     assert table.loc["pain", "share_low"] >= 0.6 - 1e-12
     assert table.loc["pain", "share_high"] <= 0.8 + 1e-12
     assert isinstance(table, pd.DataFrame)
+
+
+def _fake_run(out, preds_by_unit):
+    """Write predictions.csv + metrics.json per unit; return the results table."""
+    import json as _json
+
+    from painzoo.evaluation.metrics import binary_metrics
+
+    rows = []
+    for (data, proto, plabel, model, name, fold), frame in preds_by_unit.items():
+        rid = f"{data}__{plabel}__{model}__f{fold}"
+        folder = out / "runs" / rid
+        folder.mkdir(parents=True)
+        frame.to_csv(folder / "predictions.csv", index=False)
+        m = binary_metrics(frame["y_true"], frame["y_pred"])
+        (folder / "metrics.json").write_text(_json.dumps(m))
+        rows.append(
+            {
+                "run_id": rid,
+                "data": data,
+                "protocol": proto,
+                "protocol_label": plabel,
+                "aggregation": "pooled" if proto == "loso" else "mean",
+                "model": model,
+                "model_name": name,
+                "sweep": "{}",
+                "repeat": 0,
+                "fold": fold,
+                "fold_name": str(fold),
+                "seed": 0,
+                "status": "ok",
+                **m,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_summary_numbers_match_a_direct_computation(tmp_path):
+    from painzoo.evaluation.report import summarize, summary_lines
+
+    rng = np.random.default_rng(1)
+    n, subjects = 60, np.repeat(["rat1", "rat2", "rat3", "rat4", "rat5", "rat6"], 10)
+    y = rng.integers(0, 2, n)
+    rows = np.arange(n)
+    perfect = y.copy()
+    wrong = 1 - y
+    noisy = np.where(rng.random(n) < 0.3, 1 - y, y)
+
+    def frame(idx, pred):
+        return pd.DataFrame(
+            {
+                "row": rows[idx],
+                "subject": subjects[idx],
+                "source": "ratspain",
+                "y_true": y[idx],
+                "p_pain": pred[idx].astype(float),
+                "y_pred": pred[idx],
+            }
+        )
+
+    units = {}
+    for fold, s in enumerate(np.unique(subjects)):  # leave-one-rat-out folds
+        idx = np.where(subjects == s)[0]
+        units["rats", "loso", "loso", "painseeker", "painseeker", fold] = frame(idx, perfect)
+        units["rats", "loso", "loso", "resnet18", "resnet18", fold] = frame(idx, noisy)
+        units["rats", "loso", "loso", "painseeker_no_prsc", "painseeker_no_prsc", fold] = frame(
+            idx, noisy
+        )
+        units["rats", "loso", "loso", "lbp_svm_r1p8_4x4", "lbp_svm_r1p8_4x4", fold] = frame(
+            idx, wrong
+        )
+    for fold in range(3):  # image-level folds: identical predictions to LORO's ResNet-18
+        idx = np.arange(fold, n, 3)
+        units["rats", "image_kfold", "image_kfold3", "resnet18", "resnet18", fold] = frame(
+            idx, noisy
+        )
+    results = _fake_run(tmp_path, units)
+    text = "\n".join(summary_lines(tmp_path, results, summarize(tmp_path, results)))
+    acc_noisy = 100 * (noisy == y).mean()
+    assert f"| resnet18 | {acc_noisy:.1f} [" in text
+    assert "| painseeker | 100.0 [100.0, 100.0] |" in text
+    # Best network (perfect) vs LBP (always wrong): +100 points on every resample.
+    assert "`painseeker` − `lbp_svm_r1p8_4x4`: +100.0 [+100.0, +100.0] points" in text
+    assert "excludes 0: `painseeker` is more accurate" in text
+    gap_line = next(
+        line for line in text.splitlines() if line.startswith("- `resnet18` on `rats`")
+    )
+    assert "gap +0.0 [+0.0, +0.0] points" in gap_line and "no leakage gap" in gap_line
+    diff = 100 * ((perfect == y).mean() - (noisy == y).mean())
+    assert f"`painseeker` − `painseeker_no_prsc`: {diff:+.1f} [" in text
+    assert (tmp_path / "accuracy_ci.png").is_file()
