@@ -169,3 +169,52 @@ def test_summary_numbers_match_a_direct_computation(tmp_path):
     diff = 100 * ((perfect == y).mean() - (noisy == y).mean())
     assert f"`painseeker` − `painseeker_no_prsc`: {diff:+.1f} [" in text
     assert (tmp_path / "accuracy_ci.png").is_file()
+
+
+def test_a_painseeker_unit_saves_shares_that_match_its_own_attention_maps(tmp_path):
+    import json as _json
+
+    import keras
+
+    import painzoo
+    from painzoo.datasets import make_synthetic
+    from painzoo.evaluation.attention_report import (
+        collect_attention,
+        plot_attention,
+        save_unit_attention,
+    )
+    from painzoo.evaluation.storage import RunStorage
+    from painzoo.explain import attention_maps
+
+    keras.utils.set_random_seed(0)
+    test = make_synthetic("ratspain", image_size=72, scale=0.02)
+    model = painzoo.get_model("painseeker", input_shape=(72, 72, 3))
+    store = RunStorage(tmp_path)
+    assert save_unit_attention(model, test, store, "runs/u1") is not None
+    rec = _json.loads((tmp_path / "runs" / "u1" / "attention.json").read_text())
+    beta = attention_maps(model, test.load_images(72))
+    union = np.logical_or.reduce([test.masks[k] for k in sorted(test.masks)])
+    share, chance = au_mass_shares(beta, union)
+    np.testing.assert_allclose(rec["share"]["any"], share, atol=1e-5)
+    np.testing.assert_allclose(rec["chance"]["any"], chance, atol=1e-6)
+    s_orb, _ = au_mass_shares(beta, test.masks["orbital"])
+    np.testing.assert_allclose(rec["share"]["orbital"], s_orb, atol=1e-5)
+    for k, mean_map in rec["mean_beta"].items():
+        np.testing.assert_allclose(mean_map, beta[test.labels == int(k)].mean(0), atol=1e-5)
+    # Models without attention and data without masks write nothing.
+    plain = painzoo.get_model("resnet18", input_shape=(72, 72, 3))
+    assert save_unit_attention(plain, test, store, "runs/u2") is None
+    results = pd.DataFrame(
+        [
+            {
+                "run_id": "u1",
+                "status": "ok",
+                "model": "painseeker",
+                "data": "r",
+                "protocol_label": "loso",
+            }
+        ]
+    )
+    records = collect_attention(tmp_path, results)
+    assert len(records) == 1 and plot_attention(records, tmp_path / "a.png")
+    assert (tmp_path / "a.png").stat().st_size > 0
