@@ -32,9 +32,10 @@ def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
     assert "Subject leakage" in summary_part and "image_kfold3" in summary_part
     assert "Where PainSeeker looks" in summary_part and "β on AU regions" in summary_part
     assert (tmp_path / "attention.png").is_file() and (tmp_path / "accuracy_ci.png").is_file()
-    # Every PainSeeker unit saved its shares; they match a recomputation from its maps' grid
-    # and the test images' masks only through the stored numbers, so check their ranges and
-    # that chance is each test image's AU area share.
+    # Every PainSeeker unit (none of LBP's) saved its shares on a 3×3 grid, one per test
+    # image in the order of its predictions, with chance = that image's AU area share.
+    # (The shares themselves are checked against the model's own maps in
+    # test_evaluation_attention_report.py.)
     results = pd.read_csv(tmp_path / "results.csv")
     ps_units = results[results["model"] == "painseeker"]["run_id"]
     lbp_units = results[results["model"] == "lbp_svm_r1p8_4x4"]["run_id"]
