@@ -8,6 +8,12 @@ the synthetic set should land between 60 % and 85 %, and frontal-only heads
 
     python benchmarks/calibrate_synthetic.py [--image-size 128] [--seed 0]
 
+The ``quick`` benchmark's calibration: the same baseline at its size and
+scale, for several sensor-noise ranges (``make_synthetic(sensor_noise=...)``):
+
+    python benchmarks/calibrate_synthetic.py --image-size 72 --scale 0.3 \
+        --rater-noise 0 --sensor-noise default 8,16 15,25 25,40
+
 Prints a table and writes benchmarks/results/calibrate_synthetic.csv.
 """
 
@@ -73,22 +79,47 @@ def main(argv=None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--rater-noise", type=float, default=0.1)
+    parser.add_argument(
+        "--sensor-noise",
+        nargs="+",
+        default=None,
+        help="noise ranges LOW,HIGH (or 'default'); given: head turns only, one row per range",
+    )
     parser.add_argument("--out", default="benchmarks/results/calibrate_synthetic.csv")
     args = parser.parse_args(argv)
     rows = []
-    for max_yaw in (None, 0):
-        t = time.perf_counter()
-        ds = make_synthetic(
-            "ratspain", image_size=args.image_size, seed=args.seed, max_yaw=max_yaw
-        )
-        res = loro(ds)
-        rows.append(
-            {
-                "max_yaw": "default (60)" if max_yaw is None else max_yaw,
-                **res,
-                "seconds": time.perf_counter() - t,
-            }
-        )
+    noises = (
+        [None]
+        if args.sensor_noise is None
+        else [
+            None if n == "default" else tuple(float(v) for v in n.split(","))
+            for n in args.sensor_noise
+        ]
+    )
+    yaws = (None, 0) if args.sensor_noise is None else (None,)
+    for noise in noises:
+        for max_yaw in yaws:
+            t = time.perf_counter()
+            ds = make_synthetic(
+                "ratspain",
+                image_size=args.image_size,
+                seed=args.seed,
+                max_yaw=max_yaw,
+                scale=args.scale,
+                rater_noise=args.rater_noise,
+                sensor_noise=noise,
+            )
+            res = loro(ds)
+            rows.append(
+                {
+                    "max_yaw": "default (60)" if max_yaw is None else max_yaw,
+                    "sensor_noise": "default" if noise is None else f"{noise[0]:g}-{noise[1]:g}",
+                    **res,
+                    "seconds": time.perf_counter() - t,
+                }
+            )
     table = pd.DataFrame(rows)
     print(table.round(4).to_string(index=False))
     out = Path(args.out)

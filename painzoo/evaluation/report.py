@@ -30,7 +30,7 @@ from painzoo.evaluation.metrics import (
 )
 from painzoo.evaluation.storage import atomic_write_text, save_figure
 
-__all__ = ["collect_results", "summarize", "write_report"]
+__all__ = ["collect_results", "summarize", "summary_lines", "write_report"]
 
 _SCENARIO = {
     "image_kfold": "Scenario 1 — image-level K-fold (subjects on both sides)",
@@ -226,8 +226,8 @@ def write_report(
             "identity hash, `unit_id` in `results.csv`); "
             f"{max(n_ok - n_reused, 0)} trained now."
         )
+    lines += ["", *summary_lines(out, results, summary)]
     lines += [
-        "",
         "Metrics in %, positive class = pain. *Pooled*: confusion counts summed over the folds "
         "(P1). *Mean ± std*: over folds or repeated trainings (P2). AUC from the predicted "
         "probabilities; the 95 % interval resamples subjects (1st repeat).",
@@ -477,4 +477,263 @@ def _plot_sweeps(out, sweeps):
         ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, out / "sweeps.png", dpi=100)
+    plt.close(fig)
+
+
+# -- the one-minute summary -------------------------------------------------------------
+_SUBJECT_LEVEL = ("loso", "subject_kfold", "cross_dataset")
+_N_BOOT = 1000
+
+
+def _first_repeat_predictions(out, results, data, plabel, model) -> pd.DataFrame:
+    done = results[
+        (results["status"] == "ok")
+        & (results["data"] == data)
+        & (results["protocol_label"] == plabel)
+        & (results["model"] == model)
+    ]
+    if done.empty:
+        return pd.DataFrame()
+    return _predictions(out, done[done["repeat"] == done["repeat"].min()]["run_id"])
+
+
+def _paired_bootstrap(frames: list[pd.DataFrame], n_boot=_N_BOOT, seed=0):
+    """Accuracy of each prediction table and of their difference (first − second).
+
+    The tables predict the same rows (matched on ``row``); each replicate
+    draws subjects with replacement. Returns ``(values, (low, high))`` for
+    one table, or the difference and its 95 % interval for two.
+    """
+    key = ["row", "subject", "y_true"]
+    merged = frames[0][key + ["y_pred"]].rename(columns={"y_pred": "a"})
+    if len(frames) == 2:
+        other = frames[1][key + ["y_pred"]].rename(columns={"y_pred": "b"})
+        merged = merged.merge(other, on=key)
+    correct = (merged["a"] == merged["y_true"]).astype(float)
+    if len(frames) == 2:
+        correct = correct - (merged["b"] == merged["y_true"]).astype(float)
+    merged = merged.assign(v=correct.to_numpy())
+    value = float(merged["v"].mean()) if len(merged) else float("nan")
+    groups = merged.groupby("subject", sort=True)["v"]
+    sums, counts = groups.sum().to_numpy(), groups.count().to_numpy()
+    if len(sums) < 2:
+        return value, (float("nan"), float("nan"))
+    pick = np.random.default_rng(seed).integers(0, len(sums), (n_boot, len(sums)))
+    reps = sums[pick].sum(1) / counts[pick].sum(1)
+    low, high = np.quantile(reps, [0.025, 0.975])
+    return value, (float(low), float(high))
+
+
+def _ci(value, interval, points=False) -> str:
+    if value is None or np.isnan(value):
+        return "–"
+    low, high = interval
+    sign = "+" if points else ""
+    if np.isnan(low):
+        return f"{100 * value:{sign}.1f}"
+    return f"{100 * value:{sign}.1f} [{100 * low:{sign}.1f}, {100 * high:{sign}.1f}]"
+
+
+def _verdict(name_a, name_b, diff, interval) -> str:
+    low, high = interval
+    if np.isnan(low):
+        return f"{name_a} − {name_b}: {100 * diff:+.1f} points (too few subjects for an interval)."
+    text = f"{name_a} − {name_b}: {_ci(diff, interval, points=True)} points"
+    if low > 0:
+        return text + f" — the interval excludes 0: {name_a} is more accurate here."
+    if high < 0:
+        return text + f" — the interval excludes 0: {name_b} is more accurate here."
+    return text + " — the interval includes 0: no difference can be claimed at this size."
+
+
+def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """The first screen of ``report.md``: headline numbers with intervals, and figures.
+
+    Four parts, each present when the run has what it needs: accuracy of every
+    model under the subject-level protocols (the best network against the
+    best hand-crafted baseline); subject leakage (image- minus subject-level
+    K-fold accuracy on the same rows); P1's comparison under
+    leave-one-subject-out (PainSeeker against its ablation and ResNet-18);
+    and where PainSeeker's attention β falls relative to the AU masks of
+    synthetic faces. Every interval is a 95 % percentile bootstrap over
+    subjects (1,000 replicates); differences are paired on the same images.
+    Writes ``accuracy_ci.png`` and ``attention.png`` into ``out``.
+
+    Args:
+        out: The run folder (unit predictions under ``runs/``).
+        results: From :func:`collect_results`.
+        summary: From :func:`summarize`.
+
+    Returns:
+        Markdown lines (empty when no unit finished).
+    """
+    from painzoo.evaluation.attention_report import (
+        attention_summary,
+        collect_attention,
+        plot_attention,
+    )
+    from painzoo.evaluation.baselines import is_baseline
+
+    out = Path(out)
+    if summary.empty or "finished" not in summary or not (summary["finished"] > 0).any():
+        return []
+    plain = summary[(summary["sweep"] == "{}") & (summary["finished"] > 0)]
+    lines = ["## Summary", ""]
+    # 1. accuracy under subject-level protocols
+    subj = plain[plain["protocol"].isin(_SUBJECT_LEVEL)]
+    columns = list(dict.fromkeys(zip(subj["data"], subj["protocol_label"])))
+    preds, acc = {}, {}
+    for data, plabel in columns:
+        for model in subj[(subj["data"] == data) & (subj["protocol_label"] == plabel)]["model"]:
+            p = _first_repeat_predictions(out, results, data, plabel, model)
+            if len(p):
+                preds[data, plabel, model] = p
+                acc[data, plabel, model] = _paired_bootstrap([p])
+    if acc:
+        models = list(dict.fromkeys(m for (_, _, m) in acc))
+        table = {"model": models}
+        for data, plabel in columns:
+            table[f"{plabel} ({data})"] = [
+                _ci(*acc[data, plabel, m]) if (data, plabel, m) in acc else "–" for m in models
+            ]
+        names = dict(zip(plain["model"], plain["model_name"]))
+        lines += [
+            "**Accuracy under subject-level protocols** (%, pooled over folds; 95 % interval "
+            "resampling subjects):",
+            "",
+            _md_table(pd.DataFrame(table)),
+            "",
+        ]
+        for data, plabel in columns:
+            here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
+            nets = {m: v for m, v in here.items() if not is_baseline(names.get(m, m))}
+            bases = {m: v for m, v in here.items() if is_baseline(names.get(m, m))}
+            if nets and bases:
+                best = max(nets, key=lambda m: nets[m][0])
+                base = max(bases, key=lambda m: bases[m][0])
+                diff, ci = _paired_bootstrap(
+                    [preds[data, plabel, best], preds[data, plabel, base]]
+                )
+                lines.append(
+                    f"- `{plabel}` on `{data}`, best network vs best baseline: "
+                    + _verdict(f"`{best}`", f"`{base}`", diff, ci)
+                )
+        lines.append("")
+        _plot_accuracy_ci(out, acc, columns, models)
+        lines += ["![accuracy with intervals](accuracy_ci.png)", ""]
+    # 2. subject leakage
+    leak = []
+    for data in dict.fromkeys(plain["data"]):
+        grp = plain[plain["data"] == data]
+        img = grp[grp["protocol"] == "image_kfold"]
+        sub = grp[grp["protocol"] == "subject_kfold"]
+        if sub.empty:  # leave-one-subject-out is the subject-level K-fold with K = subjects
+            sub = grp[grp["protocol"] == "loso"]
+        for model in [m for m in img["model"] if m in set(sub["model"])]:
+            a = _first_repeat_predictions(out, results, data, img["protocol_label"].iloc[0], model)
+            b = _first_repeat_predictions(out, results, data, sub["protocol_label"].iloc[0], model)
+            if len(a) and len(b):
+                gap, ci = _paired_bootstrap([a, b])
+                ai, bi = _paired_bootstrap([a])[0], _paired_bootstrap([b])[0]
+                where = (
+                    "image-level K-fold flatters the model (identity leaks across the split)"
+                    if ci[0] > 0
+                    else "no leakage gap can be claimed at this size"
+                    if not ci[1] < 0
+                    else "image-level K-fold scores lower here"
+                )
+                labels = (img["protocol_label"].iloc[0], sub["protocol_label"].iloc[0])
+                leak.append(
+                    f"- `{model}` on `{data}`: image-level ({labels[0]}) {100 * ai:.1f} % vs "
+                    f"subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
+                    f"{_ci(gap, ci, points=True)} points — {where}."
+                )
+    if leak:
+        lines += [
+            "**Subject leakage**: image-level minus subject-level accuracy on the same images "
+            "(paired, resampling subjects):",
+            "",
+            *leak,
+            "",
+        ]
+    # 3. P1's comparison under leave-one-subject-out
+    p1 = []
+    loso = plain[plain["protocol"] == "loso"]
+    for data in dict.fromkeys(loso["data"]):
+        by_name = dict(
+            zip(loso[loso["data"] == data]["model_name"], loso[loso["data"] == data]["model"])
+        )
+        ps = by_name.get("painseeker")
+        for other in ("painseeker_no_prsc", "resnet18"):
+            if ps and other in by_name:
+                a, b = preds.get((data, "loso", ps)), preds.get((data, "loso", by_name[other]))
+                if a is not None and b is not None:
+                    diff, ci = _paired_bootstrap([a, b])
+                    p1.append(
+                        f"- `{data}`: " + _verdict(f"`{ps}`", f"`{by_name[other]}`", diff, ci)
+                    )
+    if p1:
+        lines += ["**P1's comparison** (leave-one-subject-out, accuracy difference):", "", *p1, ""]
+    # 4. where PainSeeker looks
+    records = collect_attention(out, results)
+    att = attention_summary(records)
+    if len(att):
+        rows = [
+            {
+                "model": r["model"],
+                "data": f"{r['protocol']} ({r['data']})",
+                "class": r["class"],
+                "images": r["images"],
+                "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, {100 * r['share_high']:.1f}]",
+                "chance (area)": f"{100 * r['chance']:.1f}",
+                "ratio": f"{r['ratio']:.2f}",
+            }
+            for _, r in att.iterrows()
+        ]
+        lines += [
+            "**Where PainSeeker looks**: share (%) of the attention mass β (P1 Eq. 2) on the "
+            "AU regions the generator drew, against the share those regions cover (what a "
+            "uniform β would get); 95 % interval resampling subjects:",
+            "",
+            _md_table(pd.DataFrame(rows)),
+            "",
+        ]
+        # One figure per model: its leave-one-subject-out units where there are any.
+        shown = [r for r in records if r["protocol_label"] == "loso"] or records
+        if plot_attention(shown, out / "attention.png"):
+            lines += [
+                "![mean attention over the mean test face](attention.png)",
+                "",
+                "Mean β per class over the mean test face (leave-one-subject-out units where "
+                "the run has them); white outline: where AU regions lie in at least half the "
+                "images.",
+                "",
+            ]
+    lines += ["The paper-layout tables follow.", ""]
+    return lines
+
+
+def _plot_accuracy_ci(out, acc, columns, models):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(models) * len(columns) + 1.2))
+    y = 0
+    ticks, labels = [], []
+    for ci_col, (data, plabel) in enumerate(columns):
+        for m in models:
+            if (data, plabel, m) not in acc:
+                continue
+            v, (lo, hi) = acc[data, plabel, m]
+            err = [[100 * (v - lo)], [100 * (hi - v)]] if not np.isnan(lo) else None
+            ax.errorbar(100 * v, y, xerr=err, fmt="o", color=f"C{ci_col}", capsize=3)
+            ticks.append(y)
+            labels.append(f"{m} · {plabel} ({data})")
+            y += 1
+        y += 0.5
+    ax.axvline(50, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(ticks, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("accuracy (%), 95 % subject-bootstrap interval")
+    fig.tight_layout()
+    save_figure(fig, out / "accuracy_ci.png", dpi=100)
     plt.close(fig)

@@ -609,6 +609,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """
     import keras
 
+    from painzoo.evaluation.attention_report import save_unit_attention
     from painzoo.evaluation.baselines import get_baseline, is_baseline
     from painzoo.evaluation.metrics import binary_metrics, learning_record
     from painzoo.training.recipe import Recipe
@@ -656,6 +657,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         timing["training"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         p_pain = recipe.predict(model, test)
+        save_unit_attention(model, test, store, folder, image_size=size)
         del model
         keras.backend.clear_session()
     p_pain = np.asarray(p_pain, float)

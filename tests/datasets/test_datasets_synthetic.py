@@ -184,3 +184,28 @@ def test_rater_noise_zero_has_no_errors_and_bad_arguments_raise():
         make_synthetic("ratspain", scale=0)
     with pytest.raises(ValueError, match="rater_noise"):
         make_synthetic("ratspain", rater_noise=2)
+
+
+def test_sensor_noise_changes_only_the_noise():
+    import cv2
+
+    base = make_synthetic("ratspain", image_size=48, scale=0.02)
+    noisy = make_synthetic("ratspain", image_size=48, scale=0.02, sensor_noise=(30, 30))
+    # Same faces, poses, labels and masks: only the pixels' noise differs.
+    pd.testing.assert_frame_equal(base.frame, noisy.frame)
+    for k in base.masks:
+        np.testing.assert_array_equal(base.masks[k], noisy.masks[k])
+
+    def residual(images):  # high-frequency energy: image minus its 3×3 blur
+        x = images.astype(np.float32)
+        return np.std(x - np.stack([cv2.blur(im, (3, 3)) for im in x]))
+
+    assert residual(noisy.images) > 2 * residual(base.images)
+    people = make_synthetic("cppain", image_size=48, scale=0.1, sensor_noise=(40, 40))
+    plain = make_synthetic("cppain", image_size=48, scale=0.1)
+    pd.testing.assert_frame_equal(people.frame, plain.frame)
+    assert residual(people.images) > 2 * residual(plain.images)
+    with pytest.raises(ValueError, match="sensor_noise"):
+        make_synthetic("ratspain", image_size=48, scale=0.02, sensor_noise=(9, 3))
+    with pytest.raises(ValueError, match="sensor_noise"):
+        make_synthetic("ratspain", image_size=48, scale=0.02, sensor_noise=5)

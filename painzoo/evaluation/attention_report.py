@@ -1,0 +1,294 @@
+"""Where PainSeeker looks, against the action-unit masks of synthetic faces.
+
+The synthetic generator knows, for every image, which pixels belong to each
+action-unit region (:attr:`painzoo.datasets.Dataset.masks`). PainSeeker's β
+(P1 Eq. 2) is one attention weight per cell of its M×M feature grid, summing
+to 1. The *AU mass share* of an image is the attention mass that falls on the
+AU regions, each cell's β spread evenly over the pixels of its cell:
+
+    share = Σ_j β_j · cover_j,   cover_j = fraction of cell j inside the mask;
+
+*chance* is the share a uniform β would get, the mask's area share. A model
+that looks at the action units has ``share > chance``.
+
+:func:`save_unit_attention` is called once per finished unit of a benchmark
+and writes ``attention.json`` next to the unit's predictions;
+:func:`attention_summary` and :func:`plot_attention` read those files for the
+report.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "au_mass_shares",
+    "cell_cover",
+    "save_unit_attention",
+    "collect_attention",
+    "attention_summary",
+    "plot_attention",
+]
+
+_FILE = "attention.json"
+
+
+def cell_cover(masks, grid: tuple[int, int]) -> np.ndarray:
+    """Fraction of each grid cell that lies inside the mask.
+
+    Cell ``(r, c)`` spans rows ``edges_h[r]:edges_h[r+1]`` and columns
+    ``edges_w[c]:edges_w[c+1]`` with ``edges = round(linspace(0, side, M+1))``,
+    so cells tile the image even when the side is not a multiple of M.
+
+    Args:
+        masks: Bool ``[N, H, W]`` (or one ``[H, W]``).
+        grid: ``(M_h, M_w)`` of the attention grid.
+
+    Returns:
+        Float ``[N, M_h, M_w]`` in [0, 1].
+
+    Raises:
+        ValueError: If the mask is not 2-D/3-D or smaller than the grid.
+    """
+    m = np.asarray(masks, dtype=np.float64)
+    if m.ndim == 2:
+        m = m[None]
+    if m.ndim != 3:
+        raise ValueError(f"masks must be [N, H, W]; received shape {m.shape}.")
+    gh, gw = int(grid[0]), int(grid[1])
+    h, w = m.shape[1:]
+    if h < gh or w < gw:
+        raise ValueError(f"masks of {h}×{w} pixels cannot be split into a {gh}×{gw} grid.")
+    eh = np.round(np.linspace(0, h, gh + 1)).astype(int)
+    ew = np.round(np.linspace(0, w, gw + 1)).astype(int)
+    out = np.empty((len(m), gh, gw))
+    for r in range(gh):
+        for c in range(gw):
+            out[:, r, c] = m[:, eh[r] : eh[r + 1], ew[c] : ew[c + 1]].mean(axis=(1, 2))
+    return out
+
+
+def au_mass_shares(beta, masks) -> tuple[np.ndarray, np.ndarray]:
+    """Attention mass on a region and the region's area share (chance), per image.
+
+    Args:
+        beta: ``[N, M, M]`` attention maps (each sums to 1), e.g. from
+            :func:`painzoo.explain.attention_maps`.
+        masks: Bool ``[N, H, W]`` region masks, one per map.
+
+    Returns:
+        ``(share, chance)``, float ``[N]`` each: ``Σ_j β_j · cover_j`` and the
+        mask's area share.
+
+    Raises:
+        ValueError: If the numbers of maps and masks differ.
+
+    Example:
+        >>> beta = np.array([[[0.5, 0.5], [0.0, 0.0]]])
+        >>> mask = np.zeros((1, 4, 4), bool); mask[0, :2, :] = True
+        >>> au_mass_shares(beta, mask)
+        (array([1.]), array([0.5]))
+    """
+    beta = np.asarray(beta, dtype=np.float64)
+    if beta.ndim == 2:
+        beta = beta[None]
+    masks = np.asarray(masks, dtype=bool)
+    if masks.ndim == 2:
+        masks = masks[None]
+    if len(beta) != len(masks):
+        raise ValueError(f"{len(beta)} attention map(s) but {len(masks)} mask(s).")
+    cover = cell_cover(masks, beta.shape[1:])
+    share = (beta * cover).sum(axis=(1, 2)) / np.maximum(beta.sum(axis=(1, 2)), 1e-12)
+    return share, masks.mean(axis=(1, 2))
+
+
+def _has_attention(model) -> bool:
+    from painzoo.layers.painseeker import PainSeekerAttention
+
+    return any(isinstance(layer, PainSeekerAttention) for layer in model.layers)
+
+
+def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> dict | None:
+    """Write ``<folder>/attention.json`` for a trained PainSeeker model and its test set.
+
+    Does nothing (returns ``None``) unless the model has a
+    :class:`~painzoo.layers.PainSeekerAttention` layer and the test set
+    carries AU masks (synthetic data).
+
+    Args:
+        model: The trained model.
+        test: The test :class:`~painzoo.datasets.Dataset` (with ``masks``).
+        store: A :class:`painzoo.evaluation.storage.RunStorage` (or anything
+            with ``write_text(rel, text)``).
+        folder: The unit's folder relative to the store (``runs/<run_id>``).
+        image_size: Side the model was trained at (default: its input size).
+
+    Returns:
+        The dict written: per image ``label``, ``subject``, ``share`` and
+        ``chance`` per region (and ``any`` = the union of the regions); the
+        grid; mean β per class; mean test image and mean union mask (uint8,
+        downsampled to at most 64 px) for the figure.
+    """
+    from painzoo.explain.attention import attention_maps
+
+    if not getattr(test, "masks", None) or len(test) == 0 or not _has_attention(model):
+        return None
+    size = image_size or model.input_shape[1]
+    images = test.load_images(int(size))
+    beta = attention_maps(model, images)
+    regions = {k: np.asarray(v, bool) for k, v in sorted(test.masks.items())}
+    union = np.logical_or.reduce(list(regions.values()))
+    share, chance = {}, {}
+    for name, mask in {**regions, "any": union}.items():
+        s, c = au_mass_shares(beta, mask)
+        share[name], chance[name] = np.round(s, 6).tolist(), np.round(c, 6).tolist()
+    labels = np.asarray(test.labels, int)
+    mean_beta = {str(k): beta[labels == k].mean(0).round(6).tolist() for k in np.unique(labels)}
+    thumb = _thumbnail(np.asarray(images, np.float32).mean(0))
+    mask_thumb = _thumbnail(union.mean(0)[..., None] * 255.0)[..., 0]
+    record = {
+        "grid": list(beta.shape[1:]),
+        "regions": list(regions) + ["any"],
+        "label": labels.tolist(),
+        "subject": [str(s) for s in test.subjects],
+        "share": share,
+        "chance": chance,
+        "mean_beta": mean_beta,
+        "mean_image": thumb.tolist(),
+        "mean_mask": mask_thumb.tolist(),
+    }
+    store.write_text(f"{folder}/{_FILE}", json.dumps(record))
+    return record
+
+
+def _thumbnail(image: np.ndarray, side: int = 64) -> np.ndarray:
+    import cv2
+
+    if image.shape[0] > side:
+        image = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
+        image = image[..., None] if image.ndim == 2 else image
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+# -- report side ------------------------------------------------------------------------
+def collect_attention(out, results: pd.DataFrame) -> list[dict]:
+    """The ``attention.json`` records of a run's finished units, with their model and data."""
+    from pathlib import Path
+
+    records = []
+    if results.empty or "status" not in results:
+        return records
+    for r in results[results["status"] == "ok"].itertuples():
+        f = Path(out) / "runs" / r.run_id / _FILE
+        if f.is_file():
+            rec = json.loads(f.read_text())
+            rec.update(model=r.model, data=r.data, protocol_label=r.protocol_label)
+            records.append(rec)
+    return records
+
+
+def _per_image(records: list[dict]) -> pd.DataFrame:
+    parts = []
+    for rec in records:
+        frame = pd.DataFrame({"label": rec["label"], "subject": rec["subject"]})
+        for region in rec["regions"]:
+            frame[f"share_{region}"] = rec["share"][region]
+            frame[f"chance_{region}"] = rec["chance"][region]
+        parts.append(
+            frame.assign(model=rec["model"], data=rec["data"], protocol=rec["protocol_label"])
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _subject_bootstrap(frame: pd.DataFrame, column: str, n_boot=1000, seed=0):
+    """95 % percentile interval of the mean of ``column``, resampling subjects."""
+    groups = [g[column].to_numpy(float) for _, g in frame.groupby("subject", sort=True)]
+    if len(groups) < 2:
+        return float("nan"), float("nan")
+    sums = np.array([g.sum() for g in groups])
+    counts = np.array([len(g) for g in groups])
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(groups), (n_boot, len(groups)))
+    values = sums[pick].sum(1) / counts[pick].sum(1)
+    low, high = np.quantile(values, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def attention_summary(records: list[dict], region: str = "any") -> pd.DataFrame:
+    """Mean AU mass share vs chance per data × protocol × model × class.
+
+    Returns:
+        Columns ``data, protocol, model, class, images, share, share_low,
+        share_high`` (95 % subject bootstrap), ``chance`` and ``ratio`` =
+        share / chance. Empty without records.
+    """
+    frame = _per_image(records)
+    if frame.empty:
+        return frame
+    rows = []
+    names = {0: "no_pain", 1: "pain"}
+    for (data, proto, model), grp in frame.groupby(["data", "protocol", "model"], sort=False):
+        for label in sorted(grp["label"].unique()):
+            part = grp[grp["label"] == label]
+            low, high = _subject_bootstrap(part, f"share_{region}")
+            share = float(part[f"share_{region}"].mean())
+            chance = float(part[f"chance_{region}"].mean())
+            rows.append(
+                {
+                    "data": data,
+                    "protocol": proto,
+                    "model": model,
+                    "class": names.get(int(label), str(label)),
+                    "images": len(part),
+                    "share": share,
+                    "share_low": low,
+                    "share_high": high,
+                    "chance": chance,
+                    "ratio": share / chance if chance > 0 else float("nan"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_attention(records: list[dict], path) -> bool:
+    """Mean β per model and class over the mean test face, AU regions outlined.
+
+    Returns:
+        Whether a figure was written (False without records).
+    """
+    import cv2
+
+    if not records:
+        return False
+    from painzoo.evaluation.report import _plt
+
+    plt = _plt()
+    models = list(dict.fromkeys(r["model"] for r in records))
+    classes = ("0", "1")
+    fig, axes = plt.subplots(len(models), 2, figsize=(4.2, 2.1 * len(models)), squeeze=False)
+    for i, model in enumerate(models):
+        recs = [r for r in records if r["model"] == model]
+        image = np.mean([np.asarray(r["mean_image"], float) for r in recs], axis=0)
+        mask = np.mean([np.asarray(r["mean_mask"], float) for r in recs], axis=0)
+        for j, cls in enumerate(classes):
+            ax = axes[i, j]
+            maps = [np.asarray(r["mean_beta"][cls], float) for r in recs if cls in r["mean_beta"]]
+            ax.imshow(np.clip(image, 0, 255).astype(np.uint8))
+            if maps:
+                beta = np.mean(maps, axis=0)
+                side = image.shape[0]
+                heat = cv2.resize(beta, (side, side), interpolation=cv2.INTER_NEAREST)
+                ax.imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=max(beta.max(), 1e-9))
+            ax.contour(mask / 255.0, levels=[0.5], colors="white", linewidths=0.8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{model}\n{'pain' if cls == '1' else 'no pain'}", fontsize=7)
+    fig.tight_layout()
+    from painzoo.evaluation.storage import save_figure
+
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+    return True
