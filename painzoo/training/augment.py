@@ -175,9 +175,12 @@ def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) 
     if spec.flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name=f"{name}_flip"))
     if spec.contrast:
+        # A (lower, upper) pair: Keras reads a single number c as the range
+        # [1, 1 + c] (its lower bound is clipped at 0), never lowering contrast.
+        c = float(spec.contrast)
         layers.append(
             keras.layers.RandomContrast(
-                spec.contrast, value_range=(0, 255), seed=seed, name=f"{name}_contrast"
+                (c, c), value_range=(0, 255), seed=seed, name=f"{name}_contrast"
             )
         )
     return Augmentation(layers, load_size=load, name=name, spec=spec)
