@@ -112,23 +112,34 @@ class BatchAugmenter:
             float32 degrees, ``"contrast"`` float32 factor — each ``[batch]``,
             present only when the spec uses it.
         """
-        spec, gen = self.spec, self.seed_generator
+        spec = self.spec
         (h, w), (lh, lw) = self.image_size, self.load_size
-        params = {}
         if spec is None:
-            return params
-        if (lh, lw) != (h, w):
-            # Inclusive range [0, L − S], as keras.layers.RandomCrop draws it.
-            params["dy"] = keras.random.randint((batch,), 0, lh - h + 1, seed=gen)
-            params["dx"] = keras.random.randint((batch,), 0, lw - w + 1, seed=gen)
+            return {}
+        crop = (lh, lw) != (h, w)
+        names = (["dy", "dx"] if crop else []) + (["flip"] if spec.flip else [])
+        names += (["angle"] if spec.rotation_degrees else []) + (
+            ["contrast"] if spec.contrast else []
+        )
+        if not names:
+            return {}
+        # One draw per batch: on PyTorch each draw reads the seed state back to
+        # the host, which waits for the device, so fewer draws mean fewer stalls.
+        u = keras.random.uniform((batch, len(names)), seed=self.seed_generator)
+        col = {name: u[:, i] for i, name in enumerate(names)}
+        params = {}
+        if crop:
+            # Uniform over the inclusive range [0, L − S], as keras.layers.RandomCrop.
+            for key, span in (("dy", lh - h + 1), ("dx", lw - w + 1)):
+                params[key] = ops.minimum(ops.cast(col[key] * span, "int32"), span - 1)
         if spec.flip:
-            params["flip"] = keras.random.uniform((batch,), seed=gen) < 0.5
+            params["flip"] = col["flip"] < 0.5
         if spec.rotation_degrees:
             d = float(spec.rotation_degrees)
-            params["angle"] = keras.random.uniform((batch,), -d, d, seed=gen)
+            params["angle"] = col["angle"] * (2 * d) - d
         if spec.contrast:
             c = float(spec.contrast)
-            params["contrast"] = keras.random.uniform((batch,), 1.0 - c, 1.0 + c, seed=gen)
+            params["contrast"] = col["contrast"] * (2 * c) + (1.0 - c)
         return params
 
     def __call__(self, images, params: dict | None = None):

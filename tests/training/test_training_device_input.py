@@ -194,6 +194,7 @@ def test_reflect_fill_matches_keras_affine_transform_at_the_border():
     assert np.quantile(np.abs(out - ref), 0.99) < 8.0
 
 
+@pytest.mark.slow  # hundreds of images through the per-image Keras layers
 def test_p1_crop_offsets_and_flips_have_the_host_distribution():
     n, size, out_size = 300, 32, 28  # p1 loads 32 for 28
     images = _coordinate_images(n, size)
@@ -243,6 +244,7 @@ def _ramp_angles(out):
     return np.degrees(np.arctan2(gy, np.abs(gx))) * np.sign(gx)
 
 
+@pytest.mark.slow  # hundreds of images through the per-image Keras layers
 def test_rotation_angles_have_the_host_distribution():
     n, size = 200, 32
     spec = AugmentSpec(rotation_degrees=10.0, rotation_fill="reflect")
@@ -262,6 +264,7 @@ def test_rotation_angles_have_the_host_distribution():
     assert stats.ks_2samp(h_angles, d_angles).pvalue > 0.01
 
 
+@pytest.mark.slow  # hundreds of images through the per-image Keras layers
 def test_contrast_factors_are_uniform_over_the_preset_range_on_both_paths():
     """P2's contrast is ±0.2: factors in [0.8, 1.2] (Keras alone would draw [1, 1.2])."""
     from painzoo.training.augment import _from_spec
@@ -282,6 +285,7 @@ def test_contrast_factors_are_uniform_over_the_preset_range_on_both_paths():
         assert stats.kstest(factor, stats.uniform(1 - c, 2 * c).cdf).pvalue > 0.01
 
 
+@pytest.mark.slow  # hundreds of images through the per-image Keras layers
 def test_p2_output_statistics_match_the_host_path():
     n, size = 300, 24
     rng = np.random.default_rng(2)
