@@ -18,22 +18,64 @@ All apply Keras 3 preprocessing layers to **one image at a time** (so every
 image draws its own crop, flip, angle), work inside ``tf.data`` on the
 TensorFlow backend and on NumPy arrays on the others, and keep float pixels
 in [0, 255].
+
+Each preset is described once, declaratively, by an :class:`AugmentSpec`
+(:data:`PRESETS`); the Keras layers above and the batched on-device
+augmenter of :mod:`painzoo.training.device_input` are both built from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import keras
 
-__all__ = ["Augmentation", "get_augmentation", "RECIPES"]
+__all__ = ["Augmentation", "AugmentSpec", "get_augmentation", "PRESETS", "RECIPES"]
 
-RECIPES = ("p1", "p2", "painzoo")
-_P2_ROTATION_DEGREES = 10.0
-_P2_CONTRAST = 0.2
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """What a named augmentation preset does, in the order it does it.
+
+    Rotate (about the image centre, bilinear, ``rotation_fill`` outside), then
+    cut a random ``image_size`` square from the image loaded at
+    ``round(image_size · load_ratio)``, then mirror left-right with probability
+    0.5, then scale the contrast of each image by a factor drawn uniformly
+    from ``[1 − contrast, 1 + contrast]`` (about its per-channel mean,
+    clipped to [0, 255]).
+
+    Attributes:
+        load_ratio: Load size / training size; ``> 1`` means a random crop.
+        flip: Random horizontal flip.
+        rotation_degrees: Angles drawn uniformly from ``±rotation_degrees``.
+        rotation_fill: Fill mode outside the rotated image (Keras names).
+        contrast: Contrast factor range; 0 = none.
+    """
+
+    load_ratio: float = 1.0
+    flip: bool = False
+    rotation_degrees: float = 0.0
+    rotation_fill: str = "reflect"
+    contrast: float = 0.0
+
+    def load_size(self, image_size) -> tuple[int, int]:
+        """``(height, width)`` to load images at for training size ``image_size``."""
+        h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        return int(round(h * self.load_ratio)), int(round(w * self.load_ratio))
+
+
+#: The papers' presets (P1 "Implementation details"; P2 "Training" gives no
+#: magnitudes: painzoo uses ±10° and ±0.2).
+PRESETS = {
+    "p1": AugmentSpec(load_ratio=256 / 224, flip=True),
+    "p2": AugmentSpec(flip=True, rotation_degrees=10.0, rotation_fill="reflect", contrast=0.2),
+}
+#: painzoo's own default augmentation (Keras layers; the host pipelines run it).
 _PAINZOO_LOAD = 1.1
 _PAINZOO_ROTATION_DEGREES = 8.0
 _PAINZOO_PHOTOMETRIC = 0.15
+RECIPES = (*PRESETS, "painzoo")
 
 
 class Augmentation:
@@ -45,12 +87,21 @@ class Augmentation:
             at before the layers run (``p1`` loads larger and crops);
             ``None`` = the training size.
         name: Shown in reports.
+        spec: The :class:`AugmentSpec` the layers were built from (named
+            presets); ``None`` for custom layers and callables.
     """
 
-    def __init__(self, layers: Sequence, load_size: tuple | None = None, name: str = "custom"):
+    def __init__(
+        self,
+        layers: Sequence,
+        load_size: tuple | None = None,
+        name: str = "custom",
+        spec: AugmentSpec | None = None,
+    ):
         self.layers = list(layers)
         self.load_size = load_size
         self.name = name
+        self.spec = spec
 
     def __call__(self, image):
         for layer in self.layers:
@@ -98,33 +149,8 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if isinstance(augment, str):
         key = augment.lower()
-        if key == "p1":
-            load = (int(round(h * 256 / 224)), int(round(w * 256 / 224)))
-            return Augmentation(
-                [
-                    keras.layers.Resizing(*load, name="p1_resize"),
-                    keras.layers.RandomCrop(h, w, seed=seed, name="p1_crop"),
-                    keras.layers.RandomFlip("horizontal", seed=seed, name="p1_flip"),
-                ],
-                load_size=load,
-                name="p1",
-            )
-        if key == "p2":
-            return Augmentation(
-                [
-                    keras.layers.RandomRotation(
-                        _P2_ROTATION_DEGREES / 360.0,
-                        fill_mode="reflect",
-                        seed=seed,
-                        name="p2_rotate",
-                    ),
-                    keras.layers.RandomFlip("horizontal", seed=seed, name="p2_flip"),
-                    keras.layers.RandomContrast(
-                        _P2_CONTRAST, value_range=(0, 255), seed=seed, name="p2_contrast"
-                    ),
-                ],
-                name="p2",
-            )
+        if key in PRESETS:
+            return _from_spec(PRESETS[key], (h, w), seed, key)
         if key == "painzoo":
             load = (int(round(h * _PAINZOO_LOAD)), int(round(w * _PAINZOO_LOAD)))
             return Augmentation(
@@ -145,7 +171,7 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
                         name="painzoo_brightness",
                     ),
                     keras.layers.RandomContrast(
-                        _PAINZOO_PHOTOMETRIC,
+                        (_PAINZOO_PHOTOMETRIC, _PAINZOO_PHOTOMETRIC),
                         value_range=(0, 255),
                         seed=seed,
                         name="painzoo_contrast",
@@ -166,3 +192,35 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
         f"augment must be None, 'p1', 'p2', a Keras layer, a list of layers or a callable; "
         f"received {type(augment).__name__}."
     )
+
+
+def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) -> Augmentation:
+    """Keras layers (one image at a time) doing what ``spec`` describes."""
+    h, w = image_size
+    layers = []
+    if spec.rotation_degrees:
+        layers.append(
+            keras.layers.RandomRotation(
+                spec.rotation_degrees / 360.0,
+                fill_mode=spec.rotation_fill,
+                seed=seed,
+                name=f"{name}_rotate",
+            )
+        )
+    load = None
+    if spec.load_ratio != 1.0:
+        load = spec.load_size((h, w))
+        layers.append(keras.layers.Resizing(*load, name=f"{name}_resize"))
+        layers.append(keras.layers.RandomCrop(h, w, seed=seed, name=f"{name}_crop"))
+    if spec.flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name=f"{name}_flip"))
+    if spec.contrast:
+        # A (lower, upper) pair: Keras reads a single number c as the range
+        # [1, 1 + c] (its lower bound is clipped at 0), never lowering contrast.
+        c = float(spec.contrast)
+        layers.append(
+            keras.layers.RandomContrast(
+                (c, c), value_range=(0, 255), seed=seed, name=f"{name}_contrast"
+            )
+        )
+    return Augmentation(layers, load_size=load, name=name, spec=spec)

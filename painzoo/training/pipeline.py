@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 
 import keras
 import numpy as np
@@ -42,6 +43,7 @@ def make_input(
     drop_remainder: bool = False,
     workers: int = 4,
     test_resize: int | None = None,
+    device_resident: bool | str = "auto",
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``.
 
@@ -72,6 +74,13 @@ def make_input(
             centre-crop to ``image_size`` — P1's test geometry (256 → 224)
             matching its random 224 crops of the 256 resize in training.
             ``None`` resizes the whole image to ``image_size``.
+        device_resident: ``"auto"`` (default): on JAX and PyTorch, keep the
+            decoded uint8 images on the device and augment batches there
+            (:mod:`painzoo.training.device_input`) when ``augment`` is
+            ``None`` or a named preset and the images fit the memory budget
+            (else stream them, with a warning when over budget). ``True``:
+            the same, on any backend, and an error for a custom
+            augmentation. ``False``: the host pipeline.
 
     Returns:
         A ``tf.data.Dataset`` (TensorFlow backend) or a
@@ -79,7 +88,8 @@ def make_input(
 
     Raises:
         ValueError: For an empty dataset, a bad ``labels`` value, labels
-            outside ``[0, num_classes)``, or a non-positive size.
+            outside ``[0, num_classes)``, a non-positive size, or
+            ``device_resident=True`` with a custom augmentation.
 
     Example:
         >>> train = make_input(ds, image_size=224, batch_size=64, augment="p1",
@@ -107,6 +117,14 @@ def make_input(
     if aug is None and test_resize is not None:
         # The crop happens at load time, so the cached images already have the input size.
         load_size, crop_size = resize_before_crop(hw, test_resize), hw
+    device = None
+    if crop_size is None:  # the test-time crop is done by the host pipelines
+        device = _device_pipeline(
+            dataset, hw, load_size, batch_size, aug, shuffle, seed, labels, num_classes,
+            drop_remainder, workers, device_resident,
+        )  # fmt: skip
+    if device is not None:
+        return device
     if keras.backend.backend() == "tensorflow":
         return _tf_pipeline(
             dataset,
@@ -135,6 +153,44 @@ def make_input(
         drop_remainder,
         workers,
     )
+
+
+def _device_pipeline(
+    ds, hw, load_size, batch_size, aug, shuffle, seed, labels, num_classes, drop, workers, mode
+):
+    """The device-resident pipeline where ``mode`` and the data allow it, else ``None``."""
+    if mode not in (True, False, "auto"):
+        raise ValueError(f"device_resident must be True, False or 'auto'; received {mode!r}.")
+    if mode is False or (mode == "auto" and keras.backend.backend() == "tensorflow"):
+        return None
+    from painzoo.training import device_input
+
+    spec = getattr(aug, "spec", None) if aug is not None else None
+    if aug is not None and spec is None:
+        if mode is True:
+            raise ValueError(
+                f"device_resident=True needs augment=None or a named preset; {aug.name!r} is "
+                "custom Keras layers or a callable. Use device_resident='auto' or False."
+            )
+        return None
+    nbytes = len(ds) * load_size[0] * load_size[1] * 3
+    budget = device_input.max_bytes()
+    if nbytes > budget:
+        warnings.warn(
+            f"{len(ds)} images at {load_size[0]}x{load_size[1]} need {nbytes / 2**30:.2f} GiB as "
+            f"uint8, over the device-resident budget of {budget / 2**30:.2f} GiB; streaming them "
+            "from host memory instead. Raise PAINZOO_DEVICE_INPUT_MAX_GIB if the device has room.",
+            stacklevel=3,
+        )
+        return None
+
+    def load(item, size):
+        return _load(item, size) if isinstance(item, str) else resize_image(item, size)
+
+    pixels = device_input.decode_all(ds, load_size, load, workers)
+    augmenter = device_input.BatchAugmenter(spec, hw, load_size, seed=seed)
+    y = _encode_labels(ds.labels, labels, num_classes)
+    return device_input.DevicePipeline(pixels, y, batch_size, augmenter, shuffle, seed, drop)
 
 
 def _encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
