@@ -39,11 +39,19 @@ def load_catalog(path: str | Path = CATALOG_FILE) -> list[ModelInfo]:
 
 
 def build_catalog() -> list[dict]:
-    """The registry's metadata of every zoo model as plain data (imports the zoo)."""
-    import painzoo.models  # noqa: F401  (registers the zoo)
-    from painzoo.registry import list_models, model_info
+    """The registry's metadata of every zoo model as plain data (imports the zoo).
 
-    return [_to_plain(model_info(name)) for name in list_models()]
+    Models registered from outside painzoo (a user's or a test's plug-in) are
+    not part of the shipped catalog.
+    """
+    import painzoo.models  # noqa: F401  (registers the zoo)
+    from painzoo.registry import _REGISTRY, list_models, model_info
+
+    return [
+        _to_plain(model_info(name))
+        for name in list_models()
+        if _REGISTRY[name][0].__module__.startswith("painzoo.")
+    ]
 
 
 def write_catalog(path: str | Path = CATALOG_FILE) -> Path:

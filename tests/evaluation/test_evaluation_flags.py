@@ -107,14 +107,14 @@ def test_report_without_flags_has_no_section(tmp_path):
 
 @pytest.mark.slow
 def test_a_unit_that_collapses_is_flagged_in_results_csv(tmp_path):
-    """End to end: a network that cannot learn (learning rate 0) is flagged, with a warning."""
+    """End to end: a network that cannot learn (a vanishing learning rate) is flagged, with a warning."""
     from painzoo.evaluation import runner
 
     config = {
         "name": "flags",
         "out": str(tmp_path),
         "image_size": 32,
-        "recipe": {"preset": "p2", "epochs": 2, "learning_rate": 0.0, "augment": None},
+        "recipe": {"preset": "p2", "epochs": 2, "learning_rate": 1.0e-12, "augment": None},
         "data": {"toy": {"synthetic": "cppain", "args": {"image_size": 32, "scale": 0.2}}},
         "models": ["songnet"],
         "experiments": [{"data": "toy", "protocols": [{"subject_kfold": {"n_splits": 2}}]}],

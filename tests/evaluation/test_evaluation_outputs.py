@@ -23,7 +23,14 @@ from painzoo.evaluation.storage import (
     atomic_write_bytes,
 )
 
-OUTPUTS = ("results.csv", "summary.csv", "report.md", "config.json", "confusion.png")
+OUTPUTS = (
+    "results.csv",
+    "summary.csv",
+    "report.md",
+    "config.json",
+    "confusion.png",
+    "accuracy_ci.png",
+)
 
 
 @pytest.fixture(scope="module")

@@ -174,7 +174,7 @@ def test_failures_lose_only_their_unit_with_bounded_retries(ray_local, tmp_path)
     # Two units; the first three attempts kill their worker: with max_retries=1 one unit
     # dies twice and is given up, the other dies once and succeeds on its retry.
     crash = {"ray_crash_net": {"folder": str(attempts), "crashes": 3}}
-    raises = {"ray_tiny_net": {"no_such_arg": 1}}
+    raises = {"ray_tiny_net": {"log": "/no-such-folder/x.log"}}  # the builder raises
     models = ["lbp_svm_r1p8_4x4", crash, raises]
     result = run(
         _config(tmp_path / "ray", models), progress=False, executor=RayExecutor(max_retries=1)
@@ -194,7 +194,7 @@ def test_failures_lose_only_their_unit_with_bounded_retries(ray_local, tmp_path)
             json.loads((tmp_path / side / "runs" / rid / "error.json").read_text())["error"]
             for side in ("local", "ray")
         ]
-        assert errors[0] == errors[1] and "no_such_arg" in errors[0]
+        assert errors[0] == errors[1] and "no-such-folder" in errors[0]
 
 
 def test_cli_rejects_ray_options_without_ray(capsys):

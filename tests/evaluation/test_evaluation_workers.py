@@ -61,7 +61,7 @@ def test_worker_processes_give_the_serial_results_in_plan_order(tmp_path):
     for result in (serial, one, two):
         assert not result.failed, result.results.get("error")
         assert len(result.finished) == 4 and not result.interrupted
-    planned = [u["run_id"] for u in plan_units(_config(tmp_path / "two"))]
+    planned = [u.run_id for u in plan_units(_config(tmp_path / "two"))]
     for result in (serial, one, two):
         # results.csv lists the units in plan order, whatever order they finished in.
         assert list(pd.read_csv(result.out / "results.csv")["run_id"]) == planned
@@ -71,8 +71,11 @@ def test_worker_processes_give_the_serial_results_in_plan_order(tmp_path):
             _metric_columns(serial.results), _metric_columns(other.results), check_exact=True
         )
         for rid in planned:
-            a, b = (r.out / "runs" / rid / "predictions.csv" for r in (serial, other))
-            assert a.read_bytes() == b.read_bytes(), rid
+            a, b = (pd.read_csv(r.out / "runs" / rid / "predictions.csv") for r in (serial, other))
+            # Workers bound their thread pools (cores // jobs); another number of threads
+            # may sum in another order, which moves probabilities in the 6th decimal only.
+            pd.testing.assert_frame_equal(a.drop(columns="p_pain"), b.drop(columns="p_pain"))
+            np.testing.assert_allclose(a["p_pain"], b["p_pain"], atol=1e-5, err_msg=rid)
 
 
 def test_jobs_rule_and_worker_thread_limits(monkeypatch):
@@ -123,7 +126,7 @@ def test_sigterm_during_a_unit_stops_after_it_and_writes_the_report(tmp_path, mo
     calls = []
 
     def signal_in_second(unit, out_dir, **kw):
-        calls.append(unit["run_id"])
+        calls.append(unit.run_id)
         if len(calls) == 2:
             signal.raise_signal(signal.SIGTERM)  # arrives while the unit is running
         return real(unit, out_dir, **kw)
