@@ -82,13 +82,18 @@ def test_auto_uses_the_device_path_on_jax_and_torch_only(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
     ds = Dataset(pd.DataFrame({"label": [0, 1, 1, 0], "subject": list("abcd")}), images=images)
     for augment in (None, "p1", "p2"):
-        pipe = make_input(ds, image_size=12, batch_size=2, augment=augment)
+        pipe = make_input(ds, image_size=12, batch_size=2, augment=augment, device_resident="auto")
         assert isinstance(pipe, DevicePipeline) == (BACKEND != "tensorflow")
+        # opt-in: the default stays the host pipeline
+        assert not isinstance(
+            make_input(ds, image_size=12, batch_size=2, augment=augment), DevicePipeline
+        )
     # custom layers keep the host pipeline; forcing the device path names the problem
     custom = keras.layers.RandomZoom(0.1)
     if BACKEND != "tensorflow":
         assert isinstance(
-            make_input(ds, image_size=12, batch_size=2, augment=custom), _ArrayPipeline
+            make_input(ds, image_size=12, batch_size=2, augment=custom, device_resident="auto"),
+            _ArrayPipeline,
         )
     with pytest.raises(ValueError, match="named preset"):
         make_input(ds, image_size=12, batch_size=2, augment=custom, device_resident=True)
