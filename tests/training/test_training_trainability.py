@@ -19,6 +19,9 @@ from painzoo.training import Recipe
 
 # The big Keras applications cost most of the time even at their minimum size.
 HEAVY = {"vgg16", "vgg19", "resnet50", "resnet101v2", "inceptionv3", "xception"}
+# XLA on the CPU compiles and trains these several times slower than TensorFlow does
+# (minutes each); on JAX they run with the slow tests, the TensorFlow run always covers them.
+HEAVY_ON_JAX = {"alexnet", "silnet", "resnet18", "painseeker", "painseeker_no_prsc"}
 N_IMAGES = 48
 
 
@@ -40,7 +43,8 @@ def _squares(size: int, seed: int = 0) -> Dataset:
 
 def _params():
     for name in painzoo.list_models():
-        marks = [pytest.mark.backend] + ([pytest.mark.slow] if name in HEAVY else [])
+        heavy = HEAVY | (HEAVY_ON_JAX if keras.backend.backend() == "jax" else set())
+        marks = [pytest.mark.backend] + ([pytest.mark.slow] if name in heavy else [])
         yield pytest.param(name, marks=marks, id=name)
 
 
