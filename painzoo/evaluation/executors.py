@@ -34,8 +34,12 @@ from dataclasses import dataclass
 from multiprocessing import connection as mp_connection
 
 # Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
+from painzoo._quiet import call_quietly
 from painzoo.evaluation import units as units_module
 from painzoo.evaluation.stopping import check_stop
+
+#: Resident memory (GiB) after which a worker process is replaced by a fresh one.
+DEFAULT_MAX_WORKER_GIB = 2.0
 
 __all__ = [
     "Executor",
@@ -99,16 +103,20 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """Units on this machine: each in a fresh worker process, or in this process.
+    """Units on this machine: in worker processes, or one after another in this process.
 
-    With ``jobs >= 1`` every unit runs in a new process (``spawn``) that ends
-    with the unit, so nothing a backend keeps between trainings (TensorFlow
-    graphs, compiled functions, allocator pools) accumulates: memory stays
-    flat over any number of units. Up to ``jobs`` units run side by side,
-    each worker's thread pools bounded to ``threads`` so that
-    ``jobs × threads`` fits the cores. ``jobs=0`` runs the units one after
-    another in this process (models registered in this session, and a
-    patched :func:`~painzoo.evaluation.units.run_unit`, are then seen).
+    With ``jobs >= 1`` up to ``jobs`` worker processes (``spawn``) run units
+    side by side, each worker's thread pools bounded to ``threads`` so that
+    ``jobs × threads`` fits the cores. A worker runs one unit after another:
+    Python and the backend start once per worker, not once per unit (seconds
+    each), and every unit starts from a cleared Keras session and its own
+    seeds, so its numbers are the ones it gets alone (a test compares them
+    with ``jobs=0``). A worker ends, and a fresh one takes over, after
+    ``units_per_worker`` units or when its resident memory exceeds
+    ``max_worker_gib`` — what a backend keeps between trainings (compiled
+    functions, allocator pools) cannot pile up. ``jobs=0`` runs the units
+    in this process (models registered in this session, and a patched
+    :func:`~painzoo.evaluation.units.run_unit`, are then seen).
 
     Workers rebuild a unit's data from the config, import painzoo afresh and
     know the models painzoo registers on import; a model you register
@@ -125,33 +133,68 @@ class LocalExecutor(Executor):
     Args:
         jobs: Worker processes; ``"auto"`` picks :func:`default_jobs`;
             ``0`` runs in this process.
-        threads: Threads per worker; default ``max(1, cores // jobs)``.
+        threads: Threads per worker; default ``max(1, cores // max(jobs,
+            default_jobs()))`` — on the CPU one thread per worker whatever
+            ``jobs`` is, so a unit's numbers do not depend on ``jobs``.
+        units_per_worker: Units a worker runs before a fresh one replaces
+            it; ``None`` (default) for no limit, ``1`` for a new process per
+            unit.
+        max_worker_gib: Resident memory (GiB) after which a worker is
+            replaced once its unit ends; ``None`` for no limit.
 
     Raises:
-        ValueError: For a negative or non-integer ``jobs`` or ``threads < 1``.
+        ValueError: For a negative or non-integer ``jobs``, ``threads < 1``,
+            ``units_per_worker < 1`` or ``max_worker_gib <= 0``.
     """
 
     name = "local"
 
-    def __init__(self, jobs: int | str = 0, *, threads: int | None = None):
+    def __init__(
+        self,
+        jobs: int | str = 0,
+        *,
+        threads: int | None = None,
+        units_per_worker: int | None = None,
+        max_worker_gib: float | None = DEFAULT_MAX_WORKER_GIB,
+    ):
         if jobs != "auto" and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0):
             raise ValueError(
                 f"jobs must be an integer >= 0 (0: in this process) or 'auto'; received {jobs!r}."
             )
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be an integer >= 1; received {threads!r}.")
+        if units_per_worker is not None and (
+            isinstance(units_per_worker, bool)
+            or not isinstance(units_per_worker, int)
+            or units_per_worker < 1
+        ):
+            raise ValueError(
+                f"units_per_worker must be an integer >= 1 or None; received {units_per_worker!r}."
+            )
+        if max_worker_gib is not None and not float(max_worker_gib) > 0:
+            raise ValueError(
+                f"max_worker_gib must be positive or None; received {max_worker_gib!r}."
+            )
         self.jobs = jobs
         self.threads = threads
+        self.units_per_worker = units_per_worker
+        self.max_worker_gib = max_worker_gib
 
     def __repr__(self) -> str:
-        return f"LocalExecutor(jobs={self.jobs!r}, threads={self.threads!r})"
+        return (
+            f"LocalExecutor(jobs={self.jobs!r}, threads={self.threads!r}, "
+            f"units_per_worker={self.units_per_worker!r}, max_worker_gib={self.max_worker_gib!r})"
+        )
 
     def map(self, units, out, *, progress=False):
         if self.jobs == 0:
             return self._map_here(units, out, progress)
         units = list(units)
         jobs = default_jobs(len(units)) if self.jobs == "auto" else min(self.jobs, len(units))
-        threads = self.threads or max(1, available_cores() // max(1, jobs))
+        # Threads follow the machine's default worker count, not this run's: a unit
+        # then sums in the same order whatever --jobs is (up to that count), so
+        # --jobs 1 and --jobs 2 give identical files.
+        threads = self.threads or max(1, available_cores() // max(jobs, default_jobs()))
         return self._map_workers(units, str(out), jobs, threads)
 
     def _map_here(self, units, out, progress):
@@ -168,47 +211,87 @@ class LocalExecutor(Executor):
             else:
                 yield UnitOutcome(unit, metrics=metrics)
 
+    def _start_worker(self, ctx, out, threads):
+        parent, child = ctx.Pipe(duplex=True)
+        limit = None if self.max_worker_gib is None else int(float(self.max_worker_gib) * 2**30)
+        verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
+        proc = ctx.Process(
+            target=call_quietly,
+            args=(verbose, __name__, "_worker", child, out, threads, self.units_per_worker, limit),
+            name="painzoo-worker",
+            daemon=True,
+        )
+        with _environ(worker_environment(threads)):
+            proc.start()
+        child.close()  # the worker holds the only other end: EOF when it dies
+        return _Worker(proc, parent)
+
     def _map_workers(self, units, out, jobs, threads):
         ctx = multiprocessing.get_context("spawn")
         todo = collections.deque(units)
-        running = {}  # receiving end of the pipe -> (process, unit)
+        workers = []
         try:
-            while todo or running:
-                while todo and len(running) < jobs:
-                    check_stop()  # no new unit after a stop request
-                    unit = todo.popleft()
-                    receiver, sender = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(
-                        target=_worker,
-                        args=(sender, unit, out, threads),
-                        name=f"painzoo-unit-{_run_id(unit)}"[:60],
-                        daemon=True,
-                    )
-                    with _environ(worker_environment(threads)):
-                        proc.start()
-                    sender.close()  # the worker holds the only sending end: EOF when it dies
-                    running[receiver] = (proc, unit)
+            while todo or any(w.unit is not None for w in workers):
+                # Give every idle worker a unit; start workers while units wait.
+                for worker in workers:
+                    if worker.unit is None and todo:
+                        check_stop()  # no new unit after a stop request
+                        worker.give(todo.popleft())
+                while todo and len(workers) < jobs:
+                    check_stop()
+                    worker = self._start_worker(ctx, out, threads)
+                    workers.append(worker)
+                    worker.give(todo.popleft())
+                busy = [w for w in workers if w.unit is not None]
                 # A short timeout so that a stop request is seen within a fraction of a second.
                 ready = mp_connection.wait(
-                    [*running, *(p.sentinel for p, _ in running.values())], timeout=0.25
+                    [c for w in busy for c in (w.conn, w.proc.sentinel)], timeout=0.25
                 )
-                for receiver in list(running):
-                    proc, unit = running[receiver]
-                    if receiver not in ready and proc.sentinel not in ready:
+                for worker in busy:
+                    if worker.conn not in ready and worker.proc.sentinel not in ready:
                         continue
-                    outcome = _receive(receiver, proc, unit)
+                    unit = worker.unit
+                    outcome, retire = _receive(worker.conn, worker.proc, unit)
                     if outcome is None:  # sentinel ready but message not yet readable
                         continue
-                    del running[receiver]
-                    receiver.close()
-                    proc.join()
+                    worker.unit = None
+                    if retire or not worker.proc.is_alive():
+                        worker.close()
+                        workers.remove(worker)
                     yield outcome
                 check_stop()  # units that ended with the request are reported first
-        finally:  # stopped or closed early: the units in progress are abandoned
-            for receiver, (proc, unit) in running.items():
-                _end(proc)
-                receiver.close()
-                _remove_temporaries(out, unit)
+        finally:  # done, stopped or closed early: units in progress are abandoned
+            for worker in workers:
+                if worker.unit is None:
+                    worker.finish()
+                else:
+                    _end(worker.proc)
+                    worker.conn.close()
+                    _remove_temporaries(out, worker.unit)
+
+
+class _Worker:
+    """A worker process, the parent's end of its pipe and the unit it is running."""
+
+    def __init__(self, proc, conn):
+        self.proc, self.conn, self.unit = proc, conn, None
+
+    def give(self, unit) -> None:
+        self.unit = unit
+        self.conn.send(unit)
+
+    def finish(self) -> None:
+        """Ask an idle worker to end, and wait for it (terminated if it does not)."""
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):  # already gone
+            pass
+        self.proc.join(timeout=10)
+        self.close()
+
+    def close(self) -> None:
+        _end(self.proc)
+        self.conn.close()
 
 
 def _run_id(unit) -> str:
@@ -329,41 +412,80 @@ def _limit_threads(threads: int) -> None:
             pass
 
 
-def _worker(sender, unit, out, threads) -> None:
-    """The body of a worker process: run one unit, send its outcome, exit."""
+def _resident_bytes() -> int | None:
+    """This process's resident memory now (Linux ``/proc``), or ``None`` elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
+    """The body of a worker process: run the units it is sent until told to stop.
+
+    Every outcome is sent as ``(status, payload..., retire)``; ``retire`` says
+    the worker ends after this unit (its quota of units is done or its memory
+    is over ``max_bytes``), and the parent starts a fresh one if units remain.
+    """
     # Ctrl-C reaches every process of the terminal's group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads(threads)
+    done = 0
     try:
-        _limit_threads(threads)
-        metrics = units_module.run_unit(unit, out)
-    except BaseException as err:  # report everything; the parent records the failure
-        sender.send(("error", f"{type(err).__name__}: {err}", traceback.format_exc()))
-    else:
-        sender.send(("ok", metrics))
+        while True:
+            try:
+                unit = conn.recv()
+            except EOFError:  # the parent is gone
+                return
+            if unit is None:
+                return
+            try:
+                metrics = units_module.run_unit(unit, out)
+                message = ("ok", metrics)
+            except BaseException as err:  # report everything; the parent records the failure
+                message = ("error", f"{type(err).__name__}: {err}", traceback.format_exc())
+            done += 1
+            rss = _resident_bytes()
+            retire = bool(units_per_worker and done >= units_per_worker) or bool(
+                max_bytes and rss and rss > max_bytes
+            )
+            conn.send((*message, retire))
+            if retire:
+                return
     finally:
-        sender.close()
+        conn.close()
 
 
-def _receive(receiver, proc, unit) -> UnitOutcome | None:
-    """The outcome a worker sent, or a failure if it died without sending one."""
+def _receive(conn, proc, unit) -> tuple[UnitOutcome | None, bool]:
+    """The outcome a worker sent and whether it retires, or a failure if it died first.
+
+    Returns:
+        ``(outcome, retire)``; ``outcome`` is ``None`` while the worker is
+        alive and nothing is readable yet.
+    """
     try:
-        if receiver.poll():
-            message = receiver.recv()
+        if conn.poll():
+            message = conn.recv()
+            retire = bool(message[-1]) if isinstance(message[-1], bool) else False
             if message[0] == "ok":
-                return UnitOutcome(unit, metrics=message[1])
-            return UnitOutcome(unit, error=message[1], traceback=message[2])
+                return UnitOutcome(unit, metrics=message[1]), retire
+            return UnitOutcome(unit, error=message[1], traceback=message[2]), retire
     except (EOFError, OSError):
         pass
     proc.join(timeout=1)
     if proc.exitcode is None:
-        return None
+        return None, False
     code = proc.exitcode
     how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-    return UnitOutcome(
-        unit,
-        error=f"WorkerDied: the unit's worker process ended ({how}) without a result; "
-        "out of memory is the usual cause. The unit is rerun on the next run.",
-        traceback="",
+    return (
+        UnitOutcome(
+            unit,
+            error=f"WorkerDied: the unit's worker process ended ({how}) without a result; "
+            "out of memory is the usual cause. The unit is rerun on the next run.",
+            traceback="",
+        ),
+        True,
     )
 
 

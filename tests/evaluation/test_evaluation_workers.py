@@ -20,6 +20,7 @@ from painzoo.evaluation import units as units_module
 from painzoo.evaluation.executors import (
     LocalExecutor,
     _receive,
+    _worker,
     default_jobs,
     get_executor,
     worker_environment,
@@ -65,17 +66,18 @@ def test_worker_processes_give_the_serial_results_in_plan_order(tmp_path):
     for result in (serial, one, two):
         # results.csv lists the units in plan order, whatever order they finished in.
         assert list(pd.read_csv(result.out / "results.csv")["run_id"]) == planned
-    # Identical metrics and predictions whether units run here, in one worker or two.
-    for other in (one, two):
-        pd.testing.assert_frame_equal(
-            _metric_columns(serial.results), _metric_columns(other.results), check_exact=True
-        )
-        for rid in planned:
-            a, b = (pd.read_csv(r.out / "runs" / rid / "predictions.csv") for r in (serial, other))
-            # Workers bound their thread pools (cores // jobs); another number of threads
-            # may sum in another order, which moves probabilities in the 6th decimal only.
-            pd.testing.assert_frame_equal(a.drop(columns="p_pain"), b.drop(columns="p_pain"))
-            np.testing.assert_allclose(a["p_pain"], b["p_pain"], atol=1e-5, err_msg=rid)
+    # One worker or two: each unit runs with the same number of threads, so the files match.
+    pd.testing.assert_frame_equal(
+        _metric_columns(one.results), _metric_columns(two.results), check_exact=True
+    )
+    for rid in planned:
+        a, b = (pd.read_csv(r.out / "runs" / rid / "predictions.csv") for r in (one, two))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        # In this process the backend uses all of the process's threads, which may sum in
+        # another order: the same labels, probabilities within 1e-5.
+        here = pd.read_csv(serial.out / "runs" / rid / "predictions.csv")
+        pd.testing.assert_frame_equal(here.drop(columns="p_pain"), a.drop(columns="p_pain"))
+        np.testing.assert_allclose(here["p_pain"], a["p_pain"], atol=1e-5, err_msg=rid)
 
 
 def test_jobs_rule_and_worker_thread_limits(monkeypatch):
@@ -106,8 +108,53 @@ def test_a_worker_that_dies_is_a_failed_unit_not_a_hang():
     proc.start()
     sender.close()
     proc.join()
-    outcome = _receive(receiver, proc, {"run_id": "u"})
+    outcome, retire = _receive(receiver, proc, {"run_id": "u"})
     assert not outcome.ok and "WorkerDied" in outcome.error and "exit code 3" in outcome.error
+    assert retire  # a dead worker is replaced, never given another unit
+
+
+def test_a_worker_runs_units_until_its_quota_then_retires(monkeypatch, tmp_path):
+    """One process runs several units (start-up paid once) and leaves after its quota."""
+    ran = []
+
+    def fake_run_unit(unit, out):
+        ran.append(unit["run_id"])
+        if unit["run_id"] == "bad":
+            raise RuntimeError("broken unit")
+        return {"run_id": unit["run_id"], "accuracy": 1.0}
+
+    monkeypatch.setattr(units_module, "run_unit", fake_run_unit)
+    monkeypatch.setattr("painzoo.evaluation.executors._limit_threads", lambda threads: None)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)  # keep pytest's handlers
+    parent, child = multiprocessing.Pipe(duplex=True)
+    for rid in ("a", "bad", "c", "d"):
+        parent.send({"run_id": rid})
+    _worker(child, str(tmp_path), 1, units_per_worker=3)
+    messages = [parent.recv() for _ in range(3)]
+    assert ran == ["a", "bad", "c"]  # "d" is left for a fresh worker
+    assert [m[0] for m in messages] == ["ok", "error", "ok"]
+    assert "broken unit" in messages[1][1]  # a failing unit does not end the worker
+    assert [m[-1] for m in messages] == [False, False, True]  # retires after its quota
+
+    # No quota, but over the memory limit: it retires after the unit it is running.
+    parent, child = multiprocessing.Pipe(duplex=True)
+    parent.send({"run_id": "e"})
+    _worker(child, str(tmp_path), 1, max_bytes=1)
+    assert parent.recv() == ("ok", {"run_id": "e", "accuracy": 1.0}, True)
+    # Told to stop (None) it ends without running anything more.
+    parent, child = multiprocessing.Pipe(duplex=True)
+    parent.send(None)
+    _worker(child, str(tmp_path), 1)
+    assert ran == ["a", "bad", "c", "e"]
+
+
+def test_local_executor_checks_its_worker_limits():
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="units_per_worker"):
+            LocalExecutor(jobs=1, units_per_worker=bad)
+    for bad in (0, -1.0):
+        with pytest.raises(ValueError, match="max_worker_gib"):
+            LocalExecutor(jobs=1, max_worker_gib=bad)
 
 
 def test_cli_rejects_jobs_with_ray_and_negative_jobs(capsys):
