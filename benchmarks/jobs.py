@@ -5,7 +5,7 @@ Writes a small config (SongNet on synthetic RatsPain, ``--image-size`` px,
 repeats), runs ``painzoo benchmark`` on it with ``--jobs 1`` and with
 ``--jobs N`` (default: the number of cores) into two folders, and prints
 both wall times, their ratio (target on a 2-core machine: ≥ 1.6×) and
-whether the two ``results.csv`` have identical metric columns (they must).
+whether the two runs have identical metric columns and predictions (they must).
 ``--serial`` also times ``--jobs 0`` (all units in one process).
 
 Examples::
@@ -72,6 +72,18 @@ def metric_columns(out: Path) -> pd.DataFrame:
     return frame[[c for c in frame.columns if not c.startswith("seconds")]]
 
 
+def same_results(a: Path, b: Path) -> bool:
+    """Whether two runs have identical metric columns and ``predictions.csv`` files."""
+    if not metric_columns(a).equals(metric_columns(b)):
+        return False
+    runs = sorted(p.name for p in (a / "runs").iterdir() if p.is_dir())
+    return all(
+        (a / "runs" / r / "predictions.csv").read_bytes()
+        == (b / "runs" / r / "predictions.csv").read_bytes()
+        for r in runs
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=8, help="Units (even).")
@@ -96,8 +108,10 @@ def main(argv=None) -> None:
             f"{args.units} units on {available_cores()} cores: --jobs {jobs} is "
             f"{times[1] / times[jobs]:.2f}x faster than --jobs 1 (target >= 1.6 on 2 cores)"
         )
-        same = metric_columns(tmp / "jobs1").equals(metric_columns(tmp / f"jobs{jobs}"))
-        print(f"identical metric columns in results.csv: {same}")
+        if 0 in times:
+            print(f"--jobs {jobs} vs --jobs 0 (in one process): {times[0] / times[jobs]:.2f}x")
+        same = same_results(tmp / "jobs1", tmp / f"jobs{jobs}")
+        print(f"--jobs 1 and --jobs {jobs}: identical metrics and predictions: {same}")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def make_input(
     drop_remainder: bool = False,
     workers: int = 4,
     test_resize: int | None = None,
-    device_resident: bool | str = False,
+    device_resident: bool | str = "auto",
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``.
 
@@ -74,15 +74,13 @@ def make_input(
             centre-crop to ``image_size`` — P1's test geometry (256 → 224)
             matching its random 224 crops of the 256 resize in training.
             ``None`` resizes the whole image to ``image_size``.
-        device_resident: ``False`` (default): the host pipeline. ``"auto"``
-            (opt-in while a PyTorch training check through it is open, see
-            docs/data.md): on JAX and PyTorch, keep the decoded uint8 images
-            on the device and augment batches there
+        device_resident: ``"auto"`` (default): on JAX and PyTorch, keep the
+            decoded uint8 images on the device and augment batches there
             (:mod:`painzoo.training.device_input`) when ``augment`` is
             ``None`` or a named preset and the images fit the memory budget
-            (else stream them, with a warning when over budget). ``True``:
-            the same, on any backend, and an error for a custom
-            augmentation.
+            (else stream them, with a warning when over budget); TensorFlow
+            keeps ``tf.data``. ``True``: the device path on any backend, and
+            an error for a custom augmentation. ``False``: the host pipeline.
 
     Returns:
         A ``tf.data.Dataset`` (TensorFlow backend) or a

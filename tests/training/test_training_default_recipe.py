@@ -135,6 +135,9 @@ def test_fit_follows_the_plan_and_learns():
     recipe = Recipe.preset("painzoo", min_steps=80, epochs=3, augment=None)
     plan = recipe.training_plan(len(data))
     assert (plan["batch_size"], plan["epochs"]) == (8, 20)
+    # Seeded: from some random starts (e.g. seed 2 on PyTorch) this tiny network settles on
+    # the inverted mapping within 80 steps, through either input pipeline alike.
+    keras.utils.set_random_seed(0)
     model = _tiny_model()
     history = recipe.fit(model, data)
     assert len(history.history["loss"]) == 20
