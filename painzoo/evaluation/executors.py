@@ -211,7 +211,7 @@ class LocalExecutor(Executor):
             else:
                 yield UnitOutcome(unit, metrics=metrics)
 
-    def _start_worker(self, ctx, out, threads):
+    def _start_worker(self, ctx, out, threads, jobs):
         parent, child = ctx.Pipe(duplex=True)
         limit = None if self.max_worker_gib is None else int(float(self.max_worker_gib) * 2**30)
         verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
@@ -221,7 +221,7 @@ class LocalExecutor(Executor):
             name="painzoo-worker",
             daemon=True,
         )
-        with _environ(worker_environment(threads)):
+        with _environ(worker_environment(threads, jobs)):
             proc.start()
         child.close()  # the worker holds the only other end: EOF when it dies
         return _Worker(proc, parent)
@@ -239,7 +239,7 @@ class LocalExecutor(Executor):
                         worker.give(todo.popleft())
                 while todo and len(workers) < jobs:
                     check_stop()
-                    worker = self._start_worker(ctx, out, threads)
+                    worker = self._start_worker(ctx, out, threads, jobs)
                     workers.append(worker)
                     worker.give(todo.popleft())
                 busy = [w for w in workers if w.unit is not None]
@@ -349,12 +349,23 @@ def default_jobs(n_units: int | None = None) -> int:
     return max(1, int(jobs))
 
 
-def worker_environment(threads: int) -> dict:
-    """Environment variables that bound a worker's thread pools to ``threads``.
+def worker_environment(threads: int, jobs: int = 1) -> dict:
+    """Environment variables that bound a worker's thread pools and its share of a GPU.
 
     They must be set before the backend starts, so they are in the worker's
     environment from its first instruction; :func:`_limit_threads` then sets
     the same limits through the backends' APIs.
+
+    With ``jobs > 1`` workers may share one GPU, so each gets a share of its
+    memory, ``0.9 / jobs`` (``PAINZOO_GPU_MEMORY_FRACTION``): JAX preallocates
+    that fraction (``XLA_PYTHON_CLIENT_MEM_FRACTION``) instead of 75 %, PyTorch
+    caps its allocator with ``torch.cuda.set_per_process_memory_fraction``, and
+    TensorFlow grows its pool on demand (``TF_FORCE_GPU_ALLOW_GROWTH``) instead
+    of taking the whole device. Values you set yourself are kept.
+
+    Args:
+        threads: Threads per worker.
+        jobs: Workers running side by side.
     """
     n = str(int(threads))
     env = {
@@ -371,7 +382,17 @@ def worker_environment(threads: int) -> dict:
         if "xla_cpu_multi_thread_eigen" not in flags:
             extra = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
             env["XLA_FLAGS"] = f"{flags} {extra}".strip()
+    if int(jobs) > 1:
+        fraction = os.environ.get(_GPU_FRACTION_ENV) or f"{0.9 / int(jobs):.3f}"
+        env[_GPU_FRACTION_ENV] = fraction
+        env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = os.environ.get(
+            "XLA_PYTHON_CLIENT_MEM_FRACTION", fraction
+        )
+        env["TF_FORCE_GPU_ALLOW_GROWTH"] = os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     return env
+
+
+_GPU_FRACTION_ENV = "PAINZOO_GPU_MEMORY_FRACTION"
 
 
 @contextmanager
@@ -397,6 +418,10 @@ def _limit_threads(threads: int) -> None:
     if backend == "torch":
         import torch
 
+        fraction = os.environ.get(_GPU_FRACTION_ENV)
+        if fraction and torch.cuda.is_available():  # several workers share the GPU
+            for device in range(torch.cuda.device_count()):
+                torch.cuda.set_per_process_memory_fraction(float(fraction), device)
         torch.set_num_threads(threads)
         try:
             torch.set_num_interop_threads(threads)

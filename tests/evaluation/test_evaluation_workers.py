@@ -93,6 +93,16 @@ def test_jobs_rule_and_worker_thread_limits(monkeypatch):
     assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1"
     assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
     assert worker_environment(3)["TF_NUM_INTEROP_THREADS"] == "3"
+    # Workers side by side share a GPU: each gets 0.9 / jobs of its memory, on every backend.
+    for key in ("PAINZOO_GPU_MEMORY_FRACTION", "XLA_PYTHON_CLIENT_MEM_FRACTION"):
+        monkeypatch.delenv(key, raising=False)
+    shared = worker_environment(1, jobs=3)
+    assert float(shared["PAINZOO_GPU_MEMORY_FRACTION"]) == pytest.approx(0.3)
+    assert shared["XLA_PYTHON_CLIENT_MEM_FRACTION"] == shared["PAINZOO_GPU_MEMORY_FRACTION"]
+    assert shared["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+    assert "PAINZOO_GPU_MEMORY_FRACTION" not in worker_environment(1, jobs=1)
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.2")  # the user's own choice stays
+    assert worker_environment(1, jobs=3)["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.2"
     for bad in (-1, 1.5, "2", True):
         with pytest.raises(ValueError, match="jobs"):
             LocalExecutor(jobs=bad)
