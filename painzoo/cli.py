@@ -126,9 +126,9 @@ def _add_benchmark(sub):
 
 
 def _run_benchmark(args) -> int:
-    from painzoo import evaluation
+    from painzoo import benchmark
 
-    config = evaluation.load_config(args.config)
+    config = benchmark.load_config(args.config)
     overrides = {
         "out": args.out,
         "models": args.models,
@@ -138,7 +138,7 @@ def _run_benchmark(args) -> int:
         "image_size": args.image_size,
         "seed": args.seed,
     }
-    config = evaluation.apply_overrides(config, **overrides)
+    config = benchmark.apply_overrides(config, **overrides)
     if args.no_deterministic:
         config["deterministic"] = False
     ray_options = {
@@ -156,14 +156,14 @@ def _run_benchmark(args) -> int:
     if args.jobs is not None and args.jobs < 0:
         raise ValueError(f"--jobs must be >= 0 (0: in this process); received {args.jobs}.")
     local_options = {"jobs": "auto" if args.jobs is None else args.jobs}
-    from painzoo.evaluation.executors import get_executor
+    from painzoo.benchmark.executors import get_executor
 
     try:
         options = ray_options if args.executor == "ray" else local_options
         executor = get_executor(args.executor, **options)
     except ImportError as err:
         raise ValueError(str(err)) from err
-    result = evaluation.run(
+    result = benchmark.run(
         config, progress=not args.no_progress, profile=args.profile, executor=executor
     )
     print(f"Report: {result.report_path}")

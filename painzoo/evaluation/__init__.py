@@ -1,4 +1,13 @@
-"""Evaluation: protocols (splitters), metrics, baselines, the runner and its reports."""
+"""Evaluation library: protocols (splitters), metrics and the LBP + SVM baselines.
+
+The orchestration that runs whole benchmarks (configs, units, runner,
+executors, storage, reports) lives in :mod:`painzoo.benchmark`. The names it
+used to export from here (``run``, ``load_config`` …) still resolve, with a
+``DeprecationWarning``; import them from :mod:`painzoo.benchmark`.
+"""
+
+import importlib
+import warnings
 
 from painzoo.evaluation.baselines import (
     BASELINES,
@@ -8,7 +17,6 @@ from painzoo.evaluation.baselines import (
     lbp_histograms,
     list_baselines,
 )
-from painzoo.evaluation.config import apply_overrides, bundled_configs, expand_models, load_config
 from painzoo.evaluation.metrics import (
     binary_metrics,
     bootstrap_ci,
@@ -27,20 +35,8 @@ from painzoo.evaluation.protocols import (
     SubjectKFold,
     get_protocol,
 )
-from painzoo.evaluation.runner import RunResult, run
-from painzoo.evaluation.units import Unit, load_data, plan_units, run_unit
 
 __all__ = [
-    "apply_overrides",
-    "bundled_configs",
-    "expand_models",
-    "load_config",
-    "RunResult",
-    "Unit",
-    "load_data",
-    "plan_units",
-    "run",
-    "run_unit",
     "binary_metrics",
     "bootstrap_ci",
     "mean_std",
@@ -62,3 +58,42 @@ __all__ = [
     "lbp_histograms",
     "list_baselines",
 ]
+
+# Names that moved to painzoo.benchmark: the functions and the modules themselves.
+_MOVED_NAMES = {
+    "apply_overrides",
+    "bundled_configs",
+    "expand_models",
+    "load_config",
+    "RunResult",
+    "run",
+    "Unit",
+    "load_data",
+    "plan_units",
+    "run_unit",
+}
+_MOVED_MODULES = {
+    "attention_report",
+    "config",
+    "executors",
+    "report",
+    "runner",
+    "stopping",
+    "storage",
+    "units",
+}
+
+
+def __getattr__(name: str):
+    # Imported on first use only: painzoo.evaluation must not import painzoo.benchmark.
+    if name in _MOVED_NAMES or name in _MOVED_MODULES:
+        where = "painzoo.benchmark" + (f".{name}" if name in _MOVED_MODULES else "")
+        warnings.warn(
+            f"painzoo.evaluation.{name} moved to {where}; import it from there.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if name in _MOVED_MODULES:
+            return importlib.import_module(f"painzoo.benchmark.{name}")
+        return getattr(importlib.import_module("painzoo.benchmark"), name)
+    raise AttributeError(f"module 'painzoo.evaluation' has no attribute {name!r}")

@@ -31,7 +31,7 @@ def train(
 
     Args:
         config: A bundled config name, a YAML path or a dict (see
-            :mod:`painzoo.evaluation.config`); ``None`` when ``data`` is a
+            :mod:`painzoo.benchmark.config`); ``None`` when ``data`` is a
             :class:`~painzoo.datasets.Dataset`.
         model: A model of the config (its label or name) or any zoo name.
         out: Output folder; ``model.keras`` and ``model.json`` are written there.
@@ -63,10 +63,10 @@ def train(
     import keras
 
     import painzoo
+    from painzoo.benchmark.config import apply_overrides, expand_models, load_config
+    from painzoo.benchmark.units import load_data
     from painzoo.datasets import Dataset
     from painzoo.evaluation.baselines import is_baseline
-    from painzoo.evaluation.config import apply_overrides, expand_models, load_config
-    from painzoo.evaluation.units import load_data
     from painzoo.inference.card import (
         MODEL_FILE,
         PainModel,

@@ -15,16 +15,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from painzoo.evaluation import load_config, plan_units, run
-from painzoo.evaluation import units as units_module
-from painzoo.evaluation.executors import (
+from painzoo.benchmark import load_config, plan_units, run
+from painzoo.benchmark import units as units_module
+from painzoo.benchmark.executors import (
     LocalExecutor,
     _receive,
     default_jobs,
     get_executor,
     worker_environment,
 )
-from painzoo.evaluation.stopping import RunStopped, StopOnSignal, handle_signals
+from painzoo.benchmark.stopping import RunStopped, StopOnSignal, handle_signals
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,13 +79,13 @@ def test_worker_processes_give_the_serial_results_in_plan_order(tmp_path):
 
 
 def test_jobs_rule_and_worker_thread_limits(monkeypatch):
-    monkeypatch.setattr("painzoo.evaluation.executors.available_cores", lambda: 8)
-    monkeypatch.setattr("painzoo.evaluation.executors._gpu_visible", lambda: False)
+    monkeypatch.setattr("painzoo.benchmark.executors.available_cores", lambda: 8)
+    monkeypatch.setattr("painzoo.benchmark.executors._gpu_visible", lambda: False)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert default_jobs() == min(8, max(1, memory // (2 << 30)))
     assert default_jobs(3) == min(3, default_jobs())  # never more workers than units
     assert default_jobs(0) == 1
-    monkeypatch.setattr("painzoo.evaluation.executors._gpu_visible", lambda: True)
+    monkeypatch.setattr("painzoo.benchmark.executors._gpu_visible", lambda: True)
     assert default_jobs() == 1
     env = worker_environment(1)
     assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1"

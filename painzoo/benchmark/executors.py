@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from multiprocessing import connection as mp_connection
 
 # Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
-from painzoo.evaluation import units as units_module
-from painzoo.evaluation.stopping import check_stop
+from painzoo.benchmark import units as units_module
+from painzoo.benchmark.stopping import check_stop
 
 __all__ = [
     "Executor",
@@ -379,7 +379,7 @@ def _end(proc, grace: float = 5.0) -> None:
 
 def _remove_temporaries(out, unit) -> None:
     """Remove files an abandoned unit left half-written (temporary names start with a dot)."""
-    from painzoo.evaluation.storage import RunStorage
+    from painzoo.benchmark.storage import RunStorage
 
     local = RunStorage(out).local_path
     if local is None:

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from painzoo.evaluation.config import prepare_data
-from painzoo.evaluation.storage import RunStorage
+from painzoo.benchmark.config import prepare_data
+from painzoo.benchmark.storage import RunStorage
 
 __all__ = [
     "Unit",
@@ -521,7 +521,7 @@ def plan_units(config: dict) -> list[Unit]:
     """
     import keras
 
-    from painzoo.evaluation.config import expand_models
+    from painzoo.benchmark.config import expand_models
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training.recipe import Recipe
 
@@ -600,7 +600,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     Args:
         unit: A :class:`Unit` from :func:`plan_units` (or its ``to_dict()``).
         out_dir: The run's output folder or a pyarrow filesystem URI (files
-            go to ``out_dir/runs/<unit.run_id>``; see :mod:`painzoo.evaluation.storage`).
+            go to ``out_dir/runs/<unit.run_id>``; see :mod:`painzoo.benchmark.storage`).
         progress: Show a bar over epochs.
 
     Returns:
@@ -609,7 +609,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """
     import keras
 
-    from painzoo.evaluation.attention_report import save_unit_attention
+    from painzoo.benchmark.attention_report import save_unit_attention
     from painzoo.evaluation.baselines import get_baseline, is_baseline
     from painzoo.evaluation.metrics import binary_metrics, learning_record
     from painzoo.training.recipe import Recipe
@@ -650,7 +650,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         shape = None if size is None else (int(size), int(size), 3)
         with recipe.scope():
             model = painzoo.get_model(name, input_shape=shape, **kwargs)
-        from painzoo.evaluation.stopping import StopOnSignal  # ends within a batch on Ctrl-C
+        from painzoo.benchmark.stopping import StopOnSignal  # ends within a batch on Ctrl-C
 
         history = recipe.fit(model, train, progress=progress, callbacks=[StopOnSignal()])
         losses = history.history.get("loss", [])
