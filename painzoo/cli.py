@@ -39,6 +39,12 @@ def _add_models(sub):
     p.add_argument("pattern", nargs="?", default=None, help="Shell wildcard, e.g. 'resnet*'.")
     p.add_argument("--tag", default=None, help="Only models with this tag (p1, p2, imagenet…).")
     p.add_argument(
+        "--kind",
+        default=None,
+        choices=("keras", "sklearn"),
+        help="Only networks (keras) or only the LBP + SVM baselines (sklearn).",
+    )
+    p.add_argument(
         "--count",
         action="store_true",
         help="Build every model to count its parameters (slow) instead of "
@@ -57,26 +63,31 @@ def _run_models(args) -> int:
         infos = [i for i in infos if fnmatch.fnmatchcase(i.name, args.pattern.lower())]
     if args.tag is not None:
         infos = [i for i in infos if args.tag in i.tags]
+    if args.kind is not None:
+        infos = [i for i in infos if i.kind == args.kind]
     rows = []
     for info in infos:
         name = info.name
-        if args.count:
+        if args.count and info.kind == "keras":
             import painzoo
 
             params = painzoo.get_model(name).count_params()
         else:
             params = info.params
+        keras_model = info.kind == "keras"
         rows.append(
             (
                 name,
-                "×".join(str(s) for s in info.input_shape),
+                # A scikit-learn baseline reads images at the config's size or their own.
+                "×".join(str(s) for s in info.input_shape) if keras_model else "any",
                 f"{params:,}" if params is not None else "?",
                 info.paper_params or "-",
                 ", ".join(info.weights) or "-",
+                info.kind,
                 info.citation.split(".")[0] if info.citation else "",
             )
         )
-    header = ("model", "input", "params (2 classes)", "paper", "weights", "citation")
+    header = ("model", "input", "params (2 classes)", "paper", "weights", "kind", "citation")
     _print_table(header, rows)
     return 0
 

@@ -770,7 +770,7 @@ def _is_synthetic(data: dict, spec, seen=()) -> bool:
 def _check_model_names(c: _Checker, config: dict) -> None:
     import painzoo
     from painzoo import registry
-    from painzoo.evaluation.baselines import get_baseline, is_baseline, list_baselines
+    from painzoo.models.lbp_svm import get_baseline, is_baseline, list_baselines
 
     for i, entry in enumerate(config["models"]):
         name = _entry_name(entry)

@@ -572,7 +572,7 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
         collect_attention,
         plot_attention,
     )
-    from painzoo.evaluation.baselines import is_baseline
+    from painzoo.models.lbp_svm import is_baseline
 
     out = Path(out)
     if summary.empty or "finished" not in summary or not (summary["finished"] > 0).any():

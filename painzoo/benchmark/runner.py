@@ -36,8 +36,10 @@ from painzoo.benchmark.storage import (
     OutputWriteError,
     RunStorage,
     atomic_write_text,
+    json_text,
+    safe_name,
 )
-from painzoo.benchmark.units import _json, _slug, is_finished, load_data, plan_units, run_unit
+from painzoo.benchmark.units import is_finished, load_data, plan_units, run_unit
 
 __all__ = ["run", "run_unit", "plan_units", "load_data", "is_finished", "RunResult"]
 
@@ -132,7 +134,7 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
     check_config(config)  # schema, models, protocols, data files: before any training
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.
-    out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / _slug(store.out)
+    out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
         return _run_locked(config, store, out, executor, progress, profile)
@@ -165,7 +167,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
     t0 = time.perf_counter()
     units = plan_units(config)
     times["data"] += time.perf_counter() - t0
-    atomic_write_text(out / "config.json", _json({k: v for k, v in config.items()}))
+    atomic_write_text(out / "config.json", json_text({k: v for k, v in config.items()}))
     result = RunResult(out, out / "report.md", pd.DataFrame(), pd.DataFrame())
     bar = None
     if progress:
@@ -175,7 +177,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
     try:
         todo = []
         for unit in units:
-            if store.exists(f"runs/{unit.run_id}/metrics.json"):
+            if store.is_finished(unit.run_id):
                 result.skipped.append(unit.run_id)
                 if bar is not None:
                     bar.update(1)
@@ -196,7 +198,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
                     result.failed.append(rid)
                     store.write_text(
                         f"runs/{rid}/error.json",
-                        _json(
+                        json_text(
                             {
                                 "run_id": rid,
                                 "status": "failed",

@@ -1,22 +1,15 @@
-"""Evaluation library: protocols (splitters), metrics and the LBP + SVM baselines.
+"""Evaluation library: protocols (splitters) and metrics.
 
 The orchestration that runs whole benchmarks (configs, units, runner,
-executors, storage, reports) lives in :mod:`painzoo.benchmark`. The names it
-used to export from here (``run``, ``load_config`` …) still resolve, with a
-``DeprecationWarning``; import them from :mod:`painzoo.benchmark`.
+executors, storage, reports) lives in :mod:`painzoo.benchmark`, the LBP + SVM
+baselines in :mod:`painzoo.models.lbp_svm` (registered models of kind
+``"sklearn"``). The names this package used to export from there (``run``,
+``load_config``, ``LBPSVM`` …) still resolve, with a ``DeprecationWarning``.
 """
 
 import importlib
 import warnings
 
-from painzoo.evaluation.baselines import (
-    BASELINES,
-    LBPSVM,
-    get_baseline,
-    is_baseline,
-    lbp_histograms,
-    list_baselines,
-)
 from painzoo.evaluation.metrics import (
     binary_metrics,
     bootstrap_ci,
@@ -51,12 +44,6 @@ __all__ = [
     "Protocol",
     "SubjectKFold",
     "get_protocol",
-    "BASELINES",
-    "LBPSVM",
-    "get_baseline",
-    "is_baseline",
-    "lbp_histograms",
-    "list_baselines",
 ]
 
 # Names that moved to painzoo.benchmark: the functions and the modules themselves.
@@ -72,6 +59,14 @@ _MOVED_NAMES = {
     "plan_units",
     "run_unit",
 }
+_MOVED_TO_MODELS = {
+    "BASELINES",
+    "LBPSVM",
+    "get_baseline",
+    "is_baseline",
+    "lbp_histograms",
+    "list_baselines",
+}
 _MOVED_MODULES = {
     "attention_report",
     "config",
@@ -86,6 +81,14 @@ _MOVED_MODULES = {
 
 def __getattr__(name: str):
     # Imported on first use only: painzoo.evaluation must not import painzoo.benchmark.
+    if name in _MOVED_TO_MODELS or name == "baselines":
+        warnings.warn(
+            f"painzoo.evaluation.{name} moved to painzoo.models.lbp_svm; import it from there.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        module = importlib.import_module("painzoo.models.lbp_svm")
+        return module if name == "baselines" else getattr(module, name)
     if name in _MOVED_NAMES or name in _MOVED_MODULES:
         where = "painzoo.benchmark" + (f".{name}" if name in _MOVED_MODULES else "")
         warnings.warn(
