@@ -8,7 +8,7 @@ filters names with shell wildcards and :func:`model_info` returns metadata.
 ``ModelInfo.kind`` says what a builder returns: ``"keras"`` (a Keras model,
 the zoo) or ``"sklearn"`` (a scikit-learn estimator on uint8 images, the LBP
 + SVM baselines of :mod:`painzoo.models.lbp_svm`). The benchmark trains
-either through the learner of its kind (:mod:`painzoo.benchmark.learners`).
+either through the learner of its kind (:mod:`painzoo.training.learner`).
 """
 
 from __future__ import annotations

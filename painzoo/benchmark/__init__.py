@@ -3,7 +3,7 @@
 ``painzoo benchmark`` runs here: a YAML config (:mod:`~painzoo.benchmark.config`)
 is checked, planned into :class:`~painzoo.benchmark.units.Unit` records, each
 unit is run by an executor (:mod:`~painzoo.benchmark.executors`) through a
-learner (:mod:`~painzoo.benchmark.learners`), its files are written by
+learner (:mod:`~painzoo.training.learner`), its files are written by
 :mod:`~painzoo.benchmark.storage`, and :mod:`~painzoo.benchmark.report` turns
 the finished units into ``results.csv``, ``summary.csv`` and ``report.md``.
 The library this builds on (protocols, metrics) is :mod:`painzoo.evaluation`;

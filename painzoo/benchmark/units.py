@@ -568,7 +568,11 @@ def is_finished(unit: Unit | str, out_dir) -> bool:
 def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """Train and test one model on one split; write its files; return its metrics.
 
-    A top-level function of picklable arguments, so executors can run it in
+    Load the unit's data and fold, fit the model's
+    :class:`~painzoo.training.learner.Learner` (a Keras network or a
+    scikit-learn baseline, by the registry's ``kind``) on the training part,
+    predict the probability of pain on the test part, write the files. A
+    top-level function of picklable arguments, so executors can run it in
     another process. It first switches deterministic ops to
     ``unit.deterministic`` (:func:`enable_determinism`) and seeds every
     generator with ``unit.seed``.
@@ -585,8 +589,10 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """
     import keras
 
-    from painzoo.benchmark.learners import get_learner
+    from painzoo.benchmark.attention_report import save_unit_attention
+    from painzoo.benchmark.stopping import StopOnSignal
     from painzoo.evaluation.metrics import binary_metrics, learning_record
+    from painzoo.training.learner import get_learner
     from painzoo.training.recipe import Recipe
 
     if isinstance(unit, dict):
@@ -610,11 +616,12 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     keras.utils.set_random_seed(int(unit.seed))
     timing["data"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    learner.fit(train, progress=progress)
+    learner.fit(train, progress=progress, callbacks=[StopOnSignal()])  # ends within a batch
     timing["training"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     p_pain = learner.predict_proba(test)
-    learner.save_extras(test, store, folder)
+    if learner.kind == "keras":  # PainSeeker's attention over the test faces
+        save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
     learner.close()
     losses = learner.losses  # the training loss per epoch (None for the LBP baselines)
     p_pain = np.asarray(p_pain, float)

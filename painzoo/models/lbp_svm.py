@@ -28,7 +28,7 @@ The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
 with scikit-learn tools. P1's six variants are registered in the model
 registry with ``ModelInfo.kind == "sklearn"`` (``painzoo.get_model`` returns
 an unfitted :class:`LBPSVM`); the benchmark trains them through
-:class:`painzoo.benchmark.learners.SklearnLearner`.
+:class:`painzoo.training.learner.SklearnLearner`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Learners: what a benchmark unit trains and tests, whatever kind of model it is.
+"""Learners: one model of the registry behind ``fit`` / ``predict_proba``, whatever its kind.
 
-A :class:`Learner` wraps one model of the registry behind two calls, as
+A :class:`Learner` wraps one registered model behind two calls, as
 scikit-learn estimators do: :meth:`~Learner.fit` on a training
 :class:`~painzoo.datasets.Dataset` and :meth:`~Learner.predict_proba` on a
 test one, which returns the probability of pain per row (float ``[N]``). So
-:func:`painzoo.benchmark.units.run_unit` is the same four steps for every
-model: load the data, fit, predict, write.
+a benchmark unit (:func:`painzoo.benchmark.units.run_unit`) is the same four
+steps for every model: load the data, fit, predict, write.
 
 - :class:`KerasLearner` (``ModelInfo.kind == "keras"``, the zoo): builds the
   network with :func:`painzoo.get_model` inside the unit's
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Learner", "KerasLearner", "SklearnLearner", "get_learner", "model_kind"]
+__all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "model_kind"]
 
 
 class Learner:
@@ -52,22 +52,23 @@ class Learner:
         self.image_size = None if image_size is None else int(image_size)
         self.losses: list[float] | None = None
 
-    def fit(self, dataset, *, progress: bool = False) -> Learner:
-        """Train on ``dataset`` (a :class:`~painzoo.datasets.Dataset`); return ``self``."""
+    def fit(self, dataset, *, progress: bool = False, callbacks=None) -> Learner:
+        """Train on ``dataset`` (a :class:`~painzoo.datasets.Dataset`); return ``self``.
+
+        Args:
+            dataset: Training data.
+            progress: Show a bar over epochs (where training has epochs).
+            callbacks: Extra Keras callbacks (ignored by learners without epochs).
+        """
         raise NotImplementedError
 
     def predict_proba(self, dataset) -> np.ndarray:
         """Probability of pain (label 1) for every row of ``dataset``, float ``[N]``."""
         raise NotImplementedError
 
-    def save_extras(self, test, store, folder: str) -> None:
-        """Write model-specific files of a finished unit (attention maps) under ``folder``.
-
-        Args:
-            test: The test :class:`~painzoo.datasets.Dataset`.
-            store: The run's :class:`~painzoo.benchmark.storage.RunStorage`.
-            folder: The unit's folder inside ``store`` (``runs/<run_id>``).
-        """
+    def save(self, path) -> None:
+        """Save the fitted model to ``path``."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Free what the fitted model holds (a Keras session); the learner is done."""
@@ -81,8 +82,8 @@ class KerasLearner(Learner):
 
     The network is built inside :meth:`Recipe.scope` (dtype policy and
     devices) at ``image_size`` (square) or the model's own input shape, and
-    trained by :meth:`Recipe.fit` with a callback that ends training within a
-    batch on Ctrl-C / SIGTERM.
+    trained by :meth:`Recipe.fit` (the benchmark adds a callback that ends
+    training within a batch on Ctrl-C / SIGTERM).
 
     Attributes:
         model: The trained :class:`keras.Model` after :meth:`fit`.
@@ -90,16 +91,15 @@ class KerasLearner(Learner):
 
     kind = "keras"
 
-    def fit(self, dataset, *, progress: bool = False) -> KerasLearner:
+    def fit(self, dataset, *, progress: bool = False, callbacks=None) -> KerasLearner:
         import painzoo
-        from painzoo.benchmark.stopping import StopOnSignal  # ends within a batch on Ctrl-C
 
         size = self.image_size
         shape = None if size is None else (size, size, 3)
         with self.recipe.scope():
             self.model = painzoo.get_model(self.name, input_shape=shape, **self.kwargs)
         history = self.recipe.fit(
-            self.model, dataset, progress=progress, callbacks=[StopOnSignal()]
+            self.model, dataset, progress=progress, callbacks=list(callbacks or [])
         )
         self.losses = history.history.get("loss", [])
         return self
@@ -110,11 +110,6 @@ class KerasLearner(Learner):
     def save(self, path) -> None:
         """Save the trained network (``model.save``: ``.keras`` file)."""
         self.model.save(path)
-
-    def save_extras(self, test, store, folder: str) -> None:
-        from painzoo.benchmark.attention_report import save_unit_attention
-
-        save_unit_attention(self.model, test, store, folder, image_size=self.image_size)
 
     def close(self) -> None:
         import keras
@@ -150,7 +145,7 @@ class SklearnLearner(Learner):
             return get_baseline(self.name, **kwargs)
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
 
-    def fit(self, dataset, *, progress: bool = False) -> SklearnLearner:
+    def fit(self, dataset, *, progress: bool = False, callbacks=None) -> SklearnLearner:
         self.estimator = self._build().fit(dataset.load_images(self.image_size), dataset.labels)
         return self
 

@@ -7,10 +7,10 @@ import pytest
 from sklearn.svm import SVC
 
 import painzoo
-from painzoo.benchmark.learners import KerasLearner, SklearnLearner, get_learner, model_kind
 from painzoo.datasets import Dataset
 from painzoo.models.lbp_svm import LBPSVM, lbp_histograms
 from painzoo.registry import ModelInfo, _unregister, register_model
+from painzoo.training.learner import KerasLearner, SklearnLearner, get_learner, model_kind
 from painzoo.training.recipe import Recipe
 
 
