@@ -80,7 +80,7 @@ def _run_models(args) -> int:
                 name,
                 # A scikit-learn baseline reads images at the config's size or their own.
                 "×".join(str(s) for s in info.input_shape) if keras_model else "any",
-                f"{params:,}" if params is not None else "?",
+                f"{params:,}" if params is not None else ("?" if keras_model else "-"),
                 info.paper_params or "-",
                 ", ".join(info.weights) or "-",
                 info.kind,
