@@ -73,6 +73,7 @@ def test_sklearn_learner_reads_images_at_the_unit_size():
     )
 
 
+@pytest.mark.backend
 def test_keras_learner_trains_records_losses_and_predicts(learner_net):
     ds = _bright_dark()
     recipe = Recipe(epochs=3, batch_size=8, learning_rate=1e-2, augment=None, seed=0)
@@ -103,3 +104,24 @@ def test_registry_lists_the_baselines_as_sklearn_models():
         ModelInfo(kind="torch")
     with pytest.raises(ValueError, match="kind"):
         painzoo.list_models(kind="torch")
+
+
+@pytest.mark.backend
+def test_saved_models_predict_as_the_learner_did(learner_net, tmp_path):
+    import joblib
+
+    ds = _bright_dark()
+    keras_learner = get_learner(learner_net, recipe=Recipe(epochs=1, batch_size=8, augment=None))
+    keras_learner.fit(ds).save(tmp_path / "net.keras")
+    reloaded = keras.saving.load_model(tmp_path / "net.keras")
+    np.testing.assert_allclose(
+        reloaded.predict(ds.images.astype("float32"), verbose=0)[:, 1],
+        keras_learner.predict_proba(ds),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    lbp = get_learner("lbp_svm_r1p8_4x4").fit(ds)
+    lbp.save(tmp_path / "lbp.joblib")
+    np.testing.assert_allclose(
+        joblib.load(tmp_path / "lbp.joblib").predict_proba(ds.images)[:, 1], lbp.predict_proba(ds)
+    )
