@@ -47,6 +47,16 @@ def test_models_pattern_and_tag(capsys):
     }
 
 
+def test_models_kind(capsys):
+    assert main(["models", "--kind", "sklearn"]) == 0
+    p1_lbp = [f"lbp_svm_r{r}p8_{g}x{g}" for r in (1, 3) for g in (4, 8, 16)]
+    assert sorted(_rows(capsys.readouterr().out)[1]) == sorted(p1_lbp)
+    assert main(["models", "lbp*", "--kind", "keras"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[2:] == []
+    assert main(["models", "lbp_svm_r1p8_4x4", "--count"]) == 0  # nothing to build: no count
+    assert _rows(capsys.readouterr().out)[1]["lbp_svm_r1p8_4x4"][1:3] == ["any", "-"]
+
+
 def test_models_count_builds_the_model(capsys):
     # WeiNet at 64×64: convolutions + Dense(64·64·64 -> 2), counted by hand.
     expected = (7 * 7 * 3 * 32 + 32) + (7 * 7 * 32 * 32 + 32) + (7 * 7 * 32 * 64 + 64)
