@@ -60,7 +60,7 @@ def timed_run(config_path: Path, out: Path, jobs: int) -> float:
 
 
 def available_cores() -> int:
-    """Cores this process may use (as painzoo.evaluation.executors counts them)."""
+    """Cores this process may use (as painzoo.benchmark.executors counts them)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:

@@ -10,7 +10,7 @@ script measures every variant of P1's Table 3 with
 
 and prints pooled F1 / accuracy (P1's aggregation) next to P1's Table 3.
 The histograms are computed once per (R, grid) as counts and rescaled per
-cell, exactly as :func:`painzoo.evaluation.baselines.lbp_histograms` does.
+cell, exactly as :func:`painzoo.models.lbp_svm.lbp_histograms` does.
 
 Run (CPU, a few minutes at the default size)::
 
@@ -31,9 +31,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from painzoo.datasets.synthetic import make_synthetic
-from painzoo.evaluation.baselines import lbp_histograms, n_uniform_bins
 from painzoo.evaluation.metrics import pooled_metrics
 from painzoo.evaluation.protocols import LeaveOneSubjectOut
+from painzoo.models.lbp_svm import lbp_histograms, n_uniform_bins
 
 #: P1 Table 3, pooled F1 / accuracy (%).
 P1_TABLE3 = {

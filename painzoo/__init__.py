@@ -1,8 +1,8 @@
 """painzoo: recognise pain from face images with Keras 3.
 
 The public API is small: build a network by name, list and describe the zoo.
-Subpackages (``painzoo.datasets``, ``painzoo.evaluation``, ``painzoo.explain``,
-…) are imported on first use.
+Subpackages (``painzoo.datasets``, ``painzoo.evaluation``, ``painzoo.benchmark``,
+``painzoo.explain``, …) are imported on first use.
 
 Example:
     >>> import painzoo
@@ -36,6 +36,7 @@ __all__ = [
 
 _SUBPACKAGES = (
     "annotation",
+    "benchmark",
     "datasets",
     "evaluation",
     "explain",

@@ -4,7 +4,7 @@ TensorFlow writes its start-up lines (oneDNN, CUDA, CPU features) straight to
 file descriptor 2 before its own log level applies, and raises Python
 warnings (retracing) that say nothing a painzoo user can act on.
 :func:`quiet_backend` hides them for the command line and for the worker
-processes of :class:`painzoo.evaluation.executors.LocalExecutor`. This module
+processes of :class:`painzoo.benchmark.executors.LocalExecutor`. This module
 imports nothing heavy, so it can run before Keras is first imported.
 """
 

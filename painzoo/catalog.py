@@ -28,7 +28,7 @@ def _to_plain(info: ModelInfo) -> dict:
 
 
 def load_catalog(path: str | Path = CATALOG_FILE) -> list[ModelInfo]:
-    """The stored :class:`ModelInfo` of every zoo model, sorted by name."""
+    """The stored :class:`ModelInfo` of every zoo model (every kind), sorted by name."""
     rows = json.loads(Path(path).read_text(encoding="utf-8"))
     out = []
     for row in rows:
@@ -49,7 +49,7 @@ def build_catalog() -> list[dict]:
 
     return [
         _to_plain(model_info(name))
-        for name in list_models()
+        for name in list_models(kind=None)  # every kind: the networks and the LBP baselines
         if _REGISTRY[name][0].__module__.startswith("painzoo.")
     ]
 

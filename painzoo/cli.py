@@ -35,6 +35,12 @@ def _add_models(sub):
     p.add_argument("pattern", nargs="?", default=None, help="Shell wildcard, e.g. 'resnet*'.")
     p.add_argument("--tag", default=None, help="Only models with this tag (p1, p2, imagenet…).")
     p.add_argument(
+        "--kind",
+        default=None,
+        choices=("keras", "sklearn"),
+        help="Only networks (keras) or only the LBP + SVM baselines (sklearn).",
+    )
+    p.add_argument(
         "--count",
         action="store_true",
         help="Build every model to count its parameters (slow) instead of "
@@ -53,26 +59,31 @@ def _run_models(args) -> int:
         infos = [i for i in infos if fnmatch.fnmatchcase(i.name, args.pattern.lower())]
     if args.tag is not None:
         infos = [i for i in infos if args.tag in i.tags]
+    if args.kind is not None:
+        infos = [i for i in infos if i.kind == args.kind]
     rows = []
     for info in infos:
         name = info.name
-        if args.count:
+        if args.count and info.kind == "keras":
             import painzoo
 
             params = painzoo.get_model(name).count_params()
         else:
             params = info.params
+        keras_model = info.kind == "keras"
         rows.append(
             (
                 name,
-                "×".join(str(s) for s in info.input_shape),
-                f"{params:,}" if params is not None else "?",
+                # A scikit-learn baseline reads images at the config's size or their own.
+                "×".join(str(s) for s in info.input_shape) if keras_model else "any",
+                f"{params:,}" if params is not None else ("?" if keras_model else "-"),
                 info.paper_params or "-",
                 ", ".join(info.weights) or "-",
+                info.kind,
                 info.citation.split(".")[0] if info.citation else "",
             )
         )
-    header = ("model", "input", "params (2 classes)", "paper", "weights", "citation")
+    header = ("model", "input", "params (2 classes)", "paper", "weights", "kind", "citation")
     _print_table(header, rows)
     return 0
 
@@ -122,9 +133,9 @@ def _add_benchmark(sub):
 
 
 def _run_benchmark(args) -> int:
-    from painzoo import evaluation
+    from painzoo import benchmark
 
-    config = evaluation.load_config(args.config)
+    config = benchmark.load_config(args.config)
     overrides = {
         "out": args.out,
         "models": args.models,
@@ -134,7 +145,7 @@ def _run_benchmark(args) -> int:
         "image_size": args.image_size,
         "seed": args.seed,
     }
-    config = evaluation.apply_overrides(config, **overrides)
+    config = benchmark.apply_overrides(config, **overrides)
     if args.no_deterministic:
         config["deterministic"] = False
     ray_options = {
@@ -152,14 +163,14 @@ def _run_benchmark(args) -> int:
     if args.jobs is not None and args.jobs < 0:
         raise ValueError(f"--jobs must be >= 0 (0: in this process); received {args.jobs}.")
     local_options = {"jobs": "auto" if args.jobs is None else args.jobs}
-    from painzoo.evaluation.executors import get_executor
+    from painzoo.benchmark.executors import get_executor
 
     try:
         options = ray_options if args.executor == "ray" else local_options
         executor = get_executor(args.executor, **options)
     except ImportError as err:
         raise ValueError(str(err)) from err
-    result = evaluation.run(
+    result = benchmark.run(
         config, progress=not args.no_progress, profile=args.profile, executor=executor
     )
     print(f"Report: {result.report_path}")

@@ -4,6 +4,11 @@ Builders are plain functions returning a functional :class:`keras.Model`, in
 the manner of ``keras.applications``. ``@register_model`` attaches a
 :class:`ModelInfo`; :func:`get_model` builds by name, :func:`list_models`
 filters names with shell wildcards and :func:`model_info` returns metadata.
+
+``ModelInfo.kind`` says what a builder returns: ``"keras"`` (a Keras model,
+the zoo) or ``"sklearn"`` (a scikit-learn estimator on uint8 images, the LBP
++ SVM baselines of :mod:`painzoo.models.lbp_svm`). The benchmark trains
+either through the learner of its kind (:mod:`painzoo.training.learner`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ModelInfo", "register_model", "get_model", "list_models", "model_info"]
+__all__ = ["KINDS", "ModelInfo", "register_model", "get_model", "list_models", "model_info"]
+
+#: What a registered builder returns: a Keras model or a scikit-learn estimator.
+KINDS = ("keras", "sklearn")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class ModelInfo:
             paper reports one (SPEC §3, P2 Table 3).
         paper_params: The figure printed in the source paper, as text.
         description: One line saying what the model is.
+        kind: What the builder returns: ``"keras"`` (a :class:`keras.Model`)
+            or ``"sklearn"`` (a scikit-learn classifier on uint8 images).
     """
 
     name: str = ""
@@ -45,6 +55,11 @@ class ModelInfo:
     paper_params: str | None = None
     description: str = ""
     extra: dict = field(default_factory=dict)
+    kind: str = "keras"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"ModelInfo.kind must be one of {KINDS}; received {self.kind!r}.")
 
 
 _REGISTRY: dict[str, tuple[Callable, ModelInfo]] = {}
@@ -69,7 +84,9 @@ def register_model(name: str | None = None, *, info: ModelInfo | None = None) ->
 
     The builder must accept ``num_classes``, ``input_shape`` and ``weights``
     keyword arguments (plus any model-specific keywords) and return a
-    :class:`keras.Model` that takes RGB float images in ``[0, 255]``.
+    :class:`keras.Model` that takes RGB float images in ``[0, 255]`` — or,
+    with ``info.kind == "sklearn"``, a scikit-learn classifier whose ``fit``
+    and ``predict_proba`` take uint8 images ``[N, H, W, 3]``.
 
     Args:
         name: Registered name; defaults to ``info.name`` or the function name.
@@ -138,7 +155,8 @@ def get_model(
 
     Returns:
         A :class:`keras.Model` taking RGB float images in ``[0, 255]`` and
-        returning class probabilities ``[batch, num_classes]``.
+        returning class probabilities ``[batch, num_classes]``; for a model
+        of kind ``"sklearn"``, an unfitted scikit-learn classifier.
 
     Raises:
         ValueError: For an unknown name (with the closest names), or invalid
@@ -155,12 +173,17 @@ def get_model(
     return builder(num_classes=num_classes, input_shape=shape, weights=weights, **kwargs)
 
 
-def list_models(pattern: str | None = None, *, tag: str | None = None) -> list[str]:
+def list_models(
+    pattern: str | None = None, *, tag: str | None = None, kind: str | None = "keras"
+) -> list[str]:
     """Names of registered models, sorted.
 
     Args:
         pattern: Shell wildcard, e.g. ``"resnet*"``; ``None`` lists all.
         tag: Keep only models carrying this tag (e.g. ``"p2"``).
+        kind: Keep only models of this :attr:`ModelInfo.kind`; the default
+            ``"keras"`` lists the networks (what :func:`get_model` returns as
+            a Keras model), ``None`` lists every kind (the LBP baselines too).
 
     Returns:
         Sorted list of names.
@@ -171,6 +194,10 @@ def list_models(pattern: str | None = None, *, tag: str | None = None) -> list[s
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
     if tag is not None:
         names = [n for n in names if tag in _REGISTRY[n][1].tags]
+    if kind is not None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS} or None; received {kind!r}.")
+        names = [n for n in names if _REGISTRY[n][1].kind == kind]
     return names
 
 

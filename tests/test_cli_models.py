@@ -18,10 +18,13 @@ def test_models_lists_every_registered_model(capsys):
     # painzoo's own zoo (other test modules may have registered plug-ins in this process)
     zoo = [
         n
-        for n in painzoo.list_models()
+        for n in painzoo.list_models(kind=None)  # networks and the LBP baselines
         if painzoo.registry._REGISTRY[n][0].__module__.startswith("painzoo.")
     ]
-    assert list(rows) == zoo and len(zoo) == 13
+    assert list(rows) == zoo and len(zoo) == 13 + 6
+    assert header.split()[-2:] == ["kind", "citation"]
+    assert rows["lbp_svm_r3p8_16x16"][1] == "any" and "sklearn" in rows["lbp_svm_r3p8_16x16"]
+    assert "keras" in rows["vgg16"] and "sklearn" not in rows["vgg16"]
     # SPEC §3 figures, written independently of the registry.
     assert rows["vgg16"][1:4] == ["224×224×3", "14,715,714", "14.7"]
     assert rows["weinet"][1:3] == ["64×64×3", "679,650"]
@@ -42,6 +45,16 @@ def test_models_pattern_and_tag(capsys):
         "inceptionv3",
         "xception",
     }
+
+
+def test_models_kind(capsys):
+    assert main(["models", "--kind", "sklearn"]) == 0
+    p1_lbp = [f"lbp_svm_r{r}p8_{g}x{g}" for r in (1, 3) for g in (4, 8, 16)]
+    assert sorted(_rows(capsys.readouterr().out)[1]) == sorted(p1_lbp)
+    assert main(["models", "lbp*", "--kind", "keras"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[2:] == []
+    assert main(["models", "lbp_svm_r1p8_4x4", "--count"]) == 0  # nothing to build: no count
+    assert _rows(capsys.readouterr().out)[1]["lbp_svm_r1p8_4x4"][1:3] == ["any", "-"]
 
 
 def test_models_count_builds_the_model(capsys):

@@ -129,6 +129,11 @@ class Protocol:
                 out.append(Fold(i, r, seed + 1000 * r + i, train, test, label))
         return out
 
+    @property
+    def label(self) -> str:
+        """A readable label for reports and run ids (``loso``, ``subject_kfold5``)."""
+        return self.name
+
     def _splitter_seed(self, base_seed: int, repeat: int) -> int:
         """``random_state`` of a K-fold splitter: the protocol's own seed or the base seed."""
         own = getattr(self, "seed", None)
@@ -178,6 +183,10 @@ class ImageKFold(Protocol):
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         return self.n_splits
 
+    @property
+    def label(self) -> str:
+        return f"{self.name}{self.n_splits}"
+
     def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -224,6 +233,10 @@ class SubjectKFold(Protocol):
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         return self.n_splits
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}{self.n_splits}"
 
     def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import StratifiedGroupKFold
@@ -327,6 +340,10 @@ class CrossDataset(Protocol):
     def _test_set(self) -> list[str]:
         ts = self.test_sources
         return [ts] if isinstance(ts, str) else [str(t) for t in ts]
+
+    @property
+    def label(self) -> str:
+        return f"cross_dataset({'+'.join(self._test_set())})"
 
     def _n_repeats(self, repeats: int) -> int:
         return int(self.repeats if repeats == 1 else repeats)

@@ -31,7 +31,7 @@ def train(
 
     Args:
         config: A bundled config name, a YAML path or a dict (see
-            :mod:`painzoo.evaluation.config`); ``None`` when ``data`` is a
+            :mod:`painzoo.benchmark.config`); ``None`` when ``data`` is a
             :class:`~painzoo.datasets.Dataset`.
         model: A model of the config (its label or name) or any zoo name.
         out: Output folder; ``model.keras`` and ``model.json`` are written there.
@@ -63,10 +63,9 @@ def train(
     import keras
 
     import painzoo
+    from painzoo.benchmark.config import apply_overrides, expand_models, load_config
+    from painzoo.benchmark.units import load_data
     from painzoo.datasets import Dataset
-    from painzoo.evaluation.baselines import is_baseline
-    from painzoo.evaluation.config import apply_overrides, expand_models, load_config
-    from painzoo.evaluation.units import load_data
     from painzoo.inference.card import (
         MODEL_FILE,
         PainModel,
@@ -74,6 +73,7 @@ def train(
         make_card,
         write_card,
     )
+    from painzoo.models.lbp_svm import is_baseline
     from painzoo.training.recipe import Recipe
 
     if config is None and not isinstance(data, Dataset):
@@ -167,7 +167,7 @@ def _model_spec(entries, model: str, expand_models) -> dict:
     import painzoo
 
     if wanted not in painzoo.list_models():
-        from painzoo.evaluation.baselines import is_baseline
+        from painzoo.models.lbp_svm import is_baseline
 
         if not is_baseline(wanted):
             labels = [s["label"] for s in specs]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from painzoo.evaluation import apply_overrides, load_config, run
-from painzoo.evaluation.attention_report import au_mass_shares
+from painzoo.benchmark import apply_overrides, load_config, run
+from painzoo.benchmark.attention_report import au_mass_shares
 
 
 @pytest.mark.slow
@@ -35,13 +35,13 @@ def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
     # Every PainSeeker unit (none of LBP's) saved its shares on a 3×3 grid, one per test
     # image in the order of its predictions, with chance = that image's AU area share.
     # (The shares themselves are checked against the model's own maps in
-    # test_evaluation_attention_report.py.)
+    # tests/benchmark/test_benchmark_attention_report.py.)
     results = pd.read_csv(tmp_path / "results.csv")
     ps_units = results[results["model"] == "painseeker"]["run_id"]
     lbp_units = results[results["model"] == "lbp_svm_r1p8_4x4"]["run_id"]
     assert len(ps_units) == 6 + 3
     assert not any((tmp_path / "runs" / r / "attention.json").exists() for r in lbp_units)
-    from painzoo.evaluation.units import load_data
+    from painzoo.benchmark.units import load_data
 
     ds = load_data("ratspain", config["data"])
     union = np.logical_or.reduce([ds.masks[k] for k in sorted(ds.masks)])

@@ -172,7 +172,7 @@ def test_url_argument_and_a_file_put_by_hand(cache, monkeypatch):
 
 
 def test_config_accepts_weights_imagenet(cache):
-    from painzoo.evaluation.config import expand_models
+    from painzoo.benchmark.config import expand_models
 
     (spec,) = expand_models([{"resnet18": {"weights": "imagenet"}}])
     model = painzoo.get_model(spec["name"], input_shape=SIZE, **spec["kwargs"])

@@ -121,7 +121,7 @@ def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> 
     Args:
         model: The trained model.
         test: The test :class:`~painzoo.datasets.Dataset` (with ``masks``).
-        store: A :class:`painzoo.evaluation.storage.RunStorage` (or anything
+        store: A :class:`painzoo.benchmark.storage.RunStorage` (or anything
             with ``write_text(rel, text)``).
         folder: The unit's folder relative to the store (``runs/<run_id>``).
         image_size: Side the model was trained at (default: its input size).
@@ -263,7 +263,7 @@ def plot_attention(records: list[dict], path) -> bool:
 
     if not records:
         return False
-    from painzoo.evaluation.report import _plt
+    from painzoo.benchmark.report import _plt
 
     plt = _plt()
     models = list(dict.fromkeys(r["model"] for r in records))
@@ -287,7 +287,7 @@ def plot_attention(records: list[dict], path) -> bool:
             ax.set_yticks([])
             ax.set_title(f"{model}\n{'pain' if cls == '1' else 'no pain'}", fontsize=7)
     fig.tight_layout()
-    from painzoo.evaluation.storage import save_figure
+    from painzoo.benchmark.storage import save_figure
 
     save_figure(fig, path, dpi=100)
     plt.close(fig)

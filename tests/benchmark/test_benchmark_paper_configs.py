@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
+from painzoo.benchmark import expand_models, load_config, run
+from painzoo.benchmark import units as units_module
 from painzoo.datasets import Dataset
-from painzoo.evaluation import expand_models, load_config, run
-from painzoo.evaluation import units as units_module
 
 
 def _face_like(n=2, side=64, seed=0):
@@ -61,7 +61,7 @@ def test_p1_configs_offer_both_initialisations_and_say_whose_choice():
     from importlib import resources
 
     for cfg in ("p1-ratspain", "p1-sensitivity"):
-        text = resources.files("painzoo.evaluation.configs").joinpath(f"{cfg}.yaml").read_text()
+        text = resources.files("painzoo.benchmark.configs").joinpath(f"{cfg}.yaml").read_text()
         assert "fine-tunes an ImageNet" not in text  # not in P1
         assert "does not say" in text
 

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from painzoo.evaluation import load_config, plan_units, run
-from painzoo.evaluation import units as units_module
-from painzoo.evaluation.executors import (
+from painzoo.benchmark import load_config, plan_units, run
+from painzoo.benchmark import units as units_module
+from painzoo.benchmark.executors import (
     LocalExecutor,
     _receive,
     _worker,
@@ -25,7 +25,7 @@ from painzoo.evaluation.executors import (
     get_executor,
     worker_environment,
 )
-from painzoo.evaluation.stopping import RunStopped, StopOnSignal, handle_signals
+from painzoo.benchmark.stopping import RunStopped, StopOnSignal, handle_signals
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,13 +81,13 @@ def test_worker_processes_give_the_serial_results_in_plan_order(tmp_path):
 
 
 def test_jobs_rule_and_worker_thread_limits(monkeypatch):
-    monkeypatch.setattr("painzoo.evaluation.executors.available_cores", lambda: 8)
-    monkeypatch.setattr("painzoo.evaluation.executors._gpu_visible", lambda: False)
+    monkeypatch.setattr("painzoo.benchmark.executors.available_cores", lambda: 8)
+    monkeypatch.setattr("painzoo.benchmark.executors._gpu_visible", lambda: False)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert default_jobs() == min(8, max(1, memory // (2 << 30)))
     assert default_jobs(3) == min(3, default_jobs())  # never more workers than units
     assert default_jobs(0) == 1
-    monkeypatch.setattr("painzoo.evaluation.executors._gpu_visible", lambda: True)
+    monkeypatch.setattr("painzoo.benchmark.executors._gpu_visible", lambda: True)
     assert default_jobs() == 1
     env = worker_environment(1)
     assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1"
@@ -134,7 +134,7 @@ def test_a_worker_runs_units_until_its_quota_then_retires(monkeypatch, tmp_path)
         return {"run_id": unit["run_id"], "accuracy": 1.0}
 
     monkeypatch.setattr(units_module, "run_unit", fake_run_unit)
-    monkeypatch.setattr("painzoo.evaluation.executors._limit_threads", lambda threads: None)
+    monkeypatch.setattr("painzoo.benchmark.executors._limit_threads", lambda threads: None)
     monkeypatch.setattr(signal, "signal", lambda *a: None)  # keep pytest's handlers
     parent, child = multiprocessing.Pipe(duplex=True)
     for rid in ("a", "bad", "c", "d"):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from painzoo.evaluation.attention_report import (
+from painzoo.benchmark.attention_report import (
     attention_summary,
     au_mass_shares,
     cell_cover,
@@ -116,7 +116,7 @@ def _fake_run(out, preds_by_unit):
 
 
 def test_summary_numbers_match_a_direct_computation(tmp_path):
-    from painzoo.evaluation.report import summarize, summary_lines
+    from painzoo.benchmark.report import summarize, summary_lines
 
     rng = np.random.default_rng(1)
     n, subjects = 60, np.repeat(["rat1", "rat2", "rat3", "rat4", "rat5", "rat6"], 10)
@@ -177,13 +177,13 @@ def test_a_painseeker_unit_saves_shares_that_match_its_own_attention_maps(tmp_pa
     import keras
 
     import painzoo
-    from painzoo.datasets import make_synthetic
-    from painzoo.evaluation.attention_report import (
+    from painzoo.benchmark.attention_report import (
         collect_attention,
         plot_attention,
         save_unit_attention,
     )
-    from painzoo.evaluation.storage import RunStorage
+    from painzoo.benchmark.storage import RunStorage
+    from painzoo.datasets import make_synthetic
     from painzoo.explain import attention_maps
 
     keras.utils.set_random_seed(0)

@@ -31,6 +31,8 @@ import uuid
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "RunStorage",
     "is_uri",
@@ -44,6 +46,40 @@ __all__ = [
 
 # Filesystems on which a rename is atomic; on the others a rename is copy + delete.
 _RENAME_ATOMIC = ("local", "hdfs")
+
+
+def json_text(obj) -> str:
+    """``obj`` as indented, key-sorted JSON text, as every run file is written.
+
+    NumPy scalars and arrays, paths and records with a ``to_dict()`` (a
+    :class:`~painzoo.benchmark.units.Unit`) are converted to plain JSON.
+
+    Raises:
+        TypeError: For any other object JSON cannot hold.
+    """
+
+    def default(o):
+        if isinstance(o, np.integer):
+            return int(o)
+        if isinstance(o, np.floating):
+            return float(o)
+        if isinstance(o, np.bool_):
+            return bool(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, Path):
+            return str(o)
+        if callable(getattr(o, "to_dict", None)):
+            return o.to_dict()
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+    return json.dumps(obj, indent=2, sort_keys=True, default=default)
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a file or folder name: runs of other characters than
+    letters, digits and ``_.=,+-`` become one ``-``."""
+    return re.sub(r"[^A-Za-z0-9_.=,+-]+", "-", str(text)).strip("-")
 
 
 def is_uri(out) -> bool:
@@ -393,6 +429,11 @@ class RunStorage:
         from pyarrow import fs as pafs
 
         return self._fs.get_file_info(path).type == pafs.FileType.File
+
+    def is_finished(self, run_id: str) -> bool:
+        """Whether the unit ``run_id`` finished: its ``runs/<run_id>/metrics.json`` exists
+        (written last, so its presence marks a complete unit)."""
+        return self.exists(f"runs/{run_id}/metrics.json")
 
     def remove(self, rel: str) -> None:
         """Delete ``rel`` if it exists."""

@@ -1,8 +1,8 @@
 """The evaluation runner: models × protocols × folds × repeats, resumable.
 
-:func:`run` plans the units of a config (:mod:`painzoo.evaluation.units`),
+:func:`run` plans the units of a config (:mod:`painzoo.benchmark.units`),
 skips those already finished, hands the rest to an executor
-(:mod:`painzoo.evaluation.executors`) and writes ``results.csv``,
+(:mod:`painzoo.benchmark.executors`) and writes ``results.csv``,
 ``summary.csv`` and ``report.md`` from what finished.
 
 Every output file (unit files, ``results.csv``, ``summary.csv``,
@@ -10,9 +10,9 @@ Every output file (unit files, ``results.csv``, ``summary.csv``,
 renamed (``os.replace``), so an interrupted run leaves no half-written file
 and a rerun skips finished units without touching them. A unit's folder name
 holds a hash of everything that determines its result
-(:class:`~painzoo.evaluation.units.Unit`), so a changed config trains new
+(:class:`~painzoo.benchmark.units.Unit`), so a changed config trains new
 units and never reuses old ones. ``OUT/.lock`` keeps a second run off the
-folder (:class:`~painzoo.evaluation.storage.OutputLock`); a read-only or full
+folder (:class:`~painzoo.benchmark.storage.OutputLock`); a read-only or full
 folder stops the run with one message and keeps the finished units. Ctrl-C
 or SIGTERM stops after writing the report of what finished; a failing unit
 writes ``error.json`` and the run goes on (it is retried on the next run).
@@ -30,14 +30,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from painzoo.evaluation.stopping import check_stop, handle_signals
-from painzoo.evaluation.storage import (
+from painzoo.benchmark.stopping import check_stop, handle_signals
+from painzoo.benchmark.storage import (
     OutputLock,
     OutputWriteError,
     RunStorage,
     atomic_write_text,
+    json_text,
+    safe_name,
 )
-from painzoo.evaluation.units import _json, _slug, is_finished, load_data, plan_units, run_unit
+from painzoo.benchmark.units import is_finished, load_data, plan_units, run_unit
 
 __all__ = ["run", "run_unit", "plan_units", "load_data", "is_finished", "RunResult"]
 
@@ -84,20 +86,20 @@ def run(
     """Evaluate every model of a config under every protocol; write the report.
 
     Args:
-        config: A dict from :func:`~painzoo.evaluation.load_config` (or a
+        config: A dict from :func:`~painzoo.benchmark.load_config` (or a
             bundled name / YAML path).
         progress: Show tqdm bars over units and epochs.
         profile: Print seconds spent in data, training, evaluation and
             reporting at the end (always stored in ``RunResult.profile``).
         executor: ``"local"`` (units one after another in this process),
             ``"ray"`` (every unit a Ray task, see
-            :class:`~painzoo.evaluation.executors.RayExecutor`) or an
-            :class:`~painzoo.evaluation.executors.Executor` instance. ``out``
+            :class:`~painzoo.benchmark.executors.RayExecutor`) or an
+            :class:`~painzoo.benchmark.executors.Executor` instance. ``out``
             may then also be a pyarrow filesystem URI (``s3://…``); the report
             is computed on a local copy under the temporary folder and uploaded.
         jobs: For the local executor: units run side by side, each in a
             fresh worker process (``"auto"``: one per core, see
-            :func:`~painzoo.evaluation.executors.default_jobs`); ``None`` or
+            :func:`~painzoo.benchmark.executors.default_jobs`); ``None`` or
             ``0`` runs them one after another in this process. ``painzoo
             benchmark`` uses worker processes by default.
 
@@ -119,8 +121,8 @@ def run(
 
 
 def _run(config, progress, profile, executor, jobs) -> RunResult:
-    from painzoo.evaluation.config import check_config, load_config
-    from painzoo.evaluation.executors import get_executor
+    from painzoo.benchmark.config import check_config, load_config
+    from painzoo.benchmark.executors import get_executor
 
     if jobs is not None:
         if not (isinstance(executor, str) and executor.lower() == "local"):
@@ -132,7 +134,7 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
     check_config(config)  # schema, models, protocols, data files: before any training
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.
-    out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / _slug(store.out)
+    out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
         return _run_locked(config, store, out, executor, progress, profile)
@@ -159,13 +161,13 @@ def _unit_output_error(outcome, out) -> OutputWriteError | None:
 
 
 def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
-    from painzoo.evaluation.report import collect_results, summarize, write_report
+    from painzoo.benchmark.report import collect_results, summarize, write_report
 
     times = {"data": 0.0, "training": 0.0, "evaluation": 0.0, "reporting": 0.0}
     t0 = time.perf_counter()
     units = plan_units(config)
     times["data"] += time.perf_counter() - t0
-    atomic_write_text(out / "config.json", _json({k: v for k, v in config.items()}))
+    atomic_write_text(out / "config.json", json_text({k: v for k, v in config.items()}))
     result = RunResult(out, out / "report.md", pd.DataFrame(), pd.DataFrame())
     bar = None
     if progress:
@@ -175,7 +177,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
     try:
         todo = []
         for unit in units:
-            if store.exists(f"runs/{unit.run_id}/metrics.json"):
+            if store.is_finished(unit.run_id):
                 result.skipped.append(unit.run_id)
                 if bar is not None:
                     bar.update(1)
@@ -196,7 +198,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
                     result.failed.append(rid)
                     store.write_text(
                         f"runs/{rid}/error.json",
-                        _json(
+                        json_text(
                             {
                                 "run_id": rid,
                                 "status": "failed",

@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from painzoo.cli import main
-from painzoo.datasets import Dataset
-from painzoo.evaluation import apply_overrides, load_config, run
-from painzoo.evaluation import storage as storage_module
-from painzoo.evaluation.storage import (
+from painzoo.benchmark import apply_overrides, load_config, run
+from painzoo.benchmark import storage as storage_module
+from painzoo.benchmark.storage import (
     OutputLock,
     OutputLockedError,
     OutputWriteError,
     atomic_write_bytes,
 )
+from painzoo.cli import main
+from painzoo.datasets import Dataset
 
 OUTPUTS = (
     "results.csv",

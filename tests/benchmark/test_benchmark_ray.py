@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import ray
 
+from painzoo.benchmark import load_config, run
+from painzoo.benchmark import runner as runner_module
+from painzoo.benchmark.executors import LocalExecutor, RayExecutor, get_executor
+from painzoo.benchmark.storage import RunStorage, is_uri
 from painzoo.cli import main
-from painzoo.evaluation import load_config, run
-from painzoo.evaluation import runner as runner_module
-from painzoo.evaluation.executors import LocalExecutor, RayExecutor, get_executor
-from painzoo.evaluation.storage import RunStorage, is_uri
 from painzoo.registry import _unregister
 
 # Models registered by a plug-in module: Ray workers import it at start-up

@@ -6,7 +6,13 @@ from skimage.feature import local_binary_pattern
 from sklearn.model_selection import cross_val_score
 from sklearn.svm import SVC, LinearSVC
 
-from painzoo.evaluation import LBPSVM, get_baseline, is_baseline, lbp_histograms, list_baselines
+from painzoo.models.lbp_svm import (
+    LBPSVM,
+    get_baseline,
+    is_baseline,
+    lbp_histograms,
+    list_baselines,
+)
 
 
 def _reference_grid_hist(gray, grid):

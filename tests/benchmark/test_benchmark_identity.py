@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from painzoo.cli import main
-from painzoo.datasets import Dataset
-from painzoo.evaluation import apply_overrides, load_config, plan_units, run
-from painzoo.evaluation.units import (
+from painzoo.benchmark import apply_overrides, load_config, plan_units, run
+from painzoo.benchmark.units import (
     RESULTS_VERSION,
     Unit,
     data_fingerprint,
     enable_determinism,
     run_unit,
 )
+from painzoo.cli import main
+from painzoo.datasets import Dataset
 
 METRICS = ["accuracy", "f1", "precision_pain", "recall_pain", "tp", "fp", "tn", "fn", "auc"]
 

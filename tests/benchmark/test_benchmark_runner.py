@@ -9,9 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from painzoo.cli import main
-from painzoo.datasets import Dataset
-from painzoo.evaluation import (
+from painzoo.benchmark import (
     apply_overrides,
     bundled_configs,
     expand_models,
@@ -19,7 +17,9 @@ from painzoo.evaluation import (
     plan_units,
     run,
 )
-from painzoo.evaluation import units as units_module
+from painzoo.benchmark import units as units_module
+from painzoo.cli import main
+from painzoo.datasets import Dataset
 from painzoo.registry import ModelInfo, _unregister, register_model
 
 

@@ -56,7 +56,7 @@ _RESERVED = ("recipe", "input_size", "label")
 
 def bundled_configs() -> list[str]:
     """Names of the configs shipped with painzoo."""
-    folder = resources.files("painzoo.evaluation") / "configs"
+    folder = resources.files("painzoo.benchmark") / "configs"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -66,7 +66,7 @@ def load_config(name_or_path: str | os.PathLike | dict) -> dict:
     Every key is checked against the schema (unknown keys are errors with
     the closest valid name), and every value against its type and range.
     :func:`check_config` then checks what needs the registry, the protocols
-    and the data files; :func:`painzoo.evaluation.run` calls it before any
+    and the data files; :func:`~painzoo.benchmark.run` calls it before any
     training.
 
     Args:
@@ -109,7 +109,7 @@ def load_config(name_or_path: str | os.PathLike | dict) -> dict:
                 f"No bundled config named {text!r} and no such file.{hint} Bundled configs: "
                 f"{', '.join(names)} (or pass a path to a .yaml file)."
             )
-        bundled = resources.files("painzoo.evaluation") / "configs" / f"{text}.yaml"
+        bundled = resources.files("painzoo.benchmark") / "configs" / f"{text}.yaml"
         source = bundled.read_text(encoding="utf-8")
         base = Path.cwd()
         default_name = text
@@ -321,7 +321,7 @@ def validate_config(config: dict, *, source: str | None = None) -> None:
             c.fail(
                 (key,) if key in config else (),
                 f"the config lacks {key!r} (or it is empty); see "
-                "painzoo/evaluation/configs/quick.yaml for a complete example.",
+                "painzoo/benchmark/configs/quick.yaml for a complete example.",
             )
     data = c.mapping(config["data"], ("data",), "'data'")
     for name, entry in data.items():
@@ -740,7 +740,7 @@ def check_config(config: dict) -> None:
     for name in used:
         if _is_synthetic(config["data"], name):
             continue
-        from painzoo.evaluation.units import load_data
+        from painzoo.benchmark.units import load_data
 
         try:
             load_data(name, config["data"], config_dir=config.get("config_dir"))
@@ -770,7 +770,7 @@ def _is_synthetic(data: dict, spec, seen=()) -> bool:
 def _check_model_names(c: _Checker, config: dict) -> None:
     import painzoo
     from painzoo import registry
-    from painzoo.evaluation.baselines import get_baseline, is_baseline, list_baselines
+    from painzoo.models.lbp_svm import get_baseline, is_baseline, list_baselines
 
     for i, entry in enumerate(config["models"]):
         name = _entry_name(entry)

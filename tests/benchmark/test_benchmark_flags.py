@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from painzoo.benchmark.report import flagged_lines, summarize, write_report
 from painzoo.evaluation.metrics import learning_flags, learning_record
-from painzoo.evaluation.report import flagged_lines, summarize, write_report
 
 
 def test_one_class_for_every_test_image_is_collapsed():
@@ -108,7 +108,7 @@ def test_report_without_flags_has_no_section(tmp_path):
 @pytest.mark.slow
 def test_a_unit_that_collapses_is_flagged_in_results_csv(tmp_path):
     """End to end: a network that cannot learn (a vanishing learning rate) is flagged, with a warning."""
-    from painzoo.evaluation import runner
+    from painzoo.benchmark import runner
 
     config = {
         "name": "flags",

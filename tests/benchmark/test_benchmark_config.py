@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from painzoo.evaluation import bundled_configs, load_config, run
-from painzoo.evaluation.config import ConfigError, apply_overrides, check_config, prepare_data
-from painzoo.evaluation.units import load_data
+from painzoo.benchmark import bundled_configs, load_config, run
+from painzoo.benchmark.config import ConfigError, apply_overrides, check_config, prepare_data
+from painzoo.benchmark.units import load_data
 
 GOOD = """\
 name: t

@@ -27,7 +27,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from painzoo.evaluation.config import prepare_data
-from painzoo.evaluation.storage import RunStorage
+from painzoo.benchmark.config import prepare_data
+from painzoo.benchmark.storage import RunStorage, json_text, safe_name
 
 __all__ = [
     "Unit",
@@ -65,23 +64,8 @@ _FOLD_CACHE: dict[str, list] = {}
 
 
 # -- files ----------------------------------------------------------------------
-def _json(obj) -> str:
-    def default(o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.bool_):
-            return bool(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, Path):
-            return str(o)
-        if isinstance(o, Unit):
-            return o.to_dict()
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-    return json.dumps(obj, indent=2, sort_keys=True, default=default)
+_json = json_text  # indented, key-sorted JSON of plain data, NumPy values and units
+_slug = safe_name  # a readable folder name
 
 
 def _plain(obj):
@@ -466,9 +450,10 @@ def _unit_data(unit: Unit):
 def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     from painzoo.evaluation.protocols import get_protocol
 
-    key = _json([data_name, data, protocol, repeats, seed, fingerprint])
+    protocol = get_protocol(protocol)  # an entry (a unit's) or a Protocol (the planner's)
+    key = _json([data_name, data, _protocol_entry(protocol), repeats, seed, fingerprint])
     if key not in _FOLD_CACHE:
-        _FOLD_CACHE[key] = get_protocol(protocol).folds(ds, repeats=repeats, seed=seed)
+        _FOLD_CACHE[key] = protocol.folds(ds, repeats=repeats, seed=seed)
     return _FOLD_CACHE[key]
 
 
@@ -485,20 +470,12 @@ def _unit_folds(unit: Unit, ds):
 
 
 # -- planning ---------------------------------------------------------------------
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=,+-]+", "-", str(text)).strip("-")
-
-
 def protocol_label(spec) -> str:
-    """A readable label of a protocol entry (``loso``, ``cross_dataset(cppain)``)."""
+    """A readable label of a protocol entry or :class:`~painzoo.evaluation.protocols.Protocol`
+    (``loso``, ``cross_dataset(cppain)``; :attr:`Protocol.label`)."""
     from painzoo.evaluation.protocols import get_protocol
 
-    p = get_protocol(spec)
-    if p.name == "cross_dataset":
-        return f"cross_dataset({'+'.join(p._test_set())})"
-    if p.name in ("image_kfold", "subject_kfold"):
-        return f"{p.name}{p.n_splits}"
-    return p.name
+    return get_protocol(spec).label
 
 
 def _protocol_entry(spec) -> dict:
@@ -521,7 +498,7 @@ def plan_units(config: dict) -> list[Unit]:
     """
     import keras
 
-    from painzoo.evaluation.config import expand_models
+    from painzoo.benchmark.config import expand_models
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training.recipe import Recipe
 
@@ -540,10 +517,10 @@ def plan_units(config: dict) -> list[Unit]:
         fingerprint = data_fingerprint(load_data(data_name, config["data"], **common))
         ds = load_data(data_name, config["data"], face_crop=config.get("face_crop"), **common)
         for pspec in exp["protocols"]:
-            protocol = get_protocol(pspec)
-            entry = _protocol_entry(pspec)
-            plabel = protocol_label(pspec)
-            folds = _folds(data_name, config["data"], entry, repeats, seed, fingerprint, ds)
+            protocol = get_protocol(pspec)  # parsed once; the helpers below take the instance
+            entry = _protocol_entry(protocol)
+            plabel = protocol.label
+            folds = _folds(data_name, config["data"], protocol, repeats, seed, fingerprint, ds)
             for model in models:
                 recipe = base_recipe.replace(**model["recipe"]) if model["recipe"] else base_recipe
                 for f in folds:
@@ -585,14 +562,17 @@ def plan_units(config: dict) -> list[Unit]:
 def is_finished(unit: Unit | str, out_dir) -> bool:
     """Whether ``unit``'s (a :class:`Unit` or a run id) ``metrics.json`` exists under
     ``out_dir`` (a path or URI)."""
-    run_id = unit if isinstance(unit, str) else unit.run_id
-    return RunStorage(out_dir).exists(f"runs/{run_id}/metrics.json")
+    return RunStorage(out_dir).is_finished(unit if isinstance(unit, str) else unit.run_id)
 
 
 def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """Train and test one model on one split; write its files; return its metrics.
 
-    A top-level function of picklable arguments, so executors can run it in
+    Load the unit's data and fold, fit the model's
+    :class:`~painzoo.training.learner.Learner` (a Keras network or a
+    scikit-learn baseline, by the registry's ``kind``) on the training part,
+    predict the probability of pain on the test part, write the files. A
+    top-level function of picklable arguments, so executors can run it in
     another process. It first switches deterministic ops to
     ``unit.deterministic`` (:func:`enable_determinism`) and seeds every
     generator with ``unit.seed``.
@@ -600,7 +580,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     Args:
         unit: A :class:`Unit` from :func:`plan_units` (or its ``to_dict()``).
         out_dir: The run's output folder or a pyarrow filesystem URI (files
-            go to ``out_dir/runs/<unit.run_id>``; see :mod:`painzoo.evaluation.storage`).
+            go to ``out_dir/runs/<unit.run_id>``; see :mod:`painzoo.benchmark.storage`).
         progress: Show a bar over epochs.
 
     Returns:
@@ -609,9 +589,10 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """
     import keras
 
-    from painzoo.evaluation.attention_report import save_unit_attention
-    from painzoo.evaluation.baselines import get_baseline, is_baseline
+    from painzoo.benchmark.attention_report import save_unit_attention
+    from painzoo.benchmark.stopping import StopOnSignal
     from painzoo.evaluation.metrics import binary_metrics, learning_record
+    from painzoo.training.learner import get_learner
     from painzoo.training.recipe import Recipe
 
     if isinstance(unit, dict):
@@ -626,40 +607,23 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     folds = _unit_folds(unit, ds)
     fold = next(f for f in folds if f.fold == unit.fold and f.repeat == unit.repeat)
     train, test = ds.subset(fold.train), ds.subset(fold.test)
-    name, kwargs = unit.model_name, dict(unit.model_kwargs)
-    size = unit.image_size
-    recipe = Recipe(**unit.recipe)
+    learner = get_learner(
+        unit.model_name,
+        unit.model_kwargs,
+        recipe=Recipe(**unit.recipe),
+        image_size=unit.image_size,
+    )
     keras.utils.set_random_seed(int(unit.seed))
-    losses = None  # the training loss per epoch (networks only)
-    if is_baseline(name):
-        x_train = train.load_images(size)
-        x_test = test.load_images(size)
-        timing["data"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        if recipe.class_weight == "balanced":
-            kwargs.setdefault("class_weight", "balanced")
-        clf = get_baseline(name, **kwargs).fit(x_train, train.labels)
-        timing["training"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        p_pain = clf.predict_proba(x_test)[:, 1]
-    else:
-        import painzoo
-
-        timing["data"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        shape = None if size is None else (int(size), int(size), 3)
-        with recipe.scope():
-            model = painzoo.get_model(name, input_shape=shape, **kwargs)
-        from painzoo.evaluation.stopping import StopOnSignal  # ends within a batch on Ctrl-C
-
-        history = recipe.fit(model, train, progress=progress, callbacks=[StopOnSignal()])
-        losses = history.history.get("loss", [])
-        timing["training"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        p_pain = recipe.predict(model, test)
-        save_unit_attention(model, test, store, folder, image_size=size)
-        del model
-        keras.backend.clear_session()
+    timing["data"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    learner.fit(train, progress=progress, callbacks=[StopOnSignal()])  # ends within a batch
+    timing["training"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    p_pain = learner.predict_proba(test)
+    if learner.kind == "keras":  # PainSeeker's attention over the test faces
+        save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
+    learner.close()
+    losses = learner.losses  # the training loss per epoch (None for the LBP baselines)
     p_pain = np.asarray(p_pain, float)
     y_pred = (p_pain >= 0.5).astype(int)
     preds = pd.DataFrame(

@@ -25,7 +25,10 @@ grids).
 
 The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
 (or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
-with scikit-learn tools, and the runner treats them like zoo models.
+with scikit-learn tools. P1's six variants are registered in the model
+registry with ``ModelInfo.kind == "sklearn"`` (``painzoo.get_model`` returns
+an unfitted :class:`LBPSVM`); the benchmark trains them through
+:class:`painzoo.training.learner.SklearnLearner`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import re
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+from painzoo.registry import ModelInfo, register_model
 
 __all__ = [
     "lbp_histograms",
@@ -279,3 +284,37 @@ def get_baseline(name: str, **overrides) -> LBPSVM:
         )
     r, p, g = (int(v) for v in match.groups())
     return LBPSVM(radius=r, points=p, grid=g, **overrides)
+
+
+def _registered_builder(radius: int, points: int, grid: int):
+    """The registry builder of one LBP variant (a named function, so the catalog keeps it)."""
+
+    def build(num_classes: int = 2, input_shape=None, weights=None, **kwargs) -> LBPSVM:
+        # The input shape does not matter: LBP histograms are computed at any image size.
+        if num_classes != 2:
+            raise ValueError(
+                f"The LBP + SVM baselines are binary (pain / no pain); received num_classes={num_classes}."
+            )
+        if weights is not None:
+            raise ValueError(
+                "The LBP + SVM baselines have no pretrained weights; pass weights=None."
+            )
+        return LBPSVM(radius=radius, points=points, grid=grid, **kwargs)
+
+    return build
+
+
+for _name, _args in BASELINES.items():
+    register_model(
+        _name,
+        info=ModelInfo(
+            name=_name,
+            citation=LBP_CITATION,
+            tags=("p1", "baseline", "lbp"),
+            description=(
+                f"Uniform LBP (R = {_args['radius']}, P = {_args['points']}) histograms on a "
+                f"{_args['grid']}×{_args['grid']} grid + linear SVM (C = 1); P1's baseline."
+            ),
+            kind="sklearn",
+        ),
+    )(_registered_builder(**_args))

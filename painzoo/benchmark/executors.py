@@ -3,21 +3,21 @@
 An executor takes the units that still need running and yields one
 :class:`UnitOutcome` per unit as each one ends; the runner records the
 outcomes (``error.json`` for a failure) and writes the report. Every unit
-is run by :func:`painzoo.evaluation.units.run_unit`, which writes its own
+is run by :func:`painzoo.benchmark.units.run_unit`, which writes its own
 files under ``OUT/runs/<run_id>/``, so all executors produce the same
 layout and the same report.
 
 - ``"local"`` (:class:`LocalExecutor`): units on this machine, each in a
   fresh worker process, ``jobs`` of them side by side (``painzoo benchmark``
   and ``--jobs``), or one after another in this process (``jobs=0``, the
-  default of :func:`~painzoo.evaluation.run`).
+  default of :func:`~painzoo.benchmark.run`).
 - ``"ray"`` (:class:`RayExecutor`): every unit is a Ray task with the CPUs
   and GPUs it asks for, on a local Ray instance or a cluster. Ray is an
   optional extra: ``pip install "painzoo[ray]"``.
 
 Example:
-    >>> from painzoo.evaluation import run
-    >>> from painzoo.evaluation.executors import RayExecutor
+    >>> from painzoo.benchmark import run
+    >>> from painzoo.benchmark.executors import RayExecutor
     >>> run("p2-cppain", executor=RayExecutor(address="auto", gpus_per_unit=1))
 """
 
@@ -35,8 +35,8 @@ from multiprocessing import connection as mp_connection
 
 # Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
 from painzoo._quiet import call_quietly
-from painzoo.evaluation import units as units_module
-from painzoo.evaluation.stopping import check_stop
+from painzoo.benchmark import units as units_module
+from painzoo.benchmark.stopping import check_stop
 
 #: Resident memory (GiB) after which a worker process is replaced by a fresh one.
 DEFAULT_MAX_WORKER_GIB = 2.0
@@ -57,7 +57,7 @@ class UnitOutcome:
     """How one unit ended.
 
     Attributes:
-        unit: The unit dict from :func:`~painzoo.evaluation.units.plan_units`.
+        unit: The unit dict from :func:`~painzoo.benchmark.units.plan_units`.
         metrics: Its metrics (``None`` if it failed).
         error: ``"ExceptionType: message"`` if it failed.
         traceback: The (remote) traceback if it failed.
@@ -86,14 +86,14 @@ class Executor:
         """Run ``units`` writing under ``out``; yield a :class:`UnitOutcome` as each ends.
 
         A failing unit yields an outcome with ``error`` set and the others go
-        on; a stop request (:func:`~painzoo.evaluation.stopping.check_stop`
-        raising :class:`~painzoo.evaluation.stopping.RunStopped`, a
+        on; a stop request (:func:`~painzoo.benchmark.stopping.check_stop`
+        raising :class:`~painzoo.benchmark.stopping.RunStopped`, a
         ``KeyboardInterrupt``) stops the run: units not yet started are not
         started, units in progress are abandoned, finished ones keep their files.
 
         Args:
             units: Units to run (not yet finished).
-            out: Output folder or URI (as :class:`~painzoo.evaluation.storage.RunStorage` takes).
+            out: Output folder or URI (as :class:`~painzoo.benchmark.storage.RunStorage` takes).
             progress: Show per-epoch bars where the executor can.
         """
         raise NotImplementedError
@@ -116,19 +116,19 @@ class LocalExecutor(Executor):
     ``max_worker_gib`` — what a backend keeps between trainings (compiled
     functions, allocator pools) cannot pile up. ``jobs=0`` runs the units
     in this process (models registered in this session, and a patched
-    :func:`~painzoo.evaluation.units.run_unit`, are then seen).
+    :func:`~painzoo.benchmark.units.run_unit`, are then seen).
 
     Workers rebuild a unit's data from the config, import painzoo afresh and
     know the models painzoo registers on import; a model you register
     yourself must be registered by a module the worker imports (for example
-    in the script that calls :func:`~painzoo.evaluation.run`, under
+    in the script that calls :func:`~painzoo.benchmark.run`, under
     ``if __name__ == "__main__":`` as ``multiprocessing`` requires), else use
     ``jobs=0``.
 
-    On a stop request (Ctrl-C, SIGTERM; see :mod:`painzoo.evaluation.stopping`)
+    On a stop request (Ctrl-C, SIGTERM; see :mod:`painzoo.benchmark.stopping`)
     no further unit starts, running workers are terminated (their units are
     lost and rerun next time; finished units keep their files) and
-    :class:`~painzoo.evaluation.stopping.RunStopped` is raised.
+    :class:`~painzoo.benchmark.stopping.RunStopped` is raised.
 
     Args:
         jobs: Worker processes; ``"auto"`` picks :func:`default_jobs`;
@@ -526,7 +526,7 @@ def _end(proc, grace: float = 5.0) -> None:
 
 def _remove_temporaries(out, unit) -> None:
     """Remove files an abandoned unit left half-written (temporary names start with a dot)."""
-    from painzoo.evaluation.storage import RunStorage
+    from painzoo.benchmark.storage import RunStorage
 
     local = RunStorage(out).local_path
     if local is None:
@@ -558,7 +558,7 @@ class RayExecutor(Executor):
     Units write their files themselves, so ``OUT`` must be reachable from
     every worker: a shared file system mounted at the same path on every
     node, or a URI such as ``s3://bucket/runs`` (see
-    :mod:`painzoo.evaluation.storage`). Datasets are rebuilt on the workers
+    :mod:`painzoo.benchmark.storage`). Datasets are rebuilt on the workers
     from the config, so data paths must exist there too.
 
     Args:

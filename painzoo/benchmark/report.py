@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.benchmark.storage import atomic_write_text, save_figure
 from painzoo.evaluation.metrics import (
     METRIC_KEYS,
     bootstrap_ci,
@@ -28,7 +29,6 @@ from painzoo.evaluation.metrics import (
     pooled_metrics,
     roc_auc,
 )
-from painzoo.evaluation.storage import atomic_write_text, save_figure
 
 __all__ = ["collect_results", "summarize", "summary_lines", "write_report"]
 
@@ -41,7 +41,7 @@ _SCENARIO = {
 
 
 def collect_results(out, units) -> pd.DataFrame:
-    """One row per planned :class:`~painzoo.evaluation.units.Unit`, from its
+    """One row per planned :class:`~painzoo.benchmark.units.Unit`, from its
     ``metrics.json`` or ``error.json``; ``unit_id`` is the unit's content hash."""
     rows = []
     for unit in units:
@@ -567,12 +567,12 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
     Returns:
         Markdown lines (empty when no unit finished).
     """
-    from painzoo.evaluation.attention_report import (
+    from painzoo.benchmark.attention_report import (
         attention_summary,
         collect_attention,
         plot_attention,
     )
-    from painzoo.evaluation.baselines import is_baseline
+    from painzoo.models.lbp_svm import is_baseline
 
     out = Path(out)
     if summary.empty or "finished" not in summary or not (summary["finished"] > 0).any():

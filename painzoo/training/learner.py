@@ -1,0 +1,202 @@
+"""Learners: one model of the registry behind ``fit`` / ``predict_proba``, whatever its kind.
+
+A :class:`Learner` wraps one registered model behind two calls, as
+scikit-learn estimators do: :meth:`~Learner.fit` on a training
+:class:`~painzoo.datasets.Dataset` and :meth:`~Learner.predict_proba` on a
+test one, which returns the probability of pain per row (float ``[N]``). So
+a benchmark unit (:func:`painzoo.benchmark.units.run_unit`) is the same four
+steps for every model: load the data, fit, predict, write.
+
+- :class:`KerasLearner` (``ModelInfo.kind == "keras"``, the zoo): builds the
+  network with :func:`painzoo.get_model` inside the unit's
+  :class:`~painzoo.training.recipe.Recipe` and trains it with
+  :meth:`Recipe.fit <painzoo.training.recipe.Recipe.fit>`.
+- :class:`SklearnLearner` (``kind == "sklearn"``, the LBP + SVM baselines of
+  :mod:`painzoo.models.lbp_svm`): fits the estimator on uint8 images.
+
+:func:`get_learner` picks the learner from the registry's ``kind``.
+
+Example:
+    >>> from painzoo.training.recipe import Recipe
+    >>> learner = get_learner("songnet", recipe=Recipe(epochs=2), image_size=64)
+    >>> p_pain = learner.fit(train).predict_proba(test)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "model_kind"]
+
+
+class Learner:
+    """One model behind ``fit`` / ``predict_proba``; subclasses implement both.
+
+    Attributes:
+        name: Registered model name.
+        kwargs: Keyword arguments of the model builder.
+        recipe: The unit's :class:`~painzoo.training.recipe.Recipe`.
+        image_size: Input side, or ``None`` for the model's (or the images') own.
+        losses: Training loss per epoch after :meth:`fit` (``None`` for a model
+            that is not trained by epochs); the benchmark's learning flags read it.
+    """
+
+    kind = ""
+
+    def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
+        from painzoo.training.recipe import Recipe
+
+        self.name = name
+        self.kwargs = dict(kwargs or {})
+        self.recipe = recipe if recipe is not None else Recipe()
+        self.image_size = None if image_size is None else int(image_size)
+        self.losses: list[float] | None = None
+
+    def fit(self, dataset, *, progress: bool = False, callbacks=None) -> Learner:
+        """Train on ``dataset`` (a :class:`~painzoo.datasets.Dataset`); return ``self``.
+
+        Args:
+            dataset: Training data.
+            progress: Show a bar over epochs (where training has epochs).
+            callbacks: Extra Keras callbacks (ignored by learners without epochs).
+        """
+        raise NotImplementedError
+
+    def predict_proba(self, dataset) -> np.ndarray:
+        """Probability of pain (label 1) for every row of ``dataset``, float ``[N]``."""
+        raise NotImplementedError
+
+    def save(self, path) -> None:
+        """Save the fitted model to ``path``."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free what the fitted model holds (a Keras session); the learner is done."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.kwargs!r})"
+
+
+class KerasLearner(Learner):
+    """A network of the zoo, built by :func:`painzoo.get_model` and trained by the recipe.
+
+    The network is built inside :meth:`Recipe.scope` (dtype policy and
+    devices) at ``image_size`` (square) or the model's own input shape, and
+    trained by :meth:`Recipe.fit` (the benchmark adds a callback that ends
+    training within a batch on Ctrl-C / SIGTERM).
+
+    Attributes:
+        model: The trained :class:`keras.Model` after :meth:`fit`.
+    """
+
+    kind = "keras"
+
+    def fit(self, dataset, *, progress: bool = False, callbacks=None) -> KerasLearner:
+        import painzoo
+
+        size = self.image_size
+        shape = None if size is None else (size, size, 3)
+        with self.recipe.scope():
+            self.model = painzoo.get_model(self.name, input_shape=shape, **self.kwargs)
+        history = self.recipe.fit(
+            self.model, dataset, progress=progress, callbacks=list(callbacks or [])
+        )
+        self.losses = history.history.get("loss", [])
+        return self
+
+    def predict_proba(self, dataset) -> np.ndarray:
+        return np.asarray(self.recipe.predict(self.model, dataset), float)
+
+    def save(self, path) -> None:
+        """Save the trained network (``model.save``: ``.keras`` file)."""
+        self.model.save(path)
+
+    def close(self) -> None:
+        import keras
+
+        self.model = None
+        keras.backend.clear_session()
+
+
+class SklearnLearner(Learner):
+    """A scikit-learn classifier on uint8 images (the LBP + SVM baselines).
+
+    Images are read at ``image_size`` (square) or at their own size. The
+    recipe's ``class_weight="balanced"`` is passed to the estimator unless
+    the config sets ``class_weight`` itself; the other recipe fields (epochs,
+    optimiser …) do not apply.
+
+    Attributes:
+        estimator: The fitted estimator after :meth:`fit`.
+    """
+
+    kind = "sklearn"
+
+    def _build(self):
+        import painzoo
+        from painzoo.models.lbp_svm import get_baseline, is_baseline
+
+        kwargs = dict(self.kwargs)
+        if self.recipe.class_weight == "balanced":
+            kwargs.setdefault("class_weight", "balanced")
+        if self.name.lower() in painzoo.list_models(kind="sklearn"):
+            return painzoo.get_model(self.name, **kwargs)
+        if is_baseline(self.name):  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
+            return get_baseline(self.name, **kwargs)
+        raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
+
+    def fit(self, dataset, *, progress: bool = False, callbacks=None) -> SklearnLearner:
+        self.estimator = self._build().fit(dataset.load_images(self.image_size), dataset.labels)
+        return self
+
+    def predict_proba(self, dataset) -> np.ndarray:
+        proba = self.estimator.predict_proba(dataset.load_images(self.image_size))
+        classes = list(getattr(self.estimator, "classes_", [0, 1]))
+        return np.asarray(proba, float)[:, classes.index(1)]  # the column of label 1 (pain)
+
+    def save(self, path) -> None:
+        """Pickle the fitted estimator to ``path`` (``joblib``)."""
+        import joblib
+
+        joblib.dump(self.estimator, path)
+
+
+LEARNERS = {"keras": KerasLearner, "sklearn": SklearnLearner}
+
+
+def model_kind(name: str) -> str:
+    """The registry's ``kind`` of ``name``: ``"keras"`` or ``"sklearn"``.
+
+    LBP baseline names outside the registered six (``lbp_svm_r2p8_4x4``) are
+    of kind ``"sklearn"`` too.
+
+    Raises:
+        ValueError: For a name that is neither registered nor an LBP baseline.
+    """
+    import painzoo
+    from painzoo.models.lbp_svm import is_baseline
+
+    if str(name).lower() in painzoo.list_models(kind=None):
+        return painzoo.model_info(name).kind
+    if is_baseline(name):
+        return "sklearn"
+    return painzoo.model_info(name).kind  # raises with the closest names
+
+
+def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:
+    """The learner for the registered model ``name``, by its ``kind``.
+
+    Args:
+        name: Registered model name (or an LBP baseline name).
+        kwargs: Keyword arguments of the model builder.
+        recipe: A :class:`~painzoo.training.recipe.Recipe` (default: ``Recipe()``).
+        image_size: Input side, or ``None`` for the model's (images') own.
+
+    Returns:
+        A :class:`KerasLearner` or :class:`SklearnLearner`, not yet fitted.
+
+    Raises:
+        ValueError: For an unknown model name.
+    """
+    cls = LEARNERS[model_kind(name)]
+    return cls(name, kwargs, recipe=recipe, image_size=image_size)
