@@ -48,10 +48,7 @@ __all__ = [
     "load_config",
     "prepare_data",
     "validate_config",
-    "ModelSpec",
 ]
-
-_RESERVED = ("recipe", "input_size", "label")
 
 
 def bundled_configs() -> list[str]:
@@ -339,7 +336,7 @@ def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
         c.string(spec, path, "recipe preset", choices=sorted(PRESETS))
         return
     spec = c.mapping(spec, path, what if not top else "'recipe' (a preset name or a mapping)")
-    fields = [f.name for f in dataclasses.fields(Recipe) if f.name != "extra"]
+    fields = [f.name for f in dataclasses.fields(Recipe)]
     c.keys(spec, path, (["preset"] if top else []) + fields, what)
     if "preset" in spec:
         c.string(spec["preset"], (*path, "preset"), "recipe preset", choices=sorted(PRESETS))
@@ -647,12 +644,11 @@ def _entry_name(entry) -> str:
     )
 
 
-class ModelSpec(dict):
-    """One model to evaluate: ``name``, ``kwargs``, ``recipe`` overrides, ``input_size``, ``label``."""
-
-
-def expand_models(entries) -> list[ModelSpec]:
+def expand_models(entries) -> list[dict]:
     """Model entries of a config → a flat list, sweeps expanded.
+
+    Each model is a dict with ``name``, ``kwargs``, ``recipe`` overrides,
+    ``input_size``, ``label`` and ``sweep`` (the swept values).
 
     A list value in an entry's keyword overrides expands into one model per
     value (several lists give their Cartesian product); the label then
@@ -661,7 +657,7 @@ def expand_models(entries) -> list[ModelSpec]:
     Raises:
         ValueError: For a malformed entry or two entries with one label.
     """
-    out: list[ModelSpec] = []
+    out: list[dict] = []
     for entry in entries:
         name = _entry_name(entry)
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
@@ -675,7 +671,7 @@ def expand_models(entries) -> list[ModelSpec]:
             values = dict(zip(swept, combo))
             tag = ",".join(f"{k}={v}" for k, v in values.items())
             out.append(
-                ModelSpec(
+                dict(
                     name=name,
                     kwargs={**fixed, **values},
                     recipe=dict(recipe),

@@ -256,8 +256,6 @@ def _tf_pipeline(
             return image, label
 
         data = data.map(augment, num_parallel_calls=autotune)
-    elif crop_size is None and load_size != image_size:  # pragma: no cover - a recipe's load size
-        data = data.map(lambda im, la: (tf.image.resize(im, image_size), la))
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
 
 

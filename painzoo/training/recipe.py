@@ -39,11 +39,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
+
+from painzoo.training.optimizers import AdamL2
+from painzoo.training.pipeline import make_input
 
 __all__ = [
     "Recipe",
@@ -215,7 +217,6 @@ class Recipe:
     label_smoothing: float = 0.0
     bn_momentum: float | None = None
     early_stopping: int = 0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -360,8 +361,6 @@ class Recipe:
             return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam" and wd:
             # PyTorch's Adam(weight_decay=…): L2 added to the gradient (P1's setting).
-            from painzoo.training.optimizers import AdamL2
-
             return AdamL2(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam":
             return keras.optimizers.Adam(learning_rate=lr)
@@ -505,10 +504,9 @@ class Recipe:
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
         """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
 
-        Images are resized to the model's input size. Uses
+        Images are resized to the model's input size and fed by
         :func:`painzoo.training.pipeline.make_input` (streaming, with
-        augmentation) when available; otherwise in-memory arrays without
-        augmentation.
+        augmentation).
 
         Args:
             model: A zoo model (built, ideally inside :meth:`precision_scope`).
@@ -553,16 +551,10 @@ class Recipe:
                 )
         if progress:
             callbacks.append(TqdmEpochs(epochs))
-        if isinstance(x, tuple):  # in-memory arrays; a pipeline shuffles itself
-            kwargs.update(batch_size=batch, shuffle=True)
-            x, y = x
-        else:  # the pipeline reshuffles every epoch itself
-            kwargs["shuffle"] = False
-            y = None
         return model.fit(
             x,
-            y,
             epochs=epochs,
+            shuffle=False,  # the pipeline reshuffles every epoch itself
             class_weight=self.class_weights(train.labels),
             callbacks=callbacks,
             verbose=self.verbose,
@@ -575,10 +567,7 @@ class Recipe:
             return np.zeros(0, np.float32)
         x = self._input(dataset, _input_size(model), augment=None, shuffle=False)
         with self._distribution_scope():
-            if isinstance(x, tuple):
-                probs = model.predict(x[0], batch_size=int(self.batch_size), verbose=0)
-            else:
-                probs = model.predict(x, verbose=0)
+            probs = model.predict(x, verbose=0)
         probs = np.asarray(probs, np.float32)
         return probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
 
@@ -592,40 +581,16 @@ class Recipe:
         return dataset.subset(train), dataset.subset(val)
 
     def _input(self, dataset, size, *, augment, shuffle, batch_size=None):
-        make_input = _pipeline()
         test_resize = None if augment or self.test_resize is None else int(self.test_resize)
-        if make_input is not None:
-            return make_input(
-                dataset,
-                image_size=size,
-                batch_size=int(batch_size or self.batch_size),
-                augment=augment,
-                shuffle=shuffle,
-                seed=int(self.seed),
-                test_resize=test_resize,
-            )
-        if augment:
-            warnings.warn(
-                f"painzoo.training.pipeline is not available; training without the "
-                f"{augment!r} augmentation.",
-                stacklevel=3,
-            )
-        if test_resize is not None:
-            from painzoo.training.geometry import center_crop, resize_before_crop
-
-            loaded = dataset.load_images(resize_before_crop(size, test_resize))
-            images = np.stack([center_crop(im, size) for im in loaded]).astype(np.float32)
-        else:
-            images = dataset.load_images(size).astype(np.float32)
-        return images, dataset.labels
-
-
-def _pipeline():
-    try:
-        from painzoo.training.pipeline import make_input
-    except ImportError:
-        return None
-    return make_input
+        return make_input(
+            dataset,
+            image_size=size,
+            batch_size=int(batch_size or self.batch_size),
+            augment=augment,
+            shuffle=shuffle,
+            seed=int(self.seed),
+            test_resize=test_resize,
+        )
 
 
 def _input_size(model) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.annotation.pspi import pspi
 from painzoo.datasets.labels import level_to_label
 from painzoo.datasets.manifest import Dataset
 from painzoo.datasets.synthetic import human, rat
@@ -91,15 +92,6 @@ def rat_level(aus) -> int:
         Liu et al., "PainSeeker", Front. Vet. Sci. 2025, Section 2.1.
     """
     return int(np.floor(np.mean(aus) + 0.5))
-
-
-def pspi(au4, au6, au7, au9, au10, au43):
-    """Prkachin–Solomon Pain Intensity: AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43.
-
-    Reference:
-        Sabater-Gárriz et al., "CP-PAIN", Digital Health 2024 (FACS pain score).
-    """
-    return au4 + np.maximum(au6, au7) + np.maximum(au9, au10) + au43
 
 
 def _subject_rng(subject: str, seed: int, salt: int) -> np.random.Generator:
