@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from painzoo.datasets.io import resize_image, to_uint8
+
 __all__ = ["attention_maps", "overlay"]
 
 
@@ -60,7 +62,6 @@ def _grid(layer):
 
 
 def _as_batch(images, size):
-    import cv2
 
     images = np.asarray(images)
     if images.ndim == 3:
@@ -74,9 +75,7 @@ def _as_batch(images, size):
     h, w = size
     if h is not None and w is not None and images.shape[1:3] != (h, w):
         # The model has a fixed input size: resize like the training pipeline does.
-        images = np.stack(
-            [cv2.resize(im, (w, h), interpolation=cv2.INTER_LINEAR) for im in images]
-        )
+        images = np.stack([resize_image(im, (h, w)) for im in images])
     return images
 
 
@@ -169,7 +168,6 @@ def overlay(
     Reference:
         Liu et al. (2025), PainSeeker, Front. Vet. Sci., Figure 4.
     """
-    import cv2
     import matplotlib
 
     single = np.ndim(images) == 3
@@ -185,10 +183,10 @@ def overlay(
         )
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1]; received {alpha}.")
-    modes = {"bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+    modes = ("bilinear", "nearest")
     if interpolation not in modes:
         raise ValueError(
-            f"interpolation must be one of {sorted(modes)}; received {interpolation!r}."
+            f"interpolation must be one of {list(modes)}; received {interpolation!r}."
         )
     try:
         cmap = matplotlib.colormaps[colormap]
@@ -204,8 +202,8 @@ def overlay(
             low, high = float(heat.min()), float(heat.max())
             heat = (heat - low) / (high - low) if high > low else np.zeros_like(heat)
         heat = np.clip(heat, 0.0, 1.0)
-        heat = cv2.resize(heat, (width, height), interpolation=modes[interpolation])
+        heat = resize_image(heat.astype(np.float32), (height, width), interpolation)
         colour = cmap(np.clip(heat, 0.0, 1.0))[..., :3] * 255.0
         blended = (1.0 - alpha) * image + alpha * colour
-        out[i] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+        out[i] = to_uint8(blended)
     return out[0] if single else out

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from painzoo.datasets.io import resize_image, to_uint8
 from painzoo.explain._common import model_input_size, normalise_map, overlay_heatmap
 
 __all__ = [
@@ -162,7 +163,7 @@ def warp_to_face_frame(image_or_map, keypoints=None, size: int = 112, template=N
     h, w = src.shape[:2]
     if keypoints is None:
         # The crop is the face frame: resize it whole; it covers every pixel.
-        warped = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
+        warped = resize_image(src, (size, size), "bilinear")
         return warped, np.ones((size, size), np.float32)
     matrix = face_frame_transform(keypoints, size, template)
     warped = cv2.warpAffine(
@@ -212,7 +213,6 @@ def local_heatmaps(
     Raises:
         ValueError: For an unknown method.
     """
-    import cv2
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
@@ -239,9 +239,7 @@ def local_heatmaps(
     mh, mw = model_input_size(model, (h, w))
     resized = images.astype(np.float32)
     if (mh, mw) != (h, w):
-        resized = np.stack(
-            [cv2.resize(im, (mw, mh), interpolation=cv2.INTER_AREA) for im in resized]
-        )
+        resized = np.stack([resize_image(im, (mh, mw)) for im in resized])
     out = []
     for start in range(0, n, batch_size):
         batch = resized[start : start + batch_size]
@@ -256,9 +254,7 @@ def local_heatmaps(
             maps = np.asarray(attention_maps(model, batch), dtype=np.float32)
         for m in maps:
             m = np.asarray(m, dtype=np.float32)
-            out.append(
-                m if m.shape == (h, w) else cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
-            )
+            out.append(resize_image(m, (h, w), "bilinear"))
     return np.stack(out).astype(np.float32)
 
 
@@ -410,10 +406,7 @@ def global_heatmap(
 
     keys = sorted(sums, key=lambda v: (str(type(v)), v))
     maps = {g: (sums[g] / np.maximum(cover[g], 1e-6)).astype(np.float32) for g in keys}
-    mean_faces = {
-        g: np.clip(faces[g] / np.maximum(face_cover[g], 1e-6)[..., None], 0, 255).astype(np.uint8)
-        for g in keys
-    }
+    mean_faces = {g: to_uint8(faces[g] / np.maximum(face_cover[g], 1e-6)[..., None]) for g in keys}
     result = GlobalHeatmaps(
         maps=maps,
         mean_faces=mean_faces,

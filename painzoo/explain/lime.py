@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from painzoo.datasets.io import resize_image, to_uint8
 from painzoo.explain._common import as_predict_fn, model_input_size
 
 __all__ = ["LimeExplanation", "lime_explanation", "segment_image", "SEGMENTERS"]
@@ -138,7 +139,7 @@ def _to_uint8(image) -> np.ndarray:
                 "image looks scaled to [0, 1]; painzoo models take RGB in [0, 255]. "
                 "Pass the uint8 image (or image * 255)."
             )
-        image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+        image = to_uint8(image)
     return image
 
 
@@ -197,7 +198,6 @@ def lime_explanation(
         Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024)
         uses LIME for its local explanations.
     """
-    import cv2
     from lime import lime_base
     from sklearn.metrics import pairwise_distances
 
@@ -210,8 +210,8 @@ def lime_explanation(
 
     h, w = model_input_size(model, image.shape[:2])
     if (h, w) != image.shape[:2]:
-        model_image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        model_segments = cv2.resize(segments, (w, h), interpolation=cv2.INTER_NEAREST)
+        model_image = resize_image(image, (h, w))
+        model_segments = resize_image(segments, (h, w), "nearest")
     else:
         model_image, model_segments = image, segments
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from painzoo.utils.files import atomic_write_text
+
 __all__ = [
     "CARD_FORMAT",
     "CLASS_NAMES",
@@ -318,12 +320,8 @@ def _check_output(keras_model, path) -> None:
 
 def write_card(card: dict, folder: str | os.PathLike) -> Path:
     """Write ``card`` as ``folder/model.json`` (atomically)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / CARD_FILE
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    target = Path(folder) / CARD_FILE
+    atomic_write_text(target, json.dumps(card, indent=2, default=_json_default) + "\n")
     return target
 
 

@@ -36,6 +36,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.io import resize_image
+
 __all__ = [
     "FrameSelection",
     "extract_frames",
@@ -67,14 +69,14 @@ def rating_columns(scale: str = "rgs", raters: int = 5) -> list[str]:
 def sharpness(rgb: np.ndarray, side: int = 128) -> float:
     """Variance of the Laplacian of the grey image resized to ``side`` (higher = sharper)."""
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA)
+    grey = resize_image(grey, (side, side), "area")
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
     """A 16 × 16 grey thumbnail (float32 0–255) for near-duplicate tests."""
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    return cv2.resize(grey, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return resize_image(grey, (_THUMB, _THUMB), "area").astype(np.float32)
 
 
 def near_duplicate(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
