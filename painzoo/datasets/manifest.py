@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.labels import check_binary_labels
+
 __all__ = ["Dataset", "REQUIRED_COLUMNS", "natural_key"]
 
 REQUIRED_COLUMNS = ("image", "label", "subject", "source")
@@ -417,16 +419,7 @@ class Dataset:
             raise FileNotFoundError(f"Manifest {path} does not exist.")
         frame = pd.read_csv(path, dtype={"subject": str, "source": str, "image": str})
         if "label" in frame.columns:
-            labels = pd.to_numeric(frame["label"], errors="coerce")
-            bad = np.flatnonzero(~labels.isin([0, 1]).to_numpy())
-            if len(bad):
-                i = int(bad[0])
-                image = frame["image"].iloc[i] if "image" in frame.columns else ""
-                raise ValueError(
-                    f"{path}, line {i + 2} (row {i}, {image}): label "
-                    f"{str(frame['label'].iloc[i])!r}; labels must be 0 (no pain) or 1 (pain) "
-                    f"({len(bad)} row(s) break this). Keep intensities in a 'level' column."
-                )
+            check_binary_labels(frame["label"], source=path, images=frame.get("image"))
         return cls(frame, root=path.parent, name=name or path.stem)
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.labels import predicted_label
 from painzoo.evaluation.config import prepare_data
 from painzoo.evaluation.storage import RunStorage
 
@@ -661,7 +662,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         del model
         keras.backend.clear_session()
     p_pain = np.asarray(p_pain, float)
-    y_pred = (p_pain >= 0.5).astype(int)
+    y_pred = predicted_label(p_pain)
     preds = pd.DataFrame(
         {
             "row": fold.test,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from painzoo.datasets.labels import CLASS_NAMES, DECISION_THRESHOLD, POSITIVE_CLASS
 from painzoo.utils.files import atomic_write_text
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
 
 CARD_FORMAT = "painzoo-model-card"
 CARD_VERSION = 1
-CLASS_NAMES = ("no_pain", "pain")
 MODEL_FILE = "model.keras"
 CARD_FILE = "model.json"
 
@@ -119,7 +119,7 @@ def make_card(
     data_name: str,
     config_name: str | None = None,
     benchmark: list[dict] | None = None,
-    threshold: float = 0.5,
+    threshold: float = DECISION_THRESHOLD,
 ) -> dict:
     """The model card of a freshly trained model, as a JSON-ready dict."""
     import keras
@@ -152,7 +152,7 @@ def make_card(
         },
         "face_crop": None if not face_crop else dict(face_crop),
         "class_names": list(CLASS_NAMES),
-        "positive_class": 1,
+        "positive_class": POSITIVE_CLASS,
         "threshold": float(threshold),
         "training_data": {**data_summary(dataset), "name": data_name},
         "config": config_name,
@@ -211,7 +211,7 @@ class PainModel:
     @property
     def threshold(self) -> float:
         """Decision threshold on ``p_pain`` (0.5 unless the card says otherwise)."""
-        return float(self.card.get("threshold", 0.5))
+        return float(self.card.get("threshold", DECISION_THRESHOLD))
 
     @property
     def class_names(self) -> list[str]:
@@ -242,7 +242,7 @@ class PainModel:
             },
             "face_crop": face_crop,
             "class_names": list(CLASS_NAMES),
-            "threshold": 0.5,
+            "threshold": DECISION_THRESHOLD,
         }
         return cls(keras_model, card)
 
@@ -300,7 +300,8 @@ def load_model(path: str | os.PathLike) -> PainModel:
     if card is None:
         warnings.warn(
             f"{model_path} has no {CARD_FILE} beside it; predicting without face cropping "
-            "and with threshold 0.5. Models written by `painzoo train` carry a card.",
+            f"and with threshold {DECISION_THRESHOLD:g}. Models written by `painzoo train` carry "
+            "a card.",
             stacklevel=2,
         )
         model = PainModel.from_keras(keras_model)

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.labels import DECISION_THRESHOLD, PAIN, predicted_label
+
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
 
 COLUMNS = (
@@ -184,10 +186,10 @@ class _Scorer:
         if self.pixels:
             x = np.stack(self.pixels).astype(np.float32, copy=False)
             probs = np.asarray(self.model.keras_model.predict_on_batch(x), np.float32)
-            p = probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+            p = probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
             for i, value in zip(self.owners, p):
                 self.rows[i]["p_pain"] = round(float(value), 6)
-                self.rows[i]["label"] = int(value >= self.threshold)
+                self.rows[i]["label"] = predicted_label(value, self.threshold)
         self.sink(self.rows)
         self.rows, self.pixels, self.owners = [], [], []
 
@@ -446,7 +448,7 @@ def _interval(rows: list[dict], fps: float | None) -> float:
     return 1.0 / fps if fps else 0.0
 
 
-def summarize_video(rows, threshold: float = 0.5, fps: float | None = 5.0) -> dict:
+def summarize_video(rows, threshold: float = DECISION_THRESHOLD, fps: float | None = 5.0) -> dict:
     """One summary row of a video's prediction rows.
 
     Each sampled frame stands for one sampling interval (``1 / fps``, or the
@@ -471,7 +473,7 @@ def summarize_video(rows, threshold: float = 0.5, fps: float | None = 5.0) -> di
     step = _interval(rows, fps)
     p = np.array([_nan(r["p_pain"]) for r in rows], float)
     scored = ~np.isnan(p)
-    above = scored & (p >= threshold)
+    above = scored & (predicted_label(np.nan_to_num(p), threshold) == PAIN)
     longest = run = 0
     for a in above:
         run = run + 1 if a else 0

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from painzoo.datasets.labels import PAIN
 from painzoo.training.optimizers import AdamL2
 from painzoo.training.pipeline import make_input
 
@@ -569,7 +570,7 @@ class Recipe:
         with self._distribution_scope():
             probs = model.predict(x, verbose=0)
         probs = np.asarray(probs, np.float32)
-        return probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+        return probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
 
     def _validation_split(self, dataset):
         if not self.validation_split:

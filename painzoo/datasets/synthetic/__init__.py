@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from painzoo.annotation.pspi import pspi
-from painzoo.datasets.labels import level_to_label
+from painzoo.datasets.labels import CLASS_NAMES, level_to_label
 from painzoo.datasets.manifest import Dataset
 from painzoo.datasets.synthetic import human, rat
 from painzoo.datasets.synthetic.presets import PRESETS, RATSPAIN_COUNTS, scaled_cells
 
 __all__ = ["make_synthetic", "PRESETS", "RATSPAIN_COUNTS", "rat_level", "pspi"]
 
-LABEL_NAMES = ("no_pain", "pain")
+LABEL_NAMES = CLASS_NAMES
 KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 # All 81 RGS score vectors grouped by their sum, for sampling AUs given a level.
