@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import inspect
 import itertools
 import os
 from importlib import resources
@@ -592,6 +593,7 @@ def apply_overrides(
         config["out"] = str(out)
     if image_size is not None:
         config["image_size"] = int(image_size)
+        _render_at_least(config, int(image_size))
     if seed is not None:
         config["seed"] = int(seed)
     if epochs is not None:
@@ -621,6 +623,24 @@ def apply_overrides(
         for exp in config["experiments"]:
             exp["protocols"] = [_with_repeats(p, int(repeats)) for p in exp["protocols"]]
     return config
+
+
+def _render_at_least(config: dict, side: int) -> None:
+    """Render synthetic data at least at ``side`` pixels (``--image-size`` follows through).
+
+    Otherwise ``--image-size 112`` on a config rendering 72-pixel faces would
+    upsample every image to 112 and train on blur; a larger render is kept
+    (shrinking loses nothing).
+    """
+    from painzoo.datasets.synthetic import make_synthetic
+
+    default = inspect.signature(make_synthetic).parameters["image_size"].default
+    for entry in (config.get("data") or {}).values():
+        if isinstance(entry, dict) and "synthetic" in entry:
+            args = dict(entry.get("args") or {})
+            if int(args.get("image_size", default)) < side:
+                args["image_size"] = side
+                entry["args"] = args
 
 
 def _with_repeats(spec, repeats):

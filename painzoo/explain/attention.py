@@ -61,7 +61,7 @@ def _grid(layer):
     return side, side
 
 
-def _as_batch(images, size):
+def _as_batch(images, size, interpolation: str = "auto"):
 
     images = np.asarray(images)
     if images.ndim == 3:
@@ -75,11 +75,13 @@ def _as_batch(images, size):
     h, w = size
     if h is not None and w is not None and images.shape[1:3] != (h, w):
         # The model has a fixed input size: resize like the training pipeline does.
-        images = np.stack([resize_image(im, (h, w)) for im in images])
+        images = np.stack([resize_image(im, (h, w), interpolation) for im in images])
     return images
 
 
-def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | None = None):
+def attention_maps(
+    model, images, *, batch_size: int = 32, layer_name: str | None = None, input_spec=None
+):
     """The PainSeeker region scores β (P1 Eq. 2) of each image, on the M×M grid.
 
     Args:
@@ -89,6 +91,8 @@ def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | Non
             Images of another size than the model's input are resized to it.
         batch_size: Images per forward pass.
         layer_name: Which attention layer to read when the model has several.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are
+            resized with (default: the model's input size, ``"auto"``).
 
     Returns:
         ``float32 [B, M, M]``: β of each region, row-major as in Eq. 1 (region
@@ -118,7 +122,10 @@ def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | Non
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     scores_model = keras.Model(inputs, layer.output[1], name=f"{model.name}_scores")
     input_shape = scores_model.inputs[0].shape
-    batch = _as_batch(images, (input_shape[1], input_shape[2]))
+    size, interpolation = (input_shape[1], input_shape[2]), "auto"
+    if input_spec is not None:
+        size, interpolation = input_spec.size, input_spec.interpolation
+    batch = _as_batch(images, size, interpolation)
     outs = [
         np.asarray(
             keras.ops.convert_to_numpy(scores_model(batch[i : i + batch_size], training=False))

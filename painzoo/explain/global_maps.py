@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from painzoo.datasets.io import resize_image, to_uint8
-from painzoo.explain._common import model_input_size, normalise_map, overlay_heatmap
+from painzoo.explain._common import model_input_spec, normalise_map, overlay_heatmap
 
 __all__ = [
     "GlobalHeatmaps",
@@ -193,6 +193,7 @@ def local_heatmaps(
     batch_size: int = 64,
     layer: str | None = None,
     seed: int = 0,
+    input_spec=None,
 ) -> np.ndarray:
     """Local heat maps of equally sized images, in the images' pixel frame.
 
@@ -206,6 +207,8 @@ def local_heatmaps(
             default).
         batch_size: Images per model call.
         layer: Grad-CAM layer.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are
+            resized with before the model (default: the model's own size).
 
     Returns:
         Float32 ``[N, H, W]``.
@@ -232,14 +235,16 @@ def local_heatmaps(
                     segmenter=segmenter,
                     batch_size=max(batch_size, 64),
                     seed=seed + i,
+                    input_spec=input_spec,
                 ).heatmap
                 for i in range(n)
             ]
         ).astype(np.float32)
-    mh, mw = model_input_size(model, (h, w))
+    spec = model_input_spec(model, (h, w), input_spec)
+    mh, mw = spec.size
     resized = images.astype(np.float32)
     if (mh, mw) != (h, w):
-        resized = np.stack([resize_image(im, (mh, mw)) for im in resized])
+        resized = np.stack([resize_image(im, (mh, mw), spec.interpolation) for im in resized])
     out = []
     for start in range(0, n, batch_size):
         batch = resized[start : start + batch_size]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from painzoo.datasets.io import resize_image, to_uint8
-from painzoo.explain._common import as_predict_fn, model_input_size
+from painzoo.explain._common import as_predict_fn, model_input_spec
 
 __all__ = ["LimeExplanation", "lime_explanation", "segment_image", "SEGMENTERS"]
 
@@ -154,6 +154,7 @@ def lime_explanation(
     seed: int = 0,
     hide_color: float | None = None,
     kernel_width: float = 0.25,
+    input_spec=None,
 ) -> LimeExplanation:
     """Explain one prediction with LIME (Ribeiro et al., 2016).
 
@@ -180,6 +181,9 @@ def lime_explanation(
         hide_color: Grey value for hidden segments; ``None`` = segment mean
             (`lime`'s default).
         kernel_width: Width of the distance kernel (`lime`'s default 0.25).
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` the image is
+            resized with before the model (default: the model's own size,
+            :func:`~painzoo.preprocess.resolve_input_spec`).
 
     Returns:
         A :class:`LimeExplanation`.
@@ -208,9 +212,10 @@ def lime_explanation(
     segments = segment_image(image, segmenter, seed)
     n_seg = int(segments.max()) + 1
 
-    h, w = model_input_size(model, image.shape[:2])
+    spec = model_input_spec(model, image.shape[:2], input_spec)
+    h, w = spec.size
     if (h, w) != image.shape[:2]:
-        model_image = resize_image(image, (h, w))
+        model_image = resize_image(image, (h, w), spec.interpolation)
         model_segments = resize_image(segments, (h, w), "nearest")
     else:
         model_image, model_segments = image, segments

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from painzoo.datasets.labels import CLASS_NAMES, DECISION_THRESHOLD, POSITIVE_CLASS
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 from painzoo.utils.files import atomic_write_text
 
 __all__ = [
@@ -126,9 +127,7 @@ def make_card(
 
     import painzoo
 
-    shape = keras_model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
+    spec = resolve_input_spec(keras_model, recipe=recipe)
     return {
         "format": CARD_FORMAT,
         "card_version": CARD_VERSION,
@@ -143,12 +142,15 @@ def make_card(
             "params": int(keras_model.count_params()),
         },
         "input": {
-            "image_size": [int(shape[1]), int(shape[2])],
-            "channels": int(shape[3]),
+            "image_size": [spec.height, spec.width],
+            "channels": spec.channels,
             "color": "RGB",
             "dtype": "float32",
             # painzoo models rescale inside the network; they take raw pixels.
-            "value_range": [0, 255],
+            "value_range": list(spec.value_range),
+            "interpolation": spec.interpolation,
+            # The recipe's test-time crop: prediction prepares faces as evaluation did.
+            "test_resize": spec.test_resize,
         },
         "face_crop": None if not face_crop else dict(face_crop),
         "class_names": list(CLASS_NAMES),
@@ -205,8 +207,26 @@ class PainModel:
     @property
     def input_size(self) -> tuple[int, int]:
         """``(height, width)`` of the network input."""
-        h, w = self.card["input"]["image_size"]
-        return int(h), int(w)
+        return self.input_spec.size
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """How a face becomes the network input (size, interpolation, test-time crop).
+
+        Cards written before the crop was recorded take the recipe's
+        ``test_resize``; cards without a recipe resize the whole face.
+        """
+        info = self.card["input"]
+        h, w = info["image_size"]
+        recipe = self.card.get("recipe") or {}
+        return InputSpec(
+            int(h),
+            int(w),
+            channels=int(info.get("channels", 3)),
+            interpolation=info.get("interpolation", "auto"),
+            value_range=tuple(info.get("value_range", (0, 255))),
+            test_resize=info.get("test_resize", recipe.get("test_resize")),
+        )
 
     @property
     def threshold(self) -> float:

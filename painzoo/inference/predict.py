@@ -142,23 +142,21 @@ def _make_cropper(face_crop, model):
 
 
 class _Cropping:
-    """One image → ``(found, box, pixels at the model input size or None)``."""
+    """One image → ``(found, box, model input pixels or None)`` (``spec.prepare``)."""
 
-    def __init__(self, cropper, size: tuple[int, int]):
+    def __init__(self, cropper, spec):
         self.cropper = cropper
-        self.size = size
+        self.spec = spec
         self.detects = cropper is not None and cropper.detector_name != "none"
 
     def __call__(self, rgb: np.ndarray, name: str):
-        from painzoo.datasets.io import resize_image
-
         if self.cropper is None:
             h, w = rgb.shape[:2]
-            return True, (0, 0, w, h), resize_image(rgb, self.size)
+            return True, (0, 0, w, h), self.spec.prepare(rgb)
         crop = self.cropper(rgb, name=name)
         if crop is None or (self.detects and not crop.found):
             return False, None, None
-        return True, tuple(int(v) for v in crop.box), resize_image(crop.image, self.size)
+        return True, tuple(int(v) for v in crop.box), self.spec.prepare(crop.image)
 
 
 # -- the scorer ---------------------------------------------------------------------------
@@ -314,7 +312,7 @@ def predict(
         model = PainModel.from_keras(model)
     thr = model.threshold if threshold is None else float(threshold)
     items = _expand_inputs(inputs)
-    cropping = _Cropping(_make_cropper(face_crop, model), model.input_size)
+    cropping = _Cropping(_make_cropper(face_crop, model), model.input_spec)
     out_path = None if out is None else Path(out)
     sink = _CsvSink(out_path)
     scorer = _Scorer(model, batch_size, thr, sink)

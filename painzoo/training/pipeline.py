@@ -18,8 +18,8 @@ import numpy as np
 
 from painzoo.datasets.io import read_image, resize_image
 from painzoo.datasets.manifest import Dataset
+from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
 from painzoo.training.augment import get_augmentation
-from painzoo.training.geometry import center_crop, resize_before_crop
 
 __all__ = ["make_input"]
 
@@ -33,7 +33,7 @@ def _prepare(image: np.ndarray, load_size, crop_size) -> np.ndarray:
 def make_input(
     dataset: Dataset,
     *,
-    image_size: int | tuple[int, int],
+    image_size: int | tuple[int, int] | None = None,
     batch_size: int,
     augment=None,
     shuffle: bool = False,
@@ -44,6 +44,7 @@ def make_input(
     workers: int = 4,
     test_resize: int | None = None,
     device_resident: bool | str = False,
+    input_spec: InputSpec | None = None,
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``.
 
@@ -70,10 +71,15 @@ def make_input(
         drop_remainder: Drop the last incomplete batch.
         workers: Threads decoding images on non-TensorFlow backends.
         test_resize: Without ``augment``, resize to this side (for a 224
-            input, scaled with ``image_size``; see :func:`painzoo.training.geometry.resize_before_crop`) and
+            input, scaled with ``image_size``; see :func:`painzoo.preprocess.spec.resize_before_crop`) and
             centre-crop to ``image_size`` — P1's test geometry (256 → 224)
             matching its random 224 crops of the 256 resize in training.
             ``None`` resizes the whole image to ``image_size``.
+        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`
+            (see :func:`~painzoo.preprocess.resolve_input_spec`): gives
+            ``image_size`` and, without ``augment``, ``test_resize``. Pass it
+            or ``image_size``, not both. The pipeline resizes with the
+            ``"auto"`` policy.
         device_resident: ``False`` (default): the host pipeline. ``"auto"``
             (opt-in while a PyTorch training check through it is open, see
             docs/data.md): on JAX and PyTorch, keep the decoded uint8 images
@@ -100,6 +106,18 @@ def make_input(
     """
     if len(dataset) == 0:
         raise ValueError("make_input received an empty dataset; there is nothing to feed.")
+    if input_spec is not None:
+        if image_size is not None:
+            raise ValueError("Pass image_size or input_spec to make_input, not both.")
+        if input_spec.interpolation != "auto":
+            raise ValueError(
+                "The training pipeline resizes with the 'auto' interpolation; received an "
+                f"InputSpec with interpolation={input_spec.interpolation!r}."
+            )
+        image_size = input_spec.size
+        test_resize = input_spec.test_resize if test_resize is None else test_resize
+    if image_size is None:
+        raise ValueError("make_input needs image_size=(height, width) or input_spec=.")
     hw = (int(image_size), int(image_size)) if np.isscalar(image_size) else tuple(image_size)
     if min(hw) < 1 or batch_size < 1:
         raise ValueError(

@@ -45,6 +45,7 @@ import keras
 import numpy as np
 
 from painzoo.datasets.labels import PAIN
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 from painzoo.training.optimizers import AdamL2
 from painzoo.training.pipeline import make_input
 
@@ -143,7 +144,7 @@ class Recipe:
             whole image to the model input; ``256`` resizes to 256 (for a
             224 input, scaled with the input size) and centre-crops the input
             size, so faces are as large as in ``"p1"``'s random crops (see
-            :func:`painzoo.training.geometry.resize_before_crop`).
+            :func:`painzoo.preprocess.spec.resize_before_crop`).
         class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
             scikit-learn's rule; P1 names class imbalance as its open
             problem) or a ``{label: weight}`` dict.
@@ -534,7 +535,7 @@ class Recipe:
         self.set_bn_momentum(model)
         if compile:
             self.compile(model, total_steps=plan["total_steps"])
-        size = _input_size(model)
+        size = self.input_spec(model)
         x = self._input(train, size, augment=self.augment, shuffle=True, batch_size=batch)
         kwargs = {}
         callbacks = list(callbacks or [])
@@ -566,7 +567,7 @@ class Recipe:
         """Probability of pain for every row of ``dataset``, float ``[N]``."""
         if len(dataset) == 0:
             return np.zeros(0, np.float32)
-        x = self._input(dataset, _input_size(model), augment=None, shuffle=False)
+        x = self._input(dataset, self.input_spec(model), augment=None, shuffle=False)
         with self._distribution_scope():
             probs = model.predict(x, verbose=0)
         probs = np.asarray(probs, np.float32)
@@ -581,29 +582,28 @@ class Recipe:
         train, val = next(splitter.split(np.zeros(len(dataset)), groups=dataset.subjects))
         return dataset.subset(train), dataset.subset(val)
 
-    def _input(self, dataset, size, *, augment, shuffle, batch_size=None):
-        test_resize = None if augment or self.test_resize is None else int(self.test_resize)
+    def input_spec(self, model) -> InputSpec:
+        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with under this recipe.
+
+        Its size is the model's input (height and width may differ); its crop
+        policy is :attr:`test_resize`.
+
+        Raises:
+            ValueError: If the model has no fixed height and width.
+        """
+        return resolve_input_spec(model, recipe=self)
+
+    def _input(self, dataset, spec: InputSpec, *, augment, shuffle, batch_size=None):
+        if augment:  # random crops in training; the test-time crop is for evaluation only
+            spec = dataclasses.replace(spec, test_resize=None)
         return make_input(
             dataset,
-            image_size=size,
+            input_spec=spec,
             batch_size=int(batch_size or self.batch_size),
             augment=augment,
             shuffle=shuffle,
             seed=int(self.seed),
-            test_resize=test_resize,
         )
-
-
-def _input_size(model) -> tuple[int, int]:
-    shape = model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
-    h, w = shape[1], shape[2]
-    if h is None or w is None:
-        raise ValueError(
-            f"The model takes inputs of shape {shape}; recipes need a fixed height and width."
-        )
-    return int(h), int(w)
 
 
 @keras.saving.register_keras_serializable(package="painzoo")
