@@ -568,9 +568,17 @@ class Recipe:
         if len(dataset) == 0:
             return np.zeros(0, np.float32)
         x = self._input(dataset, self.input_spec(model), augment=None, shuffle=False)
-        with self._distribution_scope():
-            probs = model.predict(x, verbose=0)
-        probs = np.asarray(probs, np.float32)
+        with self._distribution_scope(), _no_grad():
+            # The model is called batch by batch, not through model.predict: every
+            # unit builds a new model whose predict function would be traced once
+            # and called a few times, and after a handful of units in one process
+            # TensorFlow warns of "tf.function retracing" (it counts the traces of
+            # Keras' one predict step across models).
+            parts = [
+                keras.ops.convert_to_numpy(model(images, training=False))
+                for images, _ in _batches(x)
+            ]
+        probs = np.concatenate(parts).astype(np.float32)
         return probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
 
     def _validation_split(self, dataset):
@@ -604,6 +612,22 @@ class Recipe:
             shuffle=shuffle,
             seed=int(self.seed),
         )
+
+
+def _batches(pipeline):
+    """The batches of a ``tf.data.Dataset`` or a ``keras.utils.PyDataset``, in order."""
+    if isinstance(pipeline, keras.utils.PyDataset):
+        return (pipeline[i] for i in range(len(pipeline)))
+    return iter(pipeline)
+
+
+def _no_grad():
+    """No autograd graph while predicting on the PyTorch backend; nothing elsewhere."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
 
 
 @keras.saving.register_keras_serializable(package="painzoo")
