@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.io import read_image, resize_image, write_image
 from painzoo.datasets.labels import check_binary_labels
 
 __all__ = ["Dataset", "REQUIRED_COLUMNS", "natural_key"]
@@ -216,7 +217,6 @@ class Dataset:
             ValueError: If sizes differ and ``size`` is ``None``; a file that
                 cannot be read raises an error naming it.
         """
-        from painzoo.datasets.io import read_image, resize_image
 
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
@@ -319,7 +319,6 @@ class Dataset:
             ValueError: With ``on_bad_image="error"``, naming the file; also
                 when every image is bad.
         """
-        from painzoo.datasets.io import read_image
 
         if on_bad_image not in ("error", "skip"):
             raise ValueError(f"on_bad_image must be 'error' or 'skip'; received {on_bad_image!r}.")
@@ -383,8 +382,6 @@ class Dataset:
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = self.frame.copy()
         if self.images is not None:
-            from painzoo.datasets.io import write_image
-
             folder = path.parent / f"{path.stem}_images"
             folder.mkdir(exist_ok=True)
             names = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from painzoo.explain.attention import overlay
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 
 __all__ = [
@@ -100,7 +101,6 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     Returns:
         uint8 ``[H, W, 3]`` RGB.
     """
-    from painzoo.explain.attention import overlay
 
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

@@ -32,8 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from painzoo.datasets.io import resize_image, to_uint8
+from painzoo.datasets.io import read_image, resize_image, to_uint8, write_image
 from painzoo.explain._common import model_input_spec, normalise_map, overlay_heatmap
+from painzoo.explain.attention import attention_maps
+from painzoo.explain.gradcam import gradcam
+from painzoo.explain.lime import lime_explanation
 
 __all__ = [
     "GlobalHeatmaps",
@@ -223,8 +226,6 @@ def local_heatmaps(
     n, h, w = images.shape[:3]
     labels_arr = None if labels is None else np.asarray(labels, dtype=int)
     if method == "lime":
-        from painzoo.explain.lime import lime_explanation
-
         return np.stack(
             [
                 lime_explanation(
@@ -249,13 +250,9 @@ def local_heatmaps(
     for start in range(0, n, batch_size):
         batch = resized[start : start + batch_size]
         if method == "gradcam":
-            from painzoo.explain.gradcam import gradcam
-
             lab = None if labels_arr is None else labels_arr[start : start + batch_size]
             maps = gradcam(model, batch, layer=layer, label=lab)
         else:
-            from painzoo.explain.attention import attention_maps
-
             maps = np.asarray(attention_maps(model, batch), dtype=np.float32)
         for m in maps:
             m = np.asarray(m, dtype=np.float32)
@@ -267,7 +264,6 @@ def _dataset_images(dataset):
     if dataset.images is not None:
         yield from dataset.images
         return
-    from painzoo.datasets.io import read_image
 
     for path in dataset.image_paths:
         yield read_image(path)
@@ -422,8 +418,6 @@ def global_heatmap(
         size=size,
     )
     if out is not None:
-        from painzoo.datasets.io import write_image
-
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         for g in keys:

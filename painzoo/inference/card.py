@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+import painzoo
 from painzoo.datasets.labels import CLASS_NAMES, DECISION_THRESHOLD, POSITIVE_CLASS
+from painzoo.explain.files import load_model as load_keras
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 from painzoo.utils.files import atomic_write_text
 
@@ -124,8 +126,6 @@ def make_card(
 ) -> dict:
     """The model card of a freshly trained model, as a JSON-ready dict."""
     import keras
-
-    import painzoo
 
     spec = resolve_input_spec(keras_model, recipe=recipe)
     return {
@@ -283,8 +283,6 @@ def load_model(path: str | os.PathLike) -> PainModel:
         ValueError: If the file is not a painzoo model (the message names it).
     """
     import warnings
-
-    from painzoo.explain.files import load_model as load_keras
 
     path = Path(path)
     if path.is_dir():

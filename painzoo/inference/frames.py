@@ -36,7 +36,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from painzoo.datasets.io import resize_image
+from painzoo.annotation.sheet import scale_units
+from painzoo.datasets.io import resize_image, write_image
+from painzoo.inference.video import VideoFrames
+from painzoo.preprocess import FaceCropper
 
 __all__ = [
     "FrameSelection",
@@ -58,7 +61,6 @@ def rating_columns(scale: str = "rgs", raters: int = 5) -> list[str]:
         >>> rating_columns("rgs", 2)
         ['r1_orbital', 'r1_ear', 'r1_nose', 'r1_whisker', 'r2_orbital', 'r2_ear', 'r2_nose', 'r2_whisker']
     """
-    from painzoo.annotation.sheet import scale_units
 
     if raters < 1:
         raise ValueError(f"raters must be >= 1; received {raters}.")
@@ -147,9 +149,6 @@ def extract_frames(
             face is found in any sampled frame (naming it), or bad arguments.
         FileNotFoundError: For a missing video.
     """
-    from painzoo.datasets.io import write_image
-    from painzoo.inference.video import VideoFrames
-    from painzoo.preprocess import FaceCropper
 
     if every <= 0:
         raise ValueError(f"every must be a positive number of seconds; received {every}.")

@@ -25,7 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.io import IMAGE_EXTENSIONS, is_image_file, read_image
 from painzoo.datasets.labels import DECISION_THRESHOLD, PAIN, predicted_label
+from painzoo.datasets.manifest import natural_key
+from painzoo.inference.card import PainModel, load_model
+from painzoo.inference.video import VideoFrames, is_video_file
+from painzoo.preprocess import FaceCropper
 
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
 
@@ -57,9 +62,6 @@ SUMMARY_COLUMNS = (
 # -- inputs -----------------------------------------------------------------------------
 def _expand_inputs(inputs) -> list[tuple[str, object]]:
     """``(kind, item)`` for every image/video: kinds ``image``, ``video``, ``array``."""
-    from painzoo.datasets.io import is_image_file
-    from painzoo.datasets.manifest import natural_key
-    from painzoo.inference.video import is_video_file
 
     if isinstance(inputs, np.ndarray):
         arr = inputs if inputs.ndim == 4 else inputs[None]
@@ -98,7 +100,6 @@ def _expand_inputs(inputs) -> list[tuple[str, object]]:
 
 
 def _image_exts():
-    from painzoo.datasets.io import IMAGE_EXTENSIONS
 
     return IMAGE_EXTENSIONS
 
@@ -122,7 +123,6 @@ def _manifest_images(path: Path) -> list[Path]:
 # -- face cropping ------------------------------------------------------------------------
 def _make_cropper(face_crop, model):
     """``None`` (whole image, resized) or a FaceCropper; ``face_crop`` as :func:`predict`."""
-    from painzoo.preprocess import FaceCropper
 
     if isinstance(face_crop, FaceCropper):
         return face_crop
@@ -299,8 +299,6 @@ def predict(
         >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
         >>> rows.groupby("input")["p_pain"].mean()  # doctest: +SKIP
     """
-    from painzoo.datasets.io import read_image
-    from painzoo.inference.card import PainModel, load_model
 
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
@@ -388,7 +386,6 @@ def predict(
 
 
 def _score_video(path, fps, cropping, scorer, bar) -> None:
-    from painzoo.inference.video import VideoFrames
 
     video = VideoFrames(path, fps=fps)
     for index, t, rgb in video:
@@ -401,8 +398,6 @@ def _progress_bar(items, fps, progress):
     if not progress:
         return None
     from tqdm.auto import tqdm
-
-    from painzoo.inference.video import VideoFrames
 
     total = 0
     for kind, item in items:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.datasets.io import cache_root, display_path, read_image, resize_image, write_image
+from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
 from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.background import BackgroundRemover
 from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector
@@ -493,7 +494,6 @@ def preprocess_folder(
         ValueError: If ``dst/manifest.csv`` or a crop would overwrite an
             input file, or for a bad image with ``on_error="error"``.
     """
-    from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
 
     src, dst = Path(src), Path(dst)
     if src.is_file():

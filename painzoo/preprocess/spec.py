@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from painzoo.datasets.io import INTERPOLATIONS, resize_image
+from painzoo.registry import model_info
 
 __all__ = ["InputSpec", "center_crop", "resize_before_crop", "resolve_input_spec"]
 
@@ -240,8 +241,6 @@ def resolve_input_spec(model_or_info, *, image_size=None, recipe=None, **overrid
         base = {}
         shape = None
         if isinstance(model_or_info, str):
-            from painzoo.registry import model_info
-
             shape = model_info(model_or_info).input_shape
         elif model_or_info is not None and hasattr(model_or_info, "input_shape"):
             shape = model_or_info.input_shape

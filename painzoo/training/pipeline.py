@@ -19,6 +19,7 @@ import numpy as np
 from painzoo.datasets.io import read_image, resize_image
 from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
+from painzoo.training import device_input
 from painzoo.training.augment import get_augmentation
 
 __all__ = ["make_input"]
@@ -183,7 +184,6 @@ def _device_pipeline(
         raise ValueError(f"device_resident must be True, False or 'auto'; received {mode!r}.")
     if mode is False or (mode == "auto" and keras.backend.backend() == "tensorflow"):
         return None
-    from painzoo.training import device_input
 
     spec = getattr(aug, "spec", None) if aug is not None else None
     if aug is not None and spec is None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.annotation.pspi import pspi
+from painzoo.datasets.io import write_image
 from painzoo.datasets.labels import CLASS_NAMES, level_to_label
 from painzoo.datasets.manifest import Dataset
 from painzoo.datasets.synthetic import human, rat
@@ -330,7 +331,6 @@ def _pose(rng, yaw_range: float, roll_sd: float, max_yaw) -> dict:
 
 
 def _write(frame: pd.DataFrame, images: np.ndarray, masks: dict, root: Path, name: str) -> Dataset:
-    from painzoo.datasets.io import write_image
 
     root.mkdir(parents=True, exist_ok=True)
     paths = []
