@@ -78,6 +78,7 @@ def _faces(n=16, seed=0):
     return Dataset(frame, images=images, name="faces")
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("test_resize", [None, 256])
 def test_pipeline_feeds_non_square_batches(test_resize):
     spec = InputSpec(48, 64, test_resize=test_resize)
@@ -90,6 +91,7 @@ def test_pipeline_feeds_non_square_batches(test_resize):
     np.testing.assert_array_equal(batches[0], expected)
 
 
+@pytest.mark.backend
 def test_non_square_model_trains_predicts_and_serves(tmp_path):
     ds = _faces()
     model_dir = tmp_path / "model"
@@ -120,6 +122,7 @@ def test_non_square_model_trains_predicts_and_serves(tmp_path):
     np.testing.assert_allclose(recipe_p, direct, atol=1e-5)
 
 
+@pytest.mark.backend
 def test_prediction_uses_the_test_time_crop_of_the_card(tmp_path):
     """A model trained with P1's 256 -> 224 geometry is served the same centre crop."""
     ds = _faces()
