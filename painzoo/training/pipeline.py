@@ -4,7 +4,7 @@
 (parallel decode, in-memory cache, per-image augmentation, prefetch) and a
 ``keras.utils.PyDataset`` on the others (PyTorch, JAX), with the same
 augmentation layers. Batches are ``(images, labels)`` with images float32
-``[B, S, S, 3]`` in [0, 255] — painzoo models scale their inputs themselves.
+``[B, H, W, 3]`` in [0, 255] — painzoo models scale their inputs themselves.
 """
 
 from __future__ import annotations
