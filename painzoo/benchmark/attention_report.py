@@ -24,6 +24,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.io import resize_image, to_uint8
+
 __all__ = [
     "au_mass_shares",
     "cell_cover",
@@ -165,12 +167,9 @@ def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> 
 
 
 def _thumbnail(image: np.ndarray, side: int = 64) -> np.ndarray:
-    import cv2
-
     if image.shape[0] > side:
-        image = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
-        image = image[..., None] if image.ndim == 2 else image
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+        image = resize_image(image, (side, side))
+    return to_uint8(image)
 
 
 # -- report side ------------------------------------------------------------------------
@@ -259,7 +258,6 @@ def plot_attention(records: list[dict], path) -> bool:
     Returns:
         Whether a figure was written (False without records).
     """
-    import cv2
 
     if not records:
         return False
@@ -276,11 +274,11 @@ def plot_attention(records: list[dict], path) -> bool:
         for j, cls in enumerate(classes):
             ax = axes[i, j]
             maps = [np.asarray(r["mean_beta"][cls], float) for r in recs if cls in r["mean_beta"]]
-            ax.imshow(np.clip(image, 0, 255).astype(np.uint8))
+            ax.imshow(to_uint8(image))
             if maps:
                 beta = np.mean(maps, axis=0)
                 side = image.shape[0]
-                heat = cv2.resize(beta, (side, side), interpolation=cv2.INTER_NEAREST)
+                heat = resize_image(beta, (side, side), "nearest")
                 ax.imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=max(beta.max(), 1e-9))
             ax.contour(mask / 255.0, levels=[0.5], colors="white", linewidths=0.8)
             ax.set_xticks([])

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import inspect
 import itertools
 import os
 from importlib import resources
@@ -48,10 +49,7 @@ __all__ = [
     "load_config",
     "prepare_data",
     "validate_config",
-    "ModelSpec",
 ]
-
-_RESERVED = ("recipe", "input_size", "label")
 
 
 def bundled_configs() -> list[str]:
@@ -339,7 +337,7 @@ def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
         c.string(spec, path, "recipe preset", choices=sorted(PRESETS))
         return
     spec = c.mapping(spec, path, what if not top else "'recipe' (a preset name or a mapping)")
-    fields = [f.name for f in dataclasses.fields(Recipe) if f.name != "extra"]
+    fields = [f.name for f in dataclasses.fields(Recipe)]
     c.keys(spec, path, (["preset"] if top else []) + fields, what)
     if "preset" in spec:
         c.string(spec["preset"], (*path, "preset"), "recipe preset", choices=sorted(PRESETS))
@@ -595,6 +593,7 @@ def apply_overrides(
         config["out"] = str(out)
     if image_size is not None:
         config["image_size"] = int(image_size)
+        _render_at_least(config, int(image_size))
     if seed is not None:
         config["seed"] = int(seed)
     if epochs is not None:
@@ -626,6 +625,24 @@ def apply_overrides(
     return config
 
 
+def _render_at_least(config: dict, side: int) -> None:
+    """Render synthetic data at least at ``side`` pixels (``--image-size`` follows through).
+
+    Otherwise ``--image-size 112`` on a config rendering 72-pixel faces would
+    upsample every image to 112 and train on blur; a larger render is kept
+    (shrinking loses nothing).
+    """
+    from painzoo.datasets.synthetic import make_synthetic
+
+    default = inspect.signature(make_synthetic).parameters["image_size"].default
+    for entry in (config.get("data") or {}).values():
+        if isinstance(entry, dict) and "synthetic" in entry:
+            args = dict(entry.get("args") or {})
+            if int(args.get("image_size", default)) < side:
+                args["image_size"] = side
+                entry["args"] = args
+
+
 def _with_repeats(spec, repeats):
     from painzoo.evaluation.protocols import get_protocol
 
@@ -647,12 +664,11 @@ def _entry_name(entry) -> str:
     )
 
 
-class ModelSpec(dict):
-    """One model to evaluate: ``name``, ``kwargs``, ``recipe`` overrides, ``input_size``, ``label``."""
-
-
-def expand_models(entries) -> list[ModelSpec]:
+def expand_models(entries) -> list[dict]:
     """Model entries of a config → a flat list, sweeps expanded.
+
+    Each model is a dict with ``name``, ``kwargs``, ``recipe`` overrides,
+    ``input_size``, ``label`` and ``sweep`` (the swept values).
 
     A list value in an entry's keyword overrides expands into one model per
     value (several lists give their Cartesian product); the label then
@@ -661,7 +677,7 @@ def expand_models(entries) -> list[ModelSpec]:
     Raises:
         ValueError: For a malformed entry or two entries with one label.
     """
-    out: list[ModelSpec] = []
+    out: list[dict] = []
     for entry in entries:
         name = _entry_name(entry)
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
@@ -675,7 +691,7 @@ def expand_models(entries) -> list[ModelSpec]:
             values = dict(zip(swept, combo))
             tag = ",".join(f"{k}={v}" for k, v in values.items())
             out.append(
-                ModelSpec(
+                dict(
                     name=name,
                     kwargs={**fixed, **values},
                     recipe=dict(recipe),

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from painzoo.utils import files
+
 __all__ = [
     "RunStorage",
     "is_uri",
@@ -127,29 +129,16 @@ def _rebuild_output_error(path, code, strerror, out):
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to a local ``path`` through a temporary file and a rename.
+    """Write ``data`` to a local ``path`` atomically (:func:`painzoo.utils.files.atomic_write_bytes`).
 
-    The one atomic write of painzoo's outputs (:func:`atomic_write_text` and
-    :func:`save_figure` go through it): a reader sees the old file or the new
-    one, never half a file, and a failed write leaves the old file in place.
-    The file gets mode ``0666`` minus the umask, like a file made by ``open()``.
+    :func:`atomic_write_text` and :func:`save_figure` go through it; a full or
+    read-only folder raises the run's :class:`OutputWriteError`.
 
     Raises:
         OutputWriteError: If the folder is read-only, not permitted or full.
     """
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # os.open applies the umask to 0o666 (mkstemp would make it 0o600).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        files.atomic_write_bytes(path, data)
     except OSError as err:
         if err.errno in _OUTPUT_ERRNOS and not isinstance(err, OutputWriteError):
             raise OutputWriteError(path, err) from err

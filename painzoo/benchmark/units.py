@@ -37,6 +37,7 @@ import pandas as pd
 
 from painzoo.benchmark.config import prepare_data
 from painzoo.benchmark.storage import RunStorage, json_text, safe_name
+from painzoo.datasets.labels import predicted_label
 
 __all__ = [
     "Unit",
@@ -625,7 +626,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     learner.close()
     losses = learner.losses  # the training loss per epoch (None for the LBP baselines)
     p_pain = np.asarray(p_pain, float)
-    y_pred = (p_pain >= 0.5).astype(int)
+    y_pred = predicted_label(p_pain)
     preds = pd.DataFrame(
         {
             "row": fold.test,

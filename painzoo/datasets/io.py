@@ -23,8 +23,10 @@ __all__ = [
     "display_path",
     "cache_root",
     "is_image_file",
+    "INTERPOLATIONS",
     "read_image",
     "resize_image",
+    "to_uint8",
     "write_image",
 ]
 
@@ -209,13 +211,89 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     buf.tofile(path)
 
 
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize to ``size = (height, width)``; area interpolation when shrinking."""
-    h, w = size
+#: Interpolations :func:`resize_image` takes, by name.
+INTERPOLATIONS = ("auto", "area", "bilinear", "nearest")
+_CV2_INTERPOLATION = {
+    "area": cv2.INTER_AREA,
+    "bilinear": cv2.INTER_LINEAR,
+    # The _EXACT variant samples pixel centres like "area" and "bilinear" do
+    # (and PIL's NEAREST); plain INTER_NEAREST shifts the image by half a pixel.
+    "nearest": cv2.INTER_NEAREST_EXACT,
+}
+
+
+def resize_image(
+    image: np.ndarray, size: tuple[int, int], interpolation: str = "auto"
+) -> np.ndarray:
+    """Resize an image or a map to ``size = (height, width)``: painzoo's one resize.
+
+    Every resize of painzoo goes through here (data loading, test-time crops,
+    face crops, explanations), so a model sees the same pixels in training,
+    prediction and explanation. The interpolation policy:
+
+    - ``"auto"`` (images): area averaging when shrinking (no aliasing: each
+      output pixel is the mean of the input pixels it covers), bilinear when
+      enlarging.
+    - ``"bilinear"``: continuous maps (heat maps, attention scores) and
+      warped crops.
+    - ``"nearest"``: label maps (superpixel ids, masks), which must keep
+      their values; pixel centres are sampled (``floor((i + 0.5) · in / out)``).
+    - ``"area"``: area averaging in both directions.
+
+    All of them place pixel centres at half-integers (OpenCV's and PIL's
+    convention), so resizing does not shift the image.
+
+    Args:
+        image: ``[H, W]`` or ``[H, W, C]`` array (uint8 or float).
+        size: Target ``(height, width)``.
+        interpolation: One of :data:`INTERPOLATIONS`.
+
+    Returns:
+        The resized array, same dtype (``image`` itself when the size matches).
+
+    Raises:
+        ValueError: For an unknown interpolation or a non-positive size.
+
+    Example:
+        >>> resize_image(np.zeros((480, 640, 3), np.uint8), (48, 64)).shape
+        (48, 64, 3)
+    """
+    h, w = int(size[0]), int(size[1])
+    if h < 1 or w < 1:
+        raise ValueError(f"resize_image needs a positive (height, width); received {size}.")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation must be one of {INTERPOLATIONS}; received {interpolation!r}."
+        )
+    image = np.asarray(image)
     if image.shape[:2] == (h, w):
         return image
-    shrink = h < image.shape[0] or w < image.shape[1]
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    if interpolation == "auto":
+        shrink = h < image.shape[0] or w < image.shape[1]
+        interpolation = "area" if shrink else "bilinear"
+    source = image
+    if image.dtype == np.bool_ or image.dtype == np.int64:
+        source = image.astype(np.uint8 if image.dtype == np.bool_ else np.int32)
+    out = cv2.resize(source, (w, h), interpolation=_CV2_INTERPOLATION[interpolation])
+    if out.ndim == image.ndim - 1:  # OpenCV drops a trailing channel axis of size 1
+        out = out[..., None]
+    return out.astype(image.dtype, copy=False)
+
+
+def to_uint8(image) -> np.ndarray:
+    """Pixel values in [0, 255] as uint8: rounded to the nearest integer, then clipped.
+
+    The one float → uint8 conversion of painzoo (overlays, mean images, LIME's
+    input). A uint8 array is returned unchanged; NaN becomes 0.
+
+    Example:
+        >>> to_uint8(np.array([-3.0, 0.4, 0.5, 1.5, 254.6, 300.0])).tolist()
+        [0, 0, 0, 2, 255, 255]
+    """
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    return np.clip(np.rint(np.nan_to_num(image.astype(np.float64))), 0, 255).astype(np.uint8)
 
 
 def cache_root() -> Path:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.datasets.io import cache_root, check_file_name, display_path, is_image_file
-from painzoo.datasets.labels import level_to_label
+from painzoo.datasets.labels import check_binary_labels, level_to_label
 from painzoo.datasets.manifest import Dataset, natural_key
 
 __all__ = [
@@ -218,14 +218,7 @@ def _finish_csv(frame, path: Path, root, name: str, check_files: bool) -> Datase
     if frame["image"].isna().any():
         i = int(np.flatnonzero(frame["image"].isna().to_numpy())[0])
         raise ValueError(f"{path}: row {i} has no image path.")
-    labels = pd.to_numeric(frame["label"], errors="coerce")
-    bad = ~labels.isin([0, 1])
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(
-            f"{path}: row {i} ({frame['image'].iloc[i]}) has label {str(frame['label'].iloc[i])!r}; "
-            "labels must be 0 (no pain) or 1 (pain). Keep intensities in a 'level' column."
-        )
+    check_binary_labels(frame["label"], source=path, images=frame["image"])
     if check_files:
         missing = [p for p in frame["image"] if not _resolve(root, p).is_file()]
         if missing:

@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.io import read_image, resize_image, write_image
+from painzoo.datasets.labels import check_binary_labels
+
 __all__ = ["Dataset", "REQUIRED_COLUMNS", "natural_key"]
 
 REQUIRED_COLUMNS = ("image", "label", "subject", "source")
@@ -214,7 +217,6 @@ class Dataset:
             ValueError: If sizes differ and ``size`` is ``None``; a file that
                 cannot be read raises an error naming it.
         """
-        from painzoo.datasets.io import read_image, resize_image
 
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
@@ -317,7 +319,6 @@ class Dataset:
             ValueError: With ``on_bad_image="error"``, naming the file; also
                 when every image is bad.
         """
-        from painzoo.datasets.io import read_image
 
         if on_bad_image not in ("error", "skip"):
             raise ValueError(f"on_bad_image must be 'error' or 'skip'; received {on_bad_image!r}.")
@@ -381,8 +382,6 @@ class Dataset:
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = self.frame.copy()
         if self.images is not None:
-            from painzoo.datasets.io import write_image
-
             folder = path.parent / f"{path.stem}_images"
             folder.mkdir(exist_ok=True)
             names = []
@@ -417,16 +416,7 @@ class Dataset:
             raise FileNotFoundError(f"Manifest {path} does not exist.")
         frame = pd.read_csv(path, dtype={"subject": str, "source": str, "image": str})
         if "label" in frame.columns:
-            labels = pd.to_numeric(frame["label"], errors="coerce")
-            bad = np.flatnonzero(~labels.isin([0, 1]).to_numpy())
-            if len(bad):
-                i = int(bad[0])
-                image = frame["image"].iloc[i] if "image" in frame.columns else ""
-                raise ValueError(
-                    f"{path}, line {i + 2} (row {i}, {image}): label "
-                    f"{str(frame['label'].iloc[i])!r}; labels must be 0 (no pain) or 1 (pain) "
-                    f"({len(bad)} row(s) break this). Keep intensities in a 'level' column."
-                )
+            check_binary_labels(frame["label"], source=path, images=frame.get("image"))
         return cls(frame, root=path.parent, name=name or path.stem)
 
 

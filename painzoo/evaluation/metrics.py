@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.labels import NO_PAIN, PAIN, POSITIVE_CLASS, predicted_label
 from painzoo.datasets.manifest import natural_key
 
 __all__ = [
@@ -116,15 +117,17 @@ def _counts(y_true, y_pred) -> tuple[int, int, int, int]:
         raise ValueError(
             f"y_true and y_pred must have the same length; received {len(y_true)} and {len(y_pred)}."
         )
-    bad = set(np.unique(np.r_[y_true, y_pred])) - {0, 1}
+    bad = set(np.unique(np.r_[y_true, y_pred])) - {NO_PAIN, PAIN}
     if bad:
         raise ValueError(
-            f"Binary metrics need labels 0 (no pain) and 1 (pain); received {sorted(bad)}."
+            f"Binary metrics need labels {NO_PAIN} (no pain) and {PAIN} (pain); received "
+            f"{sorted(bad)}."
         )
-    tp = int(np.sum((y_true == 1) & (y_pred == 1)))
-    tn = int(np.sum((y_true == 0) & (y_pred == 0)))
-    fp = int(np.sum((y_true == 0) & (y_pred == 1)))
-    fn = int(np.sum((y_true == 1) & (y_pred == 0)))
+    positive, negative = POSITIVE_CLASS, NO_PAIN
+    tp = int(np.sum((y_true == positive) & (y_pred == positive)))
+    tn = int(np.sum((y_true == negative) & (y_pred == negative)))
+    fp = int(np.sum((y_true == negative) & (y_pred == positive)))
+    fn = int(np.sum((y_true == positive) & (y_pred == negative)))
     return tn, fp, fn, tp
 
 
@@ -209,7 +212,7 @@ def _predictions(frame) -> pd.DataFrame:
             f"{list(frame.columns)}."
         )
     if "y_pred" not in frame.columns:
-        frame = frame.assign(y_pred=(frame["p_pain"] >= 0.5).astype(int))
+        frame = frame.assign(y_pred=predicted_label(frame["p_pain"].to_numpy()))
     return frame
 
 

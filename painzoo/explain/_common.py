@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_predict_fn", "model_input_size", "normalise_map", "overlay_heatmap"]
+from painzoo.explain.attention import overlay
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
+
+__all__ = [
+    "as_predict_fn",
+    "model_input_size",
+    "model_input_spec",
+    "normalise_map",
+    "overlay_heatmap",
+]
 
 
 def _is_keras_model(model) -> bool:
@@ -15,15 +24,25 @@ def _is_keras_model(model) -> bool:
     return isinstance(model, keras.Model)
 
 
+def model_input_spec(model, default: tuple[int, int], input_spec=None):
+    """The :class:`~painzoo.preprocess.InputSpec` images are resized with before ``model``.
+
+    ``input_spec`` when given; else the model's own (a Keras model with a
+    fixed input size); else ``default`` (callables and free sizes: no resize).
+    """
+    if input_spec is not None:
+        return input_spec
+    if _is_keras_model(model):
+        try:
+            return resolve_input_spec(model)
+        except ValueError:  # no fixed height and width
+            pass
+    return InputSpec(*default)
+
+
 def model_input_size(model, default: tuple[int, int]) -> tuple[int, int]:
     """``(H, W)`` the model expects, or ``default`` for callables and free sizes."""
-    if not _is_keras_model(model):
-        return default
-    shape = model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
-    h, w = shape[1], shape[2]
-    return (int(h), int(w)) if h and w else default
+    return model_input_spec(model, default).size
 
 
 def as_predict_fn(model, batch_size: int = 256):
@@ -82,7 +101,6 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     Returns:
         uint8 ``[H, W, 3]`` RGB.
     """
-    from painzoo.explain.attention import overlay
 
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

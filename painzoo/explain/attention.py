@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from painzoo.datasets.io import resize_image, to_uint8
+
 __all__ = ["attention_maps", "overlay"]
 
 
@@ -59,8 +61,7 @@ def _grid(layer):
     return side, side
 
 
-def _as_batch(images, size):
-    import cv2
+def _as_batch(images, size, interpolation: str = "auto"):
 
     images = np.asarray(images)
     if images.ndim == 3:
@@ -74,13 +75,13 @@ def _as_batch(images, size):
     h, w = size
     if h is not None and w is not None and images.shape[1:3] != (h, w):
         # The model has a fixed input size: resize like the training pipeline does.
-        images = np.stack(
-            [cv2.resize(im, (w, h), interpolation=cv2.INTER_LINEAR) for im in images]
-        )
+        images = np.stack([resize_image(im, (h, w), interpolation) for im in images])
     return images
 
 
-def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | None = None):
+def attention_maps(
+    model, images, *, batch_size: int = 32, layer_name: str | None = None, input_spec=None
+):
     """The PainSeeker region scores β (P1 Eq. 2) of each image, on the M×M grid.
 
     Args:
@@ -90,6 +91,8 @@ def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | Non
             Images of another size than the model's input are resized to it.
         batch_size: Images per forward pass.
         layer_name: Which attention layer to read when the model has several.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are
+            resized with (default: the model's input size, ``"auto"``).
 
     Returns:
         ``float32 [B, M, M]``: β of each region, row-major as in Eq. 1 (region
@@ -119,7 +122,10 @@ def attention_maps(model, images, *, batch_size: int = 32, layer_name: str | Non
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     scores_model = keras.Model(inputs, layer.output[1], name=f"{model.name}_scores")
     input_shape = scores_model.inputs[0].shape
-    batch = _as_batch(images, (input_shape[1], input_shape[2]))
+    size, interpolation = (input_shape[1], input_shape[2]), "auto"
+    if input_spec is not None:
+        size, interpolation = input_spec.size, input_spec.interpolation
+    batch = _as_batch(images, size, interpolation)
     outs = [
         np.asarray(
             keras.ops.convert_to_numpy(scores_model(batch[i : i + batch_size], training=False))
@@ -169,7 +175,6 @@ def overlay(
     Reference:
         Liu et al. (2025), PainSeeker, Front. Vet. Sci., Figure 4.
     """
-    import cv2
     import matplotlib
 
     single = np.ndim(images) == 3
@@ -185,10 +190,10 @@ def overlay(
         )
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1]; received {alpha}.")
-    modes = {"bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+    modes = ("bilinear", "nearest")
     if interpolation not in modes:
         raise ValueError(
-            f"interpolation must be one of {sorted(modes)}; received {interpolation!r}."
+            f"interpolation must be one of {list(modes)}; received {interpolation!r}."
         )
     try:
         cmap = matplotlib.colormaps[colormap]
@@ -204,8 +209,8 @@ def overlay(
             low, high = float(heat.min()), float(heat.max())
             heat = (heat - low) / (high - low) if high > low else np.zeros_like(heat)
         heat = np.clip(heat, 0.0, 1.0)
-        heat = cv2.resize(heat, (width, height), interpolation=modes[interpolation])
+        heat = resize_image(heat.astype(np.float32), (height, width), interpolation)
         colour = cmap(np.clip(heat, 0.0, 1.0))[..., :3] * 255.0
         blended = (1.0 - alpha) * image + alpha * colour
-        out[i] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+        out[i] = to_uint8(blended)
     return out[0] if single else out

@@ -6,7 +6,9 @@ import importlib
 import os
 from pathlib import Path
 
+from painzoo.datasets.io import read_image, write_image
 from painzoo.explain._common import overlay_heatmap
+from painzoo.explain.global_maps import METHODS, local_heatmaps
 
 __all__ = ["explain_files", "load_model"]
 
@@ -75,8 +77,6 @@ def explain_files(
         >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP
         [PosixPath('maps/face_gradcam.png')]
     """
-    from painzoo.datasets.io import read_image, write_image
-    from painzoo.explain.global_maps import METHODS, local_heatmaps
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")

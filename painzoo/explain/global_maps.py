@@ -32,7 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from painzoo.explain._common import model_input_size, normalise_map, overlay_heatmap
+from painzoo.datasets.io import read_image, resize_image, to_uint8, write_image
+from painzoo.explain._common import model_input_spec, normalise_map, overlay_heatmap
+from painzoo.explain.attention import attention_maps
+from painzoo.explain.gradcam import gradcam
+from painzoo.explain.lime import lime_explanation
 
 __all__ = [
     "GlobalHeatmaps",
@@ -162,7 +166,7 @@ def warp_to_face_frame(image_or_map, keypoints=None, size: int = 112, template=N
     h, w = src.shape[:2]
     if keypoints is None:
         # The crop is the face frame: resize it whole; it covers every pixel.
-        warped = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
+        warped = resize_image(src, (size, size), "bilinear")
         return warped, np.ones((size, size), np.float32)
     matrix = face_frame_transform(keypoints, size, template)
     warped = cv2.warpAffine(
@@ -192,6 +196,7 @@ def local_heatmaps(
     batch_size: int = 64,
     layer: str | None = None,
     seed: int = 0,
+    input_spec=None,
 ) -> np.ndarray:
     """Local heat maps of equally sized images, in the images' pixel frame.
 
@@ -205,6 +210,8 @@ def local_heatmaps(
             default).
         batch_size: Images per model call.
         layer: Grad-CAM layer.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are
+            resized with before the model (default: the model's own size).
 
     Returns:
         Float32 ``[N, H, W]``.
@@ -212,7 +219,6 @@ def local_heatmaps(
     Raises:
         ValueError: For an unknown method.
     """
-    import cv2
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
@@ -220,8 +226,6 @@ def local_heatmaps(
     n, h, w = images.shape[:3]
     labels_arr = None if labels is None else np.asarray(labels, dtype=int)
     if method == "lime":
-        from painzoo.explain.lime import lime_explanation
-
         return np.stack(
             [
                 lime_explanation(
@@ -232,33 +236,27 @@ def local_heatmaps(
                     segmenter=segmenter,
                     batch_size=max(batch_size, 64),
                     seed=seed + i,
+                    input_spec=input_spec,
                 ).heatmap
                 for i in range(n)
             ]
         ).astype(np.float32)
-    mh, mw = model_input_size(model, (h, w))
+    spec = model_input_spec(model, (h, w), input_spec)
+    mh, mw = spec.size
     resized = images.astype(np.float32)
     if (mh, mw) != (h, w):
-        resized = np.stack(
-            [cv2.resize(im, (mw, mh), interpolation=cv2.INTER_AREA) for im in resized]
-        )
+        resized = np.stack([resize_image(im, (mh, mw), spec.interpolation) for im in resized])
     out = []
     for start in range(0, n, batch_size):
         batch = resized[start : start + batch_size]
         if method == "gradcam":
-            from painzoo.explain.gradcam import gradcam
-
             lab = None if labels_arr is None else labels_arr[start : start + batch_size]
             maps = gradcam(model, batch, layer=layer, label=lab)
         else:
-            from painzoo.explain.attention import attention_maps
-
             maps = np.asarray(attention_maps(model, batch), dtype=np.float32)
         for m in maps:
             m = np.asarray(m, dtype=np.float32)
-            out.append(
-                m if m.shape == (h, w) else cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
-            )
+            out.append(resize_image(m, (h, w), "bilinear"))
     return np.stack(out).astype(np.float32)
 
 
@@ -266,7 +264,6 @@ def _dataset_images(dataset):
     if dataset.images is not None:
         yield from dataset.images
         return
-    from painzoo.datasets.io import read_image
 
     for path in dataset.image_paths:
         yield read_image(path)
@@ -410,10 +407,7 @@ def global_heatmap(
 
     keys = sorted(sums, key=lambda v: (str(type(v)), v))
     maps = {g: (sums[g] / np.maximum(cover[g], 1e-6)).astype(np.float32) for g in keys}
-    mean_faces = {
-        g: np.clip(faces[g] / np.maximum(face_cover[g], 1e-6)[..., None], 0, 255).astype(np.uint8)
-        for g in keys
-    }
+    mean_faces = {g: to_uint8(faces[g] / np.maximum(face_cover[g], 1e-6)[..., None]) for g in keys}
     result = GlobalHeatmaps(
         maps=maps,
         mean_faces=mean_faces,
@@ -424,8 +418,6 @@ def global_heatmap(
         size=size,
     )
     if out is not None:
-        from painzoo.datasets.io import write_image
-
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         for g in keys:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from painzoo.datasets.io import resize_image
+
 __all__ = ["gradcam", "find_last_conv_layer"]
 
 GRADCAM_CITATION = (
@@ -77,7 +79,6 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
     Reference:
         Selvaraju et al., ICCV 2017, Eq. 1–2.
     """
-    import cv2
     import keras
 
     x = np.asarray(images, dtype=np.float32)
@@ -111,7 +112,7 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
     h, w = x.shape[1:3]
     out = np.zeros((len(x), h, w), np.float32)
     for i, cam in enumerate(cams):
-        up = cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        up = resize_image(cam.astype(np.float32), (h, w), "bilinear")
         peak = up.max()
         out[i] = up / peak if peak > 0 else up
     return out[0] if single else out

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from painzoo.explain._common import as_predict_fn, model_input_size
+from painzoo.datasets.io import resize_image, to_uint8
+from painzoo.explain._common import as_predict_fn, model_input_spec
 
 __all__ = ["LimeExplanation", "lime_explanation", "segment_image", "SEGMENTERS"]
 
@@ -138,7 +139,7 @@ def _to_uint8(image) -> np.ndarray:
                 "image looks scaled to [0, 1]; painzoo models take RGB in [0, 255]. "
                 "Pass the uint8 image (or image * 255)."
             )
-        image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+        image = to_uint8(image)
     return image
 
 
@@ -153,6 +154,7 @@ def lime_explanation(
     seed: int = 0,
     hide_color: float | None = None,
     kernel_width: float = 0.25,
+    input_spec=None,
 ) -> LimeExplanation:
     """Explain one prediction with LIME (Ribeiro et al., 2016).
 
@@ -179,6 +181,9 @@ def lime_explanation(
         hide_color: Grey value for hidden segments; ``None`` = segment mean
             (`lime`'s default).
         kernel_width: Width of the distance kernel (`lime`'s default 0.25).
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` the image is
+            resized with before the model (default: the model's own size,
+            :func:`~painzoo.preprocess.resolve_input_spec`).
 
     Returns:
         A :class:`LimeExplanation`.
@@ -197,7 +202,6 @@ def lime_explanation(
         Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024)
         uses LIME for its local explanations.
     """
-    import cv2
     from lime import lime_base
     from sklearn.metrics import pairwise_distances
 
@@ -208,10 +212,11 @@ def lime_explanation(
     segments = segment_image(image, segmenter, seed)
     n_seg = int(segments.max()) + 1
 
-    h, w = model_input_size(model, image.shape[:2])
+    spec = model_input_spec(model, image.shape[:2], input_spec)
+    h, w = spec.size
     if (h, w) != image.shape[:2]:
-        model_image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        model_segments = cv2.resize(segments, (w, h), interpolation=cv2.INTER_NEAREST)
+        model_image = resize_image(image, (h, w), spec.interpolation)
+        model_segments = resize_image(segments, (h, w), "nearest")
     else:
         model_image, model_segments = image, segments
 

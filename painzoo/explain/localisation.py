@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from painzoo.datasets.io import resize_image
+
 __all__ = ["LocalisationScore", "localisation_score"]
 
 
@@ -107,9 +109,7 @@ def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationSc
         raise ValueError(f"{len(h)} heat map(s) but {len(m)} mask(s); give one mask per map.")
     size = m.shape[1:]
     if h.shape[1:] != size:
-        h = np.stack(
-            [cv2.resize(x, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for x in h]
-        )
+        h = np.stack([resize_image(x, size, "bilinear") for x in h])
     pos = np.maximum(h, 0)
     total = pos.sum(axis=(1, 2))
     inside = (pos * m).sum(axis=(1, 2))

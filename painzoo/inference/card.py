@@ -18,6 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+import painzoo
+from painzoo.datasets.labels import CLASS_NAMES, DECISION_THRESHOLD, POSITIVE_CLASS
+from painzoo.explain.files import load_model as load_keras
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
+from painzoo.utils.files import atomic_write_text
+
 __all__ = [
     "CARD_FORMAT",
     "CLASS_NAMES",
@@ -31,7 +37,6 @@ __all__ = [
 
 CARD_FORMAT = "painzoo-model-card"
 CARD_VERSION = 1
-CLASS_NAMES = ("no_pain", "pain")
 MODEL_FILE = "model.keras"
 CARD_FILE = "model.json"
 
@@ -117,16 +122,12 @@ def make_card(
     data_name: str,
     config_name: str | None = None,
     benchmark: list[dict] | None = None,
-    threshold: float = 0.5,
+    threshold: float = DECISION_THRESHOLD,
 ) -> dict:
     """The model card of a freshly trained model, as a JSON-ready dict."""
     import keras
 
-    import painzoo
-
-    shape = keras_model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
+    spec = resolve_input_spec(keras_model, recipe=recipe)
     return {
         "format": CARD_FORMAT,
         "card_version": CARD_VERSION,
@@ -141,16 +142,19 @@ def make_card(
             "params": int(keras_model.count_params()),
         },
         "input": {
-            "image_size": [int(shape[1]), int(shape[2])],
-            "channels": int(shape[3]),
+            "image_size": [spec.height, spec.width],
+            "channels": spec.channels,
             "color": "RGB",
             "dtype": "float32",
             # painzoo models rescale inside the network; they take raw pixels.
-            "value_range": [0, 255],
+            "value_range": list(spec.value_range),
+            "interpolation": spec.interpolation,
+            # The recipe's test-time crop: prediction prepares faces as evaluation did.
+            "test_resize": spec.test_resize,
         },
         "face_crop": None if not face_crop else dict(face_crop),
         "class_names": list(CLASS_NAMES),
-        "positive_class": 1,
+        "positive_class": POSITIVE_CLASS,
         "threshold": float(threshold),
         "training_data": {**data_summary(dataset), "name": data_name},
         "config": config_name,
@@ -203,13 +207,31 @@ class PainModel:
     @property
     def input_size(self) -> tuple[int, int]:
         """``(height, width)`` of the network input."""
-        h, w = self.card["input"]["image_size"]
-        return int(h), int(w)
+        return self.input_spec.size
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """How a face becomes the network input (size, interpolation, test-time crop).
+
+        Cards written before the crop was recorded take the recipe's
+        ``test_resize``; cards without a recipe resize the whole face.
+        """
+        info = self.card["input"]
+        h, w = info["image_size"]
+        recipe = self.card.get("recipe") or {}
+        return InputSpec(
+            int(h),
+            int(w),
+            channels=int(info.get("channels", 3)),
+            interpolation=info.get("interpolation", "auto"),
+            value_range=tuple(info.get("value_range", (0, 255))),
+            test_resize=info.get("test_resize", recipe.get("test_resize")),
+        )
 
     @property
     def threshold(self) -> float:
         """Decision threshold on ``p_pain`` (0.5 unless the card says otherwise)."""
-        return float(self.card.get("threshold", 0.5))
+        return float(self.card.get("threshold", DECISION_THRESHOLD))
 
     @property
     def class_names(self) -> list[str]:
@@ -240,7 +262,7 @@ class PainModel:
             },
             "face_crop": face_crop,
             "class_names": list(CLASS_NAMES),
-            "threshold": 0.5,
+            "threshold": DECISION_THRESHOLD,
         }
         return cls(keras_model, card)
 
@@ -261,8 +283,6 @@ def load_model(path: str | os.PathLike) -> PainModel:
         ValueError: If the file is not a painzoo model (the message names it).
     """
     import warnings
-
-    from painzoo.explain.files import load_model as load_keras
 
     path = Path(path)
     if path.is_dir():
@@ -298,7 +318,8 @@ def load_model(path: str | os.PathLike) -> PainModel:
     if card is None:
         warnings.warn(
             f"{model_path} has no {CARD_FILE} beside it; predicting without face cropping "
-            "and with threshold 0.5. Models written by `painzoo train` carry a card.",
+            f"and with threshold {DECISION_THRESHOLD:g}. Models written by `painzoo train` carry "
+            "a card.",
             stacklevel=2,
         )
         model = PainModel.from_keras(keras_model)
@@ -318,12 +339,8 @@ def _check_output(keras_model, path) -> None:
 
 def write_card(card: dict, folder: str | os.PathLike) -> Path:
     """Write ``card`` as ``folder/model.json`` (atomically)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / CARD_FILE
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    target = Path(folder) / CARD_FILE
+    atomic_write_text(target, json.dumps(card, indent=2, default=_json_default) + "\n")
     return target
 
 

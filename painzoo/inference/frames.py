@@ -36,6 +36,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from painzoo.annotation.sheet import scale_units
+from painzoo.datasets.io import resize_image, write_image
+from painzoo.inference.video import VideoFrames
+from painzoo.preprocess import FaceCropper
+
 __all__ = [
     "FrameSelection",
     "extract_frames",
@@ -56,7 +61,6 @@ def rating_columns(scale: str = "rgs", raters: int = 5) -> list[str]:
         >>> rating_columns("rgs", 2)
         ['r1_orbital', 'r1_ear', 'r1_nose', 'r1_whisker', 'r2_orbital', 'r2_ear', 'r2_nose', 'r2_whisker']
     """
-    from painzoo.annotation.sheet import scale_units
 
     if raters < 1:
         raise ValueError(f"raters must be >= 1; received {raters}.")
@@ -67,14 +71,14 @@ def rating_columns(scale: str = "rgs", raters: int = 5) -> list[str]:
 def sharpness(rgb: np.ndarray, side: int = 128) -> float:
     """Variance of the Laplacian of the grey image resized to ``side`` (higher = sharper)."""
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA)
+    grey = resize_image(grey, (side, side), "area")
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
     """A 16 × 16 grey thumbnail (float32 0–255) for near-duplicate tests."""
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    return cv2.resize(grey, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return resize_image(grey, (_THUMB, _THUMB), "area").astype(np.float32)
 
 
 def near_duplicate(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
@@ -145,9 +149,6 @@ def extract_frames(
             face is found in any sampled frame (naming it), or bad arguments.
         FileNotFoundError: For a missing video.
     """
-    from painzoo.datasets.io import write_image
-    from painzoo.inference.video import VideoFrames
-    from painzoo.preprocess import FaceCropper
 
     if every <= 0:
         raise ValueError(f"every must be a positive number of seconds; received {every}.")

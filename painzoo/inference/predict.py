@@ -25,6 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.datasets.io import IMAGE_EXTENSIONS, is_image_file, read_image
+from painzoo.datasets.labels import DECISION_THRESHOLD, PAIN, predicted_label
+from painzoo.datasets.manifest import natural_key
+from painzoo.inference.card import PainModel, load_model
+from painzoo.inference.video import VideoFrames, is_video_file
+from painzoo.preprocess import FaceCropper
+
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
 
 COLUMNS = (
@@ -55,9 +62,6 @@ SUMMARY_COLUMNS = (
 # -- inputs -----------------------------------------------------------------------------
 def _expand_inputs(inputs) -> list[tuple[str, object]]:
     """``(kind, item)`` for every image/video: kinds ``image``, ``video``, ``array``."""
-    from painzoo.datasets.io import is_image_file
-    from painzoo.datasets.manifest import natural_key
-    from painzoo.inference.video import is_video_file
 
     if isinstance(inputs, np.ndarray):
         arr = inputs if inputs.ndim == 4 else inputs[None]
@@ -96,7 +100,6 @@ def _expand_inputs(inputs) -> list[tuple[str, object]]:
 
 
 def _image_exts():
-    from painzoo.datasets.io import IMAGE_EXTENSIONS
 
     return IMAGE_EXTENSIONS
 
@@ -120,7 +123,6 @@ def _manifest_images(path: Path) -> list[Path]:
 # -- face cropping ------------------------------------------------------------------------
 def _make_cropper(face_crop, model):
     """``None`` (whole image, resized) or a FaceCropper; ``face_crop`` as :func:`predict`."""
-    from painzoo.preprocess import FaceCropper
 
     if isinstance(face_crop, FaceCropper):
         return face_crop
@@ -140,23 +142,21 @@ def _make_cropper(face_crop, model):
 
 
 class _Cropping:
-    """One image → ``(found, box, pixels at the model input size or None)``."""
+    """One image → ``(found, box, model input pixels or None)`` (``spec.prepare``)."""
 
-    def __init__(self, cropper, size: tuple[int, int]):
+    def __init__(self, cropper, spec):
         self.cropper = cropper
-        self.size = size
+        self.spec = spec
         self.detects = cropper is not None and cropper.detector_name != "none"
 
     def __call__(self, rgb: np.ndarray, name: str):
-        from painzoo.datasets.io import resize_image
-
         if self.cropper is None:
             h, w = rgb.shape[:2]
-            return True, (0, 0, w, h), resize_image(rgb, self.size)
+            return True, (0, 0, w, h), self.spec.prepare(rgb)
         crop = self.cropper(rgb, name=name)
         if crop is None or (self.detects and not crop.found):
             return False, None, None
-        return True, tuple(int(v) for v in crop.box), resize_image(crop.image, self.size)
+        return True, tuple(int(v) for v in crop.box), self.spec.prepare(crop.image)
 
 
 # -- the scorer ---------------------------------------------------------------------------
@@ -184,10 +184,10 @@ class _Scorer:
         if self.pixels:
             x = np.stack(self.pixels).astype(np.float32, copy=False)
             probs = np.asarray(self.model.keras_model.predict_on_batch(x), np.float32)
-            p = probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+            p = probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
             for i, value in zip(self.owners, p):
                 self.rows[i]["p_pain"] = round(float(value), 6)
-                self.rows[i]["label"] = int(value >= self.threshold)
+                self.rows[i]["label"] = predicted_label(value, self.threshold)
         self.sink(self.rows)
         self.rows, self.pixels, self.owners = [], [], []
 
@@ -299,8 +299,6 @@ def predict(
         >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
         >>> rows.groupby("input")["p_pain"].mean()  # doctest: +SKIP
     """
-    from painzoo.datasets.io import read_image
-    from painzoo.inference.card import PainModel, load_model
 
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
@@ -312,7 +310,7 @@ def predict(
         model = PainModel.from_keras(model)
     thr = model.threshold if threshold is None else float(threshold)
     items = _expand_inputs(inputs)
-    cropping = _Cropping(_make_cropper(face_crop, model), model.input_size)
+    cropping = _Cropping(_make_cropper(face_crop, model), model.input_spec)
     out_path = None if out is None else Path(out)
     sink = _CsvSink(out_path)
     scorer = _Scorer(model, batch_size, thr, sink)
@@ -388,7 +386,6 @@ def predict(
 
 
 def _score_video(path, fps, cropping, scorer, bar) -> None:
-    from painzoo.inference.video import VideoFrames
 
     video = VideoFrames(path, fps=fps)
     for index, t, rgb in video:
@@ -401,8 +398,6 @@ def _progress_bar(items, fps, progress):
     if not progress:
         return None
     from tqdm.auto import tqdm
-
-    from painzoo.inference.video import VideoFrames
 
     total = 0
     for kind, item in items:
@@ -446,7 +441,7 @@ def _interval(rows: list[dict], fps: float | None) -> float:
     return 1.0 / fps if fps else 0.0
 
 
-def summarize_video(rows, threshold: float = 0.5, fps: float | None = 5.0) -> dict:
+def summarize_video(rows, threshold: float = DECISION_THRESHOLD, fps: float | None = 5.0) -> dict:
     """One summary row of a video's prediction rows.
 
     Each sampled frame stands for one sampling interval (``1 / fps``, or the
@@ -471,7 +466,7 @@ def summarize_video(rows, threshold: float = 0.5, fps: float | None = 5.0) -> di
     step = _interval(rows, fps)
     p = np.array([_nan(r["p_pain"]) for r in rows], float)
     scored = ~np.isnan(p)
-    above = scored & (p >= threshold)
+    above = scored & (predicted_label(np.nan_to_num(p), threshold) == PAIN)
     longest = run = 0
     for a in above:
         run = run + 1 if a else 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from painzoo.preprocess.spec import resolve_input_spec
+
 __all__ = ["train"]
 
 
@@ -16,7 +18,7 @@ def train(
     data=None,
     results: str | os.PathLike | None = None,
     recipe=None,
-    image_size: int | None = None,
+    image_size: int | tuple[int, int] | None = None,
     face_crop="config",
     epochs: int | None = None,
     seed: int | None = None,
@@ -41,7 +43,7 @@ def train(
             the benchmark metrics of this model on this data.
         recipe: Recipe overrides (a preset name or a dict), applied after
             the config's.
-        image_size: Input side (overrides the config).
+        image_size: Input side, or ``(height, width)`` (overrides the config).
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
             dict, ``None`` for no cropping, or ``"config"`` (the config's
             ``face_crop``).
@@ -82,7 +84,8 @@ def train(
         )
     cfg = {}
     if config is not None:
-        cfg = apply_overrides(load_config(config), image_size=image_size, seed=seed)
+        side = image_size if isinstance(image_size, int) else None  # (h, w) is applied below
+        cfg = apply_overrides(load_config(config), image_size=side, seed=seed)
     spec = _model_spec(cfg.get("models") or [], model, expand_models)
     if is_baseline(spec["name"]):
         raise ValueError(
@@ -127,7 +130,7 @@ def train(
     changes["seed"] = int(train_seed)
     rec = base.replace(**changes)
     size = image_size or spec.get("input_size") or cfg.get("image_size")
-    shape = None if size is None else (int(size), int(size), 3)
+    shape = None if size is None else resolve_input_spec(spec["name"], image_size=size).shape
 
     keras.utils.set_random_seed(rec.seed)
     with rec.scope():

@@ -27,6 +27,7 @@ arrays; later calls read only the converted file.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ import keras
 import numpy as np
 
 from painzoo.models._common import load_weights_file
+from painzoo.utils.files import atomic_write_bytes
 
 __all__ = [
     "load_weights",
@@ -361,15 +363,9 @@ def _download(url: str, source: Path) -> None:
 
 def _write_converted(arrays: dict[str, np.ndarray], converted: Path) -> None:
     """Write the converted arrays atomically (a temporary file, then a rename)."""
-    converted.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".painzoo-", suffix=".npz", dir=converted.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, converted)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(converted, buf.getvalue())
 
 
 def _read_converted(converted: Path) -> dict[str, np.ndarray] | None:

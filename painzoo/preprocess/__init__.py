@@ -15,12 +15,14 @@ from painzoo.preprocess.face import (
     crop_dataset,
     preprocess_folder,
 )
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 
 __all__ = [
     "BackgroundRemover",
     "Detection",
     "FaceCrop",
     "FaceCropper",
+    "InputSpec",
     "KEYPOINT_NAMES",
     "NoFaceError",
     "OnnxSegmenter",
@@ -28,4 +30,5 @@ __all__ = [
     "get_detector",
     "grabcut_mask",
     "preprocess_folder",
+    "resolve_input_spec",
 ]

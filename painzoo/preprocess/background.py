@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painzoo.datasets.io import resize_image
+
 __all__ = ["BackgroundRemover", "grabcut_mask", "OnnxSegmenter"]
 
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
@@ -83,14 +85,14 @@ class OnnxSegmenter:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """Foreground mask bool ``[H, W]`` of an RGB uint8 image."""
         h, w = image.shape[:2]
-        x = cv2.resize(image, (self.side, self.side), interpolation=cv2.INTER_AREA)
+        x = resize_image(image, (self.side, self.side), "area")
         x = (x.astype(np.float32) / 255.0 - _IMAGENET_MEAN) / _IMAGENET_STD
         x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
         out = np.asarray(self._session.run(None, {self._input_name: x})[0], np.float32)
         sal = out.reshape(out.shape[-2:])
         lo, hi = float(sal.min()), float(sal.max())
         sal = (sal - lo) / (hi - lo) if hi > lo else np.ones_like(sal)
-        sal = cv2.resize(sal, (w, h), interpolation=cv2.INTER_LINEAR)
+        sal = resize_image(sal, (h, w), "bilinear")
         return sal >= self.threshold
 
 

@@ -22,10 +22,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from painzoo.datasets.io import cache_root, display_path, read_image, write_image
+from painzoo.datasets.io import cache_root, display_path, read_image, resize_image, write_image
+from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
 from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.background import BackgroundRemover
 from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector
+from painzoo.utils.files import atomic_write_text
 
 __all__ = ["FaceCrop", "FaceCropper", "NoFaceError", "crop_dataset", "preprocess_folder"]
 
@@ -170,9 +172,7 @@ class FaceCropper:
         small = image
         if max(h, w) > self.detect_max_side:
             scale = self.detect_max_side / max(h, w)
-            small = cv2.resize(
-                image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
+            small = resize_image(image, (round(h * scale), round(w * scale)))
         self.detector_calls += 1
         found = (
             [d.scaled(1.0 / scale) for d in self._detect(small)]
@@ -219,12 +219,7 @@ class FaceCropper:
         side_i = max(1, int(round(side)))
         x0, y0 = int(round(cx - side_i / 2.0)), int(round(cy - side_i / 2.0))
         crop = _crop_padded(image, x0, y0, side_i, _PAD_MODES[self.pad_mode])
-        shrink = side_i > self.size
-        crop = cv2.resize(
-            crop,
-            (self.size, self.size),
-            interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
-        )
+        crop = resize_image(crop, (self.size, self.size))
         k = self.size / side_i
         keypoints = None
         if face is not None and face.keypoints:
@@ -451,9 +446,7 @@ def _read_meta(path: Path) -> dict | None:
 
 
 def _write_meta(path: Path, meta: dict) -> None:
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(meta))
 
 
 def preprocess_folder(
@@ -501,7 +494,6 @@ def preprocess_folder(
         ValueError: If ``dst/manifest.csv`` or a crop would overwrite an
             input file, or for a bad image with ``on_error="error"``.
     """
-    from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
 
     src, dst = Path(src), Path(dst)
     if src.is_file():

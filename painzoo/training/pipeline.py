@@ -4,7 +4,7 @@
 (parallel decode, in-memory cache, per-image augmentation, prefetch) and a
 ``keras.utils.PyDataset`` on the others (PyTorch, JAX), with the same
 augmentation layers. Batches are ``(images, labels)`` with images float32
-``[B, S, S, 3]`` in [0, 255] — painzoo models scale their inputs themselves.
+``[B, H, W, 3]`` in [0, 255] — painzoo models scale their inputs themselves.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import numpy as np
 
 from painzoo.datasets.io import read_image, resize_image
 from painzoo.datasets.manifest import Dataset
+from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
+from painzoo.training import device_input
 from painzoo.training.augment import get_augmentation
-from painzoo.training.geometry import center_crop, resize_before_crop
 
 __all__ = ["make_input"]
 
@@ -33,7 +34,7 @@ def _prepare(image: np.ndarray, load_size, crop_size) -> np.ndarray:
 def make_input(
     dataset: Dataset,
     *,
-    image_size: int | tuple[int, int],
+    image_size: int | tuple[int, int] | None = None,
     batch_size: int,
     augment=None,
     shuffle: bool = False,
@@ -44,6 +45,7 @@ def make_input(
     workers: int = 4,
     test_resize: int | None = None,
     device_resident: bool | str = "auto",
+    input_spec: InputSpec | None = None,
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``.
 
@@ -70,10 +72,15 @@ def make_input(
         drop_remainder: Drop the last incomplete batch.
         workers: Threads decoding images on non-TensorFlow backends.
         test_resize: Without ``augment``, resize to this side (for a 224
-            input, scaled with ``image_size``; see :func:`painzoo.training.geometry.resize_before_crop`) and
+            input, scaled with ``image_size``; see :func:`painzoo.preprocess.spec.resize_before_crop`) and
             centre-crop to ``image_size`` — P1's test geometry (256 → 224)
             matching its random 224 crops of the 256 resize in training.
             ``None`` resizes the whole image to ``image_size``.
+        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`
+            (see :func:`~painzoo.preprocess.resolve_input_spec`): gives
+            ``image_size`` and, without ``augment``, ``test_resize``. Pass it
+            or ``image_size``, not both. The pipeline resizes with the
+            ``"auto"`` policy.
         device_resident: ``"auto"`` (default): on JAX and PyTorch, keep the
             decoded uint8 images on the device and augment batches there
             (:mod:`painzoo.training.device_input`) when ``augment`` is
@@ -98,6 +105,18 @@ def make_input(
     """
     if len(dataset) == 0:
         raise ValueError("make_input received an empty dataset; there is nothing to feed.")
+    if input_spec is not None:
+        if image_size is not None:
+            raise ValueError("Pass image_size or input_spec to make_input, not both.")
+        if input_spec.interpolation != "auto":
+            raise ValueError(
+                "The training pipeline resizes with the 'auto' interpolation; received an "
+                f"InputSpec with interpolation={input_spec.interpolation!r}."
+            )
+        image_size = input_spec.size
+        test_resize = input_spec.test_resize if test_resize is None else test_resize
+    if image_size is None:
+        raise ValueError("make_input needs image_size=(height, width) or input_spec=.")
     hw = (int(image_size), int(image_size)) if np.isscalar(image_size) else tuple(image_size)
     if min(hw) < 1 or batch_size < 1:
         raise ValueError(
@@ -163,7 +182,6 @@ def _device_pipeline(
         raise ValueError(f"device_resident must be True, False or 'auto'; received {mode!r}.")
     if mode is False or (mode == "auto" and keras.backend.backend() == "tensorflow"):
         return None
-    from painzoo.training import device_input
 
     spec = getattr(aug, "spec", None) if aug is not None else None
     if aug is not None and spec is None:
@@ -254,8 +272,6 @@ def _tf_pipeline(
             return image, label
 
         data = data.map(augment, num_parallel_calls=autotune)
-    elif crop_size is None and load_size != image_size:  # pragma: no cover - a recipe's load size
-        data = data.map(lambda im, la: (tf.image.resize(im, image_size), la))
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
 
 

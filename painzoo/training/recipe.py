@@ -39,11 +39,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
+
+from painzoo.datasets.labels import PAIN
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
+from painzoo.training.optimizers import AdamL2
+from painzoo.training.pipeline import make_input
 
 __all__ = [
     "Recipe",
@@ -140,7 +144,7 @@ class Recipe:
             whole image to the model input; ``256`` resizes to 256 (for a
             224 input, scaled with the input size) and centre-crops the input
             size, so faces are as large as in ``"p1"``'s random crops (see
-            :func:`painzoo.training.geometry.resize_before_crop`).
+            :func:`painzoo.preprocess.spec.resize_before_crop`).
         class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
             scikit-learn's rule; P1 names class imbalance as its open
             problem) or a ``{label: weight}`` dict.
@@ -215,7 +219,6 @@ class Recipe:
     label_smoothing: float = 0.0
     bn_momentum: float | None = None
     early_stopping: int = 0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -360,8 +363,6 @@ class Recipe:
             return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam" and wd:
             # PyTorch's Adam(weight_decay=…): L2 added to the gradient (P1's setting).
-            from painzoo.training.optimizers import AdamL2
-
             return AdamL2(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam":
             return keras.optimizers.Adam(learning_rate=lr)
@@ -505,10 +506,9 @@ class Recipe:
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
         """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
 
-        Images are resized to the model's input size. Uses
+        Images are resized to the model's input size and fed by
         :func:`painzoo.training.pipeline.make_input` (streaming, with
-        augmentation) when available; otherwise in-memory arrays without
-        augmentation.
+        augmentation).
 
         Args:
             model: A zoo model (built, ideally inside :meth:`precision_scope`).
@@ -535,7 +535,7 @@ class Recipe:
         self.set_bn_momentum(model)
         if compile:
             self.compile(model, total_steps=plan["total_steps"])
-        size = _input_size(model)
+        size = self.input_spec(model)
         x = self._input(train, size, augment=self.augment, shuffle=True, batch_size=batch)
         kwargs = {}
         callbacks = list(callbacks or [])
@@ -553,16 +553,10 @@ class Recipe:
                 )
         if progress:
             callbacks.append(TqdmEpochs(epochs))
-        if isinstance(x, tuple):  # in-memory arrays; a pipeline shuffles itself
-            kwargs.update(batch_size=batch, shuffle=True)
-            x, y = x
-        else:  # the pipeline reshuffles every epoch itself
-            kwargs["shuffle"] = False
-            y = None
         return model.fit(
             x,
-            y,
             epochs=epochs,
+            shuffle=False,  # the pipeline reshuffles every epoch itself
             class_weight=self.class_weights(train.labels),
             callbacks=callbacks,
             verbose=self.verbose,
@@ -573,14 +567,19 @@ class Recipe:
         """Probability of pain for every row of ``dataset``, float ``[N]``."""
         if len(dataset) == 0:
             return np.zeros(0, np.float32)
-        x = self._input(dataset, _input_size(model), augment=None, shuffle=False)
-        with self._distribution_scope():
-            if isinstance(x, tuple):
-                probs = model.predict(x[0], batch_size=int(self.batch_size), verbose=0)
-            else:
-                probs = model.predict(x, verbose=0)
-        probs = np.asarray(probs, np.float32)
-        return probs[:, 1] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+        x = self._input(dataset, self.input_spec(model), augment=None, shuffle=False)
+        with self._distribution_scope(), _no_grad():
+            # The model is called batch by batch, not through model.predict: every
+            # unit builds a new model whose predict function would be traced once
+            # and called a few times, and after a handful of units in one process
+            # TensorFlow warns of "tf.function retracing" (it counts the traces of
+            # Keras' one predict step across models).
+            parts = [
+                keras.ops.convert_to_numpy(model(images, training=False))
+                for images, _ in _batches(x)
+            ]
+        probs = np.concatenate(parts).astype(np.float32)
+        return probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
 
     def _validation_split(self, dataset):
         if not self.validation_split:
@@ -591,53 +590,44 @@ class Recipe:
         train, val = next(splitter.split(np.zeros(len(dataset)), groups=dataset.subjects))
         return dataset.subset(train), dataset.subset(val)
 
-    def _input(self, dataset, size, *, augment, shuffle, batch_size=None):
-        make_input = _pipeline()
-        test_resize = None if augment or self.test_resize is None else int(self.test_resize)
-        if make_input is not None:
-            return make_input(
-                dataset,
-                image_size=size,
-                batch_size=int(batch_size or self.batch_size),
-                augment=augment,
-                shuffle=shuffle,
-                seed=int(self.seed),
-                test_resize=test_resize,
-            )
-        if augment:
-            warnings.warn(
-                f"painzoo.training.pipeline is not available; training without the "
-                f"{augment!r} augmentation.",
-                stacklevel=3,
-            )
-        if test_resize is not None:
-            from painzoo.training.geometry import center_crop, resize_before_crop
+    def input_spec(self, model) -> InputSpec:
+        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with under this recipe.
 
-            loaded = dataset.load_images(resize_before_crop(size, test_resize))
-            images = np.stack([center_crop(im, size) for im in loaded]).astype(np.float32)
-        else:
-            images = dataset.load_images(size).astype(np.float32)
-        return images, dataset.labels
+        Its size is the model's input (height and width may differ); its crop
+        policy is :attr:`test_resize`.
 
+        Raises:
+            ValueError: If the model has no fixed height and width.
+        """
+        return resolve_input_spec(model, recipe=self)
 
-def _pipeline():
-    try:
-        from painzoo.training.pipeline import make_input
-    except ImportError:
-        return None
-    return make_input
-
-
-def _input_size(model) -> tuple[int, int]:
-    shape = model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
-    h, w = shape[1], shape[2]
-    if h is None or w is None:
-        raise ValueError(
-            f"The model takes inputs of shape {shape}; recipes need a fixed height and width."
+    def _input(self, dataset, spec: InputSpec, *, augment, shuffle, batch_size=None):
+        if augment:  # random crops in training; the test-time crop is for evaluation only
+            spec = dataclasses.replace(spec, test_resize=None)
+        return make_input(
+            dataset,
+            input_spec=spec,
+            batch_size=int(batch_size or self.batch_size),
+            augment=augment,
+            shuffle=shuffle,
+            seed=int(self.seed),
         )
-    return int(h), int(w)
+
+
+def _batches(pipeline):
+    """The batches of a ``tf.data.Dataset`` or a ``keras.utils.PyDataset``, in order."""
+    if isinstance(pipeline, keras.utils.PyDataset):
+        return (pipeline[i] for i in range(len(pipeline)))
+    return iter(pipeline)
+
+
+def _no_grad():
+    """No autograd graph while predicting on the PyTorch backend; nothing elsewhere."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
 
 
 @keras.saving.register_keras_serializable(package="painzoo")

@@ -310,3 +310,19 @@ def test_a_missing_image_in_a_manifest_fails_before_training(tmp_path):
         match=r"line 6: data 'toy' cannot be loaded: .*1 image file\(s\) do not exist.*im3\.png",
     ):
         check_config(load_config(_write(tmp_path, GOOD)))
+
+
+def test_image_size_override_renders_synthetic_data_at_least_that_large():
+    from painzoo.benchmark.config import apply_overrides, load_config
+
+    config = load_config("quick")
+    synthetic = [k for k, v in config["data"].items() if "synthetic" in v]
+    renders = {k: config["data"][k]["args"]["image_size"] for k in synthetic}
+    assert synthetic and all(r < 112 for r in renders.values())
+    bigger = apply_overrides(config, image_size=112)
+    assert {k: bigger["data"][k]["args"]["image_size"] for k in synthetic} == dict.fromkeys(
+        synthetic, 112
+    )
+    smaller = apply_overrides(config, image_size=32)  # shrinking loses nothing: kept
+    assert {k: smaller["data"][k]["args"]["image_size"] for k in synthetic} == renders
+    assert config["data"][synthetic[0]]["args"]["image_size"] == renders[synthetic[0]]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from painzoo.datasets.io import is_image_file, read_image, resize_image, write_image
+from painzoo.datasets.io import is_image_file, read_image, resize_image, to_uint8, write_image
 
 
 def _gradient(h=24, w=32):
@@ -157,3 +157,77 @@ def test_non_utf8_file_names_are_named_printably(tmp_path):
     str(err.value).encode("utf-8")  # printable: no lone surrogate
     with pytest.raises(ValueError, match=r"caf\\xe9\.png.*is not valid UTF-8.*rename"):
         load_folder(tmp_path / "data")
+
+
+# -- the one resize and the one to-uint8 -------------------------------------------
+def _area_weights(n_in: int, n_out: int) -> np.ndarray:
+    """``[n_out, n_in]``: share of output cell i covered by input pixel j (rows sum to 1)."""
+    scale = n_in / n_out
+    w = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        lo, hi = i * scale, (i + 1) * scale
+        for j in range(n_in):
+            w[i, j] = max(0.0, min(hi, j + 1) - max(lo, j)) / scale
+    return w
+
+
+@pytest.mark.parametrize("size", [(7, 5), (8, 16), (13, 11)])
+def test_resize_shrinking_averages_the_covered_area(size):
+    img = np.random.default_rng(1).uniform(0, 255, (24, 32, 3)).astype(np.float32)
+    wh, ww = _area_weights(24, size[0]), _area_weights(32, size[1])
+    expected = np.einsum("ih,hwc,jw->ijc", wh, img.astype(np.float64), ww)
+    for interpolation in ("auto", "area"):
+        out = resize_image(img, size, interpolation)
+        assert out.shape == (*size, 3) and out.dtype == np.float32
+        np.testing.assert_allclose(out, expected, atol=1e-3)
+
+
+def test_resize_uint8_shrink_by_two_is_the_rounded_block_mean():
+    img = np.random.default_rng(2).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    block = img.reshape(8, 2, 12, 2, 3).astype(np.float64).mean(axis=(1, 3))
+    out = resize_image(img, (8, 12))
+    assert out.dtype == np.uint8
+    assert np.abs(out.astype(int) - np.rint(block)).max() <= 1  # rounding of .5 ties
+
+
+@pytest.mark.parametrize("size", [(40, 50), (48, 64), (31, 97)])
+def test_resize_enlarging_is_bilinear_like_pil(size):
+    img = np.random.default_rng(3).uniform(0, 255, (12, 16)).astype(np.float32)
+    expected = np.asarray(
+        Image.fromarray(img, mode="F").resize(size[::-1], Image.Resampling.BILINEAR)
+    )
+    for interpolation in ("auto", "bilinear"):
+        out = resize_image(img, size, interpolation)
+        assert out.shape == size
+        np.testing.assert_allclose(out, expected, atol=1e-3)
+
+
+def test_resize_nearest_keeps_labels_and_samples_pixel_centres():
+    labels = np.random.default_rng(4).integers(0, 50, (9, 7)).astype(np.int32)
+    size = (20, 16)
+    rows = np.floor((np.arange(size[0]) + 0.5) * 9 / size[0]).astype(int)
+    cols = np.floor((np.arange(size[1]) + 0.5) * 7 / size[1]).astype(int)
+    out = resize_image(labels, size, "nearest")
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, labels[rows][:, cols])
+    pil = np.asarray(
+        Image.fromarray(labels.astype(np.uint8)).resize(size[::-1], Image.Resampling.NEAREST)
+    )
+    np.testing.assert_array_equal(out, pil)
+
+
+def test_resize_keeps_a_single_channel_axis_and_rejects_bad_arguments():
+    out = resize_image(np.ones((10, 10, 1), np.float32), (5, 4))
+    assert out.shape == (5, 4, 1)
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        resize_image(np.ones((4, 4)), (2, 2), "cubic")
+    with pytest.raises(ValueError, match="positive"):
+        resize_image(np.ones((4, 4)), (0, 2))
+
+
+def test_to_uint8_rounds_to_nearest_and_clips():
+    values = np.random.default_rng(5).uniform(-50, 300, 1000)
+    expected = [min(255, max(0, round(v))) for v in values.tolist()]
+    assert to_uint8(values).tolist() == expected
+    u8 = np.arange(256, dtype=np.uint8)
+    assert to_uint8(u8) is u8

@@ -62,3 +62,40 @@ def test_csv_and_synthetic_levels_use_the_same_rule(tmp_path):
     assert load_delaware(tmp_path / "d.csv").labels.tolist() == [0, 1, 0, 1]
     ds = make_synthetic("ratspain", image_size=32, scale=0.02)
     np.testing.assert_array_equal(ds.labels, level_to_label(ds.frame["level"].to_numpy()))
+
+
+def test_predicted_label_is_p_pain_at_or_above_threshold(rng):
+    from painzoo.datasets.labels import DECISION_THRESHOLD, predicted_label
+
+    p = np.concatenate([rng.uniform(0, 1, 200), [0.0, 0.5, 1.0]])
+    np.testing.assert_array_equal(predicted_label(p), [int(v >= 0.5) for v in p])
+    np.testing.assert_array_equal(predicted_label(p, 0.8), [int(v >= 0.8) for v in p])
+    assert predicted_label(DECISION_THRESHOLD) == 1 and isinstance(predicted_label(0.1), int)
+
+
+def test_metrics_threshold_p_pain_with_the_same_rule():
+    from painzoo.evaluation.metrics import per_subject_metrics
+
+    frame = pd.DataFrame(
+        {"subject": "s", "y_true": [0, 1, 1, 0, 1], "p_pain": [0.2, 0.5, 0.49, 0.51, 0.9]}
+    )
+    # By hand: predictions 0, 1, 0, 1, 1 -> tp 2, fp 1, fn 1, tn 1.
+    m = per_subject_metrics(frame).loc["s"]
+    assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (2, 1, 1, 1)
+
+
+def test_both_csv_readers_reject_a_bad_label_with_one_message(tmp_path):
+    from painzoo.datasets import Dataset, load_csv
+
+    for i in range(3):
+        write_image(tmp_path / f"im{i}.png", np.zeros((4, 4, 3), np.uint8))
+    csv = tmp_path / "m.csv"
+    csv.write_text("image,label,subject,source\nim0.png,0,a,x\nim1.png,1,b,x\nim2.png,2,c,x\n")
+    messages = []
+    for read in (load_csv, Dataset.from_csv):
+        with pytest.raises(ValueError) as err:
+            read(csv)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert f"{csv}, line 4 (row 2, im2.png): label '2'" in messages[0]
+    assert "1 row(s) break this" in messages[0]

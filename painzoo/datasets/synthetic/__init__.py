@@ -16,14 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from painzoo.datasets.labels import level_to_label
+from painzoo.annotation.pspi import pspi
+from painzoo.datasets.io import write_image
+from painzoo.datasets.labels import CLASS_NAMES, level_to_label
 from painzoo.datasets.manifest import Dataset
 from painzoo.datasets.synthetic import human, rat
 from painzoo.datasets.synthetic.presets import PRESETS, RATSPAIN_COUNTS, scaled_cells
 
 __all__ = ["make_synthetic", "PRESETS", "RATSPAIN_COUNTS", "rat_level", "pspi"]
 
-LABEL_NAMES = ("no_pain", "pain")
+LABEL_NAMES = CLASS_NAMES
 KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 # All 81 RGS score vectors grouped by their sum, for sampling AUs given a level.
@@ -91,15 +93,6 @@ def rat_level(aus) -> int:
         Liu et al., "PainSeeker", Front. Vet. Sci. 2025, Section 2.1.
     """
     return int(np.floor(np.mean(aus) + 0.5))
-
-
-def pspi(au4, au6, au7, au9, au10, au43):
-    """Prkachin–Solomon Pain Intensity: AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43.
-
-    Reference:
-        Sabater-Gárriz et al., "CP-PAIN", Digital Health 2024 (FACS pain score).
-    """
-    return au4 + np.maximum(au6, au7) + np.maximum(au9, au10) + au43
 
 
 def _subject_rng(subject: str, seed: int, salt: int) -> np.random.Generator:
@@ -338,7 +331,6 @@ def _pose(rng, yaw_range: float, roll_sd: float, max_yaw) -> dict:
 
 
 def _write(frame: pd.DataFrame, images: np.ndarray, masks: dict, root: Path, name: str) -> Dataset:
-    from painzoo.datasets.io import write_image
 
     root.mkdir(parents=True, exist_ok=True)
     paths = []

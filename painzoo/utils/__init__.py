@@ -1,0 +1,1 @@
+"""Small helpers every layer of painzoo may import (no Keras, no TensorFlow)."""
