@@ -88,6 +88,7 @@ PRESETS: dict[str, dict] = {
         "min_batches_per_epoch": 8,
         "label_smoothing": 0.1,
         "bn_momentum": 0.9,
+        "input_norm": "dataset",
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -96,6 +97,8 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 _DISTRIBUTE = (None, "mirrored")
+_INPUT_NORMS = (None, "dataset")
+_NORM_SAMPLE = 512  # images read to estimate the per-channel statistics (plenty for 6 numbers)
 
 
 def gpu_available() -> bool:
@@ -170,6 +173,14 @@ class Recipe:
             0.99 for the Keras applications). With few hundred steps, 0.99
             leaves the moving statistics near their initial values and the
             network predicts one class at test time.
+        input_norm: ``None`` (as built) or ``"dataset"``: before training, a
+            network whose input scaling is ``x / 255`` (the from-scratch
+            AlexNet, SongNet, WeiNet, SilNet) gets ``(x - mean) / std`` with
+            the per-channel statistics of the training images instead
+            (:meth:`normalize_inputs`). With ``x / 255`` the images differ
+            from each other by a small fraction of their common brightness,
+            and without BatchNorm that common part swamps the differences in
+            every layer. Pretrained scalings are left alone.
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -214,6 +225,7 @@ class Recipe:
     min_batches_per_epoch: int = 0
     label_smoothing: float = 0.0
     bn_momentum: float | None = None
+    input_norm: str | None = None
     early_stopping: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -252,6 +264,10 @@ class Recipe:
         if self.bn_momentum is not None and not (0.0 <= float(self.bn_momentum) < 1.0):
             raise ValueError(
                 f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
+            )
+        if self.input_norm not in _INPUT_NORMS:
+            raise ValueError(
+                f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."
             )
         if int(self.min_steps) < 0 or int(self.min_batches_per_epoch) < 0:
             raise ValueError(
@@ -501,6 +517,45 @@ class Recipe:
                 count += 1
         return count
 
+    def normalize_inputs(self, model, dataset) -> int:
+        """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network.
+
+        Every :class:`~painzoo.layers.ImageScaling` layer of ``model`` in mode
+        ``"unit"`` switches to ``"standardize"`` with the per-channel mean and
+        standard deviation of (up to 512 of) ``dataset``'s images at the
+        model's input size. Layers already standardised (a model trained
+        before) and pretrained networks' scalings are left alone, so the
+        statistics are those of the first training set, saved with the model.
+
+        Returns:
+            How many layers changed.
+        """
+        from painzoo.layers.preprocessing import ImageScaling
+
+        if self.input_norm is None or len(dataset) == 0:
+            return 0
+        layers = [
+            la
+            for la in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(la, ImageScaling) and la.mode == "unit"
+        ]
+        if not layers:
+            return 0
+        rows = np.arange(len(dataset))
+        if len(rows) > _NORM_SAMPLE:
+            rows = np.sort(np.random.default_rng(self.seed).choice(rows, _NORM_SAMPLE, False))
+        images = dataset.subset(rows).load_images(_input_size(model))
+        pixels = np.asarray(images, np.float64).reshape(-1, images.shape[-1])
+        mean, std = pixels.mean(axis=0), pixels.std(axis=0)
+        std = np.maximum(std, 1.0)  # a constant channel: keep it finite, at x / 1 scale
+        for layer in layers:
+            layer.standardize(mean, std)
+        # a traced train/predict step would still hold the old scaling
+        for attr in ("train_function", "test_function", "predict_function"):
+            if hasattr(model, attr):
+                setattr(model, attr, None)
+        return len(layers)
+
     # -- training -----------------------------------------------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
         """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
@@ -533,6 +588,7 @@ class Recipe:
         plan = self.training_plan(len(train))
         epochs, batch = plan["epochs"], plan["batch_size"]
         self.set_bn_momentum(model)
+        self.normalize_inputs(model, train)
         if compile:
             self.compile(model, total_steps=plan["total_steps"])
         size = _input_size(model)
