@@ -26,7 +26,10 @@ test_resize        256: resize 256, centre     ``None``: resize to the input
 ``docs/default-recipe.md``): AdamW 5e-4 with weight decay 0.05, 10 % linear
 warm-up then cosine decay, at least 300 optimiser steps and 8 steps per epoch
 (batch between 8 and 32), label smoothing 0.1, balanced class weights,
-BatchNorm momentum 0.9 and the mild ``"painzoo"`` augmentation. A config
+BatchNorm momentum 0.9, the mild ``"painzoo"`` augmentation, and for the
+``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet)
+inputs standardised with the training set's per-channel statistics
+(``input_norm="dataset"``) and dropout off (``dropout=0.0``). A config
 that names no preset trains with it.
 
 P2's reference code (``Xavi3398/robot_vision``) trained the four
@@ -89,6 +92,7 @@ PRESETS: dict[str, dict] = {
         "label_smoothing": 0.1,
         "bn_momentum": 0.9,
         "input_norm": "dataset",
+        "dropout": 0.0,
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -181,6 +185,11 @@ class Recipe:
             from each other by a small fraction of their common brightness,
             and without BatchNorm that common part swamps the differences in
             every layer. Pretrained scalings are left alone.
+        dropout: ``None`` (as built) or the rate every ``Dropout`` layer of
+            the model gets before training (:meth:`set_dropout`). The
+            papers' 0.4-0.5 were set for thousands of images; on a hundred,
+            SongNet could not fit even its training images through them
+            within the step budget (docs/default-recipe.md).
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -226,6 +235,7 @@ class Recipe:
     label_smoothing: float = 0.0
     bn_momentum: float | None = None
     input_norm: str | None = None
+    dropout: float | None = None
     early_stopping: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -265,6 +275,8 @@ class Recipe:
             raise ValueError(
                 f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
             )
+        if self.dropout is not None and not (0.0 <= float(self.dropout) < 1.0):
+            raise ValueError(f"dropout must be in [0, 1) or None; received {self.dropout}.")
         if self.input_norm not in _INPUT_NORMS:
             raise ValueError(
                 f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."
@@ -517,6 +529,23 @@ class Recipe:
                 count += 1
         return count
 
+    def set_dropout(self, model) -> int:
+        """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed.
+
+        The layer list and parameter count stay as built; only the rate used
+        in training mode changes (inference never drops).
+        """
+        if self.dropout is None:
+            return 0
+        count = 0
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = float(self.dropout)
+                count += 1
+        if count:
+            _forget_traced_steps(model)
+        return count
+
     def normalize_inputs(self, model, dataset) -> int:
         """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network.
 
@@ -550,10 +579,7 @@ class Recipe:
         std = np.maximum(std, 1.0)  # a constant channel: keep it finite, at x / 1 scale
         for layer in layers:
             layer.standardize(mean, std)
-        # a traced train/predict step would still hold the old scaling
-        for attr in ("train_function", "test_function", "predict_function"):
-            if hasattr(model, attr):
-                setattr(model, attr, None)
+        _forget_traced_steps(model)
         return len(layers)
 
     # -- training -----------------------------------------------------------------
@@ -589,6 +615,7 @@ class Recipe:
         epochs, batch = plan["epochs"], plan["batch_size"]
         self.set_bn_momentum(model)
         self.normalize_inputs(model, train)
+        self.set_dropout(model)
         if compile:
             self.compile(model, total_steps=plan["total_steps"])
         size = _input_size(model)
@@ -682,6 +709,13 @@ def _pipeline():
     except ImportError:
         return None
     return make_input
+
+
+def _forget_traced_steps(model) -> None:
+    # a train/predict step traced before a layer changed would still hold the old layer
+    for attr in ("train_function", "test_function", "predict_function"):
+        if getattr(model, attr, None) is not None:
+            setattr(model, attr, None)
 
 
 def _input_size(model) -> tuple[int, int]:

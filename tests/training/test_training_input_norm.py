@@ -84,3 +84,18 @@ def test_songnet_learns_a_small_signal_on_bright_varied_images():
     assert losses[-1] < 0.8 * losses[0], losses
     accuracy = float(np.mean((recipe.predict(model, data) >= 0.5) == data.labels))
     assert accuracy >= 0.75, f"SongNet reached {accuracy:.2f} training accuracy"
+
+
+def test_default_turns_dropout_off_without_changing_the_layers():
+    model = painzoo.get_model("songnet", input_shape=(32, 32, 3))
+    params = model.count_params()
+    assert Recipe.preset("p2").set_dropout(model) == 0
+    assert Recipe.preset("painzoo").set_dropout(model) == 2
+    drops = [la for la in model.layers if isinstance(la, keras.layers.Dropout)]
+    assert [la.name for la in drops] == ["drop3", "drop4"] and all(la.rate == 0 for la in drops)
+    assert model.count_params() == params
+    # rate 0: training mode now passes the features through unchanged
+    x = np.random.default_rng(0).normal(size=(2, 8)).astype(np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(drops[0](x, training=True)), x)
+    with pytest.raises(ValueError, match="dropout"):
+        Recipe.preset("painzoo", dropout=1.0)
