@@ -92,12 +92,14 @@ def main(argv=None) -> None:
                 history = recipe.fit(model, train)
                 p = recipe.predict(model, test)
                 secs.append(time.perf_counter() - t0)
+                # inference mode on the training images: did it fit them at all?
+                fit = float(np.mean((recipe.predict(model, train) >= 0.5) == train.labels))
                 y_pred = (p >= 0.5).astype(int)
                 accs.append(float(np.mean(y_pred == test.labels)))
                 flag = learning_flags(y_pred, history.history["loss"])
                 flags.append(flag)
                 print(
-                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} "
+                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} train acc {fit:.3f} "
                     f"loss {history.history['loss'][0]:.3f}->{history.history['loss'][-1]:.3f} "
                     f"{flag}",
                     flush=True,
