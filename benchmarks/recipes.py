@@ -42,6 +42,9 @@ def main(argv=None) -> None:
     parser.add_argument("--recipes", nargs="+", default=["p2", "painzoo"])
     parser.add_argument("--folds", type=int, default=5, help="subject-level K")
     parser.add_argument("--max-folds", type=int, default=None, help="run only the first N folds")
+    parser.add_argument(
+        "--only-folds", type=int, nargs="+", default=None, help="fold numbers to run"
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -71,6 +74,7 @@ def main(argv=None) -> None:
     ds = _dataset(args.data, args.size, args.scale)
     folds = get_protocol({"subject_kfold": {"n_splits": args.folds}}).folds(ds, seed=args.seed)
     folds = folds[: args.max_folds] if args.max_folds else folds
+    folds = [f for f in folds if args.only_folds is None or f.fold in args.only_folds]
     print(
         f"data {args.data}: {len(ds)} images, {len(np.unique(ds.subjects))} subjects, "
         f"{len(folds)} folds, {args.size} px, {args.epochs} epochs, overrides {overrides}"
