@@ -32,7 +32,7 @@ def _faces(n=64, size=32, seed=0):
     return Dataset(frame, images=np.clip(images, 0, 255).astype(np.uint8), name="faces")
 
 
-def test_unit_scaling_becomes_the_training_sets_standardisation():
+def test_unit_scaling_becomes_the_training_sets_standardisation(tmp_path):
     data = _faces()
     model = painzoo.get_model("songnet", input_shape=(32, 32, 3))
     assert Recipe.preset("painzoo").normalize_inputs(model, data) == 1
@@ -46,6 +46,13 @@ def test_unit_scaling_becomes_the_training_sets_standardisation():
     # the statistics travel with the layer's config (saved models standardise the same way)
     again = ImageScaling.from_config(layer.get_config())
     np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), got, rtol=1e-6)
+    # ... and with a saved .keras model
+    path = tmp_path / "songnet.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), rtol=1e-5
+    )
     # a second fit keeps the first training set's statistics
     assert Recipe.preset("painzoo").normalize_inputs(model, _faces(seed=1)) == 0
 
