@@ -12,6 +12,9 @@ Examples::
         --models songnet resnet18 --recipes p2 painzoo --folds 3 --epochs 10
     python benchmarks/recipes.py --data /tmp/london-crops/manifest.csv --size 112 \\
         --models resnet18 --recipes painzoo --folds 5 --epochs 30
+    # a variant of a preset: fields given as YAML values
+    python benchmarks/recipes.py --data /tmp/london-crops/manifest.csv --size 64 \\
+        --models songnet --recipes painzoo --set input_norm=null dropout=null --max-folds 1
 """
 
 from __future__ import annotations
@@ -39,9 +42,27 @@ def main(argv=None) -> None:
     parser.add_argument("--recipes", nargs="+", default=["p2", "painzoo"])
     parser.add_argument("--folds", type=int, default=5, help="subject-level K")
     parser.add_argument("--max-folds", type=int, default=None, help="run only the first N folds")
+    parser.add_argument(
+        "--only-folds", type=int, nargs="+", default=None, help="fold numbers to run"
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="recipe fields applied on top of every preset, values as YAML (augment=null)",
+    )
     args = parser.parse_args(argv)
+    import yaml
+
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set takes FIELD=VALUE; received {item!r}")
+        overrides[key] = yaml.safe_load(value)
 
     import keras
 
@@ -53,9 +74,10 @@ def main(argv=None) -> None:
     ds = _dataset(args.data, args.size, args.scale)
     folds = get_protocol({"subject_kfold": {"n_splits": args.folds}}).folds(ds, seed=args.seed)
     folds = folds[: args.max_folds] if args.max_folds else folds
+    folds = [f for f in folds if args.only_folds is None or f.fold in args.only_folds]
     print(
         f"data {args.data}: {len(ds)} images, {len(np.unique(ds.subjects))} subjects, "
-        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs"
+        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs, overrides {overrides}"
     )
     print("| model | recipe | accuracy (mean ± std) | folds | flagged | s/fold |")
     print("|---|---|---|---|---|---|")
@@ -64,7 +86,9 @@ def main(argv=None) -> None:
             accs, flags, secs = [], [], []
             for f in folds:
                 train, test = ds.subset(f.train), ds.subset(f.test)
-                recipe = Recipe.preset(rname, epochs=args.epochs, seed=args.seed + f.fold)
+                recipe = Recipe.preset(
+                    rname, **{"epochs": args.epochs, "seed": args.seed + f.fold, **overrides}
+                )
                 keras.utils.set_random_seed(args.seed + f.fold)
                 t0 = time.perf_counter()
                 with recipe.scope():
@@ -72,12 +96,14 @@ def main(argv=None) -> None:
                 history = recipe.fit(model, train)
                 p = recipe.predict(model, test)
                 secs.append(time.perf_counter() - t0)
+                # inference mode on the training images: did it fit them at all?
+                fit = float(np.mean((recipe.predict(model, train) >= 0.5) == train.labels))
                 y_pred = (p >= 0.5).astype(int)
                 accs.append(float(np.mean(y_pred == test.labels)))
                 flag = learning_flags(y_pred, history.history["loss"])
                 flags.append(flag)
                 print(
-                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} "
+                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} train acc {fit:.3f} "
                     f"loss {history.history['loss'][0]:.3f}->{history.history['loss'][-1]:.3f} "
                     f"{flag}",
                     flush=True,

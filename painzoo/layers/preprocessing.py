@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
@@ -10,7 +12,7 @@ __all__ = ["ImageScaling"]
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-MODES = ("unit", "tf", "torch", "caffe")
+MODES = ("unit", "tf", "torch", "caffe", "standardize")
 
 
 @keras.saving.register_keras_serializable(package="painzoo")
@@ -23,19 +25,51 @@ class ImageScaling(keras.layers.Layer):
     - ``"tf"``: ``x / 127.5 - 1`` (InceptionV3, Xception, ResNet101V2);
     - ``"torch"``: ``(x / 255 - mean) / std`` with ImageNet statistics
       (ResNet-18 and PainSeeker, as torchvision);
-    - ``"caffe"``: RGB → BGR, minus the ImageNet BGR means (VGG16/19, ResNet50).
+    - ``"caffe"``: RGB → BGR, minus the ImageNet BGR means (VGG16/19, ResNet50);
+    - ``"standardize"``: ``(x - mean) / std`` with per-channel statistics of a
+      training set in pixel units (set by :meth:`standardize`; the ``"painzoo"``
+      recipe's ``input_norm="dataset"`` uses it for the ``"unit"`` networks).
 
-    The layer has no weights, so parameter counts equal the papers'.
+    The layer has no weights, so parameter counts equal the papers'; the
+    statistics are part of its config and are saved with the model.
 
     Args:
-        mode: One of ``"unit"``, ``"tf"``, ``"torch"``, ``"caffe"``.
+        mode: One of ``"unit"``, ``"tf"``, ``"torch"``, ``"caffe"``,
+            ``"standardize"``.
+        mean: Per-channel means in ``[0, 255]`` (``"standardize"`` only).
+        std: Per-channel standard deviations (``"standardize"`` only).
     """
 
-    def __init__(self, mode: str = "unit", **kwargs):
+    def __init__(self, mode: str = "unit", mean=None, std=None, **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}; received {mode!r}.")
         self.mode = mode
+        self.mean = self.std = None
+        if mode == "standardize":
+            self.standardize(mean, std)
+
+    def standardize(self, mean, std) -> None:
+        """Switch to ``(x - mean) / std`` with these per-channel statistics.
+
+        Args:
+            mean: Per-channel means of the training images, in ``[0, 255]``.
+            std: Per-channel standard deviations (each > 0).
+
+        Raises:
+            ValueError: If a statistic is missing, not finite, or a std is not
+                positive.
+        """
+        if mean is None or std is None:
+            raise ValueError("ImageScaling('standardize') needs per-channel `mean` and `std`.")
+        mean = [float(v) for v in mean]
+        std = [float(v) for v in std]
+        if len(mean) != len(std) or not all(map(math.isfinite, mean + std)) or min(std) <= 0:
+            raise ValueError(
+                f"ImageScaling('standardize') needs finite means and positive stds of equal "
+                f"length (one per channel); received mean={mean}, std={std}."
+            )
+        self.mode, self.mean, self.std = "standardize", mean, std
 
     def call(self, inputs):
         x = ops.cast(inputs, self.compute_dtype)
@@ -47,6 +81,10 @@ class ImageScaling(keras.layers.Layer):
             mean = ops.convert_to_tensor(_IMAGENET_MEAN, dtype=self.compute_dtype)
             std = ops.convert_to_tensor(_IMAGENET_STD, dtype=self.compute_dtype)
             return (x / 255.0 - mean) / std
+        if self.mode == "standardize":
+            mean = ops.convert_to_tensor(self.mean, dtype=self.compute_dtype)
+            std = ops.convert_to_tensor(self.std, dtype=self.compute_dtype)
+            return (x - mean) / std
         mean = ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=self.compute_dtype)
         return ops.flip(x, axis=-1) - mean
 
@@ -56,4 +94,6 @@ class ImageScaling(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"mode": self.mode})
+        if self.mode == "standardize":
+            config.update({"mean": list(self.mean), "std": list(self.std)})
         return config

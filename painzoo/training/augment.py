@@ -71,7 +71,7 @@ PRESETS = {
     "p1": AugmentSpec(load_ratio=256 / 224, flip=True),
     "p2": AugmentSpec(flip=True, rotation_degrees=10.0, rotation_fill="reflect", contrast=0.2),
 }
-#: painzoo's own default augmentation (Keras layers; the host pipelines run it).
+#: painzoo's own augmentation, `augment="painzoo"` (Keras layers; the host pipelines run it).
 _PAINZOO_LOAD = 1.1
 _PAINZOO_ROTATION_DEGREES = 8.0
 _PAINZOO_PHOTOMETRIC = 0.15

@@ -26,7 +26,11 @@ test_resize        256: resize 256, centre     ``None``: resize to the input
 ``docs/default-recipe.md``): AdamW 5e-4 with weight decay 0.05, 10 % linear
 warm-up then cosine decay, at least 300 optimiser steps and 8 steps per epoch
 (batch between 8 and 32), label smoothing 0.1, balanced class weights,
-BatchNorm momentum 0.9 and the mild ``"painzoo"`` augmentation. A config
+BatchNorm momentum 0.9, no augmentation (the mild ``"painzoo"`` one is
+available), and for the
+``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet)
+inputs standardised with the training set's per-channel statistics
+(``input_norm="dataset"``) and dropout off (``dropout=0.0``). A config
 that names no preset trains with it.
 
 P2's reference code (``Xavi3398/robot_vision``) trained the four
@@ -84,7 +88,9 @@ PRESETS: dict[str, dict] = {
         "weight_decay": 0.05,
         "batch_size": 32,
         "epochs": 30,
-        "augment": "painzoo",
+        # no augmentation: within ~300 steps it kept SongNet from fitting its
+        # training photos (docs/default-recipe.md); "painzoo" stays available
+        "augment": None,
         "class_weight": "balanced",
         "schedule": "cosine",
         "warmup_fraction": 0.1,
@@ -92,6 +98,8 @@ PRESETS: dict[str, dict] = {
         "min_batches_per_epoch": 8,
         "label_smoothing": 0.1,
         "bn_momentum": 0.9,
+        "input_norm": "dataset",
+        "dropout": 0.0,
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -100,6 +108,8 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 _DISTRIBUTE = (None, "mirrored")
+_INPUT_NORMS = (None, "dataset")
+_NORM_SAMPLE = 512  # images read to estimate the per-channel statistics (plenty for 6 numbers)
 
 
 def gpu_available() -> bool:
@@ -174,6 +184,19 @@ class Recipe:
             0.99 for the Keras applications). With few hundred steps, 0.99
             leaves the moving statistics near their initial values and the
             network predicts one class at test time.
+        input_norm: ``None`` (as built) or ``"dataset"``: before training, a
+            network whose input scaling is ``x / 255`` (the from-scratch
+            AlexNet, SongNet, WeiNet, SilNet) gets ``(x - mean) / std`` with
+            the per-channel statistics of the training images instead
+            (:meth:`normalize_inputs`). With ``x / 255`` the images differ
+            from each other by a small fraction of their common brightness,
+            and without BatchNorm that common part swamps the differences in
+            every layer. Pretrained scalings are left alone.
+        dropout: ``None`` (as built) or the rate every ``Dropout`` layer of
+            the model gets before training (:meth:`set_dropout`). The
+            papers' 0.4-0.5 were set for thousands of images; on a hundred,
+            SongNet could not fit even its training images through them
+            within the step budget (docs/default-recipe.md).
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -218,6 +241,8 @@ class Recipe:
     min_batches_per_epoch: int = 0
     label_smoothing: float = 0.0
     bn_momentum: float | None = None
+    input_norm: str | None = None
+    dropout: float | None = None
     early_stopping: int = 0
 
     def __post_init__(self):
@@ -255,6 +280,12 @@ class Recipe:
         if self.bn_momentum is not None and not (0.0 <= float(self.bn_momentum) < 1.0):
             raise ValueError(
                 f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
+            )
+        if self.dropout is not None and not (0.0 <= float(self.dropout) < 1.0):
+            raise ValueError(f"dropout must be in [0, 1) or None; received {self.dropout}.")
+        if self.input_norm not in _INPUT_NORMS:
+            raise ValueError(
+                f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."
             )
         if int(self.min_steps) < 0 or int(self.min_batches_per_epoch) < 0:
             raise ValueError(
@@ -502,6 +533,59 @@ class Recipe:
                 count += 1
         return count
 
+    def set_dropout(self, model) -> int:
+        """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed.
+
+        The layer list and parameter count stay as built; only the rate used
+        in training mode changes (inference never drops).
+        """
+        if self.dropout is None:
+            return 0
+        count = 0
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = float(self.dropout)
+                count += 1
+        if count:
+            _forget_traced_steps(model)
+        return count
+
+    def normalize_inputs(self, model, dataset) -> int:
+        """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network.
+
+        Every :class:`~painzoo.layers.ImageScaling` layer of ``model`` in mode
+        ``"unit"`` switches to ``"standardize"`` with the per-channel mean and
+        standard deviation of (up to 512 of) ``dataset``'s images at the
+        model's input size. Layers already standardised (a model trained
+        before) and pretrained networks' scalings are left alone, so the
+        statistics are those of the first training set, saved with the model.
+
+        Returns:
+            How many layers changed.
+        """
+        from painzoo.layers.preprocessing import ImageScaling
+
+        if self.input_norm is None or len(dataset) == 0:
+            return 0
+        layers = [
+            la
+            for la in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(la, ImageScaling) and la.mode == "unit"
+        ]
+        if not layers:
+            return 0
+        rows = np.arange(len(dataset))
+        if len(rows) > _NORM_SAMPLE:
+            rows = np.sort(np.random.default_rng(self.seed).choice(rows, _NORM_SAMPLE, False))
+        images = dataset.subset(rows).load_images(self.input_spec(model).size)
+        pixels = np.asarray(images, np.float64).reshape(-1, images.shape[-1])
+        mean, std = pixels.mean(axis=0), pixels.std(axis=0)
+        std = np.maximum(std, 1.0)  # a constant channel: keep it finite, at x / 1 scale
+        for layer in layers:
+            layer.standardize(mean, std)
+        _forget_traced_steps(model)
+        return len(layers)
+
     # -- training -----------------------------------------------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
         """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
@@ -533,6 +617,8 @@ class Recipe:
         plan = self.training_plan(len(train))
         epochs, batch = plan["epochs"], plan["batch_size"]
         self.set_bn_momentum(model)
+        self.normalize_inputs(model, train)
+        self.set_dropout(model)
         if compile:
             self.compile(model, total_steps=plan["total_steps"])
         size = self.input_spec(model)
@@ -612,6 +698,13 @@ class Recipe:
             shuffle=shuffle,
             seed=int(self.seed),
         )
+
+
+def _forget_traced_steps(model) -> None:
+    # a train/predict step traced before a layer changed would still hold the old layer
+    for attr in ("train_function", "test_function", "predict_function"):
+        if getattr(model, attr, None) is not None:
+            setattr(model, attr, None)
 
 
 def _batches(pipeline):
