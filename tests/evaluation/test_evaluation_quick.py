@@ -1,4 +1,11 @@
-"""The bundled ``quick`` config, shrunk: its report opens with the summary and scores attention."""
+"""The bundled ``quick`` config: it validates, and a shrunk copy writes the summary report.
+
+The shrunk copy keeps quick's data entries, experiments and protocols, and
+shrinks what costs time: three rats, four PAIN-DB subjects, a handful of
+images each, one epoch and no step floor (``min_steps: 0``; otherwise the
+recipe raises a tiny training set to 300 optimiser steps). The full run's
+accuracies are a benchmark (``docs/benchmarks.md``), not a test.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +17,47 @@ import pytest
 
 from painzoo.evaluation import apply_overrides, load_config, run
 from painzoo.evaluation.attention_report import au_mass_shares
+from painzoo.evaluation.config import check_config
+from painzoo.evaluation.units import plan_units
+
+
+def test_quick_config_validates_and_plans_every_network_on_every_protocol():
+    config = load_config("quick")
+    check_config(config)
+    units = plan_units(config)
+    cells = {(u.data_name, u.protocol_label, u.model_label) for u in units}
+    models = {u.model_label for u in units}
+    protocols = {(u.data_name, u.protocol_label) for u in units}
+    assert {"painseeker", "painseeker_no_prsc", "resnet18", "lbp_svm_r1p8_4x4"} <= models
+    assert cells == {(d, p, m) for d, p in protocols for m in models}
+    # P1 under leave-one-rat-out, leakage on the same rats, P2's three scenarios.
+    labels = {p for _, p in protocols}
+    assert {"loso", "image_kfold3"} <= {p for d, p in protocols if d == "ratspain"}
+    assert any(p.startswith("cross") for p in labels)
+    assert len({p for d, p in protocols if d == "paindb"}) == 2
+
+
+def _shrunk_quick(tmp_path) -> dict:
+    config = load_config("quick")
+    config = apply_overrides(
+        config,
+        out=str(tmp_path),
+        models=["lbp_svm_r1p8_4x4", "painseeker", "resnet18"],
+        epochs=1,
+    )
+    config["recipe"]["min_steps"] = 0
+    data = config["data"]
+    data["ratspain"]["args"]["scale"] = 0.05
+    data["ratspain"]["sample_subjects"] = 3
+    data["paindb"]["args"]["scale"] = 0.05
+    data["paindb"]["sample_subjects"] = 4
+    check_config(config)
+    return config
 
 
 @pytest.mark.slow
 def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
-    config = load_config("quick")
-    # The rats experiment only (leave-one-rat-out + image-level K-fold), at a
-    # twentieth of RatsPain, one epoch, LBP and PainSeeker.
-    config = apply_overrides(
-        config, out=str(tmp_path), models=["lbp_svm_r1p8_4x4", "painseeker"], epochs=1
-    )
-    config["experiments"] = [e for e in config["experiments"] if e["data"] == "ratspain"]
-    config["data"]["ratspain"]["args"]["scale"] = 0.05
+    config = _shrunk_quick(tmp_path)
     result = run(config, progress=False)
     assert not result.failed
     report = (tmp_path / "report.md").read_text()
@@ -29,17 +65,25 @@ def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
     assert head.startswith("Summary"), "the summary comes first"
     summary_part = report[report.index("## Summary") : report.index("Metrics in %")]
     assert "Accuracy under subject-level protocols" in summary_part
+    assert "best network vs best baseline" in summary_part
     assert "Subject leakage" in summary_part and "image_kfold3" in summary_part
+    assert "P1's comparison" in summary_part and "`resnet18`" in summary_part
     assert "Where PainSeeker looks" in summary_part and "β on AU regions" in summary_part
     assert (tmp_path / "attention.png").is_file() and (tmp_path / "accuracy_ci.png").is_file()
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    # Every model has a row on every protocol of quick, the cross-dataset one included.
+    assert set(summary["model"]) == {"lbp_svm_r1p8_4x4", "painseeker", "resnet18"}
+    per_model = summary.groupby("model")["protocol_label"].nunique()
+    assert (per_model == summary["protocol_label"].nunique()).all()
     # Every PainSeeker unit (none of LBP's) saved its shares on a 3×3 grid, one per test
     # image in the order of its predictions, with chance = that image's AU area share.
     # (The shares themselves are checked against the model's own maps in
     # test_evaluation_attention_report.py.)
     results = pd.read_csv(tmp_path / "results.csv")
-    ps_units = results[results["model"] == "painseeker"]["run_id"]
+    rats = results[results["data"] == "ratspain"]
+    ps_units = rats[rats["model"] == "painseeker"]["run_id"]
     lbp_units = results[results["model"] == "lbp_svm_r1p8_4x4"]["run_id"]
-    assert len(ps_units) == 6 + 3
+    assert len(ps_units) == 3 + 3  # three rats left out in turn + image-level 3-fold
     assert not any((tmp_path / "runs" / r / "attention.json").exists() for r in lbp_units)
     from painzoo.evaluation.units import load_data
 
