@@ -209,3 +209,27 @@ def test_sensor_noise_changes_only_the_noise():
         make_synthetic("ratspain", image_size=48, scale=0.02, sensor_noise=(9, 3))
     with pytest.raises(ValueError, match="sensor_noise"):
         make_synthetic("ratspain", image_size=48, scale=0.02, sensor_noise=5)
+
+
+def test_pain_margin_keeps_the_rats_faces_away_from_the_class_border():
+    aus = ["au_orbital", "au_ear", "au_nose", "au_whisker"]
+    plain = make_synthetic("ratspain", image_size=32, scale=0.3, rater_noise=0)
+    clear = make_synthetic("ratspain", image_size=32, scale=0.3, rater_noise=0, pain_margin=1)
+    s_plain = plain.frame[aus].sum(axis=1)
+    s_clear = clear.frame[aus].sum(axis=1)
+    # Without the margin both sides of the border occur (no-pain sum 1, pain sum 2) ...
+    assert (s_plain[plain.frame["level"] == 0] == 1).any()
+    assert (s_plain[plain.frame["level"] == 1] == 2).any()
+    # ... with it, no-pain faces are neutral and moderate pain sums 3-5; severe stays 6-8.
+    assert (s_clear[clear.frame["level"] == 0] == 0).all()
+    assert s_clear[clear.frame["level"] == 1].between(3, 5).all()
+    assert s_clear[clear.frame["level"] == 2].between(6, 8).all()
+    # P1's rule level = round(mean AU) (halves up) still gives every row's level.
+    rounded = np.floor(s_clear / 4 + 0.5).astype(int)
+    np.testing.assert_array_equal(rounded, clear.frame["level"])
+    # Counts, subjects and labels are the preset's.
+    pd.testing.assert_frame_equal(
+        plain.frame[["subject", "level", "label"]], clear.frame[["subject", "level", "label"]]
+    )
+    with pytest.raises(ValueError, match="pain_margin"):
+        make_synthetic("ratspain", image_size=32, scale=0.02, pain_margin=2)

@@ -99,8 +99,13 @@ def _subject_rng(subject: str, seed: int, salt: int) -> np.random.Generator:
     return np.random.default_rng([zlib.crc32(subject.encode()), seed, salt])
 
 
-def _sample_rat_aus(rng, level: int) -> np.ndarray:
+def _sample_rat_aus(rng, level: int, margin: int = 0) -> np.ndarray:
     sums, p = _RAT_SUMS[level]
+    if margin:
+        # Keep the sums away from the no-pain/pain border (1 | 2) by ``margin``.
+        keep = [(s, q) for s, q in zip(sums, p) if s <= 1 - margin or s >= 2 + margin]
+        sums, p = [s for s, _ in keep], np.array([q for _, q in keep])
+        p = p / p.sum()
     s = rng.choice(sums, p=p)
     options = _RGS_BY_SUM[s]
     return options[rng.integers(len(options))].copy()
@@ -140,6 +145,7 @@ def make_synthetic(
     root: str | os.PathLike | None = None,
     rater_noise: float = 0.1,
     sensor_noise: tuple[float, float] | None = None,
+    pain_margin: int = 0,
 ) -> Dataset:
     """Render a synthetic stand-in for a pain dataset.
 
@@ -170,6 +176,12 @@ def make_synthetic(
             source). Noise hides the fine texture that local binary patterns
             read more than the shapes a network learns, which is how the
             ``quick`` benchmark calibrates its difficulty (``docs/synthetic.md``).
+        pain_margin: Rats only: ``1`` draws every no-pain face with all AUs 0
+            (RGS sum 0 instead of 0–1) and every moderate-pain face with an AU
+            sum of 3–5 instead of 2–5, so no face sits at the border between
+            the classes — the expressions are easier to tell apart while
+            labels, levels and counts stay those of the preset. ``0`` (the
+            default) keeps P1's full range.
 
     Returns:
         A :class:`Dataset` with columns ``image, label, subject, source,
@@ -200,6 +212,8 @@ def make_synthetic(
         raise ValueError(f"image_size must be at least 16 pixels; received {image_size}.")
     if max_yaw is not None and max_yaw < 0:
         raise ValueError(f"max_yaw must be >= 0 degrees (0 = frontal); received {max_yaw}.")
+    if pain_margin not in (0, 1):
+        raise ValueError(f"pain_margin must be 0 or 1; received {pain_margin!r}.")
     if not 0.0 <= rater_noise <= 1.0:
         raise ValueError(f"rater_noise is a probability in [0, 1]; received {rater_noise}.")
     if sensor_noise is not None:
@@ -245,9 +259,9 @@ def make_synthetic(
             }
             error = bool(rng.random() < rater_noise)
             if is_rat:
-                scores = _sample_rat_aus(rng, level)
+                scores = _sample_rat_aus(rng, level, pain_margin)
                 shown_level = (1 if level != 1 else 0) if error else level
-                shown = _sample_rat_aus(rng, shown_level) if error else scores
+                shown = _sample_rat_aus(rng, shown_level, pain_margin) if error else scores
                 drawn = np.clip(shown + ident["au_bias"] + rng.normal(0.0, 0.2, 4), 0, 2)
                 pose = _pose(rng, 60.0, 8.0, max_yaw)
                 style = (
