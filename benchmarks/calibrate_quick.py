@@ -50,7 +50,7 @@ def main() -> None:
 
     import painzoo
     from painzoo.datasets import make_synthetic
-    from painzoo.evaluation.baselines import get_baseline
+    from painzoo.models.lbp_svm import get_baseline
     from painzoo.training.recipe import Recipe
 
     noise = None if a.noise == "default" else tuple(float(v) for v in a.noise.split(","))
