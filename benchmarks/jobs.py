@@ -103,7 +103,10 @@ def main(argv=None) -> None:
         times = {}
         for n in ([0] if args.serial else []) + [1, jobs]:
             times[n] = timed_run(path, tmp / f"jobs{n}", n)
-            print(f"--jobs {n}: {times[n]:.1f} s")
+            frame = pd.read_csv(tmp / f"jobs{n}" / "results.csv")
+            per_unit = frame[[c for c in frame.columns if c.startswith("seconds")]].mean()
+            phases = ", ".join(f"{k.removeprefix('seconds_')} {v:.1f}" for k, v in per_unit.items())
+            print(f"--jobs {n}: {times[n]:.1f} s (mean seconds per unit: {phases})")
         print(
             f"{args.units} units on {available_cores()} cores: --jobs {jobs} is "
             f"{times[1] / times[jobs]:.2f}x faster than --jobs 1 (target >= 1.6 on 2 cores)"

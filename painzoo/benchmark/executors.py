@@ -374,6 +374,8 @@ def worker_environment(threads: int, jobs: int = 1) -> dict:
         "OPENBLAS_NUM_THREADS": n,
         "TF_NUM_INTRAOP_THREADS": n,
         "TF_NUM_INTEROP_THREADS": n,
+        # tf.data's own pool and the decoding threads of the other backends' input pipeline
+        "PAINZOO_THREADS": n,
         # Each worker imports TensorFlow afresh: keep its start-up banner out of the run's output.
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
     }

@@ -10,6 +10,7 @@ augmentation layers. Batches are ``(images, labels)`` with images float32
 from __future__ import annotations
 
 import math
+import os
 import threading
 import warnings
 
@@ -21,6 +22,9 @@ from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
 from painzoo.training import device_input
 from painzoo.training.augment import get_augmentation
+
+#: Environment variable bounding the input pipeline's threads (set by benchmark workers).
+THREADS_ENV = "PAINZOO_THREADS"
 
 __all__ = ["make_input"]
 
@@ -130,6 +134,8 @@ def make_input(
             f"Labels must lie in [0, {num_classes}); received values {sorted(set(y.tolist()))}. "
             "Pass num_classes= for more classes."
         )
+    budget = _thread_budget()
+    workers = min(int(workers), budget) if budget else int(workers)
     aug = get_augmentation(augment, hw, seed=seed)
     load_size = (aug.load_size if aug is not None else None) or hw
     crop_size = None
@@ -272,7 +278,25 @@ def _tf_pipeline(
             return image, label
 
         data = data.map(augment, num_parallel_calls=autotune)
-    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
+    data = data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
+    threads = _thread_budget()
+    if threads is not None:
+        # tf.data runs its own thread pool (one thread per core by default), outside
+        # TensorFlow's intra-/inter-op limits: bound it too in a worker that shares the cores.
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = threads
+        options.threading.max_intra_op_parallelism = 1
+        data = data.with_options(options)
+    return data
+
+
+def _thread_budget() -> int | None:
+    """Threads this process may use for input (``PAINZOO_THREADS``, set in benchmark workers)."""
+    raw = os.environ.get(THREADS_ENV)
+    try:
+        return max(1, int(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 class _ArrayPipeline(keras.utils.PyDataset):

@@ -90,7 +90,7 @@ def test_jobs_rule_and_worker_thread_limits(monkeypatch):
     monkeypatch.setattr("painzoo.benchmark.executors._gpu_visible", lambda: True)
     assert default_jobs() == 1
     env = worker_environment(1)
-    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == env["PAINZOO_THREADS"] == "1"
     assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
     assert worker_environment(3)["TF_NUM_INTEROP_THREADS"] == "3"
     # Workers side by side share a GPU: each gets 0.9 / jobs of its memory, on every backend.

@@ -207,3 +207,20 @@ def test_recipe_uses_test_resize_for_prediction_only():
     np.testing.assert_array_equal(_batches(x)[0][0][0], im[16:240, 16:240].astype(np.float32))
     train = recipe._input(ds, spec, augment="p1", shuffle=False)
     assert _batches(train)[0][0].shape == (1, 224, 224, 3)
+
+
+def test_a_worker_thread_budget_bounds_the_input_threads(tmp_path, monkeypatch):
+    """Benchmark workers set PAINZOO_THREADS: tf.data's pool and decoding threads follow it."""
+    ds, images = _disk_dataset(tmp_path)
+    free = make_input(ds, image_size=12, batch_size=3, device_resident=False, workers=4)
+    monkeypatch.setenv("PAINZOO_THREADS", "1")
+    bounded = make_input(ds, image_size=12, batch_size=3, device_resident=False, workers=4)
+    if keras.backend.backend() == "tensorflow":
+        assert bounded.options().threading.private_threadpool_size == 1
+        assert free.options().threading.private_threadpool_size in (None, 0)
+    else:
+        assert bounded.workers == 1 and free.workers == 4
+    # The same batches either way.
+    for (xa, ya), (xb, yb) in zip(_batches(free), _batches(bounded), strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
