@@ -105,7 +105,9 @@ def main(argv=None) -> None:
             times[n] = timed_run(path, tmp / f"jobs{n}", n)
             frame = pd.read_csv(tmp / f"jobs{n}" / "results.csv")
             per_unit = frame[[c for c in frame.columns if c.startswith("seconds")]].mean()
-            phases = ", ".join(f"{k.removeprefix('seconds_')} {v:.1f}" for k, v in per_unit.items())
+            phases = ", ".join(
+                f"{k.removeprefix('seconds_')} {v:.1f}" for k, v in per_unit.items()
+            )
             print(f"--jobs {n}: {times[n]:.1f} s (mean seconds per unit: {phases})")
         print(
             f"{args.units} units on {available_cores()} cores: --jobs {jobs} is "

@@ -84,10 +84,9 @@ def test_auto_uses_the_device_path_on_jax_and_torch_only(tmp_path):
     for augment in (None, "p1", "p2"):
         pipe = make_input(ds, image_size=12, batch_size=2, augment=augment, device_resident="auto")
         assert isinstance(pipe, DevicePipeline) == (BACKEND != "tensorflow")
-        # opt-in: the default stays the host pipeline
-        assert not isinstance(
-            make_input(ds, image_size=12, batch_size=2, augment=augment), DevicePipeline
-        )
+        # "auto" is the default
+        default = make_input(ds, image_size=12, batch_size=2, augment=augment)
+        assert isinstance(default, DevicePipeline) == (BACKEND != "tensorflow")
     # custom layers keep the host pipeline; forcing the device path names the problem
     custom = keras.layers.RandomZoom(0.1)
     if BACKEND != "tensorflow":
