@@ -526,12 +526,7 @@ class Recipe:
         """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed."""
         if self.bn_momentum is None:
             return 0
-        count = 0
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = float(self.bn_momentum)
-                count += 1
-        return count
+        return _set_on_layers(model, keras.layers.BatchNormalization, "momentum", self.bn_momentum)
 
     def set_dropout(self, model) -> int:
         """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed.
@@ -541,11 +536,7 @@ class Recipe:
         """
         if self.dropout is None:
             return 0
-        count = 0
-        for layer in model._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, keras.layers.Dropout):
-                layer.rate = float(self.dropout)
-                count += 1
+        count = _set_on_layers(model, keras.layers.Dropout, "rate", self.dropout)
         if count:
             _forget_traced_steps(model)
         return count
@@ -698,6 +689,18 @@ class Recipe:
             shuffle=shuffle,
             seed=int(self.seed),
         )
+
+
+def _set_on_layers(model, layer_type, attr: str, value) -> int:
+    """Set ``attr = float(value)`` on every ``layer_type`` layer of ``model``; return how many."""
+    layers = [
+        la
+        for la in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(la, layer_type)
+    ]
+    for layer in layers:
+        setattr(layer, attr, float(value))
+    return len(layers)
 
 
 def _forget_traced_steps(model) -> None:
