@@ -19,9 +19,8 @@ import signal
 import threading
 from contextlib import contextmanager
 
-import keras
-
-__all__ = ["STOP", "RunStopped", "StopFlag", "StopOnSignal", "handle_signals", "check_stop"]
+# StopOnSignal is built on first access (module __getattr__ below).
+__all__ = ["STOP", "RunStopped", "StopFlag", "StopOnSignal", "handle_signals", "check_stop"]  # noqa: F822
 
 
 class RunStopped(KeyboardInterrupt):
@@ -105,16 +104,32 @@ def handle_signals(signals=(signal.SIGINT, signal.SIGTERM)):
             signal.signal(sig, old)
 
 
-class StopOnSignal(keras.callbacks.Callback):
-    """Ends a ``fit`` within one batch of a stop request by raising :class:`RunStopped`.
+def _stop_callback_class():
+    import keras  # here, not at module top: the runner's process never trains
 
-    ``model.stop_training = True`` is honoured only at the end of an epoch
-    by some backends, so the callback raises instead; the runner catches it,
-    the unit is left unfinished (no ``metrics.json``) and is rerun next time.
-    """
+    class StopOnSignal(keras.callbacks.Callback):
+        """Ends a ``fit`` within one batch of a stop request by raising :class:`RunStopped`.
 
-    def on_train_batch_end(self, batch, logs=None):
-        check_stop()
+        ``model.stop_training = True`` is honoured only at the end of an epoch
+        by some backends, so the callback raises instead; the runner catches it,
+        the unit is left unfinished (no ``metrics.json``) and is rerun next time.
+        """
 
-    def on_test_batch_end(self, batch, logs=None):
-        check_stop()
+        def on_train_batch_end(self, batch, logs=None):
+            check_stop()
+
+        def on_test_batch_end(self, batch, logs=None):
+            check_stop()
+
+    StopOnSignal.__module__ = __name__
+    return StopOnSignal
+
+
+def __getattr__(name: str):
+    # ``StopOnSignal`` is a Keras callback; it is built on first use so that
+    # importing the runner (which plans, schedules and reports, but trains
+    # only in workers) does not start Keras and its backend.
+    if name == "StopOnSignal":
+        cls = globals()["StopOnSignal"] = _stop_callback_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -82,3 +82,17 @@ def test_is_finished_reads_the_metrics_file(tmp_path):
     assert not store.is_finished("u-1")  # predictions alone: the unit did not finish
     store.write_text("runs/u-1/metrics.json", "{}")
     assert store.is_finished("u-1") and is_finished("u-1", tmp_path)
+
+
+def test_importing_the_runner_does_not_start_keras():
+    # The runner plans, schedules and reports; training happens in workers. Its
+    # Keras callback is built on first use, so the import stays light.
+    code = (
+        "import sys; import painzoo.benchmark.runner, painzoo.benchmark.stopping as s; "
+        "print('keras' in sys.modules); cb = s.StopOnSignal(); "
+        "import keras; print(isinstance(cb, keras.callbacks.Callback), type(cb).__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert done.stdout.split() == ["False", "True", "painzoo.benchmark.stopping"], done.stdout
