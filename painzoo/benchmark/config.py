@@ -181,13 +181,24 @@ TOP_LEVEL_KEYS = {
     "face_crop": "null or FaceCropper arguments (+ on_error: error|skip)",
     "data": "named datasets",
     "models": "list of model names or {name: {overrides}}",
-    "experiments": "list of {data: name, protocols: [...]}",
+    "experiments": "list of {data: name, protocols: [...], models: [names] (optional)}",
     "config_dir": "folder relative paths resolve against (set by load_config)",
     "config_file": "the YAML file (set by load_config)",
 }
 #: Keys of a ``data:`` entry besides its kind.
 DATA_KINDS = ("synthetic", "manifest", "loader", "concat")
-DATA_KEYS = (*DATA_KINDS, "args", "sample_subjects", "sample_seed", "on_bad_image", "duplicates")
+DATA_KEYS = (
+    *DATA_KINDS,
+    "args",
+    "sample_subjects",
+    "sample_seed",
+    "balance",
+    "on_bad_image",
+    "duplicates",
+)
+#: ``balance`` of a data entry: ``per_subject`` keeps, within each subject, a
+#: random subset of its larger class as large as its smaller class.
+BALANCE = ("per_subject",)
 #: What a data entry does with an image that cannot be decoded.
 ON_BAD_IMAGE = ("error", "skip")
 #: What a data entry does with a repeated image path or one image under two subjects.
@@ -325,7 +336,7 @@ def validate_config(config: dict, *, source: str | None = None) -> None:
     for name, entry in data.items():
         _check_data_entry(c, entry, ("data", name), f"data {name!r}", data)
     _check_models(c, config["models"])
-    _check_experiments(c, config["experiments"], data)
+    _check_experiments(c, config["experiments"], data, config["models"])
 
 
 def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
@@ -440,6 +451,8 @@ def _check_data_entry(c: _Checker, entry, path, what, data) -> None:
             c.integer(entry[key], (*path, key), key, minimum=1, none=True)
     if "sample_seed" in entry:
         c.integer(entry["sample_seed"], (*path, "sample_seed"), "sample_seed", minimum=0)
+    if "balance" in entry and entry["balance"] is not None:
+        c.string(entry["balance"], (*path, "balance"), "balance", choices=BALANCE)
     if "on_bad_image" in entry:
         c.string(
             entry["on_bad_image"], (*path, "on_bad_image"), "on_bad_image", choices=ON_BAD_IMAGE
@@ -486,7 +499,7 @@ def _check_models(c: _Checker, models) -> None:
             c.string(opts["label"], (*path, "label"), f"label of {what}")
 
 
-def _check_experiments(c: _Checker, experiments, data) -> None:
+def _check_experiments(c: _Checker, experiments, data, models) -> None:
     from painzoo.evaluation.protocols import _ALIASES, PROTOCOLS
 
     if not isinstance(experiments, list):
@@ -499,7 +512,9 @@ def _check_experiments(c: _Checker, experiments, data) -> None:
         path = ("experiments", i)
         what = f"experiments[{i}]"
         exp = c.mapping(exp, path, f"{what} (a mapping with 'data' and 'protocols')")
-        c.keys(exp, path, ("data", "protocols"), what)
+        c.keys(exp, path, ("data", "protocols", "models"), what)
+        if "models" in exp:
+            _check_experiment_models(c, exp["models"], (*path, "models"), what, models)
         for key in ("data", "protocols"):
             if key not in exp:
                 c.fail(path, f"{what} lacks {key!r}; it needs 'data' and 'protocols'.")
@@ -539,6 +554,43 @@ def _check_experiments(c: _Checker, experiments, data) -> None:
             for arg in ("n_splits", "repeats"):
                 if arg in args:
                     c.integer(args[arg], (*ppath, arg), arg, minimum=2 if arg == "n_splits" else 1)
+
+
+def _check_experiment_models(c: _Checker, names, path, what, models) -> None:
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        c.fail(
+            path,
+            f"'models' of {what} must be a non-empty list of model names from the config's "
+            f"'models', e.g. [resnet18]; received {_show(names)}.",
+        )
+    known = set()
+    for entry in models if isinstance(models, list) else []:
+        known.add(_entry_name(entry))
+        opts = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+        if isinstance(opts, dict) and isinstance(opts.get("label"), str):
+            known.add(opts["label"])
+    for i, name in enumerate(names):
+        if name.lower() not in known and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            c.fail(
+                (*path, i),
+                f"{what} names model {name!r}, which the config's 'models' does not list; "
+                f"{hint}listed: {sorted(known)}.",
+            )
+
+
+def experiment_models(exp: dict, models: list[dict]) -> list[dict]:
+    """The expanded ``models`` an experiment trains: all, or those its ``models`` names.
+
+    A name selects a model by its registry name (every swept variant of it)
+    or by its label.
+    """
+    names = exp.get("models")
+    if not names:
+        return list(models)
+    wanted = {str(n).lower() for n in names}
+    return [m for m in models if m["name"] in wanted or str(m["label"]).lower() in wanted]
 
 
 def apply_overrides(
@@ -606,6 +658,20 @@ def apply_overrides(
         kept = [e for e in config["models"] if _entry_name(e) in wanted]
         have = {_entry_name(e) for e in kept}
         config["models"] = kept + [m for m in wanted if m not in have]
+        # An experiment that names its models keeps those still asked for.
+        experiments = []
+        for exp in config["experiments"]:
+            if exp.get("models"):
+                keep = [m for m in exp["models"] if str(m).lower() in wanted]
+                if not keep:
+                    continue
+                exp = {**exp, "models": keep}
+            experiments.append(exp)
+        if not experiments:
+            raise ValueError(
+                f"No experiment of config {config.get('name')!r} trains the model(s) {models}."
+            )
+        config["experiments"] = experiments
     if protocols:
         wanted = {get_protocol(p).name for p in protocols}
         experiments = []

@@ -340,7 +340,9 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
             ``{manifest: path.csv}``, ``{loader: load_unbc|paindb|…, args: {...}}``
             (:mod:`painzoo.datasets.loaders`) or ``{concat: [names or entries]}``;
             any entry may add ``sample_subjects: N`` (keep N random subjects,
-            ``sample_seed``) to shrink it.
+            ``sample_seed``) to shrink it, and ``balance: per_subject`` (keep,
+            within each subject, as many images of each class as its smaller
+            class has; random, ``sample_seed``).
         config_dir: Folder that relative paths resolve against.
         face_crop: Optional :class:`painzoo.preprocess.FaceCropper` arguments;
             the dataset is cropped (with the on-disk crop cache).
@@ -386,7 +388,38 @@ def _build_data(spec, data, config_dir, seen):
         rng = np.random.default_rng(int(spec.get("sample_seed", 0)))
         keep = rng.choice(subjects, size=min(int(n_subjects), len(subjects)), replace=False)
         ds = ds.subset(np.isin(ds.subjects, keep))
+    if spec.get("balance") == "per_subject":
+        ds = ds.subset(
+            balanced_per_subject(ds.subjects, ds.labels, int(spec.get("sample_seed", 0)))
+        )
     return ds
+
+
+def balanced_per_subject(subjects, labels, seed: int = 0) -> np.ndarray:
+    """Row indices (sorted) that balance the two classes within every subject.
+
+    Each subject keeps all images of its smaller class and a random subset,
+    of the same size, of its larger class; a subject with one class only is
+    dropped. Under leave-one-subject-out the share of pain images then says
+    nothing about who a subject is, so a network cannot carry a training
+    subject's pain prior over to a face that resembles it.
+
+    Args:
+        subjects: Subject id per image.
+        labels: 0/1 label per image.
+        seed: Seed of the random subsets.
+
+    Returns:
+        Sorted ``int`` indices into the rows.
+    """
+    subjects, labels = np.asarray(subjects), np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for subject in np.unique(subjects):
+        rows = [np.flatnonzero((subjects == subject) & (labels == c)) for c in (0, 1)]
+        k = min(len(r) for r in rows)
+        keep += [np.sort(rng.choice(r, size=k, replace=False)) for r in rows if k]
+    return np.sort(np.concatenate(keep)) if keep else np.array([], int)
 
 
 def _build_entry(spec, data, config_dir, seen):
@@ -499,7 +532,7 @@ def plan_units(config: dict) -> list[Unit]:
     """
     import keras
 
-    from painzoo.benchmark.config import expand_models
+    from painzoo.benchmark.config import expand_models, experiment_models
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training.recipe import Recipe
 
@@ -522,7 +555,7 @@ def plan_units(config: dict) -> list[Unit]:
             entry = _protocol_entry(protocol)
             plabel = protocol.label
             folds = _folds(data_name, config["data"], protocol, repeats, seed, fingerprint, ds)
-            for model in models:
+            for model in experiment_models(exp, models):
                 recipe = base_recipe.replace(**model["recipe"]) if model["recipe"] else base_recipe
                 for f in folds:
                     units.append(
@@ -555,7 +588,11 @@ def plan_units(config: dict) -> list[Unit]:
                     )
     ids = [u.run_id for u in units]
     if len(set(ids)) != len(ids):
-        raise ValueError("Two units share a run id; give the duplicated models distinct labels.")
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(
+            f"Two units share a run id ({twice[0]}): the same data, protocol and model appear "
+            "twice; drop the repeated experiment or give the duplicated models distinct labels."
+        )
     return units
 
 

@@ -326,3 +326,51 @@ def test_image_size_override_renders_synthetic_data_at_least_that_large():
     smaller = apply_overrides(config, image_size=32)  # shrinking loses nothing: kept
     assert {k: smaller["data"][k]["args"]["image_size"] for k in synthetic} == renders
     assert config["data"][synthetic[0]]["args"]["image_size"] == renders[synthetic[0]]
+
+
+def test_balance_per_subject_equalises_classes_within_each_subject(tmp_path):
+    # s1: 4 no-pain / 2 pain, s2: 1 / 3, s3: pain only (dropped: nothing to pair it with).
+    labels = [0, 0, 0, 0, 1, 1] + [0, 1, 1, 1] + [1, 1]
+    subjects = ["s1"] * 6 + ["s2"] * 4 + ["s3"] * 2
+    _manifest(tmp_path, labels=labels, subjects=subjects)
+    text = GOOD.replace("{manifest: toy.csv}", "{manifest: toy.csv, balance: per_subject}")
+    config = load_config(_write(tmp_path, text))
+    check_config(config)
+    ds = load_data("toy", config["data"], config_dir=config["config_dir"])
+    counts = pd.crosstab(pd.Series(ds.subjects, name="s"), pd.Series(ds.labels, name="y"))
+    expected = pd.DataFrame({0: [2, 1], 1: [2, 1]}, index=["s1", "s2"])
+    np.testing.assert_array_equal(counts.loc[["s1", "s2"], [0, 1]].to_numpy(), expected.to_numpy())
+    assert "s3" not in set(ds.subjects)
+    # A subset of the original images, each at most once; the smaller class is kept whole.
+    full = pd.read_csv(tmp_path / "toy.csv")
+    kept = [p.split("/")[-1] for p in ds.frame["image"]]
+    assert len(set(kept)) == len(kept) and set(kept) <= set(full["image"])
+    assert {"im4.png", "im5.png", "im6.png"} <= set(kept)
+    text = GOOD.replace("{manifest: toy.csv}", "{manifest: toy.csv, balance: per_image}")
+    with pytest.raises(ConfigError, match=r"line 6: .*balance.*'per_subject'"):
+        load_config(_write(tmp_path, text))
+
+
+def test_an_experiment_can_train_a_subset_of_the_models(tmp_path):
+    from painzoo.benchmark.units import plan_units
+
+    _manifest(tmp_path)
+    extra = "  - {data: toy, protocols: [{image_kfold: {n_splits: 2}}], models: [songnet]}\n"
+    config = load_config(_write(tmp_path, GOOD + extra))
+    check_config(config)
+    cells = [(u.protocol_label, u.model_name) for u in plan_units(config)]
+    # First experiment: both models under loso and subject 2-fold; second: SongNet only.
+    assert cells.count(("image_kfold2", "songnet")) == 2
+    assert cells.count(("image_kfold2", "lbp_svm_r1p8_4x4")) == 0
+    assert cells.count(("loso", "lbp_svm_r1p8_4x4")) == cells.count(("loso", "songnet")) == 2
+    # A name the config's models do not list fails with the line and the listed names.
+    text = GOOD + extra.replace("[songnet]", "[songnte]")
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text))
+    assert f"line {_line_of(text, 'songnte')}" in str(err.value)
+    assert "did you mean 'songnet'" in str(err.value)
+    # --models keeps the experiment only where one of its models is still asked for.
+    trimmed = apply_overrides(
+        load_config(_write(tmp_path, GOOD + extra)), models=["lbp_svm_r1p8_4x4"]
+    )
+    assert len(trimmed["experiments"]) == 1 and "models" not in trimmed["experiments"][0]
