@@ -6,7 +6,8 @@ Runs ``painzoo benchmark`` as a subprocess on a generated config of
 the resident memory (RSS) of the whole process tree (the command and its
 worker processes) every 0.2 s from ``/proc`` (Linux). Prints:
 
-- the peak RSS of the tree over the run;
+- the peak RSS of the tree over the run, and its peak PSS (shared pages
+  counted once: see :func:`tree_pss`);
 - per unit, the tree's RSS when the unit's ``metrics.json`` appeared and the
   peak of the tree since the unit before finished;
 - the peak up to the 5th unit and over the whole run, and their ratio
@@ -57,6 +58,45 @@ def _rss_and_parent(pid: int) -> tuple[int, int] | None:
     return int(statm[1]) * _PAGE, int(fields[1])
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size (bytes) of a process (Linux ``smaps_rollup``), 0 if unknown.
+
+    PSS charges each page shared by n processes 1/n to each of them, so the sum
+    over a process tree counts the libraries the workers share (TensorFlow's
+    ~0.5 GB of mapped code) once, where summed RSS counts them once per process.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+        pass
+    return 0
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its live descendants."""
+    info = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            got = _rss_and_parent(int(entry))
+            if got is not None:
+                info[int(entry)] = got
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        if pid in out or pid not in info:
+            continue
+        out.append(pid)
+        stack.extend(p for p, (_, parent) in info.items() if parent == pid)
+    return out
+
+
+def tree_pss(root: int) -> int:
+    """Summed PSS (bytes) of ``root`` and all its descendants."""
+    return sum(_pss(pid) for pid in tree_pids(root))
+
+
 def tree_rss(root: int) -> int:
     """Summed RSS (bytes) of ``root`` and all its descendants."""
     info = {}
@@ -83,6 +123,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.out, self.interval = pid, out, interval
         self.peak = 0
+        self.peak_pss = 0
         self.units = []  # (rss when the unit finished, peak since the unit before)
         self._since = 0
         self._done = threading.Event()
@@ -92,6 +133,7 @@ class Sampler(threading.Thread):
         while not self._done.is_set():
             rss = tree_rss(self.pid)
             self.peak = max(self.peak, rss)
+            self.peak_pss = max(self.peak_pss, tree_pss(self.pid))
             self._since = max(self._since, rss)
             n = len(list(self.out.glob("runs/*/metrics.json")))
             for _ in range(n - n_done):
@@ -162,7 +204,10 @@ def main(argv=None) -> None:
             f"PainSeeker run: {len(units)} units, --jobs {args.jobs}, {args.image_size} px, "
             f"{args.epochs} epoch(s), exit {code}, {seconds:.0f} s"
         )
-        print(f"  peak RSS (command + workers): {_gb(sampler.peak)}")
+        print(
+            f"  peak RSS (command + workers): {_gb(sampler.peak)}, "
+            f"peak PSS: {_gb(sampler.peak_pss)}"
+        )
         print("  unit  RSS at its end  peak since the unit before")
         for i, (at_end, peak) in enumerate(units, 1):
             print(f"  {i:4d}  {_gb(at_end):>13}  {_gb(peak):>10}")
@@ -180,7 +225,7 @@ def main(argv=None) -> None:
             sampler, seconds, code = run_benchmark(argv, tmp / "quick")
             print(
                 f"quick (default --jobs): {len(sampler.units)} units, exit {code}, {seconds:.0f} s, "
-                f"peak RSS {_gb(sampler.peak)} (target <= 3 GB)"
+                f"peak RSS {_gb(sampler.peak)} (target <= 3 GB), peak PSS {_gb(sampler.peak_pss)}"
             )
 
 

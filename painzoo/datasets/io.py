@@ -95,7 +95,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     Example:
         >>> rgb = read_image("face.png")  # doctest: +SKIP
-        >>> rgb.dtype, rgb.shape[-1]
+        >>> rgb.dtype, rgb.shape[-1]  # doctest: +SKIP
         (dtype('uint8'), 3)
     """
     path = Path(path)
