@@ -343,7 +343,7 @@ def flagged_lines(results: pd.DataFrame) -> list[str]:
         "## ⚠ Collapsed or not learning",
         "",
         f"{len(flagged)} unit(s) predicted one class for every test image (`collapsed`) or "
-        f"did not lower their training loss (`not_learning`); their numbers say little about "
+        f"did not lower their training loss below chance (`not_learning`); their numbers say little about "
         f"the network. To try: {FLAG_ADVICE}.",
         "",
     ]

@@ -314,6 +314,11 @@ FLAG_COLLAPSED = "collapsed"
 FLAG_NOT_LEARNING = "not_learning"
 # A training loss whose last epochs sit within 5 % of the first epoch's did not fall.
 _MIN_LOSS_DROP = 0.05
+# The cross-entropy of answering 0.5 for every image is ln 2 whatever the label
+# smoothing or the balanced class weights; a loss that ends within 3 % of it fell
+# only from a poor start to where a model that learned nothing sits.
+_CHANCE_LOSS = float(np.log(2.0))
+_CHANCE_BAND = 0.03
 FLAG_ADVICE = (
     "train longer (more epochs), start from pretrained weights (`weights: imagenet` where "
     "the model offers them) or use the default `painzoo` recipe preset"
@@ -335,7 +340,8 @@ def learning_flags(y_pred, losses=None, y_true=None) -> str:
         ``"collapsed"`` when every test image gets the same class (from two
         test images on), else ``"not_learning"`` when the mean loss of the
         last (up to three) epochs is not at least 5 % below the first
-        epoch's (or any loss is NaN/infinite), else ``""``.
+        epoch's, or lies within 3 % of ln 2 (the cross-entropy of answering
+        0.5 for every image), or any loss is NaN/infinite; else ``""``.
     """
     y_pred = np.asarray(y_pred).ravel()
     one_class_test = y_true is not None and len(np.unique(np.asarray(y_true).ravel())) < 2
@@ -347,6 +353,8 @@ def learning_flags(y_pred, losses=None, y_true=None) -> str:
     if len(curve) >= 2:
         last = float(np.mean(curve[-min(3, len(curve) - 1) :]))
         if last > (1.0 - _MIN_LOSS_DROP) * float(curve[0]):
+            return FLAG_NOT_LEARNING
+        if abs(last - _CHANCE_LOSS) <= _CHANCE_BAND * _CHANCE_LOSS:
             return FLAG_NOT_LEARNING
     return ""
 
@@ -371,7 +379,7 @@ def learning_record(y_true, y_pred, losses=None, *, run_id: str = "") -> dict:
         what = (
             "predicted one class for every test image"
             if flag == FLAG_COLLAPSED
-            else "did not lower its training loss"
+            else "did not lower its training loss, or lowered it only to chance (ln 2)"
         )
         warnings.warn(
             f"{run_id or 'a unit'}: the model {what} ({flag}); {FLAG_ADVICE}.", stacklevel=2

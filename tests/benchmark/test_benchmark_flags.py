@@ -127,3 +127,18 @@ def test_a_unit_that_collapses_is_flagged_in_results_csv(tmp_path):
     assert metrics["loss_first"] is not None and metrics["epochs_run"] == 2
     assert "Collapsed or not learning" in (tmp_path / "report.md").read_text()
     assert len(result.results) == 2
+
+
+def test_a_loss_that_ends_at_chance_is_not_learning():
+    # A real fold (SilNet on neutral vs smiling photographs, 34 epochs): the loss fell from
+    # a poor start, 0.759, to 0.691 -- a 9 % drop, but to the cross-entropy of answering
+    # 0.5 for every image, -log(0.5) = ln 2 (0.693), whatever the smoothing or the
+    # balanced class weights; it scored 50 %.
+    chance = -np.log(0.5)
+    y_true, y_pred = [0, 1, 0, 1], [0, 1, 1, 1]
+    curve = [0.759, 0.72, 0.70, 0.692, 0.691, 0.691]
+    assert abs(np.mean(curve[-3:]) - chance) < 0.01
+    assert learning_flags(y_pred, curve, y_true=y_true) == "not_learning"
+    # Well below chance, or a curve that is still far above it and falling, is learning.
+    assert learning_flags(y_pred, [0.75, 0.6, 0.5, 0.45], y_true=y_true) == ""
+    assert learning_flags(y_pred, [1.2, 1.0, 0.9, 0.9], y_true=y_true) == ""
