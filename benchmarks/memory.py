@@ -74,46 +74,32 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def tree_pids(root: int) -> list[int]:
-    """``root`` and all its live descendants."""
+def tree_rss_by_pid(root: int) -> dict[int, int]:
+    """RSS (bytes) of ``root`` and of each of its live descendants, by pid (one scan of /proc)."""
     info = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             got = _rss_and_parent(int(entry))
             if got is not None:
                 info[int(entry)] = got
-    out, stack = [], [root]
+    out, stack = {}, [root]
     while stack:
         pid = stack.pop()
         if pid in out or pid not in info:
             continue
-        out.append(pid)
+        out[pid] = info[pid][0]
         stack.extend(p for p, (_, parent) in info.items() if parent == pid)
     return out
 
 
-def tree_pss(root: int) -> int:
-    """Summed PSS (bytes) of ``root`` and all its descendants."""
-    return sum(_pss(pid) for pid in tree_pids(root))
-
-
 def tree_rss(root: int) -> int:
     """Summed RSS (bytes) of ``root`` and all its descendants."""
-    info = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            got = _rss_and_parent(int(entry))
-            if got is not None:
-                info[int(entry)] = got
-    total, stack, seen = 0, [root], set()
-    while stack:
-        pid = stack.pop()
-        if pid in seen or pid not in info:
-            continue
-        seen.add(pid)
-        total += info[pid][0]
-        stack.extend(p for p, (_, parent) in info.items() if parent == pid)
-    return total
+    return sum(tree_rss_by_pid(root).values())
+
+
+def tree_pss(root: int) -> int:
+    """Summed PSS (bytes) of ``root`` and all its descendants."""
+    return sum(_pss(pid) for pid in tree_rss_by_pid(root))
 
 
 class Sampler(threading.Thread):
@@ -131,9 +117,10 @@ class Sampler(threading.Thread):
     def run(self):
         n_done = 0
         while not self._done.is_set():
-            rss = tree_rss(self.pid)
+            by_pid = tree_rss_by_pid(self.pid)  # one scan of /proc per sample
+            rss = sum(by_pid.values())
             self.peak = max(self.peak, rss)
-            self.peak_pss = max(self.peak_pss, tree_pss(self.pid))
+            self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in by_pid))
             self._since = max(self._since, rss)
             n = len(list(self.out.glob("runs/*/metrics.json")))
             for _ in range(n - n_done):

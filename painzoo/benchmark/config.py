@@ -565,12 +565,9 @@ def _check_experiment_models(c: _Checker, names, path, what, models) -> None:
         )
     known = set()
     for entry in models if isinstance(models, list) else []:
-        known.add(_entry_name(entry))
-        opts = next(iter(entry.values()), None) if isinstance(entry, dict) else None
-        if isinstance(opts, dict) and isinstance(opts.get("label"), str):
-            known.add(opts["label"])
+        known |= _selectable_names(entry)
     for i, name in enumerate(names):
-        if name.lower() not in known and name not in known:
+        if name.lower() not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             c.fail(
@@ -578,6 +575,15 @@ def _check_experiment_models(c: _Checker, names, path, what, models) -> None:
                 f"{what} names model {name!r}, which the config's 'models' does not list; "
                 f"{hint}listed: {sorted(known)}.",
             )
+
+
+def _selectable_names(entry) -> set[str]:
+    """Lower-case names an experiment's ``models`` may use for a model entry: name and label."""
+    names = {_entry_name(entry)}
+    opts = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+    if isinstance(opts, dict) and isinstance(opts.get("label"), str):
+        names.add(opts["label"].lower())
+    return names
 
 
 def experiment_models(exp: dict, models: list[dict]) -> list[dict]:
@@ -658,11 +664,12 @@ def apply_overrides(
         kept = [e for e in config["models"] if _entry_name(e) in wanted]
         have = {_entry_name(e) for e in kept}
         config["models"] = kept + [m for m in wanted if m not in have]
-        # An experiment that names its models keeps those still asked for.
+        # An experiment that names its models (by name or label) keeps those still asked for.
+        selectable = set().union(*(_selectable_names(e) for e in kept), wanted)
         experiments = []
         for exp in config["experiments"]:
             if exp.get("models"):
-                keep = [m for m in exp["models"] if str(m).lower() in wanted]
+                keep = [m for m in exp["models"] if str(m).lower() in selectable]
                 if not keep:
                     continue
                 exp = {**exp, "models": keep}

@@ -374,3 +374,8 @@ def test_an_experiment_can_train_a_subset_of_the_models(tmp_path):
         load_config(_write(tmp_path, GOOD + extra)), models=["lbp_svm_r1p8_4x4"]
     )
     assert len(trimmed["experiments"]) == 1 and "models" not in trimmed["experiments"][0]
+    # A model named by its label in an experiment is kept when --models names the model.
+    labelled = GOOD.replace("input_size: 32}", "input_size: 32, label: song32}")
+    labelled += extra.replace("[songnet]", "[song32]")
+    kept = apply_overrides(load_config(_write(tmp_path, labelled)), models=["songnet"])
+    assert [e.get("models") for e in kept["experiments"]] == [None, ["song32"]]
