@@ -29,6 +29,11 @@ def main() -> None:
     p.add_argument("--size", type=int, default=66)
     p.add_argument("--scale", type=float, default=0.5)
     p.add_argument("--subjects", type=int, default=0, help="random subjects kept (0 = all)")
+    p.add_argument("--margin", type=int, default=0, help="pain_margin (1: pain PSPI >= 3)")
+    p.add_argument(
+        "--yaw", type=float, default=None, help="max_yaw in degrees (default: presets')"
+    )
+    p.add_argument("--face-scale", type=float, default=1.0, help="face_scale (people's head size)")
     p.add_argument("--rater", type=float, default=0.05, help="rater_noise")
     p.add_argument("--noise", nargs="+", default=["default"], help="'low,high' or 'default'")
     p.add_argument("--models", default="", help="zoo networks, comma-separated")
@@ -70,7 +75,14 @@ def main() -> None:
     for noise in a.noise:
         sensor = None if noise == "default" else tuple(float(v) for v in noise.split(","))
         ds = make_synthetic(
-            "paindb", image_size=a.size, scale=a.scale, rater_noise=a.rater, sensor_noise=sensor
+            "paindb",
+            image_size=a.size,
+            scale=a.scale,
+            rater_noise=a.rater,
+            sensor_noise=sensor,
+            pain_margin=a.margin,
+            max_yaw=a.yaw,
+            face_scale=a.face_scale,
         )
         if a.subjects:
             subjects = np.unique(ds.subjects)

@@ -233,3 +233,45 @@ def test_pain_margin_keeps_the_rats_faces_away_from_the_class_border():
     )
     with pytest.raises(ValueError, match="pain_margin"):
         make_synthetic("ratspain", image_size=32, scale=0.02, pain_margin=2)
+
+
+def test_pain_margin_keeps_peoples_pain_faces_three_pspi_steps_from_neutral():
+    plain = make_synthetic("paindb", image_size=32, scale=0.1, rater_noise=0)
+    clear = make_synthetic("paindb", image_size=32, scale=0.1, rater_noise=0, pain_margin=1)
+    f = clear.frame
+    # PSPI from the AU columns (AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43), not the pspi column.
+    pspi = (
+        f["au_4"]
+        + np.maximum(f["au_6"], f["au_7"])
+        + np.maximum(f["au_9"], f["au_10"])
+        + f["au_43"]
+    )
+    np.testing.assert_array_equal(pspi, f["pspi"])
+    pain = f["label"] == 1
+    assert (plain.frame.loc[plain.frame["label"] == 1, "pspi"] <= 2).any()  # without: faint pain
+    assert (pspi[pain] >= 3).all()
+    assert (pspi[~pain] == 0).all()
+    # The upper bounds of the ranges hold: UNBC / MInt PAIN level 4 stays PSPI 9-12.
+    assert pspi[(f["level"] == 4)].between(9, 12).all()
+    pd.testing.assert_frame_equal(
+        plain.frame[["subject", "source", "level", "label"]],
+        f[["subject", "source", "level", "label"]],
+    )
+
+
+def test_face_scale_frames_peoples_faces_larger_with_the_same_expressions():
+    plain = make_synthetic("cppain", image_size=48, scale=0.2, rater_noise=0)
+    close = make_synthetic("cppain", image_size=48, scale=0.2, rater_noise=0, face_scale=2.0)
+    # The same people with the same action units; only the framing changes.
+    aus = [c for c in plain.frame.columns if c.startswith("au_") or c == "pspi"]
+    pd.testing.assert_frame_equal(plain.frame[aus], close.frame[aus])
+    # Twice the scale covers about four times the pixels in each action-unit region.
+    for name in ("au_4", "au_6_7"):
+        ratio = close.masks[name].sum() / plain.masks[name].sum()
+        assert 3.0 < ratio < 5.0, (name, ratio)
+    # The eyes stay inside the frame.
+    for side in ("left", "right"):
+        assert close.frame[f"kp_{side}_eye_y"].between(0, 47).all()
+        assert close.frame[f"kp_{side}_eye_x"].between(0, 47).all()
+    with pytest.raises(ValueError, match="face_scale"):
+        make_synthetic("cppain", image_size=32, scale=0.1, face_scale=5.0)

@@ -45,6 +45,13 @@ _PSPI_RANGE = {
     "cppain": {1: (1, 6)},
 }
 _PSPI_RANGE["mintpain"] = _PSPI_RANGE["unbc"]
+# ``pain_margin=1`` for people: the lowest PSPI a pain face is drawn with.
+_HUMAN_MARGIN_FLOOR = 3
+# ``face_scale``: how far down (in image heights) the face moves per unit of extra scale.
+_FRAME_SHIFT = 0.1
+# ... and how far sideways per degree of head turn: the eyes' midpoint moves by
+# about 0.0043 image widths per degree at scale 1 (measured on the renderer).
+_YAW_SHIFT = 0.0043
 
 _SOURCE_STYLE = {
     "unbc": dict(
@@ -111,12 +118,19 @@ def _sample_rat_aus(rng, level: int, margin: int = 0) -> np.ndarray:
     return options[rng.integers(len(options))].copy()
 
 
-def _sample_human_aus(rng, source: str, level: int) -> np.ndarray:
-    """``[AU4, AU6, AU7, AU9, AU10, AU43]`` whose PSPI lies in the level's range (0 for level 0)."""
+def _sample_human_aus(rng, source: str, level: int, margin: int = 0) -> np.ndarray:
+    """``[AU4, AU6, AU7, AU9, AU10, AU43]`` whose PSPI lies in the level's range (0 for level 0).
+
+    ``margin=1`` raises every range's floor to PSPI 3, so no pain face is one or two
+    action-unit steps away from a neutral one.
+    """
     aus = np.zeros(6, int)
     if level == 0:
         return aus
     lo, hi = _PSPI_RANGE[source][level]
+    if margin:
+        lo = max(lo, _HUMAN_MARGIN_FLOOR)
+        hi = max(hi, lo)
     target = int(rng.integers(lo, hi + 1))
     if target >= 3 and rng.random() < min(0.5, 0.05 * target):
         aus[5] = 1
@@ -146,6 +160,7 @@ def make_synthetic(
     rater_noise: float = 0.1,
     sensor_noise: tuple[float, float] | None = None,
     pain_margin: int = 0,
+    face_scale: float = 1.0,
 ) -> Dataset:
     """Render a synthetic stand-in for a pain dataset.
 
@@ -176,12 +191,21 @@ def make_synthetic(
             source). Noise hides the fine texture that local binary patterns
             read more than the shapes a network learns, which is how the
             ``quick`` benchmark calibrates its difficulty (``docs/synthetic.md``).
-        pain_margin: Rats only: ``1`` draws every no-pain face with all AUs 0
-            (RGS sum 0 instead of 0–1) and every moderate-pain face with an AU
-            sum of 3–5 instead of 2–5, so no face sits at the border between
-            the classes — the expressions are easier to tell apart while
-            labels, levels and counts stay those of the preset. ``0`` (the
-            default) keeps P1's full range.
+        pain_margin: ``1`` keeps every face away from the border between
+            the classes, so the expressions are easier to tell apart while
+            labels, levels and counts stay those of the preset. Rats: every
+            no-pain face has all AUs 0 (RGS sum 0 instead of 0–1) and every
+            moderate-pain face an AU sum of 3–5 instead of 2–5. People: every
+            pain face has a PSPI of at least 3 (UNBC and MInt PAIN level 1 is
+            PSPI 3 instead of 1–2, CP-PAIN 3–6 instead of 1–6), so no pain
+            face is one or two action-unit steps from a neutral one. ``0``
+            (the default) keeps the papers' full ranges.
+        face_scale: People only: multiplies the size of the head in the
+            frame (and moves it down so brows, eyes and nose stay in view).
+            ``1.0`` (the default) shows head and shoulders; ``2.0`` frames the
+            face from the brows to the mouth, as a tight face crop
+            (``painzoo preprocess``) would, and doubles the pixels each action
+            unit covers. Rats fill their frame already and ignore it.
 
     Returns:
         A :class:`Dataset` with columns ``image, label, subject, source,
@@ -195,8 +219,9 @@ def make_synthetic(
 
     Raises:
         ValueError: For an unknown preset, ``scale <= 0``, ``image_size < 16``,
-            a negative ``max_yaw``, ``rater_noise`` outside [0, 1] or a
-            ``sensor_noise`` that is not ``(low, high)`` with ``0 <= low <= high``.
+            a negative ``max_yaw``, ``rater_noise`` outside [0, 1], a
+            ``sensor_noise`` that is not ``(low, high)`` with ``0 <= low <= high``
+            or a ``face_scale`` outside [0.5, 3].
 
     Example:
         >>> ds = make_synthetic("ratspain", image_size=64, scale=0.05)
@@ -214,6 +239,11 @@ def make_synthetic(
         raise ValueError(f"max_yaw must be >= 0 degrees (0 = frontal); received {max_yaw}.")
     if pain_margin not in (0, 1):
         raise ValueError(f"pain_margin must be 0 or 1; received {pain_margin!r}.")
+    if not 0.5 <= face_scale <= 3.0:
+        raise ValueError(
+            f"face_scale must be between 0.5 and 3.0 (1.0: head and shoulders, 2.0: a tight "
+            f"face crop); received {face_scale!r}."
+        )
     if not 0.0 <= rater_noise <= 1.0:
         raise ValueError(f"rater_noise is a probability in [0, 1]; received {rater_noise}.")
     if sensor_noise is not None:
@@ -271,9 +301,13 @@ def make_synthetic(
                 row.update({f"au_{a}": int(v) for a, v in zip(rat.RAT_AUS, scores)})
             else:
                 st = _SOURCE_STYLE[source]
-                scores = _sample_human_aus(rng, source, level)
+                scores = _sample_human_aus(rng, source, level, pain_margin)
                 if error:
-                    shown = np.zeros(6, int) if level else _sample_human_aus(rng, "unbc", 1)
+                    shown = (
+                        np.zeros(6, int)
+                        if level
+                        else _sample_human_aus(rng, "unbc", 1, pain_margin)
+                    )
                 else:
                     shown = scores
                 gain = 0.7 if source == "cppain" else 1.0
@@ -283,6 +317,12 @@ def make_synthetic(
                 drawn = np.clip(drawn, 0, 5)
                 drawn[5] = float(shown[5])
                 pose = _pose(rng, st["yaw"], st["roll"], max_yaw)
+                # A larger head is framed lower, and a turned one sideways with its
+                # features, so brows, eyes and nose stay in view (as in a face crop).
+                extra = face_scale - 1.0
+                pose["scale"] *= face_scale
+                pose["dy"] += _FRAME_SHIFT * extra
+                pose["dx"] -= _YAW_SHIFT * extra * pose["yaw"]
                 g0, g1, d0, d1 = st["light"]
                 style = {
                     "blur": rng.uniform(*st["blur"]),
