@@ -217,3 +217,26 @@ def test_end_to_end_with_a_neural_net(manifest, tmp_path, tiny_net):
     summary = result.summary.set_index("protocol")
     assert summary.loc["subject_kfold", "runs"] == 2
     assert (tmp_path / "accuracy_f1.png").is_file() and os.path.getsize(tmp_path / "report.md") > 0
+
+
+def test_networks_start_before_baselines_and_results_keep_the_planned_order(
+    manifest, tmp_path, tiny_net
+):
+    from painzoo.benchmark.executors import LocalExecutor
+
+    class Recording(LocalExecutor):
+        started = []
+
+        def map(self, units, out, *, progress=False):
+            units = list(units)
+            Recording.started = [u.model_name for u in units]
+            return super().map(units, out, progress=progress)
+
+    config = _config(manifest, tmp_path, models=["lbp_svm_r1p8_4x4", tiny_net])
+    planned = [u.model_name for u in plan_units(config)]
+    assert planned[0] == "lbp_svm_r1p8_4x4"  # the config lists the baseline first
+    result = run(config, progress=False, executor=Recording(jobs=0))
+    assert not result.failed
+    # Every network unit is handed out before any baseline unit (4 of each, one per subject).
+    assert Recording.started == [tiny_net] * 4 + ["lbp_svm_r1p8_4x4"] * 4
+    assert list(result.results["model_name"]) == planned
