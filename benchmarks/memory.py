@@ -110,6 +110,7 @@ class Sampler(threading.Thread):
         self.pid, self.out, self.interval = pid, out, interval
         self.peak = 0
         self.peak_pss = 0
+        self.peak_process = 0  # the largest single process (what /usr/bin/time -v reports)
         self.units = []  # (rss when the unit finished, peak since the unit before)
         self._since = 0
         self._done = threading.Event()
@@ -121,6 +122,7 @@ class Sampler(threading.Thread):
             rss = sum(by_pid.values())
             self.peak = max(self.peak, rss)
             self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in by_pid))
+            self.peak_process = max(self.peak_process, max(by_pid.values(), default=0))
             self._since = max(self._since, rss)
             n = len(list(self.out.glob("runs/*/metrics.json")))
             for _ in range(n - n_done):
@@ -212,7 +214,8 @@ def main(argv=None) -> None:
             sampler, seconds, code = run_benchmark(argv, tmp / "quick")
             print(
                 f"quick (default --jobs): {len(sampler.units)} units, exit {code}, {seconds:.0f} s, "
-                f"peak RSS {_gb(sampler.peak)} (target <= 3 GB), peak PSS {_gb(sampler.peak_pss)}"
+                f"peak RSS {_gb(sampler.peak)} (target <= 3 GB), peak PSS {_gb(sampler.peak_pss)}, "
+                f"largest process {_gb(sampler.peak_process)}"
             )
 
 
