@@ -201,11 +201,12 @@ def make_synthetic(
             face is one or two action-unit steps from a neutral one. ``0``
             (the default) keeps the papers' full ranges.
         face_scale: People only: multiplies the size of the head in the
-            frame (and moves it down so brows, eyes and nose stay in view).
-            ``1.0`` (the default) shows head and shoulders; ``2.0`` frames the
-            face from the brows to the mouth, as a tight face crop
-            (``painzoo preprocess``) would, and doubles the pixels each action
-            unit covers. Rats fill their frame already and ignore it.
+            frame, and moves it down, and sideways with a head turn, so that
+            brows, eyes and nose stay in view. ``1.0`` (the default) shows head
+            and shoulders; ``2.0`` frames the face from the brows to the mouth,
+            as a tight face crop (``painzoo preprocess``) would, and gives each
+            action unit about four times the pixels. Rats fill their frame
+            already and ignore it.
 
     Returns:
         A :class:`Dataset` with columns ``image, label, subject, source,
