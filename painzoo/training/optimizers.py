@@ -21,7 +21,15 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["AdamL2"]
+__all__ = [
+    "AdamL2",
+    "ScaledAdam",
+    "ScaledAdamW",
+    "ScaledAdamL2",
+    "ScaledRMSprop",
+    "ScaledSGD",
+    "scaled_optimizer",
+]
 
 
 @keras.saving.register_keras_serializable(package="painzoo")
@@ -108,3 +116,113 @@ class AdamL2(keras.optimizers.Adam):
         config.pop("amsgrad", None)
         config["weight_decay"] = self.l2
         return config
+
+
+class _PerVariableRate:
+    """Mixin: each variable's step uses ``learning_rate × lr_multipliers[variable.path]``.
+
+    Keras optimizers take one learning rate for every variable; painzoo's
+    default recipe gives the wide layers of a network without normalisation
+    a smaller one (:meth:`painzoo.training.Recipe.lr_multipliers`). Variables
+    not in the mapping use the rate unchanged. Only ``update_step`` differs
+    from the parent optimizer, so it runs on every backend.
+    """
+
+    def _init_multipliers(self, lr_multipliers):
+        multipliers = {str(k): float(v) for k, v in dict(lr_multipliers or {}).items()}
+        bad = {k: v for k, v in multipliers.items() if not v > 0}
+        if bad:
+            raise ValueError(f"lr_multipliers must be > 0; received {bad}.")
+        self.lr_multipliers = multipliers
+
+    def build(self, var_list):
+        super().build(var_list)
+        self._multiplier_by_index = [self.lr_multipliers.get(v.path, 1.0) for v in var_list]
+
+    def update_step(self, gradient, variable, learning_rate):
+        factor = self._multiplier_by_index[self._get_variable_index(variable)]
+        if factor != 1.0:
+            learning_rate = ops.multiply(learning_rate, factor)
+        return super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["lr_multipliers"] = dict(self.lr_multipliers)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="painzoo")
+class ScaledAdam(_PerVariableRate, keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` with a learning-rate multiplier per variable (``lr_multipliers``)."""
+
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_multipliers(lr_multipliers)
+
+
+@keras.saving.register_keras_serializable(package="painzoo")
+class ScaledAdamW(_PerVariableRate, keras.optimizers.AdamW):
+    """``keras.optimizers.AdamW`` with a learning-rate multiplier per variable.
+
+    The decoupled weight decay keeps the base rate (it shrinks every weight by
+    the same fraction per step).
+    """
+
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_multipliers(lr_multipliers)
+
+
+@keras.saving.register_keras_serializable(package="painzoo")
+class ScaledAdamL2(_PerVariableRate, AdamL2):
+    """:class:`AdamL2` with a learning-rate multiplier per variable."""
+
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_multipliers(lr_multipliers)
+
+
+@keras.saving.register_keras_serializable(package="painzoo")
+class ScaledRMSprop(_PerVariableRate, keras.optimizers.RMSprop):
+    """``keras.optimizers.RMSprop`` with a learning-rate multiplier per variable."""
+
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_multipliers(lr_multipliers)
+
+
+@keras.saving.register_keras_serializable(package="painzoo")
+class ScaledSGD(_PerVariableRate, keras.optimizers.SGD):
+    """``keras.optimizers.SGD`` with a learning-rate multiplier per variable."""
+
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_multipliers(lr_multipliers)
+
+
+_SCALED = {
+    "adam": ScaledAdam,
+    "adamw": ScaledAdamW,
+    "adam_l2": ScaledAdamL2,
+    "rmsprop": ScaledRMSprop,
+    "sgd": ScaledSGD,
+}
+
+
+def scaled_optimizer(kind: str, lr_multipliers: dict, **kwargs):
+    """The optimizer ``kind`` (a key of ``_SCALED``) with per-variable learning rates.
+
+    Args:
+        kind: ``"adam"``, ``"adamw"``, ``"adam_l2"`` (:class:`AdamL2`),
+            ``"rmsprop"`` or ``"sgd"``.
+        lr_multipliers: ``{variable.path: factor}``; other variables keep the rate.
+        **kwargs: The optimizer's own arguments.
+
+    Raises:
+        ValueError: For another ``kind``.
+    """
+    if kind not in _SCALED:
+        raise ValueError(
+            f"per-variable learning rates are available for {sorted(_SCALED)}; received {kind!r}."
+        )
+    return _SCALED[kind](lr_multipliers=lr_multipliers, **kwargs)
