@@ -356,6 +356,14 @@ def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
     for key, low in ints.items():
         if key in spec:
             c.integer(spec[key], (*path, key), f"{key}", minimum=low)
+    if spec.get("max_step_ratio") is not None:
+        c.number(
+            spec["max_step_ratio"],
+            (*path, "max_step_ratio"),
+            "max_step_ratio",
+            low=0,
+            low_open=True,
+        )
     if "learning_rate" in spec:
         c.number(
             spec["learning_rate"], (*path, "learning_rate"), "learning_rate", low=0, low_open=True

@@ -30,7 +30,10 @@ BatchNorm momentum 0.9, no augmentation (the mild ``"painzoo"`` one is
 available), and for the
 ``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet)
 inputs standardised with the training set's per-channel statistics
-(``input_norm="dataset"``) and dropout off (``dropout=0.0``). A config
+(``input_norm="dataset"``) and dropout off (``dropout=0.0``), and in networks
+without normalisation layers a smaller learning rate for each layer whose
+per-step change would be large next to its weights (``max_step_ratio=0.4``).
+A config
 that names no preset trains with it.
 
 P2's reference code (``Xavi3398/robot_vision``) trained the four
@@ -50,7 +53,7 @@ import numpy as np
 
 from painzoo.datasets.labels import PAIN
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
-from painzoo.training.optimizers import AdamL2
+from painzoo.training.optimizers import AdamL2, scaled_optimizer
 from painzoo.training.pipeline import make_input
 
 __all__ = [
@@ -100,6 +103,9 @@ PRESETS: dict[str, dict] = {
         "bn_momentum": 0.9,
         "input_norm": "dataset",
         "dropout": 0.0,
+        # layers of networks without normalisation step at most 0.4 of their
+        # scale (AlexNet collapsed, SilNet did not learn in 2 of 5 folds without it)
+        "max_step_ratio": 0.4,
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -197,6 +203,15 @@ class Recipe:
             papers' 0.4-0.5 were set for thousands of images; on a hundred,
             SongNet could not fit even its training images through them
             within the step budget (docs/default-recipe.md).
+        max_step_ratio: ``None`` (one learning rate for every weight) or
+            ``c``: in a network without normalisation layers, each hidden
+            ``Dense`` or convolution kernel whose step ratio
+            ``learning_rate × √fan_in / std(kernel)`` exceeds ``c`` learns at
+            the rate that brings it to ``c`` (:meth:`lr_multipliers`). The
+            ratio is how far one step of Adam can move a unit's input,
+            relative to its size. From random weights AlexNet (ratios up to
+            2.1 at 5e-4) and SilNet (70 in its 200,704-input layer) otherwise
+            answered one class (docs/default-recipe.md).
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -244,6 +259,7 @@ class Recipe:
     input_norm: str | None = None
     dropout: float | None = None
     early_stopping: int = 0
+    max_step_ratio: float | None = None
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -291,6 +307,21 @@ class Recipe:
             raise ValueError(
                 "min_steps and min_batches_per_epoch must be >= 0; received "
                 f"{self.min_steps} and {self.min_batches_per_epoch}."
+            )
+        for key in ("learning_rate", "weight_decay"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(
+                    f"{key} must be a number >= 0; received {value!r}. (YAML reads 1e-4 as a "
+                    "string; write 1.0e-4.)"
+                )
+        if self.max_step_ratio is not None and (
+            isinstance(self.max_step_ratio, bool)
+            or not isinstance(self.max_step_ratio, (int, float))
+            or not self.max_step_ratio > 0
+        ):
+            raise ValueError(
+                f"max_step_ratio must be a number > 0 or None; received {self.max_step_ratio!r}."
             )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             raise ValueError(
@@ -386,10 +417,88 @@ class Recipe:
             warmup_steps=warmup,
         )
 
-    def make_optimizer(self, total_steps: int | None = None):
-        """The Keras optimizer this recipe describes (``total_steps`` sizes the schedule)."""
+    def lr_multipliers(self, model) -> dict[str, float]:
+        """Per-kernel learning-rate factors of ``max_step_ratio`` for ``model`` (variable path → factor).
+
+        Adam and RMSprop move every weight by about the learning rate per
+        step, whatever its gradient's size. When the updates of a unit's
+        ``fan_in`` weights line up with its inputs (ReLU outputs are all
+        ≥ 0, so they often do), its input ``z = w · x`` moves by about
+        ``learning_rate × fan_in × mean |x|`` while ``z`` itself is about
+        ``std(w) × √fan_in × rms(x)``: one step changes it by the *step ratio*
+        ``learning_rate × √fan_in / std(w)`` (with SGD the step also grows
+        with ``fan_in``). In a network without normalisation layers nothing
+        undoes a large jump, and from random weights a few of them silence
+        ReLUs or swing every image to one class: at 5e-4 AlexNet's layers
+        have ratios of 0.7–2.1 and SilNet's 200,704-input layer 70, while
+        SongNet and WeiNet, which learned, stay below 1 and have half the
+        depth (docs/default-recipe.md). Each hidden ``Dense`` or
+        convolution kernel whose ratio, at the recipe's peak rate and the
+        kernel's current weights, exceeds ``max_step_ratio`` gets the factor
+        that brings it down to ``max_step_ratio``. Biases, the softmax
+        classifier and every layer of a network with a
+        ``BatchNormalization``, ``LayerNormalization`` or ``GroupNormalization``
+        layer (which re-centres and re-scales what a layer passes on) keep
+        the full rate.
+
+        Returns:
+            ``{}`` when ``max_step_ratio`` is ``None`` or nothing is scaled.
+        """
+        if self.max_step_ratio is None:
+            return {}
+        layers = list(model._flatten_layers(include_self=False, recursive=True))
+        norms = (
+            keras.layers.BatchNormalization,
+            keras.layers.LayerNormalization,
+            keras.layers.GroupNormalization,
+        )
+        if any(isinstance(la, norms) for la in layers):
+            return {}
+        weighted = (
+            keras.layers.Dense,
+            keras.layers.Conv1D,
+            keras.layers.Conv2D,
+            keras.layers.Conv3D,
+        )
+        lr = float(self.learning_rate)
+        out = {}
+        for layer in layers:
+            if not isinstance(layer, weighted) or getattr(layer, "kernel", None) is None:
+                continue
+            if getattr(layer.activation, "__name__", "") in ("softmax", "sigmoid"):
+                continue  # the classifier: no ReLU after it to silence
+            kernel = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
+            scale = float(kernel.std())
+            if scale <= 0:
+                continue
+            ratio = lr * math.sqrt(kernel[..., 0].size) / scale
+            if ratio > float(self.max_step_ratio):
+                out[layer.kernel.path] = float(self.max_step_ratio) / ratio
+        return out
+
+    def make_optimizer(self, total_steps: int | None = None, lr_multipliers: dict | None = None):
+        """The Keras optimizer this recipe describes.
+
+        Args:
+            total_steps: Optimiser steps of the training (sizes the schedule).
+            lr_multipliers: Per-variable learning-rate factors
+                (:meth:`lr_multipliers`); empty or ``None`` = one rate for all.
+        """
         lr = self.learning_rate_schedule(total_steps)
         wd = float(self.weight_decay or 0.0)
+        if lr_multipliers:
+            if self.optimizer == "adamw":
+                return scaled_optimizer("adamw", lr_multipliers, learning_rate=lr, weight_decay=wd)
+            if self.optimizer == "adam":
+                kind, extra = ("adam_l2", {"weight_decay": wd}) if wd else ("adam", {})
+                return scaled_optimizer(kind, lr_multipliers, learning_rate=lr, **extra)
+            if self.optimizer == "sgd":
+                return scaled_optimizer(
+                    "sgd", lr_multipliers, learning_rate=lr, momentum=0.9, weight_decay=wd or None
+                )
+            return scaled_optimizer(
+                "rmsprop", lr_multipliers, learning_rate=lr, weight_decay=wd or None
+            )
         if self.optimizer == "adamw":
             return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
         if self.optimizer == "adam" and wd:
@@ -509,7 +618,7 @@ class Recipe:
                 ``"cosine"`` schedule; a constant rate ignores it).
         """
         model.compile(
-            optimizer=self.make_optimizer(total_steps),
+            optimizer=self.make_optimizer(total_steps, self.lr_multipliers(model)),
             loss=self.make_loss(),
             metrics=["accuracy"],
             jit_compile=self.jit_compile,
