@@ -1,4 +1,4 @@
-"""Adam with PyTorch's coupled L2 weight decay, as a Keras 3 optimizer.
+"""Adam with PyTorch's coupled L2 weight decay, and optimizers with a rate per variable.
 
 "Adam … weight decay 0.01" in a paper trained with PyTorch (P1) means
 ``torch.optim.Adam(params, lr, weight_decay=0.01)``: the decay is added to the
@@ -14,6 +14,12 @@ of each weight per step, a much weaker regulariser than P1's.
 (``m̂ / (√v̂ + ε)`` with ε = 1e-8), so one step matches PyTorch to float
 precision. It is built from ``keras.ops`` only and runs on the TensorFlow,
 JAX and PyTorch backends.
+
+:class:`ScaledAdamW` (and :class:`ScaledAdam`, :class:`ScaledAdamL2`,
+:class:`ScaledRMSprop`, :class:`ScaledSGD`) multiply the learning rate of
+each variable named in ``lr_multipliers`` (``{variable.path: factor}``):
+painzoo's default recipe uses them to bound the step of wide layers in
+networks without normalisation (:meth:`painzoo.training.Recipe.lr_multipliers`).
 """
 
 from __future__ import annotations
