@@ -34,7 +34,7 @@ __all__ = [
     "ScaledAdamL2",
     "ScaledRMSprop",
     "ScaledSGD",
-    "scaled_optimizer",
+    "make_optimizer",
 ]
 
 
@@ -134,7 +134,8 @@ class _PerVariableRate:
     from the parent optimizer, so it runs on every backend.
     """
 
-    def _init_multipliers(self, lr_multipliers):
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
         multipliers = {str(k): float(v) for k, v in dict(lr_multipliers or {}).items()}
         bad = {k: v for k, v in multipliers.items() if not v > 0}
         if bad:
@@ -161,10 +162,6 @@ class _PerVariableRate:
 class ScaledAdam(_PerVariableRate, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with a learning-rate multiplier per variable (``lr_multipliers``)."""
 
-    def __init__(self, *args, lr_multipliers=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_multipliers(lr_multipliers)
-
 
 @keras.saving.register_keras_serializable(package="painzoo")
 class ScaledAdamW(_PerVariableRate, keras.optimizers.AdamW):
@@ -174,61 +171,48 @@ class ScaledAdamW(_PerVariableRate, keras.optimizers.AdamW):
     the same fraction per step).
     """
 
-    def __init__(self, *args, lr_multipliers=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_multipliers(lr_multipliers)
-
 
 @keras.saving.register_keras_serializable(package="painzoo")
 class ScaledAdamL2(_PerVariableRate, AdamL2):
     """:class:`AdamL2` with a learning-rate multiplier per variable."""
-
-    def __init__(self, *args, lr_multipliers=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_multipliers(lr_multipliers)
 
 
 @keras.saving.register_keras_serializable(package="painzoo")
 class ScaledRMSprop(_PerVariableRate, keras.optimizers.RMSprop):
     """``keras.optimizers.RMSprop`` with a learning-rate multiplier per variable."""
 
-    def __init__(self, *args, lr_multipliers=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_multipliers(lr_multipliers)
-
 
 @keras.saving.register_keras_serializable(package="painzoo")
 class ScaledSGD(_PerVariableRate, keras.optimizers.SGD):
     """``keras.optimizers.SGD`` with a learning-rate multiplier per variable."""
 
-    def __init__(self, *args, lr_multipliers=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_multipliers(lr_multipliers)
 
-
-_SCALED = {
-    "adam": ScaledAdam,
-    "adamw": ScaledAdamW,
-    "adam_l2": ScaledAdamL2,
-    "rmsprop": ScaledRMSprop,
-    "sgd": ScaledSGD,
+# kind -> (the optimizer, its per-variable-rate variant)
+_KINDS = {
+    "adam": (keras.optimizers.Adam, ScaledAdam),
+    "adamw": (keras.optimizers.AdamW, ScaledAdamW),
+    "adam_l2": (AdamL2, ScaledAdamL2),
+    "rmsprop": (keras.optimizers.RMSprop, ScaledRMSprop),
+    "sgd": (keras.optimizers.SGD, ScaledSGD),
 }
 
 
-def scaled_optimizer(kind: str, lr_multipliers: dict, **kwargs):
-    """The optimizer ``kind`` (a key of ``_SCALED``) with per-variable learning rates.
+def make_optimizer(kind: str, lr_multipliers: dict | None = None, **kwargs):
+    """The optimizer ``kind``, with per-variable learning rates when ``lr_multipliers`` is given.
 
     Args:
         kind: ``"adam"``, ``"adamw"``, ``"adam_l2"`` (:class:`AdamL2`),
             ``"rmsprop"`` or ``"sgd"``.
-        lr_multipliers: ``{variable.path: factor}``; other variables keep the rate.
+        lr_multipliers: ``{variable.path: factor}`` (other variables keep the
+            rate); empty or ``None`` gives the plain optimizer.
         **kwargs: The optimizer's own arguments.
 
     Raises:
         ValueError: For another ``kind``.
     """
-    if kind not in _SCALED:
-        raise ValueError(
-            f"per-variable learning rates are available for {sorted(_SCALED)}; received {kind!r}."
-        )
-    return _SCALED[kind](lr_multipliers=lr_multipliers, **kwargs)
+    if kind not in _KINDS:
+        raise ValueError(f"optimizer kind must be one of {sorted(_KINDS)}; received {kind!r}.")
+    plain, scaled = _KINDS[kind]
+    if lr_multipliers:
+        return scaled(lr_multipliers=lr_multipliers, **kwargs)
+    return plain(**kwargs)

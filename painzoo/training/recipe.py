@@ -53,7 +53,7 @@ import numpy as np
 
 from painzoo.datasets.labels import PAIN
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
-from painzoo.training.optimizers import AdamL2, scaled_optimizer
+from painzoo.training.optimizers import make_optimizer
 from painzoo.training.pipeline import make_input
 
 __all__ = [
@@ -486,29 +486,18 @@ class Recipe:
         """
         lr = self.learning_rate_schedule(total_steps)
         wd = float(self.weight_decay or 0.0)
-        if lr_multipliers:
-            if self.optimizer == "adamw":
-                return scaled_optimizer("adamw", lr_multipliers, learning_rate=lr, weight_decay=wd)
-            if self.optimizer == "adam":
-                kind, extra = ("adam_l2", {"weight_decay": wd}) if wd else ("adam", {})
-                return scaled_optimizer(kind, lr_multipliers, learning_rate=lr, **extra)
-            if self.optimizer == "sgd":
-                return scaled_optimizer(
-                    "sgd", lr_multipliers, learning_rate=lr, momentum=0.9, weight_decay=wd or None
-                )
-            return scaled_optimizer(
-                "rmsprop", lr_multipliers, learning_rate=lr, weight_decay=wd or None
-            )
         if self.optimizer == "adamw":
-            return keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd)
-        if self.optimizer == "adam" and wd:
+            kind, kwargs = "adamw", {"weight_decay": wd}
+        elif self.optimizer == "adam" and wd:
             # PyTorch's Adam(weight_decay=…): L2 added to the gradient (P1's setting).
-            return AdamL2(learning_rate=lr, weight_decay=wd)
-        if self.optimizer == "adam":
-            return keras.optimizers.Adam(learning_rate=lr)
-        if self.optimizer == "rmsprop":
-            return keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd or None)
-        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9, weight_decay=wd or None)
+            kind, kwargs = "adam_l2", {"weight_decay": wd}
+        elif self.optimizer == "adam":
+            kind, kwargs = "adam", {}
+        elif self.optimizer == "rmsprop":
+            kind, kwargs = "rmsprop", {"weight_decay": wd or None}
+        else:
+            kind, kwargs = "sgd", {"momentum": 0.9, "weight_decay": wd or None}
+        return make_optimizer(kind, lr_multipliers, learning_rate=lr, **kwargs)
 
     def resolved_precision(self) -> str:
         """The Keras dtype policy name that ``precision`` means on this machine."""

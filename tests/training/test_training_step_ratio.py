@@ -151,7 +151,7 @@ def test_networks_with_batchnorm_keep_one_rate():
 
 
 def test_the_default_trains_alexnet_with_the_scaled_rates():
-    # Before lr_fan_in, the default compiled AlexNet with one rate for all its layers.
+    # Before max_step_ratio, the default compiled AlexNet with one rate for all its layers.
     model = painzoo.get_model("alexnet", input_shape=(64, 64, 3))
     recipe = Recipe.preset("painzoo")
     recipe.compile(model, total_steps=10)
