@@ -15,6 +15,9 @@ Examples::
     # a variant of a preset: fields given as YAML values
     python benchmarks/recipes.py --data /tmp/london-crops/manifest.csv --size 64 \\
         --models songnet --recipes painzoo --set input_norm=null dropout=null --max-folds 1
+    # synthetic PAIN-DB framed as face crops, as `quick` draws it
+    python benchmarks/recipes.py --data synthetic:paindb --scale 0.05 --size 64 \
+        --data-args face_scale=2.0 pain_margin=1 rater_noise=0 --models resnet18
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ import time
 import numpy as np
 
 
-def _dataset(spec: str, size: int, scale: float):
+def _dataset(spec: str, size: int, scale: float, data_args: dict):
     from painzoo.datasets import Dataset, make_synthetic
 
     if spec.startswith("synthetic:"):
-        return make_synthetic(spec.split(":", 1)[1], image_size=size, scale=scale)
+        return make_synthetic(spec.split(":", 1)[1], image_size=size, scale=scale, **data_args)
+    if data_args:
+        raise SystemExit(f"--data-args applies to synthetic data only; {spec} is a manifest.")
     return Dataset.from_csv(spec)
 
 
@@ -37,6 +42,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="synthetic:<preset> or a manifest.csv")
     parser.add_argument("--scale", type=float, default=0.1, help="synthetic scale")
+    parser.add_argument(
+        "--data-args",
+        nargs="*",
+        default=[],
+        metavar="ARG=VALUE",
+        help="further make_synthetic arguments, values as YAML (face_scale=2.0 rater_noise=0)",
+    )
     parser.add_argument("--size", type=int, default=64, help="input side")
     parser.add_argument("--models", nargs="+", default=["resnet18"])
     parser.add_argument("--recipes", nargs="+", default=["p2", "painzoo"])
@@ -57,12 +69,17 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     import yaml
 
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set takes FIELD=VALUE; received {item!r}")
-        overrides[key] = yaml.safe_load(value)
+    def pairs(items, flag):
+        out = {}
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep:
+                parser.error(f"{flag} takes NAME=VALUE; received {item!r}")
+            out[key] = yaml.safe_load(value)
+        return out
+
+    overrides = pairs(args.set, "--set")
+    data_args = pairs(args.data_args, "--data-args")
 
     import keras
 
@@ -71,13 +88,13 @@ def main(argv=None) -> None:
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
-    ds = _dataset(args.data, args.size, args.scale)
+    ds = _dataset(args.data, args.size, args.scale, data_args)
     folds = get_protocol({"subject_kfold": {"n_splits": args.folds}}).folds(ds, seed=args.seed)
     folds = folds[: args.max_folds] if args.max_folds else folds
     folds = [f for f in folds if args.only_folds is None or f.fold in args.only_folds]
     print(
         f"data {args.data}: {len(ds)} images, {len(np.unique(ds.subjects))} subjects, "
-        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs, overrides {overrides}"
+        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs, overrides {overrides}, data {data_args}"
     )
     print("| model | recipe | accuracy (mean ± std) | folds | flagged | s/fold |")
     print("|---|---|---|---|---|---|")
