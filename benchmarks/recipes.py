@@ -16,7 +16,7 @@ Examples::
     python benchmarks/recipes.py --data /tmp/london-crops/manifest.csv --size 64 \\
         --models songnet --recipes painzoo --set input_norm=null dropout=null --max-folds 1
     # synthetic PAIN-DB framed as face crops, as `quick` draws it
-    python benchmarks/recipes.py --data synthetic:paindb --scale 0.05 --size 64 \
+    python benchmarks/recipes.py --data synthetic:paindb --scale 0.05 --size 64 \\
         --data-args face_scale=2.0 pain_margin=1 rater_noise=0 --models resnet18
 """
 
