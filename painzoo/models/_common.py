@@ -13,6 +13,7 @@ __all__ = [
     "check_input_size",
     "load_weights_file",
     "reject_named_weights",
+    "zero_residual_branches",
 ]
 
 P2_CITATION = (
@@ -76,3 +77,91 @@ def reject_named_weights(model_name: str, weights) -> None:
             f"{model_name} is trained from scratch and has no pretrained 'imagenet' "
             "weights; pass weights=None or the path of a .weights.h5 file saved by painzoo."
         )
+
+
+def zero_residual_branches(model: keras.Model) -> int:
+    """Start every residual branch of ``model`` at zero, so each block begins as the identity.
+
+    For each ``Add`` of two tensors where one input reaches the pair's
+    nearest common ancestor in fewer layers than the other (the shortcut,
+    identity or projection), the last weighted layer of the longer input
+    (the residual branch, walking back through layers without weights such
+    as pooling) is zeroed: a ``BatchNormalization`` gets ``gamma = 0``
+    (Goyal et al. 2017; ``zero_init_residual`` in torchvision, ``zero_init_last``
+    in timm), a convolution or ``Dense`` layer a zero kernel and bias (the
+    pre-activation ResNetV2 branches end in a convolution). The branch still
+    receives gradients through that layer, so it grows from zero as it
+    learns; at the start the network behaves like a much shallower one.
+
+    Only for networks trained from random weights: loading weights afterwards
+    overwrites the zeros.
+
+    Args:
+        model: A functional Keras model (nested functional models are searched too).
+
+    Returns:
+        How many branches were zeroed (0 for a network without residual additions).
+    """
+    count = 0
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if not isinstance(layer, keras.layers.Add) or len(layer._inbound_nodes) != 1:
+            continue
+        inputs = layer._inbound_nodes[0].input_tensors
+        if len(inputs) != 2:
+            continue
+        distances = [_distances_back(t) for t in inputs]
+        common = set(distances[0]) & set(distances[1])
+        if not common:
+            continue
+        ancestor = min(common, key=lambda op: distances[0][op] + distances[1][op])
+        depth = [d[ancestor] for d in distances]
+        if depth[0] == depth[1]:
+            continue
+        branch = inputs[0] if depth[0] > depth[1] else inputs[1]
+        count += _zero_last_weighted(branch)
+    return count
+
+
+def _producer(tensor):
+    history = getattr(tensor, "_keras_history", None)
+    return None if history is None else history.operation
+
+
+def _parents(op) -> list:
+    if not op._inbound_nodes:
+        return []
+    return [p for p in (_producer(t) for t in op._inbound_nodes[0].input_tensors) if p]
+
+
+def _distances_back(tensor) -> dict:
+    """Layer -> fewest layers from ``tensor`` back to it (its producer at 1)."""
+    start = _producer(tensor)
+    if start is None:
+        return {}
+    dist, frontier = {start: 1}, [start]
+    while frontier:
+        nxt = []
+        for op in frontier:
+            for parent in _parents(op):
+                if parent not in dist:
+                    dist[parent] = dist[op] + 1
+                    nxt.append(parent)
+        frontier = nxt
+    return dist
+
+
+def _zero_last_weighted(tensor) -> int:
+    op = _producer(tensor)
+    while op is not None and not op.weights:
+        parents = _parents(op)
+        op = parents[0] if len(parents) == 1 else None
+    if isinstance(op, keras.layers.BatchNormalization) and op.gamma is not None:
+        op.gamma.assign(keras.ops.zeros_like(op.gamma))
+        return 1
+    kernel = getattr(op, "pointwise_kernel", None) or getattr(op, "kernel", None)
+    if kernel is None:
+        return 0
+    kernel.assign(keras.ops.zeros_like(kernel))
+    if getattr(op, "bias", None) is not None:
+        op.bias.assign(keras.ops.zeros_like(op.bias))
+    return 1

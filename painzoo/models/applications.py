@@ -30,6 +30,7 @@ from painzoo.models._common import (
     check_input_size,
     classifier_head,
     load_weights_file,
+    zero_residual_branches,
 )
 from painzoo.registry import ModelInfo, register_model
 
@@ -45,6 +46,7 @@ __all__ = [
     "APPLICATIONS",
     "Application",
     "build_application",
+    "he_initialize",
 ]
 
 _KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -191,7 +193,14 @@ def imagenet_weights_path(name: str) -> str:
         ) from err
 
 
-def build_application(name: str, num_classes: int, input_shape, weights) -> keras.Model:
+def build_application(
+    name: str,
+    num_classes: int,
+    input_shape,
+    weights,
+    zero_init_residual: bool = False,
+    he_init: bool = False,
+) -> keras.Model:
     """Build application ``name`` with painzoo's input scaling and softmax head.
 
     Args:
@@ -200,6 +209,12 @@ def build_application(name: str, num_classes: int, input_shape, weights) -> kera
         input_shape: ``(H, W, 3)``, at least ``APPLICATIONS[name].min_input``.
         weights: ``None``, ``"imagenet"`` (the base network only; the head is
             random) or the path of a ``.weights.h5`` file saved by painzoo.
+        zero_init_residual: With ``weights=None``, start every residual branch
+            at zero (:func:`~painzoo.models._common.zero_residual_branches`).
+        he_init: With ``weights=None``, draw every convolution kernel from
+            He et al.'s normal distribution for ReLU networks (biases 0) and
+            scale inputs as ``x / 255`` instead of the ImageNet convention
+            (:func:`he_initialize`).
 
     Returns:
         A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
@@ -220,8 +235,9 @@ def build_application(name: str, num_classes: int, input_shape, weights) -> kera
             f"weights must be None, 'imagenet' or the path of a .weights.h5 file for "
             f"{name}; received {weights!r}."
         )
+    from_scratch_he = weights is None and he_init
     inputs = keras.Input(shape=input_shape, name="image")
-    x = ImageScaling(spec.scaling, name="scaling")(inputs)
+    x = ImageScaling("unit" if from_scratch_he else spec.scaling, name="scaling")(inputs)
     constructor = getattr(keras.applications, spec.constructor)
     # input_tensor joins the base's layers to this graph, so the model is flat
     # (every convolution is reachable by name, e.g. for Grad-CAM).
@@ -229,9 +245,39 @@ def build_application(name: str, num_classes: int, input_shape, weights) -> kera
     x = layers.GlobalAveragePooling2D(name="global_pool")(base.output)
     outputs = classifier_head(x, num_classes)
     model = keras.Model(inputs, outputs, name=name)
+    if weights is None and zero_init_residual:
+        zero_residual_branches(model)
+    if from_scratch_he:
+        he_initialize(model)
     if weights is not None and base_weights is None:
         load_weights_file(model, weights)
     return model
+
+
+def he_initialize(model: keras.Model) -> int:
+    """Redraw every ``Conv2D`` kernel of ``model`` from He-normal, biases at 0.
+
+    ``std = sqrt(2 / fan_in)`` keeps the size of the signal through a stack of
+    ReLU convolutions (He et al., ICCV 2015). Keras builds VGG with
+    Glorot-uniform kernels, under which each ReLU layer roughly halves the
+    signal's second moment: from random weights VGG19's features came out
+    ~0.08 for inputs in the ImageNet "caffe" range, differing between images
+    by ~0.003, and it did not learn (docs/default-recipe.md).
+
+    Returns:
+        How many kernels were redrawn.
+    """
+    count = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D) and not isinstance(
+            layer, keras.layers.DepthwiseConv2D | keras.layers.SeparableConv2D
+        ):
+            # a new initializer per layer: one seeded instance repeats its draw
+            layer.kernel.assign(keras.initializers.HeNormal()(layer.kernel.shape))
+            if layer.bias is not None:
+                layer.bias.assign(keras.ops.zeros_like(layer.bias))
+            count += 1
+    return count
 
 
 def _info(name, citation, description, params, params_6, paper_params, family):
@@ -271,12 +317,13 @@ _XCEPTION = "Chollet. Xception: deep learning with depthwise separable convoluti
         "vgg16", _VGG, "VGG16 (ImageNet) + GAP + softmax.", 14_715_714, 14_717_766, "14.7 M", "vgg"
     )
 )
-def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None):
+def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
     """VGG16 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("caffe")`` as ``keras.applications.vgg16.preprocess_input``
-    does. See :func:`build_application` for the details.
+    does when weights are loaded; from random weights (``he_init``) with
+    ``x / 255``. See :func:`build_application` for the details.
 
     Args:
         num_classes: Output classes.
@@ -285,6 +332,13 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None):
             downloaded on first use; offline place
             ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
+        he_init: From random weights (``weights=None``), draw the convolution
+            kernels He-normal and scale the inputs as ``x / 255`` (the
+            default recipe then standardises them with the training images'
+            statistics) instead of Keras' Glorot kernels and the ImageNet
+            "caffe" scaling, under which VGG19 did not learn from random
+            weights (docs/default-recipe.md). Loaded weights keep the
+            "caffe" scaling.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -300,7 +354,7 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    return build_application("vgg16", num_classes, input_shape, weights)
+    return build_application("vgg16", num_classes, input_shape, weights, he_init=he_init)
 
 
 @register_model(
@@ -308,12 +362,13 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None):
         "vgg19", _VGG, "VGG19 (ImageNet) + GAP + softmax.", 20_025_410, 20_027_462, "20 M", "vgg"
     )
 )
-def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None):
+def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
     """VGG19 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("caffe")`` as ``keras.applications.vgg19.preprocess_input``
-    does. See :func:`build_application` for the details.
+    does when weights are loaded; from random weights (``he_init``) with
+    ``x / 255``. See :func:`build_application` for the details.
 
     Args:
         num_classes: Output classes.
@@ -322,6 +377,13 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None):
             downloaded on first use; offline place
             ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
+        he_init: From random weights (``weights=None``), draw the convolution
+            kernels He-normal and scale the inputs as ``x / 255`` (the
+            default recipe then standardises them with the training images'
+            statistics) instead of Keras' Glorot kernels and the ImageNet
+            "caffe" scaling, under which VGG19 did not learn from random
+            weights (docs/default-recipe.md). Loaded weights keep the
+            "caffe" scaling.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -337,7 +399,7 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    return build_application("vgg19", num_classes, input_shape, weights)
+    return build_application("vgg19", num_classes, input_shape, weights, he_init=he_init)
 
 
 @register_model(
@@ -351,7 +413,7 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None):
         "resnet",
     )
 )
-def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None):
+def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=True):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
@@ -366,6 +428,12 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None):
             downloaded on first use; offline place
             ``~/.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
+        zero_init_residual: Start each residual branch at zero when building
+            from random weights (``weights=None``), so every block begins as
+            the identity (Goyal et al. 2017; timm's ``zero_init_last``). From
+            random weights on a few dozen people it generalised where the
+            Keras initialisation did not (docs/default-recipe.md). Loaded
+            weights are not affected.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -381,7 +449,9 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Reference:
         He et al., CVPR 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    return build_application("resnet50", num_classes, input_shape, weights)
+    return build_application(
+        "resnet50", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
+    )
 
 
 @register_model(
@@ -395,7 +465,7 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None):
         "resnet",
     )
 )
-def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None):
+def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=True):
     """ResNet101V2 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
@@ -410,6 +480,12 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None):
             downloaded on first use; offline place
             ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
+        zero_init_residual: Start each residual branch at zero when building
+            from random weights (``weights=None``), so every block begins as
+            the identity (Goyal et al. 2017; timm's ``zero_init_last``). From
+            random weights on a few dozen people it generalised where the
+            Keras initialisation did not (docs/default-recipe.md). Loaded
+            weights are not affected.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -425,7 +501,9 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    return build_application("resnet101v2", num_classes, input_shape, weights)
+    return build_application(
+        "resnet101v2", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
+    )
 
 
 @register_model(

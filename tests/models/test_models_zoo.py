@@ -35,6 +35,9 @@ PREPROCESS = {
     "xception": keras.applications.xception.preprocess_input,
 }
 
+# Applications whose random-weights build draws He-normal kernels and scales x / 255.
+HE_INIT = {"vgg16", "vgg19"}
+
 # Keras' own cache file names for the no-top ImageNet weights.
 IMAGENET_FILES = {
     "vgg16": "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -107,11 +110,16 @@ def test_forward_fit_and_keras_round_trip(name, rng, tmp_path):
     np.testing.assert_allclose(_predict(restored, x), _predict(model, x), rtol=1e-4, atol=1e-6)
 
     if name in PREPROCESS:
-        # The scaling layer must equal Keras' preprocess_input for that network.
+        # The scaling layer must equal Keras' preprocess_input for that network
+        # (what its ImageNet weights expect); the VGGs from random weights
+        # (he_init) scale x / 255 instead.
+        expected = PREPROCESS[name](x.copy())
+        if name in HE_INIT:
+            scaled = keras.Model(model.input, model.get_layer("scaling").output)
+            np.testing.assert_allclose(_predict(scaled, x), x / 255.0, rtol=1e-6)
+            model = painzoo.get_model(name, input_shape=model.input_shape[1:], he_init=False)
         scaling = keras.Model(model.input, model.get_layer("scaling").output)
-        np.testing.assert_allclose(
-            _predict(scaling, x), PREPROCESS[name](x.copy()), rtol=1e-5, atol=1e-3
-        )
+        np.testing.assert_allclose(_predict(scaling, x), expected, rtol=1e-5, atol=1e-3)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in painzoo.list_models() if n in P2_COUNTS))
