@@ -1,7 +1,7 @@
 """Old default recipe vs painzoo's default, per network, under a subject-level K-fold.
 
 Trains every named network from random weights on each fold and prints the
-mean ± std accuracy of the folds, the number of folds that collapsed to one
+mean ± std (``ddof=1``) accuracy of the folds, the number of folds that collapsed to one
 class or did not learn (:func:`painzoo.evaluation.metrics.learning_flags`) and
 the seconds spent. The figures are accuracies, not speeds; run it on a quiet
 machine if the time matters.
@@ -128,8 +128,9 @@ def main(argv=None) -> None:
                 del model
                 keras.backend.clear_session()
             n_flag = sum(bool(x) for x in flags)
+            spread = np.std(accs, ddof=1) if len(accs) > 1 else 0.0  # as in docs/ tables
             print(
-                f"| {name} | {rname} | {100 * np.mean(accs):.1f} ± {100 * np.std(accs):.1f} % "
+                f"| {name} | {rname} | {100 * np.mean(accs):.1f} ± {100 * spread:.1f} % "
                 f"| {len(accs)} | {n_flag} | {np.mean(secs):.0f} |",
                 flush=True,
             )
