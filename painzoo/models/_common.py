@@ -156,12 +156,14 @@ def _zero_last_weighted(tensor) -> int:
         parents = _parents(op)
         op = parents[0] if len(parents) == 1 else None
     if isinstance(op, keras.layers.BatchNormalization) and op.gamma is not None:
-        op.gamma.assign(keras.ops.zeros_like(op.gamma))
+        op.gamma.assign(keras.ops.zeros(op.gamma.shape, op.gamma.dtype))
         return 1
-    kernel = getattr(op, "pointwise_kernel", None) or getattr(op, "kernel", None)
+    kernel = getattr(op, "pointwise_kernel", None)
+    if kernel is None:
+        kernel = getattr(op, "kernel", None)
     if kernel is None:
         return 0
-    kernel.assign(keras.ops.zeros_like(kernel))
+    kernel.assign(keras.ops.zeros(kernel.shape, kernel.dtype))
     if getattr(op, "bias", None) is not None:
-        op.bias.assign(keras.ops.zeros_like(op.bias))
+        op.bias.assign(keras.ops.zeros(op.bias.shape, op.bias.dtype))
     return 1

@@ -275,7 +275,7 @@ def he_initialize(model: keras.Model) -> int:
             # a new initializer per layer: one seeded instance repeats its draw
             layer.kernel.assign(keras.initializers.HeNormal()(layer.kernel.shape))
             if layer.bias is not None:
-                layer.bias.assign(keras.ops.zeros_like(layer.bias))
+                layer.bias.assign(keras.ops.zeros(layer.bias.shape, layer.bias.dtype))
             count += 1
     return count
 

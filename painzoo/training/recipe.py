@@ -28,8 +28,8 @@ warm-up then cosine decay, at least 300 optimiser steps and 8 steps per epoch
 (batch between 8 and 32), label smoothing 0.1, balanced class weights,
 BatchNorm momentum 0.9, no augmentation (the mild ``"painzoo"`` one is
 available), and for the
-``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet)
-inputs standardised with the training set's per-channel statistics
+``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet;
+VGG16/19 from random weights) inputs standardised with the training set's per-channel statistics
 (``input_norm="dataset"``) and dropout off (``dropout=0.0``), and in networks
 without normalisation layers a smaller learning rate for each layer whose
 per-step change would be large next to its weights (``max_step_ratio=0.4``).
@@ -192,8 +192,9 @@ class Recipe:
             network predicts one class at test time.
         input_norm: ``None`` (as built) or ``"dataset"``: before training, a
             network whose input scaling is ``x / 255`` (the from-scratch
-            AlexNet, SongNet, WeiNet, SilNet) gets ``(x - mean) / std`` with
-            the per-channel statistics of the training images instead
+            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 from random
+            weights) gets ``(x - mean) / std`` with the per-channel
+            statistics of the training images instead
             (:meth:`normalize_inputs`). With ``x / 255`` the images differ
             from each other by a small fraction of their common brightness,
             and without BatchNorm that common part swamps the differences in
