@@ -430,10 +430,10 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
             or the path of a ``.weights.h5`` file saved by painzoo.
         zero_init_residual: Start each residual branch at zero when building
             from random weights (``weights=None``), so every block begins as
-            the identity (Goyal et al. 2017; timm's ``zero_init_last``). From
-            random weights on a few dozen people it generalised where the
-            Keras initialisation did not (docs/default-recipe.md). Loaded
-            weights are not affected.
+            the identity (Goyal et al. 2017; timm's ``zero_init_last``). On
+            41 people from random weights ResNet50 reached 75.6 % instead of
+            59.6 % over five folds (docs/default-recipe.md). Loaded weights
+            are not affected.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -482,10 +482,10 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
             or the path of a ``.weights.h5`` file saved by painzoo.
         zero_init_residual: Start each residual branch at zero when building
             from random weights (``weights=None``), so every block begins as
-            the identity (Goyal et al. 2017; timm's ``zero_init_last``). From
-            random weights on a few dozen people it generalised where the
-            Keras initialisation did not (docs/default-recipe.md). Loaded
-            weights are not affected.
+            the identity (Goyal et al. 2017; timm's ``zero_init_last``). On
+            41 people from random weights ResNet50 reached 75.6 % instead of
+            59.6 % over five folds (docs/default-recipe.md). Loaded weights
+            are not affected.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
