@@ -210,11 +210,18 @@ def build_application(
         weights: ``None``, ``"imagenet"`` (the base network only; the head is
             random) or the path of a ``.weights.h5`` file saved by painzoo.
         zero_init_residual: With ``weights=None``, start every residual branch
-            at zero (:func:`~painzoo.models._common.zero_residual_branches`).
-        he_init: With ``weights=None``, draw every convolution kernel from
-            He et al.'s normal distribution for ReLU networks (biases 0) and
-            scale inputs as ``x / 255`` instead of the ImageNet convention
-            (:func:`he_initialize`).
+            at zero, so each block begins as the identity (Goyal et al. 2017;
+            timm's ``zero_init_last``;
+            :func:`~painzoo.models._common.zero_residual_branches`). On 41
+            people from random weights ResNet50 reached 75.6 % with it and
+            59.6 % without over five folds (docs/default-recipe.md).
+        he_init: With ``weights=None``, draw every convolution kernel
+            He-normal, biases 0 (:func:`he_initialize`), and scale inputs as
+            ``x / 255``, which the default recipe then standardises with the
+            training images' statistics, instead of Keras' Glorot kernels and
+            the ImageNet "caffe" scaling, under which VGG19 did not learn
+            (docs/default-recipe.md). Loaded weights (``"imagenet"`` or a
+            file) keep the ImageNet scaling.
 
     Returns:
         A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
@@ -332,13 +339,8 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
             downloaded on first use; offline place
             ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: From random weights (``weights=None``), draw the convolution
-            kernels He-normal and scale the inputs as ``x / 255`` (the
-            default recipe then standardises them with the training images'
-            statistics) instead of Keras' Glorot kernels and the ImageNet
-            "caffe" scaling, under which VGG19 did not learn from random
-            weights (docs/default-recipe.md). Loaded weights keep the
-            "caffe" scaling.
+        he_init: From random weights, He-normal kernels and ``x / 255``
+            inputs instead of Keras' (see :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -377,13 +379,8 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
             downloaded on first use; offline place
             ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: From random weights (``weights=None``), draw the convolution
-            kernels He-normal and scale the inputs as ``x / 255`` (the
-            default recipe then standardises them with the training images'
-            statistics) instead of Keras' Glorot kernels and the ImageNet
-            "caffe" scaling, under which VGG19 did not learn from random
-            weights (docs/default-recipe.md). Loaded weights keep the
-            "caffe" scaling.
+        he_init: From random weights, He-normal kernels and ``x / 255``
+            inputs instead of Keras' (see :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -428,12 +425,8 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
             downloaded on first use; offline place
             ``~/.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: Start each residual branch at zero when building
-            from random weights (``weights=None``), so every block begins as
-            the identity (Goyal et al. 2017; timm's ``zero_init_last``). On
-            41 people from random weights ResNet50 reached 75.6 % instead of
-            59.6 % over five folds (docs/default-recipe.md). Loaded weights
-            are not affected.
+        zero_init_residual: From random weights, every residual branch
+            starts at zero (see :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -480,12 +473,8 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
             downloaded on first use; offline place
             ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: Start each residual branch at zero when building
-            from random weights (``weights=None``), so every block begins as
-            the identity (Goyal et al. 2017; timm's ``zero_init_last``). On
-            41 people from random weights ResNet50 reached 75.6 % instead of
-            59.6 % over five folds (docs/default-recipe.md). Loaded weights
-            are not affected.
+        zero_init_residual: From random weights, every residual branch
+            starts at zero (see :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.

@@ -29,8 +29,8 @@ warm-up then cosine decay, at least 300 optimiser steps and 8 steps per epoch
 BatchNorm momentum 0.9, no augmentation (the mild ``"painzoo"`` one is
 available), and for the
 ``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet;
-VGG16/19 from random weights) inputs standardised with the training set's per-channel statistics
-(``input_norm="dataset"``) and dropout off (``dropout=0.0``), and in networks
+VGG16/19 from random weights) inputs standardised with the training set's
+per-channel statistics (``input_norm="dataset"``) and dropout off (``dropout=0.0``), and in networks
 without normalisation layers a smaller learning rate for each layer whose
 per-step change would be large next to its weights (``max_step_ratio=0.4``).
 A config
