@@ -7,8 +7,11 @@
   contrast. P2 gives no magnitudes; painzoo uses ±10° rotation (reflect
   fill) and a contrast factor of ±0.2.
 
-- ``"painzoo"`` (painzoo's own, used by the ``"painzoo"`` recipe preset;
-  not a paper's): load at 1.1 × the training size and cut a random square
+- ``"flip"`` (painzoo's own, used by the ``"painzoo"`` recipe preset; not a
+  paper's): horizontal flip only. A mirrored face is a face with the same
+  expression, so the set doubles without anything new to undo: a network
+  fits the mirrored images as fast as the originals.
+- ``"painzoo"`` (painzoo's own, not a paper's): load at 1.1 × the training size and cut a random square
   (small shifts and scale), horizontal flip, rotation up to ±8°, brightness
   and contrast up to ±15 %. Mild on purpose: the face crops are aligned, and
   a network that must learn from a hundred images cannot also learn to
@@ -19,8 +22,8 @@ image draws its own crop, flip, angle), work inside ``tf.data`` on the
 TensorFlow backend and on NumPy arrays on the others, and keep float pixels
 in [0, 255].
 
-Each preset is described once, declaratively, by an :class:`AugmentSpec`
-(:data:`PRESETS`); the Keras layers above and the batched on-device
+Each preset but ``"painzoo"`` is described once, declaratively, by an
+:class:`AugmentSpec` (:data:`PRESETS`, :data:`OWN_PRESETS`); the Keras layers above and the batched on-device
 augmenter of :mod:`painzoo.training.device_input` are both built from it.
 """
 
@@ -31,7 +34,14 @@ from dataclasses import dataclass
 
 import keras
 
-__all__ = ["Augmentation", "AugmentSpec", "get_augmentation", "PRESETS", "RECIPES"]
+__all__ = [
+    "Augmentation",
+    "AugmentSpec",
+    "get_augmentation",
+    "OWN_PRESETS",
+    "PRESETS",
+    "RECIPES",
+]
 
 
 @dataclass(frozen=True)
@@ -71,11 +81,13 @@ PRESETS = {
     "p1": AugmentSpec(load_ratio=256 / 224, flip=True),
     "p2": AugmentSpec(flip=True, rotation_degrees=10.0, rotation_fill="reflect", contrast=0.2),
 }
+#: painzoo's own presets described by a spec (not a paper's).
+OWN_PRESETS = {"flip": AugmentSpec(flip=True)}
 #: painzoo's own augmentation, `augment="painzoo"` (Keras layers; the host pipelines run it).
 _PAINZOO_LOAD = 1.1
 _PAINZOO_ROTATION_DEGREES = 8.0
 _PAINZOO_PHOTOMETRIC = 0.15
-RECIPES = (*PRESETS, "painzoo")
+RECIPES = (*PRESETS, *OWN_PRESETS, "painzoo")
 
 
 class Augmentation:
@@ -120,7 +132,7 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     """Resolve ``augment`` for an input pipeline at ``image_size``.
 
     Args:
-        augment: ``None``, ``"p1"``, ``"p2"``, ``"painzoo"``, a Keras preprocessing layer
+        augment: ``None``, ``"p1"``, ``"p2"``, ``"flip"``, ``"painzoo"``, a Keras preprocessing layer
             (e.g. ``keras.layers.RandomZoom(0.1)``, or a keras-cv layer when
             that extra is installed), a list of layers, a callable
             ``image -> image``, or an :class:`Augmentation`.
@@ -149,8 +161,9 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if isinstance(augment, str):
         key = augment.lower()
-        if key in PRESETS:
-            return _from_spec(PRESETS[key], (h, w), seed, key)
+        spec = PRESETS.get(key) or OWN_PRESETS.get(key)
+        if spec is not None:
+            return _from_spec(spec, (h, w), seed, key)
         if key == "painzoo":
             load = (int(round(h * _PAINZOO_LOAD)), int(round(w * _PAINZOO_LOAD)))
             return Augmentation(

@@ -19,7 +19,7 @@ from scipy import ndimage, stats
 from painzoo.datasets import Dataset
 from painzoo.datasets.io import resize_image
 from painzoo.training import get_augmentation, make_input
-from painzoo.training.augment import PRESETS, AugmentSpec
+from painzoo.training.augment import OWN_PRESETS, PRESETS, AugmentSpec
 from painzoo.training.device_input import BatchAugmenter, DevicePipeline
 from painzoo.training.pipeline import _ArrayPipeline
 
@@ -134,6 +134,16 @@ def test_crop_and_flip_are_exact_numpy_crops_for_known_offsets():
     for i in range(4):
         crop = images[i, dy[i] : dy[i] + 28, dx[i] : dx[i] + 30].astype(np.float32)
         np.testing.assert_array_equal(out[i], crop[:, ::-1] if flip[i] else crop)
+
+
+def test_flip_preset_returns_each_image_or_its_mirror():
+    images = np.random.default_rng(2).integers(0, 256, (40, 12, 14, 3), dtype=np.uint8)
+    aug = BatchAugmenter(OWN_PRESETS["flip"], (12, 14), (12, 14), seed=3)
+    out = _np(aug(keras.ops.convert_to_tensor(images)))
+    im = images.astype(np.float32)
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, im)])
+    same = np.array([np.array_equal(o, i) for o, i in zip(out, im)])
+    assert np.all(same | mirrored) and 0 < mirrored.sum() < len(out)
 
 
 def test_rotation_matches_scipy_bilinear_reflect_sampling():

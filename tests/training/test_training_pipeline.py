@@ -115,6 +115,21 @@ def test_p2_and_custom_augmentations(tmp_path):
         assert np.array_equal(o, im) or np.array_equal(o, im[:, ::-1])
 
 
+def test_flip_mirrors_about_half_the_images_and_changes_nothing_else(tmp_path):
+    ds, images = _disk_dataset(tmp_path, n=40)
+    aug = get_augmentation("flip", 20, seed=1)
+    assert aug.load_size is None and aug.spec.flip and not aug.spec.rotation_degrees
+    x = np.concatenate(
+        [b[0] for b in _batches(make_input(ds, image_size=20, batch_size=8, augment=aug))]
+    )
+    im = images.astype(np.float32)
+    same = np.array([np.array_equal(o, i) for o, i in zip(x, im)])
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(x, im)])
+    assert np.all(same | mirrored)
+    # both happen (P(40 draws all alike) = 2^-39)
+    assert 0 < mirrored.sum() < len(x)
+
+
 def test_bad_input_errors(tmp_path):
     ds, _ = _disk_dataset(tmp_path)
     with pytest.raises(ValueError, match="empty"):
