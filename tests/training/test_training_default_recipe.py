@@ -129,6 +129,26 @@ def test_painzoo_augmentation_keeps_size_and_range():
     assert np.isfinite(out).all() and out.min() >= -1e-3 and out.max() <= 255 + 1e-3
 
 
+def test_the_default_mirrors_training_images_and_never_test_images(monkeypatch):
+    import painzoo.training.recipe as recipe_module
+
+    seen = []
+
+    def recording_make_input(dataset, **kwargs):
+        seen.append((len(dataset), kwargs["augment"], kwargs["shuffle"]))
+        return make_input(dataset, **kwargs)
+
+    make_input = recipe_module.make_input
+    monkeypatch.setattr(recipe_module, "make_input", recording_make_input)
+    data = _bright_dark(n=16)
+    recipe = Recipe.preset("painzoo", min_steps=2, epochs=1)
+    recipe.fit(_tiny_model(), data)
+    recipe.predict(_tiny_model(), data)
+    assert seen == [(16, "flip", True), (16, None, False)]
+    aug = get_augmentation(recipe.augment, 16)
+    assert aug.spec.flip and aug.load_size is None  # mirroring only: nothing else changes
+
+
 @pytest.mark.backend
 def test_fit_follows_the_plan_and_learns():
     data = _bright_dark(n=32)
