@@ -214,7 +214,8 @@ def build_application(
             timm's ``zero_init_last``;
             :func:`~painzoo.models._common.zero_residual_branches`). On 41
             people from random weights ResNet50 reached 75.6 % with it and
-            59.6 % without over five folds (docs/default-recipe.md).
+            59.6 % without over five folds, both without augmentation
+            (docs/default-recipe.md).
         he_init: With ``weights=None``, draw every convolution kernel
             He-normal, biases 0 (:func:`he_initialize`), and scale inputs as
             ``x / 255``, which the default recipe then standardises with the

@@ -11,11 +11,11 @@
   paper's): horizontal flip only. A mirrored face is a face with the same
   expression, so the set doubles without anything new to undo: a network
   fits the mirrored images as fast as the originals.
-- ``"painzoo"`` (painzoo's own, not a paper's): load at 1.1 × the training size and cut a random square
-  (small shifts and scale), horizontal flip, rotation up to ±8°, brightness
-  and contrast up to ±15 %. Mild on purpose: the face crops are aligned, and
-  a network that must learn from a hundred images cannot also learn to
-  undo strong distortions.
+- ``"painzoo"`` (painzoo's own, not a paper's): load at 1.1 × the training
+  size and cut a random square (small shifts and scale), horizontal flip,
+  rotation up to ±8°, brightness and contrast up to ±15 %. Mild on purpose:
+  the face crops are aligned, and a network that must learn from a hundred
+  images cannot also learn to undo strong distortions.
 
 All apply Keras 3 preprocessing layers to **one image at a time** (so every
 image draws its own crop, flip, angle), work inside ``tf.data`` on the
@@ -23,8 +23,9 @@ TensorFlow backend and on NumPy arrays on the others, and keep float pixels
 in [0, 255].
 
 Each preset but ``"painzoo"`` is described once, declaratively, by an
-:class:`AugmentSpec` (:data:`PRESETS`, :data:`OWN_PRESETS`); the Keras layers above and the batched on-device
-augmenter of :mod:`painzoo.training.device_input` are both built from it.
+:class:`AugmentSpec` (:data:`PRESETS`, :data:`OWN_PRESETS`); the Keras layers
+above and the batched on-device augmenter of
+:mod:`painzoo.training.device_input` are both built from it.
 """
 
 from __future__ import annotations
@@ -132,10 +133,11 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     """Resolve ``augment`` for an input pipeline at ``image_size``.
 
     Args:
-        augment: ``None``, ``"p1"``, ``"p2"``, ``"flip"``, ``"painzoo"``, a Keras preprocessing layer
-            (e.g. ``keras.layers.RandomZoom(0.1)``, or a keras-cv layer when
-            that extra is installed), a list of layers, a callable
-            ``image -> image``, or an :class:`Augmentation`.
+        augment: ``None``, a name of :data:`RECIPES` (``"p1"``, ``"p2"``,
+            ``"flip"``, ``"painzoo"``), a Keras preprocessing layer (e.g.
+            ``keras.layers.RandomZoom(0.1)``, or a keras-cv layer when that
+            extra is installed), a list of layers, a callable ``image ->
+            image``, or an :class:`Augmentation`.
         image_size: Side of the images the model receives, or ``(height, width)``.
         seed: Seed of the random layers.
 
@@ -202,8 +204,8 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     if isinstance(augment, keras.layers.Layer) or isinstance(augment, Callable):
         return Augmentation([augment], name=getattr(augment, "name", "custom"))
     raise ValueError(
-        f"augment must be None, 'p1', 'p2', a Keras layer, a list of layers or a callable; "
-        f"received {type(augment).__name__}."
+        f"augment must be None, one of {list(RECIPES)}, a Keras layer, a list of layers or a "
+        f"callable; received {type(augment).__name__}."
     )
 
 

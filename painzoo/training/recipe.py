@@ -53,6 +53,7 @@ import numpy as np
 
 from painzoo.datasets.labels import PAIN
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
+from painzoo.training.augment import RECIPES as _AUGMENTATIONS
 from painzoo.training.optimizers import make_optimizer
 from painzoo.training.pipeline import make_input
 
@@ -302,6 +303,11 @@ class Recipe:
             )
         if self.dropout is not None and not (0.0 <= float(self.dropout) < 1.0):
             raise ValueError(f"dropout must be in [0, 1) or None; received {self.dropout}.")
+        if isinstance(self.augment, str) and self.augment.lower() not in _AUGMENTATIONS:
+            raise ValueError(
+                f"augment must be one of {list(_AUGMENTATIONS)}, null or (in Python) Keras "
+                f"layers; received {self.augment!r}."
+            )
         if self.input_norm not in _INPUT_NORMS:
             raise ValueError(
                 f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."

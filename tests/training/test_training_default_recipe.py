@@ -115,6 +115,7 @@ def test_bad_new_fields_are_named():
         ("label_smoothing", -0.1),
         ("bn_momentum", 1.0),
         ("min_steps", -1),
+        ("augment", "flipp"),
     ):
         with pytest.raises(ValueError, match=field):
             Recipe.preset("painzoo", **{field: value})
