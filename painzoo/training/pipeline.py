@@ -277,7 +277,10 @@ def _tf_pipeline(
             image.set_shape((*image_size, 3))
             return image, label
 
-        data = data.map(augment, num_parallel_calls=autotune)
+        # One thread, in data order: the random layers draw from one seed state,
+        # and parallel calls would take the draws in whatever order their threads
+        # ran, so one seed would augment differently from run to run.
+        data = data.map(augment)
     data = data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
     threads = _thread_budget()
     if threads is not None:
