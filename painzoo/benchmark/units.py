@@ -55,7 +55,7 @@ __all__ = [
 #: code, training loop, data pipeline, metrics). It is part of every unit's
 #: identity: bump it in a change that alters results, so that finished units of
 #: an older painzoo are not reused as if they were current (they stay on disk).
-RESULTS_VERSION = "6"  # 6: random-weights ResNet50/101V2 (zeroed branches), VGG16/19 (He, x/255)
+RESULTS_VERSION = "7"  # 7: augmentation layers draw independently, in data order
 
 # Recipe fields that do not change a unit's result (they are left out of its identity).
 _RECIPE_NOT_IN_IDENTITY = ("verbose",)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 
 __all__ = [
     "Augmentation",
@@ -124,6 +125,20 @@ class Augmentation:
                 image = layer(image)
         return image
 
+    def reseed(self, key: Sequence[int]) -> None:
+        """Restart every Keras random layer from a state derived from ``key``.
+
+        A pipeline that augments batches on several threads calls this with
+        ``(seed, epoch, batch)`` before each batch, so that the draws depend on
+        which batch it is, not on which thread came first. Callables and layers
+        without a Keras seed generator are left as they are.
+        """
+        for i, layer in enumerate(self.layers):
+            generator = getattr(layer, "generator", None)
+            if isinstance(generator, keras.random.SeedGenerator):
+                state = np.random.SeedSequence([*map(int, key), i]).generate_state(2) >> 1
+                generator.state.assign(state.astype(generator.state.dtype))
+
     def __repr__(self) -> str:
         names = [getattr(la, "name", type(la).__name__) for la in self.layers]
         return f"Augmentation({self.name!r}, layers={names}, load_size={self.load_size})"
@@ -171,24 +186,26 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
             return Augmentation(
                 [
                     keras.layers.Resizing(*load, name="painzoo_resize"),
-                    keras.layers.RandomCrop(h, w, seed=seed, name="painzoo_crop"),
-                    keras.layers.RandomFlip("horizontal", seed=seed, name="painzoo_flip"),
+                    keras.layers.RandomCrop(h, w, seed=_layer_seed(seed, 1), name="painzoo_crop"),
+                    keras.layers.RandomFlip(
+                        "horizontal", seed=_layer_seed(seed, 2), name="painzoo_flip"
+                    ),
                     keras.layers.RandomRotation(
                         _PAINZOO_ROTATION_DEGREES / 360.0,
                         fill_mode="reflect",
-                        seed=seed,
+                        seed=_layer_seed(seed, 0),
                         name="painzoo_rotate",
                     ),
                     keras.layers.RandomBrightness(
                         _PAINZOO_PHOTOMETRIC,
                         value_range=(0, 255),
-                        seed=seed,
+                        seed=_layer_seed(seed, 3),
                         name="painzoo_brightness",
                     ),
                     keras.layers.RandomContrast(
                         (_PAINZOO_PHOTOMETRIC, _PAINZOO_PHOTOMETRIC),
                         value_range=(0, 255),
-                        seed=seed,
+                        seed=_layer_seed(seed, 4),
                         name="painzoo_contrast",
                     ),
                 ],
@@ -209,6 +226,19 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
     )
 
 
+def _layer_seed(seed: int | None, index: int) -> int | None:
+    """A seed of its own for the ``index``-th random layer of an augmentation.
+
+    Keras random layers built with one seed start from one generator state and
+    draw the same numbers: a flip would always come with the same brightness
+    shift, rotation and crop, and the augmentations would be one random
+    number's worth of variety instead of one per layer.
+    """
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0] >> 1)
+
+
 def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) -> Augmentation:
     """Keras layers (one image at a time) doing what ``spec`` describes."""
     h, w = image_size
@@ -218,7 +248,7 @@ def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) 
             keras.layers.RandomRotation(
                 spec.rotation_degrees / 360.0,
                 fill_mode=spec.rotation_fill,
-                seed=seed,
+                seed=_layer_seed(seed, 0),
                 name=f"{name}_rotate",
             )
         )
@@ -226,16 +256,20 @@ def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) 
     if spec.load_ratio != 1.0:
         load = spec.load_size((h, w))
         layers.append(keras.layers.Resizing(*load, name=f"{name}_resize"))
-        layers.append(keras.layers.RandomCrop(h, w, seed=seed, name=f"{name}_crop"))
+        layers.append(
+            keras.layers.RandomCrop(h, w, seed=_layer_seed(seed, 1), name=f"{name}_crop")
+        )
     if spec.flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed, name=f"{name}_flip"))
+        layers.append(
+            keras.layers.RandomFlip("horizontal", seed=_layer_seed(seed, 2), name=f"{name}_flip")
+        )
     if spec.contrast:
         # A (lower, upper) pair: Keras reads a single number c as the range
         # [1, 1 + c] (its lower bound is clipped at 0), never lowering contrast.
         c = float(spec.contrast)
         layers.append(
             keras.layers.RandomContrast(
-                (c, c), value_range=(0, 255), seed=seed, name=f"{name}_contrast"
+                (c, c), value_range=(0, 255), seed=_layer_seed(seed, 4), name=f"{name}_contrast"
             )
         )
     return Augmentation(layers, load_size=load, name=name, spec=spec)

@@ -330,6 +330,7 @@ class _ArrayPipeline(keras.utils.PyDataset):
         self._aug, self._shuffle, self._drop = aug, shuffle, drop_remainder
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(len(ds)) if shuffle else np.arange(len(ds))
+        self._seed, self._epoch = int(seed), 0
         self._aug_lock = threading.Lock()  # random layers keep their seed state
 
     def __len__(self) -> int:
@@ -350,16 +351,19 @@ class _ArrayPipeline(keras.utils.PyDataset):
         if index >= len(self):
             raise IndexError(f"Batch {index} out of range; the pipeline has {len(self)} batches.")
         idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        images = []
-        for i in idx:
-            im = self._image(int(i)).astype(np.float32)
-            if self._aug is not None:
-                with self._aug_lock:
-                    im = keras.ops.convert_to_numpy(self._aug(im))
-                im = np.clip(im, 0.0, 255.0)
-            images.append(im.astype(np.float32, copy=False))
+        images = [self._image(int(i)).astype(np.float32) for i in idx]
+        if self._aug is not None:
+            # Batches are made on several threads: the random layers restart from
+            # a state of (seed, epoch, batch), so one seed gives the same batches
+            # whichever thread comes first.
+            with self._aug_lock:
+                self._aug.reseed((self._seed, self._epoch, index))
+                images = [keras.ops.convert_to_numpy(self._aug(im)) for im in images]
+            images = [np.clip(im, 0.0, 255.0) for im in images]
+        images = [im.astype(np.float32, copy=False) for im in images]
         return np.stack(images), self._y[idx]
 
     def on_epoch_end(self) -> None:
+        self._epoch += 1
         if self._shuffle:
             self._order = self._rng.permutation(len(self._order))

@@ -255,19 +255,72 @@ def backend_determinism_off():
 
 
 @pytest.mark.backend
-def test_one_seed_gives_the_same_augmented_batches_every_time(tmp_path, backend_determinism_off):
+@pytest.mark.parametrize("augment", ["p2", "painzoo"])
+def test_one_seed_gives_the_same_augmented_batches_every_time(
+    tmp_path, backend_determinism_off, augment
+):
     """The random draws of an augmentation follow the data order, not thread timing.
 
     On TensorFlow the augmenting map ran on parallel threads that drew from one
     random state in whatever order they ran: two runs with one seed mirrored
     different images (about a third of 246 london-dev photographs per epoch).
+    ``"painzoo"`` has no batched form: on PyTorch and JAX its batches are made
+    by worker threads, which restart the layers' random state for each batch.
     """
     ds, _ = _disk_dataset(tmp_path, n=120, size=24)
 
     def epochs(seed):
-        pipe = make_input(ds, image_size=24, batch_size=8, augment="p2", shuffle=True, seed=seed)
+        pipe = make_input(
+            ds, image_size=24, batch_size=8, augment=augment, shuffle=True, seed=seed
+        )
         return np.stack([np.concatenate([b[0] for b in _batches(pipe)]) for _ in range(3)])
 
     a, b = epochs(5), epochs(5)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, epochs(6))
+
+
+def test_the_random_layers_of_an_augmentation_draw_independently():
+    """Each layer has a seed of its own: a mirror says nothing about the brightness.
+
+    Built with one seed, every layer of a preset started from one generator
+    state and drew the same number: with ``"painzoo"`` every mirrored image was
+    darkened and every other one brightened (correlation -0.86 here).
+    """
+    image = np.full((26, 26, 3), 60.0, np.float32)
+    image[:, 13:] = 160.0  # bright right half: a mirror puts it on the left
+    aug = get_augmentation("painzoo", 24, seed=3)
+    assert aug.load_size == (26, 26)
+    mirrored, shift = [], []
+    for _ in range(80):
+        out = keras.ops.convert_to_numpy(aug(image))
+        mirrored.append(out[:, :12].mean() > out[:, 12:].mean())
+        shift.append(out.mean() - image.mean())  # brightness; crops and rotation move it little
+    mirrored = np.array(mirrored, float)
+    assert 0.25 < mirrored.mean() < 0.75
+    assert abs(np.corrcoef(mirrored, shift)[0, 1]) < 0.4
+
+
+@pytest.mark.backend
+def test_host_batches_do_not_depend_on_the_order_threads_make_them(tmp_path):
+    """PyTorch/JAX: a batch's augmentation depends on (seed, epoch, batch) only.
+
+    Keras fetches a ``PyDataset``'s batches on worker threads; they drew from
+    one random state in the order they ran, so one seed gave other batches
+    from run to run. Made last-to-first, the batches must be the same.
+    """
+    ds, _ = _disk_dataset(tmp_path, n=24, size=24)
+
+    def pipe():
+        return make_input(ds, image_size=24, batch_size=4, augment="painzoo", shuffle=True, seed=5)
+
+    if hasattr(pipe(), "as_numpy_iterator"):
+        pytest.skip("tf.data augments in data order on one thread (test above)")
+    forward, backward = pipe(), pipe()
+    for _ in range(2):  # two epochs: the second draws anew
+        a = [forward[i][0] for i in range(len(forward))]
+        b = [backward[i][0] for i in reversed(range(len(backward)))][::-1]
+        np.testing.assert_array_equal(np.stack(a), np.stack(b))
+        forward.on_epoch_end()
+        backward.on_epoch_end()
+    assert not np.array_equal(np.stack(a), np.stack([pipe()[i][0] for i in range(len(a))]))
