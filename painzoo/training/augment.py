@@ -7,15 +7,20 @@
   contrast. P2 gives no magnitudes; painzoo uses ±10° rotation (reflect
   fill) and a contrast factor of ±0.2.
 
-- ``"flip"`` (painzoo's own, used by the ``"painzoo"`` recipe preset; not a
-  paper's): horizontal flip only. A mirrored face is a face with the same
-  expression, so the set doubles without anything new to undo: a network
-  fits the mirrored images as fast as the originals.
-- ``"painzoo"`` (painzoo's own, not a paper's): load at 1.1 × the training
-  size and cut a random square (small shifts and scale), horizontal flip,
-  rotation up to ±8°, brightness and contrast up to ±15 %. Mild on purpose:
-  the face crops are aligned, and a network that must learn from a hundred
-  images cannot also learn to undo strong distortions.
+- ``"flip"`` (painzoo's own, not a paper's): horizontal flip only. A
+  mirrored face is a face with the same expression, so the set doubles
+  without anything new to undo: a network fits the mirrored images as fast
+  as the originals.
+- ``"painzoo"`` (painzoo's own, used by the ``"painzoo"`` recipe preset; not
+  a paper's): load at 1.1 × the training size and cut a random square (small
+  shifts and scale), horizontal flip, rotation up to ±8°, brightness and
+  contrast up to ±15 %. Mild on purpose: the face crops are aligned, and a
+  network that must learn from a hundred images cannot also learn to undo
+  strong distortions; the recipe gives it at least 900 steps to fit them.
+
+Every random layer gets a seed of its own, derived from the augmentation's
+``seed``: layers built with one seed would draw the same numbers (a flip
+would always come with the same crop, angle and contrast).
 
 All apply Keras 3 preprocessing layers to **one image at a time** (so every
 image draws its own crop, flip, angle), work inside ``tf.data`` on the

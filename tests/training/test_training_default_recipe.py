@@ -57,18 +57,19 @@ def test_the_papers_presets_keep_their_exact_training(name):
 @pytest.mark.parametrize(
     ("n", "batch", "epochs"),
     [
-        (66, 8, 34),  # 9 steps/epoch: 30 epochs = 270 < 300 steps -> 34 epochs
-        (300, 32, 30),  # 10 steps/epoch, 300 steps exactly
-        (120, 15, 38),  # 8 steps/epoch: ceil(300 / 8) = 38
+        (66, 8, 100),  # 9 steps/epoch: 30 epochs = 270 < 900 steps -> 100 epochs
+        (300, 32, 90),  # 10 steps/epoch: 900 steps exactly
+        (120, 15, 113),  # 8 steps/epoch: ceil(900 / 8) = 113
+        (960, 32, 30),  # 30 steps/epoch: 30 epochs are 900 steps
         (3000, 32, 30),  # large sets are untouched
-        (5, 5, 300),  # never a batch larger than the set
+        (5, 5, 900),  # never a batch larger than the set
     ],
 )
 def test_small_sets_get_enough_steps_in_small_batches(n, batch, epochs):
     plan = Recipe.preset("painzoo").training_plan(n)
     assert (plan["batch_size"], plan["epochs"]) == (batch, epochs)
     assert plan["steps_per_epoch"] == math.ceil(n / batch)
-    assert plan["total_steps"] >= 300
+    assert plan["total_steps"] >= 900
 
 
 def test_warmup_then_cosine_schedule():
@@ -130,7 +131,7 @@ def test_painzoo_augmentation_keeps_size_and_range():
     assert np.isfinite(out).all() and out.min() >= -1e-3 and out.max() <= 255 + 1e-3
 
 
-def test_the_default_mirrors_training_images_and_never_test_images(monkeypatch):
+def test_the_default_augments_training_images_and_never_test_images(monkeypatch):
     import painzoo.training.recipe as recipe_module
 
     seen = []
@@ -145,9 +146,9 @@ def test_the_default_mirrors_training_images_and_never_test_images(monkeypatch):
     recipe = Recipe.preset("painzoo", min_steps=2, epochs=1)
     recipe.fit(_tiny_model(), data)
     recipe.predict(_tiny_model(), data)
-    assert seen == [(16, "flip", True), (16, None, False)]
+    assert seen == [(16, "painzoo", True), (16, None, False)]
     aug = get_augmentation(recipe.augment, 16)
-    assert aug.spec.flip and aug.load_size is None  # mirroring only: nothing else changes
+    assert aug.load_size == (18, 18)  # round(1.1 x 16): crops of a slightly larger load
 
 
 @pytest.mark.backend
