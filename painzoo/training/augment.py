@@ -141,7 +141,7 @@ class Augmentation:
         for i, layer in enumerate(self.layers):
             generator = getattr(layer, "generator", None)
             if isinstance(generator, keras.random.SeedGenerator):
-                state = np.random.SeedSequence([*map(int, key), i]).generate_state(2) >> 1
+                state = _derived_seeds((*key, i), 2)
                 generator.state.assign(state.astype(generator.state.dtype))
 
     def __repr__(self) -> str:
@@ -241,7 +241,12 @@ def _layer_seed(seed: int | None, index: int) -> int | None:
     """
     if seed is None:
         return None
-    return int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0] >> 1)
+    return int(_derived_seeds((seed, index))[0])
+
+
+def _derived_seeds(key: Sequence[int], n: int = 1) -> np.ndarray:
+    """``n`` non-negative seeds below 2**31 derived from the integers of ``key``."""
+    return np.random.SeedSequence([int(k) for k in key]).generate_state(n) >> 1
 
 
 def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) -> Augmentation:
