@@ -110,6 +110,10 @@ PRESETS: dict[str, dict] = {
         # layers of networks without normalisation step at most 0.4 of their
         # scale (AlexNet collapsed, SilNet did not learn in 2 of 5 folds without it)
         "max_step_ratio": 0.4,
+        # BatchNorm statistics of the clean training images, not the moving
+        # averages of small augmented batches (InceptionV3 on london-dev fold 0
+        # classified 82.8 % of its own training photos, 95.3 % after recomputing)
+        "recompute_bn": True,
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -119,6 +123,7 @@ _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 _DISTRIBUTE = (None, "mirrored")
 _INPUT_NORMS = (None, "dataset")
+_BN_PASS_BATCH = 64  # images per forward pass when recomputing BatchNorm statistics
 _NORM_SAMPLE = 512  # images read to estimate the per-channel statistics (plenty for 6 numbers)
 
 
@@ -217,6 +222,16 @@ class Recipe:
             relative to its size. From random weights AlexNet (ratios up to
             2.1 at 5e-4) and SilNet (70 in its 200,704-input layer) otherwise
             answered one class (docs/default-recipe.md).
+        recompute_bn: After training, set the moving mean and variance of
+            every trainable ``BatchNormalization`` layer to the statistics of
+            the un-augmented training images, from one pass over them in
+            training mode with dropout off (:meth:`recompute_bn_statistics`;
+            "precise BN", as ``torch.optim.swa_utils.update_bn``). The
+            moving averages are of the last few small, augmented batches,
+            not of the clean images the network is tested on; over 94
+            BatchNorm layers InceptionV3 then classified its own training
+            photos worse than it had learned them (docs/default-recipe.md).
+            Networks without BatchNorm are unchanged.
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -265,6 +280,7 @@ class Recipe:
     dropout: float | None = None
     early_stopping: int = 0
     max_step_ratio: float | None = None
+    recompute_bn: bool = False
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -332,6 +348,10 @@ class Recipe:
         ):
             raise ValueError(
                 f"max_step_ratio must be a number > 0 or None; received {self.max_step_ratio!r}."
+            )
+        if not isinstance(self.recompute_bn, bool):
+            raise ValueError(
+                f"recompute_bn must be true or false; received {self.recompute_bn!r}."
             )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             raise ValueError(
@@ -738,7 +758,7 @@ class Recipe:
                 )
         if progress:
             callbacks.append(TqdmEpochs(epochs))
-        return model.fit(
+        history = model.fit(
             x,
             epochs=epochs,
             shuffle=False,  # the pipeline reshuffles every epoch itself
@@ -747,6 +767,78 @@ class Recipe:
             verbose=self.verbose,
             **kwargs,
         )
+        if self.recompute_bn:
+            self.recompute_bn_statistics(model, train)
+        return history
+
+    def recompute_bn_statistics(self, model, dataset) -> int:
+        """Set BatchNorm's moving statistics to those of ``dataset``'s un-augmented images.
+
+        Every trainable ``BatchNormalization`` layer of ``model`` gets the mean
+        and (biased) variance of its inputs over all of ``dataset``, with the
+        model called in training mode (each batch normalised by its own
+        statistics, as in training) and dropout off (as at inference). The
+        moments of the batches are combined exactly (law of total variance),
+        so the result is the same for any batch size up to the normalisation
+        of the layers before. Weights other than the moving statistics do
+        not change. Frozen layers (``trainable=False``) keep theirs.
+
+        Args:
+            model: A trained model.
+            dataset: The images to take the statistics of (the training set).
+
+        Returns:
+            How many layers were recomputed (0 for a network without BatchNorm).
+        """
+        layers = [
+            la
+            for la in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(la, keras.layers.BatchNormalization) and la.trainable and la.built
+        ]
+        if not layers or len(dataset) == 0:
+            return 0
+        dropouts = [
+            la
+            for la in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(la, keras.layers.Dropout)
+        ]
+        rates = [la.rate for la in dropouts]
+        momenta = [la.momentum for la in layers]
+        sums = [[0.0, 0.0] for _ in layers]  # per layer: sum of n * mean, n * (var + mean^2)
+        count = 0
+        x = self._input(
+            dataset,
+            self.input_spec(model),
+            augment=None,
+            shuffle=False,
+            batch_size=max(int(self.batch_size), _BN_PASS_BATCH),
+        )
+        try:
+            for layer in layers:
+                layer.momentum = 0.0  # the moving statistics become the batch's own
+            for layer in dropouts:
+                layer.rate = 0.0
+            with self._distribution_scope(), _no_grad():
+                for images, _ in _batches(x):
+                    n = int(keras.ops.shape(images)[0])
+                    model(images, training=True)
+                    for acc, layer in zip(sums, layers):
+                        mean = keras.ops.convert_to_numpy(layer.moving_mean).astype(np.float64)
+                        var = keras.ops.convert_to_numpy(layer.moving_variance).astype(np.float64)
+                        acc[0] = acc[0] + n * mean
+                        acc[1] = acc[1] + n * (var + mean**2)
+                    count += n
+        finally:
+            for layer, momentum in zip(layers, momenta):
+                layer.momentum = momentum
+            for layer, rate in zip(dropouts, rates):
+                layer.rate = rate
+        for (first, second), layer in zip(sums, layers):
+            mean = first / count
+            var = np.maximum(second / count - mean**2, 0.0)
+            layer.moving_mean.assign(mean.astype(layer.moving_mean.dtype))
+            layer.moving_variance.assign(var.astype(layer.moving_variance.dtype))
+        return len(layers)
 
     def predict(self, model, dataset) -> np.ndarray:
         """Probability of pain for every row of ``dataset``, float ``[N]``."""

@@ -117,6 +117,7 @@ def test_bad_new_fields_are_named():
         ("bn_momentum", 1.0),
         ("min_steps", -1),
         ("augment", "flipp"),
+        ("recompute_bn", "yes"),
     ):
         with pytest.raises(ValueError, match=field):
             Recipe.preset("painzoo", **{field: value})
@@ -146,7 +147,8 @@ def test_the_default_augments_training_images_and_never_test_images(monkeypatch)
     recipe = Recipe.preset("painzoo", min_steps=2, epochs=1)
     recipe.fit(_tiny_model(), data)
     recipe.predict(_tiny_model(), data)
-    assert seen == [(16, "painzoo", True), (16, None, False)]
+    # training (augmented), the BatchNorm statistics pass and prediction (both as they are)
+    assert seen == [(16, "painzoo", True), (16, None, False), (16, None, False)]
     aug = get_augmentation(recipe.augment, 16)
     assert aug.load_size == (18, 18)  # round(1.1 x 16): crops of a slightly larger load
 
@@ -184,3 +186,66 @@ def test_early_stopping_stops_when_the_validation_loss_stalls():
     )
     history = recipe.fit(_tiny_model(batchnorm=False), data)
     assert len(history.history["loss"]) == 3 and "val_loss" in history.history
+
+
+def _two_norm_model(size=16):
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Rescaling(1 / 255.0)(inputs)
+    x = keras.layers.Conv2D(4, 3, name="conv")(x)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Conv2D(4, 3)(x)
+    x = keras.layers.BatchNormalization(name="frozen")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.5, name="drop")(x)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+
+
+@pytest.mark.backend
+def test_recomputed_bn_statistics_are_those_of_the_images():
+    data = _bright_dark(n=70)  # two passes of 64 and 6 images: the moments are combined
+    model = _two_norm_model()
+    model.get_layer("frozen").trainable = False
+    frozen = [keras.ops.convert_to_numpy(w) for w in model.get_layer("frozen").weights]
+    kernel = keras.ops.convert_to_numpy(model.get_layer("conv").kernel)
+    recipe = Recipe.preset("painzoo")
+    assert recipe.recompute_bn_statistics(model, data) == 1
+    # independent: NumPy moments of the first convolution's outputs over all 70 images
+    conv = keras.Model(model.input, model.get_layer("conv").output)
+    features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
+    features = features.astype(np.float64).reshape(-1, 4)
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(bn.moving_mean), features.mean(0), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(bn.moving_variance), features.var(0), rtol=1e-4
+    )
+    # nothing else changed: the kernels, a frozen layer's statistics, momentum and dropout
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model.get_layer("conv").kernel), kernel
+    )
+    for before, after in zip(frozen, model.get_layer("frozen").weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(after), before)
+    assert bn.momentum == 0.99 and model.get_layer("drop").rate == 0.5
+
+
+@pytest.mark.backend
+def test_the_default_recipe_ends_with_the_clean_training_images_bn_statistics():
+    # The moving averages of small augmented batches are not the statistics of the
+    # clean images; the default recipe replaces them after training.
+    data = _bright_dark(n=32)
+    keras.utils.set_random_seed(0)
+    model = _two_norm_model()
+    Recipe.preset("painzoo", min_steps=20, epochs=2).fit(model, data)
+    bn = model.get_layer("bn")
+    conv = keras.Model(model.input, model.get_layer("conv").output)
+    features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
+    features = features.astype(np.float64).reshape(-1, 4)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(bn.moving_mean), features.mean(0), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(bn.moving_variance), features.var(0), rtol=1e-4
+    )
+    assert not Recipe.preset("p2").recompute_bn and not Recipe.preset("p1").recompute_bn
