@@ -110,10 +110,6 @@ PRESETS: dict[str, dict] = {
         # layers of networks without normalisation step at most 0.4 of their
         # scale (AlexNet collapsed, SilNet did not learn in 2 of 5 folds without it)
         "max_step_ratio": 0.4,
-        # BatchNorm statistics of the clean training images, not the moving
-        # averages of small augmented batches (InceptionV3 on london-dev fold 0
-        # classified 82.8 % of its own training photos, 95.3 % after recomputing)
-        "recompute_bn": True,
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -230,8 +226,10 @@ class Recipe:
             moving averages are of the last few small, augmented batches,
             not of the clean images the network is tested on; over 94
             BatchNorm layers InceptionV3 then classified its own training
-            photos worse than it had learned them (docs/default-recipe.md).
-            Networks without BatchNorm are unchanged.
+            photos worse than it had learned them. Off by default: on
+            london-dev and the main job it fixed that but did not change
+            accuracy on new people (docs/default-recipe.md). Networks without
+            BatchNorm are unchanged.
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -778,10 +776,12 @@ class Recipe:
         and (biased) variance of its inputs over all of ``dataset``, with the
         model called in training mode (each batch normalised by its own
         statistics, as in training) and dropout off (as at inference). The
-        moments of the batches are combined exactly (law of total variance),
-        so the result is the same for any batch size up to the normalisation
-        of the layers before. Weights other than the moving statistics do
-        not change. Frozen layers (``trainable=False``) keep theirs.
+        moments of the batches are combined exactly (law of total variance);
+        only the layers after the first BatchNorm see their inputs
+        normalised batch by batch, so the images go in near-equal batches of
+        at least 32 (all at once up to 64 or ``batch_size``). Weights other
+        than the moving statistics do not change. Frozen layers
+        (``trainable=False``) keep theirs.
 
         Args:
             model: A trained model.
@@ -806,12 +806,15 @@ class Recipe:
         momenta = [la.momentum for la in layers]
         sums = [[0.0, 0.0] for _ in layers]  # per layer: sum of n * mean, n * (var + mean^2)
         count = 0
+        # near-equal batches (66 images: 33 + 33, not 64 + 2): each is normalised by its own
+        # statistics on the way to the later layers, which a tiny last batch would distort
+        passes = math.ceil(len(dataset) / max(int(self.batch_size), _BN_PASS_BATCH))
         x = self._input(
             dataset,
             self.input_spec(model),
             augment=None,
             shuffle=False,
-            batch_size=max(int(self.batch_size), _BN_PASS_BATCH),
+            batch_size=math.ceil(len(dataset) / passes),
         )
         try:
             for layer in layers:
