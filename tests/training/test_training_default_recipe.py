@@ -33,6 +33,22 @@ def _tiny_model(size=16, batchnorm=True):
     return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
 
 
+@pytest.fixture
+def input_calls(monkeypatch):
+    """(images, augment, shuffle) of every input pipeline a Recipe builds, in order."""
+    import painzoo.training.recipe as recipe_module
+
+    calls = []
+    make_input = recipe_module.make_input
+
+    def recording_make_input(dataset, **kwargs):
+        calls.append((len(dataset), kwargs["augment"], kwargs["shuffle"]))
+        return make_input(dataset, **kwargs)
+
+    monkeypatch.setattr(recipe_module, "make_input", recording_make_input)
+    return calls
+
+
 def test_a_config_without_preset_gets_the_painzoo_default():
     assert Recipe.from_config(None) == Recipe.preset("painzoo")
     got = Recipe.from_config({"epochs": 7})
@@ -132,22 +148,12 @@ def test_painzoo_augmentation_keeps_size_and_range():
     assert np.isfinite(out).all() and out.min() >= -1e-3 and out.max() <= 255 + 1e-3
 
 
-def test_the_default_augments_training_images_and_never_test_images(monkeypatch):
-    import painzoo.training.recipe as recipe_module
-
-    seen = []
-
-    def recording_make_input(dataset, **kwargs):
-        seen.append((len(dataset), kwargs["augment"], kwargs["shuffle"]))
-        return make_input(dataset, **kwargs)
-
-    make_input = recipe_module.make_input
-    monkeypatch.setattr(recipe_module, "make_input", recording_make_input)
+def test_the_default_augments_training_images_and_never_test_images(input_calls):
     data = _bright_dark(n=16)
     recipe = Recipe.preset("painzoo", min_steps=2, epochs=1)
     recipe.fit(_tiny_model(), data)
     recipe.predict(_tiny_model(), data)
-    assert seen == [(16, "painzoo", True), (16, None, False)]
+    assert input_calls == [(16, "painzoo", True), (16, None, False)]
     aug = get_augmentation(recipe.augment, 16)
     assert aug.load_size == (18, 18)  # round(1.1 x 16): crops of a slightly larger load
 
@@ -230,24 +236,14 @@ def test_recomputed_bn_statistics_are_those_of_the_images():
 
 
 @pytest.mark.backend
-def test_recompute_bn_ends_training_with_the_clean_training_images_statistics(monkeypatch):
+def test_recompute_bn_ends_training_with_the_clean_training_images_statistics(input_calls):
     # The moving averages of small augmented batches are not the statistics of the
     # clean images; with recompute_bn, Recipe.fit replaces them after training.
-    import painzoo.training.recipe as recipe_module
-
-    seen = []
-
-    def recording_make_input(dataset, **kwargs):
-        seen.append((len(dataset), kwargs["augment"], kwargs["shuffle"]))
-        return make_input(dataset, **kwargs)
-
-    make_input = recipe_module.make_input
-    monkeypatch.setattr(recipe_module, "make_input", recording_make_input)
     data = _bright_dark(n=32)
     keras.utils.set_random_seed(0)
     model = _two_norm_model()
     Recipe.preset("painzoo", min_steps=20, epochs=2, recompute_bn=True).fit(model, data)
-    assert seen == [(32, "painzoo", True), (32, None, False)]  # training, then the clean pass
+    assert input_calls == [(32, "painzoo", True), (32, None, False)]  # training, then clean pass
     bn = model.get_layer("bn")
     conv = keras.Model(model.input, model.get_layer("conv").output)
     features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
