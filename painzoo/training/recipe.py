@@ -684,11 +684,7 @@ class Recipe:
 
         if self.input_norm is None or len(dataset) == 0:
             return 0
-        layers = [
-            la
-            for la in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(la, ImageScaling) and la.mode == "unit"
-        ]
+        layers = [la for la in _layers_of(model, ImageScaling) if la.mode == "unit"]
         if not layers:
             return 0
         rows = np.arange(len(dataset))
@@ -792,16 +788,12 @@ class Recipe:
         """
         layers = [
             la
-            for la in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(la, keras.layers.BatchNormalization) and la.trainable and la.built
+            for la in _layers_of(model, keras.layers.BatchNormalization)
+            if la.trainable and la.built
         ]
         if not layers or len(dataset) == 0:
             return 0
-        dropouts = [
-            la
-            for la in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(la, keras.layers.Dropout)
-        ]
+        dropouts = _layers_of(model, keras.layers.Dropout)
         rates = [la.rate for la in dropouts]
         momenta = [la.momentum for la in layers]
         sums = [[0.0, 0.0] for _ in layers]  # per layer: sum of n * mean, n * (var + mean^2)
@@ -894,13 +886,18 @@ class Recipe:
         )
 
 
-def _set_on_layers(model, layer_type, attr: str, value) -> int:
-    """Set ``attr = float(value)`` on every ``layer_type`` layer of ``model``; return how many."""
-    layers = [
+def _layers_of(model, layer_type) -> list:
+    """Every ``layer_type`` layer inside ``model``, nested ones included."""
+    return [
         la
         for la in model._flatten_layers(include_self=False, recursive=True)
         if isinstance(la, layer_type)
     ]
+
+
+def _set_on_layers(model, layer_type, attr: str, value) -> int:
+    """Set ``attr = float(value)`` on every ``layer_type`` layer of ``model``; return how many."""
+    layers = _layers_of(model, layer_type)
     for layer in layers:
         setattr(layer, attr, float(value))
     return len(layers)

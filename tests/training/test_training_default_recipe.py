@@ -206,9 +206,16 @@ def _two_norm_model(size=16):
     return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
 
 
+def _first_conv_outputs(model, data):
+    """The outputs of ``model``'s first convolution for every image, float64 ``[pixels, 4]``."""
+    conv = keras.Model(model.input, model.get_layer("conv").output)
+    features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
+    return features.astype(np.float64).reshape(-1, 4)
+
+
 @pytest.mark.backend
 def test_recomputed_bn_statistics_are_those_of_the_images():
-    data = _bright_dark(n=70)  # two passes of 64 and 6 images: the moments are combined
+    data = _bright_dark(n=70)  # two passes of 35 images: the moments are combined
     model = _two_norm_model()
     model.get_layer("frozen").trainable = False
     frozen = [keras.ops.convert_to_numpy(w) for w in model.get_layer("frozen").weights]
@@ -216,9 +223,7 @@ def test_recomputed_bn_statistics_are_those_of_the_images():
     recipe = Recipe.preset("painzoo")
     assert recipe.recompute_bn_statistics(model, data) == 1
     # independent: NumPy moments of the first convolution's outputs over all 70 images
-    conv = keras.Model(model.input, model.get_layer("conv").output)
-    features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
-    features = features.astype(np.float64).reshape(-1, 4)
+    features = _first_conv_outputs(model, data)
     bn = model.get_layer("bn")
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(bn.moving_mean), features.mean(0), rtol=1e-4
@@ -245,9 +250,7 @@ def test_recompute_bn_ends_training_with_the_clean_training_images_statistics(in
     Recipe.preset("painzoo", min_steps=20, epochs=2, recompute_bn=True).fit(model, data)
     assert input_calls == [(32, "painzoo", True), (32, None, False)]  # training, then clean pass
     bn = model.get_layer("bn")
-    conv = keras.Model(model.input, model.get_layer("conv").output)
-    features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
-    features = features.astype(np.float64).reshape(-1, 4)
+    features = _first_conv_outputs(model, data)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(bn.moving_mean), features.mean(0), rtol=1e-4
     )
