@@ -49,7 +49,14 @@ def main(argv=None) -> None:
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
-    overrides = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in args.set)}
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set takes FIELD=VALUE; received {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    if not 0 <= args.fold < args.folds:
+        parser.error(f"--fold must be in 0..{args.folds - 1}; received {args.fold}")
     ds = Dataset.from_csv(args.data)
     folds = get_protocol({"subject_kfold": {"n_splits": args.folds}}).folds(ds, seed=args.seed)
     fold = folds[args.fold]
@@ -67,10 +74,7 @@ def main(argv=None) -> None:
     names = [la.name for la in model.layers if isinstance(la, weighted)]
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
 
-    def images(dataset):
-        return np.asarray(dataset.load_images(recipe.input_spec(model).size), "float32")
-
-    x_train = images(train)
+    x_train = np.asarray(train.load_images(recipe.input_spec(model).size), "float32")
 
     class Trace(keras.callbacks.Callback):
         steps = 0

@@ -504,9 +504,9 @@ class Recipe:
         for layer in _layers_of(model, _WEIGHTED):
             if getattr(layer, "kernel", None) is None:
                 continue
-            if _is_classifier(layer) and np.any(keras.ops.convert_to_numpy(layer.kernel)):
-                continue  # the classifier as built: no ReLU after it to silence
             kernel = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
+            if _is_classifier(layer) and np.any(kernel):
+                continue  # the classifier as built: no ReLU after it to silence
             fan_in = kernel[..., 0].size
             scale = float(kernel.std())
             if scale <= 0:
@@ -700,10 +700,7 @@ class Recipe:
         layers = _unit_scalings(model)
         if not layers:
             return 0
-        rows = np.arange(len(dataset))
-        if len(rows) > _NORM_SAMPLE:
-            rows = np.sort(np.random.default_rng(self.seed).choice(rows, _NORM_SAMPLE, False))
-        images = dataset.subset(rows).load_images(self.input_spec(model).size)
+        images = self._sample_images(model, dataset, _NORM_SAMPLE)
         pixels = np.asarray(images, np.float64).reshape(-1, images.shape[-1])
         mean, std = pixels.mean(axis=0), pixels.std(axis=0)
         std = np.maximum(std, 1.0)  # a constant channel: keep it finite, at x / 1 scale
@@ -711,6 +708,13 @@ class Recipe:
             layer.standardize(mean, std)
         _forget_traced_steps(model)
         return len(layers)
+
+    def _sample_images(self, model, dataset, n: int):
+        """Up to ``n`` of ``dataset``'s images (drawn with ``seed``, in order) at ``model``'s input size."""
+        rows = np.arange(len(dataset))
+        if len(rows) > n:
+            rows = np.sort(np.random.default_rng(self.seed).choice(rows, n, False))
+        return dataset.subset(rows).load_images(self.input_spec(model).size)
 
     def init_from_data(self, model, dataset) -> int:
         """Data-dependent initialisation of a network without normalisation layers.
@@ -733,10 +737,7 @@ class Recipe:
         if _layers_of(model, _NORMS) or len(dataset) == 0:
             return 0
         weighted = [la for la in _layers_of(model, _WEIGHTED) if la.built]
-        rows = np.arange(len(dataset))
-        if len(rows) > _INIT_SAMPLE:
-            rows = np.sort(np.random.default_rng(self.seed).choice(rows, _INIT_SAMPLE, False))
-        images = dataset.subset(rows).load_images(self.input_spec(model).size)
+        images = self._sample_images(model, dataset, _INIT_SAMPLE)
         images = keras.ops.convert_to_tensor(np.asarray(images, "float32"))
         changed = 0
         for layer in weighted:
