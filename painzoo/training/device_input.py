@@ -267,9 +267,14 @@ class DevicePipeline(keras.utils.PyDataset):
         shuffle: Draw a new order every epoch (on the device, seeded).
         seed: Seed of the order.
         drop_remainder: Drop the last incomplete batch.
+        order: A :class:`~painzoo.training.batch_order.StratifiedOrder` that
+            draws every epoch's order (on the host, copied to the device)
+            instead of a plain shuffle.
     """
 
-    def __init__(self, pixels, labels, batch_size, augmenter, shuffle, seed, drop_remainder):
+    def __init__(
+        self, pixels, labels, batch_size, augmenter, shuffle, seed, drop_remainder, order=None
+    ):
         # One worker, no threads: every op is issued from the training loop and
         # runs asynchronously on the device (JAX, CUDA); a thread pool would
         # only add copies and locking.
@@ -282,9 +287,12 @@ class DevicePipeline(keras.utils.PyDataset):
         self.image_size = augmenter.image_size
         self._shuffle, self._drop = shuffle, drop_remainder
         self._order_seed = keras.random.SeedGenerator(seed)
+        self._stratified = order
         self._order = self._new_order()
 
     def _new_order(self):
+        if self._shuffle and self._stratified is not None:
+            return ops.convert_to_tensor(self._stratified().astype(np.int32))
         order = ops.arange(self.n, dtype="int32")
         if self._shuffle:
             order = keras.random.shuffle(order, seed=self._order_seed)

@@ -22,6 +22,7 @@ from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
 from painzoo.training import device_input
 from painzoo.training.augment import get_augmentation
+from painzoo.training.batch_order import StratifiedOrder
 
 #: Environment variable bounding the input pipeline's threads (set by benchmark workers).
 THREADS_ENV = "PAINZOO_THREADS"
@@ -42,6 +43,7 @@ def make_input(
     batch_size: int,
     augment=None,
     shuffle: bool = False,
+    stratify: bool = False,
     seed: int = 0,
     labels: str = "sparse",
     num_classes: int = 2,
@@ -68,6 +70,10 @@ def make_input(
             a list of layers or a callable (see
             :func:`painzoo.training.augment.get_augmentation`).
         shuffle: Reshuffle every epoch (seeded by ``seed``).
+        stratify: With ``shuffle``, every batch holds the classes in about
+            their proportion in ``dataset`` (within one image), each epoch in
+            a new order (:class:`~painzoo.training.batch_order.StratifiedOrder`).
+            A training recipe's ``stratify_batches``.
         seed: Seed of the shuffling and of the augmentation layers.
         labels: ``"sparse"`` (int32 ``[B]``, for
             ``sparse_categorical_crossentropy`` as the training recipes use) or
@@ -99,8 +105,9 @@ def make_input(
 
     Raises:
         ValueError: For an empty dataset, a bad ``labels`` value, labels
-            outside ``[0, num_classes)``, a non-positive size, or
-            ``device_resident=True`` with a custom augmentation.
+            outside ``[0, num_classes)``, a non-positive size,
+            ``stratify`` without ``shuffle``, or ``device_resident=True``
+            with a custom augmentation.
 
     Example:
         >>> train = make_input(ds, image_size=224, batch_size=64, augment="p1",
@@ -126,6 +133,8 @@ def make_input(
         raise ValueError(
             f"image_size and batch_size must be positive; received {image_size}, {batch_size}."
         )
+    if stratify and not shuffle:
+        raise ValueError("stratify orders the images of a shuffled pipeline; pass shuffle=True.")
     if labels not in ("onehot", "sparse"):
         raise ValueError(f"labels must be 'onehot' or 'sparse'; received {labels!r}.")
     y = dataset.labels
@@ -137,6 +146,7 @@ def make_input(
     budget = _thread_budget()
     workers = min(int(workers), budget) if budget else int(workers)
     aug = get_augmentation(augment, hw, seed=seed)
+    order = StratifiedOrder(y, seed=seed) if stratify else None
     load_size = (aug.load_size if aug is not None else None) or hw
     crop_size = None
     if aug is None and test_resize is not None:
@@ -145,7 +155,7 @@ def make_input(
     device = None
     if crop_size is None:  # the test-time crop is done by the host pipelines
         device = _device_pipeline(
-            dataset, hw, load_size, batch_size, aug, shuffle, seed, labels, num_classes,
+            dataset, hw, load_size, batch_size, aug, shuffle, order, seed, labels, num_classes,
             drop_remainder, workers, device_resident,
         )  # fmt: skip
     if device is not None:
@@ -159,6 +169,7 @@ def make_input(
             batch_size,
             aug,
             shuffle,
+            order,
             seed,
             labels,
             num_classes,
@@ -172,6 +183,7 @@ def make_input(
         batch_size,
         aug,
         shuffle,
+        order,
         seed,
         labels,
         num_classes,
@@ -181,8 +193,9 @@ def make_input(
 
 
 def _device_pipeline(
-    ds, hw, load_size, batch_size, aug, shuffle, seed, labels, num_classes, drop, workers, mode
-):
+    ds, hw, load_size, batch_size, aug, shuffle, order, seed, labels, num_classes, drop, workers,
+    mode,
+):  # fmt: skip
     """The device-resident pipeline where ``mode`` and the data allow it, else ``None``."""
     if mode not in (True, False, "auto"):
         raise ValueError(f"device_resident must be True, False or 'auto'; received {mode!r}.")
@@ -214,7 +227,9 @@ def _device_pipeline(
     pixels = device_input.decode_all(ds, load_size, load, workers)
     augmenter = device_input.BatchAugmenter(spec, hw, load_size, seed=seed)
     y = _encode_labels(ds.labels, labels, num_classes)
-    return device_input.DevicePipeline(pixels, y, batch_size, augmenter, shuffle, seed, drop)
+    return device_input.DevicePipeline(
+        pixels, y, batch_size, augmenter, shuffle, seed, drop, order=order
+    )
 
 
 def _encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
@@ -235,6 +250,7 @@ def _tf_pipeline(
     batch_size,
     aug,
     shuffle,
+    order,
     seed,
     labels,
     num_classes,
@@ -246,7 +262,10 @@ def _tf_pipeline(
     autotune = tf.data.AUTOTUNE
     if ds.images is not None:
         pixels = np.stack([_prepare(im, load_size, crop_size) for im in ds.images])
-        data = tf.data.Dataset.from_tensor_slices((pixels, y))
+
+        def source(idx):
+            return tf.data.Dataset.from_tensor_slices((pixels[idx], y[idx]))
+
     else:
         paths = np.array([str(p) for p in ds.image_paths])
 
@@ -261,10 +280,27 @@ def _tf_pipeline(
             image.set_shape((*stored, 3))
             return image, label
 
-        data = tf.data.Dataset.from_tensor_slices((paths, y))
-        data = data.map(tf_load, num_parallel_calls=autotune, deterministic=True).cache()
-    if shuffle:
-        data = data.shuffle(len(ds), seed=seed, reshuffle_each_iteration=True)
+        def source(idx):
+            data = tf.data.Dataset.from_tensor_slices((paths[idx], y[idx]))
+            return data.map(tf_load, num_parallel_calls=autotune, deterministic=True).cache()
+
+    if order is not None:
+        # StratifiedOrder's pattern of classes, each class's images in a new order every
+        # epoch (its own cached, reshuffled stream): the same kind of order as the other
+        # backends' pipelines, drawn by tf.data.
+        parts = [
+            source(members).shuffle(len(members), seed=seed + k, reshuffle_each_iteration=True)
+            for k, members in enumerate(order.members)
+        ]
+        pattern = tf.data.Dataset.from_tensor_slices(order.pattern.astype(np.int64))
+        data = tf.data.Dataset.choose_from_datasets(parts, pattern)
+        # choose_from_datasets cannot count its elements; without the count Keras
+        # takes the end of the first epoch for running out of data
+        data = data.apply(tf.data.experimental.assert_cardinality(len(ds)))
+    else:
+        data = source(np.arange(len(ds)))
+        if shuffle:
+            data = data.shuffle(len(ds), seed=seed, reshuffle_each_iteration=True)
 
     def to_float(image, label):
         return tf.cast(image, tf.float32), label
@@ -314,6 +350,7 @@ class _ArrayPipeline(keras.utils.PyDataset):
         batch_size,
         aug,
         shuffle,
+        order,
         seed,
         labels,
         num_classes,
@@ -329,7 +366,8 @@ class _ArrayPipeline(keras.utils.PyDataset):
         self.crop_size = crop_size
         self._aug, self._shuffle, self._drop = aug, shuffle, drop_remainder
         self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(len(ds)) if shuffle else np.arange(len(ds))
+        self._stratified = order
+        self._order = self._new_order() if shuffle else np.arange(len(ds))
         self._seed, self._epoch = int(seed), 0
         self._aug_lock = threading.Lock()  # random layers keep their seed state
 
@@ -366,4 +404,9 @@ class _ArrayPipeline(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         self._epoch += 1
         if self._shuffle:
-            self._order = self._rng.permutation(len(self._order))
+            self._order = self._new_order()
+
+    def _new_order(self) -> np.ndarray:
+        if self._stratified is not None:
+            return self._stratified()
+        return self._rng.permutation(len(self._ds))
