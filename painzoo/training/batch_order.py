@@ -60,9 +60,6 @@ class StratifiedOrder:
         #: Class (index into :attr:`members`) of every position of an epoch's order.
         self.pattern = kind[np.argsort(position, kind="stable")]
 
-    def __len__(self) -> int:
-        return len(self.pattern)
-
     def __call__(self) -> np.ndarray:
         """The next epoch's order: a permutation of ``range(N)``, int64."""
         order = np.empty(len(self.pattern), np.int64)

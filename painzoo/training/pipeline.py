@@ -71,7 +71,7 @@ def make_input(
             :func:`painzoo.training.augment.get_augmentation`).
         shuffle: Reshuffle every epoch (seeded by ``seed``).
         stratify: With ``shuffle``, every batch holds the classes in about
-            their proportion in ``dataset`` (within one image), each epoch in
+            their proportion in ``dataset`` (within one image for two classes), each epoch in
             a new order (:class:`~painzoo.training.batch_order.StratifiedOrder`).
             A training recipe's ``stratify_batches``.
         seed: Seed of the shuffling and of the augmentation layers.

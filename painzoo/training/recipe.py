@@ -383,13 +383,9 @@ class Recipe:
             raise ValueError(
                 f"max_step_ratio must be a number > 0 or None; received {self.max_step_ratio!r}."
             )
-        for key in ("data_init", "stratify_batches"):
+        for key in ("data_init", "stratify_batches", "recompute_bn"):
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"{key} must be true or false; received {getattr(self, key)!r}.")
-        if not isinstance(self.recompute_bn, bool):
-            raise ValueError(
-                f"recompute_bn must be true or false; received {self.recompute_bn!r}."
-            )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             raise ValueError(
                 f"class_weight must be None, 'balanced' or a dict; received {self.class_weight!r}."
