@@ -11,12 +11,19 @@ trivial answer shows it here long before its loss says so: its deep layers'
 outputs shrink towards 0, their units fall silent, and the predicted
 probability becomes the same for every image. Ends with the test accuracy.
 
+With ``--curve`` it prints instead, at the same epochs, the accuracy in
+inference mode on the un-augmented training images and on the fold's test
+images: whether a network learns late, never, or learns and then overfits
+(a diagnostic only; the test images are never used to choose anything).
+
 Example::
 
     python benchmarks/training_trace.py --data /tmp/london-crops/manifest.csv --model alexnet \\
         --size 112 --fold 1 --every 10
     python benchmarks/training_trace.py --data /tmp/london-crops/manifest.csv --model alexnet \\
         --size 112 --fold 1 --set augment=flip min_steps=300
+    python benchmarks/training_trace.py --data /tmp/london-crops/manifest.csv --model inceptionv3 \\
+        --size 112 --fold 0 --every 8 --curve
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ def main(argv=None) -> None:
     parser.add_argument("--set", nargs="*", default=[], help="recipe fields as key=YAML value")
     parser.add_argument("--every", type=int, default=5, help="trace every N epochs (and 0-3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="print training (inference mode) and test accuracy instead of the layers",
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -85,6 +97,15 @@ def main(argv=None) -> None:
         def on_epoch_end(self, epoch, logs=None):
             if epoch > 3 and epoch % args.every:
                 return
+            head = (
+                f"epoch {epoch} step {self.steps} loss {logs['loss']:.4f} "
+                f"acc {logs.get('accuracy', float('nan')):.3f}"
+            )
+            if args.curve:
+                fit = _accuracy(recipe.predict(self.model, train), train.labels)
+                held = _accuracy(recipe.predict(self.model, test), test.labels)
+                print(f"{head} | train (inference) {fit:.3f} | test {held:.3f}", flush=True)
+                return
             outs = [keras.ops.convert_to_numpy(o) for o in probe([x_train], training=False)]
             parts = []
             for name, out in zip(names[:-1], outs[:-1]):
@@ -94,18 +115,18 @@ def main(argv=None) -> None:
                 )
             p = outs[-1][:, -1]
             print(
-                f"epoch {epoch} step {self.steps} loss {logs['loss']:.4f} "
-                f"acc {logs.get('accuracy', float('nan')):.3f} | "
-                + " | ".join(parts)
-                + f" | p {p.min():.2f}-{p.max():.2f}",
+                f"{head} | " + " | ".join(parts) + f" | p {p.min():.2f}-{p.max():.2f}",
                 flush=True,
             )
 
     start = time.perf_counter()
     recipe.fit(model, train, callbacks=[Trace()])
-    p = recipe.predict(model, test)
-    accuracy = float(np.mean((np.asarray(p) >= 0.5) == np.asarray(test.labels)))
+    accuracy = _accuracy(recipe.predict(model, test), test.labels)
     print(f"test accuracy {accuracy:.3f} ({time.perf_counter() - start:.0f} s)")
+
+
+def _accuracy(p, labels) -> float:
+    return float(np.mean((np.asarray(p) >= 0.5) == np.asarray(labels)))
 
 
 if __name__ == "__main__":
