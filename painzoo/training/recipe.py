@@ -110,10 +110,13 @@ PRESETS: dict[str, dict] = {
         # layers of networks without normalisation step at most 0.4 of their
         # scale (AlexNet collapsed, SilNet did not learn in 2 of 5 folds without it)
         "max_step_ratio": 0.4,
-        # every batch half pain, half no pain (in a balanced set): batches that happen
-        # to hold more of one class no longer push every output one way (a driver of
-        # the walk in which AlexNet's units fell silent in 3 of 4 london-dev folds)
-        "stratify_batches": True,
+        # for networks without normalisation layers, every batch half pain, half no
+        # pain (in a balanced set): batches that happen to hold more of one class no
+        # longer push every output one way (a driver of the walk in which AlexNet's
+        # units fell silent in 3 of 4 london-dev folds). BatchNorm re-centres such a
+        # push itself, and with stratified batches InceptionV3 and ResNet-18 fitted
+        # their photos better and new people worse (docs/default-recipe.md)
+        "stratify_batches": "auto",
         # networks without normalisation layers start with every unit's input
         # standardised on the training images and the classifier at zero; with
         # stratified batches AlexNet learned in every london-dev fold (81.5 %)
@@ -263,7 +266,13 @@ class Recipe:
             input, the same way, and Adam takes full-size steps on that noise.
             From random weights on london-dev AlexNet's units fell silent in
             three of four folds; with stratified batches and ``data_init`` it
-            learned in every fold (docs/default-recipe.md).
+            learned in every fold. ``True`` for every network, ``False`` for
+            none, ``"auto"`` (the ``"painzoo"`` preset) for networks without
+            normalisation layers only, as ``data_init`` and ``max_step_ratio``:
+            a network with BatchNorm re-centres every unit's input on each
+            batch, and with stratified batches InceptionV3 and ResNet-18
+            fitted their london-dev photos better and new people worse
+            (docs/default-recipe.md).
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -314,7 +323,7 @@ class Recipe:
     max_step_ratio: float | None = None
     recompute_bn: bool = False
     data_init: bool = False
-    stratify_batches: bool = False
+    stratify_batches: bool | str = False
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -383,9 +392,14 @@ class Recipe:
             raise ValueError(
                 f"max_step_ratio must be a number > 0 or None; received {self.max_step_ratio!r}."
             )
-        for key in ("data_init", "stratify_batches", "recompute_bn"):
+        for key in ("data_init", "recompute_bn"):
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"{key} must be true or false; received {getattr(self, key)!r}.")
+        if not (isinstance(self.stratify_batches, bool) or self.stratify_batches == "auto"):
+            raise ValueError(
+                "stratify_batches must be true, false or 'auto' (networks without "
+                f"normalisation layers only); received {self.stratify_batches!r}."
+            )
         if isinstance(self.class_weight, str) and self.class_weight != "balanced":
             raise ValueError(
                 f"class_weight must be None, 'balanced' or a dict; received {self.class_weight!r}."
@@ -826,7 +840,7 @@ class Recipe:
             size,
             augment=self.augment,
             shuffle=True,
-            stratify=self.stratify_batches,
+            stratify=self.stratifies(model),
             batch_size=batch,
         )
         kwargs = {}
@@ -857,6 +871,16 @@ class Recipe:
         if self.recompute_bn:
             self.recompute_bn_statistics(model, train)
         return history
+
+    def stratifies(self, model) -> bool:
+        """Whether training ``model`` draws stratified batches (``stratify_batches``).
+
+        ``"auto"`` stratifies a network without ``BatchNormalization``,
+        ``LayerNormalization`` or ``GroupNormalization`` layers only.
+        """
+        if self.stratify_batches == "auto":
+            return not _layers_of(model, _NORMS)
+        return bool(self.stratify_batches)
 
     def recompute_bn_statistics(self, model, dataset) -> int:
         """Set BatchNorm's moving statistics to those of ``dataset``'s un-augmented images.

@@ -111,7 +111,28 @@ def test_stratified_pipeline_batches_on_every_backend(device_resident):
     assert orders[0] != orders[1] or orders[1] != orders[2]
 
 
-def test_the_default_recipe_trains_on_stratified_batches_and_the_papers_do_not(monkeypatch):
+def _tiny_model(batch_norm: bool):
+    inputs = keras.Input((16, 16, 3))
+    h = keras.layers.Rescaling(1 / 255.0)(inputs)
+    if batch_norm:
+        h = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(h))
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
+
+
+@pytest.mark.parametrize(
+    ("preset", "overrides", "batch_norm", "expected"),
+    [
+        ("painzoo", {}, False, True),  # "auto": a network without normalisation layers
+        ("painzoo", {}, True, False),  # "auto": BatchNorm re-centres the batch itself
+        ("painzoo", {"stratify_batches": True}, True, True),
+        ("painzoo", {"stratify_batches": False}, False, False),
+        ("p2", {}, False, False),
+    ],
+)
+def test_which_recipes_train_on_stratified_batches(
+    monkeypatch, preset, overrides, batch_norm, expected
+):
     import painzoo.training.recipe as recipe_module
 
     seen = []
@@ -123,14 +144,15 @@ def test_the_default_recipe_trains_on_stratified_batches_and_the_papers_do_not(m
 
     monkeypatch.setattr(recipe_module, "make_input", recording)
     ds = _numbered(16, 8, size=16)
-    for name, expected in (("painzoo", True), ("p2", False)):
-        seen.clear()
-        inputs = keras.Input((16, 16, 3))
-        h = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255.0)(inputs))
-        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
-        recipe = Recipe.preset(name, epochs=1, min_steps=0, augment=None)
-        recipe.fit(model, ds)
-        recipe.predict(model, ds)
-        assert seen == [(True, expected), (False, False)]
-    with pytest.raises(ValueError, match="stratify_batches"):
-        Recipe.preset("painzoo", stratify_batches="yes")
+    model = _tiny_model(batch_norm)
+    recipe = Recipe.preset(preset, epochs=1, min_steps=0, augment=None, **overrides)
+    assert recipe.stratifies(model) is expected
+    recipe.fit(model, ds)
+    recipe.predict(model, ds)
+    assert seen == [(True, expected), (False, False)]
+
+
+@pytest.mark.parametrize("value", ["yes", "Auto", 1, None])
+def test_a_bad_stratify_batches_is_named(value):
+    with pytest.raises(ValueError, match="stratify_batches must be true, false or 'auto'"):
+        Recipe.preset("painzoo", stratify_batches=value)
