@@ -120,6 +120,7 @@ def _tiny_model(batch_norm: bool):
     return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize(
     ("preset", "overrides", "batch_norm", "expected"),
     [
