@@ -126,7 +126,9 @@ def main(argv=None) -> None:
 
 
 def _accuracy(p, labels) -> float:
-    return float(np.mean((np.asarray(p) >= 0.5) == np.asarray(labels)))
+    from painzoo.evaluation.metrics import binary_metrics
+
+    return binary_metrics(labels, (np.asarray(p) >= 0.5).astype(int))["accuracy"]
 
 
 if __name__ == "__main__":
