@@ -273,6 +273,12 @@ class Recipe:
             batch, and with stratified batches InceptionV3 and ResNet-18
             fitted their london-dev photos better and new people worse
             (docs/default-recipe.md).
+        ema_momentum: ``None`` (the weights of the last step) or ``m``:
+            the model ends training with the exponential moving average of
+            its trainable weights over the steps, ``w̄ ← m · w̄ + (1 − m) · w``
+            (Keras's ``use_ema``; timm's model EMA, Polyak averaging). A
+            network with BatchNorm then gets its moving statistics
+            recomputed for the averaged weights (as ``recompute_bn``).
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -324,6 +330,7 @@ class Recipe:
     recompute_bn: bool = False
     data_init: bool = False
     stratify_batches: bool | str = False
+    ema_momentum: float | None = None
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -360,6 +367,14 @@ class Recipe:
         if self.bn_momentum is not None and not (0.0 <= float(self.bn_momentum) < 1.0):
             raise ValueError(
                 f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
+            )
+        if self.ema_momentum is not None and (
+            isinstance(self.ema_momentum, bool)
+            or not isinstance(self.ema_momentum, (int, float))
+            or not 0.0 < self.ema_momentum < 1.0
+        ):
+            raise ValueError(
+                f"ema_momentum must be a number in (0, 1) or None; received {self.ema_momentum!r}."
             )
         if self.dropout is not None and not (0.0 <= float(self.dropout) < 1.0):
             raise ValueError(f"dropout must be in [0, 1) or None; received {self.dropout}.")
@@ -571,6 +586,10 @@ class Recipe:
             kind, kwargs = "rmsprop", {"weight_decay": wd or None}
         else:
             kind, kwargs = "sgd", {"momentum": 0.9, "weight_decay": wd or None}
+        if self.ema_momentum is not None:
+            # Keras keeps the average beside each weight and writes it into the
+            # model when fit ends (Optimizer.finalize_variable_values)
+            kwargs.update(use_ema=True, ema_momentum=float(self.ema_momentum))
         return make_optimizer(kind, lr_multipliers, learning_rate=lr, **kwargs)
 
     def resolved_precision(self) -> str:
@@ -868,7 +887,8 @@ class Recipe:
             verbose=self.verbose,
             **kwargs,
         )
-        if self.recompute_bn:
+        if self.recompute_bn or self.ema_momentum is not None:
+            # averaged weights never produced the moving statistics BatchNorm holds
             self.recompute_bn_statistics(model, train)
         return history
 

@@ -134,6 +134,10 @@ def test_bad_new_fields_are_named():
         ("min_steps", -1),
         ("augment", "flipp"),
         ("recompute_bn", "yes"),
+        ("ema_momentum", 1.0),
+        ("ema_momentum", 0.0),
+        ("ema_momentum", True),
+        ("ema_momentum", "0.99"),
     ):
         with pytest.raises(ValueError, match=field):
             Recipe.preset("painzoo", **{field: value})
@@ -259,3 +263,54 @@ def test_recompute_bn_ends_training_with_the_clean_training_images_statistics(in
     )
     # off unless asked for: the papers' presets and painzoo's default keep the moving averages
     assert not any(Recipe.preset(name).recompute_bn for name in ("p1", "p2", "painzoo"))
+
+
+class _StepWeights(keras.callbacks.Callback):
+    """The trainable weights after every optimiser step, as NumPy arrays."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([keras.ops.convert_to_numpy(w) for w in self.model.trainable_weights])
+
+
+@pytest.mark.backend
+def test_ema_ends_training_with_the_average_of_the_steps():
+    data = _bright_dark(n=32)
+    recipe = Recipe.preset("painzoo", min_steps=12, epochs=1, augment=None, ema_momentum=0.7)
+    keras.utils.set_random_seed(0)
+    model = _tiny_model(batchnorm=False)
+    steps = _StepWeights()
+    recipe.fit(model, data, callbacks=[steps])
+    assert len(steps.steps) == recipe.training_plan(len(data))["total_steps"] == 12
+    # independent: the average of the recorded weights, started at the first step's
+    average = [w.astype(np.float64) for w in steps.steps[0]]
+    for weights in steps.steps[1:]:
+        average = [0.7 * a + 0.3 * w for a, w in zip(average, weights)]
+    final = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    for got, want, last in zip(final, average, steps.steps[-1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+        assert not np.allclose(got, last)  # not the last step's weights
+    # off in every preset: the papers' and painzoo's default end with the last step's weights
+    assert all(Recipe.preset(name).ema_momentum is None for name in ("p1", "p2", "painzoo"))
+
+
+@pytest.mark.backend
+def test_ema_gives_batchnorm_the_statistics_of_the_averaged_weights():
+    # BatchNorm's moving averages were gathered by the weights of the steps, not by
+    # their average; with ema_momentum, Recipe.fit recomputes them on the clean images.
+    data = _bright_dark(n=32)
+    keras.utils.set_random_seed(0)
+    model = _two_norm_model()
+    Recipe.preset("painzoo", min_steps=20, epochs=2, ema_momentum=0.9).fit(model, data)
+    features = _first_conv_outputs(model, data)  # through the averaged convolution
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.get_layer("bn").moving_mean), features.mean(0), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.get_layer("bn").moving_variance),
+        features.var(0),
+        rtol=1e-4,
+    )
