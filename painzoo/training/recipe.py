@@ -279,6 +279,7 @@ class Recipe:
             (Keras's ``use_ema``; timm's model EMA, Polyak averaging). A
             network with BatchNorm then gets its moving statistics
             recomputed for the averaged weights (as ``recompute_bn``).
+            Cannot be combined with ``early_stopping``.
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -375,6 +376,12 @@ class Recipe:
         ):
             raise ValueError(
                 f"ema_momentum must be a number in (0, 1) or None; received {self.ema_momentum!r}."
+            )
+        if self.ema_momentum is not None and self.early_stopping:
+            raise ValueError(
+                "ema_momentum and early_stopping cannot be combined: early stopping restores "
+                "its best epoch's weights over the average when training ends, so the average "
+                "would be lost. Set one of them to null / 0."
             )
         if self.dropout is not None and not (0.0 <= float(self.dropout) < 1.0):
             raise ValueError(f"dropout must be in [0, 1) or None; received {self.dropout}.")

@@ -293,6 +293,9 @@ def test_ema_ends_training_with_the_average_of_the_steps():
     for got, want, last in zip(final, average, steps.steps[-1]):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
         assert not np.allclose(got, last)  # not the last step's weights
+    # early stopping would restore its best epoch over the average: refused
+    with pytest.raises(ValueError, match="ema_momentum and early_stopping"):
+        Recipe.preset("painzoo", ema_momentum=0.99, validation_split=0.2, early_stopping=5)
     # off in every preset: the papers' and painzoo's default end with the last step's weights
     assert all(Recipe.preset(name).ema_momentum is None for name in ("p1", "p2", "painzoo"))
 
