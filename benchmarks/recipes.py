@@ -84,7 +84,7 @@ def main(argv=None) -> None:
     import keras
 
     import painzoo
-    from painzoo.evaluation.metrics import learning_flags
+    from painzoo.evaluation.metrics import chance_accuracy, learning_flags
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
@@ -117,10 +117,18 @@ def main(argv=None) -> None:
                 fit = float(np.mean((recipe.predict(model, train) >= 0.5) == train.labels))
                 y_pred = (p >= 0.5).astype(int)
                 accs.append(float(np.mean(y_pred == test.labels)))
-                flag = learning_flags(y_pred, history.history["loss"])
+                flag = learning_flags(
+                    y_pred,
+                    history.history["loss"],
+                    y_true=test.labels,
+                    accuracies=history.history.get("accuracy"),
+                    chance=chance_accuracy(train.labels, recipe.class_weights(train.labels)),
+                )
                 flags.append(flag)
+                batches = history.history.get("accuracy") or [float("nan")]
                 print(
                     f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} train acc {fit:.3f} "
+                    f"(batches, last epochs {np.mean(batches[-3:]):.3f}) "
                     f"loss {history.history['loss'][0]:.3f}->{history.history['loss'][-1]:.3f} "
                     f"{flag}",
                     flush=True,

@@ -55,7 +55,7 @@ __all__ = [
 #: code, training loop, data pipeline, metrics). It is part of every unit's
 #: identity: bump it in a change that alters results, so that finished units of
 #: an older painzoo are not reused as if they were current (they stay on disk).
-RESULTS_VERSION = "7"  # 7: augmentation layers draw independently, in data order
+RESULTS_VERSION = "8"  # 8: the learning flags read the class-weighted training accuracy
 
 # Recipe fields that do not change a unit's result (they are left out of its identity).
 _RECIPE_NOT_IN_IDENTITY = ("verbose",)
@@ -629,7 +629,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
 
     from painzoo.benchmark.attention_report import save_unit_attention
     from painzoo.benchmark.stopping import StopOnSignal
-    from painzoo.evaluation.metrics import binary_metrics, learning_record
+    from painzoo.evaluation.metrics import binary_metrics, chance_accuracy, learning_record
     from painzoo.training.learner import get_learner
     from painzoo.training.recipe import Recipe
 
@@ -685,7 +685,17 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         n_test=len(test),
         seconds={k: round(v, 3) for k, v in timing.items()},
     )
-    metrics.update(learning_record(test.labels, y_pred, losses, run_id=unit.run_id))
+    chance = chance_accuracy(train.labels, learner.recipe.class_weights(train.labels))
+    metrics.update(
+        learning_record(
+            test.labels,
+            y_pred,
+            losses,
+            accuracies=learner.accuracies,
+            chance=chance,
+            run_id=unit.run_id,
+        )
+    )
     store.write_text(f"{folder}/predictions.csv", preds.to_csv(index=False))
     store.remove(f"{folder}/error.json")
     store.write_text(f"{folder}/metrics.json", _json(metrics))

@@ -39,6 +39,7 @@ __all__ = [
     "bootstrap_ci",
     "COUNT_KEYS",
     "METRIC_KEYS",
+    "chance_accuracy",
     "learning_flags",
     "learning_record",
 ]
@@ -319,13 +320,47 @@ _MIN_LOSS_DROP = 0.05
 # only from a poor start to where a model that learned nothing sits.
 _CHANCE_LOSS = float(np.log(2.0))
 _CHANCE_BAND = 0.03
+# The training accuracy of the last epochs must close at least a fifth of the gap
+# between answering the commonest class for every image (chance) and fitting every
+# image: 60 % with balanced class weights. A loss can leave the ln 2 band from a
+# poor start (large initial logits) while the model still guesses.
+_MIN_ACCURACY_GAIN = 0.2
 FLAG_ADVICE = (
     "train longer (more epochs), start from pretrained weights (`weights: imagenet` where "
     "the model offers them) or use the default `painzoo` recipe preset"
 )
 
 
-def learning_flags(y_pred, losses=None, y_true=None) -> str:
+def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
+    """The training accuracy of answering the commonest class for every image.
+
+    Keras weighs its training accuracy by ``class_weight``, so the commonest
+    class is the one with the largest summed weight: 0.5 with balanced class
+    weights (:meth:`painzoo.training.Recipe.class_weights`) whatever the
+    classes' shares, the larger share without weights.
+
+    Args:
+        labels: Training labels.
+        class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
+
+    Returns:
+        The accuracy in [0, 1]; 0.5 for no labels.
+    """
+    labels = np.asarray(labels, int).ravel()
+    if len(labels) == 0:
+        return 0.5
+    counts = np.bincount(labels, minlength=2).astype(float)
+    weights = np.ones_like(counts)
+    for c, w in (class_weight or {}).items():
+        if int(c) < len(weights):
+            weights[int(c)] = float(w)
+    mass = counts * weights
+    return float(mass.max() / mass.sum()) if mass.sum() > 0 else 0.5
+
+
+def learning_flags(
+    y_pred, losses=None, y_true=None, *, accuracies=None, chance: float = 0.5
+) -> str:
     """Whether a trained model collapsed to one class or did not learn.
 
     Args:
@@ -335,13 +370,20 @@ def learning_flags(y_pred, losses=None, y_true=None) -> str:
         y_true: True classes of the test images. When given and the test
             set holds one class only, predicting that one class is not
             flagged (a one-class test set cannot show a collapse).
+        accuracies: Training accuracy per epoch (``history.history["accuracy"]``,
+            weighted as the loss), or ``None``.
+        chance: The training accuracy of answering one class for every image
+            (:func:`chance_accuracy`; 0.5 with balanced class weights).
 
     Returns:
         ``"collapsed"`` when every test image gets the same class (from two
-        test images on), else ``"not_learning"`` when the mean loss of the
-        last (up to three) epochs is not at least 5 % below the first
-        epoch's, or lies within 3 % of ln 2 (the cross-entropy of answering
-        0.5 for every image), or any loss is NaN/infinite; else ``""``.
+        test images on), else ``"not_learning"`` when, over two or more
+        epochs, the mean loss of the last (up to three) epochs is not at
+        least 5 % below the first epoch's, or lies within 3 % of ln 2 (the
+        cross-entropy of answering 0.5 for every image), or any loss is
+        NaN/infinite, or the mean training accuracy of those epochs closes
+        less than a fifth of the gap from ``chance`` to 1 (below 60 % for
+        ``chance`` 0.5); else ``""``.
     """
     y_pred = np.asarray(y_pred).ravel()
     one_class_test = y_true is not None and len(np.unique(np.asarray(y_true).ravel())) < 2
@@ -356,38 +398,51 @@ def learning_flags(y_pred, losses=None, y_true=None) -> str:
             return FLAG_NOT_LEARNING
         if abs(last - _CHANCE_LOSS) <= _CHANCE_BAND * _CHANCE_LOSS:
             return FLAG_NOT_LEARNING
+    fits = np.asarray([] if accuracies is None else accuracies, float).ravel()
+    if len(fits) >= 2:
+        fit = float(np.mean(fits[-min(3, len(fits) - 1) :]))
+        if fit < chance + _MIN_ACCURACY_GAIN * (1.0 - chance):
+            return FLAG_NOT_LEARNING
     return ""
 
 
-def learning_record(y_true, y_pred, losses=None, *, run_id: str = "") -> dict:
+def learning_record(
+    y_true, y_pred, losses=None, *, accuracies=None, chance: float = 0.5, run_id: str = ""
+) -> dict:
     """The learning columns of a unit's metrics; warns when the unit is flagged.
 
     Args:
         y_true: True classes of the test images.
         y_pred: Predicted classes.
         losses: Training loss per epoch, or ``None`` (baselines).
+        accuracies: Training accuracy per epoch, or ``None``.
+        chance: The training accuracy of answering one class (:func:`chance_accuracy`).
         run_id: Named in the warning.
 
     Returns:
-        ``{"flag", "loss_first", "loss_last", "epochs_run"}`` (``flag`` from
-        :func:`learning_flags`; the loss entries are ``None`` without a curve).
+        ``{"flag", "loss_first", "loss_last", "train_accuracy_last", "epochs_run"}``
+        (``flag`` from :func:`learning_flags`; the curve entries are ``None``
+        without a curve).
     """
     import warnings
 
-    flag = learning_flags(y_pred, losses, y_true=y_true)
+    flag = learning_flags(y_pred, losses, y_true=y_true, accuracies=accuracies, chance=chance)
     if flag:
         what = (
             "predicted one class for every test image"
             if flag == FLAG_COLLAPSED
-            else "did not lower its training loss, or lowered it only to chance (ln 2)"
+            else "did not lower its training loss, lowered it only to chance (ln 2), "
+            "or fitted its training images hardly better than answering one class"
         )
         warnings.warn(
             f"{run_id or 'a unit'}: the model {what} ({flag}); {FLAG_ADVICE}.", stacklevel=2
         )
     curve = [float(v) for v in (losses if losses is not None else [])]
+    fits = [float(v) for v in (accuracies if accuracies is not None else [])]
     return {
         "flag": flag,
         "loss_first": round(curve[0], 4) if curve else None,
         "loss_last": round(curve[-1], 4) if curve else None,
+        "train_accuracy_last": round(fits[-1], 4) if fits else None,
         "epochs_run": len(curve) or None,
     }

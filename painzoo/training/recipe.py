@@ -709,7 +709,7 @@ class Recipe:
         model.compile(
             optimizer=self.make_optimizer(total_steps, self.lr_multipliers(model)),
             loss=self.make_loss(),
-            metrics=["accuracy"],
+            weighted_metrics=["accuracy"],  # weighted by class_weight, as the loss
             jit_compile=self.jit_compile,
         )
         return model

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from painzoo.benchmark.report import flagged_lines, summarize, write_report
-from painzoo.evaluation.metrics import learning_flags, learning_record
+from painzoo.evaluation.metrics import chance_accuracy, learning_flags, learning_record
 
 
 def test_one_class_for_every_test_image_is_collapsed():
@@ -47,7 +47,13 @@ def test_collapse_wins_over_not_learning():
 def test_learning_record_warns_and_keeps_the_curve():
     with pytest.warns(UserWarning, match="unit-7.*one class.*weights: imagenet"):
         rec = learning_record([0, 1, 0], [1, 1, 1], [0.7, 0.69, 0.68], run_id="unit-7")
-    assert rec == {"flag": "collapsed", "loss_first": 0.7, "loss_last": 0.68, "epochs_run": 3}
+    assert rec == {
+        "flag": "collapsed",
+        "loss_first": 0.7,
+        "loss_last": 0.68,
+        "train_accuracy_last": None,
+        "epochs_run": 3,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a healthy unit warns nothing
         rec = learning_record([0, 1], [0, 1], [0.7, 0.2])
@@ -125,6 +131,7 @@ def test_a_unit_that_collapses_is_flagged_in_results_csv(tmp_path):
     assert set(table["flag"]) <= {"collapsed", "not_learning"} and len(table) == 2
     metrics = json.loads(next((tmp_path / "runs").glob("*/metrics.json")).read_text())
     assert metrics["loss_first"] is not None and metrics["epochs_run"] == 2
+    assert 0.0 <= metrics["train_accuracy_last"] <= 1.0
     assert "Collapsed or not learning" in (tmp_path / "report.md").read_text()
     assert len(result.results) == 2
 
@@ -142,3 +149,73 @@ def test_a_loss_that_ends_at_chance_is_not_learning():
     # Well below chance, or a curve that is still far above it and falling, is learning.
     assert learning_flags(y_pred, [0.75, 0.6, 0.5, 0.45], y_true=y_true) == ""
     assert learning_flags(y_pred, [1.2, 1.0, 0.9, 0.9], y_true=y_true) == ""
+
+
+def test_a_fit_no_better_than_one_class_is_not_learning():
+    # A real fold (VGG16 from random weights without data_init, neutral vs smiling, 30
+    # epochs): large initial logits put the first loss at 1.467; it fell to 0.666, 4 %
+    # below ln 2 and so outside the chance band, while the network classified 54.5 % of
+    # its own training photos and 62.5 % of the test photos. The loss rules pass it;
+    # the training accuracy, at chance, does not.
+    y_true, y_pred = [0, 1, 0, 1], [0, 1, 1, 1]
+    curve = [1.467, 0.9, 0.7, 0.668, 0.666, 0.666]
+    assert learning_flags(y_pred, curve, y_true=y_true) == ""
+    fits = [0.50, 0.51, 0.52, 0.55, 0.54, 0.545]
+    assert learning_flags(y_pred, curve, y_true=y_true, accuracies=fits) == "not_learning"
+    # the same curve with a training accuracy that rose is learning
+    fits = [0.50, 0.60, 0.75, 0.85, 0.90, 0.92]
+    assert learning_flags(y_pred, curve, y_true=y_true, accuracies=fits) == ""
+    # one epoch cannot show it
+    assert learning_flags(y_pred, [0.7], y_true=y_true, accuracies=[0.5]) == ""
+
+
+def test_the_accuracy_rule_measures_from_the_commonest_class():
+    y_true, y_pred = [0, 1, 0, 1], [0, 1, 1, 1]
+    curve = [1.0, 0.8, 0.5, 0.5]  # a falling loss: only the accuracy decides
+    # 80 % no-pain without class weights: answering "no pain" scores 0.8, so 0.82 is
+    # a fifth of the way to 1 not yet reached (0.84), 0.9 is
+    chance = chance_accuracy([0] * 8 + [1] * 2)
+    assert chance == pytest.approx(0.8)
+    low, high = [0.8, 0.82, 0.82, 0.82], [0.8, 0.9, 0.9, 0.9]
+    assert learning_flags(y_pred, curve, y_true=y_true, accuracies=low, chance=chance)
+    assert not learning_flags(y_pred, curve, y_true=y_true, accuracies=high, chance=chance)
+    # the same 0.82 with balanced weights (chance 0.5) is learning
+    assert not learning_flags(y_pred, curve, y_true=y_true, accuracies=low, chance=0.5)
+
+
+@pytest.mark.parametrize("labels", [[0] * 8 + [1] * 2, [0] * 3 + [1] * 9, [1] * 5])
+@pytest.mark.parametrize("weighting", [None, "balanced", {0: 1.0, 1: 3.0}])
+def test_chance_accuracy_is_the_best_constant_answer(labels, weighting):
+    from sklearn.metrics import accuracy_score
+
+    from painzoo.training import Recipe
+
+    weights = Recipe(class_weight=weighting).class_weights(labels)
+    sample_weight = None if weights is None else [weights[c] for c in labels]
+    best = max(
+        accuracy_score(labels, [c] * len(labels), sample_weight=sample_weight) for c in (0, 1)
+    )
+    assert chance_accuracy(labels, weights) == pytest.approx(best)
+
+
+@pytest.mark.parametrize("weighting", [None, "balanced"])
+def test_the_recipe_weighs_the_training_accuracy_as_chance_accuracy_assumes(weighting):
+    """A model that answers "no pain" for every image scores chance_accuracy in its history.
+
+    Keras weighs ``metrics`` by nothing and ``weighted_metrics`` by the class weights;
+    under balanced weights the first gave 0.75 here (the no-pain share), not 0.5.
+    """
+    import keras
+
+    from painzoo.training import Recipe
+
+    labels = np.array([0] * 12 + [1] * 4)
+    recipe = Recipe(class_weight=weighting)
+    weights = recipe.class_weights(labels)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.layers[0].set_weights([np.zeros((3, 2)), np.array([1.0, 0.0])])
+    model.layers[0].trainable = False  # it answers "no pain" throughout the epoch
+    recipe.compile(model, total_steps=4)
+    x = np.ones((len(labels), 3), "float32")
+    history = model.fit(x, labels, batch_size=4, epochs=1, class_weight=weights, verbose=0)
+    assert history.history["accuracy"][0] == pytest.approx(chance_accuracy(labels, weights))
