@@ -198,6 +198,7 @@ def test_chance_accuracy_is_the_best_constant_answer(labels, weighting):
     assert chance_accuracy(labels, weights) == pytest.approx(best)
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("weighting", [None, "balanced"])
 def test_the_recipe_weighs_the_training_accuracy_as_chance_accuracy_assumes(weighting):
     """A model that answers "no pain" for every image scores chance_accuracy in its history.
