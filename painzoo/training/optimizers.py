@@ -20,6 +20,9 @@ JAX and PyTorch backends.
 each variable named in ``lr_multipliers`` (``{variable.path: factor}``):
 painzoo's default recipe uses them to bound the step of wide layers in
 networks without normalisation (:meth:`painzoo.training.Recipe.lr_multipliers`).
+They also centre the gradient of each kernel named in ``centralize`` over its
+inputs before the step (gradient centralization, Yong et al., ECCV 2020;
+:meth:`painzoo.training.Recipe.centralized_kernels`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "ScaledAdamL2",
     "ScaledRMSprop",
     "ScaledSGD",
+    "centralize_gradient",
     "make_optimizer",
 ]
 
@@ -124,30 +128,60 @@ class AdamL2(keras.optimizers.Adam):
         return config
 
 
+def centralize_gradient(gradient):
+    """``gradient`` minus its mean over every axis but the last (each output unit's inputs).
+
+    For a ``Dense`` kernel ``(inputs, units)`` the mean is over the inputs; for
+    a ``Conv2D`` kernel ``(h, w, in, out)`` over the window and the input
+    channels. An SGD step along the centred gradient leaves the sum of each
+    unit's input weights as it was, so it cannot move the unit's response to
+    an input that is the same on every input channel and position: after a
+    ReLU every input is >= 0 and they share a large common part, which an
+    uncentred step shifts for every image at once. Adam rescales each
+    weight's step, so there the sum is kept only approximately; the moments
+    are those of the centred gradient (Yong et al., "Gradient
+    Centralization", ECCV 2020, used it with SGD and Adam).
+    """
+    axes = tuple(range(len(gradient.shape) - 1))
+    if not axes:
+        return gradient
+    return ops.subtract(gradient, ops.mean(gradient, axis=axes, keepdims=True))
+
+
 class _PerVariableRate:
-    """Mixin: each variable's step uses ``learning_rate × lr_multipliers[variable.path]``.
+    """Mixin: each variable's step uses ``learning_rate × lr_multipliers[variable.path]``,
+    and the kernels named in ``centralize`` step along their centred gradient.
 
     Keras optimizers take one learning rate for every variable; painzoo's
     default recipe gives the wide layers of a network without normalisation
     a smaller one (:meth:`painzoo.training.Recipe.lr_multipliers`). Variables
-    not in the mapping use the rate unchanged. Only ``update_step`` differs
-    from the parent optimizer, so it runs on every backend.
+    not in the mapping use the rate unchanged. A variable whose path is in
+    ``centralize`` gets :func:`centralize_gradient` applied to its gradient
+    before the parent optimizer's step (moments included, as in Yong et al.).
+    Only ``update_step`` differs from the parent optimizer, so it runs on
+    every backend.
     """
 
-    def __init__(self, *args, lr_multipliers=None, **kwargs):
+    def __init__(self, *args, lr_multipliers=None, centralize=None, **kwargs):
         super().__init__(*args, **kwargs)
         multipliers = {str(k): float(v) for k, v in dict(lr_multipliers or {}).items()}
         bad = {k: v for k, v in multipliers.items() if not v > 0}
         if bad:
             raise ValueError(f"lr_multipliers must be > 0; received {bad}.")
         self.lr_multipliers = multipliers
+        self.centralize = sorted(str(path) for path in (centralize or ()))
 
     def build(self, var_list):
         super().build(var_list)
         self._multiplier_by_index = [self.lr_multipliers.get(v.path, 1.0) for v in var_list]
+        centred = set(self.centralize)
+        self._centre_by_index = [v.path in centred and len(v.shape) >= 2 for v in var_list]
 
     def update_step(self, gradient, variable, learning_rate):
-        factor = self._multiplier_by_index[self._get_variable_index(variable)]
+        index = self._get_variable_index(variable)
+        if self._centre_by_index[index]:
+            gradient = centralize_gradient(gradient)
+        factor = self._multiplier_by_index[index]
         if factor != 1.0:
             learning_rate = ops.multiply(learning_rate, factor)
         return super().update_step(gradient, variable, learning_rate)
@@ -155,6 +189,7 @@ class _PerVariableRate:
     def get_config(self) -> dict:
         config = super().get_config()
         config["lr_multipliers"] = dict(self.lr_multipliers)
+        config["centralize"] = list(self.centralize)
         return config
 
 
@@ -197,14 +232,18 @@ _KINDS = {
 }
 
 
-def make_optimizer(kind: str, lr_multipliers: dict | None = None, **kwargs):
-    """The optimizer ``kind``, with per-variable learning rates when ``lr_multipliers`` is given.
+def make_optimizer(kind: str, lr_multipliers: dict | None = None, centralize=None, **kwargs):
+    """The optimizer ``kind``, with per-variable learning rates when ``lr_multipliers`` is given
+    and centred gradients for the kernels in ``centralize``.
 
     Args:
         kind: ``"adam"``, ``"adamw"``, ``"adam_l2"`` (:class:`AdamL2`),
             ``"rmsprop"`` or ``"sgd"``.
         lr_multipliers: ``{variable.path: factor}`` (other variables keep the
             rate); empty or ``None`` gives the plain optimizer.
+        centralize: Paths of the kernels whose gradients are centred over
+            their inputs (:func:`centralize_gradient`); empty or ``None``
+            centres none.
         **kwargs: The optimizer's own arguments.
 
     Raises:
@@ -213,6 +252,6 @@ def make_optimizer(kind: str, lr_multipliers: dict | None = None, **kwargs):
     if kind not in _KINDS:
         raise ValueError(f"optimizer kind must be one of {sorted(_KINDS)}; received {kind!r}.")
     plain, scaled = _KINDS[kind]
-    if lr_multipliers:
-        return scaled(lr_multipliers=lr_multipliers, **kwargs)
+    if lr_multipliers or centralize:
+        return scaled(lr_multipliers=lr_multipliers, centralize=centralize, **kwargs)
     return plain(**kwargs)
