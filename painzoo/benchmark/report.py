@@ -343,12 +343,34 @@ def flagged_lines(results: pd.DataFrame) -> list[str]:
         "## ⚠ Collapsed or not learning",
         "",
         f"{len(flagged)} unit(s) predicted one class for every test image (`collapsed`) or "
-        f"did not lower their training loss below chance (`not_learning`); their numbers say little about "
-        f"the network. To try: {FLAG_ADVICE}.",
+        "did not lower their training loss below chance or fitted their training images "
+        "hardly better than answering one class (`not_learning`); their numbers say little "
+        f"about the network. To try: {FLAG_ADVICE}.",
         "",
     ]
-    lines += [f"- `{r.run_id}`: {r.flag}" for r in flagged.itertuples()]
+    lines += [f"- `{r['run_id']}`: {r['flag']}{_curve_note(r)}" for _, r in flagged.iterrows()]
     return [*lines, ""]
+
+
+def _curve_note(row) -> str:
+    """`` (training loss A → B, training accuracy C %)`` from what the unit recorded."""
+
+    def number(key):
+        value = row.get(key)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        return value if np.isfinite(value) else None
+
+    parts = []
+    first, last = number("loss_first"), number("loss_last")
+    if first is not None and last is not None:
+        parts.append(f"training loss {first:.3f} → {last:.3f}")
+    fit = number("train_accuracy_last")
+    if fit is not None:
+        parts.append(f"training accuracy {100 * fit:.1f} %")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _leakage_lines(p2) -> list[str]:

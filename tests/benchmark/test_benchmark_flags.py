@@ -220,3 +220,19 @@ def test_the_recipe_weighs_the_training_accuracy_as_chance_accuracy_assumes(weig
     x = np.ones((len(labels), 3), "float32")
     history = model.fit(x, labels, batch_size=4, epochs=1, class_weight=weights, verbose=0)
     assert history.history["accuracy"][0] == pytest.approx(chance_accuracy(labels, weights))
+
+
+def test_the_report_gives_each_flagged_units_curve():
+    results = _results()
+    results["loss_first"] = [1.467, 0.7, 0.7]
+    results["loss_last"] = [0.6664, 0.2, 0.2]
+    results["train_accuracy_last"] = [0.545, 0.95, float("nan")]
+    lines = flagged_lines(results)
+    unit = next(line for line in lines if "songnet__r0f0" in line)
+    assert unit.endswith("collapsed (training loss 1.467 → 0.666, training accuracy 54.5 %)")
+    # results of an older painzoo have no accuracy column; baselines no curve at all
+    older = results.drop(columns="train_accuracy_last")
+    unit = next(line for line in flagged_lines(older) if "songnet__r0f0" in line)
+    assert unit.endswith("collapsed (training loss 1.467 → 0.666)")
+    bare = results.drop(columns=["loss_first", "loss_last", "train_accuracy_last"])
+    assert any(line.endswith("songnet__r0f0`: collapsed") for line in flagged_lines(bare))
