@@ -123,8 +123,14 @@ def make_card(
     config_name: str | None = None,
     benchmark: list[dict] | None = None,
     threshold: float = DECISION_THRESHOLD,
+    training: dict | None = None,
 ) -> dict:
-    """The model card of a freshly trained model, as a JSON-ready dict."""
+    """The model card of a freshly trained model, as a JSON-ready dict.
+
+    ``training`` is the training curve's record
+    (:func:`painzoo.evaluation.metrics.learning_record`: its ``flag``, first
+    and last loss, last training accuracy and epochs), or ``None``.
+    """
     import keras
 
     spec = resolve_input_spec(keras_model, recipe=recipe)
@@ -160,6 +166,7 @@ def make_card(
         "config": config_name,
         "recipe": dict(recipe),
         "benchmark": benchmark,
+        "training": None if training is None else dict(training),
     }
 
 

@@ -53,6 +53,10 @@ def train(
 
     Returns:
         The :class:`~painzoo.inference.card.PainModel` (Keras model + card).
+        The card's ``training`` entry holds the training curve's ends and a
+        ``flag`` (:func:`painzoo.evaluation.metrics.learning_flags`): a model
+        whose loss did not fall, or whose training accuracy stayed near
+        that of answering one class, is ``not_learning``, with a warning.
 
     Raises:
         ValueError: For a baseline (not a network), an unknown data name, a
@@ -68,6 +72,7 @@ def train(
     from painzoo.benchmark.config import apply_overrides, expand_models, load_config
     from painzoo.benchmark.units import load_data
     from painzoo.datasets import Dataset
+    from painzoo.evaluation.metrics import chance_accuracy, learning_record
     from painzoo.inference.card import (
         MODEL_FILE,
         PainModel,
@@ -135,7 +140,17 @@ def train(
     keras.utils.set_random_seed(rec.seed)
     with rec.scope():
         net = painzoo.get_model(spec["name"], input_shape=shape, **spec["kwargs"])
-    rec.fit(net, ds, progress=progress)
+    history = rec.fit(net, ds, progress=progress)
+    # a model that did not learn warns now and says so in its card (no test images
+    # here, so only the training curve can tell)
+    training = learning_record(
+        [],
+        [],
+        history.history.get("loss"),
+        accuracies=history.history.get("accuracy"),
+        chance=chance_accuracy(ds.labels, rec.class_weights(ds.labels)),
+        run_id=f"painzoo train {spec['label']}",
+    )
 
     bench = None
     if results is not None:
@@ -150,6 +165,7 @@ def train(
         data_name=data_name,
         config_name=cfg.get("name"),
         benchmark=bench,
+        training=training,
     )
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,13 @@ def _register_tiny_cnn():
 
 
 @pytest.fixture(scope="session")
+def tiny_cnn():
+    """The name of a one-convolution zoo entry registered for these tests."""
+    _register_tiny_cnn()
+    return "tiny_cnn"
+
+
+@pytest.fixture(scope="session")
 def trained_model(tmp_path_factory):
     """A tiny CNN at 48 px trained on 120 synthetic faces (half in pain); its folder."""
     import painzoo

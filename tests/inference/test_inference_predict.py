@@ -228,3 +228,40 @@ def test_cli_reports_a_bad_input_and_fails(tmp_path, tiny_model, capsys):
         )
     assert code == 2
     assert "broken.avi" in capsys.readouterr().err
+
+
+# -- a model that did not learn says so --------------------------------------------------------
+@pytest.mark.slow
+def test_the_card_holds_the_training_curve_and_its_flag(trained_model):
+    from painzoo.inference import load_model
+
+    training = load_model(trained_model).card["training"]
+    # the fixture's model learns the cue (the video test checks it on new faces)
+    assert training["flag"] == "" and training["epochs_run"] == 15
+    assert training["loss_last"] < training["loss_first"]
+    assert training["train_accuracy_last"] > 0.8
+
+
+def test_a_training_that_did_not_learn_warns_and_is_flagged_in_the_card(tmp_path, tiny_cnn):
+    from painzoo.datasets import Dataset
+    from painzoo.inference import load_model
+
+    labels = np.tile([0, 1], 12)
+    images = render_faces(labels, size=32, seed=1)
+    ds = Dataset(
+        pd.DataFrame({"label": labels, "subject": [f"s{i % 4}" for i in range(24)]}),
+        images=images,
+        name="faces",
+    )
+    with pytest.warns(UserWarning, match="painzoo train tiny_cnn.*not_learning"):
+        painzoo.train(
+            model=tiny_cnn,
+            data=ds,
+            out=tmp_path,
+            recipe={"preset": "p2", "epochs": 3, "learning_rate": 1e-12, "augment": None},
+            image_size=32,
+            face_crop=None,
+            seed=0,
+        )
+    training = load_model(tmp_path).card["training"]
+    assert training["flag"] == "not_learning" and training["epochs_run"] == 3
