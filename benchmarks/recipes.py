@@ -84,7 +84,7 @@ def main(argv=None) -> None:
     import keras
 
     import painzoo
-    from painzoo.evaluation.metrics import chance_accuracy, learning_flags
+    from painzoo.evaluation.metrics import chance_accuracy, learning_flags, weighted_accuracy
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
@@ -114,15 +114,17 @@ def main(argv=None) -> None:
                 p = recipe.predict(model, test)
                 secs.append(time.perf_counter() - t0)
                 # inference mode on the training images: did it fit them at all?
-                fit = float(np.mean((recipe.predict(model, train) >= 0.5) == train.labels))
+                fitted = (recipe.predict(model, train) >= 0.5).astype(int)
+                fit = float(np.mean(fitted == train.labels))
+                weights = recipe.class_weights(train.labels)
                 y_pred = (p >= 0.5).astype(int)
                 accs.append(float(np.mean(y_pred == test.labels)))
                 flag = learning_flags(
                     y_pred,
                     history.history["loss"],
                     y_true=test.labels,
-                    accuracies=history.history.get("accuracy"),
-                    chance=chance_accuracy(train.labels, recipe.class_weights(train.labels)),
+                    train_accuracy=weighted_accuracy(train.labels, fitted, weights),
+                    chance=chance_accuracy(train.labels, weights),
                 )
                 flags.append(flag)
                 batches = history.history.get("accuracy") or [float("nan")]

@@ -367,7 +367,7 @@ def _curve_note(row) -> str:
     first, last = number("loss_first"), number("loss_last")
     if first is not None and last is not None:
         parts.append(f"training loss {first:.3f} → {last:.3f}")
-    fit = number("train_accuracy_last")
+    fit = number("train_accuracy")
     if fit is not None:
         parts.append(f"training accuracy {100 * fit:.1f} %")
     return f" ({', '.join(parts)})" if parts else ""

@@ -40,6 +40,7 @@ __all__ = [
     "COUNT_KEYS",
     "METRIC_KEYS",
     "chance_accuracy",
+    "weighted_accuracy",
     "learning_flags",
     "learning_record",
 ]
@@ -320,10 +321,11 @@ _MIN_LOSS_DROP = 0.05
 # only from a poor start to where a model that learned nothing sits.
 _CHANCE_LOSS = float(np.log(2.0))
 _CHANCE_BAND = 0.03
-# The training accuracy of the last epochs must close at least a fifth of the gap
-# between answering the commonest class for every image (chance) and fitting every
-# image: 60 % with balanced class weights. A loss can leave the ln 2 band from a
-# poor start (large initial logits) while the model still guesses.
+# The trained model's accuracy on its own training images (un-augmented, in
+# inference mode, weighted by the class weights) must close at least a fifth of
+# the gap between answering the commonest class for every image (chance) and
+# fitting every image: 60 % with balanced class weights. A loss can fall from a
+# poor start to just outside the ln 2 band while the model still guesses.
 _MIN_ACCURACY_GAIN = 0.2
 FLAG_ADVICE = (
     "train longer (more epochs), start from pretrained weights (`weights: imagenet` where "
@@ -332,12 +334,12 @@ FLAG_ADVICE = (
 
 
 def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
-    """The training accuracy of answering the commonest class for every image.
+    """The weighted training accuracy of answering the commonest class for every image.
 
-    Keras weighs its training accuracy by ``class_weight``, so the commonest
-    class is the one with the largest summed weight: 0.5 with balanced class
-    weights (:meth:`painzoo.training.Recipe.class_weights`) whatever the
-    classes' shares, the larger share without weights.
+    With class weights the commonest class is the one with the largest summed
+    weight: 0.5 with balanced class weights
+    (:meth:`painzoo.training.Recipe.class_weights`) whatever the classes'
+    shares, the larger share without weights.
 
     Args:
         labels: Training labels.
@@ -349,17 +351,34 @@ def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
     labels = np.asarray(labels, int).ravel()
     if len(labels) == 0:
         return 0.5
-    counts = np.bincount(labels, minlength=2).astype(float)
-    weights = np.ones_like(counts)
-    for c, w in (class_weight or {}).items():
-        if int(c) < len(weights):
-            weights[int(c)] = float(w)
-    mass = counts * weights
+    mass = np.bincount(labels, weights=_label_weights(labels, class_weight), minlength=2)
     return float(mass.max() / mass.sum()) if mass.sum() > 0 else 0.5
 
 
+def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> float:
+    """Accuracy with each image weighted by its class's weight (as Keras weighs the loss).
+
+    With balanced class weights it is the balanced accuracy (the mean of the
+    classes' recalls); without weights the plain accuracy.
+
+    Returns:
+        The accuracy in [0, 1]; NaN for no images.
+    """
+    y_true = np.asarray(y_true, int).ravel()
+    y_pred = np.asarray(y_pred, int).ravel()
+    if len(y_true) == 0:
+        return float("nan")
+    weights = _label_weights(y_true, class_weight)
+    return float(np.sum(weights * (y_true == y_pred)) / np.sum(weights))
+
+
+def _label_weights(labels, class_weight) -> np.ndarray:
+    table = {int(c): float(w) for c, w in (class_weight or {}).items()}
+    return np.asarray([table.get(int(c), 1.0) for c in labels], float)
+
+
 def learning_flags(
-    y_pred, losses=None, y_true=None, *, accuracies=None, chance: float = 0.5
+    y_pred, losses=None, y_true=None, *, train_accuracy=None, chance: float = 0.5
 ) -> str:
     """Whether a trained model collapsed to one class or did not learn.
 
@@ -370,9 +389,10 @@ def learning_flags(
         y_true: True classes of the test images. When given and the test
             set holds one class only, predicting that one class is not
             flagged (a one-class test set cannot show a collapse).
-        accuracies: Training accuracy per epoch (``history.history["accuracy"]``,
-            weighted as the loss), or ``None``.
-        chance: The training accuracy of answering one class for every image
+        train_accuracy: The trained model's accuracy on its training images,
+            un-augmented and in inference mode, weighted by the class weights
+            (:func:`weighted_accuracy`), or ``None``.
+        chance: The same accuracy for answering one class for every image
             (:func:`chance_accuracy`; 0.5 with balanced class weights).
 
     Returns:
@@ -381,9 +401,8 @@ def learning_flags(
         epochs, the mean loss of the last (up to three) epochs is not at
         least 5 % below the first epoch's, or lies within 3 % of ln 2 (the
         cross-entropy of answering 0.5 for every image), or any loss is
-        NaN/infinite, or the mean training accuracy of those epochs closes
-        less than a fifth of the gap from ``chance`` to 1 (below 60 % for
-        ``chance`` 0.5); else ``""``.
+        NaN/infinite, or ``train_accuracy`` closes less than a fifth of the
+        gap from ``chance`` to 1 (below 60 % for ``chance`` 0.5); else ``""``.
     """
     y_pred = np.asarray(y_pred).ravel()
     one_class_test = y_true is not None and len(np.unique(np.asarray(y_true).ravel())) < 2
@@ -398,16 +417,14 @@ def learning_flags(
             return FLAG_NOT_LEARNING
         if abs(last - _CHANCE_LOSS) <= _CHANCE_BAND * _CHANCE_LOSS:
             return FLAG_NOT_LEARNING
-    fits = np.asarray([] if accuracies is None else accuracies, float).ravel()
-    if len(fits) >= 2:
-        fit = float(np.mean(fits[-min(3, len(fits) - 1) :]))
-        if fit < chance + _MIN_ACCURACY_GAIN * (1.0 - chance):
-            return FLAG_NOT_LEARNING
+        if train_accuracy is not None and np.isfinite(train_accuracy):
+            if float(train_accuracy) < chance + _MIN_ACCURACY_GAIN * (1.0 - chance):
+                return FLAG_NOT_LEARNING
     return ""
 
 
 def learning_record(
-    y_true, y_pred, losses=None, *, accuracies=None, chance: float = 0.5, run_id: str = ""
+    y_true, y_pred, losses=None, *, train_accuracy=None, chance: float = 0.5, run_id: str = ""
 ) -> dict:
     """The learning columns of a unit's metrics; warns when the unit is flagged.
 
@@ -415,34 +432,37 @@ def learning_record(
         y_true: True classes of the test images.
         y_pred: Predicted classes.
         losses: Training loss per epoch, or ``None`` (baselines).
-        accuracies: Training accuracy per epoch, or ``None``.
-        chance: The training accuracy of answering one class (:func:`chance_accuracy`).
+        train_accuracy: The trained model's weighted accuracy on its training
+            images (:func:`weighted_accuracy`), or ``None``.
+        chance: The same for answering one class (:func:`chance_accuracy`).
         run_id: Named in the warning.
 
     Returns:
-        ``{"flag", "loss_first", "loss_last", "train_accuracy_last", "epochs_run"}``
-        (``flag`` from :func:`learning_flags`; the curve entries are ``None``
-        without a curve).
+        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}``
+        (``flag`` from :func:`learning_flags`; the other entries are ``None``
+        when not known).
     """
     import warnings
 
-    flag = learning_flags(y_pred, losses, y_true=y_true, accuracies=accuracies, chance=chance)
+    flag = learning_flags(
+        y_pred, losses, y_true=y_true, train_accuracy=train_accuracy, chance=chance
+    )
     if flag:
         what = (
             "predicted one class for every test image"
             if flag == FLAG_COLLAPSED
             else "did not lower its training loss, lowered it only to chance (ln 2), "
-            "or fitted its training images hardly better than answering one class"
+            "or fits its training images hardly better than answering one class"
         )
         warnings.warn(
             f"{run_id or 'a unit'}: the model {what} ({flag}); {FLAG_ADVICE}.", stacklevel=2
         )
     curve = [float(v) for v in (losses if losses is not None else [])]
-    fits = [float(v) for v in (accuracies if accuracies is not None else [])]
+    known = train_accuracy is not None and np.isfinite(train_accuracy)
     return {
         "flag": flag,
         "loss_first": round(curve[0], 4) if curve else None,
         "loss_last": round(curve[-1], 4) if curve else None,
-        "train_accuracy_last": round(fits[-1], 4) if fits else None,
+        "train_accuracy": round(float(train_accuracy), 4) if known else None,
         "epochs_run": len(curve) or None,
     }

@@ -55,8 +55,9 @@ def train(
         The :class:`~painzoo.inference.card.PainModel` (Keras model + card).
         The card's ``training`` entry holds the training curve's ends and a
         ``flag`` (:func:`painzoo.evaluation.metrics.learning_flags`): a model
-        whose loss did not fall, or whose training accuracy stayed near
-        that of answering one class, is ``not_learning``, with a warning.
+        whose loss did not fall, or which classifies its training images
+        hardly better than by answering one class, is ``not_learning``, with a
+        warning.
 
     Raises:
         ValueError: For a baseline (not a network), an unknown data name, a
@@ -67,12 +68,14 @@ def train(
         >>> painzoo.train("quick", model="songnet", data="cppain", out="songnet-cppain")  # doctest: +SKIP
     """
     import keras
+    import numpy as np
 
     import painzoo
     from painzoo.benchmark.config import apply_overrides, expand_models, load_config
     from painzoo.benchmark.units import load_data
     from painzoo.datasets import Dataset
-    from painzoo.evaluation.metrics import chance_accuracy, learning_record
+    from painzoo.datasets.labels import predicted_label
+    from painzoo.evaluation.metrics import chance_accuracy, learning_record, weighted_accuracy
     from painzoo.inference.card import (
         MODEL_FILE,
         PainModel,
@@ -141,14 +144,16 @@ def train(
     with rec.scope():
         net = painzoo.get_model(spec["name"], input_shape=shape, **spec["kwargs"])
     history = rec.fit(net, ds, progress=progress)
-    # a model that did not learn warns now and says so in its card (no test images
-    # here, so only the training curve can tell)
+    # a model that did not learn warns now and says so in its card; with no test
+    # images here, its training curve and its fit of the training images tell
+    weights = rec.class_weights(ds.labels)
+    fitted = predicted_label(np.asarray(rec.predict(net, ds), float))
     training = learning_record(
         [],
         [],
         history.history.get("loss"),
-        accuracies=history.history.get("accuracy"),
-        chance=chance_accuracy(ds.labels, rec.class_weights(ds.labels)),
+        train_accuracy=weighted_accuracy(ds.labels, fitted, weights),
+        chance=chance_accuracy(ds.labels, weights),
         run_id=f"painzoo train {spec['label']}",
     )
 

@@ -39,8 +39,6 @@ class Learner:
         image_size: Input side, or ``None`` for the model's (or the images') own.
         losses: Training loss per epoch after :meth:`fit` (``None`` for a model
             that is not trained by epochs); the benchmark's learning flags read it.
-        accuracies: Training accuracy per epoch after :meth:`fit` (weighted by
-            the recipe's class weights, as the loss), or ``None``.
     """
 
     kind = ""
@@ -53,7 +51,6 @@ class Learner:
         self.recipe = recipe if recipe is not None else Recipe()
         self.image_size = None if image_size is None else int(image_size)
         self.losses: list[float] | None = None
-        self.accuracies: list[float] | None = None
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> Learner:
         """Train on ``dataset`` (a :class:`~painzoo.datasets.Dataset`); return ``self``.
@@ -105,7 +102,6 @@ class KerasLearner(Learner):
             self.model, dataset, progress=progress, callbacks=list(callbacks or [])
         )
         self.losses = history.history.get("loss", [])
-        self.accuracies = history.history.get("accuracy", [])
         return self
 
     def predict_proba(self, dataset) -> np.ndarray:

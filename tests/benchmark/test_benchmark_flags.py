@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from painzoo.benchmark.report import flagged_lines, summarize, write_report
-from painzoo.evaluation.metrics import chance_accuracy, learning_flags, learning_record
+from painzoo.evaluation.metrics import (
+    chance_accuracy,
+    learning_flags,
+    learning_record,
+    weighted_accuracy,
+)
 
 
 def test_one_class_for_every_test_image_is_collapsed():
@@ -51,7 +56,7 @@ def test_learning_record_warns_and_keeps_the_curve():
         "flag": "collapsed",
         "loss_first": 0.7,
         "loss_last": 0.68,
-        "train_accuracy_last": None,
+        "train_accuracy": None,
         "epochs_run": 3,
     }
     with warnings.catch_warnings():
@@ -131,7 +136,7 @@ def test_a_unit_that_collapses_is_flagged_in_results_csv(tmp_path):
     assert set(table["flag"]) <= {"collapsed", "not_learning"} and len(table) == 2
     metrics = json.loads(next((tmp_path / "runs").glob("*/metrics.json")).read_text())
     assert metrics["loss_first"] is not None and metrics["epochs_run"] == 2
-    assert 0.0 <= metrics["train_accuracy_last"] <= 1.0
+    assert 0.0 <= metrics["train_accuracy"] <= 1.0
     assert "Collapsed or not learning" in (tmp_path / "report.md").read_text()
     assert len(result.results) == 2
 
@@ -154,19 +159,20 @@ def test_a_loss_that_ends_at_chance_is_not_learning():
 def test_a_fit_no_better_than_one_class_is_not_learning():
     # A real fold (VGG16 from random weights without data_init, neutral vs smiling, 30
     # epochs): large initial logits put the first loss at 1.467; it fell to 0.666, 4 %
-    # below ln 2 and so outside the chance band, while the network classified 54.5 % of
-    # its own training photos and 62.5 % of the test photos. The loss rules pass it;
-    # the training accuracy, at chance, does not.
+    # below ln 2 and so outside the chance band (and the augmented batches' accuracy of
+    # the last epochs was 69.7 %), while the trained network classified 54.5 % of its own
+    # training photos and 62.5 % of the test photos. The loss rules pass it; its fit of
+    # its training photos, at chance, does not.
     y_true, y_pred = [0, 1, 0, 1], [0, 1, 1, 1]
     curve = [1.467, 0.9, 0.7, 0.668, 0.666, 0.666]
     assert learning_flags(y_pred, curve, y_true=y_true) == ""
-    fits = [0.50, 0.51, 0.52, 0.55, 0.54, 0.545]
-    assert learning_flags(y_pred, curve, y_true=y_true, accuracies=fits) == "not_learning"
-    # the same curve with a training accuracy that rose is learning
-    fits = [0.50, 0.60, 0.75, 0.85, 0.90, 0.92]
-    assert learning_flags(y_pred, curve, y_true=y_true, accuracies=fits) == ""
-    # one epoch cannot show it
-    assert learning_flags(y_pred, [0.7], y_true=y_true, accuracies=[0.5]) == ""
+    flag = learning_flags(y_pred, curve, y_true=y_true, train_accuracy=0.545)
+    assert flag == "not_learning"
+    # the same curve from a model that fits its training photos is learning
+    assert learning_flags(y_pred, curve, y_true=y_true, train_accuracy=0.92) == ""
+    # one epoch cannot show it; an unknown accuracy is not a flag
+    assert learning_flags(y_pred, [0.7], y_true=y_true, train_accuracy=0.5) == ""
+    assert learning_flags(y_pred, curve, y_true=y_true, train_accuracy=float("nan")) == ""
 
 
 def test_the_accuracy_rule_measures_from_the_commonest_class():
@@ -176,11 +182,28 @@ def test_the_accuracy_rule_measures_from_the_commonest_class():
     # a fifth of the way to 1 not yet reached (0.84), 0.9 is
     chance = chance_accuracy([0] * 8 + [1] * 2)
     assert chance == pytest.approx(0.8)
-    low, high = [0.8, 0.82, 0.82, 0.82], [0.8, 0.9, 0.9, 0.9]
-    assert learning_flags(y_pred, curve, y_true=y_true, accuracies=low, chance=chance)
-    assert not learning_flags(y_pred, curve, y_true=y_true, accuracies=high, chance=chance)
+    kw = {"y_true": y_true, "chance": chance}
+    assert learning_flags(y_pred, curve, train_accuracy=0.82, **kw) == "not_learning"
+    assert learning_flags(y_pred, curve, train_accuracy=0.9, **kw) == ""
     # the same 0.82 with balanced weights (chance 0.5) is learning
-    assert not learning_flags(y_pred, curve, y_true=y_true, accuracies=low, chance=0.5)
+    assert learning_flags(y_pred, curve, y_true=y_true, train_accuracy=0.82, chance=0.5) == ""
+
+
+@pytest.mark.parametrize("weighting", [None, "balanced", {0: 1.0, 1: 3.0}])
+def test_weighted_accuracy_is_sklearns_with_the_class_weights(weighting):
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    from painzoo.training import Recipe
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40) * (rng.random(40) < 0.6)  # about a third pain
+    p = np.where(rng.random(40) < 0.7, y, 1 - y)
+    weights = Recipe(class_weight=weighting).class_weights(y)
+    sample_weight = None if weights is None else [weights[c] for c in y]
+    want = accuracy_score(y, p, sample_weight=sample_weight)
+    assert weighted_accuracy(y, p, weights) == pytest.approx(want)
+    if weighting == "balanced":
+        assert weighted_accuracy(y, p, weights) == pytest.approx(balanced_accuracy_score(y, p))
 
 
 @pytest.mark.parametrize("labels", [[0] * 8 + [1] * 2, [0] * 3 + [1] * 9, [1] * 5])
@@ -200,11 +223,12 @@ def test_chance_accuracy_is_the_best_constant_answer(labels, weighting):
 
 @pytest.mark.backend
 @pytest.mark.parametrize("weighting", [None, "balanced"])
-def test_the_recipe_weighs_the_training_accuracy_as_chance_accuracy_assumes(weighting):
-    """A model that answers "no pain" for every image scores chance_accuracy in its history.
+def test_the_recipe_weighs_the_shown_training_accuracy_as_the_loss(weighting):
+    """A model that answers "no pain" for every image shows chance_accuracy while training.
 
-    Keras weighs ``metrics`` by nothing and ``weighted_metrics`` by the class weights;
-    under balanced weights the first gave 0.75 here (the no-pain share), not 0.5.
+    Keras weighs ``metrics`` by nothing and ``weighted_metrics`` by the class weights,
+    as it weighs the loss; under balanced weights the first gave 0.75 here (the no-pain
+    share) for a model that tells nothing apart, the second 0.5.
     """
     import keras
 
@@ -226,13 +250,13 @@ def test_the_report_gives_each_flagged_units_curve():
     results = _results()
     results["loss_first"] = [1.467, 0.7, 0.7]
     results["loss_last"] = [0.6664, 0.2, 0.2]
-    results["train_accuracy_last"] = [0.545, 0.95, float("nan")]
+    results["train_accuracy"] = [0.545, 0.95, float("nan")]
     lines = flagged_lines(results)
     unit = next(line for line in lines if "songnet__r0f0" in line)
     assert unit.endswith("collapsed (training loss 1.467 → 0.666, training accuracy 54.5 %)")
     # results of an older painzoo have no accuracy column; baselines no curve at all
-    older = results.drop(columns="train_accuracy_last")
+    older = results.drop(columns="train_accuracy")
     unit = next(line for line in flagged_lines(older) if "songnet__r0f0" in line)
     assert unit.endswith("collapsed (training loss 1.467 → 0.666)")
-    bare = results.drop(columns=["loss_first", "loss_last", "train_accuracy_last"])
+    bare = results.drop(columns=["loss_first", "loss_last", "train_accuracy"])
     assert any(line.endswith("songnet__r0f0`: collapsed") for line in flagged_lines(bare))
