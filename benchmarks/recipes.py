@@ -84,7 +84,7 @@ def main(argv=None) -> None:
     import keras
 
     import painzoo
-    from painzoo.evaluation.metrics import chance_accuracy, learning_flags, weighted_accuracy
+    from painzoo.evaluation.metrics import learning_flags, training_fit
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
@@ -116,15 +116,13 @@ def main(argv=None) -> None:
                 # inference mode on the training images: did it fit them at all?
                 fitted = (recipe.predict(model, train) >= 0.5).astype(int)
                 fit = float(np.mean(fitted == train.labels))
-                weights = recipe.class_weights(train.labels)
                 y_pred = (p >= 0.5).astype(int)
                 accs.append(float(np.mean(y_pred == test.labels)))
                 flag = learning_flags(
                     y_pred,
                     history.history["loss"],
                     y_true=test.labels,
-                    train_accuracy=weighted_accuracy(train.labels, fitted, weights),
-                    chance=chance_accuracy(train.labels, weights),
+                    **training_fit(train.labels, fitted, recipe.class_weights(train.labels)),
                 )
                 flags.append(flag)
                 batches = history.history.get("accuracy") or [float("nan")]

@@ -629,12 +629,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
 
     from painzoo.benchmark.attention_report import save_unit_attention
     from painzoo.benchmark.stopping import StopOnSignal
-    from painzoo.evaluation.metrics import (
-        binary_metrics,
-        chance_accuracy,
-        learning_record,
-        weighted_accuracy,
-    )
+    from painzoo.evaluation.metrics import binary_metrics, learning_record, training_fit
     from painzoo.training.learner import get_learner
     from painzoo.training.recipe import Recipe
 
@@ -665,12 +660,11 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     p_pain = learner.predict_proba(test)
     if learner.kind == "keras":  # PainSeeker's attention over the test faces
         save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
-    weights = learner.recipe.class_weights(train.labels)
-    train_accuracy = None
+    fit = {}
     if learner.losses is not None:  # a network trained by epochs, not an LBP baseline
         # the trained model on its own un-augmented training images: did it fit them at all?
         fitted = predicted_label(np.asarray(learner.predict_proba(train), float))
-        train_accuracy = weighted_accuracy(train.labels, fitted, weights)
+        fit = training_fit(train.labels, fitted, learner.recipe.class_weights(train.labels))
     learner.close()
     losses = learner.losses  # the training loss per epoch (None for the LBP baselines)
     p_pain = np.asarray(p_pain, float)
@@ -696,16 +690,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         n_test=len(test),
         seconds={k: round(v, 3) for k, v in timing.items()},
     )
-    metrics.update(
-        learning_record(
-            test.labels,
-            y_pred,
-            losses,
-            train_accuracy=train_accuracy,
-            chance=chance_accuracy(train.labels, weights),
-            run_id=unit.run_id,
-        )
-    )
+    metrics.update(learning_record(test.labels, y_pred, losses, run_id=unit.run_id, **fit))
     store.write_text(f"{folder}/predictions.csv", preds.to_csv(index=False))
     store.remove(f"{folder}/error.json")
     store.write_text(f"{folder}/metrics.json", _json(metrics))

@@ -41,6 +41,7 @@ __all__ = [
     "METRIC_KEYS",
     "chance_accuracy",
     "weighted_accuracy",
+    "training_fit",
     "learning_flags",
     "learning_record",
 ]
@@ -370,6 +371,25 @@ def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> fl
         return float("nan")
     weights = _label_weights(y_true, class_weight)
     return float(np.sum(weights * (y_true == y_pred)) / np.sum(weights))
+
+
+def training_fit(labels, y_pred, class_weight: Mapping | None = None) -> dict:
+    """How well a trained model fits its own training images, against answering one class.
+
+    Args:
+        labels: Training labels.
+        y_pred: The trained model's predicted classes for the same images
+            (un-augmented, inference mode).
+        class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
+
+    Returns:
+        ``{"train_accuracy": weighted_accuracy(...), "chance": chance_accuracy(...)}``,
+        the keyword arguments of :func:`learning_flags` and :func:`learning_record`.
+    """
+    return {
+        "train_accuracy": weighted_accuracy(labels, y_pred, class_weight),
+        "chance": chance_accuracy(labels, class_weight),
+    }
 
 
 def _label_weights(labels, class_weight) -> np.ndarray:

@@ -75,7 +75,7 @@ def train(
     from painzoo.benchmark.units import load_data
     from painzoo.datasets import Dataset
     from painzoo.datasets.labels import predicted_label
-    from painzoo.evaluation.metrics import chance_accuracy, learning_record, weighted_accuracy
+    from painzoo.evaluation.metrics import learning_record, training_fit
     from painzoo.inference.card import (
         MODEL_FILE,
         PainModel,
@@ -146,15 +146,13 @@ def train(
     history = rec.fit(net, ds, progress=progress)
     # a model that did not learn warns now and says so in its card; with no test
     # images here, its training curve and its fit of the training images tell
-    weights = rec.class_weights(ds.labels)
     fitted = predicted_label(np.asarray(rec.predict(net, ds), float))
     training = learning_record(
         [],
         [],
         history.history.get("loss"),
-        train_accuracy=weighted_accuracy(ds.labels, fitted, weights),
-        chance=chance_accuracy(ds.labels, weights),
         run_id=f"painzoo train {spec['label']}",
+        **training_fit(ds.labels, fitted, rec.class_weights(ds.labels)),
     )
 
     bench = None

@@ -12,6 +12,7 @@ from painzoo.evaluation.metrics import (
     chance_accuracy,
     learning_flags,
     learning_record,
+    training_fit,
     weighted_accuracy,
 )
 
@@ -204,6 +205,9 @@ def test_weighted_accuracy_is_sklearns_with_the_class_weights(weighting):
     assert weighted_accuracy(y, p, weights) == pytest.approx(want)
     if weighting == "balanced":
         assert weighted_accuracy(y, p, weights) == pytest.approx(balanced_accuracy_score(y, p))
+    # what the runner, painzoo train and the recipes benchmark pass to the flags
+    fit = training_fit(y, p, weights)
+    assert fit == {"train_accuracy": pytest.approx(want), "chance": chance_accuracy(y, weights)}
 
 
 @pytest.mark.parametrize("labels", [[0] * 8 + [1] * 2, [0] * 3 + [1] * 9, [1] * 5])
