@@ -114,20 +114,16 @@ def main(argv=None) -> None:
                 p = recipe.predict(model, test)
                 secs.append(time.perf_counter() - t0)
                 # inference mode on the training images: did it fit them at all?
+                # (class-weighted, as the loss and the flag read it)
                 fitted = (recipe.predict(model, train) >= 0.5).astype(int)
-                fit = float(np.mean(fitted == train.labels))
+                fit = training_fit(train.labels, fitted, recipe.class_weights(train.labels))
                 y_pred = (p >= 0.5).astype(int)
                 accs.append(float(np.mean(y_pred == test.labels)))
-                flag = learning_flags(
-                    y_pred,
-                    history.history["loss"],
-                    y_true=test.labels,
-                    **training_fit(train.labels, fitted, recipe.class_weights(train.labels)),
-                )
+                flag = learning_flags(y_pred, history.history["loss"], y_true=test.labels, **fit)
                 flags.append(flag)
                 batches = history.history.get("accuracy") or [float("nan")]
                 print(
-                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} train acc {fit:.3f} "
+                    f"  {name} {rname} fold {f.fold}: acc {accs[-1]:.3f} train acc {fit['train_accuracy']:.3f} "
                     f"(batches, last epochs {np.mean(batches[-3:]):.3f}) "
                     f"loss {history.history['loss'][0]:.3f}->{history.history['loss'][-1]:.3f} "
                     f"{flag}",
