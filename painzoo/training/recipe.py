@@ -117,10 +117,16 @@ PRESETS: dict[str, dict] = {
         # push itself, and with stratified batches InceptionV3 and ResNet-18 fitted
         # their photos better and new people worse (docs/default-recipe.md)
         "stratify_batches": "auto",
-        # networks without normalisation layers start with every unit's input
-        # standardised on the training images and the classifier at zero; with
-        # stratified batches AlexNet learned in every london-dev fold (81.5 %)
-        "data_init": True,
+        # kernels of networks without normalisation layers step on their gradient
+        # minus its mean over each unit's inputs (ReLU inputs are all >= 0, and a
+        # same-signed gradient moved every photo's input at once): with it, VGG16
+        # and VGG19 learned on every london-dev fold, where under data_init three
+        # of VGG16's folds and one of VGG19's did not (docs/default-recipe.md)
+        "gradient_centralization": "auto",
+        # the networks start as Keras initialises them: data_init (each unit's
+        # input standardised on the training images) made AlexNet learn before
+        # gradient centralization; together the two left VGG folds unlearned
+        "data_init": False,
     },
 }
 DEFAULT_PRESET = "painzoo"
@@ -253,10 +259,12 @@ class Recipe:
             as built from random weights (its ``ImageScaling`` still at
             ``x / 255``), standardise each unit's input on the training
             images and start the classifier at zero
-            (:meth:`init_from_data`). On in the ``"painzoo"`` preset, off in
-            the papers'. With ``stratify_batches`` AlexNet learned on every
-            london-dev fold, where without both it answered one class in three
-            of four (docs/default-recipe.md).
+            (:meth:`init_from_data`). Off in every preset. With
+            ``stratify_batches`` it made AlexNet learn on every london-dev
+            fold, where without both it answered one class in three of four;
+            with ``gradient_centralization`` (the ``"painzoo"`` preset) AlexNet
+            learned without it, and VGG16 and VGG19 learned only without it
+            (docs/default-recipe.md).
         stratify_batches: Every training batch holds the classes in about
             their proportion in the training set (each epoch in a new order;
             :class:`~painzoo.training.batch_order.StratifiedOrder`) instead
@@ -265,10 +273,11 @@ class Recipe:
             more of one class pushes every image's output, and every unit's
             input, the same way, and Adam takes full-size steps on that noise.
             From random weights on london-dev AlexNet's units fell silent in
-            three of four folds; with stratified batches and ``data_init`` it
-            learned in every fold. ``True`` for every network, ``False`` for
+            three of four folds; with stratified batches it learned in every
+            fold. ``True`` for every network, ``False`` for
             none, ``"auto"`` (the ``"painzoo"`` preset) for networks without
-            normalisation layers only, as ``data_init`` and ``max_step_ratio``:
+            normalisation layers only, as ``gradient_centralization`` and
+            ``max_step_ratio``:
             a network with BatchNorm re-centres every unit's input on each
             batch, and with stratified batches InceptionV3 and ResNet-18
             fitted their london-dev photos better and new people worse
@@ -288,10 +297,11 @@ class Recipe:
             so a gradient whose entries share a sign moves a unit's input
             for every image at once; from random weights VGG16 and VGG19
             swung their deep layers' mean outputs threefold within a few
-            epochs while the loss stayed at ln 2. ``True`` for every
-            network, ``False`` (every preset) for none, ``"auto"`` for
-            networks without normalisation layers only. An option under
-            study, not in the default (docs/default-recipe.md).
+            epochs while the loss stayed at ln 2; with it (and without
+            ``data_init``) they learned on every london-dev fold. ``True``
+            for every network, ``False`` (the papers' presets) for none,
+            ``"auto"`` (the ``"painzoo"`` preset) for networks without
+            normalisation layers only (docs/default-recipe.md).
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.

@@ -129,8 +129,7 @@ def test_fit_initialises_only_a_network_as_built(monkeypatch):
     assert calls == [16]
     recipe.fit(model, data)
     assert calls == [16]
-    # off in the papers' presets (their training is theirs), on in painzoo's default
-    assert not any(Recipe.preset(name).data_init for name in ("p1", "p2"))
-    assert Recipe.preset("painzoo").data_init
+    # off in every preset: painzoo's default centres gradients instead
+    assert not any(Recipe.preset(name).data_init for name in ("p1", "p2", "painzoo"))
     with pytest.raises(ValueError, match="data_init"):
         Recipe.preset("painzoo", data_init="yes")

@@ -106,8 +106,9 @@ def test_auto_centres_every_kernel_of_a_network_without_normalisation_only():
     assert auto.centralized_kernels(vgg) == kernels
     assert auto.centralized_kernels(resnet) == []
     assert len(Recipe.preset("painzoo", gradient_centralization=True).centralized_kernels(resnet))
-    for name in ("p1", "p2", "painzoo"):
+    for name in ("p1", "p2"):  # the papers' training is theirs
         assert Recipe.preset(name).centralized_kernels(vgg) == [], name
+    assert Recipe.preset("painzoo").centralized_kernels(vgg) == kernels  # the default
     auto.compile(vgg, total_steps=10)
     assert vgg.optimizer.centralize == sorted(kernels)
 
