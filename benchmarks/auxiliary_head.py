@@ -26,6 +26,7 @@ import argparse
 import time
 
 import numpy as np
+from _fields import field_values
 
 
 def main(argv=None) -> None:
@@ -47,14 +48,7 @@ def main(argv=None) -> None:
         help="recipe fields on top of the painzoo preset, values as YAML (min_steps=10)",
     )
     args = parser.parse_args(argv)
-    import yaml
-
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set takes FIELD=VALUE; received {item!r}")
-        overrides[key] = yaml.safe_load(value)
+    overrides = field_values(parser, args.set, "--set")
 
     import keras
 
@@ -69,12 +63,17 @@ def main(argv=None) -> None:
 
         def __init__(self, loss, weight: float):
             super().__init__(name="with_auxiliary")
-            self.loss, self.weight = loss, weight
+            # per-image values: a Loss object's call, or the function a name stands for
+            # ("sparse_categorical_crossentropy" when label_smoothing is 0)
+            self.per_image = (
+                loss.call if isinstance(loss, keras.losses.Loss) else keras.losses.get(loss)
+            )
+            self.weight = weight
 
         def call(self, y_true, y_pred):
             half = keras.ops.shape(y_pred)[-1] // 2
             main, aux = y_pred[:, :half], y_pred[:, half:]
-            return self.loss.call(y_true, main) + self.weight * self.loss.call(y_true, aux)
+            return self.per_image(y_true, main) + self.weight * self.per_image(y_true, aux)
 
     ds = Dataset.from_csv(args.data)
     folds = get_protocol({"subject_kfold": {"n_splits": args.folds}}).folds(ds, seed=args.seed)

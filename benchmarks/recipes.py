@@ -26,6 +26,7 @@ import argparse
 import time
 
 import numpy as np
+from _fields import field_values
 
 
 def _dataset(spec: str, size: int, scale: float, data_args: dict):
@@ -67,19 +68,8 @@ def main(argv=None) -> None:
         help="recipe fields applied on top of every preset, values as YAML (augment=null)",
     )
     args = parser.parse_args(argv)
-    import yaml
-
-    def pairs(items, flag):
-        out = {}
-        for item in items:
-            key, sep, value = item.partition("=")
-            if not sep:
-                parser.error(f"{flag} takes NAME=VALUE; received {item!r}")
-            out[key] = yaml.safe_load(value)
-        return out
-
-    overrides = pairs(args.set, "--set")
-    data_args = pairs(args.data_args, "--data-args")
+    overrides = field_values(parser, args.set, "--set")
+    data_args = field_values(parser, args.data_args, "--data-args")
 
     import keras
 

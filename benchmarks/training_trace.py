@@ -32,6 +32,7 @@ import argparse
 import time
 
 import numpy as np
+from _fields import field_values
 
 
 def main(argv=None) -> None:
@@ -54,19 +55,13 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import keras
-    import yaml
 
     import painzoo
     from painzoo.datasets import Dataset
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set takes FIELD=VALUE; received {item!r}")
-        overrides[key] = yaml.safe_load(value)
+    overrides = field_values(parser, args.set, "--set")
     if not 0 <= args.fold < args.folds:
         parser.error(f"--fold must be in 0..{args.folds - 1}; received {args.fold}")
     ds = Dataset.from_csv(args.data)

@@ -1,0 +1,24 @@
+"""``FIELD=VALUE`` command-line pairs, shared by the benchmark scripts (``--set``, ``--data-args``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def field_values(parser: argparse.ArgumentParser, items: list[str], flag: str) -> dict:
+    """Read ``FIELD=VALUE`` items into a dict, each value as YAML (``augment=null`` → ``None``).
+
+    Args:
+        parser: The script's parser; a malformed item ends the script through it.
+        items: The items as given on the command line.
+        flag: The option's name, for the message.
+    """
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"{flag} takes FIELD=VALUE; received {item!r}")
+        out[key] = yaml.safe_load(value)
+    return out
