@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 from _fields import field_values
+from _folds import score_fold, summary
 
 
 def main(argv=None) -> None:
@@ -48,7 +48,6 @@ def main(argv=None) -> None:
 
     import painzoo
     from painzoo.datasets import Dataset
-    from painzoo.evaluation.metrics import training_fit
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training import Recipe
 
@@ -84,20 +83,17 @@ def main(argv=None) -> None:
             raise SystemExit("the stride change altered the network's parameters")
         shape = model.get_layer("mixed10").output.shape
         history = recipe.fit(model, train)
-        y_pred = (recipe.predict(model, test) >= 0.5).astype(int)
-        fitted = (recipe.predict(model, train) >= 0.5).astype(int)
-        fit = training_fit(train.labels, fitted, recipe.class_weights(train.labels))
-        accs.append(float(np.mean(y_pred == test.labels)))
+        score = score_fold(recipe, model, train, test)
+        accs.append(score["acc"])
         losses = history.history["loss"]
         print(
-            f"  fold {f.fold}: acc {accs[-1]:.3f} train acc {fit['train_accuracy']:.3f} "
+            f"  fold {f.fold}: acc {accs[-1]:.3f} train acc {score['train_acc']:.3f} "
             f"loss {losses[0]:.3f}->{losses[-1]:.3f} mixed10 {tuple(shape[1:3])} "
-            f"one class: {len(np.unique(y_pred)) == 1} {time.perf_counter() - t0:.0f} s",
+            f"one class: {score['one_class']} {time.perf_counter() - t0:.0f} s",
             flush=True,
         )
         keras.backend.clear_session()
-    spread = np.std(accs, ddof=1) if len(accs) > 1 else 0.0
-    print(f"{100 * np.mean(accs):.1f} ± {100 * spread:.1f} % over {len(accs)} folds")
+    print(summary(accs))
 
 
 if __name__ == "__main__":
