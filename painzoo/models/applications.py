@@ -554,9 +554,7 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
         "inception",
     )
 )
-def inceptionv3(
-    num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=None
-):
+def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=None):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
