@@ -7,9 +7,13 @@ stride 1 and maximum pooling after the first layer"). At 112 px the network
 as built ends on 2 × 2 maps (mixed8-mixed10); with the first convolution at
 stride 1 it ends on 5 × 5, as at 224 px, for about four times the compute.
 The weights and parameter count are those of the network as built (a stride
-has no weights). This experiment builds the zoo network, clones it with that
-one stride changed and the same starting weights, and trains it with the
-``painzoo`` preset, folds and seeds as ``benchmarks/recipes.py`` does.
+has no weights). This experiment builds the network as Keras does
+(``low_resolution_stem=False``), copies it with that one stride changed and
+the same starting weights (``with_stride_one_stem``), and trains it with the
+``painzoo`` preset, folds and seeds as ``benchmarks/recipes.py`` does. Since
+2026-12-06 ``painzoo.get_model("inceptionv3")`` builds this stem itself for
+inputs of at most 151 px, so ``benchmarks/recipes.py --models inceptionv3``
+trains the same network; this script keeps the experiment's steps.
 
 Example::
 
@@ -49,6 +53,7 @@ def main(argv=None) -> None:
     import painzoo
     from painzoo.datasets import Dataset
     from painzoo.evaluation.protocols import get_protocol
+    from painzoo.models.applications import with_stride_one_stem
     from painzoo.training import Recipe
 
     ds = Dataset.from_csv(args.data)
@@ -67,18 +72,10 @@ def main(argv=None) -> None:
         keras.utils.set_random_seed(args.seed + f.fold)
         t0 = time.perf_counter()
         with recipe.scope():
-            built = painzoo.get_model("inceptionv3", input_shape=(args.size, args.size, 3))
-            layers = built._flatten_layers(include_self=False, recursive=True)
-            first = next(la for la in layers if isinstance(la, keras.layers.Conv2D))
-
-            def restride(layer, first=first):
-                config = layer.get_config()
-                if layer is first:
-                    config["strides"] = (1, 1)
-                return layer.__class__.from_config(config)
-
-            model = keras.models.clone_model(built, clone_function=restride, recursive=True)
-            model.set_weights(built.get_weights())
+            built = painzoo.get_model(
+                "inceptionv3", input_shape=(args.size, args.size, 3), low_resolution_stem=False
+            )
+            model = with_stride_one_stem(built)
         if model.count_params() != built.count_params():
             raise SystemExit("the stride change altered the network's parameters")
         shape = model.get_layer("mixed10").output.shape
