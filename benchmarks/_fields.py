@@ -22,3 +22,18 @@ def field_values(parser: argparse.ArgumentParser, items: list[str], flag: str) -
             parser.error(f"{flag} takes FIELD=VALUE; received {item!r}")
         out[key] = yaml.safe_load(value)
     return out
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model-args``: keyword arguments of the model builder, read by :func:`field_values`.
+
+    ``--model-args low_resolution_stem=false`` builds InceptionV3 as Keras does
+    at any size (the network of the InceptionV3 figures taken before 2026-12-06).
+    """
+    parser.add_argument(
+        "--model-args",
+        nargs="*",
+        default=[],
+        metavar="ARG=VALUE",
+        help="keyword arguments of the model builder, values as YAML (low_resolution_stem=false)",
+    )

@@ -1,4 +1,4 @@
-"""Scoring a trained fold and summarising folds, shared by the experiment scripts."""
+"""Scoring a trained fold and summarising folds, for the experiment scripts (auxiliary_head.py)."""
 
 from __future__ import annotations
 

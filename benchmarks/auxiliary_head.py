@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _fields import field_values
+from _fields import add_model_args, field_values
 from _folds import score_fold, summary
 
 
@@ -47,8 +47,10 @@ def main(argv=None) -> None:
         metavar="FIELD=VALUE",
         help="recipe fields on top of the painzoo preset, values as YAML (min_steps=10)",
     )
+    add_model_args(parser)
     args = parser.parse_args(argv)
     overrides = field_values(parser, args.set, "--set")
+    model_args = field_values(parser, args.model_args, "--model-args")
 
     import keras
 
@@ -90,7 +92,7 @@ def main(argv=None) -> None:
         )
         keras.utils.set_random_seed(args.seed + f.fold)
         t0 = time.perf_counter()
-        model = painzoo.get_model(args.model, input_shape=(args.size, args.size, 3))
+        model = painzoo.get_model(args.model, input_shape=(args.size, args.size, 3), **model_args)
         n_params = model.count_params()
         x = keras.layers.Conv2D(128, 1, use_bias=False, name="aux_conv")(
             model.get_layer(args.layer).output

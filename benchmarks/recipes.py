@@ -26,7 +26,7 @@ import argparse
 import time
 
 import numpy as np
-from _fields import field_values
+from _fields import add_model_args, field_values
 
 
 def _dataset(spec: str, size: int, scale: float, data_args: dict):
@@ -67,9 +67,11 @@ def main(argv=None) -> None:
         metavar="FIELD=VALUE",
         help="recipe fields applied on top of every preset, values as YAML (augment=null)",
     )
+    add_model_args(parser)
     args = parser.parse_args(argv)
     overrides = field_values(parser, args.set, "--set")
     data_args = field_values(parser, args.data_args, "--data-args")
+    model_args = field_values(parser, args.model_args, "--model-args")
 
     import keras
 
@@ -84,7 +86,8 @@ def main(argv=None) -> None:
     folds = [f for f in folds if args.only_folds is None or f.fold in args.only_folds]
     print(
         f"data {args.data}: {len(ds)} images, {len(np.unique(ds.subjects))} subjects, "
-        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs, overrides {overrides}, data {data_args}"
+        f"{len(folds)} folds, {args.size} px, {args.epochs} epochs, overrides {overrides}, data {data_args}, "
+        f"model {model_args}"
     )
     print("| model | recipe | accuracy (mean ± std) | folds | flagged | s/fold |")
     print("|---|---|---|---|---|---|")
@@ -99,7 +102,9 @@ def main(argv=None) -> None:
                 keras.utils.set_random_seed(args.seed + f.fold)
                 t0 = time.perf_counter()
                 with recipe.scope():
-                    model = painzoo.get_model(name, input_shape=(args.size, args.size, 3))
+                    model = painzoo.get_model(
+                        name, input_shape=(args.size, args.size, 3), **model_args
+                    )
                 history = recipe.fit(model, train)
                 p = recipe.predict(model, test)
                 secs.append(time.perf_counter() - t0)

@@ -32,7 +32,7 @@ import argparse
 import time
 
 import numpy as np
-from _fields import field_values
+from _fields import add_model_args, field_values
 
 
 def main(argv=None) -> None:
@@ -52,6 +52,7 @@ def main(argv=None) -> None:
         action="store_true",
         help="print training (inference mode) and test accuracy instead of the layers",
     )
+    add_model_args(parser)
     args = parser.parse_args(argv)
 
     import keras
@@ -62,6 +63,7 @@ def main(argv=None) -> None:
     from painzoo.training import Recipe
 
     overrides = field_values(parser, args.set, "--set")
+    model_args = field_values(parser, args.model_args, "--model-args")
     if not 0 <= args.fold < args.folds:
         parser.error(f"--fold must be in 0..{args.folds - 1}; received {args.fold}")
     ds = Dataset.from_csv(args.data)
@@ -73,7 +75,7 @@ def main(argv=None) -> None:
     )
     keras.utils.set_random_seed(args.seed + fold.fold)
     with recipe.scope():
-        model = painzoo.get_model(args.model, input_shape=(args.size, args.size, 3))
+        model = painzoo.get_model(args.model, input_shape=(args.size, args.size, 3), **model_args)
     print(
         f"{args.model} fold {fold.fold}: {len(train)} training images, plan {recipe.training_plan(len(train))}"
     )
