@@ -227,8 +227,13 @@ def _run_preprocess(args) -> int:
 # -- explain ----------------------------------------------------------------------
 def _add_explain(sub):
     p = sub.add_parser("explain", help="Explain a saved model's predictions on images.")
-    p.add_argument("model", help="A .keras file saved by painzoo.")
+    p.add_argument("model", help="Folder written by painzoo train (or its model.keras).")
     p.add_argument("images", nargs="+", help="Image files.")
+    p.add_argument(
+        "--face-crop",
+        default="card",
+        help="card (as trained: the crop in model.json), none, haar or mtcnn.",
+    )
     p.add_argument("--method", default="lime", choices=("lime", "gradcam", "attention"))
     p.add_argument("--out", default="painzoo-explanations")
     p.add_argument("--num-samples", type=int, default=1000)
@@ -238,7 +243,12 @@ def _run_explain(args) -> int:
     from painzoo import explain
 
     paths = explain.explain_files(
-        args.model, args.images, method=args.method, out=args.out, num_samples=args.num_samples
+        args.model,
+        args.images,
+        method=args.method,
+        out=args.out,
+        num_samples=args.num_samples,
+        face_crop=args.face_crop,
     )
     for path in paths:
         print(path)

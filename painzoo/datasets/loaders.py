@@ -31,7 +31,7 @@ import pandas as pd
 
 from painzoo.datasets.io import cache_root, check_file_name, display_path, is_image_file
 from painzoo.datasets.labels import check_binary_labels, level_to_label
-from painzoo.datasets.manifest import Dataset, natural_key
+from painzoo.datasets.manifest import Dataset, natural_key, read_preprocessing
 
 __all__ = [
     "DEFAULT_LABEL_NAMES",
@@ -154,7 +154,16 @@ def load_folder(
                 else "root/<label>/<image>."
             )
         )
-    return Dataset(pd.DataFrame(rows), root=root, name=name)
+    return Dataset(
+        pd.DataFrame(rows), root=root, name=name, preprocessing=_folder_preprocessing(root)
+    )
+
+
+def _folder_preprocessing(root: Path) -> dict | None:
+    """The ``painzoo preprocess`` record of a folder of its crops (``DST/images``), if any."""
+    if root.name == "images":
+        return read_preprocessing(root.parent / "manifest.csv")
+    return None
 
 
 def load_csv(
@@ -226,7 +235,7 @@ def _finish_csv(frame, path: Path, root, name: str, check_files: bool) -> Datase
                 f"{len(missing)} image file(s) listed in {path} do not exist (first: "
                 f"{_resolve(root, missing[0])}); paths are relative to {root}."
             )
-    return Dataset(frame, root=root, name=name)
+    return Dataset(frame, root=root, name=name, preprocessing=read_preprocessing(path))
 
 
 # -- UNBC-McMaster --------------------------------------------------------------------

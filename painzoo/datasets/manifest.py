@@ -8,6 +8,7 @@ one.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -20,7 +21,13 @@ import pandas as pd
 from painzoo.datasets.io import read_image, resize_image, write_image
 from painzoo.datasets.labels import check_binary_labels
 
-__all__ = ["Dataset", "REQUIRED_COLUMNS", "natural_key"]
+__all__ = [
+    "PREPROCESSING_FILE",
+    "Dataset",
+    "REQUIRED_COLUMNS",
+    "natural_key",
+    "read_preprocessing",
+]
 
 REQUIRED_COLUMNS = ("image", "label", "subject", "source")
 
@@ -40,6 +47,12 @@ class Dataset:
             (ground-truth action-unit regions of synthetic images).
         root: Folder that relative paths in ``image`` are resolved against.
         name: A short name used in reports.
+        preprocessing: What was done to the images before they reached this
+            table, as recorded by ``painzoo preprocess`` (``preprocess.json``
+            beside its manifest) or :func:`~painzoo.preprocess.crop_dataset`:
+            ``{"face_crop": FaceCropper settings, …}``, or ``None``. It travels
+            with :meth:`subset` and into a trained model's card, so that
+            ``painzoo predict`` treats new images the same way.
 
     Raises:
         ValueError: If a required column is missing, a label is missing or
@@ -59,6 +72,7 @@ class Dataset:
         masks: dict[str, np.ndarray] | None = None,
         root: str | os.PathLike | None = None,
         name: str = "dataset",
+        preprocessing: dict | None = None,
     ):
         frame = frame.copy()
         if "source" not in frame.columns:
@@ -106,6 +120,7 @@ class Dataset:
         self.masks = dict(masks) if masks else {}
         self.root = Path(root) if root is not None else None
         self.name = name
+        self.preprocessing = dict(preprocessing) if preprocessing else None
 
     # -- views -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -160,6 +175,7 @@ class Dataset:
             masks={k: v[idx] for k, v in self.masks.items()} or None,
             root=self.root,
             name=self.name,
+            preprocessing=self.preprocessing,
         )
 
     @classmethod
@@ -202,7 +218,16 @@ class Dataset:
         keys = set.intersection(*(set(d.masks) for d in parts))
         if keys and images is not None:
             masks = {k: np.concatenate([d.masks[k] for d in parts]) for k in sorted(keys)}
-        return cls(frame, images=images, masks=masks, name=name or "+".join(d.name for d in parts))
+        # Parts prepared differently have no one preprocessing to pass on.
+        kept = [d.preprocessing for d in parts]
+        preprocessing = kept[0] if all(k == kept[0] for k in kept) else None
+        return cls(
+            frame,
+            images=images,
+            masks=masks,
+            name=name or "+".join(d.name for d in parts),
+            preprocessing=preprocessing,
+        )
 
     # -- pixels ------------------------------------------------------------------
     def load_images(self, size: int | tuple[int, int] | None = None) -> np.ndarray:
@@ -417,7 +442,9 @@ class Dataset:
         frame = pd.read_csv(path, dtype={"subject": str, "source": str, "image": str})
         if "label" in frame.columns:
             check_binary_labels(frame["label"], source=path, images=frame.get("image"))
-        return cls(frame, root=path.parent, name=name or path.stem)
+        return cls(
+            frame, root=path.parent, name=name or path.stem, preprocessing=read_preprocessing(path)
+        )
 
 
 def _check_labels(frame: pd.DataFrame) -> None:
@@ -445,3 +472,35 @@ def natural_key(value) -> list:
     """
     text = value.name if isinstance(value, Path) else str(value)
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+PREPROCESSING_FILE = "preprocess.json"
+
+
+def read_preprocessing(manifest: str | os.PathLike) -> dict | None:
+    """The record ``painzoo preprocess`` left beside ``manifest``, or ``None``.
+
+    ``painzoo preprocess SRC DST`` writes ``DST/manifest.csv`` and
+    ``DST/preprocess.json`` (what it did: detector, margin, size, background,
+    painzoo version). The record belongs to the manifest it names; a
+    ``preprocess.json`` beside another CSV is not this manifest's.
+
+    Raises:
+        ValueError: If the file exists but is not a JSON object (naming it).
+    """
+    path = Path(manifest)
+    record_path = path.parent / PREPROCESSING_FILE
+    if not record_path.is_file():
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{record_path} is not valid JSON ({err}); it is the record painzoo preprocess "
+            "writes beside its manifest. Run painzoo preprocess again or delete the file."
+        ) from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{record_path} holds no JSON object; run painzoo preprocess again.")
+    if record.get("manifest", path.name) != path.name:
+        return None
+    return record

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import warnings
 from pathlib import Path
 
 from painzoo.datasets.io import read_image, write_image
 from painzoo.explain._common import overlay_heatmap
 from painzoo.explain.global_maps import METHODS, local_heatmaps
+from painzoo.preprocess.face import cropper_for
 
 __all__ = ["explain_files", "load_model"]
 
@@ -54,17 +57,26 @@ def explain_files(
     num_samples: int = 1000,
     segmenter="quickshift",
     layer: str | None = None,
+    face_crop="card",
 ) -> list[Path]:
     """Explain a saved model's prediction on image files; write one overlay PNG each.
 
+    Images are first treated as the model's training images were: with the
+    face crop its card records (``painzoo train`` writes ``model.json`` beside
+    ``model.keras``), so the map shows what the network saw. Images in which
+    the detector finds no face are skipped with a warning naming them.
+
     Args:
-        model_path: A ``.keras`` file.
+        model_path: A ``.keras`` file, or the folder ``painzoo train`` wrote.
         images: Image file paths.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
         out: Output folder; files are ``<image stem>_<method>.png``.
         num_samples: LIME perturbations per image.
         segmenter: LIME segmenter.
         layer: Grad-CAM layer.
+        face_crop: ``"card"`` (the card's crop; none without a card),
+            ``"none"``, a detector name, or :class:`~painzoo.preprocess.FaceCropper`
+            arguments (see :func:`painzoo.preprocess.cropper_for`).
 
     Returns:
         The paths of the PNG files written, in input order.
@@ -84,12 +96,21 @@ def explain_files(
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"Image file(s) not found: {', '.join(missing)}.")
-    model = load_model(model_path)
+    model_file, recorded = _model_and_crop(model_path)
+    model = load_model(model_file)
+    cropper = cropper_for(face_crop, recorded, model.input_shape[1])
+    detects = cropper is not None and cropper.detector_name != "none"
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, no_face = [], []
     for path in paths:
         image = read_image(path)
+        if cropper is not None:
+            crop = cropper(image, name=str(path))
+            if crop is None or (detects and not crop.found):
+                no_face.append(path.name)
+                continue
+            image = crop.image
         heatmap = local_heatmaps(
             model,
             image[None],
@@ -101,4 +122,28 @@ def explain_files(
         target = folder / f"{path.stem}_{method}.png"
         write_image(target, overlay_heatmap(image, heatmap))
         written.append(target)
+    if no_face:
+        warnings.warn(
+            f"No face found in {len(no_face)} image(s), not explained: {', '.join(no_face[:5])}"
+            + (", …" if len(no_face) > 5 else ""),
+            stacklevel=2,
+        )
     return written
+
+
+def _model_and_crop(model_path) -> tuple[Path, dict | None]:
+    """The ``.keras`` file and the face-crop settings its card records (or ``None``)."""
+    path = Path(model_path)
+    if path.is_dir():
+        path = path / "model.keras"
+    card_path = path.parent / "model.json"
+    if not card_path.is_file():
+        return path, None
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{card_path} is not valid JSON ({err}); it is the model card painzoo train "
+            "writes. Train the model again or pass face_crop explicitly."
+        ) from None
+    return path, card.get("face_crop") if isinstance(card, dict) else None

@@ -65,6 +65,40 @@ def data_summary(dataset) -> dict:
         "subjects": int(len(np.unique(subjects))),
         "per_class": per_class,
         "sources": {str(s): int(c) for s, c in zip(sources, counts)},
+        "image_size": image_size_summary(dataset),
+    }
+
+
+def image_size_summary(dataset, sample: int = 64) -> dict | None:
+    """Median and range of the image sides of a dataset (``[height, width]``).
+
+    Reads the headers of at most ``sample`` files spread over the rows (or
+    the in-memory array's shape), so it costs milliseconds. ``None`` when no
+    image can be read.
+    """
+    from PIL import Image
+
+    if getattr(dataset, "images", None) is not None:
+        h, w = (int(v) for v in dataset.images.shape[1:3])
+        return {"median": [h, w], "min": [h, w], "max": [h, w]}
+    paths = dataset.image_paths
+    if not paths:
+        return None
+    picks = np.unique(np.linspace(0, len(paths) - 1, min(sample, len(paths))).astype(int))
+    sizes = []
+    for i in picks:
+        try:
+            with Image.open(paths[i]) as im:
+                sizes.append((im.height, im.width))
+        except (OSError, ValueError):
+            continue
+    if not sizes:
+        return None
+    arr = np.asarray(sizes)
+    return {
+        "median": [int(v) for v in np.median(arr, axis=0)],
+        "min": [int(v) for v in arr.min(axis=0)],
+        "max": [int(v) for v in arr.max(axis=0)],
     }
 
 
@@ -127,9 +161,16 @@ def make_card(
 ) -> dict:
     """The model card of a freshly trained model, as a JSON-ready dict.
 
-    ``training`` is the training curve's record
-    (:func:`painzoo.evaluation.metrics.learning_record`: its ``flag``, first
-    and last loss, last training accuracy and epochs), or ``None``.
+    ``face_crop`` is the :class:`~painzoo.preprocess.FaceCropper` settings
+    that made the training images, whichever step applied them (``painzoo
+    preprocess`` or the config's ``face_crop``); ``None`` when the images
+    were used as they came (cropped elsewhere, or not at all). The dataset's
+    whole ``preprocessing`` record and the typical size of its images go in
+    too, so that ``painzoo predict`` can treat new images the same way and
+    warn about images unlike the training ones. ``training`` is the training
+    curve's record (:func:`painzoo.evaluation.metrics.learning_record`: its
+    ``flag``, first and last loss, last training accuracy and epochs), or
+    ``None``.
     """
     import keras
 
@@ -159,6 +200,7 @@ def make_card(
             "test_resize": spec.test_resize,
         },
         "face_crop": None if not face_crop else dict(face_crop),
+        "preprocessing": getattr(dataset, "preprocessing", None),
         "class_names": list(CLASS_NAMES),
         "positive_class": POSITIVE_CLASS,
         "threshold": float(threshold),
@@ -248,6 +290,12 @@ class PainModel:
     def face_crop(self) -> dict | None:
         """The face-crop settings used for the training images (``None`` = no cropping)."""
         return self.card.get("face_crop")
+
+    @property
+    def training_image_size(self) -> tuple[int, int] | None:
+        """Median ``(height, width)`` of the training images, when the card records it."""
+        size = ((self.card.get("training_data") or {}).get("image_size") or {}).get("median")
+        return None if not size else (int(size[0]), int(size[1]))
 
     @classmethod
     def from_keras(cls, keras_model, *, face_crop: dict | None = None) -> PainModel:

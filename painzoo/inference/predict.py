@@ -30,7 +30,7 @@ from painzoo.datasets.labels import DECISION_THRESHOLD, PAIN, predicted_label
 from painzoo.datasets.manifest import natural_key
 from painzoo.inference.card import PainModel, load_model
 from painzoo.inference.video import VideoFrames, is_video_file
-from painzoo.preprocess import FaceCropper
+from painzoo.preprocess.face import cropper_for
 
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
 
@@ -123,40 +123,79 @@ def _manifest_images(path: Path) -> list[Path]:
 # -- face cropping ------------------------------------------------------------------------
 def _make_cropper(face_crop, model):
     """``None`` (whole image, resized) or a FaceCropper; ``face_crop`` as :func:`predict`."""
+    return cropper_for(face_crop, model.face_crop, model.input_size[0])
 
-    if isinstance(face_crop, FaceCropper):
-        return face_crop
-    if isinstance(face_crop, str) and face_crop == "card":
-        face_crop = model.face_crop
-    if face_crop is None or (isinstance(face_crop, str) and face_crop.lower() == "none"):
-        return None
-    if isinstance(face_crop, str) or callable(face_crop):
-        base = dict(model.face_crop or {})
-        base["detector"] = face_crop
-        face_crop = base
-    settings = dict(face_crop)
-    settings.setdefault("size", model.input_size[0])
-    detector = settings.get("detector", "mtcnn")
-    settings["on_no_face"] = "center" if detector in (None, "none") else "skip"
-    return FaceCropper(**settings)
+
+#: An input whose shorter side is this many times the training images' longer
+#: side, scored whole, is "far larger than the training images".
+SIZE_RATIO_WARNING = 2.0
 
 
 class _Cropping:
-    """One image → ``(found, box, model input pixels or None)`` (``spec.prepare``)."""
+    """One image → ``(found, box, model input pixels or None)`` (``spec.prepare``).
 
-    def __init__(self, cropper, spec):
+    ``found`` is ``None`` where nothing looked for a face (no cropper, or the
+    ``"none"`` detector's centre crop): the row's ``face_found`` is then empty,
+    not true. Inputs scored whole that are far larger than the training images
+    are counted for one warning at the end (:meth:`warn`).
+    """
+
+    def __init__(self, cropper, spec, training_size=None):
         self.cropper = cropper
         self.spec = spec
         self.detects = cropper is not None and cropper.detector_name != "none"
+        self.training_size = training_size
+        self.oversized: list[str] = []
+        self.largest = (0, 0)
 
     def __call__(self, rgb: np.ndarray, name: str):
         if self.cropper is None:
             h, w = rgb.shape[:2]
-            return True, (0, 0, w, h), self.spec.prepare(rgb)
+            self._check_size(h, w, name)
+            return None, (0, 0, w, h), self.spec.prepare(rgb)
         crop = self.cropper(rgb, name=name)
         if crop is None or (self.detects and not crop.found):
             return False, None, None
-        return True, tuple(int(v) for v in crop.box), self.spec.prepare(crop.image)
+        found = True if self.detects else None
+        return found, tuple(int(v) for v in crop.box), self.spec.prepare(crop.image)
+
+    def _check_size(self, h: int, w: int, name: str) -> None:
+        if self.training_size is None or min(h, w) < SIZE_RATIO_WARNING * max(self.training_size):
+            return
+        source = name.split(" frame ")[0]  # a video's frames count once
+        if source not in self.oversized:
+            self.oversized.append(source)
+        self.largest = max(self.largest, (h, w))
+
+    def warn(self) -> None:
+        """One warning naming the inputs far larger than the training images, if any."""
+        if not self.oversized:
+            return
+        th, tw = self.training_size
+        shown = ", ".join(Path(n).name for n in self.oversized[:3])
+        more = f" and {len(self.oversized) - 3} more" if len(self.oversized) > 3 else ""
+        warnings.warn(
+            f"{len(self.oversized)} input(s) ({shown}{more}) are far larger than the model's "
+            f"training images (up to {self.largest[0]}×{self.largest[1]} px against about "
+            f"{th}×{tw} px) and are scored whole, without a face crop: if the training images "
+            "were face crops, pass --face-crop mtcnn (or haar) so that new images are cropped "
+            "the same way.",
+            stacklevel=3,
+        )
+
+
+def _say_scored_whole(face_crop, cropper, model) -> None:
+    """The one notice that inputs are scored whole because the card records no crop."""
+    if cropper is not None or not (isinstance(face_crop, str) and face_crop == "card"):
+        return
+    h, w = model.input_size
+    warnings.warn(
+        "The model card records no face crop (its training images were used as they came), "
+        f"so every input is scored whole, resized to {h}×{w} px, and face_found is left "
+        "empty. If the training images were face crops made elsewhere, pass --face-crop "
+        "mtcnn (or haar) to crop new images alike.",
+        stacklevel=3,
+    )
 
 
 # -- the scorer ---------------------------------------------------------------------------
@@ -192,9 +231,11 @@ class _Scorer:
         self.rows, self.pixels, self.owners = [], [], []
 
 
-def _row(name: str, frame: int, time_s, found: bool, box) -> dict:
+def _row(name: str, frame: int, time_s, found: bool | None, box) -> dict:
     row = dict.fromkeys(COLUMNS)
-    row.update(input=name, frame=int(frame), time_s=time_s, face_found=bool(found))
+    row.update(
+        input=name, frame=int(frame), time_s=time_s, face_found=None if found is None else found
+    )
     if box is not None:
         row.update(box_x=box[0], box_y=box[1], box_w=box[2], box_h=box[3])
     return row
@@ -265,10 +306,12 @@ def predict(
             they survive an error later on. Beside it,
             ``<stem>_summary.csv`` (one row per video) and
             ``<stem>_timelines/<video>.png`` are written.
-        face_crop: ``"card"`` (the cropping recorded in the model card),
-            ``None`` / ``"none"`` (no cropping: each image is resized whole, and
-            counts as a face), a detector name (``"haar"``, ``"mtcnn"``) with
-            the card's other settings, a dict of
+        face_crop: ``"card"`` (the cropping that made the training images,
+            recorded in the model card by ``painzoo train`` from ``painzoo
+            preprocess`` or the config; a card with none scores inputs whole
+            and says so once), ``None`` / ``"none"`` (no cropping: each image
+            is resized whole and ``face_found`` is empty), a detector name
+            (``"haar"``, ``"mtcnn"``) with the card's other settings, a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
         fps: Video samples per second, by timestamp (``None`` = every frame).
         batch_size: Faces per forward pass.
@@ -284,7 +327,8 @@ def predict(
         A DataFrame with the columns :data:`COLUMNS`: ``input`` (the file,
         or ``array[i]``), ``frame`` (index in the video; 0 for an image),
         ``time_s`` (timestamp of the frame; empty for an image),
-        ``face_found``, ``box_x, box_y, box_w, box_h`` (the square scored, in
+        ``face_found`` (true or false where a detector looked, empty where
+        nothing looked for a face), ``box_x, box_y, box_w, box_h`` (the square scored, in
         the input's pixels), ``p_pain`` (empty when no face) and ``label``
         (1 = pain, ``p_pain >= threshold``). ``.attrs["summary"]`` holds the
         per-video summary (:func:`summarize_video`).
@@ -310,7 +354,10 @@ def predict(
         model = PainModel.from_keras(model)
     thr = model.threshold if threshold is None else float(threshold)
     items = _expand_inputs(inputs)
-    cropping = _Cropping(_make_cropper(face_crop, model), model.input_spec)
+    cropper = _make_cropper(face_crop, model)
+    _say_scored_whole(face_crop, cropper, model)
+    training_size = model.training_image_size if cropper is None else None
+    cropping = _Cropping(cropper, model.input_spec, training_size)
     out_path = None if out is None else Path(out)
     sink = _CsvSink(out_path)
     scorer = _Scorer(model, batch_size, thr, sink)
@@ -363,8 +410,9 @@ def predict(
         if bar is not None:
             bar.close()
         sink.close()
+    cropping.warn()
     table = pd.DataFrame(sink.collected, columns=list(COLUMNS))
-    table["face_found"] = table["face_found"].astype(bool)
+    table["face_found"] = table["face_found"].astype("boolean")
     table["frame"] = table["frame"].astype(int)
     for col in ("time_s", "p_pain"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)

@@ -162,7 +162,8 @@ def train(
         model_name=spec["name"],
         model_kwargs=spec["kwargs"],
         keras_model=net,
-        face_crop=face_crop,
+        # whatever made the training images (painzoo preprocess or the config)
+        face_crop=(ds.preprocessing or {}).get("face_crop"),
         dataset=ds,
         recipe=rec.to_dict(),
         data_name=data_name,

@@ -13,6 +13,7 @@ from painzoo.preprocess.face import (
     FaceCropper,
     NoFaceError,
     crop_dataset,
+    cropper_for,
     preprocess_folder,
 )
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
@@ -27,6 +28,7 @@ __all__ = [
     "NoFaceError",
     "OnnxSegmenter",
     "crop_dataset",
+    "cropper_for",
     "get_detector",
     "grabcut_mask",
     "preprocess_folder",

@@ -24,12 +24,19 @@ import pandas as pd
 
 from painzoo.datasets.io import cache_root, display_path, read_image, resize_image, write_image
 from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
-from painzoo.datasets.manifest import Dataset
+from painzoo.datasets.manifest import PREPROCESSING_FILE, Dataset
 from painzoo.preprocess.background import BackgroundRemover
 from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector
 from painzoo.utils.files import atomic_write_text
 
-__all__ = ["FaceCrop", "FaceCropper", "NoFaceError", "crop_dataset", "preprocess_folder"]
+__all__ = [
+    "FaceCrop",
+    "FaceCropper",
+    "NoFaceError",
+    "crop_dataset",
+    "cropper_for",
+    "preprocess_folder",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +156,26 @@ class FaceCropper:
         self._background = BackgroundRemover(background) if background is not None else None
         self.detector_calls = 0
 
+    def settings(self) -> dict:
+        """The arguments that rebuild this cropper's crops, as JSON-ready values.
+
+        A detector given as a callable cannot be written down; it is recorded
+        as ``"custom"`` and must be passed again to apply the same crop.
+
+        Example:
+            >>> FaceCropper("haar", size=112).settings()["size"]
+            112
+        """
+        return {
+            "detector": self.detector if isinstance(self.detector, str) else "custom",
+            "size": self.size,
+            "margin": self.margin,
+            "pad_mode": self.pad_mode,
+            "background": self.background,
+            "min_face_size": self.min_face_size,
+            "detect_max_side": self.detect_max_side,
+        }
+
     @property
     def cache_key(self) -> str:
         """Hash of every setting that changes the crops."""
@@ -243,6 +270,49 @@ class FaceCropper:
             found=face is not None,
             face_box=None if face is None else tuple(float(v) for v in face.box),
         )
+
+
+def cropper_for(face_crop, recorded: dict | None, size: int) -> FaceCropper | None:
+    """The cropper that treats new images as a model's training images were treated.
+
+    Used by ``painzoo predict`` and ``painzoo explain``.
+
+    Args:
+        face_crop: ``"card"`` (the ``recorded`` settings), ``None`` /
+            ``"none"`` (no cropping), a detector name or callable (with the
+            recorded settings otherwise), a dict of :class:`FaceCropper`
+            arguments, or a :class:`FaceCropper` (returned as it is).
+        recorded: The face-crop settings of the model card (``None`` when
+            the training images were used as they came).
+        size: Crop side used when the settings name none (the model's input).
+
+    Returns:
+        A :class:`FaceCropper` that skips images without a face (the
+        ``"none"`` detector centre-crops), or ``None`` for no cropping.
+
+    Raises:
+        ValueError: For recorded settings of a custom detector, which a card
+            cannot rebuild.
+    """
+    if isinstance(face_crop, FaceCropper):
+        return face_crop
+    if isinstance(face_crop, str) and face_crop == "card":
+        face_crop = recorded
+    if face_crop is None or (isinstance(face_crop, str) and face_crop.lower() == "none"):
+        return None
+    if isinstance(face_crop, str) or callable(face_crop):
+        face_crop = {**dict(recorded or {}), "detector": face_crop}
+    settings = dict(face_crop)
+    if settings.get("detector") == "custom":
+        raise ValueError(
+            "The model card records a face crop made with a custom detector (a Python "
+            "callable), which cannot be rebuilt from the card; pass face_crop=FaceCropper("
+            "your_detector, ...) or a detector name (--face-crop mtcnn|haar)."
+        )
+    settings.setdefault("size", int(size))
+    detector = settings.get("detector", "mtcnn")
+    settings["on_no_face"] = "center" if detector in (None, "none") else "skip"
+    return FaceCropper(**settings)
 
 
 def _as_rgb_uint8(image) -> np.ndarray:
@@ -412,7 +482,17 @@ def crop_dataset(
     extra = pd.DataFrame(rows)
     for col in extra.columns:
         frame[col] = extra[col].to_numpy()
-    out = Dataset(frame, root=None, name=dataset.name)
+    earlier = (dataset.preprocessing or {}).get("face_crop")
+    if earlier:
+        warnings.warn(
+            f"The {len(dataset)} image(s) of {dataset.name!r} are face crops already "
+            f"(detector {earlier.get('detector')!r}, {earlier.get('size')} px) and are cropped "
+            "again; a model trained on them applies only the second crop to new images. Set "
+            "face_crop: null for data written by painzoo preprocess.",
+            stacklevel=2,
+        )
+    record = {**(dataset.preprocessing or {}), "face_crop": cropper.settings()}
+    out = Dataset(frame, root=None, name=dataset.name, preprocessing=record)
     return (out, report) if return_report else out
 
 
@@ -465,8 +545,13 @@ def preprocess_folder(
     """Crop the faces of a folder (or CSV manifest) into ``dst`` with a manifest.
 
     Writes ``dst/images/…`` (PNG crops, mirroring the source's relative
-    paths) and ``dst/manifest.csv`` (every source column plus the box and
-    keypoint columns). This is ``painzoo preprocess SRC DST``. Nothing is
+    paths), ``dst/manifest.csv`` (every source column plus the box and
+    keypoint columns) and ``dst/preprocess.json``, the record of what was
+    done (detector, size, margin, padding, background, painzoo version,
+    counts). Loaders that read ``dst`` attach the record to the
+    :class:`Dataset` (``.preprocessing``), ``painzoo train`` copies it into
+    the model card, and ``painzoo predict`` applies the same crop to new
+    images. This is ``painzoo preprocess SRC DST``. Nothing is
     written when an output would replace an input file (the source manifest
     or an image); the error says so before any work is done.
 
@@ -536,9 +621,28 @@ def preprocess_folder(
         names.append(str(target.relative_to(dst)))
     frame["image"] = names
     dst.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(manifest, index=False)
+    record = {
+        "format": "painzoo-preprocess",
+        "painzoo": _painzoo_version(),
+        "manifest": manifest.name,
+        "face_crop": cropper.settings(),
+        "on_no_face": on_no_face,
+        "counts": {k: int(v) for k, v in report.items()},
+    }
+    # The record first: a manifest is never left without the record of what made it.
+    atomic_write_text(dst / PREPROCESSING_FILE, json.dumps(record, indent=2) + "\n")
+    atomic_write_text(manifest, frame.to_csv(index=False))
     logger.info("preprocess_folder: %s", report)
     return Dataset.from_csv(manifest, name=ds.name)
+
+
+def _painzoo_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("painzoo")
+    except PackageNotFoundError:  # a source tree on the path, not installed
+        return "unknown"
 
 
 def _refuse_overwrite(outputs: list[Path], inputs: list[Path], src: Path, dst: Path) -> None:
