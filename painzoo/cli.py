@@ -248,7 +248,10 @@ def _run_explain(args) -> int:
 # -- agreement --------------------------------------------------------------------
 def _add_agreement(sub):
     p = sub.add_parser("agreement", help="Inter-rater agreement (ICC) of a ratings CSV.")
-    p.add_argument("ratings", help="CSV: one row per target, one column per rater.")
+    p.add_argument(
+        "ratings",
+        help="CSV: one row per target, one column per rater; or a rating sheet of painzoo frames.",
+    )
     p.add_argument("--form", default="2,k", help="ICC form: 1,1 1,k 2,1 2,k 3,1 3,k.")
 
 

@@ -19,7 +19,7 @@ does the picking:
    each is kept.
 
 The output is blinded, as the Rat Grimace Scale and PSPI coding protocols
-require raters blind to subject, treatment and time::
+require raters blind to subject, treatment and time:
 
     OUT/for_raters/rating_sheet.csv    id, image, r1_orbital, ... (rows in random order)
     OUT/for_raters/images/<id>.png     the crops, named by random ids
