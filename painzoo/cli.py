@@ -9,7 +9,7 @@ Sub-commands:
 - ``painzoo agreement RATINGS.csv``: intra-class correlation of raters.
 - ``painzoo train --config FILE --model NAME --out DIR``: one model on all data.
 - ``painzoo predict MODEL INPUT…``: p_pain for images and videos.
-- ``painzoo frames VIDEO… --out DIR``: candidate frames and a rating sheet.
+- ``painzoo frames VIDEO… --out DIR``: candidate frames and a blinded rating sheet.
 
 Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
 (work) function, listed in ``_COMMANDS``; heavy imports happen inside
@@ -258,7 +258,10 @@ def _run_explain(args) -> int:
 # -- agreement --------------------------------------------------------------------
 def _add_agreement(sub):
     p = sub.add_parser("agreement", help="Inter-rater agreement (ICC) of a ratings CSV.")
-    p.add_argument("ratings", help="CSV: one row per target, one column per rater.")
+    p.add_argument(
+        "ratings",
+        help="CSV: one row per target, one column per rater; or a rating sheet of painzoo frames.",
+    )
     p.add_argument("--form", default="2,k", help="ICC form: 1,1 1,k 2,1 2,k 3,1 3,k.")
 
 
@@ -350,15 +353,23 @@ def _run_predict(args) -> int:
 
 # -- frames -----------------------------------------------------------------------
 def _add_frames(sub):
-    p = sub.add_parser("frames", help="Candidate frames of videos for rating + a rating sheet.")
+    p = sub.add_parser(
+        "frames", help="Candidate frames of videos for blinded rating + a rating sheet."
+    )
     p.add_argument("videos", nargs="+", help="Video files.")
-    p.add_argument("--out", required=True, help="Folder for the crops and rating_sheet.csv.")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="A new folder: for_raters/ (crops + rating_sheet.csv) and rating_key.csv.",
+    )
     p.add_argument("--every", type=float, default=1.0, help="Seconds between sampled frames.")
     p.add_argument("--max", type=int, default=None, help="At most N frames per video.")
     p.add_argument("--scale", default="rgs", choices=("rgs", "pspi"))
     p.add_argument("--raters", type=int, default=5, help="Rater columns in the sheet.")
     p.add_argument("--face-crop", default="haar", help="haar, mtcnn or none.")
     p.add_argument("--size", type=int, default=224, help="Side of the saved crops.")
+    p.add_argument("--seed", type=int, default=None, help="Seed of the random ids and row order.")
+    p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
 
 def _run_frames(args) -> int:
@@ -373,13 +384,17 @@ def _run_frames(args) -> int:
         raters=args.raters,
         face_crop=args.face_crop,
         size=args.size,
+        seed=args.seed,
+        progress=not args.no_progress,
     )
-    for video, c in result.counts.items():
+    n = len(result.counts)
+    for i, c in enumerate(result.counts.values(), 1):  # by position: file names may be names
         print(
-            f"{video}: {c['sampled']} sampled, {c['no_face']} without a face, "
+            f"video {i} of {n}: {c['sampled']} sampled, {c['no_face']} without a face, "
             f"{c['blurred']} blurred, {c['duplicates']} near-duplicates, kept {c['kept']}"
         )
-    print(f"Rating sheet: {result.sheet_path}")
+    print(f"For the raters (give them this folder only): {result.sheet_path.parent}")
+    print(f"Key (keep it from the raters): {result.key_path}")
     return 0
 
 

@@ -54,3 +54,25 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     pd.DataFrame({"id": ["a", "b"], "score": [1, 2]}).to_csv(one, index=False)
     assert main(["agreement", str(one)]) == 2
     assert "numeric rater column" in capsys.readouterr().err
+
+
+def test_a_text_cell_in_a_rater_column_is_an_error_not_a_dropped_column(tmp_path, capsys):
+    frame = pd.DataFrame(SF_DATA, columns=["rater_a", "rater_b", "rater_c", "rater_d"])
+    frame = frame.astype({"rater_c": object})
+    frame.loc[4, "rater_c"] = "6?"
+    path = tmp_path / "ratings.csv"
+    frame.to_csv(path, index=False)
+    assert main(["agreement", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 6, column rater_c: '6?' is not a number" in err
+
+
+def test_constant_ratings_say_the_icc_is_undefined(tmp_path, capsys):
+    path = tmp_path / "same.csv"
+    pd.DataFrame({"a": [2, 2, 2, 2], "b": [2, 2, 2, 2], "c": [2, 2, 2, 2]}).to_csv(
+        path, index=False
+    )
+    assert main(["agreement", str(path), "--form", "3,1"]) == 0
+    out = capsys.readouterr().out
+    assert "ICC(3,1) undefined: every rating of the rater columns is the same (2)." in out
+    assert "4 targets x 3 raters (a, b, c)" in out

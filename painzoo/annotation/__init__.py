@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from painzoo.annotation.icc import ICC_FORMS, ICCResult, agreement_band, icc
 from painzoo.annotation.pspi import binarize, pspi
 from painzoo.annotation.rgs import RGS_ACTION_UNITS, RGSConsensus, rgs_consensus
@@ -39,10 +41,14 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     per rater. A rating sheet of ``painzoo frames`` (columns ``r<k>_<au>``)
     gets one ICC per action unit and one of the raters' totals instead
     (:func:`painzoo.annotation.sheet.sheet_agreement_report`).
-    Non-numeric columns, an unnamed index column and id columns named
-    ``id``, ``image``, ``target``, ``subject``, ``file``, ``filename``,
-    ``name``, ``path`` or ``video`` are ignored. Rows with a missing rating
-    are dropped and the report says how many.
+    Columns in which no cell is a number, an unnamed index column and id
+    columns named ``id``, ``image``, ``target``, ``subject``, ``file``,
+    ``filename``, ``name``, ``path`` or ``video`` are ignored; in every other
+    column each cell must be a number or empty. On a rating sheet each filled
+    cell must also be a value of its scale (RGS 0/1/2; PSPI AU4–AU10 0–5,
+    AU43 0/1). Rows with a missing (empty) rating are dropped and the report
+    says how many. When the ICC is not defined (every rating the same) the
+    report says so instead of giving a value.
 
     Args:
         csv_path: Path of the CSV file.
@@ -56,7 +62,9 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     Raises:
         FileNotFoundError: If the file does not exist.
         ValueError: If fewer than two numeric rater columns or two complete
-            rows remain, or the form is unknown.
+            rows remain, a rating cell is not a number (or, on a rating
+            sheet, not a value of the scale) — naming its line, id and
+            column —, or the form is unknown.
 
     Example:
         >>> print(agreement_report("ratings.csv", form="2,k"))  # doctest: +SKIP
@@ -69,28 +77,52 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Ratings file {path} does not exist.")
     frame = pd.read_csv(path)
-    from painzoo.annotation.sheet import sheet_agreement_report, sheet_layout
+    from painzoo.annotation.sheet import (
+        rating_cells,
+        sheet_agreement_report,
+        sheet_layout,
+        undefined_reason,
+    )
 
     if sheet_layout(frame.columns) is not None:  # a rating sheet of `painzoo frames`
         return sheet_agreement_report(frame, form=form, name=path)
-    numeric = frame.apply(pd.to_numeric, errors="coerce")
-    raters = [
+    candidates = [
         c
         for c in frame.columns
-        if frame[c].dtype.kind in "iuf"
-        and numeric[c].notna().any()
-        and str(c).strip().lower() not in _ID_COLUMNS
-        and not str(c).startswith("Unnamed:")
+        if str(c).strip().lower() not in _ID_COLUMNS and not str(c).startswith("Unnamed:")
     ]
+    numeric = frame[candidates].apply(pd.to_numeric, errors="coerce")
+    raters = [c for c in candidates if numeric[c].notna().any()]
     if len(raters) < 2:
         raise ValueError(
             f"{path} has {len(raters)} numeric rater column(s) ({raters}); the ICC needs one "
             "row per target and at least two numeric columns, one per rater."
         )
-    table = numeric[raters]
+    try:
+        cells = rating_cells(frame, raters, name=path, what="rating")
+    except ValueError as err:
+        raise ValueError(
+            f"{err} A column without ratings is ignored when it is named id, image, target, "
+            "subject, file, filename, name, path or video, or when none of its cells is a number."
+        ) from None
+    table = pd.DataFrame(cells, columns=raters)
     complete = table.notna().all(axis=1)
     dropped = int((~complete).sum())
+    if complete.sum() < 2:
+        raise ValueError(
+            f"{path} has {int(complete.sum())} row(s) in which every rater gave a rating; the "
+            "ICC needs at least two."
+        )
     result = icc(table[complete].to_numpy(dtype=float), form=form)
+    if not np.isfinite(result.value):
+        reason = undefined_reason(table[complete].to_numpy(dtype=float), "the rater columns")
+        lines = [
+            reason.replace("ICC undefined", f"ICC({result.form}) undefined") + ".",
+            f"{result.n_targets} targets x {result.n_raters} raters ({', '.join(map(str, raters))})",
+        ]
+        if dropped:
+            lines.append(f"Dropped {dropped} row(s) with a missing rating.")
+        return "\n".join(lines)
     lines = [
         f"ICC({result.form}) = {result.value:.3f}  "
         f"{round(result.confidence * 100)}% CI [{result.ci_low:.3f}, {result.ci_high:.3f}]  "

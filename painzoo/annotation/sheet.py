@@ -1,23 +1,54 @@
 """Rating sheets: one row per image, one column per rater × action unit (``r<k>_<au>``).
 
-``painzoo frames`` writes such a sheet with empty rater columns; raters fill
-it in. :func:`sheet_scores` reads the scores back as the
-``[images, raters, units]`` array :func:`~painzoo.annotation.rgs_consensus`
-takes, and :func:`sheet_agreement_report` (behind ``painzoo agreement`` when
-the CSV is a rating sheet) gives the ICC per action unit and of each rater's
-total score.
+``painzoo frames`` writes a blinded sheet (columns ``id``, ``image`` and the
+empty rater columns; crops named by random ids, rows in random order) for
+the raters, and a separate key, ``rating_key.csv``, that maps each id back
+to its video, frame and subject. Raters fill the sheet in.
+:func:`sheet_scores` reads the scores back as the ``[images, raters,
+units]`` array :func:`~painzoo.annotation.rgs_consensus` takes, checking
+that every cell is a value of the scale (:func:`rating_cells`);
+:func:`sheet_agreement_report` (behind ``painzoo agreement`` when the CSV is
+a rating sheet) gives the ICC per action unit and of each rater's total
+score; :func:`join_key` joins a filled sheet with its key by ``id``.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PSPI_UNITS", "scale_units", "sheet_layout", "sheet_scores", "sheet_agreement_report"]
+__all__ = [
+    "KEY_NAME",
+    "PSPI_UNITS",
+    "RATER_FOLDER",
+    "SHEET_NAME",
+    "allowed_values",
+    "find_key",
+    "join_key",
+    "rating_cells",
+    "scale_units",
+    "sheet_agreement_report",
+    "sheet_layout",
+    "sheet_scores",
+    "undefined_reason",
+]
 
 #: The action units of the PSPI (Prkachin & Solomon), as rating-sheet columns.
 PSPI_UNITS = ("au4", "au6", "au7", "au9", "au10", "au43")
+
+#: File name of the blinded rating sheet, inside :data:`RATER_FOLDER`.
+SHEET_NAME = "rating_sheet.csv"
+#: The folder ``painzoo frames`` writes for the raters (sheet and crops only).
+RATER_FOLDER = "for_raters"
+#: File name of the key (id → video, frame, time, subject), beside :data:`RATER_FOLDER`.
+KEY_NAME = "rating_key.csv"
+
+_RGS_VALUES = (0, 1, 2)
+_FACS_VALUES = (0, 1, 2, 3, 4, 5)  # FACS intensity: 0 absent, 1-5 = A-E
+_AU43_VALUES = (0, 1)  # eyes closed, coded 0/1 as in UNBC-McMaster
 
 
 def scale_units(scale: str) -> tuple[str, ...]:
@@ -30,6 +61,24 @@ def scale_units(scale: str) -> tuple[str, ...]:
     if key == "pspi":
         return PSPI_UNITS
     raise ValueError(f"scale must be 'rgs' or 'pspi'; received {scale!r}.")
+
+
+def allowed_values(scale: str, unit: str) -> tuple[int, ...]:
+    """The scores a rater may enter for ``unit`` of ``scale`` (an empty cell = missing).
+
+    RGS units take 0, 1, 2; the PSPI's FACS units AU4–AU10 take intensities
+    0 (absent) to 5 (A–E) and AU43 (eyes closed) 0 or 1, as in UNBC-McMaster.
+
+    Example:
+        >>> allowed_values("rgs", "ear"), allowed_values("pspi", "au43")
+        ((0, 1, 2), (0, 1))
+    """
+    units = scale_units(scale)
+    if unit not in units:
+        raise ValueError(f"{unit!r} is not a unit of the {scale.upper()}; its units are {units}.")
+    if str(scale).lower() == "rgs":
+        return _RGS_VALUES
+    return _AU43_VALUES if unit == "au43" else _FACS_VALUES
 
 
 def sheet_layout(columns) -> tuple[str, list[int], tuple[str, ...]] | None:
@@ -59,17 +108,109 @@ def sheet_layout(columns) -> tuple[str, list[int], tuple[str, ...]] | None:
     return None
 
 
-def sheet_scores(frame) -> tuple[np.ndarray, str, list[int], tuple[str, ...]]:
+def _where(frame, i: int) -> str:
+    # Line of the CSV (the header is line 1, as a spreadsheet's row numbers) and the id.
+    where = f"line {i + 2}"
+    if "id" in frame.columns:
+        value = frame["id"].iloc[i]
+        if isinstance(value, str) and value.strip():
+            where += f" (id {value.strip()})"
+    return where
+
+
+def _show(value) -> str:
+    if isinstance(value, str):
+        text = value if len(value) <= 20 else value[:17] + "..."
+        return repr(text)
+    return f"{value:g}" if isinstance(value, (int, float, np.number)) else repr(value)
+
+
+def rating_cells(frame, columns, allowed=None, *, name: str = "the sheet", what: str = "rating"):
+    """The cells of ``columns`` as floats (NaN = empty), after checking every one.
+
+    An empty cell is a missing rating (NaN). Any other cell must be a number
+    and, where ``allowed`` gives them, one of the allowed values.
+
+    Args:
+        frame: The table (a :class:`pandas.DataFrame` as read from the CSV).
+        columns: The rating columns to read.
+        allowed: ``None`` (any finite number), a tuple of values for every
+            column, or a dict column → tuple.
+        name: The file, for messages.
+        what: What a cell holds, for messages (e.g. ``"RGS score"``; a plural
+            ``s`` is added).
+
+    Returns:
+        A float array ``[rows, len(columns)]``.
+
+    Raises:
+        ValueError: Naming each bad cell by its CSV line (the header is line
+            1), id and column, with the values allowed (the first five
+            problems, and how many there are).
+    """
+    import pandas as pd
+
+    out = np.empty((len(frame), len(columns)), dtype=float)
+    problems: list[str] = []
+    rules: dict[str, tuple] = {}
+    n_bad = 0
+    for j, column in enumerate(columns):
+        cells = frame[column]
+        text = cells.astype(str).str.strip()
+        empty = cells.isna().to_numpy() | (text == "").to_numpy()
+        values = pd.to_numeric(cells.where(~empty), errors="coerce").to_numpy(dtype=float)
+        ok_set = allowed.get(column) if isinstance(allowed, dict) else allowed
+        if ok_set is None:
+            good = np.isfinite(values)
+        else:
+            good = np.isin(values, np.asarray(ok_set, dtype=float))
+            rules[", ".join(map(str, ok_set))] = ok_set
+        bad = ~empty & ~good
+        n_bad += int(bad.sum())
+        for i in np.flatnonzero(bad)[: max(0, 5 - len(problems))]:
+            raw = cells.iloc[i]
+            kind = "not a number" if np.isnan(values[i]) else "not an allowed value"
+            problems.append(f"{_where(frame, int(i))}, column {column}: {_show(raw)} is {kind}")
+        out[:, j] = np.where(empty, np.nan, values)
+    if n_bad:
+        if rules:
+            allowed_text = "; ".join(
+                f"{text}{_units_with(columns, allowed, rule)}" for text, rule in rules.items()
+            )
+            hint = f"Allowed: {allowed_text}."
+        else:
+            hint = "Every rating must be a number."
+        more = f" (and {n_bad - len(problems)} more)" if n_bad > len(problems) else ""
+        raise ValueError(
+            f"{name}: {n_bad} cell(s) are not valid {what}s: "
+            + "; ".join(problems)
+            + f"{more}. {hint} Leave a cell empty for a missing (or uncertain) rating; "
+            "fix these cells and run again."
+        )
+    return out
+
+
+def _units_with(columns, allowed, rule) -> str:
+    if not isinstance(allowed, dict):
+        return ""
+    units = dict.fromkeys(str(c).split("_", 1)[-1] for c in columns if allowed.get(c) == rule)
+    return f" ({', '.join(units)})"
+
+
+def sheet_scores(frame, *, name: str = "the sheet"):
     """Scores of a rating sheet as ``[images, raters, units]`` (NaN = empty/uncertain).
+
+    Every filled cell must be a value of the sheet's scale
+    (:func:`allowed_values`); empty cells are missing ratings.
 
     Returns:
         ``(scores, scale, raters, units)``.
 
     Raises:
-        ValueError: If the table has no ``r<k>_<au>`` columns.
+        ValueError: If the table has no ``r<k>_<au>`` columns, or a cell is
+            not a number or not a value of the scale (naming line, id and
+            column; see :func:`rating_cells`).
     """
-    import pandas as pd
-
     layout = sheet_layout(frame.columns)
     if layout is None:
         raise ValueError(
@@ -77,20 +218,21 @@ def sheet_scores(frame) -> tuple[np.ndarray, str, list[int], tuple[str, ...]]:
             "`painzoo frames` writes rating sheets with them."
         )
     scale, raters, units = layout
-    scores = np.stack(
-        [
-            np.stack(
-                [
-                    pd.to_numeric(frame[f"r{r}_{u}"], errors="coerce").to_numpy(float)
-                    for u in units
-                ],
-                axis=1,
-            )
-            for r in raters
-        ],
-        axis=1,
-    )
+    columns = [f"r{r}_{u}" for r in raters for u in units]
+    allowed = {f"r{r}_{u}": allowed_values(scale, u) for r in raters for u in units}
+    cells = rating_cells(frame, columns, allowed, name=name, what=f"{scale.upper()} score")
+    scores = cells.reshape(len(frame), len(raters), len(units))
     return scores, scale, raters, units
+
+
+def undefined_reason(table, label: str) -> str:
+    """Why the ICC of ``table`` (targets × raters, complete) is not a number, in words."""
+    x = np.asarray(table, dtype=float)
+    if np.ptp(x) == 0:
+        return f"ICC undefined: every rating of {label} is the same ({x.flat[0]:g})"
+    if np.ptp(x.mean(axis=1)) == 0:
+        return f"ICC undefined: every image has the same mean rating of {label}"
+    return f"ICC undefined: the ratings of {label} do not vary between images"
 
 
 def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet") -> str:
@@ -99,15 +241,18 @@ def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet")
     The total is the sum of a rater's RGS scores, or the rater's PSPI
     (:func:`~painzoo.annotation.pspi`, AU43 0/1 as in UNBC) for a PSPI sheet.
     Images missing a score of a unit are left out of that unit's ICC (and
-    of the total's); the report says how many.
+    of the total's); the report says how many. A unit whose ICC is not
+    defined (every rating the same) is reported as such; the others are
+    computed.
 
     Raises:
-        ValueError: With fewer than two raters, or fewer than two fully
-            scored images for every unit.
+        ValueError: With fewer than two raters, a cell that is not a value of
+            the scale (naming it), or fewer than two fully scored images for
+            every unit.
     """
     from painzoo.annotation.icc import icc
 
-    scores, scale, raters, units = sheet_scores(frame)
+    scores, scale, raters, units = sheet_scores(frame, name=name)
     if len(raters) < 2:
         raise ValueError(
             f"{name} has one rater (r{raters[0]}); agreement needs at least two raters' columns."
@@ -127,14 +272,12 @@ def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet")
         au = {u: filled[..., i] for i, u in enumerate(units)}
         totals = np.where(
             complete,
-            pspi(
-                au["au4"], au["au6"], au["au7"], au["au9"], au["au10"], np.minimum(au["au43"], 1)
-            ),
+            pspi(au["au4"], au["au6"], au["au7"], au["au9"], au["au10"], au["au43"]),
             np.nan,
         )
         total_name = "PSPI"
     width = max(len(u) for u in (*units, total_name))
-    computed = 0
+    scored = 0
     for label, table in [
         *((u, scores[..., i]) for i, u in enumerate(units)),
         (total_name, totals),
@@ -146,15 +289,100 @@ def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet")
         if complete.sum() < 2:
             lines.append(f"{label:<{width}}  not enough fully scored images{note}")
             continue
+        scored += 1
         r = icc(table[complete], form=form)
-        computed += 1
+        if not np.isfinite(r.value):
+            lines.append(f"{label:<{width}}  {undefined_reason(table[complete], label)}{note}")
+            continue
         lines.append(
             f"{label:<{width}}  {r.value:6.3f}  95% CI [{r.ci_low:.3f}, {r.ci_high:.3f}]  "
             f"{r.band}{note}"
         )
-    if not computed:
+    if not scored:
         raise ValueError(
             f"{name}: no action unit has two or more fully scored images; fill in the rater "
             "columns first."
         )
     return "\n".join(lines)
+
+
+def find_key(sheet_path: str | os.PathLike) -> Path | None:
+    """The key of a blinded sheet: ``rating_key.csv`` beside the sheet's folder, or beside the sheet.
+
+    ``painzoo frames --out OUT`` writes ``OUT/for_raters/rating_sheet.csv``
+    and ``OUT/rating_key.csv``; ``None`` when neither place holds a key.
+    """
+    sheet_path = Path(sheet_path)
+    for candidate in (sheet_path.parent.parent / KEY_NAME, sheet_path.parent / KEY_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def join_key(frame, sheet_path: str | os.PathLike, key: str | os.PathLike | None = None):
+    """A blinded sheet with its key's columns (``subject``, ``video``, ``frame_index``, ``time_s``).
+
+    Rows are joined by ``id`` and keep the sheet's order; the sheet's own
+    columns win over the key's.
+
+    Args:
+        frame: The sheet as read (must have an ``id`` column).
+        sheet_path: Where the sheet was read from (for messages and
+            :func:`find_key`).
+        key: The key CSV; default :func:`find_key`.
+
+    Returns:
+        A new :class:`pandas.DataFrame`.
+
+    Raises:
+        FileNotFoundError: If no key is given and none is found, or the key
+            does not exist.
+        ValueError: If the key lacks ``id``, an id of the sheet is missing,
+            empty or repeated, or not in the key (naming its line).
+    """
+    import pandas as pd
+
+    sheet_path = Path(sheet_path)
+    if key is None:
+        key = find_key(sheet_path)
+        if key is None:
+            raise FileNotFoundError(
+                f"{sheet_path} is a blinded rating sheet (an id per image, no subject); its "
+                f"key {KEY_NAME} was not found beside its folder or beside it. Pass the key "
+                f"`painzoo frames` wrote (OUT/{KEY_NAME}) explicitly."
+            )
+    key = Path(key)
+    if not key.is_file():
+        raise FileNotFoundError(f"Key file {key} does not exist.")
+    table = pd.read_csv(key, dtype={"id": str, "subject": str, "video": str})
+    if "id" not in table.columns:
+        raise ValueError(
+            f"{key} has no 'id' column; its columns are {list(table.columns)}. Use the "
+            f"{KEY_NAME} that `painzoo frames` wrote with the sheet."
+        )
+    if "id" not in frame.columns:
+        raise ValueError(f"{sheet_path} has no 'id' column to join with the key {key}.")
+    ids = frame["id"].astype("string").str.strip()
+    empty = ids.isna() | (ids == "")
+    if empty.any():
+        i = int(np.flatnonzero(empty.to_numpy())[0])
+        raise ValueError(f"{sheet_path}: line {i + 2} has no id; restore it from the sheet.")
+    repeated = ids.duplicated(keep=False)
+    if repeated.any():
+        lines = [int(i) + 2 for i in np.flatnonzero(repeated.to_numpy())[:5]]
+        raise ValueError(
+            f"{sheet_path}: the id on lines {lines} appears more than once; each image's id "
+            "must be on one line."
+        )
+    known = set(table["id"].astype(str).str.strip())
+    unknown = ~ids.isin(known)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise ValueError(
+            f"{sheet_path}: {int(unknown.sum())} id(s) are not in the key {key} (first: line "
+            f"{i + 2}, id {ids.iloc[i]}); is it the key written with this sheet?"
+        )
+    table = table.assign(id=table["id"].astype(str).str.strip())
+    extra = [c for c in table.columns if c == "id" or c not in frame.columns]
+    joined = frame.assign(id=ids.astype(str)).merge(table[extra], on="id", how="left")
+    return joined

@@ -548,6 +548,7 @@ def load_ratspain(
     *,
     root: str | os.PathLike | None = None,
     stage1_raters: int = 5,
+    key: str | os.PathLike | None = None,
 ) -> Dataset:
     """Load RatsPain (P1) through a CSV manifest.
 
@@ -559,12 +560,20 @@ def load_ratspain(
       whisker (0/1/2, empty = uncertain). Raters ``r1``…``r<stage1_raters>``
       are stage 1, the rest stage 2; the labels come from the RGS consensus
       (:func:`painzoo.annotation.rgs_consensus`), and images it leaves
-      unlabelled (low confidence) are dropped with a warning.
+      unlabelled (low confidence) are dropped with a warning. A filled cell
+      that is not 0, 1 or 2 is an error naming its line and column.
+
+    A blinded rating sheet of ``painzoo frames`` (``id``, ``image``, rater
+    columns, no ``subject``) is joined by ``id`` with its key
+    (``rating_key.csv``: ``subject``, ``video``, ``frame_index``, ``time_s``).
 
     Args:
         csv: The manifest.
         root: Folder the image paths are relative to (default: the CSV's).
         stage1_raters: Number of stage-1 raters (P1: 5).
+        key: The key of a blinded sheet (default: ``rating_key.csv`` beside
+            the sheet's folder, where ``painzoo frames`` writes it, or beside
+            the sheet).
 
     Returns:
         A :class:`Dataset` with ``source="ratspain"`` and ``level``.
@@ -578,7 +587,16 @@ def load_ratspain(
         P1 (Liu et al. 2025), "Labelling" and Table 2.
     """
     path = Path(csv)
-    frame = _read_csv(path, required=("image", "subject"))
+    frame = _read_csv(path, required=("image",))
+    if "subject" not in frame.columns and "id" in frame.columns:
+        from painzoo.annotation.sheet import join_key  # a blinded sheet of `painzoo frames`
+
+        frame = join_key(frame, path, key)
+    if "subject" not in frame.columns:
+        raise ValueError(
+            f"{path} lacks the column(s) ['subject']; its columns are {list(frame.columns)}. "
+            "A manifest needs ['image', 'subject'] (see docs/data.md)."
+        )
     raters = _rater_columns(frame, path)
     if raters:
         frame = _ratspain_consensus(frame, raters, stage1_raters, path)
@@ -633,12 +651,13 @@ def _ratspain_consensus(frame, raters, stage1_raters, path) -> pd.DataFrame:
             f"to become labels ({err}). Add a 'level' column instead."
         ) from None
 
+    from painzoo.annotation.sheet import rating_cells
+
     def scores(ids):
-        cols = [[f"r{r}_{au}" for au in RGS_ACTION_UNITS] for r in ids]
-        arr = np.stack(
-            [frame[c].apply(pd.to_numeric, errors="coerce").to_numpy(float) for c in cols], 1
-        )
-        return arr  # [n_images, n_raters, 4]
+        cols = [f"r{r}_{au}" for r in ids for au in RGS_ACTION_UNITS]
+        # Empty = uncertain; anything else must be 0, 1 or 2 (the error names the cell).
+        arr = rating_cells(frame, cols, (0, 1, 2), name=str(path), what="RGS score")
+        return arr.reshape(len(frame), len(ids), len(RGS_ACTION_UNITS))  # [images, raters, 4]
 
     stage1 = [r for r in raters[:stage1_raters]]
     stage2 = [r for r in raters[stage1_raters:]]
