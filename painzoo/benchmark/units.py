@@ -55,7 +55,7 @@ __all__ = [
 #: code, training loop, data pipeline, metrics). It is part of every unit's
 #: identity: bump it in a change that alters results, so that finished units of
 #: an older painzoo are not reused as if they were current (they stay on disk).
-RESULTS_VERSION = "9"  # 9: InceptionV3 below 152 px starts with its low-resolution stem
+RESULTS_VERSION = "10"  # 10: the p1 preset tests on the whole image resized to the input
 
 # Recipe fields that do not change a unit's result (they are left out of its identity).
 _RECIPE_NOT_IN_IDENTITY = ("verbose",)

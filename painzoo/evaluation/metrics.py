@@ -169,7 +169,7 @@ def pooled_metrics(parts: Iterable) -> dict:
         :func:`metrics_from_counts` of the summed counts.
 
     Reference:
-        Liu et al., Front. Vet. Sci. 2025, §4.1: F1 and accuracy from TP, TN,
+        Liu et al., Front. Vet. Sci. 2025, "Experimental protocol": F1 and accuracy from TP, TN,
         FP, FN over all LORO folds.
     """
     total = np.zeros(4, int)

@@ -272,7 +272,7 @@ class LeaveOneSubjectOut(Protocol):
         ['1', '2', '3', '4', '5', '6']
 
     Reference:
-        Liu et al., Front. Vet. Sci. 2025, §4.1 and Table 4.
+        Liu et al., Front. Vet. Sci. 2025, "Experimental protocol" and Table 4.
     """
 
     name = "loso"

@@ -1,7 +1,7 @@
 """AlexNet (Krizhevsky et al., 2012) as P2 trained it from scratch.
 
-The layer list follows the reference code of P2 (``robot_vision/utils/nets.py``,
-``AlexNet``): single-tower, no local response normalisation, ``same`` padding
+The layer list follows the public ``Xavi3398/robot_vision`` code
+(``robot_vision/utils/nets.py``, ``AlexNet``; P2 cites no code): single-tower, no local response normalisation, ``same`` padding
 everywhere, and three 4096-unit dense layers (P2's variant has one more than
 the original paper). The three dense layers hold 96 % of the parameters.
 """
@@ -47,7 +47,7 @@ MIN_INPUT = 1
     )
 )
 def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
-    """AlexNet as defined in P2's reference code.
+    """AlexNet as defined in ``robot_vision/utils/nets.py``.
 
     Conv 96 11×11/4 → max-pool 3/2 → conv 256 5×5 → max-pool 3/2 → conv 384
     3×3 → conv 384 3×3 → conv 256 3×3 → max-pool 3/2 → flatten → dense 4096 →

@@ -9,19 +9,18 @@ P = 8 that gives the 58 uniform codes plus one bin for all non-uniform
 codes, 59 bins in total — the standard LBP⁽ᵘ²⁾ descriptor of facial
 expression recognition (Ahonen et al., 2006; Shan et al., 2009).
 
-P1's classifier is "SVM with the linear kernel k(x, y) = xᵀy, C = 1", i.e.
+P1's classifier is an SVM whose "kernel function … is the linear kernel,
+defined as k(x, y) = xᵀy", with "the penalty coefficient … fixed at C = 1", i.e.
 ``sklearn.svm.SVC(kernel="linear", C=1)`` (hinge loss, unpenalised
 intercept), which :class:`LBPSVM` uses by default. ``svm="linear_svc"``
 keeps painzoo's earlier ``LinearSVC`` (squared hinge, penalised intercept) for
 comparison. With C fixed at 1 the scale of the histograms decides how hard
-the SVM regularises, and P1 does not say how it scales them: ``norm`` offers
-raw counts, L1 and L2. The default, ``norm="counts"`` (raw pixel counts per
-cell), is painzoo's choice: on synthetic RatsPain under LORO it came closest
-to P1's Table 3, where L1-scaled histograms make C = 1 regularise so hard
-that accuracy falls towards the majority class (figures in
-``docs/evaluation.md``, command in ``benchmarks/lbp_svm.py``). With counts
-the effective regularisation weakens as cells grow (larger images, coarser
-grids).
+the SVM regularises, and neither paper says how the histograms are scaled
+(P2 has no LBP baseline): ``norm`` offers raw counts, L1 and L2. The default
+of both :func:`lbp_histograms` and :class:`LBPSVM`, ``norm="counts"`` (raw
+pixel counts per cell), is painzoo's choice (figures in
+``docs/evaluation.md``). With counts the effective regularisation weakens as
+cells grow (larger images, coarser grids).
 
 The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
 (or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
@@ -53,9 +52,10 @@ __all__ = [
 ]
 
 LBP_CITATION = (
-    "Liu et al. PainSeeker: an automated method for assessing pain in rats through facial "
-    "expressions. Front. Vet. Sci. 2025 (LBP + linear SVM baselines, Table 3); Ahonen, Hadid, "
-    "Pietikäinen. Face description with local binary patterns. IEEE TPAMI 2006."
+    "Liu et al. PainSeeker: a head pose-invariant deep learning method for assessing rat's "
+    "pain by facial expressions. Front. Vet. Sci. 2025;12:1619794 (LBP + linear SVM "
+    "baselines, Table 3); Ahonen, Hadid, Pietikäinen. Face description with local binary "
+    "patterns. IEEE TPAMI 2006."
 )
 
 #: P1's six baseline variants: name -> LBPSVM keyword arguments.
@@ -94,7 +94,7 @@ SVMS = ("svc", "linear_svc")
 
 
 def lbp_histograms(
-    images, radius: int = 1, points: int = 8, grid: int = 4, norm: str = "l1"
+    images, radius: int = 1, points: int = 8, grid: int = 4, norm: str = "counts"
 ) -> np.ndarray:
     """Concatenated per-cell uniform-LBP histograms of a batch of images.
 
@@ -105,9 +105,10 @@ def lbp_histograms(
         points: Number of circular neighbours P.
         grid: Cells per side; the image is split into ``grid × grid`` cells
             (``np.array_split`` boundaries, so sizes may differ by a pixel).
-        norm: How each cell's histogram is scaled: ``"l1"`` (sums to 1, so
-            cells of slightly different pixel counts weigh the same),
-            ``"l2"`` (unit Euclidean norm) or ``"counts"`` (raw pixel counts).
+        norm: How each cell's histogram is scaled: ``"counts"`` (raw pixel
+            counts; the default, as :class:`LBPSVM`'s), ``"l1"`` (sums to 1,
+            so cells of slightly different pixel counts weigh the same) or
+            ``"l2"`` (unit Euclidean norm).
 
     Returns:
         float32 ``[N, grid * grid * (P(P−1) + 3)]`` — for P = 8, 59 bins per
@@ -123,7 +124,8 @@ def lbp_histograms(
         (2, 944)
 
     Reference:
-        Liu et al., Front. Vet. Sci. 2025, §4.2 (LBP + SVM baselines);
+        Liu et al., Front. Vet. Sci. 2025, "Comparison methods and
+        implementation detail" (LBP + SVM baselines);
         Ojala, Pietikäinen, Mäenpää, IEEE TPAMI 2002 (uniform patterns).
     """
     from skimage.feature import local_binary_pattern
@@ -166,8 +168,8 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
             loss, unpenalised intercept) or ``"linear_svc"``
             (``sklearn.svm.LinearSVC``: squared hinge, penalised intercept;
             not P1's, kept for comparison).
-        norm: Histogram scaling, ``"counts"`` (painzoo's default, see the
-            module docstring), ``"l1"`` or ``"l2"``; P1 does not say.
+        norm: Histogram scaling, ``"counts"`` (the default; painzoo's
+            choice, P1 does not say), ``"l1"`` or ``"l2"``.
         class_weight: Passed to the SVM (``None`` or ``"balanced"``).
         max_iter: Iteration limit of ``LinearSVC`` (``SVC`` runs to
             convergence).

@@ -1,7 +1,8 @@
 """SilNet (Ramis et al., 2022): the cross-dataset expression network.
 
-P2 names it after its authors' group; the layer list follows P2's reference
-code (``robot_vision/utils/nets.py``, ``SilNet``), with Glorot-normal kernels
+P2 names it after its authors' group; the layer list follows the public
+``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``, ``SilNet``;
+P2 cites no code), with Glorot-normal kernels
 in the convolutions and hidden dense layers. The stride-1 pools leave a
 75·75·64 map for the flatten layer, so the first dense layer alone holds
 184.3 M of its 184.8 M parameters; at a smaller input the network is small.
@@ -54,7 +55,7 @@ def _conv(x, filters, kernel, name):
     )
 )
 def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
-    """SilNet as defined in P2's reference code.
+    """SilNet as defined in ``robot_vision/utils/nets.py``.
 
     Conv 32 11×11 → max-pool 2/2 → conv 32 7×7 → conv 32 7×7 → max-pool 2/1 →
     conv 64 5×5 → conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout

@@ -1,7 +1,8 @@
 """SongNet (Song et al., 2014): a small four-convolution network for faces.
 
-P2 names it after its first author; the layer list follows P2's reference
-code (``robot_vision/utils/nets.py``, ``SongNet``). Its P2 Table 3 count
+P2 names it after its first author; the layer list follows the public
+``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``, ``SongNet``;
+P2 cites no code). Its P2 Table 3 count
 (172.7 K) is the 6-class head of that code; painzoo's default is 2 classes
 (147,586 parameters).
 """
@@ -46,7 +47,7 @@ MIN_INPUT = 1
     )
 )
 def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
-    """SongNet as defined in P2's reference code.
+    """SongNet as defined in ``robot_vision/utils/nets.py``.
 
     Conv 64 5×5 → max-pool 3/2 → conv 64 5×5 → max-pool 3/2 → conv 32 3×3 →
     max-pool 3/2 → dropout 0.5 → conv 32 3×3 → max-pool 3/2 → dropout 0.5 →

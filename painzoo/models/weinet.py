@@ -1,7 +1,8 @@
 """WeiNet (Li et al., 2015): three 7×7 convolutions on 64×64 faces.
 
-P2 names it after the first author's given name; the layer list follows P2's
-reference code (``robot_vision/utils/nets.py``, ``WeiNet``). The stride-1
+P2 names it after the first author's given name; the layer list follows the
+public ``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``,
+``WeiNet``; P2 cites no code). The stride-1
 pools keep the 64×64 resolution, so the flatten layer sees 64·64·64 values
 and the softmax layer holds almost every parameter. P2 Table 3's 1.7 M is the
 6-class head of that code; painzoo's default is 2 classes (679,650).
@@ -47,7 +48,7 @@ MIN_INPUT = 1
     )
 )
 def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
-    """WeiNet as defined in P2's reference code.
+    """WeiNet as defined in ``robot_vision/utils/nets.py``.
 
     Conv 32 7×7 → max-pool 2/1 → conv 32 7×7 → max-pool 2/1 → conv 64 7×7 →
     max-pool 2/1 → flatten → softmax. ReLU and ``same`` padding; inputs scaled

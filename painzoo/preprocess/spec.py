@@ -9,12 +9,14 @@ recipe's ``test_resize``, as timm's ``resolve_data_config`` and keras-hub's
 ``ImageConverter`` do; training, prediction and explanations then take it,
 so a model sees the same pixels everywhere.
 
-Test-time geometry (the crop policy): P1 trains on random 224×224 crops of
-images resized to 256×256. Testing on the whole image resized to 224 would
-show faces about 12.5 % smaller (224/256) than in training; the usual
-counterpart of random-crop training, and painzoo's reading of P1 (which does
-not describe its test transform), is to resize to 256 and cut the central
-224 square (``test_resize=256``).
+Test-time geometry (the crop policy, ``test_resize``): ``None`` resizes the
+whole image to the model input. That is P1's test transform: its cropped
+images "were changed the size to 224 × 224 pixels" (Experimental protocol),
+and the ``"p1"`` preset tests that way. P1 trains on random 224 × 224 crops
+of images resized to 256 × 256, so its test faces appear about 12.5 % smaller
+(224/256) than in training; ``test_resize=256`` is the usual counterpart of
+random-crop training instead (resize to 256, cut the central 224 square;
+painzoo's option, not P1's).
 """
 
 from __future__ import annotations
@@ -29,16 +31,17 @@ from painzoo.registry import model_info
 
 __all__ = ["InputSpec", "center_crop", "resize_before_crop", "resolve_input_spec"]
 
-#: The input side P1's 256 → 224 geometry is stated for.
+#: The input side a ``test_resize`` is stated for (256 → 224 as in P1's training crops).
 _REFERENCE_SIDE = 224
 
 
 def resize_before_crop(image_size: tuple[int, int], test_resize: int | None) -> tuple[int, int]:
     """The side(s) an image is resized to before the test-time centre crop.
 
-    ``test_resize`` is the resize side for a 224-pixel model input (P1: 256)
-    and scales with the input like the ``"p1"`` augmentation does, so the
-    face has the same size at test as in the random training crops:
+    ``test_resize`` is the resize side for a 224-pixel model input (e.g.
+    256, the resize of P1's training crops) and scales with the input like
+    the ``"p1"`` augmentation does, so the face has the same size at test as
+    in the random training crops:
     ``round(side · test_resize / 224)``.
 
     Args:

@@ -1,9 +1,10 @@
 """The two papers' augmentation recipes as Keras preprocessing layers.
 
-- ``"p1"`` (PainSeeker, P1 "Training"): resize to 256, random 224 crop,
-  horizontal flip — scaled to the training size: the image is loaded at
+- ``"p1"`` (PainSeeker, P1 "Comparison methods and implementation detail"):
+  resize to 256, random 224 crop, horizontal flip (with probability ½:
+  painzoo's reading of P1's flipping "to double the training samples") — scaled to the training size: the image is loaded at
   ``round(image_size · 256/224)`` and a random ``image_size`` square is cut.
-- ``"p2"`` (CP-PAIN, P2 "Training"): random rotation, mirroring and
+- ``"p2"`` (CP-PAIN, P2 "Procedure"): random rotation, mirroring and
   contrast. P2 gives no magnitudes; painzoo uses ±10° rotation (reflect
   fill) and a contrast factor of ±0.2.
 
@@ -82,7 +83,7 @@ class AugmentSpec:
         return int(round(h * self.load_ratio)), int(round(w * self.load_ratio))
 
 
-#: The papers' presets (P1 "Implementation details"; P2 "Training" gives no
+#: The papers' presets (P1 "Comparison methods and implementation detail"; P2 gives no
 #: magnitudes: painzoo uses ±10° and ±0.2).
 PRESETS = {
     "p1": AugmentSpec(load_ratio=256 / 224, flip=True),
@@ -173,8 +174,8 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
         (128, 128)
 
     Reference:
-        P1 (Liu et al. 2025), "Implementation details"; P2 (Sabater-Gárriz
-        et al. 2024), "Training".
+        P1 (Liu et al. 2025), "Comparison methods and implementation
+        detail"; P2 (Sabater-Gárriz et al. 2024), "Procedure".
     """
     if augment is None:
         return None

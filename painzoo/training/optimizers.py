@@ -1,13 +1,16 @@
-"""Adam with PyTorch's coupled L2 weight decay, and optimizers with a rate per variable.
+"""Adam with coupled L2 weight decay (as ``torch.optim.Adam``), and optimizers with a rate per variable.
 
-"Adam … weight decay 0.01" in a paper trained with PyTorch (P1) means
-``torch.optim.Adam(params, lr, weight_decay=0.01)``: the decay is added to the
-gradient, ``g ← g + wd · θ``, *before* the moment estimates, so it is an L2
-penalty ``wd/2 · ‖θ‖²`` whose pull is rescaled by Adam's per-weight step size.
+P1 trains with "the Adam optimizer, the learning rate and weight decay are
+set to 1e-4 and 0.01" and does not say which framework it used or whether the
+decay is coupled or decoupled. painzoo reads it as Adam's own ``weight_decay``
+in the classic sense, as ``torch.optim.Adam(params, lr, weight_decay=0.01)``
+implements it (painzoo's reading): the decay is added to the gradient,
+``g ← g + wd · θ``, *before* the moment estimates, so it is an L2 penalty
+``wd/2 · ‖θ‖²`` whose pull is rescaled by Adam's per-weight step size.
 Keras's ``AdamW`` (and the ``weight_decay`` argument of every Keras
 optimizer) instead shrinks the weights directly, ``θ ← θ − lr · wd · θ``
 (Loshchilov & Hutter's decoupled decay); at lr 1e-4 that removes about 1e-6
-of each weight per step, a much weaker regulariser than P1's.
+of each weight per step, a much weaker regulariser.
 
 :class:`AdamL2` transcribes ``torch.optim.Adam`` (without ``amsgrad``,
 ``maximize`` or ``foreach`` options) including its epsilon placement
@@ -67,7 +70,7 @@ class AdamL2(keras.optimizers.Adam):
             decoupled ``weight_decay`` cannot be combined with this one.
 
     Example:
-        >>> opt = AdamL2(learning_rate=1e-4, weight_decay=0.01)  # P1's optimiser
+        >>> opt = AdamL2(learning_rate=1e-4, weight_decay=0.01)  # the "p1" preset's
         >>> model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
 
     Reference:

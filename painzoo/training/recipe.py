@@ -1,45 +1,17 @@
-"""Training recipes: the papers' optimiser, schedule and augmentation as one object.
+"""Training recipes: optimiser, schedule and augmentation as one object.
 
-A :class:`Recipe` holds everything that decides how a zoo model is trained;
-``Recipe.preset("p1")`` and ``Recipe.preset("p2")`` reproduce the two
-papers. ``recipe.fit(model, dataset)`` trains with ``model.fit`` (so it runs
-on the TensorFlow, JAX and PyTorch backends and on a GPU when Keras sees
-one) and ``recipe.predict(model, dataset)`` returns the probability of pain.
+A :class:`Recipe` holds everything that decides how a zoo model is trained.
+``recipe.fit(model, dataset)`` trains with ``model.fit`` (so it runs on the
+TensorFlow, JAX and PyTorch backends and on a GPU when Keras sees one) and
+``recipe.predict(model, dataset)`` returns the probability of pain.
 
-=================  ==========================  ==============================
-field              ``"p1"`` (PainSeeker)       ``"p2"`` (CP-PAIN)
-=================  ==========================  ==============================
-optimizer          Adam + L2 weight decay      Adam
-                   0.01, coupled as in
-                   ``torch.optim.Adam``
-learning_rate      1e-4                        1e-3
-batch_size         64                          32 (not stated; Keras default)
-epochs             30 (not stated in P1)       30
-augment            ``"p1"``: resize 256,       ``"p2"``: rotation, mirroring,
-                   random 224 crop, flip       contrast
-test_resize        256: resize 256, centre     ``None``: resize to the input
-                   224 crop (painzoo's         (P2: "resized to the input
-                   reading; P1 is silent)      dimensions")
-=================  ==========================  ==============================
-
-``Recipe.preset("painzoo")`` is painzoo's own default, not a paper's (see
-``docs/default-recipe.md``): AdamW 5e-4 with weight decay 0.05, 10 % linear
-warm-up then cosine decay, at least 900 optimiser steps and 8 steps per epoch
-(batch between 8 and 32), label smoothing 0.1, balanced class weights,
-BatchNorm momentum 0.9, mild augmentation (``augment="painzoo"``: random
-crop of a 1.1 × load, flip, rotation ±8°, brightness and contrast ±15 %;
-``"flip"`` mirrors only), and for the
-``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet;
-VGG16/19 from random weights) inputs standardised with the training set's
-per-channel statistics (``input_norm="dataset"``) and dropout off (``dropout=0.0``), and in networks
-without normalisation layers a smaller learning rate for each layer whose
-per-step change would be large next to its weights (``max_step_ratio=0.4``).
-A config
-that names no preset trains with it.
-
-P2's reference code (``Xavi3398/robot_vision``) trained the four
-from-scratch networks (AlexNet, SongNet, WeiNet, SilNet) with RMSprop at
-1e-4: ``Recipe.preset("p2", optimizer="rmsprop", learning_rate=1e-4)``.
+``Recipe.preset("p1")`` and ``Recipe.preset("p2")`` follow the two papers
+where they state a setting and fill in what they leave open;
+``Recipe.preset("painzoo")`` is painzoo's own default (the one a config that
+names no preset gets). Which field of which preset comes from which paper,
+and which is painzoo's choice, is listed once, in ``docs/evaluation.md``
+(*Training recipes*); ``docs/default-recipe.md`` explains the ``painzoo``
+preset.
 """
 
 from __future__ import annotations
@@ -76,7 +48,7 @@ PRESETS: dict[str, dict] = {
         "batch_size": 64,
         "epochs": 30,
         "augment": "p1",
-        "test_resize": 256,
+        "test_resize": None,  # the whole image resized to the input, as P1 tests
     },
     "p2": {
         "optimizer": "adam",
@@ -86,7 +58,7 @@ PRESETS: dict[str, dict] = {
         "epochs": 30,
         "augment": "p2",
     },
-    # painzoo's own default (not a paper's): converges from random weights on
+    # painzoo's own default (not a paper's), for training from random weights on
     # 100-3,000 face images. Each choice is explained in docs/default-recipe.md.
     "painzoo": {
         "optimizer": "adamw",
@@ -95,9 +67,7 @@ PRESETS: dict[str, dict] = {
         "batch_size": 32,
         "epochs": 30,
         # small shifts, mirroring, rotation and lighting changes that leave the
-        # expression as it is, with enough steps to fit them: at 300 steps the
-        # augmented photos were not yet fitted (SongNet 67.8 % on london-dev),
-        # at 900 SongNet reached 85.3 % and ResNet-18 87.6 % (docs/default-recipe.md).
+        # expression as it is, with enough optimiser steps to fit them
         "augment": "painzoo",
         "class_weight": "balanced",
         "schedule": "cosine",
@@ -108,25 +78,15 @@ PRESETS: dict[str, dict] = {
         "bn_momentum": 0.9,
         "input_norm": "dataset",
         "dropout": 0.0,
-        # layers of networks without normalisation step at most 0.4 of their
-        # scale (AlexNet collapsed, SilNet did not learn in 2 of 5 folds without it)
+        # layers of networks without normalisation step at most 0.4 of their scale
         "max_step_ratio": 0.4,
-        # for networks without normalisation layers, every batch half pain, half no
-        # pain (in a balanced set): batches that happen to hold more of one class no
-        # longer push every output one way (a driver of the walk in which AlexNet's
-        # units fell silent in 3 of 4 london-dev folds). BatchNorm re-centres such a
-        # push itself, and with stratified batches InceptionV3 and ResNet-18 fitted
-        # their photos better and new people worse (docs/default-recipe.md)
+        # for networks without normalisation layers, every batch holds the classes
+        # in their proportion (BatchNorm re-centres a one-sided batch itself)
         "stratify_batches": "auto",
         # kernels of networks without normalisation layers step on their gradient
-        # minus its mean over each unit's inputs (ReLU inputs are all >= 0, and a
-        # same-signed gradient moved every photo's input at once): with it, VGG16
-        # and VGG19 learned on every london-dev fold, where under data_init three
-        # of VGG16's folds and one of VGG19's did not (docs/default-recipe.md)
+        # minus its mean over each unit's inputs
         "gradient_centralization": "auto",
-        # the networks start as Keras initialises them: data_init (each unit's
-        # input standardised on the training images) made AlexNet learn before
-        # gradient centralization; together the two left VGG folds unlearned
+        # the networks start as Keras initialises them
         "data_init": False,
     },
 }
@@ -174,14 +134,21 @@ def gpu_available() -> bool:
 class Recipe:
     """How to train a zoo model.
 
+    Every field defaults to "off" (plain Adam, constant rate, no
+    augmentation); :meth:`preset` fills them in. ``docs/evaluation.md``
+    lists each preset's values and where they come from,
+    ``docs/default-recipe.md`` explains the ``"painzoo"`` preset.
+
     Args:
         optimizer: ``"adam"``, ``"adamw"`` (Adam with decoupled weight decay),
             ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
-        learning_rate: Constant learning rate.
-        weight_decay: With ``"adam"``, PyTorch's coupled L2 term added to the
-            gradient (:class:`painzoo.training.optimizers.AdamL2`, P1's
-            reading); with ``"adamw"``, ``"rmsprop"`` and ``"sgd"``, Keras's
-            decoupled decay.
+        learning_rate: Peak learning rate (the constant one with
+            ``schedule="constant"``).
+        weight_decay: With ``"adam"``, an L2 term ``weight_decay · w`` added
+            to the gradient before Adam's moments (coupled, as
+            ``torch.optim.Adam(weight_decay=…)``;
+            :class:`painzoo.training.optimizers.AdamL2`); with ``"adamw"``,
+            ``"rmsprop"`` and ``"sgd"``, Keras's decoupled decay.
         batch_size: Images per step.
         epochs: Passes over the training set.
         augment: Augmentation preset of :mod:`painzoo.training.augment`
@@ -192,8 +159,7 @@ class Recipe:
             size, so faces are as large as in ``"p1"``'s random crops (see
             :func:`painzoo.preprocess.spec.resize_before_crop`).
         class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
-            scikit-learn's rule; P1 names class imbalance as its open
-            problem) or a ``{label: weight}`` dict.
+            scikit-learn's rule) or a ``{label: weight}`` dict.
         precision: ``"float32"``, ``"mixed"`` (``mixed_float16`` on a GPU,
             float32 on CPU where mixed precision only slows things down),
             ``"mixed_float16"`` or ``"mixed_bfloat16"``. It applies to models
@@ -201,11 +167,11 @@ class Recipe:
         jit_compile: Passed to ``model.compile`` (``"auto"``, True, False).
         seed: Seed for weights, shuffling and augmentation.
         validation_split: Fraction of *subjects* held out for validation
-            (0 = none, as in both papers).
+            (0 = none).
         verbose: ``model.fit`` verbosity.
-        schedule: ``"constant"`` (both papers) or ``"cosine"``: linear
-            warm-up to ``learning_rate`` over ``warmup_fraction`` of the
-            steps, then cosine decay to 1 % of it at the last step.
+        schedule: ``"constant"`` or ``"cosine"``: linear warm-up to
+            ``learning_rate`` over ``warmup_fraction`` of the steps, then
+            cosine decay to 1 % of it at the last step.
         warmup_fraction: Share of the optimiser steps spent warming up
             (``"cosine"`` only).
         min_steps: Least number of optimiser steps; when
@@ -214,105 +180,60 @@ class Recipe:
         min_batches_per_epoch: Shrink the batch (not below 8 images) so that
             an epoch has at least this many steps; 0 = keep ``batch_size``.
         label_smoothing: Cross-entropy against labels smoothed by this
-            amount (0 = the plain cross-entropy of both papers).
+            amount (0 = the plain cross-entropy).
         bn_momentum: Momentum given to every ``BatchNormalization`` layer of
             the model before training (``None`` = as built: 0.9 for ResNet-18,
-            0.99 for the Keras applications). With few hundred steps, 0.99
-            leaves the moving statistics near their initial values and the
-            network predicts one class at test time.
+            0.99 for the Keras applications).
         input_norm: ``None`` (as built) or ``"dataset"``: before training, a
             network whose input scaling is ``x / 255`` (the from-scratch
             AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 from random
             weights) gets ``(x - mean) / std`` with the per-channel
             statistics of the training images instead
-            (:meth:`normalize_inputs`). With ``x / 255`` the images differ
-            from each other by a small fraction of their common brightness,
-            and without BatchNorm that common part swamps the differences in
-            every layer. Pretrained scalings are left alone.
+            (:meth:`normalize_inputs`). Pretrained scalings are left alone.
         dropout: ``None`` (as built) or the rate every ``Dropout`` layer of
-            the model gets before training (:meth:`set_dropout`). The
-            papers' 0.4-0.5 were set for thousands of images; on a hundred,
-            SongNet could not fit even its training images through them
-            within the step budget (docs/default-recipe.md).
+            the model gets before training (:meth:`set_dropout`).
         max_step_ratio: ``None`` (one learning rate for every weight) or
             ``c``: in a network without normalisation layers, each hidden
             ``Dense`` or convolution kernel whose step ratio
             ``learning_rate × √fan_in / std(kernel)`` exceeds ``c`` learns at
-            the rate that brings it to ``c`` (:meth:`lr_multipliers`). The
-            ratio is how far one step of Adam can move a unit's input,
-            relative to its size. From random weights AlexNet (ratios up to
-            2.1 at 5e-4) and SilNet (70 in its 200,704-input layer) otherwise
-            answered one class (docs/default-recipe.md). A classifier at
-            zero (after ``data_init``) is capped too.
+            the rate that brings it to ``c`` (:meth:`lr_multipliers`). A
+            classifier at zero (after ``data_init``) is capped too.
         recompute_bn: After training, set the moving mean and variance of
             every trainable ``BatchNormalization`` layer to the statistics of
             the un-augmented training images, from one pass over them in
             training mode with dropout off (:meth:`recompute_bn_statistics`;
-            "precise BN", as ``torch.optim.swa_utils.update_bn``). The
-            moving averages are of the last few small, augmented batches,
-            not of the clean images the network is tested on; over 94
-            BatchNorm layers InceptionV3 then classified its own training
-            photos worse than it had learned them. Off by default: on
-            london-dev and the main job it fixed that but did not change
-            accuracy on new people (docs/default-recipe.md). Networks without
-            BatchNorm are unchanged.
+            "precise BN", as ``torch.optim.swa_utils.update_bn``). Networks
+            without BatchNorm are unchanged.
         data_init: Before training a network without normalisation layers
             as built from random weights (its ``ImageScaling`` still at
             ``x / 255``), standardise each unit's input on the training
-            images and start the classifier at zero
-            (:meth:`init_from_data`). Off in every preset. With
-            ``stratify_batches`` it made AlexNet learn on every london-dev
-            fold, where without both it answered one class in three of four;
-            with ``gradient_centralization`` (the ``"painzoo"`` preset) AlexNet
-            learned without it, and VGG16 and VGG19 learned only without it
-            (docs/default-recipe.md).
+            images and start the classifier at zero (:meth:`init_from_data`).
         stratify_batches: Every training batch holds the classes in about
             their proportion in the training set (each epoch in a new order;
             :class:`~painzoo.training.batch_order.StratifiedOrder`) instead
-            of as a plain shuffle draws them. While a network still answers
-            about the same for every image, a batch that happens to hold
-            more of one class pushes every image's output, and every unit's
-            input, the same way, and Adam takes full-size steps on that noise.
-            From random weights on london-dev AlexNet's units fell silent in
-            three of four folds; with stratified batches it learned in every
-            fold. ``True`` for every network, ``False`` for
-            none, ``"auto"`` (the ``"painzoo"`` preset) for networks without
-            normalisation layers only, as ``gradient_centralization`` and
-            ``max_step_ratio``:
-            a network with BatchNorm re-centres every unit's input on each
-            batch, and with stratified batches InceptionV3 and ResNet-18
-            fitted their london-dev photos better and new people worse
-            (docs/default-recipe.md).
+            of as a plain shuffle draws them. ``True`` for every network,
+            ``False`` for none, ``"auto"`` for networks without normalisation
+            layers only (:meth:`stratifies`).
         ema_momentum: ``None`` (the weights of the last step) or ``m``:
             the model ends training with the exponential moving average of
             its trainable weights over the steps, ``w̄ ← m · w̄ + (1 − m) · w``
-            (Keras's ``use_ema``; timm's model EMA, Polyak averaging). A
-            network with BatchNorm then gets its moving statistics
-            recomputed for the averaged weights (as ``recompute_bn``).
-            Cannot be combined with ``early_stopping``.
+            (Keras's ``use_ema``). A network with BatchNorm then gets its
+            moving statistics recomputed for the averaged weights (as
+            ``recompute_bn``). Cannot be combined with ``early_stopping``.
         gradient_centralization: Every ``Dense`` and convolution kernel
             steps on its gradient minus the gradient's mean over each
             unit's inputs (Yong et al., ECCV 2020;
             :func:`~painzoo.training.optimizers.centralize_gradient`,
-            :meth:`centralized_kernels`). After a ReLU every input is >= 0,
-            so a gradient whose entries share a sign moves a unit's input
-            for every image at once; from random weights VGG16 and VGG19
-            swung their deep layers' mean outputs threefold within a few
-            epochs while the loss stayed at ln 2; with it (and without
-            ``data_init``) they learned on every london-dev fold. ``True``
-            for every network, ``False`` (the papers' presets) for none,
-            ``"auto"`` (the ``"painzoo"`` preset) for networks without
-            normalisation layers only (docs/default-recipe.md).
+            :meth:`centralized_kernels`). ``True`` for every network,
+            ``False`` for none, ``"auto"`` for networks without
+            normalisation layers only.
         batch_renorm: Train every ``BatchNormalization`` layer with batch
             renormalization (Ioffe, NeurIPS 2017;
             :mod:`painzoo.training.batch_renorm`): each batch is normalised
             by its own statistics and then corrected towards the moving ones
             (``r = σ_B / σ`` clipped to [1/3, 3], ``d = (μ_B − μ) / σ`` to
-            [−5, 5], no gradient through either), so that training sees
-            what inference will. Meant for small batches, where the two
-            differ; the layers, their weights and their config stay those
-            of BatchNorm. Off in every preset: on InceptionV3's london-dev
-            folds it did not help (docs/default-recipe.md).
+            [−5, 5], no gradient through either). The layers, their weights
+            and their config stay those of BatchNorm.
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -333,8 +254,9 @@ class Recipe:
         >>> p_pain = recipe.predict(model, test_ds)
 
     Reference:
-        Liu et al., Front. Vet. Sci. 2025, §4.1 (P1); Sabater-Gárriz et al.,
-        Digital Health 2024, "Training" (P2).
+        Liu et al., Front. Vet. Sci. 2025, "Comparison methods and
+        implementation detail" (P1); Sabater-Gárriz et al., Digital Health
+        2024, "Deep learning pain recognition: Procedure" (P2).
     """
 
     optimizer: str = "adam"
@@ -383,7 +305,7 @@ class Recipe:
             )
         if self.test_resize is not None and int(self.test_resize) < 224:
             raise ValueError(
-                f"test_resize is the resize side for a 224 input before the centre crop (P1: "
+                f"test_resize is the resize side for a 224 input before the centre crop (e.g. "
                 f"256), so it must be >= 224 or null; received {self.test_resize}."
             )
         if self.distribute not in _DISTRIBUTE:
@@ -469,8 +391,9 @@ class Recipe:
     def preset(cls, name: str, **overrides) -> Recipe:
         """A named recipe with optional overrides.
 
-        ``"p1"`` and ``"p2"`` are the two papers' recipes; ``"painzoo"`` is
-        painzoo's own default for small datasets (not a paper's).
+        ``"p1"`` and ``"p2"`` follow the two papers where they state a
+        setting (``docs/evaluation.md`` lists which fields are painzoo's
+        choice); ``"painzoo"`` is painzoo's own default for small datasets.
 
         Raises:
             ValueError: For an unknown preset name.
@@ -516,8 +439,9 @@ class Recipe:
         """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
 
         Applies ``min_batches_per_epoch`` (smaller batches for small sets)
-        and ``min_steps`` (more epochs for small sets); the papers' presets
-        leave both off, so they train exactly ``epochs`` × ``batch_size``.
+        and ``min_steps`` (more epochs for small sets); the ``"p1"`` and
+        ``"p2"`` presets leave both off, so they train exactly ``epochs``
+        × ``batch_size``.
 
         Returns:
             ``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}``.
@@ -565,10 +489,7 @@ class Recipe:
         ``learning_rate × √fan_in / std(w)`` (with SGD the step also grows
         with ``fan_in``). In a network without normalisation layers nothing
         undoes a large jump, and from random weights a few of them silence
-        ReLUs or swing every image to one class: at 5e-4 AlexNet's layers
-        have ratios of 0.7–2.1 and SilNet's 200,704-input layer 70, while
-        SongNet and WeiNet, which learned, stay below 1 and have half the
-        depth (docs/default-recipe.md). Each hidden ``Dense`` or
+        ReLUs or swing every image to one class. Each hidden ``Dense`` or
         convolution kernel whose ratio, at the recipe's peak rate and the
         kernel's current weights, exceeds ``max_step_ratio`` gets the factor
         that brings it down to ``max_step_ratio``. A classifier whose kernel
@@ -648,7 +569,7 @@ class Recipe:
         if self.optimizer == "adamw":
             kind, kwargs = "adamw", {"weight_decay": wd}
         elif self.optimizer == "adam" and wd:
-            # PyTorch's Adam(weight_decay=…): L2 added to the gradient (P1's setting).
+            # L2 added to the gradient, as torch.optim.Adam(weight_decay=…) does.
             kind, kwargs = "adam_l2", {"weight_decay": wd}
         elif self.optimizer == "adam":
             kind, kwargs = "adam", {}
@@ -850,10 +771,8 @@ class Recipe:
         the softmax classifier starts at zero (every image at the prior).
         Krähenbühl et al. (2016) and Mishkin & Matas (2016, LSUV) trained
         AlexNet-like networks from scratch this way. A network whose
-        layers only see ReLU outputs, which are all >= 0, passes on mostly
-        what every face shares: at 112 px from Glorot-uniform weights two in
-        three of AlexNet's dense units were active for all or for none of the
-        london-dev training photos, and its output varied by 0.03 across them.
+        layers only see ReLU outputs, which are all >= 0, otherwise passes on
+        mostly what every face shares.
 
         Returns:
             How many layers changed (0 for a network with normalisation layers).

@@ -45,7 +45,7 @@ def test_uniform_lbp_has_59_codes_for_p8(rng):
 @pytest.mark.parametrize("grid", [1, 4, 5])
 def test_histograms_match_reference(rng, grid):
     images = rng.integers(0, 256, (3, 23, 29), dtype=np.uint8)
-    feats = lbp_histograms(images, radius=1, points=8, grid=grid)
+    feats = lbp_histograms(images, radius=1, points=8, grid=grid, norm="l1")
     assert feats.shape == (3, grid * grid * 59)
     for i in range(3):
         np.testing.assert_allclose(feats[i], _reference_grid_hist(images[i], grid), atol=1e-6)
@@ -81,6 +81,15 @@ def test_histogram_scalings_match_reference(rng, norm):
         np.testing.assert_allclose(feats[i], counts.ravel(), rtol=1e-6)
     with pytest.raises(ValueError, match="norm"):
         lbp_histograms(images, norm="max")
+
+
+def test_lbp_histograms_default_is_lbpsvms_raw_counts(rng):
+    # One default scaling (painzoo's choice, P1 does not say): the function and the
+    # estimator the benchmark trains agree, and it is the raw per-cell counts.
+    images = rng.integers(0, 256, (2, 20, 24), dtype=np.uint8)
+    counts = np.stack([_reference_counts(g, 1, 4).ravel() for g in images])
+    np.testing.assert_array_equal(lbp_histograms(images), counts)
+    np.testing.assert_array_equal(LBPSVM().transform(images), lbp_histograms(images))
 
 
 def test_lbpsvm_is_p1s_kernel_svm_with_linear_kernel(rng):

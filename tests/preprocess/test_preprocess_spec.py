@@ -38,13 +38,26 @@ def test_resolve_from_info_model_config_and_recipe():
     assert resolve_input_spec("songnet", image_size=96).size == (96, 96)
     assert resolve_input_spec("songnet", image_size=(48, 64)).size == (48, 64)
     model = painzoo.get_model("songnet", input_shape=(40, 56, 3))
-    spec = resolve_input_spec(model, recipe=Recipe.preset("p1"))
+    spec = resolve_input_spec(model, recipe=Recipe.preset("p1", test_resize=256))
     assert spec.size == (40, 56) and spec.test_resize == 256
-    # P1's 256 -> 224 scaled to the input: round(40 * 256 / 224), round(56 * 256 / 224).
+    # 256 -> 224 scaled to the input: round(40 * 256 / 224), round(56 * 256 / 224).
     assert spec.load_size == (46, 64)
     assert resolve_input_spec(spec, interpolation="area").interpolation == "area"
     with pytest.raises(ValueError, match="fixed height and width"):
         resolve_input_spec(None)
+
+
+def test_p1_tests_on_the_whole_image_resized_to_the_input():
+    # P1: the cropped images "were changed the size to 224 x 224 pixels"; no centre crop.
+    from painzoo.datasets.io import resize_image
+
+    spec = resolve_input_spec("painseeker", recipe=Recipe.preset("p1"))
+    assert spec.size == (224, 224) and spec.crop == "none" and spec.load_size == (224, 224)
+    image = np.random.default_rng(1).integers(0, 256, (300, 260, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(spec.prepare(image), resize_image(image, (224, 224)))
+    # The 256 -> centre 224 variant stays available by name.
+    crop = resolve_input_spec("painseeker", recipe=Recipe.preset("p1", test_resize=256))
+    assert crop.crop == "center" and crop.load_size == (256, 256)
 
 
 def _area_weights(n_in: int, n_out: int) -> np.ndarray:
@@ -133,7 +146,7 @@ def test_prediction_uses_the_test_time_crop_of_the_card(tmp_path):
         model="songnet",
         data=ds,
         out=model_dir,
-        recipe={"preset": "p1", "epochs": 1, "batch_size": 8, "augment": None},
+        recipe={"preset": "p1", "epochs": 1, "batch_size": 8, "augment": None, "test_resize": 256},
         image_size=(48, 64),
         face_crop=None,
         seed=0,
@@ -148,5 +161,5 @@ def test_prediction_uses_the_test_time_crop_of_the_card(tmp_path):
     np.testing.assert_allclose(rows["p_pain"].to_numpy(), direct, atol=1e-5)
     # The benchmark's path (Recipe.predict) scores the same pixels.
     np.testing.assert_allclose(
-        Recipe.preset("p1").predict(model.keras_model, ds), direct, atol=1e-5
+        Recipe.preset("p1", test_resize=256).predict(model.keras_model, ds), direct, atol=1e-5
     )

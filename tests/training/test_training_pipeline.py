@@ -207,7 +207,7 @@ def test_recipe_uses_test_resize_for_prediction_only():
     from painzoo.preprocess.spec import center_crop, resize_before_crop, resolve_input_spec
     from painzoo.training import Recipe
 
-    assert Recipe.preset("p1").test_resize == 256 and Recipe.preset("p2").test_resize is None
+    assert Recipe.preset("p1").test_resize is None and Recipe.preset("p2").test_resize is None
     assert resize_before_crop((224, 224), 256) == (256, 256)
     assert resize_before_crop((150, 64), 256) == (round(150 * 256 / 224), round(64 * 256 / 224))
     a = np.arange(7 * 9).reshape(7, 9, 1)
@@ -218,7 +218,7 @@ def test_recipe_uses_test_resize_for_prediction_only():
         Recipe.preset("p1", test_resize=128)
     im = np.random.default_rng(4).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     ds = Dataset(pd.DataFrame({"label": [1], "subject": ["s"]}), images=im[None])
-    recipe = Recipe.preset("p1", batch_size=1)
+    recipe = Recipe.preset("p1", batch_size=1, test_resize=256)
     spec = resolve_input_spec(None, image_size=(224, 224), recipe=recipe)
     x = recipe._input(ds, spec, augment=None, shuffle=False)
     np.testing.assert_array_equal(_batches(x)[0][0][0], im[16:240, 16:240].astype(np.float32))

@@ -6,7 +6,7 @@ does: ``Recipe.fit`` / ``Recipe.predict``) and prints, per model and rat, the
 held-out accuracy, the training accuracy, the held-out rat's majority share,
 the CPU seconds (user + sys of this process) and the training plan::
 
-    PYTHONPATH=. python benchmarks/calibrate_quick.py --size 48 --scale 0.5 \\
+    PYTHONPATH=. python experiments/calibrate_quick.py --size 48 --scale 0.5 \\
         --noise 8,16 --margin 1 --balance --models lbp_svm_r1p8_4x4,resnet18 \\
         --hold rat4,rat3 --recipe '{"preset": "painzoo", "augment": null, \\
         "optimizer": "adam", "learning_rate": 1e-3, "weight_decay": 0, \\

@@ -6,15 +6,15 @@ over the six folds. The real RatsPain gives 65.64 % accuracy (P1 Table 3);
 the synthetic set should land between 60 % and 85 %, and frontal-only heads
 (max_yaw=0) should be clearly easier.
 
-    python benchmarks/calibrate_synthetic.py [--image-size 128] [--seed 0]
+    python experiments/calibrate_synthetic.py [--image-size 128] [--seed 0]
 
 The ``quick`` benchmark's calibration: the same baseline at its size and
 scale, for several sensor-noise ranges (``make_synthetic(sensor_noise=...)``):
 
-    python benchmarks/calibrate_synthetic.py --image-size 72 --scale 0.3 \
+    python experiments/calibrate_synthetic.py --image-size 72 --scale 0.3 \
         --rater-noise 0 --sensor-noise default 8,16 15,25 25,40
 
-Prints a table and writes benchmarks/results/calibrate_synthetic.csv.
+Prints a table and writes experiments/results/calibrate_synthetic.csv.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def main(argv=None) -> pd.DataFrame:
         default=None,
         help="noise ranges LOW,HIGH (or 'default'); given: head turns only, one row per range",
     )
-    parser.add_argument("--out", default="benchmarks/results/calibrate_synthetic.csv")
+    parser.add_argument("--out", default="experiments/results/calibrate_synthetic.csv")
     args = parser.parse_args(argv)
     rows = []
     noises = (

@@ -1,7 +1,7 @@
 """What a network's layers do while it trains: one fold, traced epoch by epoch.
 
 Trains one network from random weights on one fold of a subject-level
-K-fold, as ``benchmarks/recipes.py`` does (same folds, seeds and recipe), and
+K-fold, as ``experiments/recipes.py`` does (same folds, seeds and recipe), and
 every ``--every`` epochs prints the training loss and accuracy of the epoch
 and, on the un-augmented training images in inference mode, for each
 convolution and hidden dense layer the share of its units that are active
@@ -18,11 +18,11 @@ images: whether a network learns late, never, or learns and then overfits
 
 Example::
 
-    python benchmarks/training_trace.py --data /tmp/london-crops/manifest.csv --model alexnet \\
+    python experiments/training_trace.py --data london-crops/manifest.csv --model alexnet \\
         --size 112 --fold 1 --every 10
-    python benchmarks/training_trace.py --data /tmp/london-crops/manifest.csv --model alexnet \\
+    python experiments/training_trace.py --data london-crops/manifest.csv --model alexnet \\
         --size 112 --fold 1 --set augment=flip min_steps=300
-    python benchmarks/training_trace.py --data /tmp/london-crops/manifest.csv --model inceptionv3 \\
+    python experiments/training_trace.py --data london-crops/manifest.csv --model inceptionv3 \\
         --size 112 --fold 0 --every 8 --curve
 """
 

@@ -7,7 +7,7 @@ only (a 1×1 convolution of 128 units, BatchNorm, ReLU, global average pooling
 and a softmax over the classes) and adds its cross-entropy, times
 ``--aux-weight``, to the network's own. Prediction uses the network as built:
 its layers and parameter count are unchanged. The recipe is the ``painzoo``
-preset, as ``benchmarks/recipes.py`` runs it.
+preset, as ``experiments/recipes.py`` runs it.
 
 The training loss in the printout is the sum of the two losses (chance is
 ``(1 + aux_weight) · ln 2``), so the ``not_learning`` flag, which reads it
@@ -16,7 +16,7 @@ mode, class-weighted) is.
 
 Example::
 
-    python benchmarks/auxiliary_head.py --data /tmp/london-crops/manifest.csv --size 112 \\
+    python experiments/auxiliary_head.py --data london-crops/manifest.csv --size 112 \\
         --model inceptionv3 --layer mixed7 --folds 5 --epochs 30
 """
 

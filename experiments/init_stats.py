@@ -10,7 +10,7 @@ without ``--input-norm`` (the default recipe's ``input_norm="dataset"``).
 
 Example::
 
-    python benchmarks/init_stats.py --data /tmp/london-crops/manifest.csv --model songnet \\
+    python experiments/init_stats.py --data london-crops/manifest.csv --model songnet \\
         --size 64 --input-norm
 """
 

@@ -8,15 +8,15 @@ machine if the time matters.
 
 Examples::
 
-    python benchmarks/recipes.py --data synthetic:ratspain --scale 0.2 --size 64 \\
+    python experiments/recipes.py --data synthetic:ratspain --scale 0.2 --size 64 \\
         --models songnet resnet18 --recipes p2 painzoo --folds 3 --epochs 10
-    python benchmarks/recipes.py --data /tmp/london-crops/manifest.csv --size 112 \\
+    python experiments/recipes.py --data london-crops/manifest.csv --size 112 \\
         --models resnet18 --recipes painzoo --folds 5 --epochs 30
     # a variant of a preset: fields given as YAML values
-    python benchmarks/recipes.py --data /tmp/london-crops/manifest.csv --size 64 \\
+    python experiments/recipes.py --data london-crops/manifest.csv --size 64 \\
         --models songnet --recipes painzoo --set input_norm=null dropout=null --max-folds 1
     # synthetic PAIN-DB framed as face crops, as `quick` draws it
-    python benchmarks/recipes.py --data synthetic:paindb --scale 0.05 --size 64 \\
+    python experiments/recipes.py --data synthetic:paindb --scale 0.05 --size 64 \\
         --data-args face_scale=2.0 pain_margin=1 rater_noise=0 --models resnet18
 """
 

@@ -5,9 +5,9 @@ synthetic RatsPain (leave rat #6 out), then scores the attention maps β of
 the held-out rat against the synthetic AU masks with
 ``painzoo.explain.localisation_score`` (energy share inside the masks and
 pointing-game hit rate; ``baseline`` = the masks' area share, what a uniform
-map would get). Prints a table and writes ``benchmarks/results/localisation.csv``.
+map would get). Prints a table and writes ``experiments/results/localisation.csv``.
 
-    python benchmarks/localisation.py --size 128 --scale 0.1 --epochs 4
+    python experiments/localisation.py --size 128 --scale 0.1 --epochs 4
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-subject", default=None, help="Held-out rat (default: the last).")
-    p.add_argument("--out", default="benchmarks/results")
+    p.add_argument("--out", default="experiments/results")
     args = p.parse_args(argv)
 
     import keras

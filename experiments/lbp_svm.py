@@ -14,7 +14,7 @@ cell, exactly as :func:`painzoo.models.lbp_svm.lbp_histograms` does.
 
 Run (CPU, a few minutes at the default size)::
 
-    nice -n 10 python benchmarks/lbp_svm.py --image-size 224 --scale 1.0
+    nice -n 10 python experiments/lbp_svm.py --image-size 224 --scale 1.0
 
 The synthetic faces are not RatsPain: the figures say which scaling behaves
 like P1's baselines (F1 0.62–0.70, accuracy 62–68 %), not what painzoo scores

@@ -1,4 +1,4 @@
-"""``FIELD=VALUE`` command-line pairs, shared by the benchmark scripts (``--set``, ``--data-args``)."""
+"""``FIELD=VALUE`` command-line pairs, shared by the experiment scripts (``--set``, ``--data-args``)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ problem. ``--models`` adds zoo networks trained with ``--recipe`` (JSON, as a
 ``quick`` unit trains them: ``Recipe.fit`` / ``Recipe.predict``), with the
 CPU seconds of each; ``docs/synthetic.md`` records the figures::
 
-    PYTHONPATH=. python benchmarks/calibrate_paindb.py --size 66 --scale 0.5 \\
+    PYTHONPATH=. python experiments/calibrate_paindb.py --size 66 --scale 0.5 \\
         --subjects 80 --noise 8,16 default
-    PYTHONPATH=. python benchmarks/calibrate_paindb.py --models resnet18 \\
+    PYTHONPATH=. python experiments/calibrate_paindb.py --models resnet18 \\
         --recipe '{"preset": "painzoo", "optimizer": "adam", "learning_rate": 1e-3,
                    "weight_decay": 0, "batch_size": 16, "epochs": 8, "min_steps": 0}'
 """
