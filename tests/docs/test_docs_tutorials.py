@@ -42,9 +42,22 @@ PAGES = (
     "05-explain.md",
     "06-annotation.md",
     "07-video.md",
+    "08-chain.md",
 )
 # Pages that train networks take longer than a minute on a 2-core CPU.
-SLOW = {"01-quickstart.md", "02-scenarios.md", "03-loro.md", "05-explain.md", "07-video.md"}
+SLOW = {
+    "01-quickstart.md",
+    "02-scenarios.md",
+    "03-loro.md",
+    "05-explain.md",
+    "07-video.md",
+    "08-chain.md",
+}
+# Pages whose ```bash blocks are run too: each ``painzoo …`` line through the
+# command's entry point (it must exit 0); other lines are shown only. The files
+# a page starts from are copied into the working directory first.
+RUN_COMMANDS = {"08-chain.md"}
+PAGE_FILES = {"08-chain.md": {"faces": ROOT / "tests" / "data" / "faces"}}
 # Pages whose printed output is deterministic: the ```text block after a
 # ```python block must equal what the block prints.
 EXACT_OUTPUT = {"06-annotation.md"}
@@ -78,6 +91,16 @@ def python_blocks(text: str) -> list[str]:
     return [code for info, code in blocks(text) if info == "python"]
 
 
+def painzoo_lines(code: str) -> list[str]:
+    """The ``painzoo …`` command lines of a shell block (continuations joined)."""
+    lines = []
+    for line in code.replace("\\\n", " ").splitlines():
+        line = line.strip().lstrip("$ ")
+        if line.startswith("painzoo "):
+            lines.append(line)
+    return lines
+
+
 def expected_outputs(text: str) -> list[tuple[int, str]]:
     """``(index of the python block, text)`` for a ```text block right after it."""
     found = []
@@ -102,13 +125,24 @@ def shown_images(text: str) -> list[str]:
 
 
 def run_page(name: str, *, echo: bool = False) -> list[str]:
-    """Execute the python blocks of a page in the current directory; return their outputs."""
+    """Execute a page's blocks in page order in the current directory.
+
+    Returns the output of each python block (the ``painzoo`` lines of a page
+    in :data:`RUN_COMMANDS` run too, but their output is not returned).
+    """
     text = (TUTORIALS / name).read_text(encoding="utf-8")
     namespace = {"__name__": f"tutorial_{name[:2]}"}
     for file_name, content in page_files(text):
         Path(file_name).write_text(content, encoding="utf-8")
+    for target, source in PAGE_FILES.get(name, {}).items():
+        shutil.copytree(source, target)
     outputs = []
-    for i, code in enumerate(python_blocks(text)):
+    for info, code in blocks(text):
+        if info == "bash" and name in RUN_COMMANDS:
+            _run_commands(name, code, echo)
+        if info != "python":
+            continue
+        i = len(outputs)
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             exec(compile(code, f"{name} [python block {i + 1}]", "exec"), namespace)
@@ -116,6 +150,18 @@ def run_page(name: str, *, echo: bool = False) -> list[str]:
         if echo:
             print(f"----- {name} block {i + 1} -----\n{buffer.getvalue()}", flush=True)
     return outputs
+
+
+def _run_commands(name: str, code: str, echo: bool) -> None:
+    from painzoo.cli import main
+
+    for line in painzoo_lines(code):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            status = main(shlex.split(line, comments=True)[1:])
+        if echo:
+            print(f"----- {name}: {line} -----\n{buffer.getvalue()}", flush=True)
+        assert status == 0, f"{name}: `{line}` exited {status}:\n{buffer.getvalue()}"
 
 
 def _normalise(text: str) -> str:
@@ -148,11 +194,9 @@ def test_command_lines_in_tutorials_parse():
         for info, code in blocks((TUTORIALS / name).read_text(encoding="utf-8")):
             if info not in ("bash", "console", "shell"):
                 continue
-            for line in code.replace("\\\n", " ").splitlines():
-                line = line.strip().lstrip("$ ")
-                if line.startswith("painzoo "):
-                    parser.parse_args(shlex.split(line, comments=True)[1:])
-                    seen += 1
+            for line in painzoo_lines(code):
+                parser.parse_args(shlex.split(line, comments=True)[1:])
+                seen += 1
     assert seen > 0
 
 
