@@ -593,25 +593,30 @@ def _detail_lines(out, results, summary, names: _Names, number: _Numbering) -> l
             (
                 "Accuracy and F1 (mean ± std over runs)",
                 _P2_ACCURACY,
-                "F1(pain): F1 of the pain class; macro F1: mean of the pain and no-pain F1 "
-                "(P2 does not say which it reports).",
+                "*F1(pain)*: the F1 of the pain class; *macro F1*: the mean of the pain and "
+                "no-pain F1 (P2 does not say which it reports).",
             ),
             (
                 "Precision and recall per class",
                 _P2_PER_CLASS,
-                "P / R: precision / recall of the class.",
+                "*P* / *R*: precision / recall of the class named.",
             ),
         ):
-            lines += [f"#### {heading}", ""]
+            lines += [f"#### {heading}", "", what, ""]
             for data, protocol, label in keys:
                 part = p2[(p2["data"] == data) & (p2["protocol_label"] == label)]
-                runs = int(part["units"].max()) if "units" in part else 0
+                n = int(part["units"].max()) if "units" in part else 0
+                runs = (
+                    f"{n} training run{'s' * (n != 1)}"
+                    if protocol == "cross_dataset"
+                    else (f"{n} fold{'s' * (n != 1)}")
+                )
                 lines += _scenario_table(
                     part,
                     columns,
-                    f"{names.scenario(data, protocol, label)} "
-                    f"({_SCENARIO.get(protocol, protocol)}): mean ± std over {runs} fold(s) or "
-                    f"training run(s). All values in %. {what}",
+                    f"{names.scenario(data, protocol, label)}, "
+                    f"{_SCENARIO.get(protocol, protocol)}: mean ± std over {runs}. "
+                    "All values in %.",
                     number,
                 )
         leak = _leakage_lines(p2, names)

@@ -333,9 +333,13 @@ def test_the_nine_subject_table_is_split_and_its_numbers_are_percent(outcome):
 
 def test_a_scenario_table_gives_mean_and_std_in_percent(outcome):
     out, text, _ = outcome
-    header, rows = _table(text, "subject 2-fold · toy (P2 scenario 2)", "accuracy")
+    header, rows = _table(
+        text, "subject 2-fold · toy, P2 scenario 2: mean ± std over 2 folds", "accuracy"
+    )
     assert header == ["model", "accuracy", "F1(pain)", "macro F1"]
-    per_class, _ = _table(text, "subject 2-fold · toy (P2 scenario 2)", "P(pain)")
+    per_class, _ = _table(
+        text, "subject 2-fold · toy, P2 scenario 2: mean ± std over 2 folds", "P(pain)"
+    )
     assert per_class == ["model", "P(no pain)", "R(no pain)", "P(pain)", "R(pain)"]
     preds = _predictions(out, "toy__subject_kfold2__*")
     per_fold = [
