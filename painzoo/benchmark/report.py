@@ -703,10 +703,6 @@ def _bookkeeping_lines(results: pd.DataFrame, interrupted: bool) -> list[str]:
             "identity hash, `unit_id` in `results.csv`); "
             f"{max(n_ok - n_reused, 0)} trained now."
         )
-    secs = [c for c in results.columns if c.startswith("seconds_")]
-    if secs and n_ok:
-        total = float(results[secs].sum().sum())
-        lines.append(f"- Time spent in the finished units: {total / 60:.1f} min.")
     lines += [
         "- Files: `results.csv` (one row per unit), `summary.csv` (one row per data × "
         "protocol × model; metrics as fractions between 0 and 1; `synthetic` says whether "
