@@ -252,8 +252,19 @@ def attention_summary(records: list[dict], region: str = "any") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_attention(records: list[dict], path) -> bool:
+def plot_attention(records: list[dict], path, *, names=None) -> bool:
     """Mean β per model and class over the mean test face, AU regions outlined.
+
+    One row per model: the mean test face with the action-unit regions
+    outlined (white: where they lie in at least half the images), then the
+    mean β of each grid cell over that face for no-pain and for pain images,
+    with a colour bar (β in % of the map) and, on grids up to 5×5, each
+    cell's value written in it.
+
+    Args:
+        records: From :func:`collect_attention`.
+        path: The PNG to write.
+        names: The report's readable names (optional; for the data in titles).
 
     Returns:
         Whether a figure was written (False without records).
@@ -261,32 +272,80 @@ def plot_attention(records: list[dict], path) -> bool:
 
     if not records:
         return False
-    from painzoo.benchmark.report import _plt
+    from matplotlib import patheffects
+
+    from painzoo.benchmark.report import _plt, _save, _style
 
     plt = _plt()
     models = list(dict.fromkeys(r["model"] for r in records))
-    classes = ("0", "1")
-    fig, axes = plt.subplots(len(models), 2, figsize=(4.2, 2.1 * len(models)), squeeze=False)
-    for i, model in enumerate(models):
+    classes = (("0", "no-pain images"), ("1", "pain images"))
+    rows = []
+    top = 0.0
+    for model in models:
         recs = [r for r in records if r["model"] == model]
         image = np.mean([np.asarray(r["mean_image"], float) for r in recs], axis=0)
         mask = np.mean([np.asarray(r["mean_mask"], float) for r in recs], axis=0)
-        for j, cls in enumerate(classes):
-            ax = axes[i, j]
-            maps = [np.asarray(r["mean_beta"][cls], float) for r in recs if cls in r["mean_beta"]]
-            ax.imshow(to_uint8(image))
-            if maps:
-                beta = np.mean(maps, axis=0)
-                side = image.shape[0]
-                heat = resize_image(beta, (side, side), "nearest")
-                ax.imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=max(beta.max(), 1e-9))
-            ax.contour(mask / 255.0, levels=[0.5], colors="white", linewidths=0.8)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(f"{model}\n{'pain' if cls == '1' else 'no pain'}", fontsize=7)
-    fig.tight_layout()
-    from painzoo.benchmark.storage import save_figure
-
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
+        maps = {}
+        for cls, _ in classes:
+            found = [np.asarray(r["mean_beta"][cls], float) for r in recs if cls in r["mean_beta"]]
+            if found:
+                maps[cls] = 100 * np.mean(found, axis=0)
+                top = max(top, float(maps[cls].max()))
+        data = list(dict.fromkeys(r["data"] for r in recs))
+        shown = ", ".join(names.data_label(d) if names is not None else str(d) for d in data)
+        rows.append((model, shown, image, mask, maps))
+    with _style():
+        fig, axes = plt.subplots(
+            len(rows), 3, figsize=(9, 3.1 * len(rows) + 0.8), squeeze=False, layout="constrained"
+        )
+        heat = None
+        for i, (model, shown, image, mask, maps) in enumerate(rows):
+            face = to_uint8(image)
+            side = face.shape[0]
+            for ax in axes[i]:
+                ax.imshow(face)
+                ax.contour(mask / 255.0, levels=[0.5], colors="white", linewidths=1.2)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            axes[i, 0].set_title("mean test face,\nAU regions outlined")
+            axes[i, 0].set_ylabel(f"{model}\n{shown}")
+            for j, (cls, title) in enumerate(classes, start=1):
+                ax = axes[i, j]
+                ax.set_title(f"mean β, {title}")
+                if cls not in maps:
+                    continue
+                beta = maps[cls]
+                gh, gw = beta.shape
+                heat = ax.imshow(
+                    beta,
+                    cmap="magma",
+                    alpha=0.55,
+                    vmin=0,
+                    vmax=max(top, 1e-9),
+                    extent=(-0.5, side - 0.5, side - 0.5, -0.5),
+                    interpolation="nearest",
+                )
+                for edge in np.linspace(-0.5, side - 0.5, gw + 1)[1:-1]:
+                    ax.axvline(edge, color="white", lw=0.5, alpha=0.6)
+                for edge in np.linspace(-0.5, side - 0.5, gh + 1)[1:-1]:
+                    ax.axhline(edge, color="white", lw=0.5, alpha=0.6)
+                if max(gh, gw) <= 5:
+                    for (r, c), v in np.ndenumerate(beta):
+                        ax.text(
+                            (c + 0.5) * side / gw - 0.5,
+                            (r + 0.5) * side / gh - 0.5,
+                            f"{v:.0f}",
+                            ha="center",
+                            va="center",
+                            fontsize=9,
+                            color="white",
+                            fontweight="bold",
+                            path_effects=[patheffects.withStroke(linewidth=2, foreground="black")],
+                        )
+        if heat is not None:
+            fig.colorbar(
+                heat, ax=axes[:, 1:].ravel().tolist(), shrink=0.8, label="mean β (% of the map)"
+            )
+        fig.suptitle("Where PainSeeker looks (synthetic faces)")
+        _save(fig, path)
     return True

@@ -1,20 +1,29 @@
 """Tables and plots of a run: ``results.csv``, ``summary.csv``, ``report.md``, PNGs.
 
-Layouts follow the papers:
+``report.md`` opens with what a reader needs first: whether the data are
+synthetic, what was compared on what data, the headline accuracies with 95 %
+intervals and the sentences they support, and a short guide to reading the
+rest. The paper layouts follow:
 
-- leave-one-subject-out (P1 Table 3): one row per method, F1 / accuracy per
-  held-out subject, then the pooled F1 / accuracy over all folds;
-- the three P2 scenarios: accuracy and F1 per model × scenario (mean ± std
-  over the five runs, P2 Fig. 4), precision and recall per class (Fig. 5);
+- leave-one-subject-out (P1 Table 3): F1 / accuracy per held-out subject,
+  then the pooled F1 / accuracy over all folds;
+- the three P2 scenarios: accuracy, F1, precision and recall per model, one
+  table per scenario (mean ± std over the runs, P2 Fig. 4 and 5);
 - sweeps (P1 Fig. 5): F1 and accuracy against the swept hyper-parameter.
 
-Beyond the papers every row also carries ROC AUC and a 95 % bootstrap
-interval of F1 that resamples subjects.
+Run bookkeeping (units finished, reused, failed, flagged) comes last. Every
+table holds one unit, named in its caption: metrics are in % throughout (F1
+and ROC AUC too). Every data name carries ``(synthetic)`` where the config
+renders the data with painzoo's generator (``summary.csv`` has a
+``synthetic`` column); figures carry axis labels, legends outside the
+plotted area, colour bars on maps, and a caption in the report.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -24,25 +33,21 @@ from painzoo.benchmark.storage import atomic_write_text, save_figure
 from painzoo.evaluation.metrics import (
     METRIC_KEYS,
     bootstrap_ci,
+    chance_accuracy,
     mean_std,
     per_subject_metrics,
     pooled_metrics,
     roc_auc,
 )
 
-__all__ = ["collect_results", "summarize", "summary_lines", "write_report"]
-
-_SCENARIO = {
-    "image_kfold": "Scenario 1 — image-level K-fold (subjects on both sides)",
-    "subject_kfold": "Scenario 2 — subject-level K-fold",
-    "cross_dataset": "Scenario 3 — cross-dataset",
-    "loso": "Leave-one-subject-out",
-}
+__all__ = ["collect_results", "data_origin", "summarize", "summary_lines", "write_report"]
 
 
 def collect_results(out, units) -> pd.DataFrame:
     """One row per planned :class:`~painzoo.benchmark.units.Unit`, from its
-    ``metrics.json`` or ``error.json``; ``unit_id`` is the unit's content hash."""
+    ``metrics.json`` or ``error.json``; ``unit_id`` is the unit's content hash,
+    ``synthetic`` whether any part of the unit's data is rendered by
+    painzoo's generator (:func:`data_origin`)."""
     rows = []
     for unit in units:
         folder = Path(out) / "runs" / unit.run_id
@@ -50,6 +55,7 @@ def collect_results(out, units) -> pd.DataFrame:
             "run_id": unit.run_id,
             "unit_id": unit.key,
             "data": unit.data_name,
+            "synthetic": data_origin(unit.data, unit.data_name) in (_SYNTHETIC, _PARTLY),
             "protocol": unit.protocol_name,
             "protocol_label": unit.protocol_label,
             "aggregation": unit.aggregation,
@@ -90,7 +96,9 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
     Columns ``pooled_<metric>`` sum the confusion counts over the folds of
     each repeat (P1) and average over repeats; ``<metric>`` and
     ``<metric>_std`` are the mean ± std over units (P2). ``auc`` and
-    ``f1_ci_low/high`` use the first repeat's pooled predictions.
+    ``f1_ci_low/high`` use the first repeat's pooled predictions. Metrics
+    are fractions in [0, 1] here (the report shows them in %); ``synthetic``
+    (when ``results`` has it) says whether the row's data are synthetic.
     """
     if results.empty or "status" not in results:
         return pd.DataFrame()
@@ -99,6 +107,8 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
     keys = ["data", "protocol", "protocol_label", "aggregation", "model", "model_name", "sweep"]
     for key, part in results.groupby(keys, sort=False):
         row = dict(zip(keys, key))
+        if "synthetic" in part:
+            row = {"data": row["data"], "synthetic": bool(part["synthetic"].iloc[0]), **row}
         ok = done[done["run_id"].isin(part["run_id"])]
         row.update(
             units=len(part), finished=len(ok), failed=int((part["status"] == "failed").sum())
@@ -121,7 +131,159 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# -- names a reader understands -------------------------------------------------------
+_SYNTHETIC, _PARTLY, _REAL = "synthetic", "partly synthetic", "real"
+
+
+def data_origin(data: dict | None, spec, _seen=()) -> str | None:
+    """Whether a config data entry is rendered by painzoo's generator.
+
+    Args:
+        data: The config's ``data`` mapping.
+        spec: An entry name in ``data``, or an entry itself.
+
+    Returns:
+        ``"synthetic"`` (a ``synthetic:`` entry, or a ``concat`` of such
+        entries only), ``"partly synthetic"`` (a ``concat`` of synthetic and
+        real parts), ``"real"`` (a ``manifest`` or ``loader`` entry, or a
+        ``concat`` of such), or ``None`` for a name ``data`` does not define.
+    """
+    if isinstance(spec, str):
+        if not isinstance(data, dict) or spec not in data or spec in _seen:
+            return None
+        return data_origin(data, data[spec], (*_seen, spec))
+    if not isinstance(spec, dict):
+        return None
+    if "synthetic" in spec:
+        return _SYNTHETIC
+    if "concat" in spec:
+        parts = {data_origin(data, part, _seen) for part in spec.get("concat") or []} - {None}
+        if not parts:
+            return None
+        if parts == {_SYNTHETIC}:
+            return _SYNTHETIC
+        return _REAL if parts == {_REAL} else _PARTLY
+    return _REAL
+
+
+def _entry_words(data: dict, spec, seen=()) -> list[str]:
+    """Entry names, synthetic presets and loader names a data entry is built from."""
+    if isinstance(spec, str):
+        if spec in seen or spec not in data:
+            return [spec]
+        return [spec, *_entry_words(data, data[spec], (*seen, spec))]
+    if not isinstance(spec, dict):
+        return []
+    words = [str(spec[k]) for k in ("synthetic", "loader") if k in spec]
+    for part in spec.get("concat") or []:
+        words += _entry_words(data, part, seen)
+    return words
+
+
+def _presets(data: dict, names) -> list[str]:
+    """The synthetic presets the named data entries render, in order."""
+    found = []
+
+    def walk(spec, seen):
+        if isinstance(spec, str):
+            if spec in data and spec not in seen:
+                walk(data[spec], (*seen, spec))
+        elif isinstance(spec, dict):
+            if "synthetic" in spec and spec["synthetic"] not in found:
+                found.append(str(spec["synthetic"]))
+            for part in spec.get("concat") or []:
+                walk(part, seen)
+
+    for name in names:
+        walk(name, ())
+    return found
+
+
+#: The real datasets the generator's presets are shaped after.
+_PRESET_NAMES = {"ratspain": "RatsPain", "paindb": "PAIN-DB", "cppain": "CP-PAIN"}
+
+
+class _Names:
+    """Readable names of data and protocols for one report."""
+
+    def __init__(self, config_data, results: pd.DataFrame):
+        self.data = dict(config_data) if isinstance(config_data, dict) else {}
+        self.flag = {}
+        if len(results) and "synthetic" in results:
+            for name, value in zip(results["data"], results["synthetic"]):
+                self.flag.setdefault(name, bool(value))
+
+    def origin(self, name) -> str:
+        origin = data_origin(self.data, name)
+        if origin is None and name in self.flag:
+            origin = _SYNTHETIC if self.flag[name] else _REAL
+        return origin or _REAL
+
+    def data_label(self, name) -> str:
+        """``ratspain (synthetic)``; real data as the config names them."""
+        origin = self.origin(name)
+        return str(name) if origin == _REAL else f"{name} ({origin})"
+
+    def _noun(self, name) -> str:
+        words = _entry_words(self.data, name) if self.data else [str(name)]
+        return "rat" if any(w.lower().startswith("rat") for w in words) else "subject"
+
+    def protocol(self, data, protocol, label) -> str:
+        """``leave-one-rat-out``, ``subject 2-fold``, ``cross-dataset paindb → cppain``."""
+        label = str(label)
+        k = label[len(protocol) :] if label.startswith(str(protocol)) else ""
+        if protocol == "loso":
+            return f"leave-one-{self._noun(data)}-out"
+        if protocol in ("image_kfold", "subject_kfold") and k.isdigit():
+            return f"{protocol.split('_')[0]} {k}-fold"
+        if protocol == "cross_dataset":
+            found = re.fullmatch(r"cross_dataset\((.*)\)", label)
+            test = found.group(1).split("+") if found else []
+            entry = self.data.get(data)
+            parts = entry.get("concat") if isinstance(entry, dict) else None
+            train = [p for p in parts or [] if isinstance(p, str) and p not in test]
+            if not parts or len(train) != len([p for p in parts if p not in test]):
+                train = ["the other sources"]
+            return f"cross-dataset {'+'.join(train)} → {'+'.join(test) or '?'}"
+        return label
+
+    def scenario(self, data, protocol, label) -> str:
+        """Protocol and data in one name: ``leave-one-rat-out · ratspain (synthetic)``."""
+        name = self.protocol(data, protocol, label)
+        if protocol == "cross_dataset" and name.startswith("cross-dataset "):
+            origin = self.origin(data)
+            return name if origin == _REAL else f"{name} ({origin})"
+        return f"{name} · {self.data_label(data)}"
+
+    def any_synthetic(self, names) -> str | None:
+        """``"all"``, ``"some"`` or ``None``: how many of ``names`` are (partly) synthetic."""
+        flags = [self.origin(n) != _REAL for n in names]
+        if not flags or not any(flags):
+            return None
+        return "all" if all(flags) else "some"
+
+
+class _Numbering:
+    """Running numbers of the report's tables and figures."""
+
+    def __init__(self):
+        self.tables = 0
+        self.figures = 0
+
+    def table(self) -> int:
+        self.tables += 1
+        return self.tables
+
+    def figure(self) -> int:
+        self.figures += 1
+        return self.figures
+
+
 # -- markdown -------------------------------------------------------------------------
+#: Widest table the report writes (columns); wider ones are split, the first column repeated.
+MAX_COLUMNS = 8
+
+
 def _md_table(frame: pd.DataFrame) -> str:
     cols = [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
@@ -130,191 +292,432 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _pct(v) -> str:
-    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.2f}"
+def _tables(frame: pd.DataFrame, caption: str, number: _Numbering, keep: int = 1) -> list[str]:
+    """Caption + table, split into tables of at most :data:`MAX_COLUMNS` columns.
+
+    The first ``keep`` columns (names) are repeated in every part; each part
+    gets its own number and the caption, marked ``(part i of n)``.
+    """
+    head, rest = list(frame.columns[:keep]), list(frame.columns[keep:])
+    step = max(MAX_COLUMNS - keep, 1)
+    chunks = [rest[i : i + step] for i in range(0, len(rest), step)] or [[]]
+    lines = []
+    for i, chunk in enumerate(chunks):
+        part = f" (part {i + 1} of {len(chunks)})" if len(chunks) > 1 else ""
+        lines += [
+            f"**Table {number.table()}{part}.** {caption}",
+            "",
+            _md_table(frame[head + chunk]),
+        ]
+        lines.append("")
+    return lines
+
+
+def _figure(lines: list[str], number: _Numbering, file: str, alt: str, caption: str) -> None:
+    lines += [f"![{alt}]({file})", "", f"*Figure {number.figure()}.* {caption}", ""]
+
+
+def _is_nan(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def _pct(v, digits=1) -> str:
+    return "–" if _is_nan(v) else f"{100 * v:.{digits}f}"
 
 
 def _pm(row, key) -> str:
     v, s = row.get(key), row.get(f"{key}_std")
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if _is_nan(v):
         return "–"
-    return f"{100 * v:.2f} ± {100 * (s or 0):.2f}" + _FLAG_MARK * bool(row.get("flagged"))
+    return f"{100 * v:.1f} ± {100 * (s or 0):.1f}" + _FLAG_MARK * bool(row.get("flagged"))
 
 
-def _loso_table(out, results, summary, data) -> str:
+def _loso_tables(out, results, summary, data, names, number) -> list[str]:
     part = summary[(summary["data"] == data) & (summary["protocol"] == "loso")]
     done = results[
         (results["data"] == data) & (results["protocol"] == "loso") & (results["status"] == "ok")
     ]
-    subjects = []
-    for s in done.sort_values("fold")["fold_name"]:
-        if s not in subjects:
-            subjects.append(s)
-    rows = []
+    subjects = list(dict.fromkeys(done.sort_values("fold")["fold_name"]))
+    noun = names._noun(data)
+    scenario = names.scenario(data, "loso", "loso")
+    per_rows, pooled_rows = [], []
     for _, r in part.iterrows():
         runs = done[(done["model"] == r["model"]) & (done["repeat"] == done["repeat"].min())]
         preds = _predictions(out, runs["run_id"])
         per = per_subject_metrics(preds) if len(preds) else pd.DataFrame()
+        mark = _FLAG_MARK * bool(r.get("flagged"))
         row = {"method": r["model"]}
         for s in subjects:
             row[f"{s} F1(pain) / Acc"] = (
-                f"{per.loc[s, 'f1']:.4f} / {100 * per.loc[s, 'accuracy']:.2f}"
+                f"{_pct(per.loc[s, 'f1'])} / {_pct(per.loc[s, 'accuracy'])}{mark}"
                 if s in per.index
                 else "–"
             )
-        row["pooled F1(pain) / Acc"] = (
-            f"{r.get('pooled_f1', np.nan):.4f} / {_pct(r.get('pooled_accuracy'))}"
-            if r.get("finished")
-            else "–"
+        per_rows.append(row)
+        finished = bool(r.get("finished"))
+        pooled_rows.append(
+            {
+                "method": r["model"],
+                "pooled F1(pain) / Acc": (
+                    f"{_pct(r.get('pooled_f1'))} / {_pct(r.get('pooled_accuracy'))}{mark}"
+                    if finished
+                    else "–"
+                ),
+                "pooled macro F1": _pct(r.get("pooled_f1_macro")) if finished else "–",
+                "ROC AUC": _pct(r.get("auc", np.nan)),
+                "F1(pain) 95% CI (subjects)": (
+                    f"[{_pct(r['f1_ci_low'])}, {_pct(r['f1_ci_high'])}]"
+                    if pd.notna(r.get("f1_ci_low", np.nan))
+                    else "–"
+                ),
+            }
         )
-        row["pooled macro F1"] = (
-            f"{r.get('pooled_f1_macro', np.nan):.4f}" if r.get("finished") else "–"
+    lines = []
+    if subjects:
+        lines += _tables(
+            pd.DataFrame(per_rows),
+            f"{scenario}: F1 of the pain class / accuracy with each {noun} held out in turn "
+            "(first repeat). All values in %.",
+            number,
         )
-        row["AUC"] = f"{r['auc']:.3f}" if pd.notna(r.get("auc", np.nan)) else "–"
-        row["F1 95% CI (subjects)"] = (
-            f"[{r['f1_ci_low']:.3f}, {r['f1_ci_high']:.3f}]"
-            if pd.notna(r.get("f1_ci_low", np.nan))
-            else "–"
-        )
+    lines += _tables(
+        pd.DataFrame(pooled_rows),
+        f"{scenario}: pooled over all folds (confusion counts summed, P1). All values in % "
+        "(ROC AUC × 100 as well); the interval resamples subjects.",
+        number,
+    )
+    return lines
+
+
+_P2_ACCURACY = [("accuracy", "accuracy"), ("f1", "F1(pain)"), ("f1_macro", "macro F1")]
+_P2_PER_CLASS = [
+    ("precision_no_pain", "P(no pain)"),
+    ("recall_no_pain", "R(no pain)"),
+    ("precision_pain", "P(pain)"),
+    ("recall_pain", "R(pain)"),
+]
+
+
+def _scenario_table(part, columns, caption: str, number: _Numbering) -> list[str]:
+    """One scenario's table: a row per model, ``columns`` as mean ± std in %."""
+    rows = []
+    for _, r in part.iterrows():
+        row = {"model": r["model"]}
+        row.update({title: _pm(r, key) for key, title in columns})
         rows.append(row)
-    return _md_table(pd.DataFrame(rows))
-
-
-def _scenario_tables(summary, data_protocols) -> list[str]:
-    part = summary[summary.set_index(["data", "protocol_label"]).index.isin(data_protocols)]
-    if part.empty:
-        return []
-    models = list(dict.fromkeys(part["model"]))
-    acc = {"model": models}
-    prec = {"model": models}
-    for (data, plabel), grp in part.groupby(["data", "protocol_label"], sort=False):
-        col = f"{plabel} ({data})"
-        g = grp.set_index("model")
-        acc[f"{col} accuracy"] = [
-            _pm(g.loc[m], "accuracy") if m in g.index else "–" for m in models
-        ]
-        acc[f"{col} F1(pain)"] = [_pm(g.loc[m], "f1") if m in g.index else "–" for m in models]
-        acc[f"{col} macro F1"] = [
-            _pm(g.loc[m], "f1_macro") if m in g.index else "–" for m in models
-        ]
-        for cls in ("no_pain", "pain"):
-            prec[f"{col} P({cls})"] = [
-                _pm(g.loc[m], f"precision_{cls}") if m in g.index else "–" for m in models
-            ]
-            prec[f"{col} R({cls})"] = [
-                _pm(g.loc[m], f"recall_{cls}") if m in g.index else "–" for m in models
-            ]
-    return [_md_table(pd.DataFrame(acc)), _md_table(pd.DataFrame(prec))]
+    return _tables(pd.DataFrame(rows), caption, number)
 
 
 def write_report(
     out, config, results: pd.DataFrame, summary: pd.DataFrame, *, interrupted=False
 ) -> Path:
-    """Write ``OUT/report.md`` and its PNG plots; return the report's path."""
+    """Write ``OUT/report.md`` and its PNG plots; return the report's path.
+
+    The report reads top to bottom: title and a first line that says whether
+    the data are synthetic; what was compared on what data; the summary
+    (:func:`summary_lines`); how to read the report; the paper-layout
+    tables and figures; flagged and failed units; run bookkeeping.
+    """
     out = Path(out)
-    lines = [f"# painzoo benchmark: {config.get('name', '')}", ""]
-    n_ok = int((results.get("status") == "ok").sum()) if len(results) else 0
-    n_fail = int((results.get("status") == "failed").sum()) if len(results) else 0
-    lines.append(
-        f"{n_ok} of {len(results)} units finished, {n_fail} failed"
-        + (" — **interrupted**: rerun the same command to finish." if interrupted else ".")
-    )
-    if "reused" in results:
-        n_reused = int(results["reused"].sum())
-        lines.append(
-            f"{n_reused} unit(s) reused from an earlier run into this folder (identical "
-            "identity hash, `unit_id` in `results.csv`); "
-            f"{max(n_ok - n_reused, 0)} trained now."
-        )
-    lines += ["", *summary_lines(out, results, summary)]
-    lines += [
-        "Metrics in %, positive class = pain. *Pooled*: confusion counts summed over the folds "
-        "(P1). *Mean ± std*: over folds or repeated trainings (P2). AUC from the predicted "
-        "probabilities; the 95 % interval resamples subjects (1st repeat).",
-        "",
-    ]
-    if summary.empty:
-        atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
-        return out / "report.md"
-    sweeps = summary[summary["sweep"] != "{}"]
-    plain = summary[summary["sweep"] == "{}"] if len(sweeps) else summary
-    # P1 layout
-    for data in dict.fromkeys(plain[plain["protocol"] == "loso"]["data"]):
-        lines += [f"## {data}: leave-one-subject-out (P1 Table 3 layout)", ""]
-        lines += [
-            "F1 of the pain class (P1's F1) / accuracy per held-out subject, then pooled over "
-            "all folds; macro F1 = mean of the pain and no-pain F1.",
-            "",
-        ]
-        lines += [_loso_table(out, results, plain, data), ""]
-    # P2 layout
-    p2 = plain[plain["protocol"] != "loso"]
-    if len(p2):
-        keys = list(dict.fromkeys(zip(p2["data"], p2["protocol_label"])))
-        lines += ["## The three scenarios (P2 layout)", ""]
-        for data, plabel in keys:
-            proto = p2[(p2["data"] == data) & (p2["protocol_label"] == plabel)]["protocol"].iloc[0]
-            lines.append(f"- `{plabel}` on `{data}`: {_SCENARIO.get(proto, proto)}")
-        acc, prec = _scenario_tables(p2, keys)
-        lines += [
-            "",
-            "### Accuracy and F1 (mean ± std over runs)",
-            "",
-            "F1(pain): F1 of the pain class; macro F1: mean of the pain and no-pain F1 "
-            "(P2 does not say which it reports).",
-            "",
-            acc,
-            "",
-        ]
-        lines += ["### Precision and recall per class", "", prec, ""]
-        leak = _leakage_lines(p2)
-        if leak:
-            lines += ["### Subject leakage", "", *leak, ""]
-        _plot_bars(out, p2, keys)
-        lines += [
-            "![accuracy and F1](accuracy_f1.png)",
-            "",
-            "![precision and recall](precision_recall.png)",
-            "",
-        ]
-    if len(sweeps):
-        lines += ["## Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
-        table = sweeps[
-            [
-                "data",
-                "protocol_label",
-                "model",
-                "pooled_f1",
-                "pooled_f1_macro",
-                "pooled_accuracy",
-                "f1",
-                "f1_macro",
-                "accuracy",
-            ]
-        ]
-        lines += [_md_table(table.round(4)), "", "![sweeps](sweeps.png)", ""]
-        _plot_sweeps(out, sweeps)
-    _plot_confusions(out, summary)
-    lines += [
-        "## Confusion matrices (all folds pooled)",
-        "",
-        "![confusion matrices](confusion.png)",
-        "",
-    ]
-    lines += [
-        "## All rows",
-        "",
-        "Per-unit rows are in `results.csv`; aggregated rows in `summary.csv`.",
-        "",
-    ]
+    config = config or {}
+    names = _Names(config.get("data"), results)
+    number = _Numbering()
+    data_names = list(dict.fromkeys(results["data"])) if len(results) else []
+    synthetic = names.any_synthetic(data_names)
+    title = f"# painzoo benchmark `{config.get('name', '')}`"
+    title += {"all": " on synthetic data", "some": " on partly synthetic data"}.get(synthetic, "")
+    lines = [title, ""]
+    lines += _origin_lines(names, data_names, synthetic)
+    lines += _compared_lines(results, names)
+    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
+    if len(results) and n_ok < len(results):
+        lines += [f"**Incomplete run**: {_progress_text(results, interrupted)}", ""]
+    lines += summary_lines(out, results, summary, names=names, number=number)
+    lines += _reading_lines(summary, names)
+    if not summary.empty:
+        lines += _detail_lines(out, results, summary, names, number)
     lines += flagged_lines(results)
-    failed = results[results["status"] == "failed"]
+    failed = results[results["status"] == "failed"] if "status" in results else results[:0]
     if len(failed):
         lines += ["## Failed units", ""]
         lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()]
         lines.append("")
+    lines += _bookkeeping_lines(results, interrupted)
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     return out / "report.md"
+
+
+def _origin_lines(names: _Names, data_names: list, synthetic: str | None) -> list[str]:
+    """The report's first line: whether (and which of) its data are synthetic."""
+    if synthetic is None:
+        return []
+    shown = [f"`{n}`" for n in data_names if names.origin(n) != _REAL]
+    presets = _presets(names.data, data_names)
+    after = [_PRESET_NAMES[p] for p in presets if p in _PRESET_NAMES]
+    shaped = (
+        f" (presets {', '.join(presets)}, shaped after the {_and(after)} datasets)"
+        if after
+        else ""
+    )
+    meaning = (
+        "The numbers show how the methods and protocols behave on faces whose pain the "
+        "generator knows exactly; they are not findings about real pain, real animals or "
+        "real people, and not the papers' results."
+    )
+    if synthetic == "all":
+        text = (
+            f"**Synthetic data.** Every dataset in this report ({', '.join(shown)}) was "
+            f"rendered by painzoo's face generator{shaped}: no real face is in it, and the "
+            f"labels are the generator's own. {meaning}"
+        )
+    else:
+        real = [f"`{n}`" for n in data_names if names.origin(n) == _REAL]
+        text = (
+            f"**Partly synthetic data.** {_and(shown)} {'is' if len(shown) == 1 else 'are'} "
+            f"rendered, wholly or in part, by painzoo's face generator{shaped} and marked "
+            f"*(synthetic)* wherever {'it appears' if len(shown) == 1 else 'they appear'}. "
+            f"Their numbers are not findings about real pain. {_and(real)} "
+            f"{'is' if len(real) == 1 else 'are'} the data as configured."
+        )
+    return [text, ""]
+
+
+def _and(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _compared_lines(results: pd.DataFrame, names: _Names) -> list[str]:
+    """What was compared on what data (from the planned units, finished or not)."""
+    if results.empty:
+        return []
+    from painzoo.models.lbp_svm import is_baseline
+
+    kinds = dict(zip(results["model"], results["model_name"]))
+    models = list(dict.fromkeys(results["model"]))
+    nets = [f"`{m}`" for m in models if not is_baseline(kinds.get(m, m))]
+    bases = [f"`{m}`" for m in models if is_baseline(kinds.get(m, m))]
+    who = []
+    if nets:
+        who.append(f"{_and(nets)} ({'network' if len(nets) == 1 else 'networks'})")
+    if bases:
+        who.append(f"{_and(bases)} (hand-crafted baseline: LBP features + SVM)")
+    count = f"{len(models)} model{'s' * (len(models) > 1)}"
+    lines = [f"**What was compared**: {count}, {' and '.join(who)}, on:", ""]
+    for data, grp in results.groupby("data", sort=False):
+        parts = []
+        for (protocol, label), g in grp.groupby(["protocol", "protocol_label"], sort=False):
+            n = g["model"].nunique()
+            parts.append(f"{names.protocol(data, protocol, label)} ({n} model{'s' * (n > 1)})")
+        lines.append(f"- {names.data_label(data)}: {', '.join(parts)}")
+    return [*lines, ""]
+
+
+def _progress_text(results: pd.DataFrame, interrupted: bool) -> str:
+    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
+    n_fail = int((results["status"] == "failed").sum()) if "status" in results else 0
+    return f"{n_ok} of {len(results)} units finished, {n_fail} failed" + (
+        " — **interrupted**: rerun the same command to finish." if interrupted else "."
+    )
+
+
+def _reading_lines(summary: pd.DataFrame, names: _Names) -> list[str]:
+    """A short guide in plain words: units, protocols, aggregations, intervals, marks."""
+    protocols = set(summary["protocol"]) if "protocol" in summary else set()
+    lines = [
+        "## How to read this report",
+        "",
+        "- **Metrics in %**, the positive class is pain. *Accuracy*: the share of test "
+        "images classified correctly. *F1(pain)*: the F1 of the pain class (P1's F1); "
+        "*macro F1*: the mean of the pain and no-pain F1. *P* and *R*: precision and "
+        "recall of a class. *ROC AUC* (× 100): how often a random pain image gets a higher "
+        "pain score than a random no-pain one. `summary.csv` holds the same metrics as "
+        "fractions between 0 and 1.",
+    ]
+    words = []
+    if "loso" in protocols:
+        words.append(
+            "*leave-one-subject-out* (or leave-one-rat-out) trains on every subject but one "
+            "and tests on the one left out, each in turn"
+        )
+    if "subject_kfold" in protocols:
+        words.append(
+            "*subject K-fold* splits the subjects into K groups; no subject is on both sides"
+        )
+    if "image_kfold" in protocols:
+        words.append(
+            "*image K-fold* splits the images at random, so the same subject is on both "
+            "sides: it partly measures recognising known faces and tends to score higher "
+            "(the gap is *subject leakage*)"
+        )
+    if "cross_dataset" in protocols:
+        words.append("*cross-dataset A → B* trains on dataset A and tests on dataset B")
+    if words:
+        lines.append(f"- **Protocols**: {'; '.join(words)}.")
+    lines += [
+        "- **Pooled** (P1): confusion counts summed over the folds, then the metric. "
+        "**Mean ± std** (P2): the metric of each fold or training run, then their mean "
+        "and standard deviation.",
+        "- **Intervals** `[low, high]`: 95 % bootstrap intervals that resample subjects: "
+        "how far the number could move with other subjects drawn like these. A difference "
+        "whose interval includes 0 is not established at this size.",
+        "- **⚠**: the model has a unit that answered one class for every test image or did "
+        "not learn (listed near the end); its numbers say little about the network.",
+    ]
+    if names.any_synthetic(list(dict.fromkeys(summary.get("data", [])))):
+        lines.append(
+            "- **(synthetic)** after a data name: the data were drawn by painzoo's generator, "
+            "not recorded."
+        )
+    return [*lines, ""]
+
+
+def _detail_lines(out, results, summary, names: _Names, number: _Numbering) -> list[str]:
+    """The paper-layout tables and figures."""
+    lines = ["## Detailed results (paper layouts)", ""]
+    sweeps = summary[summary["sweep"] != "{}"]
+    plain = summary[summary["sweep"] == "{}"] if len(sweeps) else summary
+    # P1 layout
+    for data in dict.fromkeys(plain[plain["protocol"] == "loso"]["data"]):
+        loro = names.protocol(data, "loso", "loso")
+        lines += [f"### {names.data_label(data)}: {loro} (P1 Table 3 layout)", ""]
+        lines += _loso_tables(out, results, plain, data, names, number)
+    # P2 layout
+    p2 = plain[plain["protocol"] != "loso"]
+    if len(p2):
+        keys = list(dict.fromkeys(zip(p2["data"], p2["protocol"], p2["protocol_label"])))
+        lines += ["### The three scenarios (P2 layout)", ""]
+        for heading, columns, what in (
+            (
+                "Accuracy and F1 (mean ± std over runs)",
+                _P2_ACCURACY,
+                "*F1(pain)*: the F1 of the pain class; *macro F1*: the mean of the pain and "
+                "no-pain F1 (P2 does not say which it reports).",
+            ),
+            (
+                "Precision and recall per class",
+                _P2_PER_CLASS,
+                "*P* / *R*: precision / recall of the class named.",
+            ),
+        ):
+            lines += [f"#### {heading}", "", what, ""]
+            for data, protocol, label in keys:
+                part = p2[(p2["data"] == data) & (p2["protocol_label"] == label)]
+                n = int(part["units"].max()) if "units" in part else 0
+                runs = (
+                    f"{n} training run{'s' * (n != 1)}"
+                    if protocol == "cross_dataset"
+                    else (f"{n} fold{'s' * (n != 1)}")
+                )
+                lines += _scenario_table(
+                    part,
+                    columns,
+                    f"{names.scenario(data, protocol, label)}, "
+                    f"{_SCENARIO.get(protocol, protocol)}: mean ± std over {runs}. "
+                    "All values in %.",
+                    number,
+                )
+        leak = _leakage_lines(p2, names)
+        if leak:
+            lines += ["#### Subject leakage (mean over folds)", "", *leak, ""]
+        note = _synthetic_note(names, p2["data"])
+        _plot_bars(out, p2, keys, names, note)
+        _figure(
+            lines,
+            number,
+            "accuracy_f1.png",
+            "accuracy and F1 per model and scenario",
+            "Accuracy and F1 of the pain class per model (bars: mean over folds or runs; "
+            f"whiskers: ± 1 std), one bar per scenario{note}.",
+        )
+        _figure(
+            lines,
+            number,
+            "precision_recall.png",
+            "precision and recall per class, model and scenario",
+            "Precision and recall of each class per model (mean ± 1 std over folds or runs), "
+            f"one bar per scenario{note}.",
+        )
+    if len(sweeps):
+        lines += ["### Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
+        rows = [
+            {
+                "scenario": names.scenario(r["data"], r["protocol"], r["protocol_label"]),
+                "model": r["model"],
+                "pooled F1(pain)": _pct(r.get("pooled_f1")),
+                "pooled macro F1": _pct(r.get("pooled_f1_macro")),
+                "pooled accuracy": _pct(r.get("pooled_accuracy")),
+                "mean F1(pain)": _pct(r.get("f1")),
+                "mean macro F1": _pct(r.get("f1_macro")),
+                "mean accuracy": _pct(r.get("accuracy")),
+            }
+            for _, r in sweeps.iterrows()
+        ]
+        lines += _tables(
+            pd.DataFrame(rows),
+            "Sweeps: pooled over folds (P1) and mean over folds (P2). All values in %.",
+            number,
+            keep=2,
+        )
+        _plot_sweeps(out, sweeps, names)
+        _figure(
+            lines,
+            number,
+            "sweeps.png",
+            "F1 and accuracy against the swept hyper-parameter",
+            "F1 of the pain class (circles) and pooled accuracy (squares) against the swept "
+            f"hyper-parameter{_synthetic_note(names, sweeps['data'])}.",
+        )
+    if _plot_confusions(out, summary, names):
+        lines += ["### Confusion matrices", ""]
+        _figure(
+            lines,
+            number,
+            "confusion.png",
+            "confusion matrices",
+            "Confusion matrices, all folds and repeats pooled: rows are the true class, "
+            "columns the predicted one; each cell gives the number of test images and its "
+            "share of the true class (the colour), so the diagonal shows the recall of each "
+            f"class{_synthetic_note(names, summary['data'])}.",
+        )
+    return lines
+
+
+def _synthetic_note(names: _Names, data) -> str:
+    which = names.any_synthetic(list(dict.fromkeys(data)))
+    return {"all": "; synthetic data", "some": "; partly synthetic data"}.get(which, "")
+
+
+def _bookkeeping_lines(results: pd.DataFrame, interrupted: bool) -> list[str]:
+    lines = ["## Run bookkeeping", ""]
+    if results.empty:
+        return [*lines, "No unit was planned.", ""]
+    lines.append(f"- {_progress_text(results, interrupted)}")
+    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
+    if "reused" in results:
+        n_reused = int(results["reused"].sum())
+        lines.append(
+            f"- {n_reused} unit(s) reused from an earlier run into this folder (identical "
+            "identity hash, `unit_id` in `results.csv`); "
+            f"{max(n_ok - n_reused, 0)} trained now."
+        )
+    lines += [
+        "- Files: `results.csv` (one row per unit), `summary.csv` (one row per data × "
+        "protocol × model; metrics as fractions between 0 and 1; `synthetic` says whether "
+        "the row's data are synthetic), `config.json` (the config run), and "
+        "`runs/<run_id>/` (each unit's metrics and predictions).",
+        "",
+    ]
+    return lines
+
+
+_SCENARIO = {
+    "image_kfold": "P2 scenario 1, subjects on both sides",
+    "subject_kfold": "P2 scenario 2",
+    "cross_dataset": "P2 scenario 3",
+}
 
 
 _FLAG_MARK = " ⚠"
@@ -373,133 +776,26 @@ def _curve_note(row) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _leakage_lines(p2) -> list[str]:
+def _leakage_lines(p2, names: _Names) -> list[str]:
     lines = []
     for data, grp in p2.groupby("data", sort=False):
         img = grp[grp["protocol"] == "image_kfold"].set_index("model")
         sub = grp[grp["protocol"] == "subject_kfold"].set_index("model")
         for m in img.index.intersection(sub.index):
+            if "accuracy" not in grp or _is_nan(img.loc[m, "accuracy"]):
+                continue
+            if _is_nan(sub.loc[m, "accuracy"]):
+                continue
             gap = img.loc[m, "accuracy"] - sub.loc[m, "accuracy"]
+            a = names.protocol(data, "image_kfold", img.loc[m, "protocol_label"])
+            b = names.protocol(data, "subject_kfold", sub.loc[m, "protocol_label"])
             lines.append(
-                f"- `{m}` on `{data}`: image-level {100 * img.loc[m, 'accuracy']:.2f} % vs "
-                f"subject-level {100 * sub.loc[m, 'accuracy']:.2f} % accuracy "
-                f"(gap {100 * gap:+.2f} points; a positive gap is what identity leaking across "
-                "the split buys)."
+                f"- `{m}` on `{names.data_label(data)}`: image-level ({a}) "
+                f"{100 * img.loc[m, 'accuracy']:.1f} % vs subject-level ({b}) "
+                f"{100 * sub.loc[m, 'accuracy']:.1f} % accuracy (gap {100 * gap:+.1f} points; "
+                "a positive gap is what identity leaking across the split buys)."
             )
     return lines
-
-
-# -- plots ------------------------------------------------------------------------------
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _bars(ax, part, keys, metric, title):
-    models = list(dict.fromkeys(part["model"]))
-    width = 0.8 / max(len(keys), 1)
-    x = np.arange(len(models))
-    for i, (data, plabel) in enumerate(keys):
-        g = part[(part["data"] == data) & (part["protocol_label"] == plabel)].set_index("model")
-        vals = [100 * g.loc[m, metric] if m in g.index and metric in g else np.nan for m in models]
-        errs = [
-            100 * g.loc[m, f"{metric}_std"] if m in g.index and f"{metric}_std" in g else 0
-            for m in models
-        ]
-        ax.bar(x + i * width, vals, width, yerr=errs, label=f"{plabel} ({data})", capsize=2)
-    ax.set_xticks(x + width * (len(keys) - 1) / 2, models, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(f"{title} (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
-
-
-def _plot_bars(out, p2, keys):
-    plt = _plt()
-    fig, axes = plt.subplots(2, 1, figsize=(max(6, 1.2 * p2["model"].nunique() + 3), 7))
-    _bars(axes[0], p2, keys, "accuracy", "Accuracy")
-    _bars(axes[1], p2, keys, "f1", "F1")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    save_figure(fig, out / "accuracy_f1.png", dpi=100)
-    plt.close(fig)
-    fig, axes = plt.subplots(2, 2, figsize=(max(8, 1.5 * p2["model"].nunique() + 4), 7))
-    for ax, (metric, title) in zip(
-        axes.ravel(),
-        [
-            ("precision_no_pain", "Precision, no pain"),
-            ("precision_pain", "Precision, pain"),
-            ("recall_no_pain", "Recall, no pain"),
-            ("recall_pain", "Recall, pain"),
-        ],
-    ):
-        _bars(ax, p2, keys, metric, title)
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
-    save_figure(fig, out / "precision_recall.png", dpi=100)
-    plt.close(fig)
-
-
-def _plot_confusions(out, summary):
-    plt = _plt()
-    rows = summary[summary.get("finished", 0) > 0] if "finished" in summary else summary
-    if rows.empty or "tp" not in rows:
-        return
-    n = len(rows)
-    cols = min(n, 5)
-    fig, axes = plt.subplots(
-        (n + cols - 1) // cols, cols, figsize=(2.6 * cols, 2.6 * ((n + cols - 1) // cols))
-    )
-    axes = np.atleast_1d(axes).ravel()
-    for ax, (_, r) in zip(axes, rows.iterrows()):
-        cm = np.array([[r["tn"], r["fp"]], [r["fn"], r["tp"]]], float)
-        ax.imshow(cm / max(cm.sum(), 1), cmap="Blues", vmin=0, vmax=1)
-        for (i, j), v in np.ndenumerate(cm):
-            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=8)
-        ax.set_xticks([0, 1], ["no pain", "pain"], fontsize=6)
-        ax.set_yticks([0, 1], ["no pain", "pain"], fontsize=6)
-        ax.set_title(f"{r['model']}\n{r['protocol_label']} ({r['data']})", fontsize=6)
-    for ax in axes[n:]:
-        ax.axis("off")
-    fig.tight_layout()
-    save_figure(fig, out / "confusion.png", dpi=100)
-    plt.close(fig)
-
-
-def _plot_sweeps(out, sweeps):
-    plt = _plt()
-    params = sorted({k for s in sweeps["sweep"] for k in json.loads(s)})
-    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.2), squeeze=False)
-    for ax, param in zip(axes[0], params):
-        for (name, data, _plabel), g in sweeps.groupby(["model_name", "data", "protocol_label"]):
-            pts = [
-                (json.loads(s)[param], r)
-                for s, r in zip(g["sweep"], g.to_dict("records"))
-                if list(json.loads(s)) == [param]
-            ]
-            if not pts:
-                continue
-            pts.sort(key=lambda t: t[0])
-            xs = [p for p, _ in pts]
-            key = "pooled_f1" if pts[0][1]["aggregation"] == "pooled" else "f1"
-            ax.plot(
-                xs, [100 * r.get(key, np.nan) for _, r in pts], "o-", label=f"{name} F1 ({data})"
-            )
-            ax.plot(
-                xs,
-                [100 * r.get("pooled_accuracy", np.nan) for _, r in pts],
-                "s--",
-                label=f"{name} acc",
-            )
-        ax.set_xlabel(param)
-        ax.set_ylabel("%")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    save_figure(fig, out / "sweeps.png", dpi=100)
-    plt.close(fig)
 
 
 # -- the one-minute summary -------------------------------------------------------------
@@ -568,7 +864,14 @@ def _verdict(name_a, name_b, diff, interval) -> str:
     return text + " — the interval includes 0: no difference can be claimed at this size."
 
 
-def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+def summary_lines(
+    out,
+    results: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    names: _Names | None = None,
+    number: _Numbering | None = None,
+) -> list[str]:
     """The first screen of ``report.md``: headline numbers with intervals, and figures.
 
     Four parts, each present when the run has what it needs: accuracy of every
@@ -585,6 +888,8 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
         out: The run folder (unit predictions under ``runs/``).
         results: From :func:`collect_results`.
         summary: From :func:`summarize`.
+        names: Readable names of data and protocols (default: from ``results``).
+        number: Table and figure numbering to continue (default: from 1).
 
     Returns:
         Markdown lines (empty when no unit finished).
@@ -597,39 +902,49 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
     from painzoo.models.lbp_svm import is_baseline
 
     out = Path(out)
+    names = names or _Names(None, results)
+    number = number or _Numbering()
     if summary.empty or "finished" not in summary or not (summary["finished"] > 0).any():
         return []
     plain = summary[(summary["sweep"] == "{}") & (summary["finished"] > 0)]
     lines = ["## Summary", ""]
     # 1. accuracy under subject-level protocols
     subj = plain[plain["protocol"].isin(_SUBJECT_LEVEL)]
-    columns = list(dict.fromkeys(zip(subj["data"], subj["protocol_label"])))
+    columns = list(dict.fromkeys(zip(subj["data"], subj["protocol"], subj["protocol_label"])))
     preds, acc = {}, {}
-    for data, plabel in columns:
+    for data, _, plabel in columns:
         for model in subj[(subj["data"] == data) & (subj["protocol_label"] == plabel)]["model"]:
             p = _first_repeat_predictions(out, results, data, plabel, model)
             if len(p):
                 preds[data, plabel, model] = p
                 acc[data, plabel, model] = _paired_bootstrap([p])
+    flagged = {
+        (r["data"], r["protocol_label"], r["model"])
+        for _, r in plain.iterrows()
+        if r.get("flagged", 0) and not _is_nan(r.get("flagged"))
+    }
+    kinds = dict(zip(plain["model"], plain["model_name"]))
     if acc:
         models = list(dict.fromkeys(m for (_, _, m) in acc))
         table = {"model": models}
-        for data, plabel in columns:
-            table[f"{plabel} ({data})"] = [
-                _ci(*acc[data, plabel, m]) if (data, plabel, m) in acc else "–" for m in models
+        for data, protocol, plabel in columns:
+            table[names.scenario(data, protocol, plabel)] = [
+                _ci(*acc[data, plabel, m]) + _FLAG_MARK * ((data, plabel, m) in flagged)
+                if (data, plabel, m) in acc
+                else "–"
+                for m in models
             ]
-        names = dict(zip(plain["model"], plain["model_name"]))
-        lines += [
-            "**Accuracy under subject-level protocols** (%, pooled over folds; 95 % interval "
-            "resampling subjects):",
-            "",
-            _md_table(pd.DataFrame(table)),
-            "",
-        ]
-        for data, plabel in columns:
+        lines += _tables(
+            pd.DataFrame(table),
+            "Accuracy under the subject-level protocols (no subject on both sides of a "
+            "split), pooled over folds: value [95 % interval, resampling subjects]. All "
+            "values in %.",
+            number,
+        )
+        for data, protocol, plabel in columns:
             here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
-            nets = {m: v for m, v in here.items() if not is_baseline(names.get(m, m))}
-            bases = {m: v for m, v in here.items() if is_baseline(names.get(m, m))}
+            nets = {m: v for m, v in here.items() if not is_baseline(kinds.get(m, m))}
+            bases = {m: v for m, v in here.items() if is_baseline(kinds.get(m, m))}
             if nets and bases:
                 best = max(nets, key=lambda m: nets[m][0])
                 base = max(bases, key=lambda m: bases[m][0])
@@ -637,12 +952,25 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
                     [preds[data, plabel, best], preds[data, plabel, base]]
                 )
                 lines.append(
-                    f"- `{plabel}` on `{data}`, best network vs best baseline: "
-                    + _verdict(f"`{best}`", f"`{base}`", diff, ci)
+                    f"- {names.scenario(data, protocol, plabel)}, best network vs best "
+                    "baseline: " + _verdict(f"`{best}`", f"`{base}`", diff, ci)
                 )
         lines.append("")
-        _plot_accuracy_ci(out, acc, columns, models)
-        lines += ["![accuracy with intervals](accuracy_ci.png)", ""]
+        chance = {}
+        for (data, plabel, _), p in preds.items():
+            chance.setdefault((data, plabel), chance_accuracy(p["y_true"]))
+        baselines = {m for m in models if is_baseline(kinds.get(m, m))}
+        note = _synthetic_note(names, [d for d, _, _ in columns])
+        _plot_accuracy_ci(out, acc, columns, models, names, baselines, chance, note)
+        _figure(
+            lines,
+            number,
+            "accuracy_ci.png",
+            "accuracy with 95 % intervals per model and protocol",
+            "Accuracy (%) of each model under the subject-level protocols: dot = pooled over "
+            "the folds, bar = 95 % interval resampling subjects; dashed line = the accuracy "
+            f"of always answering the test set's commoner class{note}.",
+        )
     # 2. subject leakage
     leak = []
     for data in dict.fromkeys(plain["data"]):
@@ -664,10 +992,13 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
                     if not ci[1] < 0
                     else "image-level K-fold scores lower here"
                 )
-                labels = (img["protocol_label"].iloc[0], sub["protocol_label"].iloc[0])
+                labels = [
+                    names.protocol(data, x["protocol"].iloc[0], x["protocol_label"].iloc[0])
+                    for x in (img, sub)
+                ]
                 leak.append(
-                    f"- `{model}` on `{data}`: image-level ({labels[0]}) {100 * ai:.1f} % vs "
-                    f"subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
+                    f"- `{model}` on `{names.data_label(data)}`: image-level ({labels[0]}) "
+                    f"{100 * ai:.1f} % vs subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
                     f"{_ci(gap, ci, points=True)} points — {where}."
                 )
     if leak:
@@ -692,10 +1023,16 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
                 if a is not None and b is not None:
                     diff, ci = _paired_bootstrap([a, b])
                     p1.append(
-                        f"- `{data}`: " + _verdict(f"`{ps}`", f"`{by_name[other]}`", diff, ci)
+                        f"- {names.scenario(data, 'loso', 'loso')}: "
+                        + _verdict(f"`{ps}`", f"`{by_name[other]}`", diff, ci)
                     )
     if p1:
-        lines += ["**P1's comparison** (leave-one-subject-out, accuracy difference):", "", *p1, ""]
+        lines += [
+            "**P1's comparison** (leave-one-subject-out, accuracy difference in points):",
+            "",
+            *p1,
+            "",
+        ]
     # 4. where PainSeeker looks
     records = collect_attention(out, results)
     att = attention_summary(records)
@@ -703,59 +1040,301 @@ def summary_lines(out, results: pd.DataFrame, summary: pd.DataFrame) -> list[str
         rows = [
             {
                 "model": r["model"],
-                "data": f"{r['protocol']} ({r['data']})",
-                "class": r["class"],
+                "scenario": names.scenario(r["data"], _protocol_of(r["protocol"]), r["protocol"]),
+                "class": r["class"].replace("_", " "),
                 "images": r["images"],
-                "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, {100 * r['share_high']:.1f}]",
+                "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, "
+                f"{100 * r['share_high']:.1f}]",
                 "chance (area)": f"{100 * r['chance']:.1f}",
-                "ratio": f"{r['ratio']:.2f}",
             }
             for _, r in att.iterrows()
         ]
-        lines += [
-            "**Where PainSeeker looks**: share (%) of the attention mass β (P1 Eq. 2) on the "
-            "AU regions the generator drew, against the share those regions cover (what a "
-            "uniform β would get); 95 % interval resampling subjects:",
-            "",
-            _md_table(pd.DataFrame(rows)),
-            "",
-        ]
+        lines += _tables(
+            pd.DataFrame(rows),
+            "Where PainSeeker looks: the share of its attention mass β (P1 Eq. 2) on the "
+            "action-unit regions the generator drew, against the share of the image those "
+            "regions cover (what a uniform β would get); 95 % interval resampling subjects. "
+            "All values in % (`images` counts test images).",
+            number,
+        )
         # One figure per model: its leave-one-subject-out units where there are any.
         shown = [r for r in records if r["protocol_label"] == "loso"] or records
-        if plot_attention(shown, out / "attention.png"):
-            lines += [
-                "![mean attention over the mean test face](attention.png)",
-                "",
-                "Mean β per class over the mean test face (leave-one-subject-out units where "
-                "the run has them); white outline: where AU regions lie in at least half the "
-                "images.",
-                "",
-            ]
-    lines += ["The paper-layout tables follow.", ""]
+        if plot_attention(shown, out / "attention.png", names=names):
+            _figure(
+                lines,
+                number,
+                "attention.png",
+                "mean attention over the mean test face",
+                "Where PainSeeker looks (synthetic faces): left, the mean test face with the "
+                "action-unit regions outlined (white: where they lie in at least half the "
+                "images); middle and right, the mean attention β of each cell of PainSeeker's "
+                "grid over that face, for no-pain and pain images (leave-one-subject-out "
+                "units where the run has them). The colour bar and the numbers give β in % "
+                "of the map; a uniform β would give every cell the same share.",
+            )
     return lines
 
 
-def _plot_accuracy_ci(out, acc, columns, models):
+def _protocol_of(label: str) -> str:
+    """The protocol name of a label (``subject_kfold5`` → ``subject_kfold``)."""
+    for name in ("loso", "image_kfold", "subject_kfold", "cross_dataset"):
+        if str(label).startswith(name):
+            return name
+    return str(label)
+
+
+# -- plots ------------------------------------------------------------------------------
+#: Font sizes of every figure (points at the saved size; nothing below 9).
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 11,
+}
+_DPI = 100
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _style():
+    """A context in which figures get the report's font sizes (:data:`STYLE`)."""
+    return _plt().rc_context(STYLE)
+
+
+def _save(fig, path) -> None:
+    """Save with everything drawn inside the image (nothing cut off), then close."""
+    save_figure(fig, path, dpi=_DPI, bbox_inches="tight")
+    _plt().close(fig)
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _bars(ax, part, keys, metric, title):
+    models = list(dict.fromkeys(part["model"]))
+    width = 0.8 / max(len(keys), 1)
+    x = np.arange(len(models))
+    for i, (data, _, plabel) in enumerate(keys):
+        g = part[(part["data"] == data) & (part["protocol_label"] == plabel)].set_index("model")
+        vals = [100 * g.loc[m, metric] if m in g.index and metric in g else np.nan for m in models]
+        errs = [
+            100 * g.loc[m, f"{metric}_std"] if m in g.index and f"{metric}_std" in g else 0
+            for m in models
+        ]
+        ax.bar(x + i * width, vals, width, yerr=errs, color=f"C{i}", capsize=2)
+    ax.set_xticks(x + width * (len(keys) - 1) / 2, models, rotation=20, ha="right")
+    ax.set_xlabel("model")
+    ax.set_ylabel(f"{title} (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+
+
+def _scenario_legend(fig, keys, names: _Names):
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=f"C{i}", label=names.scenario(data, protocol, plabel))
+        for i, (data, protocol, plabel) in enumerate(keys)
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(keys), 2))
+
+
+def _plot_bars(out, p2, keys, names: _Names, note: str):
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 0.35 * len(models) * len(columns) + 1.2))
-    y = 0
-    ticks, labels = [], []
-    for ci_col, (data, plabel) in enumerate(columns):
-        for m in models:
-            if (data, plabel, m) not in acc:
-                continue
-            v, (lo, hi) = acc[data, plabel, m]
-            err = [[100 * (v - lo)], [100 * (hi - v)]] if not np.isnan(lo) else None
-            ax.errorbar(100 * v, y, xerr=err, fmt="o", color=f"C{ci_col}", capsize=3)
-            ticks.append(y)
-            labels.append(f"{m} · {plabel} ({data})")
-            y += 1
-        y += 0.5
-    ax.axvline(50, color="grey", lw=0.8, ls="--")
-    ax.set_yticks(ticks, labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("accuracy (%), 95 % subject-bootstrap interval")
-    fig.tight_layout()
-    save_figure(fig, out / "accuracy_ci.png", dpi=100)
-    plt.close(fig)
+    n_models = p2["model"].nunique()
+    with _style():
+        fig, axes = plt.subplots(
+            1, 2, figsize=(max(8, 1.6 * n_models + 5), 4.2), layout="constrained"
+        )
+        _bars(axes[0], p2, keys, "accuracy", "Accuracy")
+        _bars(axes[1], p2, keys, "f1", "F1 of the pain class")
+        _scenario_legend(fig, keys, names)
+        fig.suptitle(f"Accuracy and F1, mean ± std over folds or runs{_title_note(note)}")
+        _save(fig, out / "accuracy_f1.png")
+        fig, axes = plt.subplots(
+            2, 2, figsize=(max(8, 1.6 * n_models + 5), 7.5), layout="constrained"
+        )
+        for ax, (metric, title) in zip(
+            axes.ravel(),
+            [
+                ("precision_no_pain", "Precision, no pain"),
+                ("precision_pain", "Precision, pain"),
+                ("recall_no_pain", "Recall, no pain"),
+                ("recall_pain", "Recall, pain"),
+            ],
+        ):
+            _bars(ax, p2, keys, metric, title)
+        _scenario_legend(fig, keys, names)
+        fig.suptitle(
+            f"Precision and recall per class, mean ± std over folds or runs{_title_note(note)}"
+        )
+        _save(fig, out / "precision_recall.png")
+
+
+def _title_note(note: str) -> str:
+    """``"; synthetic data"`` (a caption's note) as a title's ``" (synthetic data)"``."""
+    return f" ({note.lstrip('; ')})" if note else ""
+
+
+def _plot_confusions(out, summary, names: _Names) -> bool:
+    plt = _plt()
+    rows = summary[summary.get("finished", 0) > 0] if "finished" in summary else summary
+    if rows.empty or "tp" not in rows:
+        return False
+    n = len(rows)
+    cols = min(n, 4)
+    nrows = (n + cols - 1) // cols
+    with _style():
+        fig, axes = plt.subplots(
+            nrows, cols, figsize=(3.0 * cols + 1.2, 3.3 * nrows + 0.6), layout="constrained"
+        )
+        axes = np.atleast_1d(axes).ravel()
+        image = None
+        for ax, (_, r) in zip(axes, rows.iterrows()):
+            cm = np.array([[r["tn"], r["fp"]], [r["fn"], r["tp"]]], float)
+            share = 100 * cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+            image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+            for (i, j), v in np.ndenumerate(cm):
+                ax.text(
+                    j,
+                    i,
+                    f"{int(v)}\n{share[i, j]:.0f} %",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if share[i, j] > 60 else "black",
+                )
+            ax.set_xticks([0, 1], ["no pain", "pain"])
+            ax.set_yticks([0, 1], ["no pain", "pain"])
+            ax.set_xlabel("predicted class")
+            ax.set_ylabel("true class")
+            scenario = names.scenario(r["data"], r["protocol"], r["protocol_label"])
+            ax.set_title(f"{r['model']}\n{_wrap(scenario)}")
+        for ax in axes[n:]:
+            ax.axis("off")
+        fig.colorbar(image, ax=axes[:n].tolist(), shrink=0.8, label="share of the true class (%)")
+        note = _synthetic_note(names, rows["data"])
+        fig.suptitle(f"Confusion matrices, all folds pooled{_title_note(note)}")
+        _save(fig, out / "confusion.png")
+    return True
+
+
+def _plot_sweeps(out, sweeps, names: _Names):
+    from matplotlib.lines import Line2D
+
+    plt = _plt()
+    params = sorted({k for s in sweeps["sweep"] for k in json.loads(s)})
+    with _style():
+        fig, axes = plt.subplots(
+            1, len(params), figsize=(5 * len(params), 4), squeeze=False, layout="constrained"
+        )
+        handles = []
+        i = 0
+        for ax, param in zip(axes[0], params):
+            for (name, data, protocol, plabel), g in sweeps.groupby(
+                ["model_name", "data", "protocol", "protocol_label"]
+            ):
+                pts = [
+                    (json.loads(s)[param], r)
+                    for s, r in zip(g["sweep"], g.to_dict("records"))
+                    if list(json.loads(s)) == [param]
+                ]
+                if not pts:
+                    continue
+                pts.sort(key=lambda t: t[0])
+                xs = [p for p, _ in pts]
+                key = "pooled_f1" if pts[0][1]["aggregation"] == "pooled" else "f1"
+                color = f"C{i % 10}"
+                ax.plot(xs, [100 * r.get(key, np.nan) for _, r in pts], "o-", color=color)
+                ax.plot(
+                    xs,
+                    [100 * r.get("pooled_accuracy", np.nan) for _, r in pts],
+                    "s--",
+                    color=color,
+                )
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color=color,
+                        label=f"{name}, {names.scenario(data, protocol, plabel)}",
+                    )
+                )
+                i += 1
+            ax.set_xlabel(param)
+            ax.set_ylabel("F1(pain) or accuracy (%)")
+            ax.set_ylim(0, 100)
+            ax.set_title(f"Sweep of {param}")
+        handles += [
+            Line2D([], [], color="grey", marker="o", label="F1 of the pain class"),
+            Line2D([], [], color="grey", marker="s", ls="--", label="pooled accuracy"),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncols=2)
+        fig.suptitle(
+            f"Hyper-parameter sweeps{_title_note(_synthetic_note(names, sweeps['data']))}"
+        )
+        _save(fig, out / "sweeps.png")
+
+
+def _plot_accuracy_ci(out, acc, columns, models, names: _Names, baselines, chance, note):
+    from matplotlib.lines import Line2D
+
+    plt = _plt()
+    panels = []
+    for data, protocol, plabel in columns:
+        shown = [m for m in models if (data, plabel, m) in acc]
+        if shown:
+            panels.append((data, protocol, plabel, shown))
+    heights = [len(shown) + 1.0 for *_, shown in panels]
+    with _style():
+        fig, axes = plt.subplots(
+            len(panels),
+            1,
+            figsize=(8, 0.38 * sum(heights) + 1.6),
+            sharex=True,
+            squeeze=False,
+            gridspec_kw={"height_ratios": heights},
+            layout="constrained",
+        )
+        for ax, (data, protocol, plabel, shown) in zip(axes[:, 0], panels):
+            for y, m in enumerate(shown):
+                v, (lo, hi) = acc[data, plabel, m]
+                err = [[100 * (v - lo)], [100 * (hi - v)]] if not np.isnan(lo) else None
+                color = "C1" if m in baselines else "C0"
+                ax.errorbar(100 * v, y, xerr=err, fmt="o", color=color, capsize=3)
+            if (data, plabel) in chance:
+                ax.axvline(100 * chance[data, plabel], color="grey", lw=1, ls="--")
+            ax.set_yticks(range(len(shown)), shown)
+            ax.set_ylim(len(shown) - 0.5, -0.5)
+            ax.set_ylabel("model")
+            ax.set_title(names.scenario(data, protocol, plabel), loc="left")
+            ax.grid(axis="x", alpha=0.3)
+        axes[-1, 0].set_xlim(0, 100)
+        axes[-1, 0].set_xlabel("accuracy (%)")
+        drawn = {m for *_, shown in panels for m in shown}
+        handles = []
+        if drawn - set(baselines):
+            handles.append(Line2D([], [], color="C0", marker="o", ls="none", label="network"))
+        if drawn & set(baselines):
+            handles.append(
+                Line2D([], [], color="C1", marker="o", ls="none", label="LBP+SVM baseline")
+            )
+        handles += [
+            Line2D([], [], color="black", lw=1, label="95 % interval (resampling subjects)"),
+            Line2D([], [], color="grey", lw=1, ls="--", label="always the commoner class"),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncols=2)
+        fig.suptitle(f"Accuracy under subject-level protocols{_title_note(note)}")
+        _save(fig, out / "accuracy_ci.png")

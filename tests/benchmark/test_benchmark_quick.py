@@ -76,7 +76,7 @@ def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
     summary_part = report[report.index("## Summary") : report.index("Metrics in %")]
     assert "Accuracy under subject-level protocols" in summary_part
     assert "best network vs best baseline" in summary_part
-    assert "Subject leakage" in summary_part and "image_kfold2" in summary_part
+    assert "Subject leakage" in summary_part and "image 2-fold" in summary_part
     assert "P1's comparison" in summary_part and "`resnet18`" in summary_part
     assert "Where PainSeeker looks" in summary_part and "β on AU regions" in summary_part
     assert (tmp_path / "attention.png").is_file() and (tmp_path / "accuracy_ci.png").is_file()
