@@ -1,8 +1,8 @@
 """Datasets: the manifest, loaders for the real datasets, and the synthetic generator."""
 
-from painzoo.datasets.manifest import REQUIRED_COLUMNS, Dataset
+from painzoo.datasets.manifest import REQUIRED_COLUMNS, Dataset, find_duplicates
 
-__all__ = ["Dataset", "REQUIRED_COLUMNS"]
+__all__ = ["Dataset", "REQUIRED_COLUMNS", "find_duplicates"]
 
 from painzoo.datasets.loaders import (  # noqa: E402
     load_csv,

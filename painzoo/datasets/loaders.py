@@ -77,7 +77,10 @@ def load_folder(
         root: The top folder.
         layout: ``"subject/label"`` for ``root/<subject>/<label>/<image>`` or
             ``"label"`` for ``root/<label>/<image>`` with the subject parsed
-            from the file name by ``subject_pattern``.
+            from the file name by ``subject_pattern``. Images in folders
+            below a label folder (``<subject>/pain/day2/…``) are read with
+            that label folder's label (and, for ``"subject/label"``, its
+            subject), and one warning counts them per depth.
         label_names: Folder name → label. Defaults to
             :data:`DEFAULT_LABEL_NAMES` (``no_pain``/``pain``, ``0``/``1``);
             a mapping you pass is added to (and overrides) the defaults.
@@ -94,11 +97,17 @@ def load_folder(
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
-        ValueError: If a label folder is not in the mapping, a file name has
-            no subject, the layout is unknown, or no image is found.
+        ValueError: If a label folder is not in the mapping, a folder below
+            a label folder is named as the other label (``pain/no_pain/``), a
+            file name has no subject, the layout is unknown, or no image is
+            found.
 
     Warns:
-        UserWarning: Naming the non-image files that were ignored.
+        UserWarning: Naming the non-image files that were ignored; counting
+            the images that lie outside any label folder (left out) and those
+            read from folders below a label folder. Counts name the place by
+            its pattern (``<subject>/pain/<folder>/…``), never by a subject's
+            or a sub-folder's name.
 
     Example:
         >>> ds = load_folder("clinic/", layout="subject/label")  # doctest: +SKIP
@@ -121,30 +130,40 @@ def load_folder(
             "replaces them with Sub<NN>."
         )
 
+    # Where images lie off the layout's depth: counted per place, named by pattern only.
+    deeper = _Deeper(layout)
+    unlabelled: dict[str, int] = {}
     if layout == "subject/label":
-        ignored.extend(str(p.relative_to(root)) for p in root.iterdir() if _is_stray(p))
+        _strays(root, root, ignored, unlabelled, "<image>", layout)
         for subject_dir in _sorted_dirs(root):
+            if subject_dir.name.startswith("."):
+                continue
             for entry in sorted(subject_dir.iterdir()):
                 if not entry.is_dir():
-                    if _is_stray(entry):
-                        ignored.append(str(entry.relative_to(root)))
+                    _strays_one(entry, root, ignored, unlabelled, "<subject>/<image>", layout)
                     continue
+                if entry.name.startswith("."):
+                    continue  # .ipynb_checkpoints and friends
                 label = _map_label(entry.name, mapping, entry.relative_to(root))
-                for f in _files(entry, root, ignored):
+                for f in _label_files(entry, root, ignored, deeper, mapping, label, layout):
                     rows.append(_row(f, root, label, subject_dir.name, name))
     elif layout == "label":
         pattern = re.compile(subject_pattern or _DEFAULT_SUBJECT_PATTERN)
         for label_dir in _sorted_dirs(root):
+            if label_dir.name.startswith("."):
+                continue
             label = _map_label(label_dir.name, mapping, label_dir.relative_to(root))
-            for f in _files(label_dir, root, ignored):
+            for f in _label_files(label_dir, root, ignored, deeper, mapping, label, layout):
                 rows.append(_row(f, root, label, _parse_subject(f, pattern, root), name))
-        ignored.extend(str(p.relative_to(root)) for p in root.iterdir() if _is_stray(p))
+        _strays(root, root, ignored, unlabelled, "<image>", layout)
     else:
         raise ValueError(
             f"Unknown layout {layout!r}; expected 'subject/label' (root/<subject>/<label>/) "
             "or 'label' (root/<label>/ with the subject in the file name)."
         )
     _warn_ignored(ignored, root)
+    _warn_unlabelled(unlabelled, root, layout)
+    deeper.warn(root)
     if not rows:
         raise ValueError(
             f"No image files found under {root} with layout={layout!r}; expected "
@@ -771,6 +790,140 @@ def _files(folder: Path, root: Path, ignored: list[str]) -> list[Path]:
 
 def _is_stray(p: Path) -> bool:
     return p.is_file() and not p.name.startswith(".")
+
+
+def _shown(rel: Path, layout: str) -> str:
+    """A path below ``root`` as it may be shown: a subject folder becomes ``<subject>``."""
+    parts = list(rel.parts)
+    if layout == "subject/label" and len(parts) > 1:
+        parts[0] = "<subject>"
+    return "/".join(parts)
+
+
+def _strays_one(p: Path, root: Path, ignored: list[str], unlabelled: dict, where: str, layout):
+    """Sort one file lying outside the label folders into images (counted) and others."""
+    if not _is_stray(p):
+        return
+    if is_image_file(p):
+        unlabelled[where] = unlabelled.get(where, 0) + 1
+    else:
+        ignored.append(_shown(p.relative_to(root), layout))
+
+
+def _strays(folder: Path, root: Path, ignored, unlabelled, where: str, layout: str) -> None:
+    for p in sorted(folder.iterdir(), key=natural_key):
+        _strays_one(p, root, ignored, unlabelled, where, layout)
+
+
+def _warn_unlabelled(unlabelled: dict[str, int], root: Path, layout: str) -> None:
+    if not unlabelled:
+        return
+    total = sum(unlabelled.values())
+    places = ", ".join(f"{n} as {where}" for where, n in unlabelled.items())
+    into = "<subject>/<label>/" if layout == "subject/label" else "<label>/"
+    warnings.warn(
+        f"load_folder left out {total} image(s) under {display_path(root)} that lie outside "
+        f"any label folder ({places}), so they have no label; move them into {into} "
+        f"(layout {layout!r}) to use them.",
+        stacklevel=3,
+    )
+
+
+class _Deeper:
+    """Counts images read from folders below a label folder, per depth, with one example."""
+
+    def __init__(self, layout: str):
+        self.layout = layout
+        self.counts: dict[int, int] = {}
+        self.example: dict[int, str] = {}
+
+    def add(self, depth: int, label_folder: str) -> None:
+        self.counts[depth] = self.counts.get(depth, 0) + 1
+        if depth not in self.example:
+            head = "<subject>/" if self.layout == "subject/label" else ""
+            below = "<folder>/" * depth
+            self.example[depth] = f"{head}{display_path(label_folder)}/{below}<image>"
+
+    def warn(self, root: Path) -> None:
+        if not self.counts:
+            return
+        total = sum(self.counts.values())
+        parts = [
+            f"{n} {_DEPTH_WORDS.get(d, f'{d} folders')} deeper (e.g. {self.example[d]})"
+            for d, n in sorted(self.counts.items())
+        ]
+        expected = "<subject>/<label>/" if self.layout == "subject/label" else "<label>/"
+        subject = (
+            "the subject of its subject folder"
+            if self.layout == "subject/label"
+            else "the subject parsed from its file name"
+        )
+        warnings.warn(
+            f"load_folder read {total} image(s) under {display_path(root)} that lie below "
+            f"{expected} ({'; '.join(parts)}); each has the label of the label folder it lies "
+            f"in and {subject}. Move a folder out of the label folder if its images are not "
+            "meant to be part of the data set.",
+            stacklevel=3,
+        )
+
+
+_DEPTH_WORDS = {1: "one folder", 2: "two folders", 3: "three folders"}
+
+
+def _label_files(
+    folder: Path,
+    root: Path,
+    ignored: list[str],
+    deeper: _Deeper,
+    mapping: dict[str, int],
+    label: int,
+    layout: str,
+) -> list[Path]:
+    """The images of a label folder and of every folder below it, in natural order.
+
+    The folder's own images come first, then each sub-folder's in turn. Hidden
+    files and folders are skipped; a sub-folder named as the other label is an
+    error (which label would its images have?).
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+
+    def walk(current: Path, depth: int) -> None:
+        try:
+            real = current.resolve()
+        except OSError:
+            real = current
+        if real in seen:  # a link back up the tree
+            return
+        seen.add(real)
+        subfolders = []
+        for p in sorted(current.iterdir(), key=natural_key):
+            if p.name.startswith("."):
+                continue  # .DS_Store, .ipynb_checkpoints and friends
+            if p.is_dir():
+                subfolders.append(p)
+            elif p.is_file() and is_image_file(p):
+                out.append(p)
+                if depth:
+                    deeper.add(depth, folder.name)
+            else:
+                ignored.append(_shown(p.relative_to(root), layout))
+        for sub in subfolders:
+            other = mapping.get(sub.name.lower())
+            if other is not None and other != label:
+                head = "<subject>/" if layout == "subject/label" else ""
+                at = f"{head}{display_path(folder.name)}/" + "<folder>/" * depth
+                raise ValueError(
+                    f"Under {display_path(root)}, a folder named as a label "
+                    f"('{display_path(sub.name)}', label {other}) lies inside the label folder "
+                    f"'{display_path(folder.name)}' (label {label}), at {at}"
+                    f"{display_path(sub.name)}/: its images would have both labels. Move it up "
+                    "beside the label folder (or rename it)."
+                )
+            walk(sub, depth + 1)
+
+    walk(folder, 0)
+    return out
 
 
 def _warn_ignored(ignored: list[str], root: Path) -> None:

@@ -8,6 +8,7 @@ one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ __all__ = [
     "PREPROCESSING_FILE",
     "Dataset",
     "REQUIRED_COLUMNS",
+    "find_duplicates",
     "natural_key",
     "read_preprocessing",
 ]
@@ -266,10 +268,16 @@ class Dataset:
     def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
         """Look for repeated images: a leakage risk for every protocol.
 
-        Two kinds are found among the rows that point at files: the same
-        image file listed twice under one subject (a duplicate row, counted
-        twice in training or testing) and the same file under two subjects
-        (it can land on both sides of a subject-wise split).
+        Three kinds are found: the same image file listed twice under one
+        subject (a duplicate row, counted twice in training or testing); the
+        same file under two subjects; and two different files (or two
+        in-memory images) with identical content under two subjects — the
+        same photograph filed twice, e.g. ``rat1/pain/IMG_0007.png`` and
+        ``rat2/pain/IMG_0007 (1).png``. The last two can land on both sides
+        of a subject-wise split (leave-one-subject-out, subject-level K-fold,
+        cross-dataset). Content is compared as :func:`find_duplicates` does
+        (exact bytes of files, exact pixels in memory). Identical content
+        within one subject (two files) is allowed.
 
         Args:
             duplicates: ``"error"`` (raise), ``"warn"`` (warn and keep the
@@ -282,7 +290,9 @@ class Dataset:
 
         Raises:
             ValueError: With ``duplicates="error"``, naming the image, its rows
-                and subjects, and how to allow them.
+                and subjects (a file listed twice) or the rows only (copies
+                with one content: their subjects may be names), how to fix
+                them and how to allow them.
 
         Warns:
             UserWarning: With ``duplicates="warn"``, the same text.
@@ -294,31 +304,48 @@ class Dataset:
         if duplicates == "ignore" or len(self) == 0:
             return self
         files = self.frame["image"].to_numpy(dtype=str)
-        keys = pd.Series(
-            [os.path.normpath(os.path.abspath(self._resolve(p))) if p else "" for p in files]
-        )
+        keys = pd.Series(_file_keys(self))
         on_disk = keys != ""
         repeated = keys[on_disk & keys.duplicated(keep=False)]
-        if repeated.empty:
-            return self
-        groups = repeated.groupby(repeated, sort=False).groups
         subjects = self.frame["subject"].astype(str)
-        leaks = [k for k, idx in groups.items() if subjects.loc[idx].nunique() > 1]
-        first = leaks[0] if leaks else next(iter(groups))
-        idx = list(groups[first])
-        shown_rows = ", ".join(str(i) for i in idx[:5]) + (", …" if len(idx) > 5 else "")
-        shown_subjects = sorted(set(subjects.loc[idx]), key=natural_key)
-        kind = (
-            f"{len(leaks)} image(s) appear under two or more subjects (a subject-wise split "
-            "can put one image on both sides)"
-            if leaks
-            else f"{len(groups)} image(s) are listed more than once"
-        )
+        problems, fixes = [], []
+        if not repeated.empty:
+            groups = repeated.groupby(repeated, sort=False).groups
+            leaks = [k for k, idx in groups.items() if subjects.loc[idx].nunique() > 1]
+            first = leaks[0] if leaks else next(iter(groups))
+            idx = list(groups[first])
+            shown_rows = ", ".join(str(i) for i in idx[:5]) + (", …" if len(idx) > 5 else "")
+            shown_subjects = sorted(set(subjects.loc[idx]), key=natural_key)
+            kind = (
+                f"{len(leaks)} image(s) appear under two or more subjects (a subject-wise "
+                "split can put one image on both sides)"
+                if leaks
+                else f"{len(groups)} image(s) are listed more than once"
+            )
+            problems.append(
+                f"{kind}; first: {files[idx[0]]} in rows {shown_rows} "
+                f"(subject(s) {shown_subjects})"
+            )
+            fixes.append("remove the repeated rows")
+        copies = _copies_across_subjects(self, keys)
+        if copies:
+            problems.append(
+                f"{len(copies)} image(s) are stored as separate copies with identical content "
+                "under two or more subjects (the same photograph filed twice: a subject-wise "
+                "split can put one copy in training and the other in testing); first: "
+                f"{_rows_text(copies[0])} (counting from 0)"
+            )
+            fixes.append(
+                "remove one copy or give the copies one subject "
+                "(painzoo.datasets.find_duplicates(dataset) lists every group)"
+            )
+        if not problems:
+            return self
+        fix = "; ".join(fixes)
         message = (
-            f"{where or f'dataset {self.name!r}'}: {kind}; first: {files[idx[0]]} in rows "
-            f"{shown_rows} (subject(s) {shown_subjects}). Remove the repeated rows, or allow "
-            "them with duplicates: warn in the config's data entry "
-            "(Dataset.check(duplicates='warn') in Python)."
+            f"{where or f'dataset {self.name!r}'}: " + ". ".join(problems) + ". "
+            f"{fix[0].upper()}{fix[1:]}, or allow them with duplicates: warn in the config's "
+            "data entry (Dataset.check(duplicates='warn') in Python)."
         )
         if duplicates == "error":
             raise ValueError(message)
@@ -445,6 +472,129 @@ class Dataset:
         return cls(
             frame, root=path.parent, name=name or path.stem, preprocessing=read_preprocessing(path)
         )
+
+
+def find_duplicates(dataset: Dataset) -> pd.DataFrame:
+    """Rows whose images have identical content, in groups.
+
+    Image files are compared by their bytes (SHA-256; only files whose size
+    another listed file shares are read), images held in memory by their
+    pixels. A file listed in two rows is a group too. Exact copies are found
+    (``IMG_0007.png`` and ``IMG_0007 (1).png``); a copy saved again (another
+    JPEG quality, resized, cropped) has other bytes and is not. Files that
+    are missing or cannot be read are left out (:meth:`Dataset.drop_unreadable`
+    reports them).
+
+    Args:
+        dataset: A :class:`Dataset`.
+
+    Returns:
+        One row per dataset row that shares its content with another, sorted
+        by group and row, with the columns ``group`` (0, 1, … in the order of
+        each group's first row), ``row`` (index into ``dataset.frame``),
+        ``subject``, ``label``, ``image`` and ``sha256`` (of the file's bytes,
+        or of the pixels' bytes for an in-memory image). Empty (with these
+        columns) when no two rows share one content. A group whose
+        ``subject`` values differ is subject leakage under a subject-wise
+        split; :meth:`Dataset.check` raises on it.
+
+    Example:
+        >>> groups = find_duplicates(ds)  # doctest: +SKIP
+        >>> groups.groupby("group")["subject"].nunique().gt(1).sum()  # doctest: +SKIP
+    """
+    digests = _content_digests(dataset)
+    columns = ["group", "row", "subject", "label", "image", "sha256"]
+    rows = [i for i, d in enumerate(digests) if d is not None]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame({"row": rows, "sha256": [digests[i] for i in rows]})
+    table = table[table["sha256"].duplicated(keep=False)]
+    # Groups numbered in the order of their first row.
+    order = {d: g for g, d in enumerate(dict.fromkeys(table["sha256"]))}
+    table.insert(0, "group", table["sha256"].map(order).astype(int))
+    frame = dataset.frame
+    table.insert(2, "subject", frame["subject"].to_numpy(dtype=str)[table["row"]])
+    table.insert(3, "label", frame["label"].to_numpy(dtype=int)[table["row"]])
+    table.insert(4, "image", frame["image"].to_numpy(dtype=str)[table["row"]])
+    return table.sort_values(["group", "row"]).reset_index(drop=True)[columns]
+
+
+def _file_keys(ds: Dataset) -> list[str]:
+    """The normalised absolute path of every row's file (``""`` for in-memory rows)."""
+    return [
+        os.path.normpath(os.path.abspath(ds._resolve(p))) if p else ""
+        for p in ds.frame["image"].to_numpy(dtype=str)
+    ]
+
+
+def _content_digests(ds: Dataset) -> list[str | None]:
+    """SHA-256 of each row's content where another row may share it, else ``None``."""
+    n = len(ds)
+    digests: list[str | None] = [None] * n
+    if n < 2:
+        return digests
+    if ds.images is not None:
+        flat = np.ascontiguousarray(ds.images).reshape(n, -1)
+        # A cheap first sieve: only images whose pixel sum another shares are hashed.
+        sums = flat.sum(axis=1, dtype=np.uint64)
+        _, inverse, counts = np.unique(sums, return_inverse=True, return_counts=True)
+        for i in np.flatnonzero(counts[inverse] > 1):
+            digests[i] = hashlib.sha256(flat[i].tobytes()).hexdigest()
+        return digests
+    rows_of: dict[str, list[int]] = {}
+    for i, key in enumerate(_file_keys(ds)):
+        if key:
+            rows_of.setdefault(key, []).append(i)
+    by_size: dict[int, list[str]] = {}
+    for key in rows_of:
+        try:
+            if os.path.isfile(key):
+                by_size.setdefault(os.stat(key).st_size, []).append(key)
+        except OSError:
+            continue
+    for keys in by_size.values():
+        for key in keys:
+            if len(keys) == 1 and len(rows_of[key]) == 1:
+                continue  # no other file of its size, listed once: unique
+            digest = _file_sha256(key)
+            for i in rows_of[key]:
+                digests[i] = digest
+    return digests
+
+
+def _file_sha256(path: str) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _copies_across_subjects(ds: Dataset, keys: pd.Series) -> list[list[int]]:
+    """Groups of rows with one content under two or more subjects, from two or more copies.
+
+    A file listed twice (one path) is :meth:`Dataset.check`'s other finding;
+    here at least two different files (or in-memory images) must share the
+    content.
+    """
+    groups = find_duplicates(ds)
+    out = []
+    for _, g in groups.groupby("group", sort=True):
+        rows = g["row"].tolist()
+        files = set(keys.iloc[rows]) if ds.images is None else set(rows)
+        if g["subject"].nunique() > 1 and len(files) > 1:
+            out.append(rows)
+    return out
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = [str(i) for i in rows[:5]]
+    if len(rows) > 5:
+        return "rows " + ", ".join(shown) + ", …"
+    return "rows " + (", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0])
 
 
 def _check_labels(frame: pd.DataFrame) -> None:

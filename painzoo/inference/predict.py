@@ -56,6 +56,10 @@ SUMMARY_COLUMNS = (
     "longest_episode_s",
     "mean_p_pain",
     "threshold",
+    "frames_decoded",
+    "frames_declared",
+    "seconds_declared",
+    "complete",
 )
 
 
@@ -369,15 +373,17 @@ def predict(
         for kind, item in items:
             if kind == "video":
                 first = len(sink.collected) + len(scorer.rows)
+                video = None
                 try:
-                    _score_video(item, fps, cropping, scorer, bar)
+                    video = VideoFrames(item, fps=fps)
+                    _score_video(video, cropping, scorer, bar)
                 except (ValueError, FileNotFoundError, OSError) as err:
                     problems.append(str(err))
                 scorer.flush()
                 rows = sink.collected[first:]
                 if not rows:
                     continue
-                summary = summarize_video(rows, thr, fps)
+                summary = summarize_video(rows, thr, fps, video=video)
                 summaries.append(summary)
                 if cropping.detects and summary["frames_with_face"] == 0:
                     problems.append(
@@ -419,6 +425,9 @@ def predict(
     for col in ("box_x", "box_y", "box_w", "box_h", "label"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
     summary_table = pd.DataFrame(summaries, columns=list(SUMMARY_COLUMNS))
+    for col in ("frames_decoded", "frames_declared"):
+        summary_table[col] = summary_table[col].astype("Int64")
+    summary_table["complete"] = summary_table["complete"].astype("boolean")
     table.attrs["summary"] = summary_table
     if out_path is not None and summaries:
         summary_table.to_csv(_summary_path(out_path), index=False)
@@ -433,9 +442,9 @@ def predict(
     return table
 
 
-def _score_video(path, fps, cropping, scorer, bar) -> None:
+def _score_video(video: VideoFrames, cropping, scorer, bar) -> None:
 
-    video = VideoFrames(path, fps=fps)
+    path = video.path
     for index, t, rgb in video:
         found, box, pixels = cropping(rgb, f"{path} frame {index}")
         scorer.add(_row(str(path), index, round(t, 6), found, box), pixels)
@@ -489,7 +498,13 @@ def _interval(rows: list[dict], fps: float | None) -> float:
     return 1.0 / fps if fps else 0.0
 
 
-def summarize_video(rows, threshold: float = DECISION_THRESHOLD, fps: float | None = 5.0) -> dict:
+def summarize_video(
+    rows,
+    threshold: float = DECISION_THRESHOLD,
+    fps: float | None = 5.0,
+    *,
+    video: VideoFrames | None = None,
+) -> dict:
     """One summary row of a video's prediction rows.
 
     Each sampled frame stands for one sampling interval (``1 / fps``, or the
@@ -499,6 +514,9 @@ def summarize_video(rows, threshold: float = DECISION_THRESHOLD, fps: float | No
         rows: The rows of one video (dicts or a DataFrame with :data:`COLUMNS`).
         threshold: Decision threshold on ``p_pain``.
         fps: Sampling rate used.
+        video: The :class:`~painzoo.inference.video.VideoFrames` the rows
+            were read with (after its pass), for the frame counts; without it
+            those columns are empty.
 
     Returns:
         ``input``; ``frames`` (sampled) and ``frames_with_face``;
@@ -507,7 +525,12 @@ def summarize_video(rows, threshold: float = DECISION_THRESHOLD, fps: float | No
         analysed time, ``p_pain >= threshold``); ``longest_episode_s`` (the
         longest run of consecutive sampled frames at or above the threshold,
         × interval; a frame without a face ends a run); ``mean_p_pain``;
-        ``threshold``.
+        ``threshold``; ``frames_decoded`` (native frames the file gave),
+        ``frames_declared`` and ``seconds_declared`` (what its header
+        declares; empty when it declares none) and ``complete`` (``False``
+        when the video ended before its declared length, i.e. it is
+        truncated: ``seconds`` then covers only the part that could be read;
+        empty when unknown).
     """
     if isinstance(rows, pd.DataFrame):
         rows = rows.to_dict("records")
@@ -530,7 +553,21 @@ def summarize_video(rows, threshold: float = DECISION_THRESHOLD, fps: float | No
         "longest_episode_s": round(longest * step, 6),
         "mean_p_pain": round(float(p[scored].mean()), 6) if n_scored else np.nan,
         "threshold": threshold,
+        **_frame_counts(video),
     }
+
+
+def _frame_counts(video: VideoFrames | None) -> dict:
+    """The decoded and declared frame counts of a video read to its end."""
+    out = dict.fromkeys(("frames_decoded", "frames_declared", "seconds_declared", "complete"))
+    if video is None:
+        return out
+    out["frames_decoded"] = video.frames_read
+    if video.info.frames > 0:
+        out["frames_declared"] = video.info.frames
+        out["seconds_declared"] = round(video.info.duration_s, 6)
+    out["complete"] = video.complete
+    return out
 
 
 def _nan(value) -> float:

@@ -5,12 +5,18 @@ the frames that fall on a sampling grid (``fps`` samples per second, chosen
 by timestamp), so memory stays constant however long the video is: at no
 point is more than one decoded frame held. Frames between two samples are
 *grabbed* (demuxed and decoded by the codec) but never converted to RGB.
+
+A video that ends before the frame count its header declares (a file cut
+short by a copy or a crash of the recorder) is read as far as it goes, and a
+:class:`TruncatedVideoWarning` names the file with the frames and seconds
+decoded and declared; :attr:`VideoFrames.complete` says the same afterwards.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +24,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["VIDEO_EXTENSIONS", "VideoFrames", "VideoInfo", "is_video_file", "sample_indices"]
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "TruncatedVideoWarning",
+    "VideoFrames",
+    "VideoInfo",
+    "is_video_file",
+    "sample_indices",
+]
 
 #: File extensions read as videos (lower case, with the dot).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
+
+
+#: Frames a video may fall short of its header's count and still count as
+#: complete: a count estimated from the duration can be one frame off.
+FRAME_COUNT_TOLERANCE = 1
+
+
+class TruncatedVideoWarning(UserWarning):
+    """A video ended before the frame count its header declares."""
 
 
 def is_video_file(path: str | os.PathLike) -> bool:
@@ -36,7 +58,8 @@ class VideoInfo:
     Attributes:
         fps: Native frames per second.
         frames: Frame count from the header (may be approximate or 0 for
-            some containers; the reader never relies on it).
+            some containers; the reader never stops on it, it only compares
+            the frames it decoded with it).
         width: Frame width in pixels.
         height: Frame height in pixels.
     """
@@ -100,6 +123,16 @@ class VideoFrames:
         ValueError: If OpenCV cannot open it, it reports no frame rate, or it
             holds no readable frame; the message names the file.
 
+    Warns:
+        TruncatedVideoWarning: When a full pass decodes fewer frames than the
+            header declares (more than :data:`FRAME_COUNT_TOLERANCE` short),
+            naming the file, the frames and seconds decoded and declared. The
+            frames that could be decoded are still yielded.
+
+    Attributes:
+        info: The header's :class:`VideoInfo`.
+        frames_read: Frames decoded by the last full pass (``None`` before one).
+
     Example:
         >>> for index, t, rgb in VideoFrames("clip.mp4", fps=5):  # doctest: +SKIP
         ...     print(index, round(t, 2), rgb.shape)
@@ -111,6 +144,7 @@ class VideoFrames:
             raise ValueError(f"fps must be positive (or None for every frame); received {fps}.")
         self.fps = None if fps is None else float(fps)
         self.info = self._probe()
+        self.frames_read: int | None = None
 
     def _open(self):
         if not self.path.is_file():
@@ -145,6 +179,18 @@ class VideoFrames:
         return info
 
     @property
+    def complete(self) -> bool | None:
+        """Whether the last full pass decoded every frame the header declares.
+
+        ``None`` before a full pass, or when the header declares no frame
+        count; ``False`` when the video ended more than
+        :data:`FRAME_COUNT_TOLERANCE` frame(s) early (truncated or damaged).
+        """
+        if self.frames_read is None or self.info.frames <= 0:
+            return None
+        return self.frames_read >= self.info.frames - FRAME_COUNT_TOLERANCE
+
+    @property
     def expected_samples(self) -> int:
         """Samples according to the header's frame count (0 if it gives none)."""
         return len(sample_indices(self.info.fps, self.fps, self.info.frames))
@@ -175,6 +221,17 @@ class VideoFrames:
                 "opened it but decoded nothing. Check the file plays, or re-encode it."
             )
         self.frames_read = index
+        if self.complete is False:
+            fps = self.info.fps
+            warnings.warn(
+                f"{self.path} ends after {index} of the {self.info.frames} frames its header "
+                f"declares ({index / fps:.1f} s of {self.info.frames / fps:.1f} s): the file is "
+                "truncated or damaged, so only its first "
+                f"{index / fps:.1f} s were read. Copy the file again from its source, or "
+                "re-encode what is left (`ffmpeg -i IN -c:v libx264 OUT.mp4`) to accept it.",
+                TruncatedVideoWarning,
+                stacklevel=2,
+            )
 
 
 def _to_rgb(bgr: np.ndarray) -> np.ndarray:

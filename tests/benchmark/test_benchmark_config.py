@@ -29,8 +29,8 @@ experiments:
 
 def _manifest(folder, labels=(0, 1, 0, 1), subjects=("s1", "s1", "s2", "s2"), files=None):
     files = list(files or [f"im{i}.png" for i in range(len(labels))])
-    for f in set(files):
-        Image.fromarray(np.full((8, 8, 3), 100, np.uint8)).save(folder / f)
+    for i, f in enumerate(sorted(set(files))):  # one content per file: no copies
+        Image.fromarray(np.full((8, 8, 3), 100 + i, np.uint8)).save(folder / f)
     frame = pd.DataFrame({"image": files, "label": list(labels), "subject": list(subjects)})
     frame.to_csv(folder / "toy.csv", index=False)
     return folder / "toy.csv"
@@ -252,6 +252,18 @@ def test_repeated_row_same_subject(tmp_path):
         ValueError, match=r"1 image\(s\) are listed more than once; first: b\.png in rows 1, 2"
     ):
         load_data("toy", {"toy": {"manifest": str(tmp_path / "toy.csv")}})
+
+
+def test_copies_of_one_image_under_two_subjects_stop_the_run_before_training(tmp_path):
+    csv = _manifest(tmp_path, labels=(0, 1, 0, 1), subjects=("s1", "s1", "s2", "s2"))
+    (tmp_path / "im3.png").write_bytes((tmp_path / "im0.png").read_bytes())  # filed twice
+    text = GOOD + f"out: {tmp_path / 'out'}\n"
+    with pytest.raises(ConfigError, match=r"separate copies.*rows 0 and 3.*one subject"):
+        run(load_config(_write(tmp_path, text)), progress=False)
+    assert not (tmp_path / "out" / "runs").exists()
+    data = {"toy": {"manifest": str(csv), "duplicates": "warn"}}
+    with pytest.warns(UserWarning, match="separate copies"):
+        assert len(load_data("toy", data)) == 4
 
 
 def test_on_bad_image_skip_drops_and_counts(tmp_path):

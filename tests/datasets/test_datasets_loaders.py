@@ -86,6 +86,92 @@ def test_load_folder_warns_about_non_image_files(tmp_path):
     assert len(ds) == 1
 
 
+def _record(fn, *args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kwargs)
+    return result, [str(w.message) for w in caught]
+
+
+def test_load_folder_reads_folders_below_a_label_folder(tmp_path):
+    # Subject and sub-folder names may be people's names: counted, never shown.
+    files = [
+        "Jane Doe/pain/a.png",
+        "Jane Doe/pain/Monday with Anna/b.png",
+        "Jane Doe/pain/Monday with Anna/c.png",
+        "Jane Doe/pain/Monday with Anna/late/d.png",
+        "Jane Doe/no_pain/e.png",
+        "rat2/pain/f.png",
+    ]
+    for i, f in enumerate(files):
+        _img(tmp_path / f, 10 * i)
+    ds, messages = _record(load_folder, tmp_path)
+    # Independently: every image file below root, its subject the top folder and its
+    # label the second.
+    expected = sorted(
+        (p.relative_to(tmp_path).as_posix(), p.relative_to(tmp_path).parts[0])
+        + (int(p.relative_to(tmp_path).parts[1] == "pain"),)
+        for p in tmp_path.rglob("*.png")
+    )
+    got = sorted(zip(ds.frame["image"].map(lambda p: Path(p).as_posix()), ds.subjects, ds.labels))
+    assert got == expected and len(got) == len(files)
+    assert len(messages) == 1
+    assert "read 3 image(s)" in messages[0]
+    assert "2 one folder deeper (e.g. <subject>/pain/<folder>/<image>)" in messages[0]
+    assert "1 two folders deeper (e.g. <subject>/pain/<folder>/<folder>/<image>)" in messages[0]
+    for name in ("Jane", "Doe", "Monday", "Anna", "late"):
+        assert name not in messages[0]
+
+
+def test_load_folder_label_layout_reads_folders_below_a_label_folder(tmp_path):
+    _img(tmp_path / "pain" / "s01_0001.png", 1)
+    _img(tmp_path / "pain" / "session 2" / "s02_0001.png", 2)
+    _img(tmp_path / "no_pain" / "s01_0002.png", 3)
+    with pytest.warns(
+        UserWarning, match=r"read 1 image.*1 one folder deeper \(e\.g\. pain/<folder>"
+    ):
+        ds = load_folder(tmp_path, layout="label")
+    assert sorted(zip(ds.subjects, ds.labels)) == [("s01", 0), ("s01", 1), ("s02", 1)]
+
+
+def test_load_folder_a_flat_tree_gives_no_depth_warning(tmp_path):
+    _img(tmp_path / "s1" / "pain" / "a.png")
+    _img(tmp_path / "s1" / "no_pain" / "b.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_folder(tmp_path)) == 2
+
+
+def test_load_folder_other_label_below_a_label_folder_is_an_error(tmp_path):
+    _img(tmp_path / "Jane Doe" / "pain" / "a.png")
+    _img(tmp_path / "Jane Doe" / "pain" / "no_pain" / "b.png")
+    with pytest.raises(ValueError, match=r"'no_pain'.*inside the label folder 'pain'") as err:
+        load_folder(tmp_path)
+    assert "<subject>/pain/no_pain/" in str(err.value) and "Jane" not in str(err.value)
+    # The same label below it is fine.
+    (tmp_path / "Jane Doe" / "pain" / "no_pain").rename(tmp_path / "Jane Doe" / "pain" / "1")
+    with pytest.warns(UserWarning, match="read 1 image"):
+        assert load_folder(tmp_path).labels.tolist() == [1, 1]
+
+
+def test_load_folder_counts_images_outside_any_label_folder(tmp_path):
+    _img(tmp_path / "Jane Doe" / "pain" / "a.png")
+    _img(tmp_path / "Jane Doe" / "b.png")
+    _img(tmp_path / "Jane Doe" / "c.png")
+    _img(tmp_path / "d.png")
+    (tmp_path / "Jane Doe" / "pain" / "notes.txt").write_text("hello")
+    ds, messages = _record(load_folder, tmp_path)
+    assert len(ds) == 1
+    left_out = [m for m in messages if "left out" in m]
+    assert len(left_out) == 1
+    assert "left out 3 image(s)" in left_out[0]
+    assert "1 as <image>" in left_out[0] and "2 as <subject>/<image>" in left_out[0]
+    ignored = [m for m in messages if m.startswith("Ignored")]
+    assert len(ignored) == 1 and "1 non-image" in ignored[0]
+    assert "<subject>/pain/notes.txt" in ignored[0]
+    assert not any("Jane" in m for m in messages)
+
+
 def test_load_folder_empty_is_a_clear_error(tmp_path):
     (tmp_path / "s1" / "pain").mkdir(parents=True)
     with pytest.raises(ValueError, match="No image files found"):

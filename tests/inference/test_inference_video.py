@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import cv2
 import numpy as np
 import pytest
 from synthetic_video import write_video
+from truncated_video import write_truncated_avi
 
 from painzoo.inference import VideoFrames, sample_indices
+from painzoo.inference.video import TruncatedVideoWarning
 
 
 def _all_frames(path):
@@ -77,3 +80,48 @@ def test_unreadable_video_names_the_file(tmp_path):
 def test_bad_fps_is_refused(counting_video):
     with pytest.raises(ValueError, match="fps"):
         VideoFrames(counting_video[0], fps=0)
+
+
+# -- a video cut short --------------------------------------------------------------------
+def test_a_truncated_video_warns_with_decoded_and_declared_frames(tmp_path):
+    frames = [np.full((32, 48, 3), 6 * i, np.uint8) for i in range(40)]
+    path = write_truncated_avi(tmp_path / "cut.avi", frames, fps=10, keep=10)
+    # What the file holds, read independently of VideoFrames.
+    cap = cv2.VideoCapture(str(path))
+    declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    decodable = len(_all_frames(path))
+    assert (declared, decodable) == (40, 10)
+
+    video = VideoFrames(path, fps=5)
+    assert video.complete is None  # not read yet
+    with pytest.warns(TruncatedVideoWarning) as caught:
+        got = list(video)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "cut.avi" in message
+    assert "10 of the 40 frames" in message and "1.0 s of 4.0 s" in message
+    # The frames that are there are still read, as far as they go.
+    assert [i for i, _, _ in got] == _expected(10.0, 5.0, decodable)
+    assert video.frames_read == decodable and video.complete is False
+
+
+def test_a_complete_video_gives_no_warning(counting_video):
+    path, _, n = counting_video
+    video = VideoFrames(path, fps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(video)
+    assert video.frames_read == n and video.complete is True
+
+
+def test_stopping_early_is_not_truncation(tmp_path):
+    frames = [np.full((32, 48, 3), 6 * i, np.uint8) for i in range(40)]
+    path = write_truncated_avi(tmp_path / "cut.avi", frames, fps=10, keep=10)
+    video = VideoFrames(path, fps=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for index, _, _ in video:
+            if index == 3:
+                break  # the caller stopped; the file was never read to its end
+    assert video.frames_read is None and video.complete is None
