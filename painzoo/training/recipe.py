@@ -136,7 +136,8 @@ PRESETS: dict[str, dict] = {
         # gradient centralization; together the two left VGG folds unlearned
         "data_init": False,
         # networks built with the aids of MODEL_AIDS (He-normal VGG, zeroed
-        # residual branches, InceptionV3's low-resolution stem below 152 px)
+        # residual branches, InceptionV3's low-resolution stem below 152 px,
+        # ResNet-18 and PainSeeker with Keras' default initialisers)
         "model_aids": True,
     },
 }
