@@ -30,7 +30,7 @@ BatchNorm momentum 0.9, mild augmentation (``augment="painzoo"``: random
 crop of a 1.1 × load, flip, rotation ±8°, brightness and contrast ±15 %;
 ``"flip"`` mirrors only), and for the
 ``x / 255`` networks without BatchNorm (AlexNet, SongNet, WeiNet, SilNet;
-VGG16/19 from random weights) inputs standardised with the training set's
+VGG16/19 built with ``he_init``) inputs standardised with the training set's
 per-channel statistics (``input_norm="dataset"``) and dropout off (``dropout=0.0``), and in networks
 without normalisation layers a smaller learning rate for each layer whose
 per-step change would be large next to its weights (``max_step_ratio=0.4``).
@@ -284,8 +284,8 @@ class Recipe:
             network predicts one class at test time.
         input_norm: ``None`` (as built) or ``"dataset"``: before training, a
             network whose input scaling is ``x / 255`` (the from-scratch
-            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 from random
-            weights) gets ``(x - mean) / std`` with the per-channel
+            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 built with
+            ``he_init``) gets ``(x - mean) / std`` with the per-channel
             statistics of the training images instead
             (:meth:`normalize_inputs`). With ``x / 255`` the images differ
             from each other by a small fraction of their common brightness,
