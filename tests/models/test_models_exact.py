@@ -37,7 +37,7 @@ def _np(x):
 
 def _config(layer) -> dict:
     """A layer's config without its name (InceptionV3's unnamed layers are numbered
-    by how many layers the session built before)."""
+    by how many layers the process built before)."""
     config = dict(layer.get_config())
     config.pop("name", None)
     return config
