@@ -27,8 +27,11 @@ def field_values(parser: argparse.ArgumentParser, items: list[str], flag: str) -
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """Add ``--model-args``: keyword arguments of the model builder, read by :func:`field_values`.
 
+    The scripts build each network with the recipe's model aids
+    (``Recipe.model_kwargs_for``) and these arguments on top, so
     ``--model-args low_resolution_stem=false`` builds InceptionV3 as Keras does
-    at any size (the network of the InceptionV3 figures taken before 2026-12-06).
+    at any size under the ``painzoo`` preset too (the network of the
+    InceptionV3 figures taken before 2026-12-06).
     """
     parser.add_argument(
         "--model-args",

@@ -92,7 +92,10 @@ def main(argv=None) -> None:
         )
         keras.utils.set_random_seed(args.seed + f.fold)
         t0 = time.perf_counter()
-        model = painzoo.get_model(args.model, input_shape=(args.size, args.size, 3), **model_args)
+        shape = (args.size, args.size, 3)
+        model = painzoo.get_model(
+            args.model, input_shape=shape, **recipe.model_kwargs_for(args.model, shape, model_args)
+        )
         n_params = model.count_params()
         x = keras.layers.Conv2D(128, 1, use_bias=False, name="aux_conv")(
             model.get_layer(args.layer).output

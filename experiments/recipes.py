@@ -102,8 +102,9 @@ def main(argv=None) -> None:
                 keras.utils.set_random_seed(args.seed + f.fold)
                 t0 = time.perf_counter()
                 with recipe.scope():
+                    shape = (args.size, args.size, 3)
                     model = painzoo.get_model(
-                        name, input_shape=(args.size, args.size, 3), **model_args
+                        name, input_shape=shape, **recipe.model_kwargs_for(name, shape, model_args)
                     )
                 history = recipe.fit(model, train)
                 p = recipe.predict(model, test)

@@ -75,7 +75,10 @@ def main(argv=None) -> None:
     )
     keras.utils.set_random_seed(args.seed + fold.fold)
     with recipe.scope():
-        model = painzoo.get_model(args.model, input_shape=(args.size, args.size, 3), **model_args)
+        shape = (args.size, args.size, 3)
+        model = painzoo.get_model(
+            args.model, input_shape=shape, **recipe.model_kwargs_for(args.model, shape, model_args)
+        )
     print(
         f"{args.model} fold {fold.fold}: {len(train)} training images, plan {recipe.training_plan(len(train))}"
     )

@@ -144,6 +144,14 @@ def get_model(
 ):
     """Build a registered model.
 
+    With default arguments every zoo network is the published one: the Keras
+    applications as ``keras.applications`` builds them, the papers' small
+    networks as they define them, ResNet-18 as torchvision builds it.
+    painzoo's aids for training from random weights (``he_init``,
+    ``zero_init_residual``, ``low_resolution_stem``, ``keras_init``) are
+    keyword arguments, off unless given; the ``"painzoo"`` training recipe
+    passes them (:meth:`painzoo.training.recipe.Recipe.model_kwargs_for`).
+
     Args:
         name: Registered name, e.g. ``"painseeker"`` (case-insensitive).
         num_classes: Number of output classes of the softmax head.

@@ -70,7 +70,14 @@ def collect_results(out, units) -> pd.DataFrame:
         if (folder / "metrics.json").is_file():
             m = json.loads((folder / "metrics.json").read_text())
             seconds = m.pop("seconds", {})
-            row.update({k: v for k, v in m.items() if k not in ("run_id", "unit_id")})
+            row.update(
+                {
+                    # model_kwargs / model_aids: JSON text, one cell of results.csv
+                    k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
+                    for k, v in m.items()
+                    if k not in ("run_id", "unit_id")
+                }
+            )
             row.update({f"seconds_{k}": v for k, v in seconds.items()})
         elif (folder / "error.json").is_file():
             e = json.loads((folder / "error.json").read_text())
@@ -436,6 +443,7 @@ def write_report(
     lines += _reading_lines(summary, names)
     if not summary.empty:
         lines += _detail_lines(out, results, summary, names, number)
+    lines += aid_lines(results)
     lines += flagged_lines(results)
     failed = results[results["status"] == "failed"] if "status" in results else results[:0]
     if len(failed):
@@ -718,6 +726,35 @@ _SCENARIO = {
     "subject_kfold": "P2 scenario 2",
     "cross_dataset": "P2 scenario 3",
 }
+
+
+def aid_lines(results: pd.DataFrame) -> list[str]:
+    """The report section naming the model aids each network was built with (empty if none).
+
+    Reads the ``model_aids`` column of ``results.csv`` (JSON per unit, what
+    the recipe added to the model's arguments).
+    """
+    if "model_aids" not in results or "status" not in results:
+        return []
+    used: dict[str, list[str]] = {}
+    for r in results[results["status"] == "ok"].itertuples():
+        aids = r.model_aids if isinstance(r.model_aids, str) else "{}"
+        for key, value in json.loads(aids).items():
+            text = f"`{key}={json.dumps(value)}`"
+            if text not in used.setdefault(r.model, []):
+                used[r.model].append(text)
+    used = {model: texts for model, texts in used.items() if texts}
+    if not used:
+        return []
+    lines = [
+        "## Model aids",
+        "",
+        "Networks the recipe built with painzoo's aids for training from random weights "
+        "(`model_aids`; the other networks are as published):",
+        "",
+    ]
+    lines += [f"- `{model}`: {', '.join(texts)}" for model, texts in used.items()]
+    return [*lines, ""]
 
 
 _FLAG_MARK = " ⚠"

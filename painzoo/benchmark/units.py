@@ -55,7 +55,8 @@ __all__ = [
 #: code, training loop, data pipeline, metrics). It is part of every unit's
 #: identity: bump it in a change that alters results, so that finished units of
 #: an older painzoo are not reused as if they were current (they stay on disk).
-RESULTS_VERSION = "10"  # 10: the p1 preset tests on the whole image resized to the input
+# 10: published networks by default (aids from the recipe); p1 tests on the whole image
+RESULTS_VERSION = "10"
 
 # Recipe fields that do not change a unit's result (they are left out of its identity).
 _RECIPE_NOT_IN_IDENTITY = ("verbose",)
@@ -688,6 +689,9 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         n_train=len(train),
         n_train_pain=int(train.labels.sum()),
         n_test=len(test),
+        # what the network was built with, and which of it the recipe's aids added
+        model_kwargs=dict(learner.model_kwargs),
+        model_aids=dict(learner.model_aids),
         seconds={k: round(v, 3) for k, v in timing.items()},
     )
     metrics.update(learning_record(test.labels, y_pred, losses, run_id=unit.run_id, **fit))

@@ -29,7 +29,10 @@ def train(
     The model, its keyword overrides, the recipe, the input size and the face
     cropping come from the evaluation ``config`` (as ``painzoo benchmark``
     would use them), so the saved model is the one the benchmark evaluated,
-    now trained on all labelled data.
+    now trained on all labelled data. The network is built with the model
+    aids the recipe asks for (:meth:`Recipe.model_kwargs_for
+    <painzoo.training.recipe.Recipe.model_kwargs_for>`), and the card's
+    ``model.kwargs`` records every argument it was built with.
 
     Args:
         config: A bundled config name, a YAML path or a dict (see
@@ -140,9 +143,11 @@ def train(
     size = image_size or spec.get("input_size") or cfg.get("image_size")
     shape = None if size is None else resolve_input_spec(spec["name"], image_size=size).shape
 
+    # the recipe's model aids (the "painzoo" preset's), then the config's model arguments
+    model_kwargs = rec.model_kwargs_for(spec["name"], shape, spec["kwargs"])
     keras.utils.set_random_seed(rec.seed)
     with rec.scope():
-        net = painzoo.get_model(spec["name"], input_shape=shape, **spec["kwargs"])
+        net = painzoo.get_model(spec["name"], input_shape=shape, **model_kwargs)
     history = rec.fit(net, ds, progress=progress)
     # a model that did not learn warns now and says so in its card; with no test
     # images here, its training curve and its fit of the training images tell
@@ -160,7 +165,7 @@ def train(
         bench = benchmark_metrics(results, model=spec["label"], data=data_name)
     card = make_card(
         model_name=spec["name"],
-        model_kwargs=spec["kwargs"],
+        model_kwargs=model_kwargs,
         keras_model=net,
         # whatever made the training images (painzoo preprocess or the config)
         face_crop=(ds.preprocessing or {}).get("face_crop"),

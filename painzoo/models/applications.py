@@ -8,6 +8,14 @@ same and moves each network's ``preprocess_input`` inside the model as an
 in [0, 255]: ``caffe`` scaling (BGR, mean subtraction) for VGG16/19 and
 ResNet50, ``tf`` scaling ([-1, 1]) for ResNet101V2, InceptionV3 and Xception.
 
+With default arguments every network is the one ``keras.applications``
+builds: the same layers, strides, initialisers and (from a fixed seed) the
+same weights. Three aids for training from random weights on small data sets
+are opt-in arguments, off by default: ``he_init`` (VGG16/19),
+``zero_init_residual`` (ResNet50/101V2) and ``low_resolution_stem``
+(InceptionV3). The ``"painzoo"`` recipe asks for them
+(:data:`painzoo.training.recipe.MODEL_AIDS`); the papers' presets do not.
+
 ImageNet weights come through Keras' own downloader and cache
 (``keras.utils.get_file``, ``$KERAS_HOME/models`` or ``~/.keras/models``),
 with the file names and hashes ``keras.applications`` uses, so a file that
@@ -211,18 +219,21 @@ def build_application(
         input_shape: ``(H, W, 3)``, at least ``APPLICATIONS[name].min_input``.
         weights: ``None``, ``"imagenet"`` (the base network only; the head is
             random) or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: With ``weights=None``, start every residual branch
-            at zero, so each block begins as the identity (Goyal et al. 2017;
+        zero_init_residual: Off by default (Keras' initialisation). With
+            ``True`` and ``weights=None``, start every residual branch at
+            zero, so each block begins as the identity (Goyal et al. 2017;
             timm's ``zero_init_last``;
             :func:`~painzoo.models._common.zero_residual_branches`). On 41
             people from random weights ResNet50 reached 75.6 % with it and
             59.6 % without over five folds, both without augmentation
             (docs/default-recipe.md).
-        he_init: With ``weights=None``, draw every convolution kernel
-            He-normal, biases 0 (:func:`he_initialize`), and scale inputs as
-            ``x / 255``, which the default recipe then standardises with the
-            training images' statistics, instead of Keras' Glorot kernels and
-            the ImageNet "caffe" scaling, under which VGG19 did not learn
+        he_init: Off by default (Keras' Glorot-uniform kernels and the
+            network's ``preprocess_input`` scaling). With ``True`` and
+            ``weights=None``, draw every convolution kernel He-normal, biases
+            0 (:func:`he_initialize`), and scale inputs as ``x / 255``, which
+            the default recipe then standardises with the training images'
+            statistics; under Keras' Glorot kernels and the ImageNet "caffe"
+            scaling VGG19 did not learn from random weights
             (docs/default-recipe.md). Loaded weights (``"imagenet"`` or a
             file) keep the ImageNet scaling.
 
@@ -264,12 +275,13 @@ def build_application(
     return model
 
 
-#: The largest input side at which InceptionV3 starts with a stride-1 convolution
-#: (``low_resolution_stem=None``). At 151 px its first convolution (3×3, valid)
-#: then gives 149 × 149 maps, those of the 299 px input the network was designed
-#: for at stride 2: Szegedy et al. (2016), section 9, kept its ImageNet accuracy
-#: at "151 × 151 receptive field with stride 1 and maximum pooling after the
-#: first layer" at almost the same cost as at 299 px.
+#: The largest input side at which the ``"painzoo"`` recipe asks for InceptionV3's
+#: low-resolution stem (``low_resolution_stem=True``, a stride-1 first
+#: convolution). At 151 px that convolution (3×3, valid) then gives 149 × 149
+#: maps, those of the 299 px input the network was designed for at stride 2:
+#: Szegedy et al. (2016), section 9, kept its ImageNet accuracy at "151 × 151
+#: receptive field with stride 1 and maximum pooling after the first layer" at
+#: almost the same cost as at 299 px.
 LOW_RESOLUTION_SIDE = 151
 
 
@@ -302,11 +314,14 @@ def with_stride_one_stem(model: keras.Model) -> keras.Model:
     return rebuilt
 
 
-def _stem_stride_one(low_resolution_stem, input_shape) -> bool:
-    if low_resolution_stem is not None:
-        return bool(low_resolution_stem)
-    h, w = input_shape[:2]
-    return h is not None and w is not None and max(h, w) <= LOW_RESOLUTION_SIDE
+def _check_flag(model_name: str, key: str, value) -> bool:
+    """``value`` as a bool; a clear error for anything but True / False."""
+    if not isinstance(value, bool):
+        raise ValueError(
+            f"{model_name}: {key} must be true or false; received {value!r}. With false "
+            f"(the default) the network is the one keras.applications builds."
+        )
+    return value
 
 
 def he_initialize(model: keras.Model) -> int:
@@ -372,13 +387,14 @@ _XCEPTION = "Chollet. Xception: deep learning with depthwise separable convoluti
         "vgg16", _VGG, "VGG16 (ImageNet) + GAP + softmax.", 14_715_714, 14_717_766, "14.7 M", "vgg"
     )
 )
-def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
+def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
     """VGG16 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("caffe")`` as ``keras.applications.vgg16.preprocess_input``
-    does when weights are loaded; from random weights (``he_init``) with
-    ``x / 255``. See :func:`build_application` for the details.
+    does. With default arguments the base is ``keras.applications.VGG16``
+    as Keras builds it (Glorot-uniform kernels, zero biases). See
+    :func:`build_application` for the details.
 
     Args:
         num_classes: Output classes.
@@ -387,8 +403,10 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
             downloaded on first use; offline place
             ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: From random weights, He-normal kernels and ``x / 255``
-            inputs instead of Keras' (see :func:`build_application`).
+        he_init: ``False`` (default): Keras' initialisation and scaling.
+            ``True``: from random weights, He-normal kernels and ``x / 255``
+            inputs instead (an aid of the ``"painzoo"`` recipe; see
+            :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -404,6 +422,7 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
+    he_init = _check_flag("vgg16", "he_init", he_init)
     return build_application("vgg16", num_classes, input_shape, weights, he_init=he_init)
 
 
@@ -412,13 +431,14 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
         "vgg19", _VGG, "VGG19 (ImageNet) + GAP + softmax.", 20_025_410, 20_027_462, "20 M", "vgg"
     )
 )
-def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
+def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
     """VGG19 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("caffe")`` as ``keras.applications.vgg19.preprocess_input``
-    does when weights are loaded; from random weights (``he_init``) with
-    ``x / 255``. See :func:`build_application` for the details.
+    does. With default arguments the base is ``keras.applications.VGG19``
+    as Keras builds it (Glorot-uniform kernels, zero biases). See
+    :func:`build_application` for the details.
 
     Args:
         num_classes: Output classes.
@@ -427,8 +447,10 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
             downloaded on first use; offline place
             ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: From random weights, He-normal kernels and ``x / 255``
-            inputs instead of Keras' (see :func:`build_application`).
+        he_init: ``False`` (default): Keras' initialisation and scaling.
+            ``True``: from random weights, He-normal kernels and ``x / 255``
+            inputs instead (an aid of the ``"painzoo"`` recipe; see
+            :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -444,6 +466,7 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
+    he_init = _check_flag("vgg19", "he_init", he_init)
     return build_application("vgg19", num_classes, input_shape, weights, he_init=he_init)
 
 
@@ -458,12 +481,13 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=True):
         "resnet",
     )
 )
-def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=True):
+def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("caffe")`` as ``keras.applications.resnet50.preprocess_input``
-    does. See :func:`build_application` for the details.
+    does. With default arguments the base is Keras' own network. See
+    :func:`build_application` for the details.
 
     Args:
         num_classes: Output classes.
@@ -473,8 +497,10 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
             downloaded on first use; offline place
             ``~/.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: From random weights, every residual branch
-            starts at zero (see :func:`build_application`).
+        zero_init_residual: ``False`` (default): Keras' initialisation.
+            ``True``: from random weights, every residual branch starts at
+            zero (an aid of the ``"painzoo"`` recipe; see
+            :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -490,6 +516,7 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
     Reference:
         He et al., CVPR 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
+    zero_init_residual = _check_flag("resnet50", "zero_init_residual", zero_init_residual)
     return build_application(
         "resnet50", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
     )
@@ -506,12 +533,13 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
         "resnet",
     )
 )
-def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=True):
+def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("tf")`` as ``keras.applications.resnet_v2.preprocess_input``
-    does. See :func:`build_application` for the details.
+    does. With default arguments the base is Keras' own network. See
+    :func:`build_application` for the details.
 
     Args:
         num_classes: Output classes.
@@ -521,8 +549,10 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
             downloaded on first use; offline place
             ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: From random weights, every residual branch
-            starts at zero (see :func:`build_application`).
+        zero_init_residual: ``False`` (default): Keras' initialisation.
+            ``True``: from random weights, every residual branch starts at
+            zero (an aid of the ``"painzoo"`` recipe; see
+            :func:`build_application`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -538,6 +568,7 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
+    zero_init_residual = _check_flag("resnet101v2", "zero_init_residual", zero_init_residual)
     return build_application(
         "resnet101v2", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
     )
@@ -554,21 +585,24 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
         "inception",
     )
 )
-def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=None):
+def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("tf")`` as ``keras.applications.inception_v3.preprocess_input``
-    does. See :func:`build_application` for the details.
+    does. With default arguments the base is Keras' own network at every
+    input size (first convolution 3×3 at stride 2). See
+    :func:`build_application` for the details.
 
-    Below 152 px the network starts with its *low-resolution stem*, as Szegedy
-    et al. (2016, section 9) do for small inputs: the first convolution at
-    stride 1 instead of 2, so the last maps are as large as at twice the input
-    size (5 × 5 at 112 px instead of 2 × 2), for about four times the compute.
-    The layers, weights and parameter count are Keras' InceptionV3's (a stride
-    has no weights). On 41 people from random weights at 112 px it reached
-    82.6 % with this stem and 70.7 % without over five subject-level folds
-    (docs/default-recipe.md). At P2's 224 px the network is Keras' own.
+    ``low_resolution_stem=True`` starts the network with its *low-resolution
+    stem*, as Szegedy et al. (2016, section 9) do for small inputs: the first
+    convolution at stride 1 instead of 2, so the last maps are as large as at
+    twice the input size (5 × 5 at 112 px instead of 2 × 2), for about four
+    times the compute. The layers, weights and parameter count stay Keras'
+    (a stride has no weights). The ``"painzoo"`` recipe asks for it when both
+    sides are at most :data:`LOW_RESOLUTION_SIDE` (151) px: on 41 people from
+    random weights at 112 px it reached 82.6 % with this stem and 70.7 %
+    without over five subject-level folds (docs/default-recipe.md).
 
     Args:
         num_classes: Output classes.
@@ -577,28 +611,33 @@ def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_reso
             downloaded on first use; offline place
             ``~/.keras/models/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``)
             or the path of a ``.weights.h5`` file saved by painzoo.
-        low_resolution_stem: ``None`` (default): stride 1 when both sides are
-            at most :data:`LOW_RESOLUTION_SIDE` (151) px, stride 2 otherwise;
-            ``True`` or ``False`` forces stride 1 or Keras' stride 2.
+        low_resolution_stem: ``False`` (default): Keras' stride 2.
+            ``True``: stride 1 at any input size and with any weights
+            (:func:`with_stride_one_stem`).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
 
     Raises:
-        ValueError: If the input is smaller than 75×75 or ``weights`` is unknown.
+        ValueError: If the input is smaller than 75×75, ``weights`` is unknown
+            or ``low_resolution_stem`` is not true or false.
         RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
 
     Example:
         >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M
         21806882
-        >>> inceptionv3(input_shape=(112, 112, 3)).get_layer("mixed10").output.shape
+        >>> small = dict(input_shape=(112, 112, 3))
+        >>> inceptionv3(**small).get_layer("mixed10").output.shape
+        (None, 2, 2, 2048)
+        >>> inceptionv3(**small, low_resolution_stem=True).get_layer("mixed10").output.shape
         (None, 5, 5, 2048)
 
     Reference:
         Szegedy et al., CVPR 2016 (section 9); P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
+    stem = _check_flag("inceptionv3", "low_resolution_stem", low_resolution_stem)
     model = build_application("inceptionv3", num_classes, input_shape, weights)
-    if _stem_stride_one(low_resolution_stem, input_shape):
+    if stem:
         model = with_stride_one_stem(model)
     return model
 
@@ -619,7 +658,8 @@ def xception(num_classes=2, input_shape=(224, 224, 3), weights=None):
 
     Inputs are RGB in [0, 255], scaled inside the model with
     ``ImageScaling("tf")`` as ``keras.applications.xception.preprocess_input``
-    does. See :func:`build_application` for the details.
+    does. The base is Keras' own network. See :func:`build_application` for
+    the details.
 
     Args:
         num_classes: Output classes.

@@ -10,6 +10,12 @@ The head h is named ``"fc"`` like torchvision's ResNet-18 classifier, so a
 torchvision/timm checkpoint also initialises h when ``num_classes`` matches
 its ``fc`` (h acts on the β-weighted mean of the regions, which has the same
 scale as the global average pool the checkpoint's fc was trained on).
+
+P1 does not say how the network is initialised. From random weights painzoo
+initialises the backbone and h as its ResNet-18 (torchvision's
+initialisation, :mod:`painzoo.models.resnet`) and g with Glorot-uniform
+weights and a zero bias (painzoo's choice); ``keras_init=True`` gives the
+backbone and h Keras' default initialisers instead.
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ from __future__ import annotations
 import keras
 
 from painzoo.layers.painseeker import PainSeekerAttention
-from painzoo.models._common import check_input_size, classifier_head
-from painzoo.models.resnet import MIN_INPUT, load_resnet_weights, resnet18_features
+from painzoo.models._common import check_input_size
+from painzoo.models.resnet import (
+    MIN_INPUT,
+    check_flag,
+    classifier,
+    load_resnet_weights,
+    resnet18_features,
+)
 from painzoo.registry import ModelInfo, register_model
 
 __all__ = ["painseeker", "painseeker_no_prsc", "PAINSEEKER_CITATION"]
@@ -41,11 +53,12 @@ SENSITIVITY_GRID = {
 MIN_INPUT_DEFAULT_TOP_K = 65
 
 
-def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k):
+def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k, keras_init):
     check_input_size(name, input_shape, MIN_INPUT)
+    keras_init = check_flag(name, "keras_init", keras_init)
     inputs = keras.Input(shape=input_shape, name="image")
     # Eq. 1: f(X), the convolutional part of ResNet-18 ([B, M, M, 512]).
-    features = resnet18_features(inputs)
+    features = resnet18_features(inputs, keras_init=keras_init)
     grid_h, grid_w = features.shape[1], features.shape[2]
     if grid_h is not None and grid_w is not None and top_k >= grid_h * grid_w:
         raise ValueError(
@@ -58,7 +71,7 @@ def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k):
         prsc_weight=prsc_weight, margin=margin, top_k=top_k, name="attention"
     )(features)
     # Eq. 3: ŷ = softmax(h(Σ_j β_j x_j)).
-    outputs = classifier_head(fused, num_classes, name="fc")
+    outputs = classifier(fused, num_classes, keras_init=keras_init)
     model = keras.Model(inputs, outputs, name=name)
     return load_resnet_weights(model, weights, num_classes)
 
@@ -90,6 +103,7 @@ def painseeker(
     prsc_weight: float = DEFAULT_PRSC_WEIGHT,
     margin: float = DEFAULT_MARGIN,
     top_k: int = DEFAULT_TOP_K,
+    keras_init: bool = False,
 ) -> keras.Model:
     """PainSeeker: ResNet-18 features → region attention with PRSC → softmax.
 
@@ -104,6 +118,10 @@ def painseeker(
         prsc_weight: λ of Eq. 6 (0 switches PRSC off).
         margin: δ of Eq. 5.
         top_k: K_h of Eq. 5.
+        keras_init: ``False`` (default): the backbone and h initialised as
+            torchvision initialises ResNet-18 (P1 is silent; painzoo's
+            choice). ``True``: Keras' default initialisers, which the
+            ``"painzoo"`` recipe was tuned with and asks for.
 
     Returns:
         A functional ``keras.Model`` on RGB images in [0, 255] returning class
@@ -123,7 +141,9 @@ def painseeker(
     Reference:
         Liu et al. (2025), PainSeeker, Front. Vet. Sci., Eq. 1–6.
     """
-    return _build("painseeker", num_classes, input_shape, weights, prsc_weight, margin, top_k)
+    return _build(
+        "painseeker", num_classes, input_shape, weights, prsc_weight, margin, top_k, keras_init
+    )
 
 
 @register_model(
@@ -144,6 +164,7 @@ def painseeker_no_prsc(
     weights=None,
     margin: float = DEFAULT_MARGIN,
     top_k: int = DEFAULT_TOP_K,
+    keras_init: bool = False,
 ) -> keras.Model:
     """PainSeeker with λ = 0: the same network, trained on cross-entropy alone.
 
@@ -153,6 +174,7 @@ def painseeker_no_prsc(
         weights: As for :func:`painseeker`.
         margin: δ, kept in the layer config only (no PRSC term is added).
         top_k: K_h, likewise; still must be smaller than K.
+        keras_init: As for :func:`painseeker`.
 
     Returns:
         A ``keras.Model`` named ``"painseeker_no_prsc"``.
@@ -160,4 +182,6 @@ def painseeker_no_prsc(
     Reference:
         Liu et al. (2025), Table 3, "PainSeeker w/o PRSC".
     """
-    return _build("painseeker_no_prsc", num_classes, input_shape, weights, 0.0, margin, top_k)
+    return _build(
+        "painseeker_no_prsc", num_classes, input_shape, weights, 0.0, margin, top_k, keras_init
+    )

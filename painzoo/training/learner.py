@@ -9,7 +9,10 @@ steps for every model: load the data, fit, predict, write.
 
 - :class:`KerasLearner` (``ModelInfo.kind == "keras"``, the zoo): builds the
   network with :func:`painzoo.get_model` inside the unit's
-  :class:`~painzoo.training.recipe.Recipe` and trains it with
+  :class:`~painzoo.training.recipe.Recipe`, with the model aids that recipe
+  asks for (:meth:`Recipe.model_kwargs_for
+  <painzoo.training.recipe.Recipe.model_kwargs_for>`; the model's own
+  arguments win), and trains it with
   :meth:`Recipe.fit <painzoo.training.recipe.Recipe.fit>`.
 - :class:`SklearnLearner` (``kind == "sklearn"``, the LBP + SVM baselines of
   :mod:`painzoo.models.lbp_svm`): fits the estimator on uint8 images.
@@ -39,6 +42,11 @@ class Learner:
         image_size: Input side, or ``None`` for the model's (or the images') own.
         losses: Training loss per epoch after :meth:`fit` (``None`` for a model
             that is not trained by epochs); the benchmark's learning flags read it.
+        model_kwargs: The keyword arguments the model is built with: ``kwargs``
+            plus, for a network, the aids the recipe asks for
+            (:meth:`~painzoo.training.recipe.Recipe.model_kwargs_for`).
+        model_aids: The part of ``model_kwargs`` the recipe added (``{}``
+            when it added none).
     """
 
     kind = ""
@@ -51,6 +59,8 @@ class Learner:
         self.recipe = recipe if recipe is not None else Recipe()
         self.image_size = None if image_size is None else int(image_size)
         self.losses: list[float] | None = None
+        self.model_kwargs = dict(self.kwargs)
+        self.model_aids: dict = {}
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> Learner:
         """Train on ``dataset`` (a :class:`~painzoo.datasets.Dataset`); return ``self``.
@@ -81,9 +91,11 @@ class KerasLearner(Learner):
     """A network of the zoo, built by :func:`painzoo.get_model` and trained by the recipe.
 
     The network is built inside :meth:`Recipe.scope` (dtype policy and
-    devices) at ``image_size`` (square) or the model's own input shape, and
-    trained by :meth:`Recipe.fit` (the benchmark adds a callback that ends
-    training within a batch on Ctrl-C / SIGTERM).
+    devices) at ``image_size`` (square) or the model's own input shape, with
+    the recipe's model aids under ``kwargs``
+    (:meth:`Recipe.model_kwargs_for`), and trained by :meth:`Recipe.fit`
+    (the benchmark adds a callback that ends training within a batch on
+    Ctrl-C / SIGTERM).
 
     Attributes:
         model: The trained :class:`keras.Model` after :meth:`fit`.
@@ -91,13 +103,20 @@ class KerasLearner(Learner):
 
     kind = "keras"
 
+    def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
+        super().__init__(name, kwargs, recipe=recipe, image_size=image_size)
+        size = self.image_size
+        self.input_shape = None if size is None else (size, size, 3)
+        self.model_kwargs = self.recipe.model_kwargs_for(self.name, self.input_shape, self.kwargs)
+        self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
+
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> KerasLearner:
         import painzoo
 
-        size = self.image_size
-        shape = None if size is None else (size, size, 3)
         with self.recipe.scope():
-            self.model = painzoo.get_model(self.name, input_shape=shape, **self.kwargs)
+            self.model = painzoo.get_model(
+                self.name, input_shape=self.input_shape, **self.model_kwargs
+            )
         history = self.recipe.fit(
             self.model, dataset, progress=progress, callbacks=list(callbacks or [])
         )

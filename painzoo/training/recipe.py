@@ -11,7 +11,10 @@ where they state a setting and fill in what they leave open;
 names no preset gets). Which field of which preset comes from which paper,
 and which is painzoo's choice, is listed once, in ``docs/evaluation.md``
 (*Training recipes*); ``docs/default-recipe.md`` explains the ``painzoo``
-preset.
+preset. The ``painzoo`` preset also builds some networks with painzoo's
+aids for training from random weights (``model_aids=True``,
+:data:`MODEL_AIDS`); the papers' presets build every network exactly as
+published.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = [
     "Recipe",
     "PRESETS",
     "DEFAULT_PRESET",
+    "MODEL_AIDS",
+    "model_aids_for",
     "SparseSmoothedCrossentropy",
     "TqdmEpochs",
     "gpu_available",
@@ -88,9 +93,64 @@ PRESETS: dict[str, dict] = {
         "gradient_centralization": "auto",
         # the networks start as Keras initialises them
         "data_init": False,
+        # networks built with the aids of MODEL_AIDS (He-normal VGG, zeroed
+        # residual branches, InceptionV3's low-resolution stem below 152 px,
+        # ResNet-18 and PainSeeker with Keras' default initialisers)
+        "model_aids": True,
     },
 }
 DEFAULT_PRESET = "painzoo"
+
+#: The builder arguments a recipe with ``model_aids=True`` (the ``"painzoo"``
+#: preset) passes to :func:`painzoo.get_model`, per network:
+#: ``name -> (kwargs, applies(input_shape))``. Every network is exact by
+#: default; these are painzoo's aids for training from random weights on a
+#: few hundred images (docs/default-recipe.md). Arguments the user gives win.
+MODEL_AIDS: dict[str, tuple[dict, str]] = {
+    # He-normal kernels and x / 255 inputs: under Keras' Glorot kernels VGG19 did not learn
+    "vgg16": ({"he_init": True}, "always"),
+    "vgg19": ({"he_init": True}, "always"),
+    # every residual branch starts at zero: ResNet50 75.6 % with it, 59.6 % without
+    "resnet50": ({"zero_init_residual": True}, "always"),
+    "resnet101v2": ({"zero_init_residual": True}, "always"),
+    # stride-1 first convolution when both sides are at most 151 px: 82.6 % against 70.7 %
+    "inceptionv3": ({"low_resolution_stem": True}, "low_resolution"),
+    # Keras' default initialisers, with which the preset was tuned on these networks
+    "resnet18": ({"keras_init": True}, "always"),
+    "painseeker": ({"keras_init": True}, "always"),
+    "painseeker_no_prsc": ({"keras_init": True}, "always"),
+}
+
+
+def model_aids_for(name: str, input_shape=None) -> dict:
+    """The aids of :data:`MODEL_AIDS` for network ``name`` at ``input_shape``.
+
+    Args:
+        name: Registered model name (case-insensitive).
+        input_shape: ``(H, W, 3)`` the network is built at; ``None`` for the
+            model's default input shape.
+
+    Returns:
+        The builder keyword arguments (empty for a network without aids, or
+        for InceptionV3 with a side above 151 px).
+    """
+    key = str(name).lower()
+    if key not in MODEL_AIDS:
+        return {}
+    kwargs, when = MODEL_AIDS[key]
+    if when == "low_resolution":
+        from painzoo.models.applications import LOW_RESOLUTION_SIDE
+
+        if input_shape is None:
+            import painzoo
+
+            input_shape = painzoo.model_info(key).input_shape
+        h, w = tuple(input_shape)[:2]
+        if h is None or w is None or max(h, w) > LOW_RESOLUTION_SIDE:
+            return {}
+    return dict(kwargs)
+
+
 _SCHEDULES = ("constant", "cosine")
 _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm needs a few)
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
@@ -186,8 +246,8 @@ class Recipe:
             0.99 for the Keras applications).
         input_norm: ``None`` (as built) or ``"dataset"``: before training, a
             network whose input scaling is ``x / 255`` (the from-scratch
-            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 from random
-            weights) gets ``(x - mean) / std`` with the per-channel
+            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 built with
+            ``he_init``) gets ``(x - mean) / std`` with the per-channel
             statistics of the training images instead
             (:meth:`normalize_inputs`). Pretrained scalings are left alone.
         dropout: ``None`` (as built) or the rate every ``Dropout`` layer of
@@ -234,6 +294,11 @@ class Recipe:
             (``r = σ_B / σ`` clipped to [1/3, 3], ``d = (μ_B − μ) / σ`` to
             [−5, 5], no gradient through either). The layers, their weights
             and their config stay those of BatchNorm.
+        model_aids: Build networks with painzoo's aids for training from
+            random weights (:data:`MODEL_AIDS`, :meth:`model_kwargs_for`):
+            ``True`` in the ``"painzoo"`` preset, ``False`` (every network
+            exactly as published) in the papers' presets. Model arguments
+            given in a config or call win over the aids.
         early_stopping: With ``validation_split``, stop after this many
             epochs without a lower validation loss and restore the best
             weights; 0 = off.
@@ -289,6 +354,7 @@ class Recipe:
     ema_momentum: float | None = None
     gradient_centralization: bool | str = False
     batch_renorm: bool = False
+    model_aids: bool = False
 
     def __post_init__(self):
         if self.optimizer not in _OPTIMIZERS:
@@ -371,7 +437,7 @@ class Recipe:
             raise ValueError(
                 f"max_step_ratio must be a number > 0 or None; received {self.max_step_ratio!r}."
             )
-        for key in ("data_init", "recompute_bn", "batch_renorm"):
+        for key in ("data_init", "recompute_bn", "batch_renorm", "model_aids"):
             if not isinstance(getattr(self, key), bool):
                 raise ValueError(f"{key} must be true or false; received {getattr(self, key)!r}.")
         for key in ("stratify_batches", "gradient_centralization"):
@@ -425,6 +491,23 @@ class Recipe:
                 f"Unknown recipe field(s) {unknown}; valid fields are {sorted(known)}."
             )
         return cls.preset(preset or DEFAULT_PRESET, **spec)
+
+    def model_kwargs_for(self, name: str, input_shape=None, kwargs: dict | None = None) -> dict:
+        """The builder arguments for network ``name``: this recipe's aids, then ``kwargs``.
+
+        With ``model_aids`` the aids of :data:`MODEL_AIDS` for ``name`` at
+        ``input_shape`` (``None``: the model's default), with every key of
+        ``kwargs`` (the user's model arguments) winning; without, ``kwargs``
+        alone.
+
+        Example:
+            >>> Recipe.preset("painzoo").model_kwargs_for("inceptionv3", (112, 112, 3))
+            {'low_resolution_stem': True}
+            >>> Recipe.preset("p2").model_kwargs_for("vgg16")
+            {}
+        """
+        aids = model_aids_for(name, input_shape) if self.model_aids else {}
+        return {**aids, **dict(kwargs or {})}
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed."""

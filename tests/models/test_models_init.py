@@ -1,4 +1,6 @@
-"""Initialisation from random weights: residual branches at zero, He-normal VGG kernels."""
+"""The initialisation aids, asked for explicitly: residual branches at zero, He-normal VGG kernels.
+
+By default every network is initialised as published (tests/models/test_models_exact.py)."""
 
 import keras
 import numpy as np
@@ -83,18 +85,66 @@ def _zero_gammas(model):
     )
 
 
-def test_residual_applications_start_at_zero_unless_weights_are_loaded(tmp_path):
-    fresh = painzoo.get_model("resnet50", input_shape=(64, 64, 3))
-    assert _zero_gammas(fresh) == 16
-    keras_init = painzoo.get_model("resnet50", input_shape=(64, 64, 3), zero_init_residual=False)
+def test_residual_applications_start_at_zero_only_when_asked_and_unless_weights_are_loaded(
+    tmp_path,
+):
+    aided = painzoo.get_model("resnet50", input_shape=(64, 64, 3), zero_init_residual=True)
+    assert _zero_gammas(aided) == 16
+    keras_init = painzoo.get_model("resnet50", input_shape=(64, 64, 3))  # the default
     assert _zero_gammas(keras_init) == 0
     # a weights file is loaded as saved: its residual branches are not zeroed
     path = tmp_path / "resnet50.weights.h5"
     keras_init.save_weights(path)
-    loaded = painzoo.get_model("resnet50", input_shape=(64, 64, 3), weights=str(path))
+    loaded = painzoo.get_model(
+        "resnet50", input_shape=(64, 64, 3), weights=str(path), zero_init_residual=True
+    )
     assert _zero_gammas(loaded) == 0
     for a, b in zip(keras_init.weights, loaded.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_resnet101v2_branches_end_in_zero_kernels_only_when_asked():
+    def zero_kernels(model):
+        return sum(
+            not np.any(keras.ops.convert_to_numpy(la.kernel))
+            for la in model.layers
+            if isinstance(la, keras.layers.Conv2D)
+        )
+
+    assert zero_kernels(painzoo.get_model("resnet101v2", input_shape=(32, 32, 3))) == 0
+    aided = painzoo.get_model("resnet101v2", input_shape=(32, 32, 3), zero_init_residual=True)
+    assert zero_kernels(aided) == 33  # one per block: 3 + 4 + 23 + 3
+
+
+def test_resnet18_zero_init_residual_zeroes_the_last_batchnorm_of_each_block():
+    # torchvision's zero_init_residual: bn2.weight of every BasicBlock, off by default
+    def zero_bn2(model):
+        return sorted(
+            la.name
+            for la in model.layers
+            if isinstance(la, keras.layers.BatchNormalization)
+            and not np.any(keras.ops.convert_to_numpy(la.gamma))
+        )
+
+    assert zero_bn2(painzoo.get_model("resnet18", input_shape=(32, 32, 3))) == []
+    aided = painzoo.get_model("resnet18", input_shape=(32, 32, 3), zero_init_residual=True)
+    blocks = [f"layer{s}_{b}_bn2" for s in range(1, 5) for b in range(2)]
+    assert zero_bn2(aided) == sorted(blocks)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("vgg16", "he_init"),
+        ("resnet50", "zero_init_residual"),
+        ("inceptionv3", "low_resolution_stem"),
+        ("resnet18", "keras_init"),
+        ("painseeker", "keras_init"),
+    ],
+)
+def test_aid_flags_must_be_true_or_false(name, key):
+    with pytest.raises(ValueError, match=rf"{key} must be true or false; received 'auto'"):
+        painzoo.get_model(name, input_shape=(96, 96, 3), **{key: "auto"})
 
 
 def _signal_gain(model, x):
@@ -108,19 +158,19 @@ def _signal_gain(model, x):
 @pytest.mark.backend
 def test_vgg19_from_random_weights_keeps_the_signal_size(rng):
     x = rng.uniform(0, 255, (2, 64, 64, 3)).astype("float32")
-    he = painzoo.get_model("vgg19", input_shape=(64, 64, 3))
+    he = painzoo.get_model("vgg19", input_shape=(64, 64, 3), he_init=True)
     assert he.get_layer("scaling").mode == "unit"
     # He et al. 2015: with std sqrt(2 / fan_in) each ReLU convolution keeps the
     # second moment, so 16 of them (and 4 max-pools) leave it at the same order
     assert 0.2 < _signal_gain(he, x) < 20
     # Keras' Glorot kernels shrink it by orders of magnitude: VGG19 did not learn
-    glorot = painzoo.get_model("vgg19", input_shape=(64, 64, 3), he_init=False)
+    glorot = painzoo.get_model("vgg19", input_shape=(64, 64, 3))  # the default: Keras' VGG19
     assert glorot.get_layer("scaling").mode == "caffe"
     assert _signal_gain(glorot, x) < 1e-3
 
 
 def test_he_initialize_redraws_every_convolution_independently():
-    model = painzoo.get_model("vgg16", input_shape=(32, 32, 3), he_init=False)
+    model = painzoo.get_model("vgg16", input_shape=(32, 32, 3))
     assert he_initialize(model) == 13
     kernels = [la.kernel for la in model.layers if isinstance(la, keras.layers.Conv2D)]
     same_shape = [keras.ops.convert_to_numpy(k) for k in kernels if k.shape == (3, 3, 512, 512)]

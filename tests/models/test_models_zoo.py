@@ -35,7 +35,7 @@ PREPROCESS = {
     "xception": keras.applications.xception.preprocess_input,
 }
 
-# Applications whose random-weights build draws He-normal kernels and scales x / 255.
+# Applications whose he_init aid draws He-normal kernels and scales x / 255.
 HE_INIT = {"vgg16", "vgg19"}
 
 # Keras' own cache file names for the no-top ImageNet weights.
@@ -110,16 +110,16 @@ def test_forward_fit_and_keras_round_trip(name, rng, tmp_path):
     np.testing.assert_allclose(_predict(restored, x), _predict(model, x), rtol=1e-4, atol=1e-6)
 
     if name in PREPROCESS:
-        # The scaling layer must equal Keras' preprocess_input for that network
-        # (what its ImageNet weights expect); the VGGs from random weights
-        # (he_init) scale x / 255 instead.
+        # By default the scaling layer equals Keras' preprocess_input for that
+        # network (what its ImageNet weights expect); the VGGs built with the
+        # he_init aid from random weights scale x / 255 instead.
         expected = PREPROCESS[name](x.copy())
-        if name in HE_INIT:
-            scaled = keras.Model(model.input, model.get_layer("scaling").output)
-            np.testing.assert_allclose(_predict(scaled, x), x / 255.0, rtol=1e-6)
-            model = painzoo.get_model(name, input_shape=model.input_shape[1:], he_init=False)
         scaling = keras.Model(model.input, model.get_layer("scaling").output)
         np.testing.assert_allclose(_predict(scaling, x), expected, rtol=1e-5, atol=1e-3)
+        if name in HE_INIT:
+            he = painzoo.get_model(name, input_shape=model.input_shape[1:], he_init=True)
+            scaled = keras.Model(he.input, he.get_layer("scaling").output)
+            np.testing.assert_allclose(_predict(scaled, x), x / 255.0, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in painzoo.list_models() if n in P2_COUNTS))
@@ -211,14 +211,13 @@ def test_compiled_fit_step(rng):
 def test_weights_file_round_trip(name, rng, tmp_path):
     shape = (32, 32, 3)
     # A weights file loads under the scaling its ImageNet weights expect
-    # ("caffe" for VGG), so the source is a VGG fine-tuned that way; one trained
-    # from random weights (x / 255, he_init) is saved whole, as a .keras file.
-    kwargs = {"he_init": False} if name in HE_INIT else {}
-    source = painzoo.get_model(name, input_shape=shape, **kwargs)
+    # ("caffe" for VGG, the default); one trained from random weights with the
+    # he_init aid (x / 255) is saved whole, as a .keras file.
+    source = painzoo.get_model(name, input_shape=shape)
     path = tmp_path / f"{name}.weights.h5"
     source.save_weights(path)
     keras.utils.set_random_seed(1)
-    other = painzoo.get_model(name, input_shape=shape, **kwargs)
+    other = painzoo.get_model(name, input_shape=shape)
     loaded = painzoo.get_model(name, input_shape=shape, weights=str(path))
     x = rng.uniform(0, 255, size=(2, *shape)).astype("float32")
     np.testing.assert_allclose(_predict(loaded, x), _predict(source, x), rtol=1e-5, atol=1e-6)
