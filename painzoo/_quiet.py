@@ -4,12 +4,15 @@ TensorFlow writes its start-up lines (oneDNN, CUDA, CPU features) straight to
 file descriptor 2 before its own log level applies, and raises Python
 warnings (retracing) that say nothing a painzoo user can act on.
 :func:`quiet_backend` hides them for the command line and for the worker
-processes of :class:`painzoo.benchmark.executors.LocalExecutor`. This module
-imports nothing heavy, so it can run before Keras is first imported.
+processes of :class:`painzoo.benchmark.executors.LocalExecutor`.
+:func:`command_warnings` prints painzoo's own warnings as one line each while
+a command runs. This module imports nothing heavy, so it can run before Keras
+is first imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.util
@@ -19,7 +22,7 @@ import sys
 import tempfile
 import warnings
 
-__all__ = ["quiet_backend", "call_quietly"]
+__all__ = ["quiet_backend", "call_quietly", "command_warnings"]
 
 
 def quiet_backend(verbose: bool = False) -> None:
@@ -118,4 +121,115 @@ def call_quietly(verbose: bool, module: str, function: str, *args):
     function.
     """
     quiet_backend(verbose)
+    command = os.environ.get(_COMMAND_ENV)
+    if command:  # a worker of a painzoo command: its warnings look like the command's
+        _install_showwarning(command, verbose, set())
     return getattr(importlib.import_module(module), function)(*args)
+
+
+# -- warnings of a command --------------------------------------------------------------
+_COMMAND_ENV = "PAINZOO_COMMAND"  # read by worker processes (call_quietly)
+
+
+@contextlib.contextmanager
+def command_warnings(command: str, verbose: bool = False):
+    """Print warnings as ``painzoo <command>: warning: <message>`` while the block runs.
+
+    A warning raised by painzoo's code prints as that one line on stderr
+    (line breaks of the message become ``; `` or a space), without the
+    location in painzoo's source or the source line, and each message prints
+    once however often it is raised; painzoo's log records of level WARNING
+    and above print the same way. Warnings raised by other libraries
+    (Keras, TensorFlow, NumPy…) are hidden unless ``verbose``, which prints
+    them as Python does. Warning filters, ``warnings.showwarning`` and the
+    environment are restored when the block ends, so Python code calling
+    painzoo keeps its own warnings as they were. Worker processes started
+    by the block (:func:`call_quietly`) print their warnings the same way.
+
+    Args:
+        command: The sub-command's name, e.g. ``"predict"``.
+        verbose: Also show other libraries' warnings.
+    """
+    saved = os.environ.get(_COMMAND_ENV)
+    os.environ[_COMMAND_ENV] = command
+    shown: set = set()
+    handler = _OneLineHandler(command, shown)
+    painzoo_logger = logging.getLogger("painzoo")
+    painzoo_logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            _install_showwarning(command, verbose, shown)
+            yield
+    finally:
+        painzoo_logger.removeHandler(handler)
+        if saved is None:
+            os.environ.pop(_COMMAND_ENV, None)
+        else:
+            os.environ[_COMMAND_ENV] = saved
+
+
+class _OneLineHandler(logging.Handler):
+    """painzoo's log records of WARNING and above, as one line each like its warnings."""
+
+    def __init__(self, command: str, shown: set):
+        super().__init__(logging.WARNING)
+        self.command, self.shown = command, shown
+
+    def emit(self, record):
+        try:
+            text = _one_line(record.getMessage())
+        except Exception:  # a malformed record must not stop the command
+            self.handleError(record)
+            return
+        if text not in self.shown:
+            self.shown.add(text)
+            level = "error" if record.levelno >= logging.ERROR else "warning"
+            _write_line(f"painzoo {self.command}: {level}: {text}")
+
+
+def _install_showwarning(command: str, verbose: bool, shown: set) -> None:
+    python_show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if not _raised_by_painzoo():
+            if verbose:
+                python_show(message, category, filename, lineno, file, line)
+            return
+        text = _one_line(str(message))
+        if text in shown:
+            return
+        shown.add(text)
+        _write_line(f"painzoo {command}: warning: {text}", file)
+
+    warnings.showwarning = showwarning
+
+
+def _raised_by_painzoo() -> bool:
+    """Whether the code that called ``warnings.warn`` is painzoo's (not where it points)."""
+    frame = sys._getframe(2)  # past showwarning and this function
+    while frame is not None and frame.f_globals.get("__name__") in ("warnings", __name__):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    name = frame.f_globals.get("__name__") or ""
+    return name == "painzoo" or name.startswith("painzoo.")
+
+
+def _one_line(text: str) -> str:
+    out = ""
+    for part in (p.strip() for p in text.splitlines()):
+        if part:
+            out = part if not out else out + (" " if out.endswith(":") else "; ") + part
+    return out
+
+
+def _write_line(text: str, file=None) -> None:
+    tqdm = sys.modules.get("tqdm")
+    if file is None and tqdm is not None and hasattr(tqdm, "tqdm"):
+        tqdm.tqdm.write(text, file=sys.stderr)  # above a running progress bar, not through it
+        return
+    target = sys.stderr if file is None else file
+    try:
+        print(text, file=target, flush=True)
+    except (OSError, AttributeError):  # stderr closed or gone
+        pass

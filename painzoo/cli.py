@@ -17,6 +17,10 @@ Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
 models`` never import Keras or TensorFlow (a test checks this). Every
 sub-command takes ``-v/--verbose``; without it the backend's start-up log
 lines and TensorFlow's retracing warnings are hidden (:func:`quiet_backend`).
+While a command runs, painzoo's warnings print as one line each, ``painzoo
+<command>: warning: <message>``, and other libraries' warnings only with
+``-v`` (:func:`~painzoo._quiet.command_warnings`). Long commands show a
+progress bar on stderr; ``--no-progress`` hides it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from painzoo._quiet import quiet_backend
+from painzoo._quiet import command_warnings, quiet_backend
 
 __all__ = ["build_parser", "main", "quiet_backend"]
 
@@ -204,6 +208,7 @@ def _add_preprocess(sub):
         help="Folder layout of SRC: subject/label, label, or mintpain (MInt PAIN's named "
         "folders; participant names are replaced by Sub<NN>).",
     )
+    p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
 
 def _run_preprocess(args) -> int:
@@ -219,6 +224,7 @@ def _run_preprocess(args) -> int:
         on_no_face=args.on_no_face,
         layout=args.layout,
         on_error=args.on_error,
+        progress=not args.no_progress,
     )
     print(f"Wrote {len(ds)} crops and a manifest to {args.dst}")
     return 0
@@ -237,6 +243,7 @@ def _add_explain(sub):
     p.add_argument("--method", default="lime", choices=("lime", "gradcam", "attention"))
     p.add_argument("--out", default="painzoo-explanations")
     p.add_argument("--num-samples", type=int, default=1000)
+    p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
 
 def _run_explain(args) -> int:
@@ -249,6 +256,7 @@ def _run_explain(args) -> int:
         out=args.out,
         num_samples=args.num_samples,
         face_crop=args.face_crop,
+        progress=not args.no_progress,
     )
     for path in paths:
         print(path)
@@ -454,7 +462,8 @@ def main(argv=None) -> int:
     verbose = bool(getattr(args, "verbose", False))
     quiet_backend(verbose)
     try:
-        return _COMMANDS[args.command][1](args)
+        with command_warnings(args.command, verbose):
+            return _COMMANDS[args.command][1](args)
     except (ValueError, OSError, KeyError) as err:  # OSError: also a locked or full --out
         print(f"painzoo {args.command}: error: {err}", file=sys.stderr)
         return 2

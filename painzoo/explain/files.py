@@ -58,6 +58,7 @@ def explain_files(
     segmenter="quickshift",
     layer: str | None = None,
     face_crop="card",
+    progress: bool = False,
 ) -> list[Path]:
     """Explain a saved model's prediction on image files; write one overlay PNG each.
 
@@ -77,6 +78,7 @@ def explain_files(
         face_crop: ``"card"`` (the card's crop; none without a card),
             ``"none"``, a detector name, or :class:`~painzoo.preprocess.FaceCropper`
             arguments (see :func:`painzoo.preprocess.cropper_for`).
+        progress: Show a progress bar over the images (on stderr).
 
     Returns:
         The paths of the PNG files written, in input order.
@@ -103,7 +105,12 @@ def explain_files(
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     written, no_face = [], []
-    for path in paths:
+    todo = paths
+    if progress:  # the bar closes when the loop ends, also on an error
+        from tqdm.auto import tqdm
+
+        todo = tqdm(paths, unit="image", desc="explain")
+    for path in todo:
         image = read_image(path)
         if cropper is not None:
             crop = cropper(image, name=str(path))

@@ -355,6 +355,7 @@ def crop_dataset(
     cache_dir: str | os.PathLike | None = None,
     on_error: str | None = None,
     return_report: bool = False,
+    progress: bool = False,
 ):
     """Crop every image of a dataset, through an on-disk cache.
 
@@ -375,6 +376,7 @@ def crop_dataset(
         return_report: Also return a dict of counts (``images``,
             ``cached``, ``cropped``, ``no_face``, ``skipped_no_face``,
             ``unreadable``).
+        progress: Show a progress bar over the images (on stderr).
 
     Returns:
         A new on-disk :class:`Dataset` of PNG crops whose rows keep every
@@ -410,7 +412,12 @@ def crop_dataset(
     )
     missed: list[str] = []
     unreadable: list[str] = []
-    for i in range(len(dataset)):
+    indices = range(len(dataset))
+    if progress:  # the bar closes when the loop ends, also on an error
+        from tqdm.auto import tqdm
+
+        indices = tqdm(indices, unit="image", desc="cropping")  # on stderr
+    for i in indices:
         label = f"row {i}" if in_memory else display_path(paths[i])
         try:
             if in_memory:
@@ -541,6 +548,7 @@ def preprocess_folder(
     layout: str = "subject/label",
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "error",
+    progress: bool = False,
 ) -> Dataset:
     """Crop the faces of a folder (or CSV manifest) into ``dst`` with a manifest.
 
@@ -570,6 +578,7 @@ def preprocess_folder(
         cache_dir: See :func:`crop_dataset`.
         on_error: ``"error"`` (an image that cannot be decoded stops the
             run, naming it) or ``"skip"`` (dropped and counted).
+        progress: Show a progress bar over the images (on stderr).
 
     Returns:
         The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
@@ -603,7 +612,9 @@ def preprocess_folder(
         on_no_face=on_no_face,
         on_error=on_error,
     )
-    cropped, report = crop_dataset(ds, cropper, cache_dir=cache_dir, return_report=True)
+    cropped, report = crop_dataset(
+        ds, cropper, cache_dir=cache_dir, return_report=True, progress=progress
+    )
     images_dir = dst / "images"
     frame = cropped.frame.copy()
     names, used, targets = [], set(), []
