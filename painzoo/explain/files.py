@@ -71,24 +71,41 @@ def explain_files(
 
     Raises:
         FileNotFoundError: If the model or an image does not exist.
-        ValueError: For an unknown method.
+        ValueError: For an unknown method, ``num_samples`` < 1, or an
+            overlay that would replace an input image or sit in the model's
+            folder (before anything is written).
 
     Example:
         >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP
         [PosixPath('maps/face_gradcam.png')]
     """
 
+    from painzoo.utils.files import check_outputs, replace_when_complete
+    from painzoo.utils.numbers import check_number
+
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    num_samples = check_number(num_samples, "num_samples", low=1, integer=True)
     paths = [Path(p) for p in images]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"Image file(s) not found: {', '.join(missing)}.")
-    model = load_model(model_path)
     folder = Path(out)
+    targets = [folder / f"{path.stem}_{method}.png" for path in paths]
+    model_file = Path(model_path)
+    inputs = [("model", model_file)] + [("image", p) for p in paths]
+    if (model_file.parent / "model.json").is_file():  # a folder written by painzoo train
+        inputs.append(("model folder", model_file.parent))
+    check_outputs(
+        [("--out", folder)] + [("the overlay", t) for t in targets],
+        inputs,
+        command="painzoo explain",
+        fix="Pass --out a new folder, e.g. painzoo-explanations.",
+    )
+    model = load_model(model_path)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in paths:
+    for path, target in zip(paths, targets):
         image = read_image(path)
         heatmap = local_heatmaps(
             model,
@@ -98,7 +115,7 @@ def explain_files(
             segmenter=segmenter,
             layer=layer,
         )[0]
-        target = folder / f"{path.stem}_{method}.png"
-        write_image(target, overlay_heatmap(image, heatmap))
+        with replace_when_complete(target) as tmp:
+            write_image(tmp, overlay_heatmap(image, heatmap))
         written.append(target)
     return written

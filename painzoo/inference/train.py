@@ -202,11 +202,11 @@ def _check_out(out, ds, cfg: dict, results) -> None:
     """Refuse an ``out`` folder that is an input or lies in the data's image folder."""
     from painzoo.utils.files import check_outputs
 
-    inputs = [("the image folder of the data", f) for f in _image_folders(ds)]
+    inputs = [("image folder", f) for f in _image_folders(ds)]
     if cfg.get("config_file") and Path(cfg["config_file"]).is_file():
-        inputs.append(("the config", cfg["config_file"]))
+        inputs.append(("config", cfg["config_file"]))
     if results is not None:
-        inputs.append(("the --results folder", results))
+        inputs.append(("--results folder", results))
     check_outputs(
         {"--out": out},
         inputs,

@@ -204,53 +204,53 @@ def check_outputs(
             ``{label: path}`` dict; the label (``"--out"``, ``"the summary
             CSV"``) is how the message names the output.
         inputs: The paths it reads (files or folders; folders count with
-            everything inside them), in the same forms; labels name them
-            (``"the model folder"``). A path that does not exist is compared
-            as a file.
+            everything inside them), in the same forms; the label is the
+            noun after "its" in the message (``"model folder"``; default
+            ``"input"`` or ``"input folder"``). A path that does not exist
+            is compared as a file.
         command: How the message names the command, ``"painzoo predict"``.
         fix: What to do, appended to the message; by default it suggests
             a path outside the input (for an output inside an input folder:
             the same name beside that folder).
 
     Raises:
-        ValueError: ``"painzoo predict: --out vid.avi is the input vid.avi;
-            nothing was written. …"``, naming the output, the input, and the
-            fix.
+        ValueError: ``"painzoo predict: --out vid.avi would overwrite its
+            input vid.avi; nothing was written. …"`` or ``"… would be written
+            inside its input folder videos …"``, naming the output, the
+            input, and the fix.
 
     Example:
-        >>> check_outputs({"--out": "videos/p.csv"}, {"input folder": "videos"},
-        ...               command="painzoo predict")  # doctest: +SKIP
+        >>> check_outputs({"--out": "videos/p.csv"}, ["videos"], command="painzoo predict")
+        ... # doctest: +SKIP
         Traceback (most recent call last):
-        ValueError: painzoo predict: --out videos/p.csv lies inside the input folder videos; ...
+        ValueError: painzoo predict: --out videos/p.csv would be written inside its input
+        folder videos; nothing was written. ...
     """
     outs = [_labelled(e) for e in _as_list(outputs)]
     ins = [_labelled(e) for e in _as_list(inputs)]
     resolved = [(label, path, _real(path), path.is_dir()) for label, path in ins]
+    taken = {r[2] for r in resolved}
     for out_label, out in outs:
         out_real = _real(out)
         for in_label, inp, in_real, in_dir in resolved:
+            kind = in_label or ("input folder" if in_dir else "input")
             if out_real == in_real or (out.exists() and inp.exists() and _same_file(out, inp)):
-                how = "is"
+                how = f"would overwrite its {kind}"
                 suggestion = _sibling(out)
             elif in_dir and _inside(out_real, in_real):
-                how = "lies inside"
-                suggestion = Path(inp).parent / out.name if out.name else None
+                how = f"would be written inside its {kind}"
+                suggestion = inp.parent / out.name if out.name else None
             else:
                 continue
-            kind = in_label or ("the input folder" if in_dir else "the input")
             what = f"{out_label} {_shown(out)}" if out_label else f"the output {_shown(out)}"
             if fix is None:
-                where = "outside every input folder" if in_dir or how != "is" else "elsewhere"
-                hint = f"Choose an output {where}"
-                if suggestion is not None and _real(suggestion) not in {r[2] for r in resolved}:
+                hint = "Choose an output path that is none of the inputs and outside every input folder"
+                if suggestion is not None and _real(suggestion) not in taken:
                     hint += f", e.g. {_shown(suggestion)}"
                 hint += "."
             else:
                 hint = fix
-            raise ValueError(
-                f"{command}: {what} {how} {kind} {_shown(inp)}; writing it would replace or "
-                f"mix with what the command reads, so nothing was done. {hint}"
-            )
+            raise ValueError(f"{command}: {what} {how} {_shown(inp)}; nothing was written. {hint}")
 
 
 def _sibling(path: Path) -> Path | None:
