@@ -498,6 +498,10 @@ def preprocess_folder(
             for a bad image with ``on_error="error"``.
     """
 
+    from painzoo.utils.numbers import check_number
+
+    size = check_number(size, "size", low=1, integer=True)
+    margin = check_number(margin, "margin", low=0)
     src, dst = Path(src), Path(dst)
     if src.is_dir():  # DST equal to SRC, or inside it, would rewrite or mix with the source
         _refuse_overwrite([("DST", dst)], [("source folder", src)], src, dst)

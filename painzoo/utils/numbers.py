@@ -66,8 +66,6 @@ def check_number(
     if value is None and none:
         return None
     allowed = describe_range(low, high, low_open=low_open, high_open=high_open, integer=integer)
-    if none:
-        allowed += " or null"
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok:
         ok = math.isfinite(float(value))
