@@ -481,7 +481,10 @@ def main(argv=None) -> int:
     try:
         return _COMMANDS[args.command][1](args)
     except (ValueError, OSError, KeyError) as err:  # OSError: also a locked or full --out
-        print(f"painzoo {args.command}: error: {err}", file=sys.stderr)
+        message, prefix = str(err), f"painzoo {args.command}: "
+        if message.startswith(prefix):  # the library named the command already
+            message = message[len(prefix) :]
+        print(f"{prefix}error: {message}", file=sys.stderr)
         return 2
 
 

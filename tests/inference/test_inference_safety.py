@@ -91,7 +91,7 @@ def test_predict_refuses_an_out_that_is_an_input(scene, capsys, input_key, out, 
     code = _predict(scene["model"], scene[input_key], "--out", target)
     err = capsys.readouterr().err
     assert code == 2, err
-    assert err.startswith(f"painzoo predict: error: painzoo predict: --out {target} ")
+    assert err.startswith(f"painzoo predict: error: --out {target} ")
     assert words in err and "nothing was written" in err and "--out a new CSV path" in err
     _untouched(scene)
     assert not [p for p in scene["video"].parent.rglob("*") if ".tmp" in p.name]
@@ -272,7 +272,7 @@ def test_train_refuses_an_out_inside_the_image_folder(tmp_path, capsys):
         argv = ["train", "--config", str(config), "--model", "songnet", "--out", str(out)]
         assert main(argv) == 2
         err = capsys.readouterr().err
-        assert "painzoo train: --out" in err and "nothing was written" in err, err
+        assert err.startswith("painzoo train: error: --out ") and "nothing was written" in err, err
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
 
 

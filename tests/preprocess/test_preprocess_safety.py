@@ -30,7 +30,9 @@ def test_dst_equal_to_or_inside_src_is_refused(tmp_path, capsys, dst):
     code = main(["preprocess", str(src), str(out), "--detector", "none", "--size", "16"])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert f"painzoo preprocess: DST {out}" in err and f"source folder {src};" in err
+    assert (
+        err.startswith(f"painzoo preprocess: error: DST {out} ") and f"source folder {src};" in err
+    )
     assert "nothing was written" in err and f"e.g. {tmp_path / 'data-crops'}" in err
     after = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
     assert after == before  # the manifest keeps its level, AU and keypoint columns
