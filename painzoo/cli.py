@@ -150,6 +150,7 @@ def _run_benchmark(args) -> int:
         "seed": args.seed,
     }
     config = benchmark.apply_overrides(config, **overrides)
+    _check_benchmark_out(config)
     if args.no_deterministic:
         config["deterministic"] = False
     ray_options = {
@@ -158,6 +159,14 @@ def _run_benchmark(args) -> int:
         "cpus_per_unit": args.cpus_per_unit,
         "max_retries": args.max_retries,
     }
+    from painzoo.utils.numbers import check_number
+
+    for flag, value in (
+        ("--gpus-per-unit", args.gpus_per_unit),
+        ("--cpus-per-unit", args.cpus_per_unit),
+    ):
+        check_number(value, flag, low=0, low_open=flag == "--cpus-per-unit", none=True)
+    check_number(args.max_retries, "--max-retries", low=0, integer=True, none=True)
     if args.executor != "ray" and any(v is not None for v in ray_options.values()):
         raise ValueError(
             "--address, --gpus-per-unit, --cpus-per-unit and --max-retries need --executor ray."
@@ -184,6 +193,47 @@ def _run_benchmark(args) -> int:
         print("Interrupted: rerun the same command to finish the remaining units.")
         return 128 + int(result.stop_signal or signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
     return 0 if not result.failed else 1
+
+
+def _check_benchmark_out(config: dict) -> None:
+    """Refuse a local output folder that is, or lies inside, a data folder of the config."""
+    from pathlib import Path
+
+    from painzoo.utils.files import check_outputs
+
+    out = str(config.get("out") or "painzoo-results")
+    if "://" in out:  # a remote folder cannot clash with local data
+        return
+    base = Path(config.get("config_dir") or ".")
+    inputs = []
+
+    def add(entry, seen=()):
+        if isinstance(entry, str):
+            if entry in seen or entry not in config["data"]:
+                return
+            return add(config["data"][entry], (*seen, entry))
+        if not isinstance(entry, dict):
+            return
+        if isinstance(entry.get("manifest"), str):
+            inputs.append(("data manifest", base / entry["manifest"]))
+        if "loader" in entry:
+            for value in (entry.get("args") or {}).values():
+                if isinstance(value, str) and (base / value).exists():
+                    inputs.append(("data folder", base / value))
+        for part in entry.get("concat") or []:
+            add(part, seen)
+
+    for entry in (config.get("data") or {}).values():
+        add(entry)
+    if config.get("config_file") and Path(config["config_file"]).is_file():
+        inputs.append(("config", config["config_file"]))
+    check_outputs(
+        {"--out": out},
+        inputs,
+        command="painzoo benchmark",
+        fix="Pass --out (or set out: in the config) to a new folder outside the data, e.g. "
+        "painzoo-results.",
+    )
 
 
 # -- preprocess -------------------------------------------------------------------
@@ -465,7 +515,10 @@ def main(argv=None) -> int:
         with command_warnings(args.command, verbose):
             return _COMMANDS[args.command][1](args)
     except (ValueError, OSError, KeyError) as err:  # OSError: also a locked or full --out
-        print(f"painzoo {args.command}: error: {err}", file=sys.stderr)
+        message, prefix = str(err), f"painzoo {args.command}: "
+        if message.startswith(prefix):  # the library named the command already
+            message = message[len(prefix) :]
+        print(f"{prefix}error: {message}", file=sys.stderr)
         return 2
 
 

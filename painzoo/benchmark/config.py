@@ -36,6 +36,7 @@ import dataclasses
 import difflib
 import inspect
 import itertools
+import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -261,15 +262,32 @@ class _Checker:
         if minimum is not None and value < minimum:
             self.fail(path, f"{what} must be >= {minimum}; received {value}.")
 
-    def number(self, value, path, what, *, low=None, high=None, low_open=False, high_open=False):
+    def number(
+        self,
+        value,
+        path,
+        what,
+        *,
+        low=None,
+        high=None,
+        low_open=False,
+        high_open=False,
+        none=False,
+    ):
+        from painzoo.utils.numbers import describe_range
+
+        if value is None and none:
+            return
+        allowed = describe_range(low, high, low_open=low_open, high_open=high_open)
+        allowed += " or null" if none else ""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(path, f"{what} must be a number; received {_show(value)}.")
-        if low is not None and (value < low or (low_open and value == low)):
-            self.fail(path, f"{what} must be {'>' if low_open else '>='} {low}; received {value}.")
-        if high is not None and (value > high or (high_open and value == high)):
-            self.fail(
-                path, f"{what} must be {'<' if high_open else '<='} {high}; received {value}."
-            )
+            self.fail(path, f"{what} must be {allowed}; received {_show(value)}.")
+        if (
+            not math.isfinite(value)
+            or (low is not None and (value < low or (low_open and value == low)))
+            or (high is not None and (value > high or (high_open and value == high)))
+        ):
+            self.fail(path, f"{what} must be {allowed}; received {value}.")
 
     def string(self, value, path, what, *, choices=None):
         if not isinstance(value, str) or not value:
@@ -352,33 +370,29 @@ def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
     c.keys(spec, path, (["preset"] if top else []) + fields, what)
     if "preset" in spec:
         c.string(spec["preset"], (*path, "preset"), "recipe preset", choices=sorted(PRESETS))
-    ints = {"epochs": 1, "batch_size": 1, "seed": 0, "verbose": 0}
-    for key, low in ints.items():
-        if key in spec:
-            c.integer(spec[key], (*path, key), f"{key}", minimum=low)
-    if spec.get("max_step_ratio") is not None:
-        c.number(
-            spec["max_step_ratio"],
-            (*path, "max_step_ratio"),
-            "max_step_ratio",
-            low=0,
-            low_open=True,
-        )
-    if "learning_rate" in spec:
-        c.number(
-            spec["learning_rate"], (*path, "learning_rate"), "learning_rate", low=0, low_open=True
-        )
-    if "weight_decay" in spec:
-        c.number(spec["weight_decay"], (*path, "weight_decay"), "weight_decay", low=0)
-    if "validation_split" in spec:
-        c.number(
-            spec["validation_split"],
-            (*path, "validation_split"),
-            "validation_split",
-            low=0,
-            high=1,
-            high_open=True,
-        )
+    # Every numeric field of the recipe, with Recipe's own ranges; a config's
+    # learning rate must be > 0 (0 trains nothing).
+    for key, (low, high, low_open, high_open, integer, none) in Recipe._NUMBERS.items():
+        if key not in spec:
+            continue
+        if integer:
+            c.integer(spec[key], (*path, key), key, minimum=low, none=none)
+            if high is not None and spec[key] is not None and spec[key] > high:
+                c.fail(
+                    (*path, key),
+                    f"{key} must be an integer in [{low}, {high}]; received {spec[key]}.",
+                )
+        else:
+            c.number(
+                spec[key],
+                (*path, key),
+                key,
+                low=low,
+                high=high,
+                low_open=low_open or key == "learning_rate",
+                high_open=high_open,
+                none=none,
+            )
     for key in ("optimizer", "precision"):
         if key in spec:
             c.string(spec[key], (*path, key), key)
@@ -562,6 +576,8 @@ def _check_experiments(c: _Checker, experiments, data, models) -> None:
             for arg in ("n_splits", "repeats"):
                 if arg in args:
                     c.integer(args[arg], (*ppath, arg), arg, minimum=2 if arg == "n_splits" else 1)
+            if "seed" in args:
+                c.integer(args["seed"], (*ppath, "seed"), "seed", minimum=0, none=True)
 
 
 def _check_experiment_models(c: _Checker, names, path, what, models) -> None:

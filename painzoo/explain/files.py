@@ -85,32 +85,48 @@ def explain_files(
 
     Raises:
         FileNotFoundError: If the model or an image does not exist.
-        ValueError: For an unknown method.
+        ValueError: For an unknown method, ``num_samples`` < 1, or an
+            overlay that would replace an input image or sit in the model's
+            folder (before anything is written).
 
     Example:
         >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP
         [PosixPath('maps/face_gradcam.png')]
     """
 
+    from painzoo.utils.files import check_outputs, replace_when_complete
+    from painzoo.utils.numbers import check_number
+
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    num_samples = check_number(num_samples, "num_samples", low=1, integer=True)
     paths = [Path(p) for p in images]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"Image file(s) not found: {', '.join(missing)}.")
+    folder = Path(out)
+    targets = [folder / f"{path.stem}_{method}.png" for path in paths]
     model_file, recorded = _model_and_crop(model_path)
+    inputs = [("model", model_file)] + [("image", p) for p in paths]
+    if (model_file.parent / "model.json").is_file():  # a folder written by painzoo train
+        inputs.append(("model folder", model_file.parent))
+    check_outputs(
+        [("--out", folder)] + [("the overlay", t) for t in targets],
+        inputs,
+        command="painzoo explain",
+        fix="Pass --out a new folder, e.g. painzoo-explanations.",
+    )
     model = load_model(model_file)
     cropper = cropper_for(face_crop, recorded, model.input_shape[1])
     detects = cropper is not None and cropper.detector_name != "none"
-    folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     written, no_face = [], []
-    todo = paths
+    todo = list(zip(paths, targets))
     if progress:  # the bar closes when the loop ends, also on an error
         from tqdm.auto import tqdm
 
-        todo = tqdm(paths, unit="image", desc="explain")
-    for path in todo:
+        todo = tqdm(todo, unit="image", desc="explain")
+    for path, target in todo:
         image = read_image(path)
         if cropper is not None:
             crop = cropper(image, name=str(path))
@@ -126,8 +142,8 @@ def explain_files(
             segmenter=segmenter,
             layer=layer,
         )[0]
-        target = folder / f"{path.stem}_{method}.png"
-        write_image(target, overlay_heatmap(image, heatmap))
+        with replace_when_complete(target) as tmp:
+            write_image(tmp, overlay_heatmap(image, heatmap))
         written.append(target)
     if no_face:
         warnings.warn(

@@ -393,10 +393,33 @@ def _check_output(keras_model, path) -> None:
 
 
 def write_card(card: dict, folder: str | os.PathLike) -> Path:
-    """Write ``card`` as ``folder/model.json`` (atomically)."""
+    """Write ``card`` as ``folder/model.json`` (atomically), as strict JSON.
+
+    A number that is not finite (an undefined metric, the loss of a training
+    run that diverged) is written as ``null``: JSON has no NaN or infinity,
+    and ``json.dumps`` would otherwise write ``NaN``, which strict JSON
+    readers reject. Nothing else in the card is changed.
+
+    Raises:
+        TypeError: For a value that is not JSON data (the message names it).
+    """
     target = Path(folder) / CARD_FILE
-    atomic_write_text(target, json.dumps(card, indent=2, default=_json_default) + "\n")
+    text = json.dumps(_finite(card), indent=2, default=_json_default, allow_nan=False)
+    atomic_write_text(target, text + "\n")
     return target
+
+
+def _finite(value):
+    """``value`` with NumPy scalars and arrays made plain and every NaN or ±inf made ``None``."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_finite(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(o):

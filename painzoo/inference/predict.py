@@ -16,6 +16,7 @@ face is found still gets its row, with ``face_found`` false and no
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -25,12 +26,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from painzoo.datasets.io import IMAGE_EXTENSIONS, is_image_file, read_image
+from painzoo.datasets.io import IMAGE_EXTENSIONS, display_path, is_image_file, read_image
 from painzoo.datasets.labels import DECISION_THRESHOLD, PAIN, predicted_label
 from painzoo.datasets.manifest import natural_key
-from painzoo.inference.card import PainModel, load_model
+from painzoo.evaluation.metrics import FLAG_NOT_LEARNING
+from painzoo.inference.card import CARD_FILE, PainModel, load_model
 from painzoo.inference.video import VideoFrames, is_video_file
 from painzoo.preprocess.face import cropper_for
+from painzoo.utils.files import (
+    atomic_write_text,
+    check_outputs,
+    open_replacing,
+    replace_when_complete,
+)
+from painzoo.utils.numbers import check_number
 
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
 
@@ -246,28 +255,19 @@ def _row(name: str, frame: int, time_s, found: bool | None, box) -> dict:
 
 
 class _CsvSink:
-    """Appends rows to the output CSV as they are scored (rows survive a later error)."""
+    """Streams rows to an open CSV file (a temporary file beside ``--out``) as they are scored."""
 
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.handle = None
+    def __init__(self, handle=None):
         self.writer = None
         self.collected: list[dict] = []
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self.writer = csv.DictWriter(self.handle, fieldnames=COLUMNS)
+        if handle is not None:
+            self.writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             self.writer.writeheader()
 
     def __call__(self, rows: list[dict]) -> None:
         self.collected.extend(rows)
         if self.writer is not None and rows:
             self.writer.writerows(_csv_row(r) for r in rows)
-            self.handle.flush()
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
 
 
 def _csv_row(row: dict) -> dict:
@@ -306,10 +306,15 @@ def predict(
         inputs: A path or a list of paths (image files, folders, CSV
             manifests with an ``image`` column, videos ``.mp4 .avi .mov
             .mkv``), or a uint8 array ``[N, H, W, 3]`` of RGB images.
-        out: CSV path for the rows. Rows are appended as they are scored, so
-            they survive an error later on. Beside it,
-            ``<stem>_summary.csv`` (one row per video) and
-            ``<stem>_timelines/<video>.png`` are written.
+        out: CSV path for the rows. Rows are streamed to a temporary file
+            beside it as they are scored, which replaces ``out`` once every
+            input has been tried (also when some could not be scored and an
+            error follows); an interrupted run (Ctrl-C) leaves an existing
+            ``out`` as it was. Beside it, ``<stem>_summary.csv`` (one row
+            per video) and ``<stem>_timelines/<video>.png`` are written. An
+            ``out`` that is an input, the model or a file of the model's
+            folder, or that (or its summary or timelines) lies inside an
+            input folder, is refused before anything is read or written.
         face_crop: ``"card"`` (the cropping that made the training images,
             recorded in the model card by ``painzoo train`` from ``painzoo
             preprocess`` or the config; a card with none scores inputs whole
@@ -317,10 +322,13 @@ def predict(
             is resized whole and ``face_found`` is empty), a detector name
             (``"haar"``, ``"mtcnn"``) with the card's other settings, a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
-        fps: Video samples per second, by timestamp (``None`` = every frame).
-        batch_size: Faces per forward pass.
-        threshold: Decision threshold on ``p_pain`` (default: the card's, 0.5).
-        smooth_s: Width in seconds of the moving average drawn in timelines.
+        fps: Video samples per second, by timestamp (``None`` = every
+            frame); a finite number > 0.
+        batch_size: Faces per forward pass (an integer >= 1).
+        threshold: Decision threshold on ``p_pain`` in [0, 1] (default: the
+            card's, 0.5).
+        smooth_s: Width in seconds of the moving average drawn in timelines
+            (a finite number > 0).
         timelines: Write a timeline PNG per video (only with ``out``).
         progress: Show a progress bar over frames.
         on_error: ``"raise"``: after every input has been tried and the rows
@@ -337,10 +345,18 @@ def predict(
         (1 = pain, ``p_pain >= threshold``). ``.attrs["summary"]`` holds the
         per-video summary (:func:`summarize_video`).
 
+    A model whose card flags its training as ``not_learning`` (its loss did
+    not fall, or it fitted its training images hardly better than answering
+    one class) gives a warning naming its folder.
+
     Raises:
-        ValueError: For a model that is not painzoo's, an input of unknown
-            kind, or (``on_error="raise"``) an unreadable or empty video or a
-            video with no face in any frame — after the other inputs are done.
+        ValueError: For a number out of range (``fps``, ``batch_size``,
+            ``threshold``, ``smooth_s``), an ``out`` that would replace or
+            sit inside an input (both before anything is written), a model
+            that is not painzoo's, an input of unknown kind, or
+            (``on_error="raise"``) an unreadable or empty video or a video
+            with no face in any frame — after the other inputs are done and
+            the rows written.
         FileNotFoundError: For a missing model or input.
 
     Example:
@@ -350,72 +366,49 @@ def predict(
 
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; received {batch_size}.")
+    batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
+    fps = check_number(fps, "fps", low=0, low_open=True, none=True)
+    threshold = check_number(threshold, "threshold", low=0, high=1, none=True)
+    smooth_s = check_number(smooth_s, "smooth_s", low=0, low_open=True)
+    out_path = None if out is None else Path(out)
+    if out_path is not None and out_path.is_dir():
+        raise ValueError(
+            f"out {display_path(out_path)} is a folder; pass a CSV file path, e.g. "
+            f"{display_path(out_path / 'predictions.csv')}."
+        )
+    model_inputs = _model_inputs(model)
+    if out_path is not None:  # before the model is loaded and anything is read
+        _check_out(out_path, _direct_inputs(inputs) + model_inputs, timelines)
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     elif not isinstance(model, PainModel):
         model = PainModel.from_keras(model)
+    _warn_if_not_learning(model)
     thr = model.threshold if threshold is None else float(threshold)
     items = _expand_inputs(inputs)
+    if out_path is not None:  # the files a manifest lists
+        _check_out(out_path, [("input", p) for k, p in items if k != "array"], timelines)
     cropper = _make_cropper(face_crop, model)
     _say_scored_whole(face_crop, cropper, model)
     training_size = model.training_image_size if cropper is None else None
     cropping = _Cropping(cropper, model.input_spec, training_size)
-    out_path = None if out is None else Path(out)
-    sink = _CsvSink(out_path)
-    scorer = _Scorer(model, batch_size, thr, sink)
     summaries: list[dict] = []
+    videos: list[tuple[object, int, int]] = []  # (video, first row, end row) for timelines
     problems: list[str] = []
-    used: set = set()
-    bar = _progress_bar(items, fps, progress)
-    try:
-        for kind, item in items:
-            if kind == "video":
-                first = len(sink.collected) + len(scorer.rows)
-                video = None
-                try:
-                    video = VideoFrames(item, fps=fps)
-                    _score_video(video, cropping, scorer, bar)
-                except (ValueError, FileNotFoundError, OSError) as err:
-                    problems.append(str(err))
-                scorer.flush()
-                rows = sink.collected[first:]
-                if not rows:
-                    continue
-                summary = summarize_video(rows, thr, fps, video=video)
-                summaries.append(summary)
-                if cropping.detects and summary["frames_with_face"] == 0:
-                    problems.append(
-                        f"No face found in any of the {summary['frames']} sampled frame(s) of "
-                        f"{item} (detector {cropping.cropper.detector_name!r}); try "
-                        "--face-crop haar, another detector, or --face-crop none if the "
-                        "video is already a face close-up."
-                    )
-                if out_path is not None and timelines:
-                    plot_timeline(
-                        rows, thr, _timeline_path(out_path, item, used), smooth_s=smooth_s
-                    )
-                continue
-            if kind == "array":
-                name, rgb = item
-                rgb = np.asarray(rgb)
-            else:
-                name = str(item)
-                try:
-                    rgb = read_image(item)
-                except (ValueError, FileNotFoundError) as err:
-                    problems.append(str(err))
-                    _tick(bar)
-                    continue
-            found, box, pixels = cropping(rgb, name)
-            scorer.add(_row(name, 0, None, found, box), pixels)
-            _tick(bar)
-        scorer.flush()
-    finally:
+    with contextlib.ExitStack() as stack:
+        handle = None
+        if out_path is not None:
+            # rows go to a temporary file beside out; it replaces out when the block ends
+            # normally, and is removed on an error or Ctrl-C (out keeps its old rows)
+            handle = stack.enter_context(
+                open_replacing(out_path, "w", newline="", encoding="utf-8")
+            )
+        sink = _CsvSink(handle)
+        scorer = _Scorer(model, batch_size, thr, sink)
+        bar = _progress_bar(items, fps, progress)
         if bar is not None:
-            bar.close()
-        sink.close()
+            stack.callback(bar.close)
+        _score_items(items, fps, cropping, scorer, sink, bar, thr, summaries, videos, problems)
     cropping.warn()
     table = pd.DataFrame(sink.collected, columns=list(COLUMNS))
     table["face_found"] = table["face_found"].astype("boolean")
@@ -430,7 +423,12 @@ def predict(
     summary_table["complete"] = summary_table["complete"].astype("boolean")
     table.attrs["summary"] = summary_table
     if out_path is not None and summaries:
-        summary_table.to_csv(_summary_path(out_path), index=False)
+        atomic_write_text(_summary_path(out_path), summary_table.to_csv(index=False))
+    if out_path is not None and timelines:
+        used: set = set()
+        for video, first, end in videos:
+            rows = sink.collected[first:end]
+            plot_timeline(rows, thr, _timeline_path(out_path, video, used), smooth_s=smooth_s)
     if problems:
         where = f"; the {len(table)} row(s) scored are in {out_path}" if out_path else ""
         message = f"{len(problems)} input(s) could not be scored{where}:\n  " + "\n  ".join(
@@ -440,6 +438,109 @@ def predict(
             raise ValueError(message)
         warnings.warn(message, stacklevel=2)
     return table
+
+
+def _score_items(items, fps, cropping, scorer, sink, bar, thr, summaries, videos, problems):
+    """Score every input in order; collect video summaries and the inputs' problems."""
+    for kind, item in items:
+        if kind == "video":
+            first = len(sink.collected) + len(scorer.rows)
+            video = None
+            try:
+                video = VideoFrames(item, fps=fps)
+                _score_video(video, cropping, scorer, bar)
+            except (ValueError, FileNotFoundError, OSError) as err:
+                problems.append(str(err))
+            scorer.flush()
+            rows = sink.collected[first:]
+            if not rows:
+                continue
+            summary = summarize_video(rows, thr, fps, video=video)
+            summaries.append(summary)
+            videos.append((item, first, len(sink.collected)))
+            if cropping.detects and summary["frames_with_face"] == 0:
+                problems.append(
+                    f"No face found in any of the {summary['frames']} sampled frame(s) of "
+                    f"{item} (detector {cropping.cropper.detector_name!r}); try "
+                    "--face-crop haar, another detector, or --face-crop none if the "
+                    "video is already a face close-up."
+                )
+            continue
+        if kind == "array":
+            name, rgb = item
+            rgb = np.asarray(rgb)
+        else:
+            name = str(item)
+            try:
+                rgb = read_image(item)
+            except (ValueError, FileNotFoundError) as err:
+                problems.append(str(err))
+                _tick(bar)
+                continue
+        found, box, pixels = cropping(rgb, name)
+        scorer.add(_row(name, 0, None, found, box), pixels)
+        _tick(bar)
+    scorer.flush()
+
+
+# -- what predict reads and writes ----------------------------------------------------------
+def _model_inputs(model) -> list[tuple[str, Path]]:
+    """The model's files as inputs: its folder when it has a card, else the file itself."""
+    if isinstance(model, PainModel):
+        path = model.path
+    elif isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+    else:
+        return []
+    if path is None:
+        return []
+    path = Path(path)
+    if path.is_dir():
+        return [("model folder", path)]
+    if (path.parent / CARD_FILE).is_file():  # a folder written by painzoo train
+        return [("model", path), ("model folder", path.parent)]
+    return [("model", path)]
+
+
+def _direct_inputs(inputs) -> list[tuple[str, Path]]:
+    """The paths given as inputs (files, folders, manifests), before expansion."""
+    if isinstance(inputs, np.ndarray):
+        return []
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    out = []
+    for entry in inputs:
+        path = Path(entry)
+        out.append(("input folder" if path.is_dir() else "input", path))
+    return out
+
+
+def _check_out(out: Path, inputs, timelines: bool) -> None:
+    """Refuse an ``out`` (or its summary or timelines) that is or lies in an input."""
+    outputs = [("--out", out), ("its summary CSV", _summary_path(out))]
+    if timelines:
+        outputs.append(("its timelines folder", _timelines_folder(out)))
+    check_outputs(
+        outputs,
+        inputs,
+        command="painzoo predict",
+        fix="Pass --out a new CSV path outside the inputs and the model folder, e.g. "
+        "predictions.csv in the working folder.",
+    )
+
+
+def _warn_if_not_learning(model: PainModel) -> None:
+    training = model.card.get("training") or {}
+    if isinstance(training, dict) and training.get("flag") == FLAG_NOT_LEARNING:
+        where = display_path(model.path.parent) if model.path is not None else "this model"
+        warnings.warn(
+            f"The model in {where} did not learn when it was trained (its card's training "
+            f"flag is {FLAG_NOT_LEARNING!r}: its loss did not fall, or it classified its "
+            "training images hardly better than answering one class), so its p_pain says "
+            "little. Retrain it (more epochs, another recipe) before relying on it.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _score_video(video: VideoFrames, cropping, scorer, bar) -> None:
@@ -477,8 +578,12 @@ def _summary_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}_summary.csv")
 
 
+def _timelines_folder(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_timelines")
+
+
 def _timeline_path(out: Path, video, used: set) -> Path:
-    folder = out.with_name(f"{out.stem}_timelines")
+    folder = _timelines_folder(out)
     stem = Path(video).stem
     target, n = folder / f"{stem}.png", 2
     while target in used:  # two videos with one name in different folders
@@ -636,7 +741,9 @@ def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: 
     ax.legend(loc="upper left", fontsize=7, ncol=4, frameon=False)
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        with replace_when_complete(path) as tmp:  # an old PNG stays until the new one is whole
+            fig.savefig(tmp, format=path.suffix[1:] or "png")
+    finally:
+        plt.close(fig)
     return path

@@ -88,11 +88,21 @@ def train(
     )
     from painzoo.models.lbp_svm import is_baseline
     from painzoo.training.recipe import Recipe
+    from painzoo.utils.files import replace_when_complete
+    from painzoo.utils.numbers import check_number
 
     if config is None and not isinstance(data, Dataset):
         raise ValueError(
             "painzoo.train needs a config (name or YAML file) or data=<Dataset>; received neither."
         )
+    epochs = check_number(epochs, "epochs", low=1, integer=True, none=True)
+    seed = check_number(seed, "seed", low=0, integer=True, none=True)
+    if isinstance(image_size, (tuple, list)):
+        image_size = tuple(check_number(v, "image_size", low=1, integer=True) for v in image_size)
+    else:
+        image_size = check_number(image_size, "image_size", low=1, integer=True, none=True)
+    if out is None or str(out) == "":
+        raise ValueError("out must be a folder for model.keras and model.json; received none.")
     cfg = {}
     if config is not None:
         side = image_size if isinstance(image_size, int) else None  # (h, w) is applied below
@@ -107,6 +117,7 @@ def train(
         face_crop = cfg.get("face_crop")
     if isinstance(data, Dataset):
         ds, data_name = data, data.name
+        _check_out(out, data, cfg, results)
         if face_crop:
             from painzoo import preprocess
 
@@ -117,9 +128,18 @@ def train(
             raise ValueError(
                 f"Unknown data {data_name!r}; the config defines {sorted(cfg['data'])}."
             )
+        if face_crop:  # the images as read (cached): the crops live in painzoo's cache
+            _check_out(
+                out,
+                load_data(data_name, cfg["data"], config_dir=cfg.get("config_dir")),
+                cfg,
+                results,
+            )
         ds = load_data(
             data_name, cfg["data"], config_dir=cfg.get("config_dir"), face_crop=face_crop
         )
+        if not face_crop:
+            _check_out(out, ds, cfg, results)
     classes = sorted(set(ds.labels.tolist()))
     if classes != [0, 1]:
         raise ValueError(
@@ -178,9 +198,50 @@ def train(
     )
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    net.save(folder / MODEL_FILE)
+    with replace_when_complete(folder / MODEL_FILE) as tmp:  # an old model stays until then
+        net.save(tmp)
     write_card(card, folder)
     return PainModel(net, card, folder / MODEL_FILE)
+
+
+def _check_out(out, ds, cfg: dict, results) -> None:
+    """Refuse an ``out`` folder that is an input or lies in the data's image folder."""
+    from painzoo.utils.files import check_outputs
+
+    inputs = [("image folder", f) for f in _image_folders(ds)]
+    if cfg.get("config_file") and Path(cfg["config_file"]).is_file():
+        inputs.append(("config", cfg["config_file"]))
+    if results is not None:
+        inputs.append(("--results folder", results))
+    check_outputs(
+        {"--out": out},
+        inputs,
+        command="painzoo train",
+        fix="Pass --out a new folder outside the data, e.g. a folder named after the model "
+        "next to the data folder.",
+    )
+
+
+def _image_folders(ds) -> list[Path]:
+    """Folders that hold the data's image files: each file's folder and their common folder.
+
+    The common folder is left out when it is a file-system root, the home
+    folder or the working folder, which hold much more than the data.
+    """
+    import os
+
+    parents = sorted({p.parent for p in ds.image_paths if str(p) not in ("", ".")})
+    if not parents:
+        return []
+    folders = list(parents)
+    try:
+        common = Path(os.path.commonpath([os.path.abspath(p) for p in parents]))
+    except ValueError:  # different drives
+        return folders
+    broad = {Path(common.anchor), Path.home().resolve(), Path.cwd().resolve()}
+    if common.resolve() not in broad and common not in folders:
+        folders.append(common)
+    return folders
 
 
 def _model_spec(entries, model: str, expand_models) -> dict:

@@ -27,7 +27,7 @@ from painzoo.datasets.loaders import load_csv, load_folder, load_mintpain
 from painzoo.datasets.manifest import PREPROCESSING_FILE, Dataset
 from painzoo.preprocess.background import BackgroundRemover
 from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector
-from painzoo.utils.files import atomic_write_text
+from painzoo.utils.files import atomic_write_text, check_outputs
 
 __all__ = [
     "FaceCrop",
@@ -560,8 +560,10 @@ def preprocess_folder(
     :class:`Dataset` (``.preprocessing``), ``painzoo train`` copies it into
     the model card, and ``painzoo predict`` applies the same crop to new
     images. This is ``painzoo preprocess SRC DST``. Nothing is
-    written when an output would replace an input file (the source manifest
-    or an image); the error says so before any work is done.
+    written when ``dst`` is the source folder or lies inside it, or when an
+    output would replace an input file (the source manifest or an image);
+    the error says so before any work is done. The manifest is written
+    atomically (an existing one is replaced only by a complete one).
 
     Args:
         src: A folder read with :func:`~painzoo.datasets.load_folder` and
@@ -585,11 +587,18 @@ def preprocess_folder(
 
     Raises:
         FileNotFoundError: If ``src`` does not exist.
-        ValueError: If ``dst/manifest.csv`` or a crop would overwrite an
-            input file, or for a bad image with ``on_error="error"``.
+        ValueError: If ``dst`` is or lies inside the source folder, if
+            ``dst/manifest.csv`` or a crop would overwrite an input file, or
+            for a bad image with ``on_error="error"``.
     """
 
+    from painzoo.utils.numbers import check_number
+
+    size = check_number(size, "size", low=1, integer=True)
+    margin = check_number(margin, "margin", low=0)
     src, dst = Path(src), Path(dst)
+    if src.is_dir():  # DST equal to SRC, or inside it, would rewrite or mix with the source
+        _refuse_overwrite([("DST", dst)], [("source folder", src)], src, dst)
     if src.is_file():
         ds = load_csv(src)
     elif src.is_dir() and layout == "mintpain":
@@ -603,7 +612,7 @@ def preprocess_folder(
     inputs = [src] if src.is_file() else []
     inputs += [p for p in ds.image_paths if str(p) not in ("", ".")]
     manifest = dst / "manifest.csv"
-    _refuse_overwrite([manifest], inputs, src, dst)
+    _refuse_overwrite([("the manifest", manifest)], inputs, src, dst)
     cropper = FaceCropper(
         detector,
         size=size,
@@ -625,7 +634,7 @@ def preprocess_folder(
             out_rel = Path(f"{i:06d}.png")
         used.add(str(out_rel))
         targets.append(images_dir / out_rel)
-    _refuse_overwrite(targets, inputs, src, dst)
+    _refuse_overwrite([("a crop", t) for t in targets], inputs, src, dst)
     for cached, target in zip(frame["image"], targets):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, target)
@@ -656,24 +665,11 @@ def _painzoo_version() -> str:
         return "unknown"
 
 
-def _refuse_overwrite(outputs: list[Path], inputs: list[Path], src: Path, dst: Path) -> None:
-    """Raise if writing any of ``outputs`` would replace one of ``inputs``."""
-    taken = {os.path.normcase(os.path.realpath(p)) for p in inputs}
-    for out in outputs:
-        clash = os.path.normcase(os.path.realpath(out)) in taken
-        if not clash and out.exists():
-            clash = any(_same_file(out, p) for p in inputs if p.name == out.name)
-        if clash:
-            raise ValueError(
-                f"painzoo preprocess would overwrite its input {display_path(out)} (source "
-                f"{display_path(src)}, output folder {display_path(dst)}); nothing was written. "
-                "Choose an output folder that holds none of the inputs, e.g. "
-                f"{display_path(dst / 'crops')}."
-            )
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+def _refuse_overwrite(outputs: list, inputs: list, src: Path, dst: Path) -> None:
+    """Raise if writing any of ``outputs`` would replace, or land inside, one of ``inputs``."""
+    fix = "Choose an output folder outside the source that holds none of the inputs"
+    if src.is_dir():
+        fix += f", e.g. {display_path(src.parent / (src.name + '-crops'))}."
+    else:
+        fix += f", e.g. {display_path(dst / 'crops')}."
+    check_outputs(outputs, inputs, command="painzoo preprocess", fix=fix)

@@ -190,6 +190,14 @@ def gpu_available() -> bool:
     return False
 
 
+#: Advice added to the message of a bad numeric recipe field.
+_NUMBER_FIXES = {
+    "test_resize": "It is the resize side for a 224 input before the centre crop (P1: 256); "
+    "null resizes the whole image.",
+    "verbose": "It is model.fit's verbosity: 0 silent, 1 bar, 2 a line per epoch.",
+}
+
+
 @dataclass
 class Recipe:
     """How to train a zoo model.
@@ -365,49 +373,19 @@ class Recipe:
             raise ValueError(
                 f"precision must be one of {_PRECISIONS}; received {self.precision!r}."
             )
-        if not (0.0 <= float(self.validation_split) < 1.0):
-            raise ValueError(
-                f"validation_split must be in [0, 1); received {self.validation_split}."
-            )
-        if self.test_resize is not None and int(self.test_resize) < 224:
-            raise ValueError(
-                f"test_resize is the resize side for a 224 input before the centre crop (e.g. "
-                f"256), so it must be >= 224 or null; received {self.test_resize}."
-            )
+        self._check_numbers()
         if self.distribute not in _DISTRIBUTE:
             raise ValueError(
                 f"distribute must be one of {_DISTRIBUTE}; received {self.distribute!r}."
             )
         if self.schedule not in _SCHEDULES:
             raise ValueError(f"schedule must be one of {_SCHEDULES}; received {self.schedule!r}.")
-        if not (0.0 <= float(self.warmup_fraction) < 1.0):
-            raise ValueError(
-                f"warmup_fraction must be in [0, 1); received {self.warmup_fraction}."
-            )
-        if not (0.0 <= float(self.label_smoothing) < 1.0):
-            raise ValueError(
-                f"label_smoothing must be in [0, 1); received {self.label_smoothing}."
-            )
-        if self.bn_momentum is not None and not (0.0 <= float(self.bn_momentum) < 1.0):
-            raise ValueError(
-                f"bn_momentum must be in [0, 1) or None; received {self.bn_momentum}."
-            )
-        if self.ema_momentum is not None and (
-            isinstance(self.ema_momentum, bool)
-            or not isinstance(self.ema_momentum, (int, float))
-            or not 0.0 < self.ema_momentum < 1.0
-        ):
-            raise ValueError(
-                f"ema_momentum must be a number in (0, 1) or None; received {self.ema_momentum!r}."
-            )
         if self.ema_momentum is not None and self.early_stopping:
             raise ValueError(
                 "ema_momentum and early_stopping cannot be combined: early stopping restores "
                 "its best epoch's weights over the average when training ends, so the average "
                 "would be lost. Set one of them to null / 0."
             )
-        if self.dropout is not None and not (0.0 <= float(self.dropout) < 1.0):
-            raise ValueError(f"dropout must be in [0, 1) or None; received {self.dropout}.")
         if isinstance(self.augment, str) and self.augment.lower() not in _AUGMENTATIONS:
             raise ValueError(
                 f"augment must be one of {list(_AUGMENTATIONS)}, null or (in Python) Keras "
@@ -416,26 +394,6 @@ class Recipe:
         if self.input_norm not in _INPUT_NORMS:
             raise ValueError(
                 f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."
-            )
-        if int(self.min_steps) < 0 or int(self.min_batches_per_epoch) < 0:
-            raise ValueError(
-                "min_steps and min_batches_per_epoch must be >= 0; received "
-                f"{self.min_steps} and {self.min_batches_per_epoch}."
-            )
-        for key in ("learning_rate", "weight_decay"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(
-                    f"{key} must be a number >= 0; received {value!r}. (YAML reads 1e-4 as a "
-                    "string; write 1.0e-4.)"
-                )
-        if self.max_step_ratio is not None and (
-            isinstance(self.max_step_ratio, bool)
-            or not isinstance(self.max_step_ratio, (int, float))
-            or not self.max_step_ratio > 0
-        ):
-            raise ValueError(
-                f"max_step_ratio must be a number > 0 or None; received {self.max_step_ratio!r}."
             )
         for key in ("data_init", "recompute_bn", "batch_renorm", "model_aids"):
             if not isinstance(getattr(self, key), bool):
@@ -451,6 +409,48 @@ class Recipe:
             raise ValueError(
                 f"class_weight must be None, 'balanced' or a dict; received {self.class_weight!r}."
             )
+
+    #: Every numeric field: ``(low, high, low_open, high_open, integer, none)``.
+    _NUMBERS = {
+        "learning_rate": (0, None, False, False, False, False),
+        "weight_decay": (0, None, False, False, False, False),
+        "batch_size": (1, None, False, False, True, False),
+        "epochs": (1, None, False, False, True, False),
+        "test_resize": (224, None, False, False, True, True),
+        "seed": (0, None, False, False, True, False),
+        "validation_split": (0, 1, False, True, False, False),
+        "verbose": (0, 2, False, False, True, False),
+        "warmup_fraction": (0, 1, False, True, False, False),
+        "min_steps": (0, None, False, False, True, False),
+        "min_batches_per_epoch": (0, None, False, False, True, False),
+        "label_smoothing": (0, 1, False, True, False, False),
+        "bn_momentum": (0, 1, False, True, False, True),
+        "dropout": (0, 1, False, True, False, True),
+        "early_stopping": (0, None, False, False, True, False),
+        "max_step_ratio": (0, None, True, False, False, True),
+        "ema_momentum": (0, 1, True, True, False, True),
+    }
+
+    def _check_numbers(self) -> None:
+        """Every numeric field finite and in range; the message names the field and range."""
+        from painzoo.utils.numbers import check_number
+
+        for key, (low, high, low_open, high_open, integer, none) in self._NUMBERS.items():
+            value = check_number(
+                getattr(self, key),
+                key,
+                low=low,
+                high=high,
+                low_open=low_open,
+                high_open=high_open,
+                integer=integer,
+                none=none,
+                fix=_NUMBER_FIXES.get(key),
+            )
+            setattr(self, key, value)
+        if isinstance(self.class_weight, dict):
+            for label, weight in self.class_weight.items():
+                check_number(weight, f"class_weight[{label!r}]", low=0)
 
     # -- construction -------------------------------------------------------------
     @classmethod

@@ -1,19 +1,35 @@
-"""The one atomic file write of painzoo: a temporary file, then a rename.
+"""How painzoo writes files: never over its own inputs, never half a file.
 
-Every file painzoo writes for a reader that may look at it at any moment
-(results, reports, model cards, face-crop metadata, converted weights) goes
-through :func:`atomic_write_bytes`, so that reader sees the old file or the
-new one, never half a file, and a failed write leaves the old file in place.
-:mod:`painzoo.benchmark.storage` adds the run folder's error message on top.
+Two rules hold for every command that writes:
+
+- :func:`check_outputs` refuses, before any work, an output path that is one
+  of the command's inputs (a file or folder it reads, the model) or lies
+  inside an input folder; the message names both paths and what to do.
+- An existing output is replaced only once the new one is complete: it is
+  written beside it under a temporary name and then moved into place
+  (:func:`atomic_write_bytes` for data in memory, :func:`replace_when_complete`
+  for a file written by a library that takes a path, :func:`open_replacing`
+  for a file written as it goes). A reader sees the old file or the new one,
+  never half a file, and a failed or interrupted write leaves the old file
+  in place. :mod:`painzoo.benchmark.storage` adds the run folder's error
+  message on top.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_outputs",
+    "open_replacing",
+    "replace_when_complete",
+]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -48,3 +64,197 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to a local ``path`` atomically (:func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _temporary_beside(path: Path) -> Path:
+    """A unique hidden name next to ``path`` that keeps its suffix (``.keras``, ``.png``)."""
+    return path.parent / f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}"
+
+
+@contextlib.contextmanager
+def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` when the block ends.
+
+    For writers that take a path (``model.save``, ``fig.savefig``,
+    ``cv2.imwrite``): write to the path yielded. When the block ends
+    normally the file is moved onto ``path`` in one rename; when it raises
+    (an error, Ctrl-C) the temporary file is removed and ``path`` keeps its
+    old content. The temporary name keeps the suffix of ``path``, so writers
+    that choose a format by suffix choose the right one. Missing parent
+    folders are created.
+
+    Example:
+        >>> with replace_when_complete("out/model.keras") as tmp:  # doctest: +SKIP
+        ...     model.save(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_beside(path)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"Nothing was written for {_shown(path)}.")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def open_replacing(path: str | os.PathLike, mode: str = "w", **open_kwargs):
+    """Open a temporary file beside ``path``; it replaces ``path`` when the block ends.
+
+    For files written as work goes on (rows streamed to a CSV): everything
+    goes to a temporary file next to ``path`` (created with mode ``0666``
+    minus the umask); when the ``with`` block ends normally, the file is
+    closed and moved onto ``path``. When the block raises (an error, Ctrl-C)
+    it is removed and an existing ``path`` is left as it was. A caller that
+    has collected errors it wants to raise after the rows are saved raises
+    them after the block.
+
+    Args:
+        path: The final file.
+        mode: A write mode of :func:`open` (``"w"``, ``"wb"``).
+        **open_kwargs: Passed to :func:`open` (``newline``, ``encoding``).
+
+    Example:
+        >>> with open_replacing("rows.csv", newline="", encoding="utf-8") as f:  # doctest: +SKIP
+        ...     csv.writer(f).writerows(rows)
+    """
+    if not any(c in mode for c in "wx"):
+        raise ValueError(
+            f"open_replacing writes a new file; mode must be 'w' or 'wb', not {mode!r}."
+        )
+    mode = mode.replace("x", "w")
+    with replace_when_complete(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
+            yield handle
+
+
+# -- outputs that would replace inputs ------------------------------------------------
+def _shown(path) -> str:
+    """A path as printable text, whatever bytes its name holds (``\\xNN`` escapes)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _real(path) -> str:
+    return os.path.normcase(os.path.realpath(os.path.abspath(os.fspath(path))))
+
+
+def _inside(child: str, folder: str) -> bool:
+    """Whether the resolved path ``child`` lies strictly inside the resolved ``folder``."""
+    try:
+        return os.path.commonpath([child, folder]) == folder and child != folder
+    except ValueError:  # different drives
+        return False
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _as_list(paths) -> list:
+    if paths is None:
+        return []
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        return [paths]
+    if isinstance(paths, dict):
+        return list(paths.items())
+    return list(paths)
+
+
+def _labelled(entry) -> tuple[str | None, Path]:
+    if isinstance(entry, tuple):
+        label, path = entry
+        return (None if label is None else str(label)), Path(path)
+    return None, Path(entry)
+
+
+def check_outputs(
+    outputs: Iterable | dict | str | os.PathLike,
+    inputs: Iterable | dict | str | os.PathLike,
+    *,
+    command: str,
+    fix: str | None = None,
+) -> None:
+    """Refuse outputs that would write over, or into, what a command reads.
+
+    Call it with every argument known, before any work is done and before
+    any file is opened for writing. An output is refused when it
+
+    - is one of the inputs (the same path after resolving ``..`` and links,
+      or the same file under another name: a hard link);
+    - lies inside an input that is a folder (a folder of images read
+      recursively, a model folder written by ``painzoo train``): a later
+      run would read it back as input, or it replaces a file of the folder;
+    - is a folder that is an input, or an output folder equal to an input
+      file.
+
+    An output folder that merely *holds* an input (``--out .`` beside the
+    images) is allowed; list the files that will be written into it as
+    outputs too when their names are known.
+
+    Args:
+        outputs: The paths the command will write (files or folders), as a
+            path, a list of paths, a list of ``(label, path)`` pairs or a
+            ``{label: path}`` dict; the label (``"--out"``, ``"the summary
+            CSV"``) is how the message names the output.
+        inputs: The paths it reads (files or folders; folders count with
+            everything inside them), in the same forms; the label is the
+            noun after "its" in the message (``"model folder"``; default
+            ``"input"`` or ``"input folder"``). A path that does not exist
+            is compared as a file.
+        command: How the message names the command, ``"painzoo predict"``.
+        fix: What to do, appended to the message; by default it suggests
+            a path outside the input (for an output inside an input folder:
+            the same name beside that folder).
+
+    Raises:
+        ValueError: ``"painzoo predict: --out vid.avi would overwrite its
+            input vid.avi; nothing was written. …"`` or ``"… would be written
+            inside its input folder videos …"``, naming the output, the
+            input, and the fix.
+
+    Example:
+        >>> check_outputs({"--out": "videos/p.csv"}, ["videos"], command="painzoo predict")
+        ... # doctest: +SKIP
+        Traceback (most recent call last):
+        ValueError: painzoo predict: --out videos/p.csv would be written inside its input
+        folder videos; nothing was written. ...
+    """
+    outs = [_labelled(e) for e in _as_list(outputs)]
+    ins = [_labelled(e) for e in _as_list(inputs)]
+    resolved = [(label, path, _real(path), path.is_dir()) for label, path in ins]
+    taken = {r[2] for r in resolved}
+    for out_label, out in outs:
+        out_real = _real(out)
+        for in_label, inp, in_real, in_dir in resolved:
+            kind = in_label or ("input folder" if in_dir else "input")
+            if out_real == in_real or (out.exists() and inp.exists() and _same_file(out, inp)):
+                how = f"would overwrite its {kind}"
+                suggestion = _sibling(out)
+            elif in_dir and _inside(out_real, in_real):
+                how = f"would be written inside its {kind}"
+                suggestion = inp.parent / out.name if out.name else None
+            else:
+                continue
+            what = f"{out_label} {_shown(out)}" if out_label else f"the output {_shown(out)}"
+            if fix is None:
+                hint = "Choose an output path that is none of the inputs and outside every input folder"
+                if suggestion is not None and _real(suggestion) not in taken:
+                    hint += f", e.g. {_shown(suggestion)}"
+                hint += "."
+            else:
+                hint = fix
+            raise ValueError(f"{command}: {what} {how} {_shown(inp)}; nothing was written. {hint}")
+
+
+def _sibling(path: Path) -> Path | None:
+    """Another name beside ``path``: ``x-out.csv`` for ``x.csv``, ``x-out`` for a folder."""
+    if not path.name:
+        return None
+    return path.with_name(f"{path.stem}-out{path.suffix}")
