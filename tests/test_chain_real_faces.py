@@ -181,3 +181,95 @@ def test_a_card_without_a_crop_says_inputs_are_scored_whole(tmp_path):
     assert sum("scored whole" in m and "records no face crop" in m for m in messages) == 1
     assert sum("far larger than the model's training images" in m for m in messages) == 1
     assert rows["face_found"].isna().all() and rows["p_pain"].notna().all()
+
+
+def _clip(path: Path) -> Path:
+    """4 s of a person from the fixture: 2 s neutral, 2 s smiling, moving a little (10 fps)."""
+    import cv2
+
+    from painzoo.datasets.io import read_image
+
+    rng = np.random.default_rng(0)
+    faces = [read_image(FACES / "new" / "no_pain" / "091_03.jpg")] * 20
+    faces += [read_image(FACES / "new" / "pain" / "091_08.jpg")] * 20
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (256, 256))
+    for rgb in faces:
+        dx, dy = rng.uniform(-6, 6, 2)
+        moved = cv2.warpAffine(rgb, np.float32([[1, 0, dx], [0, 1, dy]]), (256, 256))
+        writer.write(cv2.cvtColor(moved, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def test_frames_fill_the_sheet_agreement(tmp_path, capsys):
+    """frames on a real video -> raters fill the blinded sheet -> agreement; no refill."""
+    video = _clip(tmp_path / "patient_day1.avi")
+    out = tmp_path / "rating"
+    argv = ["frames", video, "--out", out, "--every", "0.5", "--raters", "3", "--seed", "0"]
+    assert _run(*argv, "--no-progress") == 0
+    sheet_path = out / "for_raters" / "rating_sheet.csv"
+    sheet = pd.read_csv(sheet_path)
+    key = pd.read_csv(out / "rating_key.csv").set_index("id")
+    # nothing the raters get names the video
+    given = [p.name for p in (out / "for_raters").rglob("*")] + list(sheet.columns)
+    assert not any("patient" in name for name in given)
+    assert len(sheet) >= 4
+    truth = np.where(key.loc[sheet["id"], "time_s"].to_numpy() >= 2, 2, 0)
+    for r in (1, 2, 3):
+        for unit in ("orbital", "ear", "nose", "whisker"):
+            sheet[f"r{r}_{unit}"] = truth
+    sheet.loc[0, "r3_ear"] = 1  # one disagreement
+    sheet.to_csv(sheet_path, index=False)
+    capsys.readouterr()
+    assert _run("agreement", sheet_path) == 0
+    report = capsys.readouterr().out
+    assert "orbital" in report and "ICC" in report
+    # a second run into the folder of the filled sheet is refused; the ratings stay
+    before = sheet_path.read_bytes()
+    assert _run(*argv, "--no-progress") == 2
+    assert sheet_path.read_bytes() == before
+    # a score off the scale is named, not used
+    sheet.loc[1, "r2_nose"] = 7
+    sheet.to_csv(sheet_path, index=False)
+    assert _run("agreement", sheet_path) == 2
+    assert "r2_nose" in capsys.readouterr().err
+
+
+def test_the_chain_refuses_to_overwrite_inputs_and_bad_numbers(chain, tmp_path, capsys):
+    """Outputs over inputs and numbers out of range stop before anything is written."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes((FACES / "new" / "pain" / "064_08.jpg").read_bytes())
+    model = chain / "model"
+    kept = {p: p.read_bytes() for p in (photo, model / "model.keras", model / "model.json")}
+    cases = [
+        ["predict", model, photo, "--out", photo],
+        ["predict", model, photo, "--out", model / "model.keras"],
+        ["predict", model, photo, "--out", model / "scores.csv"],
+        ["predict", model, photo, "--out", tmp_path / "p.csv", "--threshold", "1.5"],
+        ["predict", model, photo, "--out", tmp_path / "p.csv", "--fps", "0"],
+        [
+            "train",
+            "--config",
+            chain / "faces.yaml",
+            "--model",
+            "songnet",
+            "--out",
+            tmp_path / "m",
+            "--epochs",
+            "0",
+        ],
+        ["preprocess", FACES / "train", FACES / "train" / "crops", "--layout", "label"],
+    ]
+    for argv in cases:
+        assert _run(*argv) == 2, argv
+        assert "error" in capsys.readouterr().err
+    assert all(p.read_bytes() == data for p, data in kept.items())
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "m").exists()
+    assert not (FACES / "train" / "crops").exists()
+    config = chain / "faces.yaml"
+    nan = chain / "nan.yaml"  # beside faces.yaml: its manifest path is relative
+    nan.write_text(
+        config.read_text().replace("preset: painzoo,", "preset: painzoo, learning_rate: .nan,")
+    )
+    assert _run("train", "--config", nan, "--model", "songnet", "--out", tmp_path / "m2") == 2
+    assert "learning_rate" in capsys.readouterr().err

@@ -9,7 +9,6 @@ one.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import warnings
@@ -21,6 +20,7 @@ import pandas as pd
 
 from painzoo.datasets.io import read_image, resize_image, write_image
 from painzoo.datasets.labels import check_binary_labels
+from painzoo.utils.files import read_json_object
 
 __all__ = [
     "PREPROCESSING_FILE",
@@ -642,15 +642,11 @@ def read_preprocessing(manifest: str | os.PathLike) -> dict | None:
     record_path = path.parent / PREPROCESSING_FILE
     if not record_path.is_file():
         return None
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(
-            f"{record_path} is not valid JSON ({err}); it is the record painzoo preprocess "
-            "writes beside its manifest. Run painzoo preprocess again or delete the file."
-        ) from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{record_path} holds no JSON object; run painzoo preprocess again.")
+    record = read_json_object(
+        record_path,
+        what="the record painzoo preprocess writes beside its manifest",
+        fix="Run painzoo preprocess again or delete the file.",
+    )
     if record.get("manifest", path.name) != path.name:
         return None
     return record

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import warnings
 from pathlib import Path
@@ -12,6 +11,7 @@ from painzoo.datasets.io import read_image, write_image
 from painzoo.explain._common import overlay_heatmap
 from painzoo.explain.global_maps import METHODS, local_heatmaps
 from painzoo.preprocess.face import cropper_for
+from painzoo.utils.files import read_json_object
 
 __all__ = ["explain_files", "load_model"]
 
@@ -162,11 +162,9 @@ def _model_and_crop(model_path) -> tuple[Path, dict | None]:
     card_path = path.parent / "model.json"
     if not card_path.is_file():
         return path, None
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(
-            f"{card_path} is not valid JSON ({err}); it is the model card painzoo train "
-            "writes. Train the model again or pass face_crop explicitly."
-        ) from None
-    return path, card.get("face_crop") if isinstance(card, dict) else None
+    card = read_json_object(
+        card_path,
+        what="the model card painzoo train writes",
+        fix="Train the model again or pass face_crop explicitly.",
+    )
+    return path, card.get("face_crop")

@@ -258,3 +258,24 @@ def _sibling(path: Path) -> Path | None:
     if not path.name:
         return None
     return path.with_name(f"{path.stem}-out{path.suffix}")
+
+
+def read_json_object(path: str | os.PathLike, *, what: str, fix: str) -> dict:
+    """A JSON file holding one object, or a ``ValueError`` that names it.
+
+    Args:
+        path: The file (it must exist).
+        what: What the file is, for the message (e.g. "the model card painzoo
+            train writes").
+        fix: What the user can do, for the message.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); it is {what}. {fix}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path} holds no JSON object; it is {what}. {fix}")
+    return record
