@@ -284,7 +284,10 @@ class _Worker:
 
     def give(self, unit) -> None:
         self.unit = unit
-        self.conn.send(unit)
+        try:
+            self.conn.send(unit)
+        except OSError:  # it died already (broken pipe): its sentinel tells the loop
+            pass
 
     def finish(self) -> None:
         """Ask an idle worker to end, and wait for it (terminated if it does not)."""

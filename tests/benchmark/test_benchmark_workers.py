@@ -257,18 +257,37 @@ def _signal_the_group_and_die(conn):
     os.kill(os.getpid(), signal.SIGTERM)  # and the worker itself, which dies of it
 
 
-def test_a_worker_ended_by_the_stop_abandons_its_unit(tmp_path, monkeypatch):
-    """SIGTERM to the process group: the worker dies with the run's stop; not a failure."""
+def _fork_worker(target, *, wait=False):
+    """A stand-in for LocalExecutor._start_worker running ``target(conn)`` in a fork."""
     fork = multiprocessing.get_context("fork")  # a target defined here, nothing to import
 
     def start(self, ctx, out, threads, jobs):
         parent, child = fork.Pipe(duplex=True)
-        proc = fork.Process(target=_signal_the_group_and_die, args=(child,), daemon=True)
+        proc = fork.Process(target=target, args=(child,), daemon=True)
         proc.start()
         child.close()
+        if wait:
+            proc.join()
         return executors_module._Worker(proc, parent)
 
-    monkeypatch.setattr(LocalExecutor, "_start_worker", start)
+    return start
+
+
+def _exit_at_once(conn):
+    os._exit(3)
+
+
+def test_a_worker_dead_before_its_unit_is_sent_is_a_failed_unit(tmp_path, monkeypatch):
+    """Sending the unit to a worker that already died (broken pipe) does not end the run."""
+    monkeypatch.setattr(LocalExecutor, "_start_worker", _fork_worker(_exit_at_once, wait=True))
+    outcomes = list(LocalExecutor(jobs=1, threads=1).map([{"run_id": "u"}], str(tmp_path)))
+    assert len(outcomes) == 1 and "WorkerDied" in outcomes[0].error
+    assert "exit code 3" in outcomes[0].error
+
+
+def test_a_worker_ended_by_the_stop_abandons_its_unit(tmp_path, monkeypatch):
+    """SIGTERM to the process group: the worker dies with the run's stop; not a failure."""
+    monkeypatch.setattr(LocalExecutor, "_start_worker", _fork_worker(_signal_the_group_and_die))
     seen = []
     with handle_signals() as stop:
         outcomes = LocalExecutor(jobs=1, threads=1).map([{"run_id": "u"}], str(tmp_path))
