@@ -110,9 +110,9 @@ def run(
         ValueError: For an invalid config, an unknown executor, or ``jobs``
             with an executor other than ``"local"``.
         ImportError: For ``executor="ray"`` without Ray (``pip install "painzoo[ray]"``).
-        RunStopped: For a stop requested before the output folder is opened
-            (nothing is written then); a later one ends the run with
-            ``interrupted`` set and the report of what finished.
+        ~painzoo.benchmark.stopping.RunStopped: For a stop requested before the
+            output folder is opened (nothing is written then); a later one ends
+            the run with ``interrupted`` set and the report of what finished.
     """
     # SIGINT/SIGTERM only set a flag for the whole run, the report included, so a
     # signal can neither be lost nor cut the report short. Inside ``painzoo benchmark``

@@ -43,7 +43,7 @@ def _config(out) -> dict:
 
 def _read(path) -> str:
     try:
-        return Path(path).read_text()
+        return Path(path).read_text(errors="replace")
     except OSError:  # the process ended meanwhile
         return ""
 
@@ -65,7 +65,7 @@ def _has_worker(pid) -> bool:
     """Whether a worker process (``multiprocessing`` spawn) of the command exists."""
     for task in Path(f"/proc/{pid}/task").glob("*"):
         for child in _read(task / "children").split():
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if "spawn_main" in _read(f"/proc/{child}/cmdline"):
                 return True
     return False
 

@@ -280,7 +280,8 @@ def _exit_at_once(conn):
 def test_a_worker_dead_before_its_unit_is_sent_is_a_failed_unit(tmp_path, monkeypatch):
     """Sending the unit to a worker that already died (broken pipe) does not end the run."""
     monkeypatch.setattr(LocalExecutor, "_start_worker", _fork_worker(_exit_at_once, wait=True))
-    outcomes = list(LocalExecutor(jobs=1, threads=1).map([{"run_id": "u"}], str(tmp_path)))
+    with handle_signals():  # a stop flag left set by an earlier test is cleared
+        outcomes = list(LocalExecutor(jobs=1, threads=1).map([{"run_id": "u"}], str(tmp_path)))
     assert len(outcomes) == 1 and "WorkerDied" in outcomes[0].error
     assert "exit code 3" in outcomes[0].error
 
