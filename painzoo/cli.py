@@ -137,9 +137,30 @@ def _add_benchmark(sub):
 
 
 def _run_benchmark(args) -> int:
-    from painzoo import benchmark
+    import signal
 
+    # First of all, before the heavy imports: from here on SIGINT and SIGTERM only set a
+    # flag, checked between the phases below and between units, so a signal during
+    # start-up is honoured instead of lost (a KeyboardInterrupt raised inside a garbage-
+    # collector callback is printed as "Exception ignored" and dropped). A second Ctrl-C
+    # raises KeyboardInterrupt at once; a third ends the process (painzoo._signals).
+    from painzoo._signals import handle_signals
+
+    with handle_signals() as stop:
+        try:
+            return _benchmark(args)
+        except KeyboardInterrupt:  # stopped during start-up, or a second Ctrl-C
+            print("Interrupted: rerun the same command to finish the remaining units.")
+            return 128 + int(stop.signum or signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
+
+
+def _benchmark(args) -> int:
+    from painzoo import benchmark
+    from painzoo._signals import check_stop
+
+    check_stop()
     config = benchmark.load_config(args.config)
+    check_stop()
     overrides = {
         "out": args.out,
         "models": args.models,
@@ -183,6 +204,7 @@ def _run_benchmark(args) -> int:
         executor = get_executor(args.executor, **options)
     except ImportError as err:
         raise ValueError(str(err)) from err
+    check_stop()
     result = benchmark.run(
         config, progress=not args.no_progress, profile=args.profile, executor=executor
     )

@@ -36,7 +36,7 @@ from multiprocessing import connection as mp_connection
 # Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
 from painzoo._quiet import call_quietly
 from painzoo.benchmark import units as units_module
-from painzoo.benchmark.stopping import check_stop
+from painzoo.benchmark.stopping import STOP, check_stop
 
 #: Resident memory (GiB) after which a worker process is replaced by a fresh one.
 DEFAULT_MAX_WORKER_GIB = 2.0
@@ -221,7 +221,9 @@ class LocalExecutor(Executor):
             name="painzoo-worker",
             daemon=True,
         )
-        with _environ(worker_environment(threads, jobs)):
+        # The worker starts with SIGINT blocked (the mask is inherited) until it ignores
+        # it: a Ctrl-C while it imports would otherwise end it with a KeyboardInterrupt.
+        with _environ(worker_environment(threads, jobs)), _sigint_blocked():
             proc.start()
         child.close()  # the worker holds the only other end: EOF when it dies
         return _Worker(proc, parent)
@@ -254,6 +256,10 @@ class LocalExecutor(Executor):
                     outcome, retire = _receive(worker.conn, worker.proc, unit)
                     if outcome is None:  # sentinel ready but message not yet readable
                         continue
+                    if STOP.is_set() and _died(outcome):
+                        # Ended by the stop (a SIGTERM to the whole process group): its unit
+                        # is abandoned like those still running, not recorded as failed.
+                        check_stop()
                     worker.unit = None
                     if retire or not worker.proc.is_alive():
                         worker.close()
@@ -278,7 +284,10 @@ class _Worker:
 
     def give(self, unit) -> None:
         self.unit = unit
-        self.conn.send(unit)
+        try:
+            self.conn.send(unit)
+        except OSError:  # it died already (broken pipe): its sentinel tells the loop
+            pass
 
     def finish(self) -> None:
         """Ask an idle worker to end, and wait for it (terminated if it does not)."""
@@ -456,7 +465,11 @@ def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
     is over ``max_bytes``), and the parent starts a fresh one if units remain.
     """
     # Ctrl-C reaches every process of the terminal's group; the parent decides what to do.
+    # The worker started with SIGINT blocked (_sigint_blocked): ignored now, a Ctrl-C
+    # pressed meanwhile is discarded.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _limit_threads(threads)
     done = 0
     try:
@@ -504,16 +517,46 @@ def _receive(conn, proc, unit) -> tuple[UnitOutcome | None, bool]:
     if proc.exitcode is None:
         return None, False
     code = proc.exitcode
-    how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    if code == -signal.SIGKILL:
+        how = "killed by SIGKILL; out of memory is the usual cause"
+    elif code < 0:
+        how = f"stopped by signal {signal.Signals(-code).name} from outside painzoo"
+    else:
+        how = f"exit code {code}"
     return (
         UnitOutcome(
             unit,
-            error=f"WorkerDied: the unit's worker process ended ({how}) without a result; "
-            "out of memory is the usual cause. The unit is rerun on the next run.",
+            error=f"{_DIED}: the unit's worker process ended ({how}) without a result. "
+            "The unit is rerun on the next run.",
             traceback="",
         ),
         True,
     )
+
+
+_DIED = "WorkerDied"
+
+
+def _died(outcome: UnitOutcome) -> bool:
+    """Whether ``outcome`` is that of a worker that ended without a result."""
+    return bool(outcome.error and outcome.error.startswith(f"{_DIED}:"))
+
+
+@contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread within the block (a process started then inherits it).
+
+    A Ctrl-C that comes meanwhile is delivered to another thread or, on exit,
+    to this one: the stop handler sees it either way.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _end(proc, grace: float = 5.0) -> None:

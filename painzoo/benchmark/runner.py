@@ -110,9 +110,13 @@ def run(
         ValueError: For an invalid config, an unknown executor, or ``jobs``
             with an executor other than ``"local"``.
         ImportError: For ``executor="ray"`` without Ray (``pip install "painzoo[ray]"``).
+        ~painzoo.benchmark.stopping.RunStopped: For a stop requested before the
+            output folder is opened (nothing is written then); a later one ends
+            the run with ``interrupted`` set and the report of what finished.
     """
     # SIGINT/SIGTERM only set a flag for the whole run, the report included, so a
-    # signal can neither be lost nor cut the report short.
+    # signal can neither be lost nor cut the report short. Inside ``painzoo benchmark``
+    # the handlers are already installed and a request made during its start-up is kept.
     with handle_signals() as stop:
         result = _run(config, progress, profile, executor, jobs)
     if stop.is_set():  # also when the signal came while the report was written
@@ -132,6 +136,7 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
     if not isinstance(config, dict) or "config_dir" not in config:
         config = load_config(config)
     check_config(config)  # schema, models, protocols, data files: before any training
+    check_stop()  # a stop requested so far: leave before the output folder is touched
     store = RunStorage(config.get("out") or "painzoo-results")
     # Reports are computed from local files: the folder itself or a copy of a remote one.
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
@@ -190,6 +195,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
 
         bar = tqdm(total=len(units), desc="units", unit="unit")
     try:
+        check_stop()  # a stop requested while planning: no unit starts
         todo = []
         for unit in units:
             if store.is_finished(unit.run_id):

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from painzoo.benchmark import executors as executors_module
 from painzoo.benchmark import load_config, plan_units, run
 from painzoo.benchmark import units as units_module
 from painzoo.benchmark.executors import (
@@ -121,6 +122,22 @@ def test_a_worker_that_dies_is_a_failed_unit_not_a_hang():
     outcome, retire = _receive(receiver, proc, {"run_id": "u"})
     assert not outcome.ok and "WorkerDied" in outcome.error and "exit code 3" in outcome.error
     assert retire  # a dead worker is replaced, never given another unit
+    assert "out of memory" not in outcome.error
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_dead_worker_is_out_of_memory_only_when_killed(signum):
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=time.sleep, args=(60,))
+    proc.start()
+    sender.close()
+    os.kill(proc.pid, signum)
+    proc.join()
+    outcome, _ = _receive(receiver, proc, {"run_id": "u"})
+    assert signal.Signals(signum).name in outcome.error
+    # The kernel's out-of-memory killer sends SIGKILL; a SIGTERM came from someone.
+    assert ("out of memory" in outcome.error) == (signum == signal.SIGKILL), outcome.error
 
 
 def test_a_worker_runs_units_until_its_quota_then_retires(monkeypatch, tmp_path):
@@ -231,6 +248,102 @@ def test_a_signal_ends_training_within_one_batch():
         with pytest.raises(KeyboardInterrupt) as again:
             signal.raise_signal(signal.SIGINT)
         assert not isinstance(again.value, RunStopped)
+
+
+def _signal_the_group_and_die(conn):
+    """A stand-in worker: on its unit, SIGTERM as a scheduler sends it to every process."""
+    conn.recv()
+    os.kill(os.getppid(), signal.SIGTERM)  # the run (here: pytest, within handle_signals)
+    os.kill(os.getpid(), signal.SIGTERM)  # and the worker itself, which dies of it
+
+
+def _fork_worker(target, *, wait=False):
+    """A stand-in for LocalExecutor._start_worker running ``target(conn)`` in a fork."""
+    fork = multiprocessing.get_context("fork")  # a target defined here, nothing to import
+
+    def start(self, ctx, out, threads, jobs):
+        parent, child = fork.Pipe(duplex=True)
+        proc = fork.Process(target=target, args=(child,), daemon=True)
+        proc.start()
+        child.close()
+        if wait:
+            proc.join()
+        return executors_module._Worker(proc, parent)
+
+    return start
+
+
+def _exit_at_once(conn):
+    os._exit(3)
+
+
+def test_a_worker_dead_before_its_unit_is_sent_is_a_failed_unit(tmp_path, monkeypatch):
+    """Sending the unit to a worker that already died (broken pipe) does not end the run."""
+    monkeypatch.setattr(LocalExecutor, "_start_worker", _fork_worker(_exit_at_once, wait=True))
+    with handle_signals():  # a stop flag left set by an earlier test is cleared
+        outcomes = list(LocalExecutor(jobs=1, threads=1).map([{"run_id": "u"}], str(tmp_path)))
+    assert len(outcomes) == 1 and "WorkerDied" in outcomes[0].error
+    assert "exit code 3" in outcomes[0].error
+
+
+def test_a_worker_ended_by_the_stop_abandons_its_unit(tmp_path, monkeypatch):
+    """SIGTERM to the process group: the worker dies with the run's stop; not a failure."""
+    monkeypatch.setattr(LocalExecutor, "_start_worker", _fork_worker(_signal_the_group_and_die))
+    seen = []
+    with handle_signals() as stop:
+        outcomes = LocalExecutor(jobs=1, threads=1).map([{"run_id": "u"}], str(tmp_path))
+        with pytest.raises(RunStopped):
+            for outcome in outcomes:
+                seen.append(outcome)
+    assert stop.signum == signal.SIGTERM
+    assert seen == []  # the unit is abandoned (rerun next time), not recorded as failed
+
+
+def test_a_stop_during_start_up_or_planning_runs_no_unit(tmp_path, monkeypatch):
+    from painzoo.benchmark import runner as runner_module
+
+    config = _config(tmp_path, models=["lbp_svm_r1p8_4x4"], n_splits=2)
+    ran = []
+    monkeypatch.setattr(units_module, "run_unit", lambda unit, *a, **k: ran.append(unit))
+
+    # Before the output folder is opened: nothing is written, RunStopped says why.
+    real_check = runner_module.check_stop
+    monkeypatch.setattr(
+        runner_module, "check_stop", lambda: (signal.raise_signal(signal.SIGTERM), real_check())
+    )
+    with pytest.raises(RunStopped) as stopped:
+        run(config, progress=False, jobs=0)
+    assert stopped.value.signum == signal.SIGTERM and not tmp_path.joinpath("runs").exists()
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setattr(runner_module, "check_stop", real_check)
+
+    # While planning: the report of what finished (nothing), no unit started.
+    real_plan = runner_module.plan_units
+
+    def plan_and_signal(config):
+        signal.raise_signal(signal.SIGINT)
+        return real_plan(config)
+
+    monkeypatch.setattr(runner_module, "plan_units", plan_and_signal)
+    result = run(config, progress=False, jobs=0)
+    assert result.interrupted and result.stop_signal == signal.SIGINT and ran == []
+    assert result.finished == [] and result.failed == []
+    assert "interrupted" in result.report_path.read_text()
+
+
+def test_ctrl_c_while_stopping_interrupts_at_once_and_then_ends_the_process():
+    previous = signal.getsignal(signal.SIGINT)
+    with handle_signals() as stop:
+        signal.raise_signal(signal.SIGTERM)
+        with handle_signals() as inner:  # run() inside painzoo benchmark: the request is kept
+            assert inner.is_set() and inner.signum == signal.SIGTERM
+        with pytest.raises(KeyboardInterrupt) as again:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C while stopping: at once
+        assert not isinstance(again.value, RunStopped) and stop.signum == signal.SIGTERM
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_DFL  # the third: the OS default
+    assert signal.getsignal(signal.SIGINT) is previous  # restored after the block
+    with handle_signals() as stop:  # a new outermost block starts afresh
+        assert not stop.is_set()
 
 
 # -- signals, the command line -------------------------------------------------------------
