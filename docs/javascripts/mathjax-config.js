@@ -1,0 +1,28 @@
+// MathJax configuration for the equations that pymdownx.arithmatex (generic mode)
+// wraps as <span class="arithmatex">\( … \)</span> or <div class="arithmatex">\[ … \]</div>.
+// MathJax itself is docs/javascripts/mathjax/tex-svg.js, served with the site, so the
+// equations render without network access.
+window.MathJax = {
+  tex: {
+    inlineMath: [["\\(", "\\)"]],
+    displayMath: [["\\[", "\\]"]],
+    processEscapes: true,
+    processEnvironments: true,
+  },
+  options: {
+    ignoreHtmlClass: ".*|",
+    processHtmlClass: "arithmatex",
+  },
+};
+
+// Typeset again after Material's instant navigation replaces the page content.
+if (typeof document$ !== "undefined") {
+  document$.subscribe(() => {
+    if (window.MathJax && MathJax.typesetPromise) {
+      MathJax.startup.output.clearCache();
+      MathJax.typesetClear();
+      MathJax.texReset();
+      MathJax.typesetPromise();
+    }
+  });
+}
