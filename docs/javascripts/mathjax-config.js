@@ -15,14 +15,19 @@ window.MathJax = {
   },
 };
 
-// Typeset again after Material's instant navigation replaces the page content.
+// Typeset again after Material's instant navigation replaces the page content
+// (on a plain page load MathJax typesets the page itself when it starts).
 if (typeof document$ !== "undefined") {
   document$.subscribe(() => {
-    if (window.MathJax && MathJax.typesetPromise) {
-      MathJax.startup.output.clearCache();
-      MathJax.typesetClear();
-      MathJax.texReset();
-      MathJax.typesetPromise();
+    if (!window.MathJax || !MathJax.typesetPromise) {
+      return;
     }
+    const output = MathJax.startup.output;
+    if (output && typeof output.clearCache === "function") {
+      output.clearCache();
+    }
+    MathJax.typesetClear();
+    MathJax.texReset();
+    MathJax.typesetPromise();
   });
 }
