@@ -64,7 +64,7 @@ sys.stdout.write(hooks.on_page_markdown(page, page=None, config=None, files=None
 def test_the_docs_hook_builds_the_model_table_without_painzoo_or_its_dependencies():
     """As on a machine with only the docs extra installed: painzoo, Keras, NumPy absent."""
     done = subprocess.run(
-        [sys.executable, "-c", _NO_PAINZOO, str(ROOT / "docs" / "hooks.py")],
+        [sys.executable, "-c", _NO_PAINZOO, str(ROOT / "tools" / "mkdocs_hooks.py")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -72,12 +72,20 @@ def test_the_docs_hook_builds_the_model_table_without_painzoo_or_its_dependencie
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "before" and lines[-1] == "after"
-    rows = [line for line in lines if line.startswith("| `")]
+    # Two tables: the figures, then each network's reference.
+    tables = "\n".join(lines[1:-1]).split("\n\n")
+    figures = [line for line in tables[0].splitlines() if line.startswith("| `")]
+    references = [line for line in tables[-1].splitlines() if line.startswith("| `")]
     # The same networks, in the same order, as the registry (painzoo imported here).
-    assert [row.split("`")[1] for row in rows] == painzoo.list_models()
-    for row in rows:
+    assert [row.split("`")[1] for row in figures] == painzoo.list_models()
+    assert [row.split("`")[1] for row in references] == painzoo.list_models()
+    for row in figures:
         name = row.split("`")[1]
         info = painzoo.model_info(name)
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1] == "×".join(str(s) for s in info.input_shape[:2])
         assert cells[2] == (f"{info.params:,}" if info.params else "–")
+    for row in references:
+        name = row.split("`")[1]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert painzoo.model_info(name).citation.startswith(cells[1])
