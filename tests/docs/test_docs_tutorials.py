@@ -157,7 +157,7 @@ def _run_commands(name: str, code: str, echo: bool) -> None:
 
     for line in painzoo_lines(code):
         buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             status = main(shlex.split(line, comments=True)[1:])
         if echo:
             print(f"----- {name}: {line} -----\n{buffer.getvalue()}", flush=True)
