@@ -358,7 +358,7 @@ def validate_config(config: dict, *, source: str | None = None) -> None:
 
 
 def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
-    from painzoo.training.recipe import PRESETS, Recipe
+    from painzoo.training.recipe import PRESETS, REMOVED_FIELDS, Recipe
 
     if spec is None:
         return
@@ -366,6 +366,9 @@ def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
         c.string(spec, path, "recipe preset", choices=sorted(PRESETS))
         return
     spec = c.mapping(spec, path, what if not top else "'recipe' (a preset name or a mapping)")
+    for key in spec:
+        if key in REMOVED_FIELDS:
+            c.fail((*path, key), f"{key!r} is no longer a recipe field; delete it from {what}.")
     fields = [f.name for f in dataclasses.fields(Recipe)]
     c.keys(spec, path, (["preset"] if top else []) + fields, what)
     if "preset" in spec:

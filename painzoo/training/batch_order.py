@@ -1,19 +1,14 @@
 """The order in which a training pipeline visits its images, epoch by epoch.
 
 :class:`StratifiedOrder` gives every batch the classes in the proportion of
-the whole training set (stratified batches). With a plain shuffle, only 29 %
-of the batches of 8 drawn from 33 + 33 photographs hold four of each class;
-while a network still answers about the same for every image (at the start,
-or after it fell to the trivial answer), the gradient of such a batch pushes
-*every* image's output, and every hidden unit's input, the same way by an
-amount set by the draw, not by anything the images show. Under Adam, which
-takes steps of about the learning rate whatever the gradient's size, that
-noise moves the units of a network without normalisation layers in a random
-walk, and a ReLU unit pushed below zero for every image never comes back:
-AlexNet fell silent that way on real faces. In a stratified batch the
-classes' pulls cancel for an image-independent output, so what is left of
-the gradient comes from what differs between the images (see
-docs/default-recipe.md, *Stratified batches*).
+the whole training set (stratified batches). A plain shuffle leaves that to
+the draw: of the batches of 8 drawn from 33 + 33 images, only 29 % hold four
+of each class. While a network still answers about the same for every image,
+the gradient of an unbalanced batch pushes *every* image's output, and every
+hidden unit's input, the same way by an amount set by the draw; in a
+stratified batch the classes' pulls cancel for an image-independent output,
+so what is left of the gradient comes from what differs between the images
+(see docs/default-recipe.md, *Stratified batches*).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Training recipes: optimiser, schedule and augmentation as one object.
 
-A :class:`Recipe` holds everything that decides how a zoo model is trained.
-``recipe.fit(model, dataset)`` trains with ``model.fit`` (so it runs on the
-TensorFlow, JAX and PyTorch backends and on a GPU when Keras sees one) and
-``recipe.predict(model, dataset)`` returns the probability of pain.
+A :class:`Recipe` holds everything that decides how a zoo model is trained:
+its fields, the named presets, their checks, and its plain-data form.
+``recipe.fit(model, dataset)`` trains with ``model.fit`` and
+``recipe.predict(model, dataset)`` returns the probability of pain
+(:mod:`painzoo.training.trainer`); the aids it applies to a network are in
+:mod:`painzoo.training.aids`.
 
 ``Recipe.preset("p1")`` and ``Recipe.preset("p2")`` follow the two papers
 where they state a setting and fill in what they leave open;
@@ -21,18 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 from dataclasses import dataclass
 
-import keras
-import numpy as np
-
-from painzoo.datasets.labels import PAIN
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
+from painzoo.training import aids, trainer
+from painzoo.training.aids import MODEL_AIDS, model_aids_for
 from painzoo.training.augment import RECIPES as _AUGMENTATIONS
-from painzoo.training.batch_renorm import renormalizing
-from painzoo.training.optimizers import make_optimizer
-from painzoo.training.pipeline import make_input
+from painzoo.training.trainer import SparseSmoothedCrossentropy, TqdmEpochs, gpu_available
 
 __all__ = [
     "Recipe",
@@ -91,8 +88,6 @@ PRESETS: dict[str, dict] = {
         # kernels of networks without normalisation layers step on their gradient
         # minus its mean over each unit's inputs
         "gradient_centralization": "auto",
-        # the networks start as Keras initialises them
-        "data_init": False,
         # networks built with the aids of MODEL_AIDS (He-normal VGG, zeroed
         # residual branches, InceptionV3's low-resolution stem below 152 px,
         # ResNet-18 and PainSeeker with Keras' default initialisers)
@@ -101,93 +96,23 @@ PRESETS: dict[str, dict] = {
 }
 DEFAULT_PRESET = "painzoo"
 
-#: The builder arguments a recipe with ``model_aids=True`` (the ``"painzoo"``
-#: preset) passes to :func:`painzoo.get_model`, per network:
-#: ``name -> (kwargs, applies(input_shape))``. Every network is exact by
-#: default; these are painzoo's aids for training from random weights on a
-#: few hundred images (docs/default-recipe.md). Arguments the user gives win.
-MODEL_AIDS: dict[str, tuple[dict, str]] = {
-    # He-normal kernels and x / 255 inputs: under Keras' Glorot kernels VGG19 did not learn
-    "vgg16": ({"he_init": True}, "always"),
-    "vgg19": ({"he_init": True}, "always"),
-    # every residual branch starts at zero: ResNet50 75.6 % with it, 59.6 % without
-    "resnet50": ({"zero_init_residual": True}, "always"),
-    "resnet101v2": ({"zero_init_residual": True}, "always"),
-    # stride-1 first convolution when both sides are at most 151 px: 82.6 % against 70.7 %
-    "inceptionv3": ({"low_resolution_stem": True}, "low_resolution"),
-    # Keras' default initialisers, with which the preset was tuned on these networks
-    "resnet18": ({"keras_init": True}, "always"),
-    "painseeker": ({"keras_init": True}, "always"),
-    "painseeker_no_prsc": ({"keras_init": True}, "always"),
-}
-
-
-def model_aids_for(name: str, input_shape=None) -> dict:
-    """The aids of :data:`MODEL_AIDS` for network ``name`` at ``input_shape``.
-
-    Args:
-        name: Registered model name (case-insensitive).
-        input_shape: ``(H, W, 3)`` the network is built at; ``None`` for the
-            model's default input shape.
-
-    Returns:
-        The builder keyword arguments (empty for a network without aids, or
-        for InceptionV3 with a side above 151 px).
-    """
-    key = str(name).lower()
-    if key not in MODEL_AIDS:
-        return {}
-    kwargs, when = MODEL_AIDS[key]
-    if when == "low_resolution":
-        from painzoo.models.applications import LOW_RESOLUTION_SIDE
-
-        if input_shape is None:
-            import painzoo
-
-            input_shape = painzoo.model_info(key).input_shape
-        h, w = tuple(input_shape)[:2]
-        if h is None or w is None or max(h, w) > LOW_RESOLUTION_SIDE:
-            return {}
-    return dict(kwargs)
-
+#: Recipe fields that no longer exist; a config naming one is told to delete it.
+REMOVED_FIELDS = ("batch_renorm", "data_init", "ema_momentum", "recompute_bn")
 
 _SCHEDULES = ("constant", "cosine")
-_MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm needs a few)
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 _PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
 _DISTRIBUTE = (None, "mirrored")
 _INPUT_NORMS = (None, "dataset")
-_INIT_SAMPLE = 64  # images that set the data-dependent initialisation
-_NORMS = (
-    keras.layers.BatchNormalization,
-    keras.layers.LayerNormalization,
-    keras.layers.GroupNormalization,
-)
-_WEIGHTED = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-_BN_PASS_BATCH = 64  # images per forward pass when recomputing BatchNorm statistics
-_NORM_SAMPLE = 512  # images read to estimate the per-channel statistics (plenty for 6 numbers)
 
 
-def gpu_available() -> bool:
-    """Whether the active Keras backend sees a GPU."""
-
-    backend = keras.backend.backend()
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            return bool(tf.config.list_physical_devices("GPU"))
-        if backend == "torch":
-            import torch
-
-            return bool(torch.cuda.is_available())
-        if backend == "jax":
-            import jax
-
-            return any(d.platform == "gpu" for d in jax.devices())
-    except Exception:  # a broken driver means "no GPU", not a crash
-        return False
-    return False
+def _refuse_removed(keys) -> None:
+    """Raise a ``ValueError`` naming any of ``keys`` that is in :data:`REMOVED_FIELDS`."""
+    removed = sorted(set(keys) & set(REMOVED_FIELDS))
+    if removed:
+        raise ValueError(
+            f"Recipe field(s) {removed} no longer exist; delete them from the recipe."
+        )
 
 
 #: Advice added to the message of a bad numeric recipe field.
@@ -264,30 +189,13 @@ class Recipe:
             ``c``: in a network without normalisation layers, each hidden
             ``Dense`` or convolution kernel whose step ratio
             ``learning_rate × √fan_in / std(kernel)`` exceeds ``c`` learns at
-            the rate that brings it to ``c`` (:meth:`lr_multipliers`). A
-            classifier at zero (after ``data_init``) is capped too.
-        recompute_bn: After training, set the moving mean and variance of
-            every trainable ``BatchNormalization`` layer to the statistics of
-            the un-augmented training images, from one pass over them in
-            training mode with dropout off (:meth:`recompute_bn_statistics`;
-            "precise BN", as ``torch.optim.swa_utils.update_bn``). Networks
-            without BatchNorm are unchanged.
-        data_init: Before training a network without normalisation layers
-            as built from random weights (its ``ImageScaling`` still at
-            ``x / 255``), standardise each unit's input on the training
-            images and start the classifier at zero (:meth:`init_from_data`).
+            the rate that brings it to ``c`` (:meth:`lr_multipliers`).
         stratify_batches: Every training batch holds the classes in about
             their proportion in the training set (each epoch in a new order;
             :class:`~painzoo.training.batch_order.StratifiedOrder`) instead
             of as a plain shuffle draws them. ``True`` for every network,
             ``False`` for none, ``"auto"`` for networks without normalisation
             layers only (:meth:`stratifies`).
-        ema_momentum: ``None`` (the weights of the last step) or ``m``:
-            the model ends training with the exponential moving average of
-            its trainable weights over the steps, ``w̄ ← m · w̄ + (1 − m) · w``
-            (Keras's ``use_ema``). A network with BatchNorm then gets its
-            moving statistics recomputed for the averaged weights (as
-            ``recompute_bn``). Cannot be combined with ``early_stopping``.
         gradient_centralization: Every ``Dense`` and convolution kernel
             steps on its gradient minus the gradient's mean over each
             unit's inputs (Yong et al., ECCV 2020;
@@ -295,13 +203,6 @@ class Recipe:
             :meth:`centralized_kernels`). ``True`` for every network,
             ``False`` for none, ``"auto"`` for networks without
             normalisation layers only.
-        batch_renorm: Train every ``BatchNormalization`` layer with batch
-            renormalization (Ioffe, NeurIPS 2017;
-            :mod:`painzoo.training.batch_renorm`): each batch is normalised
-            by its own statistics and then corrected towards the moving ones
-            (``r = σ_B / σ`` clipped to [1/3, 3], ``d = (μ_B − μ) / σ`` to
-            [−5, 5], no gradient through either). The layers, their weights
-            and their config stay those of BatchNorm.
         model_aids: Build networks with painzoo's aids for training from
             random weights (:data:`MODEL_AIDS`, :meth:`model_kwargs_for`):
             ``True`` in the ``"painzoo"`` preset, ``False`` (every network
@@ -356,12 +257,8 @@ class Recipe:
     dropout: float | None = None
     early_stopping: int = 0
     max_step_ratio: float | None = None
-    recompute_bn: bool = False
-    data_init: bool = False
     stratify_batches: bool | str = False
-    ema_momentum: float | None = None
     gradient_centralization: bool | str = False
-    batch_renorm: bool = False
     model_aids: bool = False
 
     def __post_init__(self):
@@ -380,12 +277,6 @@ class Recipe:
             )
         if self.schedule not in _SCHEDULES:
             raise ValueError(f"schedule must be one of {_SCHEDULES}; received {self.schedule!r}.")
-        if self.ema_momentum is not None and self.early_stopping:
-            raise ValueError(
-                "ema_momentum and early_stopping cannot be combined: early stopping restores "
-                "its best epoch's weights over the average when training ends, so the average "
-                "would be lost. Set one of them to null / 0."
-            )
         if isinstance(self.augment, str) and self.augment.lower() not in _AUGMENTATIONS:
             raise ValueError(
                 f"augment must be one of {list(_AUGMENTATIONS)}, null or (in Python) Keras "
@@ -395,9 +286,8 @@ class Recipe:
             raise ValueError(
                 f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."
             )
-        for key in ("data_init", "recompute_bn", "batch_renorm", "model_aids"):
-            if not isinstance(getattr(self, key), bool):
-                raise ValueError(f"{key} must be true or false; received {getattr(self, key)!r}.")
+        if not isinstance(self.model_aids, bool):
+            raise ValueError(f"model_aids must be true or false; received {self.model_aids!r}.")
         for key in ("stratify_batches", "gradient_centralization"):
             value = getattr(self, key)
             if not (isinstance(value, bool) or value == "auto"):
@@ -428,7 +318,6 @@ class Recipe:
         "dropout": (0, 1, False, True, False, True),
         "early_stopping": (0, None, False, False, True, False),
         "max_step_ratio": (0, None, True, False, False, True),
-        "ema_momentum": (0, 1, True, True, False, True),
     }
 
     def _check_numbers(self) -> None:
@@ -467,6 +356,7 @@ class Recipe:
         key = str(name).lower()
         if key not in PRESETS:
             raise ValueError(f"Unknown recipe preset {name!r}; choose one of {sorted(PRESETS)}.")
+        _refuse_removed(overrides)
         return cls(**{**PRESETS[key], **overrides})
 
     @classmethod
@@ -484,6 +374,7 @@ class Recipe:
             return cls.preset(spec)
         spec = dict(spec)
         preset = spec.pop("preset", None)
+        _refuse_removed(spec)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(spec) - known)
         if unknown:
@@ -506,392 +397,62 @@ class Recipe:
             >>> Recipe.preset("p2").model_kwargs_for("vgg16")
             {}
         """
-        aids = model_aids_for(name, input_shape) if self.model_aids else {}
-        return {**aids, **dict(kwargs or {})}
+        extra = model_aids_for(name, input_shape) if self.model_aids else {}
+        return {**extra, **dict(kwargs or {})}
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed."""
+        _refuse_removed(changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         """The recipe as plain data (for the resolved config of a run)."""
         return dataclasses.asdict(self)
 
-    # -- pieces -------------------------------------------------------------------
-    def training_plan(self, n_train: int) -> dict:
-        """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
+    # -- the model aids (painzoo.training.aids) ----------------------------------------
+    def stratifies(self, model) -> bool:
+        """Whether training ``model`` draws stratified batches.
 
-        Applies ``min_batches_per_epoch`` (smaller batches for small sets)
-        and ``min_steps`` (more epochs for small sets); the ``"p1"`` and
-        ``"p2"`` presets leave both off, so they train exactly ``epochs``
-        × ``batch_size``.
-
-        Returns:
-            ``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}``.
+        See :func:`~painzoo.training.aids.stratifies`.
         """
-        n = max(int(n_train), 1)
-        batch = int(self.batch_size)
-        if self.min_batches_per_epoch:
-            batch = min(batch, max(_MIN_BATCH, n // int(self.min_batches_per_epoch)))
-        batch = max(1, min(batch, n))
-        steps = math.ceil(n / batch)
-        epochs = int(self.epochs)
-        if self.min_steps:
-            epochs = max(epochs, math.ceil(int(self.min_steps) / steps))
-        return {
-            "batch_size": batch,
-            "steps_per_epoch": steps,
-            "epochs": epochs,
-            "total_steps": steps * epochs,
-        }
-
-    def learning_rate_schedule(self, total_steps: int | None = None):
-        """``learning_rate`` as a float (constant) or a warm-up + cosine schedule."""
-        lr = float(self.learning_rate)
-        if self.schedule == "constant" or not total_steps:
-            return lr
-        total = max(int(total_steps), 1)
-        warmup = int(round(float(self.warmup_fraction) * total))
-        return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=lr / 100.0 if warmup else lr,
-            decay_steps=max(total - warmup, 1),
-            alpha=0.01,  # a fraction of the peak rate in Keras' CosineDecay
-            warmup_target=lr if warmup else None,
-            warmup_steps=warmup,
-        )
+        return aids.stratifies(self, model)
 
     def lr_multipliers(self, model) -> dict[str, float]:
-        """Per-kernel learning-rate factors of ``max_step_ratio`` for ``model`` (variable path → factor).
+        """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor).
 
-        Adam and RMSprop move every weight by about the learning rate per
-        step, whatever its gradient's size. When the updates of a unit's
-        ``fan_in`` weights line up with its inputs (ReLU outputs are all
-        ≥ 0, so they often do), its input ``z = w · x`` moves by about
-        ``learning_rate × fan_in × mean |x|`` while ``z`` itself is about
-        ``std(w) × √fan_in × rms(x)``: one step changes it by the *step ratio*
-        ``learning_rate × √fan_in / std(w)`` (with SGD the step also grows
-        with ``fan_in``). In a network without normalisation layers nothing
-        undoes a large jump, and from random weights a few of them silence
-        ReLUs or swing every image to one class. Each hidden ``Dense`` or
-        convolution kernel whose ratio, at the recipe's peak rate and the
-        kernel's current weights, exceeds ``max_step_ratio`` gets the factor
-        that brings it down to ``max_step_ratio``. A classifier whose kernel
-        is zero (:meth:`init_from_data` starts it there) has no weights to
-        measure against; its inputs are then standardised ReLU outputs, of
-        mean ``1/√(2π)``, and its outputs logits of size 1, so its ratio is
-        ``learning_rate × fan_in / √(2π)``: at full rate every step would
-        swing all images' outputs together. Biases, the softmax
-        classifier as built and every layer of a network with a
-        ``BatchNormalization``, ``LayerNormalization`` or ``GroupNormalization``
-        layer (which re-centres and re-scales what a layer passes on) keep
-        the full rate.
-
-        Returns:
-            ``{}`` when ``max_step_ratio`` is ``None`` or nothing is scaled.
+        See :func:`~painzoo.training.aids.lr_multipliers`.
         """
-        if self.max_step_ratio is None:
-            return {}
-        if _layers_of(model, _NORMS):
-            return {}
-        lr = float(self.learning_rate)
-        out = {}
-        for layer in _layers_of(model, _WEIGHTED):
-            if getattr(layer, "kernel", None) is None:
-                continue
-            kernel = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
-            if _is_classifier(layer) and np.any(kernel):
-                continue  # the classifier as built: no ReLU after it to silence
-            fan_in = kernel[..., 0].size
-            scale = float(kernel.std())
-            if scale <= 0:
-                # a kernel at zero (the classifier after init_from_data): its inputs are
-                # standardised ReLU outputs (mean 1/sqrt(2 pi)), its outputs logits of scale 1
-                ratio = lr * fan_in / math.sqrt(2.0 * math.pi)
-            else:
-                ratio = lr * math.sqrt(fan_in) / scale
-            if ratio > float(self.max_step_ratio):
-                out[layer.kernel.path] = float(self.max_step_ratio) / ratio
-        return out
+        return aids.lr_multipliers(self, model)
 
     def centralized_kernels(self, model) -> list[str]:
-        """Paths of the kernels whose gradients ``gradient_centralization`` centres in ``model``.
+        """Paths of the kernels whose gradients ``gradient_centralization`` centres.
 
-        Every ``Dense`` and convolution kernel (the classifier's included) of
-        a network the option applies to: ``True`` every network, ``"auto"``
-        a network without ``BatchNormalization``, ``LayerNormalization`` or
-        ``GroupNormalization`` layers (which re-centre what a layer passes
-        on themselves), ``False`` none.
+        See :func:`~painzoo.training.aids.centralized_kernels`.
         """
-        if not self.gradient_centralization:
-            return []
-        if self.gradient_centralization == "auto" and _layers_of(model, _NORMS):
-            return []
-        return [
-            layer.kernel.path
-            for layer in _layers_of(model, _WEIGHTED)
-            if getattr(layer, "kernel", None) is not None
-        ]
-
-    def make_optimizer(
-        self,
-        total_steps: int | None = None,
-        lr_multipliers: dict | None = None,
-        centralize=None,
-    ):
-        """The Keras optimizer this recipe describes.
-
-        Args:
-            total_steps: Optimiser steps of the training (sizes the schedule).
-            lr_multipliers: Per-variable learning-rate factors
-                (:meth:`lr_multipliers`); empty or ``None`` = one rate for all.
-            centralize: Paths of kernels whose gradients are centred
-                (:meth:`centralized_kernels`); empty or ``None`` = none.
-        """
-        lr = self.learning_rate_schedule(total_steps)
-        wd = float(self.weight_decay or 0.0)
-        if self.optimizer == "adamw":
-            kind, kwargs = "adamw", {"weight_decay": wd}
-        elif self.optimizer == "adam" and wd:
-            # L2 added to the gradient, as torch.optim.Adam(weight_decay=…) does.
-            kind, kwargs = "adam_l2", {"weight_decay": wd}
-        elif self.optimizer == "adam":
-            kind, kwargs = "adam", {}
-        elif self.optimizer == "rmsprop":
-            kind, kwargs = "rmsprop", {"weight_decay": wd or None}
-        else:
-            kind, kwargs = "sgd", {"momentum": 0.9, "weight_decay": wd or None}
-        if self.ema_momentum is not None:
-            # Keras keeps the average beside each weight and writes it into the
-            # model when fit ends (Optimizer.finalize_variable_values)
-            kwargs.update(use_ema=True, ema_momentum=float(self.ema_momentum))
-        return make_optimizer(
-            kind, lr_multipliers, centralize=centralize, learning_rate=lr, **kwargs
-        )
-
-    def resolved_precision(self) -> str:
-        """The Keras dtype policy name that ``precision`` means on this machine."""
-        if self.precision == "mixed":
-            return "mixed_float16" if gpu_available() else "float32"
-        return self.precision
-
-    @contextlib.contextmanager
-    def precision_scope(self):
-        """Build models inside this block to get the recipe's dtype policy.
-
-        The global policy is restored afterwards, so models built later are
-        unaffected.
-        """
-        previous = keras.mixed_precision.dtype_policy()
-        keras.mixed_precision.set_dtype_policy(self.resolved_precision())
-        try:
-            yield
-        finally:
-            keras.mixed_precision.set_dtype_policy(previous)
-
-    @contextlib.contextmanager
-    def scope(self):
-        """Build models inside this block: the recipe's dtype policy and, with
-        ``distribute``, the devices the model is placed on and trained across.
-
-        Raises:
-            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
-        """
-        with self.precision_scope(), self._distribution_scope():
-            yield
-
-    def distribution(self):
-        """The backend's data-parallel object for ``distribute`` (made once), or ``None``.
-
-        Returns:
-            ``tf.distribute.MirroredStrategy`` (TensorFlow),
-            ``keras.distribution.DataParallel`` (JAX) or ``None``.
-
-        Raises:
-            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
-        """
-        if self.distribute is None:
-            return None
-        made = getattr(self, "_distribution", None)
-        if made is not None:
-            return made
-        backend = keras.backend.backend()
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
-                "CPU"
-            )
-            made = tf.distribute.MirroredStrategy([d.name for d in devices])
-        elif backend == "jax":
-            made = keras.distribution.DataParallel()
-        else:
-            raise ValueError(
-                f"distribute='mirrored' needs the TensorFlow or JAX backend; the {backend!r} "
-                "backend has no multi-device training in Keras. Set KERAS_BACKEND=tensorflow "
-                "(or jax), or keep distribute=None and run one unit per GPU with "
-                "`painzoo benchmark --executor ray --gpus-per-unit 1`."
-            )
-        self._distribution = made
-        return made
-
-    @contextlib.contextmanager
-    def _distribution_scope(self):
-        made = self.distribution()
-        if made is None:
-            yield
-            return
-        with made.scope():
-            yield
-
-    def _check_distributed(self, model):
-        made = self.distribution()
-        if made is None or keras.backend.backend() != "tensorflow":
-            return
-        if model.distribute_strategy is not made:
-            raise ValueError(
-                "This recipe trains with distribute='mirrored', but the model was built "
-                "outside its strategy; build it inside `with recipe.scope():`."
-            )
-
-    def class_weights(self, labels) -> dict | None:
-        """The ``class_weight`` dict for ``model.fit`` given training labels."""
-        if self.class_weight is None:
-            return None
-        if isinstance(self.class_weight, dict):
-            return {int(k): float(v) for k, v in self.class_weight.items()}
-        labels = np.asarray(labels, int)
-        counts = np.bincount(labels, minlength=2)
-        present = counts > 0
-        return {
-            int(c): float(len(labels) / (present.sum() * counts[c])) if counts[c] else 0.0
-            for c in range(len(counts))
-        }
-
-    def compile(self, model, total_steps: int | None = None):
-        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4).
-
-        Args:
-            model: The model.
-            total_steps: Optimiser steps of the training to come (sizes a
-                ``"cosine"`` schedule; a constant rate ignores it).
-        """
-        model.compile(
-            optimizer=self.make_optimizer(
-                total_steps, self.lr_multipliers(model), self.centralized_kernels(model)
-            ),
-            loss=self.make_loss(),
-            weighted_metrics=["accuracy"],  # weighted by class_weight, as the loss
-            jit_compile=self.jit_compile,
-        )
-        return model
-
-    def make_loss(self):
-        """Sparse cross-entropy, with ``label_smoothing`` when set."""
-        if not self.label_smoothing:
-            return "sparse_categorical_crossentropy"
-        return SparseSmoothedCrossentropy(float(self.label_smoothing))
+        return aids.centralized_kernels(self, model)
 
     def set_bn_momentum(self, model) -> int:
-        """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed."""
-        if self.bn_momentum is None:
-            return 0
-        return _set_on_layers(model, keras.layers.BatchNormalization, "momentum", self.bn_momentum)
+        """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed.
+
+        See :func:`~painzoo.training.aids.set_bn_momentum`.
+        """
+        return aids.set_bn_momentum(self, model)
 
     def set_dropout(self, model) -> int:
         """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed.
 
-        The layer list and parameter count stay as built; only the rate used
-        in training mode changes (inference never drops).
+        See :func:`~painzoo.training.aids.set_dropout`.
         """
-        if self.dropout is None:
-            return 0
-        count = _set_on_layers(model, keras.layers.Dropout, "rate", self.dropout)
-        if count:
-            _forget_traced_steps(model)
-        return count
+        return aids.set_dropout(self, model)
 
     def normalize_inputs(self, model, dataset) -> int:
-        """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network.
+        """With ``input_norm="dataset"``, standardise an ``x / 255`` network's inputs.
 
-        Every :class:`~painzoo.layers.ImageScaling` layer of ``model`` in mode
-        ``"unit"`` switches to ``"standardize"`` with the per-channel mean and
-        standard deviation of (up to 512 of) ``dataset``'s images at the
-        model's input size. Layers already standardised (a model trained
-        before) and pretrained networks' scalings are left alone, so the
-        statistics are those of the first training set, saved with the model.
-
-        Returns:
-            How many layers changed.
+        See :func:`~painzoo.training.aids.normalize_inputs`.
         """
-        if self.input_norm is None or len(dataset) == 0:
-            return 0
-        layers = _unit_scalings(model)
-        if not layers:
-            return 0
-        images = self._sample_images(model, dataset, _NORM_SAMPLE)
-        pixels = np.asarray(images, np.float64).reshape(-1, images.shape[-1])
-        mean, std = pixels.mean(axis=0), pixels.std(axis=0)
-        std = np.maximum(std, 1.0)  # a constant channel: keep it finite, at x / 1 scale
-        for layer in layers:
-            layer.standardize(mean, std)
-        _forget_traced_steps(model)
-        return len(layers)
+        return aids.normalize_inputs(self, model, dataset)
 
-    def _sample_images(self, model, dataset, n: int):
-        """Up to ``n`` of ``dataset``'s images (drawn with ``seed``, in order) at ``model``'s input size."""
-        rows = np.arange(len(dataset))
-        if len(rows) > n:
-            rows = np.sort(np.random.default_rng(self.seed).choice(rows, n, False))
-        return dataset.subset(rows).load_images(self.input_spec(model).size)
-
-    def init_from_data(self, model, dataset) -> int:
-        """Data-dependent initialisation of a network without normalisation layers.
-
-        Layer by layer, from the input on, every hidden ``Dense`` or
-        convolution's kernel and bias are rescaled and shifted so that each
-        unit's input (before its activation) has mean 0 and standard
-        deviation 1 over (up to 64 of) ``dataset``'s un-augmented images, and
-        the softmax classifier starts at zero (every image at the prior).
-        Krähenbühl et al. (2016) and Mishkin & Matas (2016, LSUV) trained
-        AlexNet-like networks from scratch this way. A network whose
-        layers only see ReLU outputs, which are all >= 0, otherwise passes on
-        mostly what every face shares.
-
-        Returns:
-            How many layers changed (0 for a network with normalisation layers).
-        """
-        if _layers_of(model, _NORMS) or len(dataset) == 0:
-            return 0
-        weighted = [la for la in _layers_of(model, _WEIGHTED) if la.built]
-        images = self._sample_images(model, dataset, _INIT_SAMPLE)
-        images = keras.ops.convert_to_tensor(np.asarray(images, "float32"))
-        changed = 0
-        for layer in weighted:
-            kernel = keras.ops.convert_to_numpy(layer.kernel)
-            if _is_classifier(layer):
-                layer.kernel.assign(np.zeros_like(kernel))
-                if layer.use_bias:
-                    layer.bias.assign(np.zeros(layer.bias.shape, kernel.dtype))
-                changed += 1
-                continue
-            inputs = keras.Model(model.inputs, layer.input)([images], training=False)
-            activation, layer.activation = layer.activation, keras.activations.linear
-            try:
-                z = keras.ops.convert_to_numpy(layer(inputs, training=False))
-            finally:
-                layer.activation = activation
-            z = z.reshape(-1, z.shape[-1])
-            mean, std = z.mean(axis=0, dtype=np.float64), z.std(axis=0, dtype=np.float64)
-            scale = np.where(std > 1e-8, 1.0 / np.maximum(std, 1e-8), 1.0)
-            layer.kernel.assign((kernel * scale).astype(kernel.dtype))
-            if layer.use_bias:
-                bias = keras.ops.convert_to_numpy(layer.bias).astype(np.float64)
-                layer.bias.assign(((bias - mean) * scale).astype(kernel.dtype))
-            changed += 1
-        _forget_traced_steps(model)
-        return changed
-
-    # -- training -----------------------------------------------------------------
+    # -- training (painzoo.training.trainer) -------------------------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
         """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
 
@@ -911,173 +472,62 @@ class Recipe:
 
         Raises:
             ValueError: With ``distribute``, for a model built outside :meth:`scope`.
-        """
-        keras.utils.set_random_seed(int(self.seed))
-        self._check_distributed(model)
-        with self._distribution_scope():
-            return self._fit(model, dataset, callbacks, progress, compile)
 
-    def _fit(self, model, dataset, callbacks, progress, compile):
-        train, val = self._validation_split(dataset)
-        plan = self.training_plan(len(train))
-        epochs, batch = plan["epochs"], plan["batch_size"]
-        self.set_bn_momentum(model)
-        from_scratch = bool(_unit_scalings(model))  # as built from random weights, not yet trained
-        self.normalize_inputs(model, train)
-        if self.data_init and from_scratch:
-            self.init_from_data(model, train)
-        self.set_dropout(model)
-        if compile:
-            self.compile(model, total_steps=plan["total_steps"])
-        size = self.input_spec(model)
-        x = self._input(
-            train,
-            size,
-            augment=self.augment,
-            shuffle=True,
-            stratify=self.stratifies(model),
-            batch_size=batch,
+        See :func:`~painzoo.training.trainer.fit`.
+        """
+        return trainer.fit(
+            self, model, dataset, callbacks=callbacks, progress=progress, compile=compile
         )
-        kwargs = {}
-        callbacks = list(callbacks or [])
-        if val is not None:
-            kwargs["validation_data"] = self._input(
-                val, size, augment=None, shuffle=False, batch_size=batch
-            )
-            if self.early_stopping:
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss",
-                        patience=int(self.early_stopping),
-                        restore_best_weights=True,
-                    )
-                )
-        if progress:
-            callbacks.append(TqdmEpochs(epochs))
-        renorm = _layers_of(model, keras.layers.BatchNormalization) if self.batch_renorm else []
-        with renormalizing(renorm):
-            history = model.fit(
-                x,
-                epochs=epochs,
-                shuffle=False,  # the pipeline reshuffles every epoch itself
-                class_weight=self.class_weights(train.labels),
-                callbacks=callbacks,
-                verbose=self.verbose,
-                **kwargs,
-            )
-        if renorm:
-            _forget_traced_steps(model)  # the traced step holds the renormalizing layers
-        if self.recompute_bn or self.ema_momentum is not None:
-            # averaged weights never produced the moving statistics BatchNorm holds
-            self.recompute_bn_statistics(model, train)
-        return history
 
-    def stratifies(self, model) -> bool:
-        """Whether training ``model`` draws stratified batches (``stratify_batches``).
+    def predict(self, model, dataset):
+        """Probability of pain for every row of ``dataset``, float ``[N]``.
 
-        ``"auto"`` stratifies a network without ``BatchNormalization``,
-        ``LayerNormalization`` or ``GroupNormalization`` layers only.
+        See :func:`~painzoo.training.trainer.predict`.
         """
-        if self.stratify_batches == "auto":
-            return not _layers_of(model, _NORMS)
-        return bool(self.stratify_batches)
+        return trainer.predict(self, model, dataset)
 
-    def recompute_bn_statistics(self, model, dataset) -> int:
-        """Set BatchNorm's moving statistics to those of ``dataset``'s un-augmented images.
-
-        Every trainable ``BatchNormalization`` layer of ``model`` gets the mean
-        and (biased) variance of its inputs over all of ``dataset``, with the
-        model called in training mode (each batch normalised by its own
-        statistics, as in training) and dropout off (as at inference). The
-        moments of the batches are combined exactly (law of total variance);
-        only the layers after the first BatchNorm see their inputs
-        normalised batch by batch, so the images go in near-equal batches of
-        at least 32 (all at once up to 64 or ``batch_size``). Weights other
-        than the moving statistics do not change. Frozen layers
-        (``trainable=False``) keep theirs.
+    def compile(self, model, total_steps: int | None = None):
+        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4).
 
         Args:
-            model: A trained model.
-            dataset: The images to take the statistics of (the training set).
-
-        Returns:
-            How many layers were recomputed (0 for a network without BatchNorm).
+            model: The model.
+            total_steps: Optimiser steps of the training to come (sizes a
+                ``"cosine"`` schedule; a constant rate ignores it).
         """
-        layers = [
-            la
-            for la in _layers_of(model, keras.layers.BatchNormalization)
-            if la.trainable and la.built
-        ]
-        if not layers or len(dataset) == 0:
-            return 0
-        dropouts = _layers_of(model, keras.layers.Dropout)
-        rates = [la.rate for la in dropouts]
-        momenta = [la.momentum for la in layers]
-        sums = [[0.0, 0.0] for _ in layers]  # per layer: sum of n * mean, n * (var + mean^2)
-        count = 0
-        # near-equal batches (66 images: 33 + 33, not 64 + 2): each is normalised by its own
-        # statistics on the way to the later layers, which a tiny last batch would distort
-        passes = math.ceil(len(dataset) / max(int(self.batch_size), _BN_PASS_BATCH))
-        x = self._input(
-            dataset,
-            self.input_spec(model),
-            augment=None,
-            shuffle=False,
-            batch_size=math.ceil(len(dataset) / passes),
-        )
-        try:
-            for layer in layers:
-                layer.momentum = 0.0  # the moving statistics become the batch's own
-            for layer in dropouts:
-                layer.rate = 0.0
-            with self._distribution_scope(), _no_grad():
-                for images, _ in _batches(x):
-                    n = int(keras.ops.shape(images)[0])
-                    model(images, training=True)
-                    for acc, layer in zip(sums, layers):
-                        mean = keras.ops.convert_to_numpy(layer.moving_mean).astype(np.float64)
-                        var = keras.ops.convert_to_numpy(layer.moving_variance).astype(np.float64)
-                        acc[0] = acc[0] + n * mean
-                        acc[1] = acc[1] + n * (var + mean**2)
-                    count += n
-        finally:
-            for layer, momentum in zip(layers, momenta):
-                layer.momentum = momentum
-            for layer, rate in zip(dropouts, rates):
-                layer.rate = rate
-        for (first, second), layer in zip(sums, layers):
-            mean = first / count
-            var = np.maximum(second / count - mean**2, 0.0)
-            layer.moving_mean.assign(mean.astype(layer.moving_mean.dtype))
-            layer.moving_variance.assign(var.astype(layer.moving_variance.dtype))
-        return len(layers)
+        return trainer.compile_model(self, model, total_steps)
 
-    def predict(self, model, dataset) -> np.ndarray:
-        """Probability of pain for every row of ``dataset``, float ``[N]``."""
-        if len(dataset) == 0:
-            return np.zeros(0, np.float32)
-        x = self._input(dataset, self.input_spec(model), augment=None, shuffle=False)
-        with self._distribution_scope(), _no_grad():
-            # The model is called batch by batch, not through model.predict: every
-            # unit builds a new model whose predict function would be traced once
-            # and called a few times, and after a handful of units in one process
-            # TensorFlow warns of "tf.function retracing" (it counts the traces of
-            # Keras' one predict step across models).
-            parts = [
-                keras.ops.convert_to_numpy(model(images, training=False))
-                for images, _ in _batches(x)
-            ]
-        probs = np.concatenate(parts).astype(np.float32)
-        return probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
+    def training_plan(self, n_train: int) -> dict:
+        """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
 
-    def _validation_split(self, dataset):
-        if not self.validation_split:
-            return dataset, None
-        from sklearn.model_selection import GroupShuffleSplit
+        The ``"p1"`` and ``"p2"`` presets leave ``min_batches_per_epoch``
+        and ``min_steps`` off, so they train exactly ``epochs`` × ``batch_size``.
+        See :func:`~painzoo.training.trainer.training_plan`.
+        """
+        return trainer.training_plan(self, n_train)
 
-        splitter = GroupShuffleSplit(1, test_size=self.validation_split, random_state=self.seed)
-        train, val = next(splitter.split(np.zeros(len(dataset)), groups=dataset.subjects))
-        return dataset.subset(train), dataset.subset(val)
+    def learning_rate_schedule(self, total_steps: int | None = None):
+        """``learning_rate`` as a float (constant) or a warm-up + cosine schedule."""
+        return trainer.learning_rate_schedule(self, total_steps)
+
+    def make_optimizer(self, total_steps=None, lr_multipliers=None, centralize=None):
+        """The Keras optimizer this recipe describes.
+
+        Args:
+            total_steps: Optimiser steps of the training (sizes the schedule).
+            lr_multipliers: Per-variable learning-rate factors
+                (:meth:`lr_multipliers`); empty or ``None`` = one rate for all.
+            centralize: Paths of kernels whose gradients are centred
+                (:meth:`centralized_kernels`); empty or ``None`` = none.
+        """
+        return trainer.make_optimizer(self, total_steps, lr_multipliers, centralize)
+
+    def make_loss(self):
+        """Sparse cross-entropy, with ``label_smoothing`` when set."""
+        return trainer.make_loss(self)
+
+    def class_weights(self, labels) -> dict | None:
+        """The ``class_weight`` dict for ``model.fit`` given training labels."""
+        return trainer.class_weights(self, labels)
 
     def input_spec(self, model) -> InputSpec:
         """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with under this recipe.
@@ -1090,129 +540,36 @@ class Recipe:
         """
         return resolve_input_spec(model, recipe=self)
 
-    def _input(
-        self, dataset, spec: InputSpec, *, augment, shuffle, stratify=False, batch_size=None
-    ):
-        if augment:  # random crops in training; the test-time crop is for evaluation only
-            spec = dataclasses.replace(spec, test_resize=None)
-        return make_input(
-            dataset,
-            input_spec=spec,
-            batch_size=int(batch_size or self.batch_size),
-            augment=augment,
-            shuffle=shuffle,
-            stratify=stratify,
-            seed=int(self.seed),
-        )
+    # -- devices -----------------------------------------------------------------------
+    def resolved_precision(self) -> str:
+        """The Keras dtype policy name that ``precision`` means on this machine."""
+        return trainer.resolved_precision(self)
 
+    def precision_scope(self):
+        """Build models inside this block to get the recipe's dtype policy.
 
-def _unit_scalings(model) -> list:
-    """``model``'s ``ImageScaling`` layers still at ``x / 255``: a zoo network as built from random weights."""
-    from painzoo.layers.preprocessing import ImageScaling
+        The global policy is restored afterwards, so models built later are
+        unaffected.
+        """
+        return trainer.precision_scope(self)
 
-    return [la for la in _layers_of(model, ImageScaling) if la.mode == "unit"]
+    @contextlib.contextmanager
+    def scope(self):
+        """Build models inside this block: the recipe's dtype policy and, with
+        ``distribute``, the devices the model is placed on and trained across.
 
+        Raises:
+            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
+        """
+        with trainer.precision_scope(self), trainer.distribution_scope(self):
+            yield
 
-def _is_classifier(layer) -> bool:
-    """Whether ``layer`` ends in a softmax or sigmoid (the classifier of a zoo model)."""
-    return getattr(layer.activation, "__name__", "") in ("softmax", "sigmoid")
+    def distribution(self):
+        """The backend's data-parallel object for ``distribute`` (made once), or ``None``.
 
+        See :func:`~painzoo.training.trainer.distribution`.
 
-def _layers_of(model, layer_type) -> list:
-    """Every ``layer_type`` layer inside ``model``, nested ones included."""
-    return [
-        la
-        for la in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(la, layer_type)
-    ]
-
-
-def _set_on_layers(model, layer_type, attr: str, value) -> int:
-    """Set ``attr = float(value)`` on every ``layer_type`` layer of ``model``; return how many."""
-    layers = _layers_of(model, layer_type)
-    for layer in layers:
-        setattr(layer, attr, float(value))
-    return len(layers)
-
-
-def _forget_traced_steps(model) -> None:
-    # a train/predict step traced before a layer changed would still hold the old layer
-    for attr in ("train_function", "test_function", "predict_function"):
-        if getattr(model, attr, None) is not None:
-            setattr(model, attr, None)
-
-
-def _batches(pipeline):
-    """The batches of a ``tf.data.Dataset`` or a ``keras.utils.PyDataset``, in order."""
-    if isinstance(pipeline, keras.utils.PyDataset):
-        return (pipeline[i] for i in range(len(pipeline)))
-    return iter(pipeline)
-
-
-def _no_grad():
-    """No autograd graph while predicting on the PyTorch backend; nothing elsewhere."""
-    if keras.backend.backend() == "torch":
-        import torch
-
-        return torch.no_grad()
-    return contextlib.nullcontext()
-
-
-@keras.saving.register_keras_serializable(package="painzoo")
-class SparseSmoothedCrossentropy(keras.losses.Loss):
-    """Cross-entropy of integer labels against smoothed one-hot targets.
-
-    Keras' ``SparseCategoricalCrossentropy`` has no ``label_smoothing``; this
-    one-hot encodes the labels (width = the model's number of outputs) and
-    uses ``categorical_crossentropy(..., label_smoothing=...)``.
-
-    Args:
-        label_smoothing: Mass moved from the true class to all classes
-            uniformly (Szegedy et al., 2016).
-    """
-
-    def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_crossentropy", **kw):
-        super().__init__(name=name, **kw)
-        self.label_smoothing = float(label_smoothing)
-
-    def call(self, y_true, y_pred):
-        classes = keras.ops.shape(y_pred)[-1]
-        y = keras.ops.reshape(keras.ops.cast(y_true, "int32"), (-1,))
-        onehot = keras.ops.one_hot(y, classes, dtype=y_pred.dtype)
-        return keras.losses.categorical_crossentropy(
-            onehot, y_pred, label_smoothing=self.label_smoothing
-        )
-
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
-
-class TqdmEpochs(keras.callbacks.Callback):
-    """A tqdm bar over epochs showing the training loss (removed when done).
-
-    Args:
-        epochs: Number of epochs (the bar's length).
-        desc: Label of the bar.
-    """
-
-    def __init__(self, epochs: int, desc: str = "epochs"):
-        super().__init__()
-        self.epochs = epochs
-        self.desc = desc
-        self.bar = None
-
-    def on_train_begin(self, logs=None):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=self.epochs, desc=self.desc, leave=False, unit="ep")
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.bar is not None:
-            loss = (logs or {}).get("loss")
-            if loss is not None:
-                self.bar.set_postfix(loss=f"{loss:.3f}")
-            self.bar.update(1)
-
-    def on_train_end(self, logs=None):
-        if self.bar is not None:
-            self.bar.close()
+        Raises:
+            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
+        """
+        return trainer.distribution(self)

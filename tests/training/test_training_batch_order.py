@@ -134,16 +134,16 @@ def _tiny_model(batch_norm: bool):
 def test_which_recipes_train_on_stratified_batches(
     monkeypatch, preset, overrides, batch_norm, expected
 ):
-    import painzoo.training.recipe as recipe_module
+    import painzoo.training.trainer as trainer_module
 
     seen = []
-    real = recipe_module.make_input
+    real = trainer_module.make_input
 
     def recording(dataset, **kwargs):
         seen.append((kwargs["shuffle"], kwargs.get("stratify", False)))
         return real(dataset, **kwargs)
 
-    monkeypatch.setattr(recipe_module, "make_input", recording)
+    monkeypatch.setattr(trainer_module, "make_input", recording)
     ds = _numbered(16, 8, size=16)
     model = _tiny_model(batch_norm)
     recipe = Recipe.preset(preset, epochs=1, min_steps=0, augment=None, **overrides)

@@ -36,16 +36,16 @@ def _tiny_model(size=16, batchnorm=True):
 @pytest.fixture
 def input_calls(monkeypatch):
     """(images, augment, shuffle) of every input pipeline a Recipe builds, in order."""
-    import painzoo.training.recipe as recipe_module
+    import painzoo.training.trainer as trainer_module
 
     calls = []
-    make_input = recipe_module.make_input
+    make_input = trainer_module.make_input
 
     def recording_make_input(dataset, **kwargs):
         calls.append((len(dataset), kwargs["augment"], kwargs["shuffle"]))
         return make_input(dataset, **kwargs)
 
-    monkeypatch.setattr(recipe_module, "make_input", recording_make_input)
+    monkeypatch.setattr(trainer_module, "make_input", recording_make_input)
     return calls
 
 
@@ -133,11 +133,7 @@ def test_bad_new_fields_are_named():
         ("bn_momentum", 1.0),
         ("min_steps", -1),
         ("augment", "flipp"),
-        ("recompute_bn", "yes"),
-        ("ema_momentum", 1.0),
-        ("ema_momentum", 0.0),
-        ("ema_momentum", True),
-        ("ema_momentum", "0.99"),
+        ("model_aids", "yes"),
     ):
         with pytest.raises(ValueError, match=field):
             Recipe.preset("painzoo", **{field: value})
@@ -197,123 +193,14 @@ def test_early_stopping_stops_when_the_validation_loss_stalls():
     assert len(history.history["loss"]) == 3 and "val_loss" in history.history
 
 
-def _two_norm_model(size=16):
-    inputs = keras.Input((size, size, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    x = keras.layers.Conv2D(4, 3, name="conv")(x)
-    x = keras.layers.BatchNormalization(name="bn")(x)
-    x = keras.layers.ReLU()(x)
-    x = keras.layers.Conv2D(4, 3)(x)
-    x = keras.layers.BatchNormalization(name="frozen")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dropout(0.5, name="drop")(x)
-    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
-
-
-def _first_conv_outputs(model, data):
-    """The outputs of ``model``'s first convolution for every image, float64 ``[pixels, 4]``."""
-    conv = keras.Model(model.input, model.get_layer("conv").output)
-    features = keras.ops.convert_to_numpy(conv(data.load_images(16).astype("float32")))
-    return features.astype(np.float64).reshape(-1, 4)
-
-
-@pytest.mark.backend
-def test_recomputed_bn_statistics_are_those_of_the_images():
-    data = _bright_dark(n=70)  # two passes of 35 images: the moments are combined
-    model = _two_norm_model()
-    model.get_layer("frozen").trainable = False
-    frozen = [keras.ops.convert_to_numpy(w) for w in model.get_layer("frozen").weights]
-    kernel = keras.ops.convert_to_numpy(model.get_layer("conv").kernel)
-    recipe = Recipe.preset("painzoo")
-    assert recipe.recompute_bn_statistics(model, data) == 1
-    # independent: NumPy moments of the first convolution's outputs over all 70 images
-    features = _first_conv_outputs(model, data)
-    bn = model.get_layer("bn")
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(bn.moving_mean), features.mean(0), rtol=1e-4
-    )
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(bn.moving_variance), features.var(0), rtol=1e-4
-    )
-    # nothing else changed: the kernels, a frozen layer's statistics, momentum and dropout
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(model.get_layer("conv").kernel), kernel
-    )
-    for before, after in zip(frozen, model.get_layer("frozen").weights):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(after), before)
-    assert bn.momentum == 0.99 and model.get_layer("drop").rate == 0.5
-
-
-@pytest.mark.backend
-def test_recompute_bn_ends_training_with_the_clean_training_images_statistics(input_calls):
-    # The moving averages of small augmented batches are not the statistics of the
-    # clean images; with recompute_bn, Recipe.fit replaces them after training.
-    data = _bright_dark(n=32)
-    keras.utils.set_random_seed(0)
-    model = _two_norm_model()
-    Recipe.preset("painzoo", min_steps=20, epochs=2, recompute_bn=True).fit(model, data)
-    assert input_calls == [(32, "painzoo", True), (32, None, False)]  # training, then clean pass
-    bn = model.get_layer("bn")
-    features = _first_conv_outputs(model, data)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(bn.moving_mean), features.mean(0), rtol=1e-4
-    )
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(bn.moving_variance), features.var(0), rtol=1e-4
-    )
-    # off unless asked for: the papers' presets and painzoo's default keep the moving averages
-    assert not any(Recipe.preset(name).recompute_bn for name in ("p1", "p2", "painzoo"))
-
-
-class _StepWeights(keras.callbacks.Callback):
-    """The trainable weights after every optimiser step, as NumPy arrays."""
-
-    def __init__(self):
-        super().__init__()
-        self.steps = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps.append([keras.ops.convert_to_numpy(w) for w in self.model.trainable_weights])
-
-
-@pytest.mark.backend
-def test_ema_ends_training_with_the_average_of_the_steps():
-    data = _bright_dark(n=32)
-    recipe = Recipe.preset("painzoo", min_steps=12, epochs=1, augment=None, ema_momentum=0.7)
-    keras.utils.set_random_seed(0)
-    model = _tiny_model(batchnorm=False)
-    steps = _StepWeights()
-    recipe.fit(model, data, callbacks=[steps])
-    assert len(steps.steps) == recipe.training_plan(len(data))["total_steps"] == 12
-    # independent: the average of the recorded weights, started at the first step's
-    average = [w.astype(np.float64) for w in steps.steps[0]]
-    for weights in steps.steps[1:]:
-        average = [0.7 * a + 0.3 * w for a, w in zip(average, weights)]
-    final = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-    for got, want, last in zip(final, average, steps.steps[-1]):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
-        assert not np.allclose(got, last)  # not the last step's weights
-    # early stopping would restore its best epoch over the average: refused
-    with pytest.raises(ValueError, match="ema_momentum and early_stopping"):
-        Recipe.preset("painzoo", ema_momentum=0.99, validation_split=0.2, early_stopping=5)
-    # off in every preset: the papers' and painzoo's default end with the last step's weights
-    assert all(Recipe.preset(name).ema_momentum is None for name in ("p1", "p2", "painzoo"))
-
-
-@pytest.mark.backend
-def test_ema_gives_batchnorm_the_statistics_of_the_averaged_weights():
-    # BatchNorm's moving averages were gathered by the weights of the steps, not by
-    # their average; with ema_momentum, Recipe.fit recomputes them on the clean images.
-    data = _bright_dark(n=32)
-    keras.utils.set_random_seed(0)
-    model = _two_norm_model()
-    Recipe.preset("painzoo", min_steps=20, epochs=2, ema_momentum=0.9).fit(model, data)
-    features = _first_conv_outputs(model, data)  # through the averaged convolution
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(model.get_layer("bn").moving_mean), features.mean(0), rtol=1e-4
-    )
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(model.get_layer("bn").moving_variance),
-        features.var(0),
-        rtol=1e-4,
-    )
+@pytest.mark.parametrize("field", ["batch_renorm", "data_init", "ema_momentum", "recompute_bn"])
+def test_fields_recipes_no_longer_have_are_refused_with_what_to_do(field):
+    assert field not in Recipe.preset("painzoo").to_dict()
+    for make in (
+        lambda: Recipe.from_config({field: True}),
+        lambda: Recipe.from_config({"preset": "p2", field: True}),
+        lambda: Recipe.preset("painzoo", **{field: True}),
+        lambda: Recipe.preset("p1").replace(**{field: True}),
+    ):
+        with pytest.raises(ValueError, match=rf"\['{field}'\] no longer exist; delete them"):
+            make()

@@ -206,6 +206,7 @@ def test_test_resize_shows_faces_at_their_training_size():
 def test_recipe_uses_test_resize_for_prediction_only():
     from painzoo.preprocess.spec import center_crop, resize_before_crop, resolve_input_spec
     from painzoo.training import Recipe
+    from painzoo.training.trainer import input_pipeline
 
     assert Recipe.preset("p1").test_resize is None and Recipe.preset("p2").test_resize is None
     assert resize_before_crop((224, 224), 256) == (256, 256)
@@ -220,9 +221,9 @@ def test_recipe_uses_test_resize_for_prediction_only():
     ds = Dataset(pd.DataFrame({"label": [1], "subject": ["s"]}), images=im[None])
     recipe = Recipe.preset("p1", batch_size=1, test_resize=256)
     spec = resolve_input_spec(None, image_size=(224, 224), recipe=recipe)
-    x = recipe._input(ds, spec, augment=None, shuffle=False)
+    x = input_pipeline(recipe, ds, spec, augment=None, shuffle=False)
     np.testing.assert_array_equal(_batches(x)[0][0][0], im[16:240, 16:240].astype(np.float32))
-    train = recipe._input(ds, spec, augment="p1", shuffle=False)
+    train = input_pipeline(recipe, ds, spec, augment="p1", shuffle=False)
     assert _batches(train)[0][0].shape == (1, 224, 224, 3)
 
 

@@ -9,6 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from painzoo.datasets import Dataset
 from painzoo.training import Recipe
 from painzoo.training.optimizers import AdamL2
+from painzoo.training.trainer import validation_split
 
 
 def _bright_dark(rng, n=48, size=16):
@@ -102,7 +103,7 @@ def test_fit_and_predict_learn_a_separable_task(rng):
 def test_validation_split_holds_out_subjects(rng):
     ds = _bright_dark(rng)
     recipe = Recipe(epochs=1, batch_size=16, validation_split=0.25)
-    train, val = recipe._validation_split(ds)
+    train, val = validation_split(recipe, ds)
     assert not set(train.subjects) & set(val.subjects)
     history = recipe.fit(_tiny_model(), ds)
     assert "val_loss" in history.history

@@ -28,7 +28,6 @@ BAD = {
     "dropout": [1.0, math.nan, -0.5],
     "early_stopping": [-1, math.nan],
     "max_step_ratio": [0, math.inf, math.nan],
-    "ema_momentum": [0, 1, math.nan],
 }
 
 
@@ -52,7 +51,7 @@ def test_a_bad_number_names_the_field_and_its_range(key):
 
 
 def test_good_numbers_still_build():
-    recipe = Recipe(epochs=1, batch_size=1, learning_rate=0.0, dropout=0.0, ema_momentum=0.5)
+    recipe = Recipe(epochs=1, batch_size=1, learning_rate=0.0, dropout=0.0, max_step_ratio=0.5)
     assert (recipe.epochs, recipe.batch_size) == (1, 1)
     assert Recipe(epochs=3.0).epochs == 3 and isinstance(Recipe(epochs=3.0).epochs, int)
     with pytest.raises(ValueError, match=r"class_weight\[1\] must be a finite number >= 0"):
@@ -81,7 +80,6 @@ experiments:
         ("dropout: .nan", "dropout must be a finite number in [0, 1) or null; received nan."),
         ("warmup_fraction: -.inf", "warmup_fraction must be a finite number in [0, 1)"),
         ("max_step_ratio: .inf", "max_step_ratio must be a finite number > 0 or null"),
-        ("ema_momentum: 1", "ema_momentum must be a finite number in (0, 1) or null"),
         ("batch_size: 0", "batch_size must be >= 1; received 0."),
         ("verbose: 5", "verbose must be an integer in [0, 2]; received 5."),
         ("test_resize: 100", "test_resize must be >= 224; received 100."),
@@ -93,6 +91,24 @@ def test_a_config_names_file_line_key_and_range(tmp_path, line, words):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert str(err.value).startswith(f"{path}, line 4: {words}")
+
+
+@pytest.mark.parametrize("key", ["batch_renorm", "data_init", "ema_momentum", "recompute_bn"])
+def test_a_config_naming_a_field_recipes_no_longer_have_says_to_delete_it(tmp_path, key):
+    path = tmp_path / "t.yaml"
+    path.write_text(CONFIG.format(line=f"{key}: true"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(
+        f"{path}, line 4: {key!r} is no longer a recipe field; delete it from the recipe."
+    )
+    # a model's own recipe too
+    text = CONFIG.format(line="epochs: 1").replace(
+        "models: [songnet]", f"models:\n  - songnet: {{recipe: {{{key}: false}}}}"
+    )
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"line 8: {key!r} is no longer a recipe field"):
+        load_config(path)
 
 
 def test_protocol_seed_and_face_crop_margin_are_checked(tmp_path):
