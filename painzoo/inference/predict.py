@@ -719,7 +719,7 @@ def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: 
     t = frame["time_s"].astype(float).to_numpy()
     p = pd.to_numeric(frame["p_pain"], errors="coerce").astype(float).to_numpy()
     step = _interval(frame.to_dict("records"), None) or 0.2
-    fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(8, 3.0), dpi=100)
     missing = np.isnan(p)
     # Shade runs of frames without a face: the line has a gap there.
     start = None
@@ -738,7 +738,8 @@ def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: 
     ax.set_xlabel("time (s)")
     ax.set_ylabel("p_pain")
     ax.set_title(Path(str(frame["input"].iloc[0])).name, fontsize=9)
-    ax.legend(loc="upper left", fontsize=7, ncol=4, frameon=False)
+    # below the axes, so that it covers no frame
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=9, ncol=4, frameon=False)
     fig.tight_layout()
     path = Path(path)
     try:
