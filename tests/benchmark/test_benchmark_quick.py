@@ -73,8 +73,8 @@ def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
     report = (tmp_path / "report.md").read_text()
     head = report.split("## ")[1]
     assert head.startswith("Summary"), "the summary comes first"
-    summary_part = report[report.index("## Summary") : report.index("Metrics in %")]
-    assert "Accuracy under subject-level protocols" in summary_part
+    summary_part = report[report.index("## Summary") : report.index("## How to read this report")]
+    assert "Accuracy under the subject-level protocols" in summary_part
     assert "best network vs best baseline" in summary_part
     assert "Subject leakage" in summary_part and "image 2-fold" in summary_part
     assert "P1's comparison" in summary_part and "`resnet18`" in summary_part

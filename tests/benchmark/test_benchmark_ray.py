@@ -136,6 +136,8 @@ def test_ray_reproduces_the_in_process_run_and_resumes(ray_local, tmp_path):
         assert (pa["p_pain"] - pb["p_pain"]).abs().max() <= 1e-5
         ma, mb = (json.loads((f / "metrics.json").read_text()) for f in (a, b))
         ma.pop("seconds"), mb.pop("seconds")
+        for key in ("model_kwargs", "model_aids"):  # dicts: equal, not approximately
+            assert ma.pop(key, None) == mb.pop(key, None)
         assert ma == pytest.approx(mb, abs=1e-6)
     pd.testing.assert_frame_equal(
         _without_seconds(local.results), _without_seconds(remote.results), atol=1e-6

@@ -125,12 +125,22 @@ def test_a_worker_that_dies_is_a_failed_unit_not_a_hang():
     assert "out of memory" not in outcome.error
 
 
+def _sleep_with_default_signals(ready, seconds: float) -> None:
+    # A forked child inherits its parent's handlers (a test runner may handle SIGTERM):
+    # the worker under test dies of the signal as a plain process does.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    ready.set()
+    time.sleep(seconds)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_dead_worker_is_out_of_memory_only_when_killed(signum):
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=time.sleep, args=(60,))
+    ready = ctx.Event()
+    proc = ctx.Process(target=_sleep_with_default_signals, args=(ready, 60))
     proc.start()
+    assert ready.wait(30)
     sender.close()
     os.kill(proc.pid, signum)
     proc.join()
