@@ -134,11 +134,6 @@ def _manifest_images(path: Path) -> list[Path]:
 
 
 # -- face cropping ------------------------------------------------------------------------
-def _make_cropper(face_crop, model):
-    """``None`` (whole image, resized) or a FaceCropper; ``face_crop`` as :func:`predict`."""
-    return cropper_for(face_crop, model.face_crop, model.input_size[0])
-
-
 #: An input whose shorter side is this many times the training images' longer
 #: side, scored whole, is "far larger than the training images".
 SIZE_RATIO_WARNING = 2.0
@@ -388,7 +383,7 @@ def predict(
     items = _expand_inputs(inputs)
     if out_path is not None:  # the files a manifest lists
         _check_out(out_path, [("input", p) for k, p in items if k != "array"], timelines)
-    cropper = _make_cropper(face_crop, model)
+    cropper = cropper_for(face_crop, model.face_crop, model.input_size[0])
     _say_scored_whole(face_crop, cropper, model)
     training_size = model.training_image_size if cropper is None else None
     cropping = _Cropping(cropper, model.input_spec, training_size)

@@ -14,18 +14,6 @@ RGS = ("orbital", "ear", "nose", "whisker")
 PSPI = ("au4", "au6", "au7", "au9", "au10", "au43")
 
 
-def _icc_2k(x):
-    """ICC(2,k) from Shrout & Fleiss' mean squares, written out independently."""
-    n, k = x.shape
-    grand = x.mean()
-    bms = k * ((x.mean(1) - grand) ** 2).sum() / (n - 1)
-    jms = n * ((x.mean(0) - grand) ** 2).sum() / (k - 1)
-    ems = ((x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + grand) ** 2).sum() / (
-        (n - 1) * (k - 1)
-    )
-    return (bms - ems) / (bms + (jms - ems) / n)
-
-
 def _rgs_sheet(n=8, raters=3, seed=0):
     """A blinded RGS sheet as `painzoo frames` writes it, filled with 0/1/2."""
     rng = np.random.default_rng(seed)
@@ -82,7 +70,7 @@ def test_every_bad_cell_is_counted_and_the_first_five_named(tmp_path):
     assert "line 7 " not in str(err.value)
 
 
-def test_empty_cells_stay_missing(tmp_path, capsys):
+def test_empty_cells_stay_missing(tmp_path, capsys, icc_2k):
     frame, scores = _rgs_sheet()
     frame = frame.astype({"r1_orbital": object})
     frame.loc[2, "r1_orbital"] = ""
@@ -90,11 +78,11 @@ def test_empty_cells_stay_missing(tmp_path, capsys):
     assert main(["agreement", str(path)]) == 0
     orbital = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("orb"))
     keep = np.arange(len(frame)) != 2
-    assert f"{_icc_2k(scores[keep, :, 0].astype(float)):.3f}" in orbital
+    assert f"{icc_2k(scores[keep, :, 0].astype(float)):.3f}" in orbital
     assert "1 image(s) with a missing score left out" in orbital
 
 
-def test_a_constant_unit_is_reported_and_the_others_computed(tmp_path, capsys):
+def test_a_constant_unit_is_reported_and_the_others_computed(tmp_path, capsys, icc_2k):
     frame, scores = _rgs_sheet()
     for r in range(3):
         frame[f"r{r + 1}_ear"] = 1
@@ -105,8 +93,8 @@ def test_a_constant_unit_is_reported_and_the_others_computed(tmp_path, capsys):
     assert "ICC undefined: every rating of ear is the same (1)" in lines["ear"]
     for j, au in enumerate(RGS):
         if au != "ear":
-            assert f"{_icc_2k(scores[:, :, j].astype(float)):.3f}" in lines[au]
-    assert f"{_icc_2k(scores.sum(2).astype(float)):.3f}" in lines["RGS"]
+            assert f"{icc_2k(scores[:, :, j].astype(float)):.3f}" in lines[au]
+    assert f"{icc_2k(scores.sum(2).astype(float)):.3f}" in lines["RGS"]
 
 
 def test_pspi_values_follow_facs_intensities_and_au43_is_binary(tmp_path):

@@ -236,19 +236,7 @@ def test_progress_bar_over_sampled_frames(planted_video, tmp_path, capsys):
     assert "frames:" not in capsys.readouterr().err
 
 
-def _icc_2k(x):
-    """ICC(2,k) from Shrout & Fleiss' mean squares, written out independently."""
-    n, k = x.shape
-    grand = x.mean()
-    bms = k * ((x.mean(1) - grand) ** 2).sum() / (n - 1)
-    jms = n * ((x.mean(0) - grand) ** 2).sum() / (k - 1)
-    ems = ((x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + grand) ** 2).sum() / (
-        (n - 1) * (k - 1)
-    )
-    return (bms - ems) / (bms + (jms - ems) / n)
-
-
-def test_filled_rgs_sheet_round_trips(planted_video, tmp_path, capsys):
+def test_filled_rgs_sheet_round_trips(planted_video, tmp_path, capsys, icc_2k):
     out = tmp_path / "out"
     assert _frames(planted_video, out, "--raters", "5") == 0
     sheet_path = out / "for_raters" / "rating_sheet.csv"
@@ -268,9 +256,9 @@ def test_filled_rgs_sheet_round_trips(planted_video, tmp_path, capsys):
     report = capsys.readouterr().out
     lines = {line.split()[0]: line for line in report.splitlines()[1:]}
     for j, au in enumerate(RGS):
-        assert f"{_icc_2k(scores[:, :, j].astype(float)):.3f}" in lines[au]
+        assert f"{icc_2k(scores[:, :, j].astype(float)):.3f}" in lines[au]
         assert f"{icc(scores[:, :, j], '2,k').value:.3f}" in lines[au]
-    assert f"{_icc_2k(scores.sum(2).astype(float)):.3f}" in lines["RGS"]
+    assert f"{icc_2k(scores.sum(2).astype(float)):.3f}" in lines["RGS"]
 
     # The RGS consensus reads the same sheet and joins the key by id: five raters
     # who all agree give that score, and each row gets its video and time back.
@@ -305,7 +293,9 @@ def test_filled_rgs_sheet_round_trips(planted_video, tmp_path, capsys):
     )
 
 
-def test_pspi_sheet_has_the_pspi_units_and_agreement_reads_it(planted_video, tmp_path, capsys):
+def test_pspi_sheet_has_the_pspi_units_and_agreement_reads_it(
+    planted_video, tmp_path, capsys, icc_2k
+):
     result = extract_frames(planted_video, tmp_path, face_crop="none", scale="pspi", raters=2)
     units = ["au4", "au6", "au7", "au9", "au10", "au43"]
     assert list(result.sheet.columns[2:]) == [f"r{r}_{u}" for r in (1, 2) for u in units]
@@ -327,6 +317,6 @@ def test_pspi_sheet_has_the_pspi_units_and_agreement_reads_it(planted_video, tmp
     def pspi(x):
         return x[:, 0] + np.maximum(x[:, 1], x[:, 2]) + np.maximum(x[:, 3], x[:, 4]) + x[:, 5]
 
-    expected = _icc_2k(np.stack([pspi(a), pspi(b)], 1))
+    expected = icc_2k(np.stack([pspi(a), pspi(b)], 1))
     pspi_line = next(line for line in report.splitlines() if line.startswith("PSPI "))
     assert f"{expected:.3f}" in pspi_line
