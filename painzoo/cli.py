@@ -53,20 +53,10 @@ def _add_models(sub):
 
 
 def _run_models(args) -> int:
-    import fnmatch
+    from painzoo.registry import list_models, model_info
 
-    from painzoo.catalog import load_catalog
-
-    # The stored table: importing the model modules would import Keras (seconds).
-    infos = load_catalog()
-    if args.pattern is not None:
-        infos = [i for i in infos if fnmatch.fnmatchcase(i.name, args.pattern.lower())]
-    if args.tag is not None:
-        infos = [i for i in infos if args.tag in i.tags]
-    if args.kind is not None:
-        infos = [i for i in infos if i.kind == args.kind]
-    rows = []
-    for info in infos:
+    rows = []  # the registry's metadata imports no backend; only --count builds models
+    for info in map(model_info, list_models(args.pattern, tag=args.tag, kind=args.kind)):
         name = info.name
         if args.count and info.kind == "keras":
             import painzoo

@@ -1,24 +1,43 @@
 """The model registry: one name, one builder, one set of metadata.
 
 Builders are plain functions returning a functional :class:`keras.Model`, in
-the manner of ``keras.applications``. ``@register_model`` attaches a
-:class:`ModelInfo`; :func:`get_model` builds by name, :func:`list_models`
-filters names with shell wildcards and :func:`model_info` returns metadata.
+the manner of ``keras.applications``. :func:`get_model` builds by name,
+:func:`list_models` filters names with shell wildcards and :func:`model_info`
+returns a model's :class:`ModelInfo`.
+
+The zoo is the table of :mod:`painzoo.models.zoo`: metadata and, for each
+model, where its builder lives (``"painzoo.models.alexnet:alexnet"``), imported
+only when :func:`get_model` builds it, so that listing and describing models
+imports no backend. ``@register_model`` adds a builder function (a user's
+plug-in) with its :class:`ModelInfo`.
 
 ``ModelInfo.kind`` says what a builder returns: ``"keras"`` (a Keras model,
 the zoo) or ``"sklearn"`` (a scikit-learn estimator on uint8 images, the LBP
-+ SVM baselines of :mod:`painzoo.models.lbp_svm`). The benchmark trains
-either through the learner of its kind (:mod:`painzoo.training.learner`).
++ SVM baselines of :mod:`painzoo.models.lbp_svm`, any
+``lbp_svm_r<R>p<P>_<G>x<G>``). The benchmark trains either through the
+learner of its kind (:mod:`painzoo.training.learner`).
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "ModelInfo", "register_model", "get_model", "list_models", "model_info"]
+from painzoo.models import zoo
+
+__all__ = [
+    "KINDS",
+    "ModelInfo",
+    "register_model",
+    "get_model",
+    "list_models",
+    "model_info",
+    "model_kind",
+]
 
 #: What a registered builder returns: a Keras model or a scikit-learn estimator.
 KINDS = ("keras", "sklearn")
@@ -62,21 +81,15 @@ class ModelInfo:
             raise ValueError(f"ModelInfo.kind must be one of {KINDS}; received {self.kind!r}.")
 
 
-_REGISTRY: dict[str, tuple[Callable, ModelInfo]] = {}
-_ZOO_LOADED = False
+def _from_table(name: str, entry: dict) -> tuple[str, ModelInfo, dict]:
+    fields = {k: v for k, v in entry.items() if k not in ("builder", "kwargs")}
+    return entry["builder"], ModelInfo(name=name, **fields), entry.get("kwargs", {})
 
 
-def _ensure_zoo() -> None:
-    """Import ``painzoo.models`` (which registers the zoo) on first use of the registry."""
-    global _ZOO_LOADED
-    if _ZOO_LOADED:
-        return
-    _ZOO_LOADED = True  # before the import: the zoo's own register_model calls land here
-    try:
-        import painzoo.models  # noqa: F401
-    except BaseException:
-        _ZOO_LOADED = False
-        raise
+# name -> (builder, or "module:function" to import when building; info; builder kwargs)
+_REGISTRY: dict[str, tuple[Callable | str, ModelInfo, dict]] = {
+    name: _from_table(name, entry) for name, entry in zoo.ZOO.items()
+}
 
 
 def register_model(name: str | None = None, *, info: ModelInfo | None = None) -> Callable:
@@ -101,7 +114,6 @@ def register_model(name: str | None = None, *, info: ModelInfo | None = None) ->
     """
 
     def decorator(builder: Callable) -> Callable:
-        _ensure_zoo()
         key = (name or (info.name if info and info.name else builder.__name__)).lower()
         if key in _REGISTRY:
             raise ValueError(
@@ -111,7 +123,7 @@ def register_model(name: str | None = None, *, info: ModelInfo | None = None) ->
         meta = info or ModelInfo()
         if meta.name != key:
             meta = ModelInfo(**{**meta.__dict__, "name": key})
-        _REGISTRY[key] = (builder, meta)
+        _REGISTRY[key] = (builder, meta, {})
         return builder
 
     return decorator
@@ -122,16 +134,26 @@ def _unregister(name: str) -> None:
     _REGISTRY.pop(name.lower(), None)
 
 
-def _lookup(name: str) -> tuple[Callable, ModelInfo]:
-    _ensure_zoo()
+def _entry(name: str) -> tuple[Callable | str, ModelInfo, dict]:
     key = str(name).lower()
-    if key not in _REGISTRY:
-        close = difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(
-            f"Unknown model {name!r}.{hint} Call painzoo.list_models() for every name."
-        )
-    return _REGISTRY[key]
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    for pattern, make_entry in zoo.FAMILIES:
+        match = pattern.match(key)
+        if match:
+            return _from_table(key, make_entry(match))
+    close = difflib.get_close_matches(key, list(_REGISTRY), n=3, cutoff=0.4)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"Unknown model {name!r}.{hint} Call painzoo.list_models() for every name.")
+
+
+def _lookup(name: str) -> tuple[Callable, ModelInfo]:
+    """The builder of ``name`` (imported now if the table names its location) and its info."""
+    builder, info, kwargs = _entry(name)
+    if isinstance(builder, str):
+        module, function = builder.split(":")
+        builder = getattr(importlib.import_module(module), function)
+    return (functools.partial(builder, **kwargs) if kwargs else builder), info
 
 
 def get_model(
@@ -196,7 +218,6 @@ def list_models(
     Returns:
         Sorted list of names.
     """
-    _ensure_zoo()
     names = sorted(_REGISTRY)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
@@ -210,9 +231,19 @@ def list_models(
 
 
 def model_info(name: str) -> ModelInfo:
-    """The :class:`ModelInfo` of a registered model.
+    """The :class:`ModelInfo` of a registered model, without importing its builder.
+
+    A name of a family such as ``"lbp_svm_r2p16_7x7"`` resolves too.
 
     Raises:
         ValueError: For an unknown name, suggesting the closest names.
     """
-    return _lookup(name)[1]
+    return _entry(name)[1]
+
+
+def model_kind(name: str) -> str | None:
+    """``model_info(name).kind``, or ``None`` for a name the registry does not know."""
+    try:
+        return model_info(name).kind
+    except ValueError:
+        return None

@@ -1,6 +1,5 @@
 """A fast, quiet command line: no backend import for help and the model table; no log noise."""
 
-import json
 import os
 import subprocess
 import sys
@@ -8,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from painzoo.catalog import build_catalog, load_catalog
 from painzoo.cli import build_parser
+from painzoo.models.zoo import ZOO
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("tensorflow", "keras", "jax", "torch")
@@ -52,16 +51,27 @@ def test_help_and_model_table_import_no_backend(argv):
     assert done.stdout.strip().splitlines()[-1] == "HEAVY=", done.stdout[-500:]
 
 
-def test_models_table_lists_the_catalog_rows():
+def test_models_table_lists_the_zoo_table():
     done = _run("models")
     names = [line.split()[0] for line in done.stdout.splitlines()[2:-1]]
-    assert names == [info.name for info in load_catalog()]
+    assert names == sorted(ZOO) and len(names) == 19
 
 
-def test_stored_catalog_matches_the_registry():
-    # After changing a ModelInfo, rewrite the file: python -m painzoo.catalog
-    stored = json.loads(json.dumps([info.__dict__ for info in load_catalog()]))
-    assert stored == build_catalog()
+REGISTRY_PROBE = f"""
+import sys
+import painzoo.registry as registry
+names = registry.list_models(kind=None)
+assert registry.model_info("painseeker").params == 11_187_651
+assert registry.model_info("lbp_svm_r2p16_7x7").kind == "sklearn"
+assert registry.model_kind("vgg16") == "keras"
+print(len(names), "HEAVY=" + ",".join(m for m in {HEAVY!r} if m in sys.modules))
+"""
+
+
+def test_listing_and_describing_models_import_no_backend():
+    done = _run(script=REGISTRY_PROBE)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["19", "HEAVY="]
 
 
 def test_verbose_before_or_after_the_subcommand():

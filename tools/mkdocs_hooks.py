@@ -1,33 +1,39 @@
 """MkDocs hook: fill generated tables into pages at build time.
 
 ``<!-- painzoo:model-table -->`` in a page becomes the model-zoo table built
-from ``painzoo/catalog.json`` (the registry's metadata, which a test keeps equal
-to the registry), so the table is never maintained by hand. The hook reads
-that file as JSON and imports nothing of painzoo: the site builds with the
-``docs`` extra alone, without Keras or a backend.
+from the registry's table, ``painzoo/models/zoo.py``, so the table is never
+maintained by hand. That module imports nothing; the hook loads it from its
+file, not as part of painzoo, so the site builds with the ``docs`` extra alone,
+without painzoo's dependencies, Keras or a backend.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
 from pathlib import Path
 
 MODEL_TABLE = "<!-- painzoo:model-table -->"
-CATALOG = Path(__file__).resolve().parents[1] / "painzoo" / "catalog.json"
+ZOO_FILE = Path(__file__).resolve().parents[1] / "painzoo" / "models" / "zoo.py"
 
 
-def model_table(catalog: Path = CATALOG) -> str:
+def _zoo(path: Path) -> dict[str, dict]:
+    spec = importlib.util.spec_from_file_location("painzoo_zoo_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ZOO
+
+
+def model_table(zoo_file: Path = ZOO_FILE) -> str:
     """The zoo's networks (``kind: keras``, as ``painzoo.list_models()``) as Markdown.
 
     Two tables, so that each fits the page: the figures (input, parameter
     counts, the paper's figure, weights, smallest input), then the reference of
     each network.
     """
-    rows = json.loads(catalog.read_text(encoding="utf-8"))
     networks = [
-        info
-        for info in sorted(rows, key=lambda row: row["name"])
-        if info.get("kind", "keras") == "keras"
+        {"name": name, **entry}
+        for name, entry in sorted(_zoo(zoo_file).items())
+        if entry.get("kind", "keras") == "keras"
     ]
     figures = [
         "| model | input | parameters, 2\u00a0classes | parameters, 6\u00a0classes | paper | "

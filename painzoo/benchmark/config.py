@@ -886,16 +886,16 @@ def _is_synthetic(data: dict, spec, seen=()) -> bool:
 def _check_model_names(c: _Checker, config: dict) -> None:
     import painzoo
     from painzoo import registry
-    from painzoo.models.lbp_svm import get_baseline, is_baseline, list_baselines
+    from painzoo.models.lbp_svm import list_baselines
 
     for i, entry in enumerate(config["models"]):
         name = _entry_name(entry)
         path = ("models", i) if isinstance(entry, str) else ("models", i, next(iter(entry)))
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
         kwargs = {k: v for k, v in opts.items() if k not in MODEL_RESERVED}
-        if is_baseline(name):
+        if registry.model_kind(name) == "sklearn":
             try:
-                get_baseline(
+                painzoo.get_model(
                     name, **{k: v[0] if isinstance(v, list) else v for k, v in kwargs.items()}
                 )
             except (TypeError, ValueError) as err:

@@ -501,12 +501,12 @@ def _compared_lines(results: pd.DataFrame, names: _Names) -> list[str]:
     """What was compared on what data (from the planned units, finished or not)."""
     if results.empty:
         return []
-    from painzoo.models.lbp_svm import is_baseline
+    from painzoo.registry import model_kind
 
     kinds = dict(zip(results["model"], results["model_name"]))
     models = list(dict.fromkeys(results["model"]))
-    nets = [f"`{m}`" for m in models if not is_baseline(kinds.get(m, m))]
-    bases = [f"`{m}`" for m in models if is_baseline(kinds.get(m, m))]
+    nets = [f"`{m}`" for m in models if model_kind(kinds.get(m, m)) != "sklearn"]
+    bases = [f"`{m}`" for m in models if model_kind(kinds.get(m, m)) == "sklearn"]
     who = []
     if nets:
         who.append(f"{_and(nets)} ({'network' if len(nets) == 1 else 'networks'})")
@@ -936,7 +936,7 @@ def summary_lines(
         collect_attention,
         plot_attention,
     )
-    from painzoo.models.lbp_svm import is_baseline
+    from painzoo.registry import model_kind
 
     out = Path(out)
     names = names or _Names(None, results)
@@ -980,8 +980,8 @@ def summary_lines(
         )
         for data, protocol, plabel in columns:
             here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
-            nets = {m: v for m, v in here.items() if not is_baseline(kinds.get(m, m))}
-            bases = {m: v for m, v in here.items() if is_baseline(kinds.get(m, m))}
+            nets = {m: v for m, v in here.items() if model_kind(kinds.get(m, m)) != "sklearn"}
+            bases = {m: v for m, v in here.items() if model_kind(kinds.get(m, m)) == "sklearn"}
             if nets and bases:
                 best = max(nets, key=lambda m: nets[m][0])
                 base = max(bases, key=lambda m: bases[m][0])
@@ -996,7 +996,7 @@ def summary_lines(
         chance = {}
         for (data, plabel, _), p in preds.items():
             chance.setdefault((data, plabel), chance_accuracy(p["y_true"]))
-        baselines = {m for m in models if is_baseline(kinds.get(m, m))}
+        baselines = {m for m in models if model_kind(kinds.get(m, m)) == "sklearn"}
         note = _synthetic_note(names, [d for d, _, _ in columns])
         _plot_accuracy_ci(out, acc, columns, models, names, baselines, chance, note)
         _figure(

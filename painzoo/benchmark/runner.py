@@ -159,9 +159,9 @@ def schedule(units: list) -> list:
     group the planned order is kept. Every unit is seeded on its own, so the
     order changes no number; results and reports keep the planned order.
     """
-    from painzoo.models.lbp_svm import is_baseline
+    from painzoo.registry import model_kind
 
-    return sorted(units, key=lambda u: is_baseline(u.model_name))
+    return sorted(units, key=lambda u: model_kind(u.model_name) == "sklearn")
 
 
 def _output_error(err: OSError, out) -> OutputWriteError:

@@ -86,7 +86,7 @@ def train(
         make_card,
         write_card,
     )
-    from painzoo.models.lbp_svm import is_baseline
+    from painzoo.registry import model_kind
     from painzoo.training.recipe import Recipe
     from painzoo.utils.files import replace_when_complete
     from painzoo.utils.numbers import check_number
@@ -108,7 +108,7 @@ def train(
         side = image_size if isinstance(image_size, int) else None  # (h, w) is applied below
         cfg = apply_overrides(load_config(config), image_size=side, seed=seed)
     spec = _model_spec(cfg.get("models") or [], model, expand_models)
-    if is_baseline(spec["name"]):
+    if model_kind(spec["name"]) == "sklearn":
         raise ValueError(
             f"{spec['name']!r} is a baseline classifier, not a network; painzoo train saves "
             "Keras networks. Pick a zoo model (painzoo models lists them)."
@@ -256,9 +256,9 @@ def _model_spec(entries, model: str, expand_models) -> dict:
     import painzoo
 
     if wanted not in painzoo.list_models():
-        from painzoo.models.lbp_svm import is_baseline
+        from painzoo.registry import model_kind
 
-        if not is_baseline(wanted):
+        if model_kind(wanted) != "sklearn":
             labels = [s["label"] for s in specs]
             raise ValueError(
                 f"Unknown model {model!r}: not a model of the config ({labels}) nor of the zoo "

@@ -1,12 +1,7 @@
-"""The model zoo. Importing this package registers every network and the LBP baselines."""
+"""The model zoo: one module per family, and :mod:`painzoo.models.zoo`, the table the registry reads.
 
-from painzoo.models import painseeker  # noqa: F401, I001  (registers its builders)
-from painzoo.models import resnet  # noqa: F401  (registers its builders)
-from painzoo.models import alexnet  # noqa: F401
-from painzoo.models import songnet  # noqa: F401
-from painzoo.models import weinet  # noqa: F401
-from painzoo.models import silnet  # noqa: F401
-from painzoo.models import applications  # noqa: F401
-from painzoo.models import lbp_svm  # noqa: F401  (the LBP + SVM baselines, kind sklearn)
+Importing this package imports no model module (and so no Keras):
+:func:`painzoo.get_model` imports a family's module when it builds one of its models.
+"""
 
 __all__: list[str] = []

@@ -7,20 +7,16 @@ from pathlib import Path
 
 import keras
 
+from painzoo.layers.preprocessing import ImageScaling
+
 __all__ = [
-    "P2_CITATION",
     "classifier_head",
     "check_input_size",
+    "from_scratch_input",
+    "from_scratch_model",
     "load_weights_file",
-    "reject_named_weights",
     "zero_residual_branches",
 ]
-
-P2_CITATION = (
-    "Sabater-Gárriz, Gaya-Morey, Buades-Rubio, Manresa-Yee, Montoya, Riquelme. "
-    "Automated facial recognition system using deep learning for pain assessment in "
-    "adults with cerebral palsy. Digital Health 10, 2024. doi:10.1177/20552076241259664"
-)
 
 
 def classifier_head(x, num_classes: int, name: str = "predictions"):
@@ -66,17 +62,32 @@ def load_weights_file(model: keras.Model, path: str | os.PathLike) -> keras.Mode
     return model
 
 
-def reject_named_weights(model_name: str, weights) -> None:
-    """Raise if a from-scratch model is asked for named pretrained weights.
+def from_scratch_input(model_name: str, input_shape, weights):
+    """The input of one of P2's networks trained from scratch, scaled to [0, 1].
+
+    Such a network pads every layer (``same``), so it takes any non-empty
+    input, and it has no named pretrained weights.
+
+    Returns:
+        ``(inputs, x)``: the ``keras.Input`` named ``"image"`` and ``ImageScaling("unit")`` of it.
 
     Raises:
-        ValueError: If ``weights`` is a known weights name such as ``"imagenet"``.
+        ValueError: If ``input_shape`` is empty or ``weights`` is ``"imagenet"``.
     """
+    check_input_size(model_name, input_shape, 1)
     if isinstance(weights, str) and weights.lower() == "imagenet":
         raise ValueError(
             f"{model_name} is trained from scratch and has no pretrained 'imagenet' "
             "weights; pass weights=None or the path of a .weights.h5 file saved by painzoo."
         )
+    inputs = keras.Input(shape=input_shape, name="image")
+    return inputs, ImageScaling("unit", name="scaling")(inputs)
+
+
+def from_scratch_model(model_name: str, inputs, x, num_classes: int, weights) -> keras.Model:
+    """``inputs`` → ``x`` → softmax head as a ``keras.Model``, loading a ``.weights.h5`` file if given."""
+    model = keras.Model(inputs, classifier_head(x, num_classes), name=model_name)
+    return model if weights is None else load_weights_file(model, weights)
 
 
 def zero_residual_branches(model: keras.Model) -> int:

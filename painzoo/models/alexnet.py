@@ -8,44 +8,13 @@ the original paper). The three dense layers hold 96 % of the parameters.
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
-from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import (
-    P2_CITATION,
-    check_input_size,
-    classifier_head,
-    load_weights_file,
-    reject_named_weights,
-)
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models._common import from_scratch_input, from_scratch_model
 
-__all__ = ["alexnet", "MIN_INPUT"]
-
-ALEXNET_CITATION = (
-    "Krizhevsky, Sutskever, Hinton. ImageNet classification with deep convolutional "
-    "neural networks. NeurIPS 2012"
-)
-# Every convolution and pooling uses ``same`` padding, so each layer's output
-# is ceil(input / stride) >= 1: any input of at least one pixel is valid.
-MIN_INPUT = 1
+__all__ = ["alexnet"]
 
 
-@register_model(
-    info=ModelInfo(
-        name="alexnet",
-        input_shape=(224, 224, 3),
-        citation=f"{ALEXNET_CITATION}. Used by {P2_CITATION}",
-        weights=(),
-        tags=("p2", "from_scratch", "alexnet"),
-        params=88_702_338,
-        params_6=88_718_726,
-        paper_params="88.7 M",
-        description="AlexNet with three 4096-unit dense layers, trained from scratch in P2.",
-        extra={"min_input": MIN_INPUT},
-    )
-)
 def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """AlexNet as defined in ``robot_vision/utils/nets.py``.
 
@@ -74,10 +43,7 @@ def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Reference:
         Krizhevsky et al., NeurIPS 2012; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    check_input_size("alexnet", input_shape, MIN_INPUT)
-    reject_named_weights("alexnet", weights)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = ImageScaling("unit", name="scaling")(inputs)
+    inputs, x = from_scratch_input("alexnet", input_shape, weights)
     x = layers.Conv2D(96, 11, strides=4, padding="same", activation="relu", name="conv1")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     x = layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2")(x)
@@ -92,8 +58,4 @@ def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     x = layers.Dense(4096, activation="relu", name="fc7")(x)
     x = layers.Dense(4096, activation="relu", name="fc8")(x)
     x = layers.Dropout(0.4, name="drop8")(x)
-    outputs = classifier_head(x, num_classes)
-    model = keras.Model(inputs, outputs, name="alexnet")
-    if weights is not None:
-        load_weights_file(model, weights)
-    return model
+    return from_scratch_model("alexnet", inputs, x, num_classes, weights)

@@ -34,13 +34,12 @@ from keras.utils import get_file
 
 from painzoo.layers.preprocessing import ImageScaling
 from painzoo.models._common import (
-    P2_CITATION,
     check_input_size,
     classifier_head,
     load_weights_file,
     zero_residual_branches,
 )
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models.zoo import ZOO
 
 __all__ = [
     "vgg16",
@@ -83,58 +82,31 @@ class Application:
     weights_hash: str
 
 
-def _notop(folder: str, stem: str, file_hash: str, **kwargs) -> dict:
-    file_name = f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    return dict(
+def _application(name: str, constructor: str, folder: str, file_hash: str) -> Application:
+    extra = ZOO[name]["extra"]  # the table's min_input, scaling and weights file
+    file_name = extra["imagenet_file"]
+    return Application(
+        constructor=constructor,
+        scaling=extra["scaling"],
+        min_input=extra["min_input"],
         weights_file=file_name,
         weights_url=f"{_KERAS_WEIGHTS_URL}{folder}/{file_name}",
         weights_hash=file_hash,
-        **kwargs,
     )
 
 
-# min_input is the true minimum: the smallest input whose last feature map is
-# still at least 1×1. VGG's five valid 2×2 pools need 32 px and InceptionV3's
-# valid-padded stem and reductions need 75 px (both equal keras.applications'
-# documented min_size). ResNet50/101V2 pad explicitly before every strided
-# layer, so any size works (Keras documents 32), and Xception shrinks only in
-# its two valid stem convolutions, so 7 px works (Keras documents 71).
 APPLICATIONS: dict[str, Application] = {
-    "vgg16": Application(
-        constructor="VGG16",
-        scaling="caffe",
-        min_input=32,
-        **_notop("vgg16", "vgg16", "6d6bbae143d832006294945121d1f1fc"),
+    "vgg16": _application("vgg16", "VGG16", "vgg16", "6d6bbae143d832006294945121d1f1fc"),
+    "vgg19": _application("vgg19", "VGG19", "vgg19", "253f8cb515780f3b799900260a226db6"),
+    "resnet50": _application("resnet50", "ResNet50", "resnet", "4d473c1dd8becc155b73f8504c6f6626"),
+    "resnet101v2": _application(
+        "resnet101v2", "ResNet101V2", "resnet", "c0ed64b8031c3730f411d2eb4eea35b5"
     ),
-    "vgg19": Application(
-        constructor="VGG19",
-        scaling="caffe",
-        min_input=32,
-        **_notop("vgg19", "vgg19", "253f8cb515780f3b799900260a226db6"),
+    "inceptionv3": _application(
+        "inceptionv3", "InceptionV3", "inception_v3", "bcbd6486424b2319ff4ef7d526e38f63"
     ),
-    "resnet50": Application(
-        constructor="ResNet50",
-        scaling="caffe",
-        min_input=1,
-        **_notop("resnet", "resnet50", "4d473c1dd8becc155b73f8504c6f6626"),
-    ),
-    "resnet101v2": Application(
-        constructor="ResNet101V2",
-        scaling="tf",
-        min_input=1,
-        **_notop("resnet", "resnet101v2", "c0ed64b8031c3730f411d2eb4eea35b5"),
-    ),
-    "inceptionv3": Application(
-        constructor="InceptionV3",
-        scaling="tf",
-        min_input=75,
-        **_notop("inception_v3", "inception_v3", "bcbd6486424b2319ff4ef7d526e38f63"),
-    ),
-    "xception": Application(
-        constructor="Xception",
-        scaling="tf",
-        min_input=7,
-        **_notop("xception", "xception", "b0042744bf5b25fce3cb969f33bebb97"),
+    "xception": _application(
+        "xception", "Xception", "xception", "b0042744bf5b25fce3cb969f33bebb97"
     ),
 }
 
@@ -350,43 +322,6 @@ def he_initialize(model: keras.Model) -> int:
     return count
 
 
-def _info(name, citation, description, params, params_6, paper_params, family):
-    return ModelInfo(
-        name=name,
-        input_shape=(224, 224, 3),
-        citation=f"{citation}. Used by {P2_CITATION}",
-        weights=("imagenet",),
-        tags=("p2", "imagenet", "keras_applications", family),
-        params=params,
-        params_6=params_6,
-        paper_params=paper_params,
-        description=description,
-        extra={
-            "min_input": APPLICATIONS[name].min_input,
-            "scaling": APPLICATIONS[name].scaling,
-            "imagenet_file": APPLICATIONS[name].weights_file,
-        },
-    )
-
-
-_VGG = (
-    "Simonyan, Zisserman. Very deep convolutional networks for large-scale image "
-    "recognition. ICLR 2015"
-)
-_RESNET = "He, Zhang, Ren, Sun. Deep residual learning for image recognition. CVPR 2016"
-_RESNET_V2 = "He, Zhang, Ren, Sun. Identity mappings in deep residual networks. ECCV 2016"
-_INCEPTION = (
-    "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception architecture for "
-    "computer vision. CVPR 2016"
-)
-_XCEPTION = "Chollet. Xception: deep learning with depthwise separable convolutions. CVPR 2017"
-
-
-@register_model(
-    info=_info(
-        "vgg16", _VGG, "VGG16 (ImageNet) + GAP + softmax.", 14_715_714, 14_717_766, "14.7 M", "vgg"
-    )
-)
 def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
     """VGG16 (``keras.applications``) + global average pooling + softmax.
 
@@ -426,11 +361,6 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
     return build_application("vgg16", num_classes, input_shape, weights, he_init=he_init)
 
 
-@register_model(
-    info=_info(
-        "vgg19", _VGG, "VGG19 (ImageNet) + GAP + softmax.", 20_025_410, 20_027_462, "20 M", "vgg"
-    )
-)
 def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
     """VGG19 (``keras.applications``) + global average pooling + softmax.
 
@@ -470,17 +400,6 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
     return build_application("vgg19", num_classes, input_shape, weights, he_init=he_init)
 
 
-@register_model(
-    info=_info(
-        "resnet50",
-        _RESNET,
-        "ResNet50 (ImageNet) + GAP + softmax.",
-        23_591_810,
-        23_600_006,
-        "23.6 M",
-        "resnet",
-    )
-)
 def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
@@ -522,17 +441,6 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
     )
 
 
-@register_model(
-    info=_info(
-        "resnet101v2",
-        _RESNET_V2,
-        "ResNet101V2 (ImageNet) + GAP + softmax.",
-        42_630_658,
-        42_638_854,
-        "42.6 M",
-        "resnet",
-    )
-)
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2 (``keras.applications``) + global average pooling + softmax.
 
@@ -574,17 +482,6 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
     )
 
 
-@register_model(
-    info=_info(
-        "inceptionv3",
-        _INCEPTION,
-        "InceptionV3 (ImageNet) + GAP + softmax; P2's best model on CP-PAIN.",
-        21_806_882,
-        21_815_078,
-        "21.8 M",
-        "inception",
-    )
-)
 def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
@@ -642,17 +539,6 @@ def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_reso
     return model
 
 
-@register_model(
-    info=_info(
-        "xception",
-        _XCEPTION,
-        "Xception (ImageNet) + GAP + softmax.",
-        20_865_578,
-        20_873_774,
-        "20.9 M",
-        "xception",
-    )
-)
 def xception(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """Xception (``keras.applications``) + global average pooling + softmax.
 

@@ -24,20 +24,20 @@ cells grow (larger images, coarser grids).
 
 The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
 (or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
-with scikit-learn tools. P1's six variants are registered in the model
-registry with ``ModelInfo.kind == "sklearn"`` (``painzoo.get_model`` returns
-an unfitted :class:`LBPSVM`); the benchmark trains them through
-:class:`painzoo.training.learner.SklearnLearner`.
+with scikit-learn tools. In the model registry every name
+``lbp_svm_r<R>p<P>_<G>x<G>`` is a model of kind ``"sklearn"`` built by
+:func:`lbp_svm` (``painzoo.get_model`` returns an unfitted :class:`LBPSVM`);
+``painzoo.list_models(kind="sklearn")`` lists P1's six variants. The
+benchmark trains them through :class:`painzoo.training.learner.SklearnLearner`.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models.zoo import LBP_BASELINES as BASELINES
+from painzoo.models.zoo import LBP_NAME as _NAME
 
 __all__ = [
     "lbp_histograms",
@@ -46,25 +46,9 @@ __all__ = [
     "NORMS",
     "SVMS",
     "get_baseline",
-    "is_baseline",
+    "lbp_svm",
     "list_baselines",
-    "LBP_CITATION",
 ]
-
-LBP_CITATION = (
-    "Liu et al. PainSeeker: a head pose-invariant deep learning method for assessing rat's "
-    "pain by facial expressions. Front. Vet. Sci. 2025;12:1619794 (LBP + linear SVM "
-    "baselines, Table 3); Ahonen, Hadid, Pietikäinen. Face description with local binary "
-    "patterns. IEEE TPAMI 2006."
-)
-
-#: P1's six baseline variants: name -> LBPSVM keyword arguments.
-BASELINES: dict[str, dict] = {
-    f"lbp_svm_r{r}p8_{g}x{g}": {"radius": r, "points": 8, "grid": g}
-    for r in (1, 3)
-    for g in (4, 8, 16)
-}
-_NAME = re.compile(r"^lbp_svm_r(\d+)p(\d+)_(\d+)x\3$")
 
 
 def n_uniform_bins(points: int) -> int:
@@ -260,11 +244,6 @@ def list_baselines() -> list[str]:
     return sorted(BASELINES)
 
 
-def is_baseline(name: str) -> bool:
-    """Whether ``name`` is an LBP + SVM baseline (``lbp_svm_r<R>p<P>_<G>x<G>``)."""
-    return bool(_NAME.match(str(name).lower()))
-
-
 def get_baseline(name: str, **overrides) -> LBPSVM:
     """Build a baseline by name, e.g. ``"lbp_svm_r3p8_4x4"``.
 
@@ -288,35 +267,23 @@ def get_baseline(name: str, **overrides) -> LBPSVM:
     return LBPSVM(radius=r, points=p, grid=g, **overrides)
 
 
-def _registered_builder(radius: int, points: int, grid: int):
-    """The registry builder of one LBP variant (a named function, so the catalog keeps it)."""
+def lbp_svm(num_classes: int = 2, input_shape=None, weights=None, **kwargs) -> LBPSVM:
+    """The registry's builder of every LBP + SVM baseline: an unfitted :class:`LBPSVM`.
 
-    def build(num_classes: int = 2, input_shape=None, weights=None, **kwargs) -> LBPSVM:
-        # The input shape does not matter: LBP histograms are computed at any image size.
-        if num_classes != 2:
-            raise ValueError(
-                f"The LBP + SVM baselines are binary (pain / no pain); received num_classes={num_classes}."
-            )
-        if weights is not None:
-            raise ValueError(
-                "The LBP + SVM baselines have no pretrained weights; pass weights=None."
-            )
-        return LBPSVM(radius=radius, points=points, grid=grid, **kwargs)
+    Args:
+        num_classes: Must be 2: the baselines are binary.
+        input_shape: Ignored: LBP histograms are computed at any image size.
+        weights: Must be ``None``: there are no pretrained weights.
+        **kwargs: :class:`LBPSVM` arguments (the registry passes ``radius``,
+            ``points`` and ``grid`` from the model's name).
 
-    return build
-
-
-for _name, _args in BASELINES.items():
-    register_model(
-        _name,
-        info=ModelInfo(
-            name=_name,
-            citation=LBP_CITATION,
-            tags=("p1", "baseline", "lbp"),
-            description=(
-                f"Uniform LBP (R = {_args['radius']}, P = {_args['points']}) histograms on a "
-                f"{_args['grid']}×{_args['grid']} grid + linear SVM (C = 1); P1's baseline."
-            ),
-            kind="sklearn",
-        ),
-    )(_registered_builder(**_args))
+    Raises:
+        ValueError: For another ``num_classes`` or any ``weights``.
+    """
+    if num_classes != 2:
+        raise ValueError(
+            f"The LBP + SVM baselines are binary (pain / no pain); received num_classes={num_classes}."
+        )
+    if weights is not None:
+        raise ValueError("The LBP + SVM baselines have no pretrained weights; pass weights=None.")
+    return LBPSVM(**kwargs)

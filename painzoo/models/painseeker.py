@@ -31,26 +31,13 @@ from painzoo.models.resnet import (
     load_resnet_weights,
     resnet18_features,
 )
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models.zoo import PAINSEEKER_DEFAULTS
 
-__all__ = ["painseeker", "painseeker_no_prsc", "PAINSEEKER_CITATION"]
+__all__ = ["painseeker", "painseeker_no_prsc"]
 
-PAINSEEKER_CITATION = (
-    "Liu, Li, Deng, Li, Lu, Zong, Yu. PainSeeker: a head pose-invariant deep learning "
-    "method for assessing rat's pain by facial expressions. Front. Vet. Sci. 12:1619794, "
-    "2025. doi:10.3389/fvets.2025.1619794"
-)
-DEFAULT_PRSC_WEIGHT = 0.1  # λ, P1 "Comparison methods and implementation detail"
-DEFAULT_MARGIN = 0.2  # δ
-DEFAULT_TOP_K = 5  # K_h
-# P1's hyper-parameter sensitivity grid (Figure 5); one value varies, the others stay default.
-SENSITIVITY_GRID = {
-    "prsc_weight": (0.05, 0.1, 0.5, 1.0, 1.5),
-    "margin": (0.05, 0.1, 0.15, 0.2, 0.5),
-    "top_k": (3, 5, 10, 15, 20),
-}
-# Smallest input whose grid has more than the default K_h = 5 regions (3×3 from 65 px).
-MIN_INPUT_DEFAULT_TOP_K = 65
+DEFAULT_PRSC_WEIGHT = PAINSEEKER_DEFAULTS["prsc_weight"]  # λ
+DEFAULT_MARGIN = PAINSEEKER_DEFAULTS["margin"]  # δ
+DEFAULT_TOP_K = PAINSEEKER_DEFAULTS["top_k"]  # K_h
 
 
 def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k, keras_init):
@@ -76,26 +63,6 @@ def _build(name, num_classes, input_shape, weights, prsc_weight, margin, top_k, 
     return load_resnet_weights(model, weights, num_classes)
 
 
-@register_model(
-    info=ModelInfo(
-        name="painseeker",
-        input_shape=(224, 224, 3),
-        citation=PAINSEEKER_CITATION,
-        weights=("imagenet",),
-        tags=("p1", "painseeker", "attention", "resnet"),
-        params=11_187_651,
-        description="ResNet-18 regions fused by attention scores calibrated with PRSC (P1).",
-        extra={
-            "min_input": MIN_INPUT_DEFAULT_TOP_K,
-            "defaults": {
-                "prsc_weight": DEFAULT_PRSC_WEIGHT,
-                "margin": DEFAULT_MARGIN,
-                "top_k": DEFAULT_TOP_K,
-            },
-            "sensitivity_grid": SENSITIVITY_GRID,
-        },
-    )
-)
 def painseeker(
     num_classes: int = 2,
     input_shape=(224, 224, 3),
@@ -146,18 +113,6 @@ def painseeker(
     )
 
 
-@register_model(
-    info=ModelInfo(
-        name="painseeker_no_prsc",
-        input_shape=(224, 224, 3),
-        citation=PAINSEEKER_CITATION,
-        weights=("imagenet",),
-        tags=("p1", "painseeker", "attention", "resnet", "ablation"),
-        params=11_187_651,
-        description='PainSeeker without the PRSC term (λ = 0), "PainSeeker w/o PRSC" in P1.',
-        extra={"min_input": MIN_INPUT_DEFAULT_TOP_K},
-    )
-)
 def painseeker_no_prsc(
     num_classes: int = 2,
     input_shape=(224, 224, 3),

@@ -24,15 +24,14 @@ from keras import layers
 
 from painzoo.layers.preprocessing import ImageScaling
 from painzoo.models._common import check_input_size, zero_residual_branches
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models.zoo import ZOO
 
-__all__ = ["resnet18", "resnet18_features", "torch_linear_initializers", "RESNET18_CITATION"]
+__all__ = ["resnet18", "resnet18_features", "torch_linear_initializers"]
 
-RESNET18_CITATION = "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. CVPR 2016."
 _BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
 _BN_MOMENTUM = 0.9  # Keras' convention for PyTorch's momentum=0.1
 _STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
-MIN_INPUT = 32
+MIN_INPUT = ZOO["resnet18"]["extra"]["min_input"]
 
 
 def _conv_initializer(keras_init: bool):
@@ -151,18 +150,6 @@ def load_resnet_weights(model: keras.Model, weights, num_classes: int) -> keras.
     return torch_weights.load_weights(model, weights, num_classes=num_classes)
 
 
-@register_model(
-    info=ModelInfo(
-        name="resnet18",
-        input_shape=(224, 224, 3),
-        citation=RESNET18_CITATION,
-        weights=("imagenet",),
-        tags=("p1", "baseline", "resnet"),
-        params=11_187_138,
-        description="ResNet-18 in torchvision's layout; P1's baseline and PainSeeker's backbone.",
-        extra={"min_input": MIN_INPUT},
-    )
-)
 def resnet18(
     num_classes=2,
     input_shape=(224, 224, 3),

@@ -10,27 +10,12 @@ in the convolutions and hidden dense layers. The stride-1 pools leave a
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
-from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import (
-    P2_CITATION,
-    check_input_size,
-    classifier_head,
-    load_weights_file,
-    reject_named_weights,
-)
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models._common import from_scratch_input, from_scratch_model
 
-__all__ = ["silnet", "MIN_INPUT"]
+__all__ = ["silnet"]
 
-SILNET_CITATION = (
-    "Ramis, Buades, Perales, Manresa-Yee. A novel approach to cross dataset studies in "
-    "facial expression recognition. Multimedia Tools and Applications 81, 2022"
-)
-# ``same`` padding everywhere: ceil(input / stride) >= 1 for any non-empty input.
-MIN_INPUT = 1
 _INIT = "glorot_normal"
 
 
@@ -40,20 +25,6 @@ def _conv(x, filters, kernel, name):
     )(x)
 
 
-@register_model(
-    info=ModelInfo(
-        name="silnet",
-        input_shape=(150, 150, 3),
-        citation=f"{SILNET_CITATION}. Used by {P2_CITATION}",
-        weights=(),
-        tags=("p2", "from_scratch", "silnet"),
-        params=184_849_986,
-        params_6=184_852_038,
-        paper_params="184.9 M",
-        description="Five convolutions and two 512-unit dense layers on 150×150 faces; from scratch in P2.",
-        extra={"min_input": MIN_INPUT},
-    )
-)
 def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     """SilNet as defined in ``robot_vision/utils/nets.py``.
 
@@ -81,10 +52,7 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     Reference:
         Ramis et al., Multimed. Tools Appl. 2022; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    check_input_size("silnet", input_shape, MIN_INPUT)
-    reject_named_weights("silnet", weights)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = ImageScaling("unit", name="scaling")(inputs)
+    inputs, x = from_scratch_input("silnet", input_shape, weights)
     x = _conv(x, 32, 11, "conv1")
     x = layers.MaxPooling2D(2, strides=2, padding="same", name="pool1")(x)
     x = _conv(x, 32, 7, "conv2")
@@ -97,8 +65,4 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     x = layers.Dense(512, activation="relu", kernel_initializer=_INIT, name="fc6")(x)
     x = layers.Dropout(0.5, name="drop6")(x)
     x = layers.Dense(512, activation="relu", kernel_initializer=_INIT, name="fc7")(x)
-    outputs = classifier_head(x, num_classes)
-    model = keras.Model(inputs, outputs, name="silnet")
-    if weights is not None:
-        load_weights_file(model, weights)
-    return model
+    return from_scratch_model("silnet", inputs, x, num_classes, weights)

@@ -9,43 +9,13 @@ P2 cites no code). Its P2 Table 3 count
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
-from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import (
-    P2_CITATION,
-    check_input_size,
-    classifier_head,
-    load_weights_file,
-    reject_named_weights,
-)
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models._common import from_scratch_input, from_scratch_model
 
-__all__ = ["songnet", "MIN_INPUT"]
-
-SONGNET_CITATION = (
-    "Song, Kim, Jeon. Deep learning for real-time robust facial expression recognition "
-    "on a smartphone. ICCE 2014"
-)
-# ``same`` padding everywhere: ceil(input / stride) >= 1 for any non-empty input.
-MIN_INPUT = 1
+__all__ = ["songnet"]
 
 
-@register_model(
-    info=ModelInfo(
-        name="songnet",
-        input_shape=(224, 224, 3),
-        citation=f"{SONGNET_CITATION}. Used by {P2_CITATION}",
-        weights=(),
-        tags=("p2", "from_scratch", "songnet"),
-        params=147_586,
-        params_6=172_678,
-        paper_params="172.7 K",
-        description="Four 5×5/3×3 convolutions with dropout; trained from scratch in P2.",
-        extra={"min_input": MIN_INPUT},
-    )
-)
 def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """SongNet as defined in ``robot_vision/utils/nets.py``.
 
@@ -72,10 +42,7 @@ def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Reference:
         Song et al., ICCE 2014; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    check_input_size("songnet", input_shape, MIN_INPUT)
-    reject_named_weights("songnet", weights)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = ImageScaling("unit", name="scaling")(inputs)
+    inputs, x = from_scratch_input("songnet", input_shape, weights)
     x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv1")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     x = layers.Conv2D(64, 5, padding="same", activation="relu", name="conv2")(x)
@@ -87,8 +54,4 @@ def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool4")(x)
     x = layers.Dropout(0.5, name="drop4")(x)
     x = layers.Flatten(name="flatten")(x)
-    outputs = classifier_head(x, num_classes)
-    model = keras.Model(inputs, outputs, name="songnet")
-    if weights is not None:
-        load_weights_file(model, weights)
-    return model
+    return from_scratch_model("songnet", inputs, x, num_classes, weights)

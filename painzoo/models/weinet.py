@@ -10,43 +10,13 @@ and the softmax layer holds almost every parameter. P2 Table 3's 1.7 M is the
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
-from painzoo.layers.preprocessing import ImageScaling
-from painzoo.models._common import (
-    P2_CITATION,
-    check_input_size,
-    classifier_head,
-    load_weights_file,
-    reject_named_weights,
-)
-from painzoo.registry import ModelInfo, register_model
+from painzoo.models._common import from_scratch_input, from_scratch_model
 
-__all__ = ["weinet", "MIN_INPUT"]
-
-WEINET_CITATION = (
-    "Li, Li, Su, Zhu. A deep-learning approach to facial expression recognition with "
-    "candid images. MVA 2015"
-)
-# ``same`` padding and stride-1 pools: every layer keeps the input size.
-MIN_INPUT = 1
+__all__ = ["weinet"]
 
 
-@register_model(
-    info=ModelInfo(
-        name="weinet",
-        input_shape=(64, 64, 3),
-        citation=f"{WEINET_CITATION}. Used by {P2_CITATION}",
-        weights=(),
-        tags=("p2", "from_scratch", "weinet"),
-        params=679_650,
-        params_6=1_728_230,
-        paper_params="1.7 M",
-        description="Three 7×7 convolutions at full resolution on 64×64 faces; from scratch in P2.",
-        extra={"min_input": MIN_INPUT},
-    )
-)
 def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
     """WeiNet as defined in ``robot_vision/utils/nets.py``.
 
@@ -73,10 +43,7 @@ def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
     Reference:
         Li et al., MVA 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    check_input_size("weinet", input_shape, MIN_INPUT)
-    reject_named_weights("weinet", weights)
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = ImageScaling("unit", name="scaling")(inputs)
+    inputs, x = from_scratch_input("weinet", input_shape, weights)
     x = layers.Conv2D(32, 7, padding="same", activation="relu", name="conv1")(x)
     x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool1")(x)
     x = layers.Conv2D(32, 7, padding="same", activation="relu", name="conv2")(x)
@@ -84,8 +51,4 @@ def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
     x = layers.Conv2D(64, 7, padding="same", activation="relu", name="conv3")(x)
     x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool3")(x)
     x = layers.Flatten(name="flatten")(x)
-    outputs = classifier_head(x, num_classes)
-    model = keras.Model(inputs, outputs, name="weinet")
-    if weights is not None:
-        load_weights_file(model, weights)
-    return model
+    return from_scratch_model("weinet", inputs, x, num_classes, weights)

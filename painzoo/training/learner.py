@@ -153,15 +153,13 @@ class SklearnLearner(Learner):
 
     def _build(self):
         import painzoo
-        from painzoo.models.lbp_svm import get_baseline, is_baseline
+        from painzoo.registry import model_kind
 
         kwargs = dict(self.kwargs)
         if self.recipe.class_weight == "balanced":
             kwargs.setdefault("class_weight", "balanced")
-        if self.name.lower() in painzoo.list_models(kind="sklearn"):
+        if model_kind(self.name) == "sklearn":  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
             return painzoo.get_model(self.name, **kwargs)
-        if is_baseline(self.name):  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
-            return get_baseline(self.name, **kwargs)
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> SklearnLearner:
@@ -190,16 +188,11 @@ def model_kind(name: str) -> str:
     of kind ``"sklearn"`` too.
 
     Raises:
-        ValueError: For a name that is neither registered nor an LBP baseline.
+        ValueError: For a name that the registry does not know (with the closest names).
     """
     import painzoo
-    from painzoo.models.lbp_svm import is_baseline
 
-    if str(name).lower() in painzoo.list_models(kind=None):
-        return painzoo.model_info(name).kind
-    if is_baseline(name):
-        return "sklearn"
-    return painzoo.model_info(name).kind  # raises with the closest names
+    return painzoo.model_info(name).kind
 
 
 def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:

@@ -6,10 +6,10 @@ from skimage.feature import local_binary_pattern
 from sklearn.model_selection import cross_val_score
 from sklearn.svm import SVC, LinearSVC
 
+import painzoo
 from painzoo.models.lbp_svm import (
     LBPSVM,
     get_baseline,
-    is_baseline,
     lbp_histograms,
     list_baselines,
 )
@@ -139,6 +139,23 @@ def test_registry_names():
     )
     clf = get_baseline("lbp_svm_r3p8_16x16", C=0.5)
     assert (clf.radius, clf.points, clf.grid, clf.C) == (3, 8, 16, 0.5)
-    assert is_baseline("lbp_svm_r2p8_6x6") and not is_baseline("resnet18")
+    assert painzoo.model_info("lbp_svm_r2p8_6x6").kind == "sklearn"
+    assert painzoo.model_info("resnet18").kind == "keras"
     with pytest.raises(ValueError, match="lbp_svm_r1p8_4x4"):
         get_baseline("lbp_r1")
+
+
+def test_every_lbp_name_is_a_registry_model_of_kind_sklearn():
+    info = painzoo.model_info("LBP_SVM_R2P16_7x7")
+    assert (info.name, info.kind) == ("lbp_svm_r2p16_7x7", "sklearn")
+    assert "R = 2, P = 16" in info.description and "7×7" in info.description
+    assert info.name not in painzoo.list_models(kind=None)  # resolved by name, not listed
+    clf = painzoo.get_model("lbp_svm_r2p16_7x7", C=0.5)
+    assert isinstance(clf, LBPSVM)
+    assert (clf.radius, clf.points, clf.grid, clf.C) == (2, 16, 7, 0.5)
+    with pytest.raises(ValueError, match="binary"):
+        painzoo.get_model("lbp_svm_r1p8_4x4", num_classes=3)
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        painzoo.get_model("lbp_svm_r1p8_4x4", weights="imagenet")
+    with pytest.raises(ValueError, match="Unknown model 'lbp_svm_r1p8_4x5'"):
+        painzoo.model_info("lbp_svm_r1p8_4x5")

@@ -1,9 +1,16 @@
 """The registry around the zoo: names, metadata, errors."""
 
+import inspect
+import re
+from pathlib import Path
+
+import keras
 import pytest
 
 import painzoo
-from painzoo.registry import ModelInfo, _unregister, register_model
+from painzoo import registry
+from painzoo.models.zoo import ZOO
+from painzoo.registry import ModelInfo, _unregister, model_kind, register_model
 
 P2_MODELS = {
     "alexnet",
@@ -55,6 +62,39 @@ def test_p2_model_info(name):
         assert "from_scratch" in info.tags and "imagenet" not in info.tags
     assert info.params and info.params_6 and info.paper_params and info.description
     assert info.params_6 > info.params
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_every_table_entry_names_a_builder_that_exists(name):
+    builder, info = registry._lookup(name)
+    assert callable(builder) and info == painzoo.model_info(name) and info.name == name
+    if info.kind == "keras":  # the table's input is the builder's own default
+        assert inspect.signature(builder).parameters["input_shape"].default == info.input_shape
+
+
+@pytest.mark.parametrize("name", ["songnet", "weinet", "resnet18", "painseeker_no_prsc"])
+def test_table_parameter_counts_are_those_of_the_built_network(name):
+    info = painzoo.model_info(name)
+    model = painzoo.get_model(name)
+    assert model.count_params() == info.params and model.input_shape[1:] == info.input_shape
+    if info.params_6 is not None:
+        keras.backend.clear_session()
+        assert painzoo.get_model(name, num_classes=6).count_params() == info.params_6
+
+
+def test_model_modules_do_not_import_the_registry():
+    # The registry imports the zoo's table, never the other way round.
+    import_registry = re.compile(
+        r"^\s*(from painzoo(\.registry| import registry)|import painzoo)\b", re.M
+    )
+    for path in Path(painzoo.models.__file__).parent.glob("*.py"):
+        assert not import_registry.search(path.read_text(encoding="utf-8")), path.name
+
+
+def test_model_kind():
+    assert model_kind("VGG16") == "keras" and model_kind("lbp_svm_r1p8_4x4") == "sklearn"
+    assert model_kind("lbp_svm_r5p4_2x2") == "sklearn"
+    assert model_kind("no_such_model") is None
 
 
 def test_list_models_wildcards_tags_and_order():
