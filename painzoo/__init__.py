@@ -19,9 +19,9 @@ from painzoo.registry import ModelInfo, get_model, list_models, model_info, regi
 
 __version__ = "0.1.0"
 
-# The zoo (``painzoo.models``) imports Keras and its backend, which takes
-# seconds; the registry imports it on first use, so ``painzoo --help`` and
-# ``import painzoo`` stay fast.
+# The registry reads the zoo's table without importing Keras; a model's module
+# (and Keras with it) is imported when the model is built, so ``painzoo --help``
+# and ``import painzoo`` stay fast.
 
 __all__ = [
     "ModelInfo",

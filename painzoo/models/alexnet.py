@@ -30,10 +30,8 @@ def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
         weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
 
     Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
-
-    Raises:
-        ValueError: If ``input_shape`` is empty or ``weights="imagenet"``.
+        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities
+        (:func:`~painzoo.models._common.from_scratch_input` checks the arguments).
 
     Example:
         >>> model = alexnet(num_classes=2)

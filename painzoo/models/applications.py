@@ -214,9 +214,12 @@ def build_application(
         base network (``include_top=False``) → global average pooling → softmax.
 
     Raises:
-        ValueError: If the input is too small or ``weights`` is another name.
+        ValueError: If the input is too small, ``weights`` is another name or
+            an aid is not true or false.
         RuntimeError: If ImageNet weights are requested but unavailable offline.
     """
+    zero_init_residual = _check_flag(name, "zero_init_residual", zero_init_residual)
+    he_init = _check_flag(name, "he_init", he_init)
     spec = APPLICATIONS[name]
     check_input_size(name, input_shape, spec.min_input)
     if isinstance(weights, str) and weights.lower() == "imagenet":
@@ -357,37 +360,16 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    he_init = _check_flag("vgg16", "he_init", he_init)
     return build_application("vgg16", num_classes, input_shape, weights, he_init=he_init)
 
 
 def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
     """VGG19 (``keras.applications``) + global average pooling + softmax.
 
-    Inputs are RGB in [0, 255], scaled inside the model with
-    ``ImageScaling("caffe")`` as ``keras.applications.vgg19.preprocess_input``
-    does. With default arguments the base is ``keras.applications.VGG19``
-    as Keras builds it (Glorot-uniform kernels, zero biases). See
-    :func:`build_application` for the details.
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least 32×32; the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; offline place
-            ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``)
-            or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: ``False`` (default): Keras' initialisation and scaling.
-            ``True``: from random weights, He-normal kernels and ``x / 255``
-            inputs instead (an aid of the ``"painzoo"`` recipe; see
-            :func:`build_application`).
-
-    Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
-
-    Raises:
-        ValueError: If the input is smaller than 32×32 or ``weights`` is unknown.
-        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+    The same arguments, scaling (``keras.applications.vgg19.preprocess_input``)
+    and errors as :func:`vgg16`; three more convolutions. With ``weights="imagenet"``
+    offline, place
+    ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``.
 
     Example:
         >>> vgg19(num_classes=2).count_params()  # P2 Table 3: 20 M
@@ -396,7 +378,6 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    he_init = _check_flag("vgg19", "he_init", he_init)
     return build_application("vgg19", num_classes, input_shape, weights, he_init=he_init)
 
 
@@ -435,7 +416,6 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
     Reference:
         He et al., CVPR 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    zero_init_residual = _check_flag("resnet50", "zero_init_residual", zero_init_residual)
     return build_application(
         "resnet50", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
     )
@@ -444,30 +424,11 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2 (``keras.applications``) + global average pooling + softmax.
 
-    Inputs are RGB in [0, 255], scaled inside the model with
+    The same arguments and errors as :func:`resnet50`; the base is Keras'
+    pre-activation ResNet with 101 layers, and inputs are scaled with
     ``ImageScaling("tf")`` as ``keras.applications.resnet_v2.preprocess_input``
-    does. With default arguments the base is Keras' own network. See
-    :func:`build_application` for the details.
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, any size (Keras documents 32×32 as its minimum);
-            the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; offline place
-            ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``)
-            or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: ``False`` (default): Keras' initialisation.
-            ``True``: from random weights, every residual branch starts at
-            zero (an aid of the ``"painzoo"`` recipe; see
-            :func:`build_application`).
-
-    Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
-
-    Raises:
-        ValueError: If the input is empty or ``weights`` is unknown.
-        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+    does. With ``weights="imagenet"`` offline, place
+    ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``.
 
     Example:
         >>> resnet101v2(num_classes=2).count_params()  # P2 Table 3: 42.6 M
@@ -476,7 +437,6 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    zero_init_residual = _check_flag("resnet101v2", "zero_init_residual", zero_init_residual)
     return build_application(
         "resnet101v2", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
     )

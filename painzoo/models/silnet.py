@@ -40,10 +40,8 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
         weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
 
     Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
-
-    Raises:
-        ValueError: If ``input_shape`` is empty or ``weights="imagenet"``.
+        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities
+        (:func:`~painzoo.models._common.from_scratch_input` checks the arguments).
 
     Example:
         >>> silnet(input_shape=(32, 32, 3)).count_params()

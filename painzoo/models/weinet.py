@@ -31,10 +31,8 @@ def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
         weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
 
     Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
-
-    Raises:
-        ValueError: If ``input_shape`` is empty or ``weights="imagenet"``.
+        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities
+        (:func:`~painzoo.models._common.from_scratch_input` checks the arguments).
 
     Example:
         >>> weinet(num_classes=6).count_params()  # P2 Table 3: 1.7 M

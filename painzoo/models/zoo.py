@@ -100,6 +100,7 @@ LBP_BASELINES = {
 
 def lbp_entry(radius: int, points: int, grid: int) -> dict:
     """The table entry of the LBP + SVM baseline with these arguments."""
+    p1 = f"lbp_svm_r{radius}p{points}_{grid}x{grid}" in LBP_BASELINES
     return dict(
         builder="painzoo.models.lbp_svm:lbp_svm",
         kwargs={"radius": radius, "points": points, "grid": grid},
@@ -107,7 +108,7 @@ def lbp_entry(radius: int, points: int, grid: int) -> dict:
         tags=("p1", "baseline", "lbp"),
         description=(
             f"Uniform LBP (R = {radius}, P = {points}) histograms on a {grid}×{grid} grid "
-            "+ linear SVM (C = 1); P1's baseline."
+            f"+ linear SVM (C = 1); {'' if p1 else 'a variant of '}P1's baseline."
         ),
         kind="sklearn",
     )
