@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import importlib
 
+from painzoo._version import __version__
 from painzoo.registry import ModelInfo, get_model, list_models, model_info, register_model
-
-__version__ = "0.1.0"
 
 # The zoo (``painzoo.models``) imports Keras and its backend, which takes
 # seconds; the registry imports it on first use, so ``painzoo --help`` and

@@ -505,7 +505,7 @@ _VERBOSE_HELP = "Show the backend's log lines and warnings (hidden by default)."
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``painzoo`` argument parser with every sub-command."""
-    from painzoo import __version__
+    from painzoo._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="painzoo", description="Pain recognition from face images: models, evaluation, data."

@@ -111,12 +111,10 @@ class KerasLearner(Learner):
         self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> KerasLearner:
-        import painzoo
+        from painzoo.registry import get_model
 
         with self.recipe.scope():
-            self.model = painzoo.get_model(
-                self.name, input_shape=self.input_shape, **self.model_kwargs
-            )
+            self.model = get_model(self.name, input_shape=self.input_shape, **self.model_kwargs)
         history = self.recipe.fit(
             self.model, dataset, progress=progress, callbacks=list(callbacks or [])
         )
@@ -152,14 +150,14 @@ class SklearnLearner(Learner):
     kind = "sklearn"
 
     def _build(self):
-        import painzoo
         from painzoo.models.lbp_svm import get_baseline, is_baseline
+        from painzoo.registry import get_model, list_models
 
         kwargs = dict(self.kwargs)
         if self.recipe.class_weight == "balanced":
             kwargs.setdefault("class_weight", "balanced")
-        if self.name.lower() in painzoo.list_models(kind="sklearn"):
-            return painzoo.get_model(self.name, **kwargs)
+        if self.name.lower() in list_models(kind="sklearn"):
+            return get_model(self.name, **kwargs)
         if is_baseline(self.name):  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
             return get_baseline(self.name, **kwargs)
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
@@ -192,14 +190,14 @@ def model_kind(name: str) -> str:
     Raises:
         ValueError: For a name that is neither registered nor an LBP baseline.
     """
-    import painzoo
     from painzoo.models.lbp_svm import is_baseline
+    from painzoo.registry import list_models, model_info
 
-    if str(name).lower() in painzoo.list_models(kind=None):
-        return painzoo.model_info(name).kind
+    if str(name).lower() in list_models(kind=None):
+        return model_info(name).kind
     if is_baseline(name):
         return "sklearn"
-    return painzoo.model_info(name).kind  # raises with the closest names
+    return model_info(name).kind  # raises with the closest names
 
 
 def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:
