@@ -369,9 +369,9 @@ def _add_train(sub):
 
 
 def _run_train(args) -> int:
-    from painzoo.inference.train import train
+    from painzoo.benchmark.final import train_from_config
 
-    model = train(
+    model = train_from_config(
         args.config,
         model=args.model,
         data=args.data,
