@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import importlib
 
+from painzoo._version import __version__
 from painzoo.registry import ModelInfo, get_model, list_models, model_info, register_model
-
-__version__ = "0.1.0"
 
 # The registry reads the zoo's table without importing Keras; a model's module
 # (and Keras with it) is imported when the model is built, so ``painzoo --help``
@@ -49,14 +48,21 @@ _SUBPACKAGES = (
 )
 
 
-def train(*args, **kwargs):
+def train(config=None, **kwargs):
     """Train one model on all images of a data set and save it with a model card.
 
-    See :func:`painzoo.inference.train` (imported on first call).
+    With ``config`` (a bundled name, a YAML path or a dict), the model's
+    settings and the data come from that evaluation config
+    (:func:`painzoo.benchmark.final.train_from_config`); without, ``data`` is
+    a :class:`~painzoo.datasets.Dataset` (:func:`painzoo.inference.train`).
     """
-    from painzoo.inference.train import train as _train
+    if config is None:
+        from painzoo.inference.train import train as _train
 
-    return _train(*args, **kwargs)
+        return _train(**kwargs)
+    from painzoo.benchmark.final import train_from_config
+
+    return train_from_config(config, **kwargs)
 
 
 def predict(model, inputs, **kwargs):

@@ -359,9 +359,9 @@ def _add_train(sub):
 
 
 def _run_train(args) -> int:
-    from painzoo.inference.train import train
+    from painzoo.benchmark.final import train_from_config
 
-    model = train(
+    model = train_from_config(
         args.config,
         model=args.model,
         data=args.data,
@@ -495,7 +495,7 @@ _VERBOSE_HELP = "Show the backend's log lines and warnings (hidden by default)."
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``painzoo`` argument parser with every sub-command."""
-    from painzoo import __version__
+    from painzoo._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="painzoo", description="Pain recognition from face images: models, evaluation, data."

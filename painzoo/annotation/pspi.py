@@ -145,6 +145,6 @@ def binarize(scores, rule: str = "unanimous_zero", threshold: float = 0) -> np.n
         raise ValueError(f"Pain scores must be >= 0; received {arr[scored].min():g}.")
     if rule == "unanimous_zero":
         return np.any(scored & (arr != 0), axis=1).astype(int)
-    from painzoo.datasets.labels import level_to_label  # the one level → label rule
+    from painzoo.annotation.levels import level_to_label  # the one level → label rule
 
     return level_to_label(np.nanmean(arr, axis=1), threshold)

@@ -48,7 +48,7 @@ class RGSConsensus:
 
     def binary_labels(self) -> np.ndarray:
         """P1's binary task: 1 = pain (moderate or severe), 0 = no pain, NaN = unlabelled."""
-        from painzoo.datasets.labels import level_to_label
+        from painzoo.annotation.levels import level_to_label
 
         labelled = self.labelled
         out = np.full(self.labels.shape, np.nan)

@@ -274,9 +274,9 @@ def plot_attention(records: list[dict], path, *, names=None) -> bool:
         return False
     from matplotlib import patheffects
 
-    from painzoo.benchmark.report import _plt, _save, _style
+    from painzoo.benchmark.figures import pyplot, save, style
 
-    plt = _plt()
+    plt = pyplot()
     models = list(dict.fromkeys(r["model"] for r in records))
     classes = (("0", "no-pain images"), ("1", "pain images"))
     rows = []
@@ -294,7 +294,7 @@ def plot_attention(records: list[dict], path, *, names=None) -> bool:
         data = list(dict.fromkeys(r["data"] for r in recs))
         shown = ", ".join(names.data_label(d) if names is not None else str(d) for d in data)
         rows.append((model, shown, image, mask, maps))
-    with _style():
+    with style():
         fig, axes = plt.subplots(
             len(rows), 3, figsize=(9, 3.1 * len(rows) + 0.8), squeeze=False, layout="constrained"
         )
@@ -347,5 +347,5 @@ def plot_attention(records: list[dict], path, *, names=None) -> bool:
                 heat, ax=axes[:, 1:].ravel().tolist(), shrink=0.8, label="mean β (% of the map)"
             )
         fig.suptitle("Where PainSeeker looks (synthetic faces)")
-        _save(fig, path)
+        save(fig, path)
     return True

@@ -48,7 +48,6 @@ __all__ = [
     "check_config",
     "expand_models",
     "load_config",
-    "prepare_data",
     "validate_config",
 ]
 
@@ -856,10 +855,10 @@ def check_config(config: dict) -> None:
     for name in used:
         if _is_synthetic(config["data"], name):
             continue
-        from painzoo.benchmark.units import load_data
+        from painzoo.datasets.entries import load_entry
 
         try:
-            load_data(name, config["data"], config_dir=config.get("config_dir"))
+            load_entry(name, config["data"], config_dir=config.get("config_dir"))
         except (ValueError, FileNotFoundError, TypeError, OSError) as err:
             c.fail(("data", name), f"data {name!r} cannot be loaded: {err}")
 
@@ -884,24 +883,23 @@ def _is_synthetic(data: dict, spec, seen=()) -> bool:
 
 
 def _check_model_names(c: _Checker, config: dict) -> None:
-    import painzoo
-    from painzoo import registry
     from painzoo.models.lbp_svm import list_baselines
+    from painzoo.registry import get_model, list_models, model_kind
 
     for i, entry in enumerate(config["models"]):
         name = _entry_name(entry)
         path = ("models", i) if isinstance(entry, str) else ("models", i, next(iter(entry)))
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
         kwargs = {k: v for k, v in opts.items() if k not in MODEL_RESERVED}
-        if registry.model_kind(name) == "sklearn":
+        if model_kind(name) == "sklearn":
             try:
-                painzoo.get_model(
+                get_model(
                     name, **{k: v[0] if isinstance(v, list) else v for k, v in kwargs.items()}
                 )
             except (TypeError, ValueError) as err:
                 c.fail(path, f"baseline {name!r} does not accept these overrides: {err}")
             continue
-        known = painzoo.list_models()
+        known = list_models()
         if name not in known:
             close = difflib.get_close_matches(name, known + list_baselines(), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(repr(x) for x in close)}? " if close else ""
@@ -910,66 +908,34 @@ def _check_model_names(c: _Checker, config: dict) -> None:
                 f"unknown model {name!r}; {hint}`painzoo models` lists the zoo "
                 "(baselines are named lbp_svm_r<R>p<P>_<G>x<G>).",
             )
-        builder = registry._lookup(name)[0]
-        params, var_kw = _parameters(builder)
+        params, var_kw = builder_parameters(name)
         if not var_kw:
             allowed = [p for p in params if p not in ("num_classes", "input_shape")]
             c.keys(kwargs, path, [*allowed, *MODEL_RESERVED], f"the overrides of model {name!r}")
 
 
-def prepare_data(ds, data: dict, name: str):
-    """Apply a data entry's checks to the dataset built from it.
+def builder_parameters(name: str) -> tuple[list[str], bool]:
+    """Keyword names the builder of model ``name`` accepts, and whether it takes ``**kwargs``.
 
-    ``duplicates`` (default ``"error"``) runs :meth:`Dataset.check`;
-    ``on_bad_image: skip`` decodes every image once and drops those that
-    fail (:meth:`Dataset.drop_unreadable`, with a warning giving the count).
-    A ``concat`` entry without its own setting takes the first one of its
-    parts.
-
-    Args:
-        ds: The dataset built from ``data[name]``.
-        data: The config's ``data`` mapping.
-        name: The entry's name.
-
-    Returns:
-        The checked dataset (rows with bad images dropped under ``skip``).
-
-    Raises:
-        ValueError: For duplicate images under ``duplicates: error``.
-        FileNotFoundError: Under ``on_bad_image: error``, for image files
-            that do not exist (undecodable ones fail when read).
+    A zoo builder (a ``"module:function"`` of :data:`painzoo.models.zoo.ZOO`)
+    is read from its module's source, so checking a config imports no
+    backend; a model registered from outside painzoo is inspected (its
+    module, already imported, registered it). Keywords the zoo entry fixes
+    are not the user's to set and are left out.
     """
-    entry = data.get(name) if isinstance(name, str) else name
-    where = f"data {name!r}"
-    if isinstance(entry, dict) and "manifest" in entry:
-        where += f" ({entry['manifest']})"
-    duplicates = _data_option(data, entry, "duplicates") or "error"
-    ds.check(duplicates=duplicates, where=where)
-    if _data_option(data, entry, "on_bad_image") == "skip":
-        kept = ds.drop_unreadable(on_bad_image="skip", where=where)
-        kept.name = ds.name
-        return kept
-    listed = [str(p) for p in ds.frame["image"]]
-    missing = [p for p, rel in zip(ds.image_paths, listed) if rel and not p.is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"{where}: {len(missing)} image file(s) do not exist (first: {missing[0]}); fix "
-            "the paths, or set on_bad_image: skip in this data entry to drop such rows."
-        )
-    return ds
+    import ast
+    import importlib.util
 
+    from painzoo.registry import _entry, _lookup
 
-def _data_option(data: dict, entry, key: str, seen=()):
-    if isinstance(entry, str):
-        if entry in seen or entry not in data:
-            return None
-        return _data_option(data, data[entry], key, (*seen, entry))
-    if not isinstance(entry, dict):
-        return None
-    if entry.get(key) is not None:
-        return entry[key]
-    for part in entry.get("concat") or []:
-        value = _data_option(data, part, key, seen)
-        if value is not None:
-            return value
-    return None
+    builder, _, fixed = _entry(name)
+    if not isinstance(builder, str):
+        return _parameters(builder)
+    module, function = builder.split(":")
+    source = importlib.util.find_spec(module).origin
+    for node in ast.parse(Path(source).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            args = node.args
+            names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+            return [n for n in names if n not in fixed], args.kwarg is not None
+    return _parameters(_lookup(name)[0])

@@ -321,7 +321,7 @@ def _gpu_visible() -> bool:
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
     try:
-        from painzoo.training.recipe import gpu_available
+        from painzoo.training.trainer import gpu_available
 
         return gpu_available()
     except Exception:  # no backend importable: nothing to share

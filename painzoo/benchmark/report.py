@@ -29,7 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from painzoo.benchmark.storage import atomic_write_text, save_figure
+from painzoo.benchmark.figures import pyplot as _plt
+from painzoo.benchmark.figures import save as _save
+from painzoo.benchmark.figures import style as _style
+from painzoo.benchmark.storage import atomic_write_text
 from painzoo.evaluation.metrics import (
     METRIC_KEYS,
     bootstrap_ci,
@@ -1121,40 +1124,6 @@ def _protocol_of(label: str) -> str:
 
 
 # -- plots ------------------------------------------------------------------------------
-#: Font sizes of every figure (points at the saved size; nothing below 9).
-STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 10,
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "legend.title_fontsize": 9,
-    "figure.titlesize": 11,
-}
-_DPI = 100
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _style():
-    """A context in which figures get the report's font sizes (:data:`STYLE`)."""
-    return _plt().rc_context(STYLE)
-
-
-def _save(fig, path) -> None:
-    """Save with everything drawn inside the image (nothing cut off), then close."""
-    save_figure(fig, path, dpi=_DPI, bbox_inches="tight")
-    _plt().close(fig)
-
-
 def _wrap(text: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 

@@ -30,13 +30,12 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from painzoo.benchmark.config import prepare_data
 from painzoo.benchmark.storage import RunStorage, json_text, safe_name
+from painzoo.datasets.entries import load_entry, source_stamps
 from painzoo.datasets.labels import predicted_label
 
 __all__ = [
@@ -61,7 +60,7 @@ RESULTS_VERSION = "10"
 # Recipe fields that do not change a unit's result (they are left out of its identity).
 _RECIPE_NOT_IN_IDENTITY = ("verbose",)
 
-_DATA_CACHE: dict[str, object] = {}
+_CROPPED: dict[str, object] = {}
 _FOLD_CACHE: dict[str, list] = {}
 
 
@@ -330,20 +329,33 @@ def enable_determinism(deterministic: bool = True) -> None:
         torch.use_deterministic_algorithms(deterministic, warn_only=True)
 
 
+def keras_backend() -> str:
+    """The Keras backend of this process, without importing Keras (which starts it).
+
+    Keras' own rule: ``KERAS_BACKEND``, else ``backend`` in ``keras.json``
+    (under ``KERAS_HOME`` or ``~/.keras``), else TensorFlow.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    name = os.environ.get("KERAS_BACKEND")
+    if not name:
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+        try:
+            with open(os.path.join(home, "keras.json"), encoding="utf-8") as f:
+                name = json.load(f).get("backend")
+        except (OSError, ValueError, AttributeError):
+            name = None
+    return name or "tensorflow"
+
+
 # -- data -----------------------------------------------------------------------
 def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop=None):
-    """Build the dataset called ``name`` from a config's ``data`` section.
+    """The dataset ``name`` of a config's ``data`` section, face-cropped if asked.
 
     Args:
         name: Key in ``data``.
-        data: The config's ``data`` mapping. An entry is one of
-            ``{synthetic: preset, args: {...}}`` (:func:`make_synthetic`),
-            ``{manifest: path.csv}``, ``{loader: load_unbc|paindb|…, args: {...}}``
-            (:mod:`painzoo.datasets.loaders`) or ``{concat: [names or entries]}``;
-            any entry may add ``sample_subjects: N`` (keep N random subjects,
-            ``sample_seed``) to shrink it, and ``balance: per_subject`` (keep,
-            within each subject, as many images of each class as its smaller
-            class has; random, ``sample_seed``).
+        data: The config's ``data`` mapping (see
+            :func:`painzoo.datasets.entries.load_entry`).
         config_dir: Folder that relative paths resolve against.
         face_crop: Optional :class:`painzoo.preprocess.FaceCropper` arguments;
             the dataset is cropped (with the on-disk crop cache).
@@ -354,126 +366,15 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     Raises:
         ValueError: For an unknown name or entry kind.
     """
-    # The stamps of manifest files make an edited manifest load afresh in a long-lived process.
-    key = _json([name, data, config_dir, face_crop, _source_stamps(data, config_dir)])
-    if key not in _DATA_CACHE:
-        if face_crop:
-            from painzoo import preprocess
+    if not face_crop:
+        return load_entry(name, data, config_dir=config_dir)
+    key = _json([name, data, config_dir, face_crop, source_stamps(data, config_dir)])
+    if key not in _CROPPED:
+        from painzoo.preprocess import FaceCropper, crop_dataset
 
-            cropper = preprocess.FaceCropper(**dict(face_crop))
-            ds = preprocess.crop_dataset(load_data(name, data, config_dir=config_dir), cropper)
-        else:
-            ds = _build_data(name, data, config_dir, set())
-            ds = prepare_data(ds, data, name)  # duplicates, on_bad_image (config.py)
-        _DATA_CACHE[key] = ds
-    return _DATA_CACHE[key]
-
-
-def _build_data(spec, data, config_dir, seen):
-
-    if isinstance(spec, str):
-        if spec not in data:
-            raise ValueError(f"Unknown data {spec!r}; the config defines {sorted(data)}.")
-        if spec in seen:
-            raise ValueError(f"Data entry {spec!r} refers to itself through 'concat'.")
-        entry = {"name": spec, **data[spec]} if isinstance(data[spec], dict) else data[spec]
-        ds = _build_data(entry, data, config_dir, seen | {spec})
-        ds.name = spec
-        return ds
-    spec = dict(spec)
-    ds = _build_entry(spec, data, config_dir, seen)
-    n_subjects = spec.get("sample_subjects")
-    if n_subjects:
-        # A random subset of subjects (all their images) keeps every protocol meaningful.
-        subjects = np.unique(ds.subjects)
-        rng = np.random.default_rng(int(spec.get("sample_seed", 0)))
-        keep = rng.choice(subjects, size=min(int(n_subjects), len(subjects)), replace=False)
-        ds = ds.subset(np.isin(ds.subjects, keep))
-    if spec.get("balance") == "per_subject":
-        ds = ds.subset(
-            balanced_per_subject(ds.subjects, ds.labels, int(spec.get("sample_seed", 0)))
-        )
-    return ds
-
-
-def balanced_per_subject(subjects, labels, seed: int = 0) -> np.ndarray:
-    """Row indices (sorted) that balance the two classes within every subject.
-
-    Each subject keeps all images of its smaller class and a random subset,
-    of the same size, of its larger class; a subject with one class only is
-    dropped. Under leave-one-subject-out the share of pain images then says
-    nothing about who a subject is, so a network cannot carry a training
-    subject's pain prior over to a face that resembles it.
-
-    Args:
-        subjects: Subject id per image.
-        labels: 0/1 label per image.
-        seed: Seed of the random subsets.
-
-    Returns:
-        Sorted ``int`` indices into the rows.
-    """
-    subjects, labels = np.asarray(subjects), np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    keep = []
-    for subject in np.unique(subjects):
-        rows = [np.flatnonzero((subjects == subject) & (labels == c)) for c in (0, 1)]
-        k = min(len(r) for r in rows)
-        keep += [np.sort(rng.choice(r, size=k, replace=False)) for r in rows if k]
-    return np.sort(np.concatenate(keep)) if keep else np.array([], int)
-
-
-def _build_entry(spec, data, config_dir, seen):
-    from painzoo.datasets import Dataset
-
-    args = dict(spec.get("args") or {})
-    if "synthetic" in spec:
-        from painzoo.datasets import synthetic
-
-        return synthetic.make_synthetic(spec["synthetic"], **args)
-    if "manifest" in spec:
-        # `name` is the config key: a manifest without a `source` column takes it as source.
-        return Dataset.from_csv(_resolve(spec["manifest"], config_dir), name=spec.get("name"))
-    if "loader" in spec:
-        from painzoo.datasets import loaders
-
-        fn = getattr(loaders, spec["loader"], None)
-        if fn is None or spec["loader"] not in loaders.__all__:
-            raise ValueError(
-                f"Unknown loader {spec['loader']!r}; choose one of {loaders.__all__}."
-            )
-        args = {k: _resolve(v, config_dir) if isinstance(v, str) else v for k, v in args.items()}
-        return fn(**args)
-    if "concat" in spec:
-        return Dataset.concat([_build_data(s, data, config_dir, seen) for s in spec["concat"]])
-    raise ValueError(
-        f"A data entry needs one of 'synthetic', 'manifest', 'loader' or 'concat'; received {spec!r}."
-    )
-
-
-def _resolve(value: str, config_dir) -> str:
-    p = Path(value).expanduser()
-    if not p.is_absolute() and config_dir and (Path(config_dir) / p).exists():
-        return str(Path(config_dir) / p)
-    return str(p)
-
-
-def _source_stamps(data, config_dir) -> list:
-    """``(path, size, mtime_ns)`` of every manifest and file argument of the data entries."""
-    stamps = []
-    for entry in (data or {}).values():
-        if not isinstance(entry, dict):
-            continue
-        values = [entry.get("manifest")] + list((entry.get("args") or {}).values())
-        for value in values:
-            if isinstance(value, str) and value:
-                path = _resolve(value, config_dir)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                stamps.append([path, st.st_size, st.st_mtime_ns])
-    return stamps
+        ds = load_entry(name, data, config_dir=config_dir)
+        _CROPPED[key] = crop_dataset(ds, FaceCropper(**dict(face_crop)))
+    return _CROPPED[key]
 
 
 def _unit_data(unit: Unit):
@@ -531,8 +432,6 @@ def plan_units(config: dict) -> list[Unit]:
     Raises:
         ValueError: If two units would share a folder (two models with one label).
     """
-    import keras
-
     from painzoo.benchmark.config import expand_models, experiment_models
     from painzoo.evaluation.protocols import get_protocol
     from painzoo.training.recipe import Recipe
@@ -543,7 +442,7 @@ def plan_units(config: dict) -> list[Unit]:
     repeats = int(config.get("repeats", 1))
     image_size = config.get("image_size")
     deterministic = bool(config.get("deterministic", True))
-    backend = keras.backend.backend()
+    backend = keras_backend()
     units = []
     for exp in config["experiments"]:
         data_name = exp["data"]

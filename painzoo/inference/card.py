@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-import painzoo
+from painzoo._version import __version__
 from painzoo.datasets.labels import CLASS_NAMES, DECISION_THRESHOLD, POSITIVE_CLASS
 from painzoo.explain.files import load_model as load_keras
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
@@ -179,7 +179,7 @@ def make_card(
         "format": CARD_FORMAT,
         "card_version": CARD_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "painzoo_version": painzoo.__version__,
+        "painzoo_version": __version__,
         "keras_version": keras.__version__,
         "backend": keras.backend.backend(),
         "model": {

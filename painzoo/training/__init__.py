@@ -1,5 +1,22 @@
-"""Training: recipes (the papers' optimisers and schedules) and input pipelines."""
+"""Training: recipes (the papers' optimisers and schedules) and input pipelines.
 
-from painzoo.training.augment import Augmentation, get_augmentation  # noqa: F401
-from painzoo.training.pipeline import make_input  # noqa: F401
-from painzoo.training.recipe import PRESETS, Recipe, TqdmEpochs  # noqa: F401
+:class:`Recipe` and :data:`PRESETS` import no Keras; the input pipeline
+(``make_input``), augmentation and the Keras callback load it on first use.
+"""
+
+import importlib
+
+from painzoo.training.recipe import PRESETS, Recipe  # noqa: F401
+
+_LAZY = {
+    "Augmentation": "augment",
+    "get_augmentation": "augment",
+    "make_input": "pipeline",
+    "TqdmEpochs": "trainer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"painzoo.training.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'painzoo.training' has no attribute {name!r}")

@@ -78,9 +78,9 @@ def model_aids_for(name: str, input_shape=None) -> dict:
         from painzoo.models.applications import LOW_RESOLUTION_SIDE
 
         if input_shape is None:
-            import painzoo
+            from painzoo.registry import model_info
 
-            input_shape = painzoo.model_info(key).input_shape
+            input_shape = model_info(key).input_shape
         h, w = tuple(input_shape)[:2]
         if h is None or w is None or max(h, w) > LOW_RESOLUTION_SIDE:
             return {}

@@ -39,7 +39,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 __all__ = [
@@ -124,6 +123,8 @@ class Augmentation:
         self.spec = spec
 
     def __call__(self, image):
+        import keras  # Keras loads with the first augmented image, not with the presets
+
         for layer in self.layers:
             if isinstance(layer, keras.layers.Layer):
                 image = layer(image, training=True)
@@ -139,6 +140,8 @@ class Augmentation:
         which batch it is, not on which thread came first. Callables and layers
         without a Keras seed generator are left as they are.
         """
+        import keras
+
         for i, layer in enumerate(self.layers):
             generator = getattr(layer, "generator", None)
             if isinstance(generator, keras.random.SeedGenerator):
@@ -177,6 +180,8 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
         P1 (Liu et al. 2025), "Comparison methods and implementation
         detail"; P2 (Sabater-Gárriz et al. 2024), "Procedure".
     """
+    import keras
+
     if augment is None:
         return None
     if isinstance(augment, Augmentation):
@@ -252,6 +257,8 @@ def _derived_seeds(key: Sequence[int], n: int = 1) -> np.ndarray:
 
 def _from_spec(spec: AugmentSpec, image_size: tuple[int, int], seed, name: str) -> Augmentation:
     """Keras layers (one image at a time) doing what ``spec`` describes."""
+    import keras
+
     h, w = image_size
     layers = []
     if spec.rotation_degrees:

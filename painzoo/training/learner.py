@@ -111,12 +111,10 @@ class KerasLearner(Learner):
         self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> KerasLearner:
-        import painzoo
+        from painzoo.registry import get_model
 
         with self.recipe.scope():
-            self.model = painzoo.get_model(
-                self.name, input_shape=self.input_shape, **self.model_kwargs
-            )
+            self.model = get_model(self.name, input_shape=self.input_shape, **self.model_kwargs)
         history = self.recipe.fit(
             self.model, dataset, progress=progress, callbacks=list(callbacks or [])
         )
@@ -152,14 +150,13 @@ class SklearnLearner(Learner):
     kind = "sklearn"
 
     def _build(self):
-        import painzoo
-        from painzoo.registry import model_kind
+        from painzoo.registry import get_model, model_kind
 
         kwargs = dict(self.kwargs)
         if self.recipe.class_weight == "balanced":
             kwargs.setdefault("class_weight", "balanced")
         if model_kind(self.name) == "sklearn":  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
-            return painzoo.get_model(self.name, **kwargs)
+            return get_model(self.name, **kwargs)
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> SklearnLearner:
@@ -190,9 +187,9 @@ def model_kind(name: str) -> str:
     Raises:
         ValueError: For a name that the registry does not know (with the closest names).
     """
-    import painzoo
+    from painzoo.registry import model_info
 
-    return painzoo.model_info(name).kind
+    return model_info(name).kind
 
 
 def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:

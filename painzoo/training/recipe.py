@@ -15,7 +15,7 @@ and which is painzoo's choice, is listed once, in ``docs/evaluation.md``
 (*Training recipes*); ``docs/default-recipe.md`` explains the ``painzoo``
 preset. The ``painzoo`` preset also builds some networks with painzoo's
 aids for training from random weights (``model_aids=True``,
-:data:`MODEL_AIDS`); the papers' presets build every network exactly as
+:data:`~painzoo.training.aids.MODEL_AIDS`); the papers' presets build every network exactly as
 published.
 """
 
@@ -23,23 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 from dataclasses import dataclass
 
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
-from painzoo.training import aids, trainer
-from painzoo.training.aids import MODEL_AIDS, model_aids_for
 from painzoo.training.augment import RECIPES as _AUGMENTATIONS
-from painzoo.training.trainer import SparseSmoothedCrossentropy, TqdmEpochs, gpu_available
 
 __all__ = [
     "Recipe",
     "PRESETS",
     "DEFAULT_PRESET",
-    "MODEL_AIDS",
-    "model_aids_for",
-    "SparseSmoothedCrossentropy",
-    "TqdmEpochs",
-    "gpu_available",
 ]
 
 PRESETS: dict[str, dict] = {
@@ -95,6 +88,17 @@ PRESETS: dict[str, dict] = {
     },
 }
 DEFAULT_PRESET = "painzoo"
+
+
+# Training code imports Keras, loaded with a recipe's first fit: checking a config and
+# planning a benchmark build recipes without a backend.
+def _aids():
+    return importlib.import_module("painzoo.training.aids")
+
+
+def _trainer():
+    return importlib.import_module("painzoo.training.trainer")
+
 
 #: Recipe fields that no longer exist; a config naming one is told to delete it.
 REMOVED_FIELDS = ("batch_renorm", "data_init", "ema_momentum", "recompute_bn")
@@ -204,7 +208,7 @@ class Recipe:
             ``False`` for none, ``"auto"`` for networks without
             normalisation layers only.
         model_aids: Build networks with painzoo's aids for training from
-            random weights (:data:`MODEL_AIDS`, :meth:`model_kwargs_for`):
+            random weights (:data:`~painzoo.training.aids.MODEL_AIDS`, :meth:`model_kwargs_for`):
             ``True`` in the ``"painzoo"`` preset, ``False`` (every network
             exactly as published) in the papers' presets. Model arguments
             given in a config or call win over the aids.
@@ -386,7 +390,7 @@ class Recipe:
     def model_kwargs_for(self, name: str, input_shape=None, kwargs: dict | None = None) -> dict:
         """The builder arguments for network ``name``: this recipe's aids, then ``kwargs``.
 
-        With ``model_aids`` the aids of :data:`MODEL_AIDS` for ``name`` at
+        With ``model_aids`` the aids of :data:`~painzoo.training.aids.MODEL_AIDS` for ``name`` at
         ``input_shape`` (``None``: the model's default), with every key of
         ``kwargs`` (the user's model arguments) winning; without, ``kwargs``
         alone.
@@ -397,8 +401,17 @@ class Recipe:
             >>> Recipe.preset("p2").model_kwargs_for("vgg16")
             {}
         """
-        extra = model_aids_for(name, input_shape) if self.model_aids else {}
+        extra = _aids().model_aids_for(name, input_shape) if self.model_aids else {}
         return {**extra, **dict(kwargs or {})}
+
+    def updated(self, spec) -> Recipe:
+        """This recipe changed by ``spec``: ``None`` keeps it; a Recipe, a preset name or
+        a dict naming a ``preset`` replaces it; any other dict changes its fields."""
+        if spec is None:
+            return self
+        if isinstance(spec, (Recipe, str)) or "preset" in dict(spec):
+            return Recipe.from_config(spec)
+        return self.replace(**dict(spec))
 
     def replace(self, **changes) -> Recipe:
         """A copy with some fields changed."""
@@ -415,42 +428,42 @@ class Recipe:
 
         See :func:`~painzoo.training.aids.stratifies`.
         """
-        return aids.stratifies(self, model)
+        return _aids().stratifies(self, model)
 
     def lr_multipliers(self, model) -> dict[str, float]:
         """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor).
 
         See :func:`~painzoo.training.aids.lr_multipliers`.
         """
-        return aids.lr_multipliers(self, model)
+        return _aids().lr_multipliers(self, model)
 
     def centralized_kernels(self, model) -> list[str]:
         """Paths of the kernels whose gradients ``gradient_centralization`` centres.
 
         See :func:`~painzoo.training.aids.centralized_kernels`.
         """
-        return aids.centralized_kernels(self, model)
+        return _aids().centralized_kernels(self, model)
 
     def set_bn_momentum(self, model) -> int:
         """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed.
 
         See :func:`~painzoo.training.aids.set_bn_momentum`.
         """
-        return aids.set_bn_momentum(self, model)
+        return _aids().set_bn_momentum(self, model)
 
     def set_dropout(self, model) -> int:
         """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed.
 
         See :func:`~painzoo.training.aids.set_dropout`.
         """
-        return aids.set_dropout(self, model)
+        return _aids().set_dropout(self, model)
 
     def normalize_inputs(self, model, dataset) -> int:
         """With ``input_norm="dataset"``, standardise an ``x / 255`` network's inputs.
 
         See :func:`~painzoo.training.aids.normalize_inputs`.
         """
-        return aids.normalize_inputs(self, model, dataset)
+        return _aids().normalize_inputs(self, model, dataset)
 
     # -- training (painzoo.training.trainer) -------------------------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
@@ -475,7 +488,7 @@ class Recipe:
 
         See :func:`~painzoo.training.trainer.fit`.
         """
-        return trainer.fit(
+        return _trainer().fit(
             self, model, dataset, callbacks=callbacks, progress=progress, compile=compile
         )
 
@@ -484,7 +497,7 @@ class Recipe:
 
         See :func:`~painzoo.training.trainer.predict`.
         """
-        return trainer.predict(self, model, dataset)
+        return _trainer().predict(self, model, dataset)
 
     def compile(self, model, total_steps: int | None = None):
         """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4).
@@ -494,7 +507,7 @@ class Recipe:
             total_steps: Optimiser steps of the training to come (sizes a
                 ``"cosine"`` schedule; a constant rate ignores it).
         """
-        return trainer.compile_model(self, model, total_steps)
+        return _trainer().compile_model(self, model, total_steps)
 
     def training_plan(self, n_train: int) -> dict:
         """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
@@ -503,11 +516,11 @@ class Recipe:
         and ``min_steps`` off, so they train exactly ``epochs`` × ``batch_size``.
         See :func:`~painzoo.training.trainer.training_plan`.
         """
-        return trainer.training_plan(self, n_train)
+        return _trainer().training_plan(self, n_train)
 
     def learning_rate_schedule(self, total_steps: int | None = None):
         """``learning_rate`` as a float (constant) or a warm-up + cosine schedule."""
-        return trainer.learning_rate_schedule(self, total_steps)
+        return _trainer().learning_rate_schedule(self, total_steps)
 
     def make_optimizer(self, total_steps=None, lr_multipliers=None, centralize=None):
         """The Keras optimizer this recipe describes.
@@ -519,15 +532,15 @@ class Recipe:
             centralize: Paths of kernels whose gradients are centred
                 (:meth:`centralized_kernels`); empty or ``None`` = none.
         """
-        return trainer.make_optimizer(self, total_steps, lr_multipliers, centralize)
+        return _trainer().make_optimizer(self, total_steps, lr_multipliers, centralize)
 
     def make_loss(self):
         """Sparse cross-entropy, with ``label_smoothing`` when set."""
-        return trainer.make_loss(self)
+        return _trainer().make_loss(self)
 
     def class_weights(self, labels) -> dict | None:
         """The ``class_weight`` dict for ``model.fit`` given training labels."""
-        return trainer.class_weights(self, labels)
+        return _trainer().class_weights(self, labels)
 
     def input_spec(self, model) -> InputSpec:
         """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with under this recipe.
@@ -543,7 +556,7 @@ class Recipe:
     # -- devices -----------------------------------------------------------------------
     def resolved_precision(self) -> str:
         """The Keras dtype policy name that ``precision`` means on this machine."""
-        return trainer.resolved_precision(self)
+        return _trainer().resolved_precision(self)
 
     def precision_scope(self):
         """Build models inside this block to get the recipe's dtype policy.
@@ -551,7 +564,7 @@ class Recipe:
         The global policy is restored afterwards, so models built later are
         unaffected.
         """
-        return trainer.precision_scope(self)
+        return _trainer().precision_scope(self)
 
     @contextlib.contextmanager
     def scope(self):
@@ -561,7 +574,7 @@ class Recipe:
         Raises:
             ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
         """
-        with trainer.precision_scope(self), trainer.distribution_scope(self):
+        with _trainer().precision_scope(self), _trainer().distribution_scope(self):
             yield
 
     def distribution(self):
@@ -572,4 +585,4 @@ class Recipe:
         Raises:
             ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
         """
-        return trainer.distribution(self)
+        return _trainer().distribution(self)

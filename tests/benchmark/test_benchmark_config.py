@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from painzoo.benchmark import bundled_configs, load_config, run
-from painzoo.benchmark.config import ConfigError, apply_overrides, check_config, prepare_data
+from painzoo.benchmark.config import ConfigError, apply_overrides, check_config
 from painzoo.benchmark.units import load_data
+from painzoo.datasets.entries import prepare_data
 
 GOOD = """\
 name: t

@@ -2,13 +2,8 @@
 
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
-import pytest
-
-import painzoo.benchmark
-import painzoo.evaluation
 from painzoo.benchmark.storage import RunStorage
 from painzoo.benchmark.units import is_finished
 from painzoo.evaluation import CrossDataset, ImageKFold, LeaveOneSubjectOut, SubjectKFold
@@ -36,35 +31,6 @@ def test_no_evaluation_module_imports_benchmark_at_module_level():
             if line.startswith(("import ", "from "))
         ]
         assert not [line for line in top if "painzoo.benchmark" in line], path.name
-
-
-@pytest.mark.parametrize(
-    "name, moved",
-    [
-        ("run", lambda: painzoo.benchmark.run),
-        ("load_config", lambda: painzoo.benchmark.load_config),
-        ("units", lambda: painzoo.benchmark.units),
-    ],
-)
-def test_moved_names_resolve_with_a_deprecation_warning(name, moved):
-    with pytest.warns(DeprecationWarning, match=f"painzoo.evaluation.{name} moved"):
-        value = getattr(painzoo.evaluation, name)
-    assert value is moved()
-
-
-def test_moved_baselines_resolve_with_a_deprecation_warning():
-    from painzoo.models.lbp_svm import LBPSVM
-
-    with pytest.warns(DeprecationWarning, match="painzoo.models.lbp_svm"):
-        assert painzoo.evaluation.LBPSVM is LBPSVM
-
-
-def test_library_names_need_no_warning_and_unknown_names_fail():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert painzoo.evaluation.get_protocol("loso").name == "loso"
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        painzoo.evaluation.nothing  # noqa: B018
 
 
 def test_protocol_labels():

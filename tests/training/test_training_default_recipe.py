@@ -11,7 +11,8 @@ import painzoo
 from painzoo.datasets import Dataset
 from painzoo.training import Recipe
 from painzoo.training.augment import get_augmentation
-from painzoo.training.recipe import PRESETS, SparseSmoothedCrossentropy
+from painzoo.training.recipe import PRESETS
+from painzoo.training.trainer import SparseSmoothedCrossentropy
 
 
 def _bright_dark(n=32, size=16, seed=0):

@@ -12,9 +12,9 @@ import painzoo
 from painzoo.benchmark import load_config, run
 from painzoo.datasets import Dataset
 from painzoo.registry import ModelInfo, _unregister, register_model
-from painzoo.training import recipe as recipe_module
+from painzoo.training.aids import MODEL_AIDS
 from painzoo.training.learner import get_learner
-from painzoo.training.recipe import MODEL_AIDS, Recipe
+from painzoo.training.recipe import Recipe
 
 # What the painzoo preset got from get_model's defaults before the networks became exact.
 PAINZOO_AIDS_112 = {
@@ -85,7 +85,7 @@ def aided_net(monkeypatch):
         outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
         return keras.Model(inputs, outputs, name=f"aided_{aid}")
 
-    monkeypatch.setitem(recipe_module.MODEL_AIDS, "aided_test_net", ({"aid": True}, "always"))
+    monkeypatch.setitem(MODEL_AIDS, "aided_test_net", ({"aid": True}, "always"))
     yield "aided_test_net"
     _unregister("aided_test_net")
 

@@ -80,7 +80,7 @@ def test_precision_scope_sets_and_restores_policy():
         assert layer.compute_dtype == "bfloat16"
     assert keras.mixed_precision.dtype_policy().name == before
     # "mixed" on a CPU-only machine keeps float32 (mixed precision only helps on GPUs).
-    from painzoo.training.recipe import gpu_available
+    from painzoo.training.trainer import gpu_available
 
     if not gpu_available():
         assert Recipe(precision="mixed").resolved_precision() == "float32"
