@@ -7,13 +7,7 @@ import numpy as np
 from painzoo.explain.attention import overlay
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 
-__all__ = [
-    "as_predict_fn",
-    "model_input_size",
-    "model_input_spec",
-    "normalise_map",
-    "overlay_heatmap",
-]
+__all__ = ["as_predict_fn", "model_input_spec", "normalise_map", "overlay_heatmap"]
 
 
 def _is_keras_model(model) -> bool:
@@ -40,11 +34,6 @@ def model_input_spec(model, default: tuple[int, int], input_spec=None):
     return InputSpec(*default)
 
 
-def model_input_size(model, default: tuple[int, int]) -> tuple[int, int]:
-    """``(H, W)`` the model expects, or ``default`` for callables and free sizes."""
-    return model_input_spec(model, default).size
-
-
 def as_predict_fn(model, batch_size: int = 256):
     """A function ``float32 [B, H, W, 3] → probabilities float [B, C]``.
 
@@ -53,15 +42,9 @@ def as_predict_fn(model, batch_size: int = 256):
     (sigmoid) becomes two columns ``[1 − p, p]``.
     """
     if _is_keras_model(model):
-
-        def raw(x):
-            return np.asarray(model.predict_on_batch(x))
-
+        raw = model.predict_on_batch
     elif callable(model):
-
-        def raw(x):
-            return np.asarray(model(x))
-
+        raw = model
     else:
         raise TypeError(
             f"model must be a keras.Model or a callable mapping images [B, H, W, 3] to "
@@ -69,7 +52,7 @@ def as_predict_fn(model, batch_size: int = 256):
         )
 
     def predict(x):
-        outs = [raw(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        outs = [np.asarray(raw(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
         out = np.concatenate(outs).astype(np.float64)
         if out.ndim == 1:
             out = out[:, None]
@@ -90,7 +73,7 @@ def normalise_map(heatmap: np.ndarray) -> np.ndarray:
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
     """Blend the positive part of a signed heat map (LIME, Grad-CAM) over an RGB image.
 
-    The map is divided by its largest absolute value, its negative part is
+    The map is divided by its largest absolute value, its negative part
     dropped, and :func:`painzoo.explain.overlay` renders it (jet colour map).
 
     Args:
@@ -101,6 +84,5 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45)
     Returns:
         uint8 ``[H, W, 3]`` RGB.
     """
-
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

@@ -1,10 +1,8 @@
 """PainSeeker attention maps: the β of P1 Eq. 2 on the face grid, and heat-map overlays.
 
-P1 (Figure 4) shows β as heat maps over frontal, moderately and extremely
-non-frontal faces to compare PainSeeker with and without PRSC.
-:func:`attention_maps` reads β from any model that contains a
+:func:`attention_maps` reads β from any model with a
 :class:`~painzoo.layers.PainSeekerAttention` layer; :func:`overlay` renders
-maps over the images.
+maps over the images, as P1's Figure 4 does.
 """
 
 from __future__ import annotations
@@ -62,7 +60,6 @@ def _grid(layer):
 
 
 def _as_batch(images, size, interpolation: str = "auto"):
-
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[None]
@@ -74,7 +71,6 @@ def _as_batch(images, size, interpolation: str = "auto"):
     images = images.astype(np.float32)
     h, w = size
     if h is not None and w is not None and images.shape[1:3] != (h, w):
-        # The model has a fixed input size: resize like the training pipeline does.
         images = np.stack([resize_image(im, (h, w), interpolation) for im in images])
     return images
 
@@ -96,8 +92,7 @@ def attention_maps(
 
     Returns:
         ``float32 [B, M, M]``: β of each region, row-major as in Eq. 1 (region
-        ``j`` is cell ``(j // M, j % M)``); each map sums to 1. At 224×224
-        input M = 7.
+        ``j`` is cell ``(j // M, j % M)``); each map sums to 1 (M = 7 at 224 px).
 
     Raises:
         ValueError: If the model has no PainSeekerAttention layer (or several
@@ -127,9 +122,7 @@ def attention_maps(
         size, interpolation = input_spec.size, input_spec.interpolation
     batch = _as_batch(images, size, interpolation)
     outs = [
-        np.asarray(
-            keras.ops.convert_to_numpy(scores_model(batch[i : i + batch_size], training=False))
-        )
+        keras.ops.convert_to_numpy(scores_model(batch[i : i + batch_size], training=False))
         for i in range(0, len(batch), batch_size)
     ]
     scores = np.concatenate(outs) if outs else np.zeros((0, grid[0] * grid[1]), np.float32)
@@ -147,9 +140,8 @@ def overlay(
 ):
     """Render attention maps as coloured heat maps over the images (P1 Figure 4).
 
-    Each map is (optionally) min-max normalised to [0, 1], upsampled to its
-    image's size, coloured with a matplotlib colour map and blended:
-    ``(1 - alpha) · image + alpha · colour``.
+    Each map is upsampled to its image's size, coloured with a matplotlib
+    colour map and blended: ``(1 - alpha) · image + alpha · colour``.
 
     Args:
         images: RGB ``[B, H, W, 3]`` (or one ``[H, W, 3]``), uint8 or float in
@@ -171,9 +163,6 @@ def overlay(
 
     Example:
         >>> pictures = overlay(faces, attention_maps(model, faces), alpha=0.4)  # doctest: +SKIP
-
-    Reference:
-        Liu et al. (2025), PainSeeker, Front. Vet. Sci., Figure 4.
     """
     import matplotlib
 
@@ -190,10 +179,9 @@ def overlay(
         )
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1]; received {alpha}.")
-    modes = ("bilinear", "nearest")
-    if interpolation not in modes:
+    if interpolation not in ("bilinear", "nearest"):
         raise ValueError(
-            f"interpolation must be one of {list(modes)}; received {interpolation!r}."
+            f"interpolation must be one of ['bilinear', 'nearest']; received {interpolation!r}."
         )
     try:
         cmap = matplotlib.colormaps[colormap]
@@ -208,9 +196,9 @@ def overlay(
         if normalize:
             low, high = float(heat.min()), float(heat.max())
             heat = (heat - low) / (high - low) if high > low else np.zeros_like(heat)
-        heat = np.clip(heat, 0.0, 1.0)
-        heat = resize_image(heat.astype(np.float32), (height, width), interpolation)
+        heat = resize_image(
+            np.clip(heat, 0.0, 1.0).astype(np.float32), (height, width), interpolation
+        )
         colour = cmap(np.clip(heat, 0.0, 1.0))[..., :3] * 255.0
-        blended = (1.0 - alpha) * image + alpha * colour
-        out[i] = to_uint8(blended)
+        out[i] = to_uint8((1.0 - alpha) * image + alpha * colour)
     return out[0] if single else out

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from painzoo.datasets.io import read_image, write_image
 from painzoo.explain._common import overlay_heatmap
-from painzoo.explain.global_maps import METHODS, local_heatmaps
+from painzoo.explain.global_maps import check_method, local_heatmaps
 from painzoo.preprocess.face import cropper_for
-from painzoo.utils.files import read_json_object
+from painzoo.utils.files import check_outputs, read_json_object, replace_when_complete
+from painzoo.utils.numbers import check_number
+from painzoo.utils.progress import progress_bar
 
 __all__ = ["explain_files", "load_model"]
 
@@ -62,10 +64,10 @@ def explain_files(
 ) -> list[Path]:
     """Explain a saved model's prediction on image files; write one overlay PNG each.
 
-    Images are first treated as the model's training images were: with the
-    face crop its card records (``painzoo train`` writes ``model.json`` beside
-    ``model.keras``), so the map shows what the network saw. Images in which
-    the detector finds no face are skipped with a warning naming them.
+    Images are first cropped as the model's training images were (the face
+    crop its card ``model.json`` records), so the map shows what the network
+    saw. Images in which the detector finds no face are skipped with a
+    warning naming them.
 
     Args:
         model_path: A ``.keras`` file, or the folder ``painzoo train`` wrote.
@@ -93,12 +95,7 @@ def explain_files(
         >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP
         [PosixPath('maps/face_gradcam.png')]
     """
-
-    from painzoo.utils.files import check_outputs, replace_when_complete
-    from painzoo.utils.numbers import check_number
-
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    check_method(method)
     num_samples = check_number(num_samples, "num_samples", low=1, integer=True)
     paths = [Path(p) for p in images]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -107,7 +104,40 @@ def explain_files(
     folder = Path(out)
     targets = [folder / f"{path.stem}_{method}.png" for path in paths]
     model_file, recorded = _model_and_crop(model_path)
-    inputs = [("model", model_file)] + [("image", p) for p in paths]
+    _check_targets(folder, targets, model_file, paths)
+    model = load_model(model_file)
+    cropper = cropper_for(face_crop, recorded, model.input_shape[1])
+    detects = cropper is not None and cropper.detector_name != "none"
+    settings = {"num_samples": num_samples, "segmenter": segmenter, "layer": layer}
+    folder.mkdir(parents=True, exist_ok=True)
+    written, no_face = [], []
+    with progress_bar(progress, total=len(paths), desc="explain", unit="image") as bar:
+        for path, target in zip(paths, targets):
+            bar.update(1)
+            image = read_image(path)
+            if cropper is not None:
+                crop = cropper(image, name=str(path))
+                if crop is None or (detects and not crop.found):
+                    no_face.append(path.name)
+                    continue
+                image = crop.image
+            heatmap = local_heatmaps(model, image[None], method, **settings)[0]
+            with replace_when_complete(target) as tmp:
+                write_image(tmp, overlay_heatmap(image, heatmap))
+            written.append(target)
+    if no_face:
+        more = ", …" if len(no_face) > 5 else ""
+        warnings.warn(
+            f"No face found in {len(no_face)} image(s), not explained: "
+            f"{', '.join(no_face[:5])}{more}",
+            stacklevel=2,
+        )
+    return written
+
+
+def _check_targets(folder: Path, targets: list[Path], model_file: Path, images) -> None:
+    """Refuse overlays that would replace an input image or sit in the model's folder."""
+    inputs = [("model", model_file)] + [("image", p) for p in images]
     if (model_file.parent / "model.json").is_file():  # a folder written by painzoo train
         inputs.append(("model folder", model_file.parent))
     check_outputs(
@@ -116,42 +146,6 @@ def explain_files(
         command="painzoo explain",
         fix="Pass --out a new folder, e.g. painzoo-explanations.",
     )
-    model = load_model(model_file)
-    cropper = cropper_for(face_crop, recorded, model.input_shape[1])
-    detects = cropper is not None and cropper.detector_name != "none"
-    folder.mkdir(parents=True, exist_ok=True)
-    written, no_face = [], []
-    todo = list(zip(paths, targets))
-    if progress:  # the bar closes when the loop ends, also on an error
-        from tqdm.auto import tqdm
-
-        todo = tqdm(todo, unit="image", desc="explain")
-    for path, target in todo:
-        image = read_image(path)
-        if cropper is not None:
-            crop = cropper(image, name=str(path))
-            if crop is None or (detects and not crop.found):
-                no_face.append(path.name)
-                continue
-            image = crop.image
-        heatmap = local_heatmaps(
-            model,
-            image[None],
-            method,
-            num_samples=num_samples,
-            segmenter=segmenter,
-            layer=layer,
-        )[0]
-        with replace_when_complete(target) as tmp:
-            write_image(tmp, overlay_heatmap(image, heatmap))
-        written.append(target)
-    if no_face:
-        warnings.warn(
-            f"No face found in {len(no_face)} image(s), not explained: {', '.join(no_face[:5])}"
-            + (", …" if len(no_face) > 5 else ""),
-            stacklevel=2,
-        )
-    return written
 
 
 def _model_and_crop(model_path) -> tuple[Path, dict | None]:

@@ -1,32 +1,23 @@
 """P2's global explanations: local heat maps warped into one face frame and averaged.
 
-Every local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped
-into a normalised face frame by the similarity transform (rotation, uniform
-scale, translation) that takes the image's five face keypoints to a
-canonical template, then averaged per group (e.g. per class). Images without
-keypoints are used in their crop frame (resized to the face frame), which is
-what a face cropper's output already approximates.
+Every local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped into
+a normalised face frame by the similarity transform (rotation, uniform scale,
+translation) that takes the image's five face keypoints to a canonical
+template, then averaged per group (e.g. per class). Images without keypoints
+are used in their crop frame, resized to the face frame.
 
-Defaults (painzoo's; P2 does not state them), the same in
-:func:`~painzoo.explain.lime_explanation`, :func:`local_heatmaps` and
-:func:`global_heatmap`:
-
-- **which class is explained**: the model's prediction (``explain="predicted"``,
-  ``label=None``). An explanation answers "why does the model say pain?";
-  explaining the true label of a misclassified image would show evidence
-  for a class the model did not choose. ``explain="label"`` (the true class)
-  or a class index remain available; ``by="label"`` still groups the maps
-  by the true class, as P2's per-class maps do.
-- **LIME samples**: 1,000 perturbed images per image, the ``lime`` library's
-  default for ``explain_instance``, so a global map is the average of the
-  same local explanations one would draw one by one. Lower it (e.g. 500) to
-  halve the time of a large global map.
+By default (P2 does not say) a map explains the model's predicted class, as
+:func:`~painzoo.explain.lime_explanation` does: "why does the model say
+pain?" (``explain="label"`` explains the true class; ``by="label"`` still
+groups by it, as P2's per-class maps do). LIME draws 1,000 samples per
+image, the ``lime`` library's default.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,15 +29,8 @@ from painzoo.explain.attention import attention_maps
 from painzoo.explain.gradcam import gradcam
 from painzoo.explain.lime import lime_explanation
 
-__all__ = [
-    "GlobalHeatmaps",
-    "global_heatmap",
-    "local_heatmaps",
-    "face_frame_transform",
-    "warp_to_face_frame",
-    "KEYPOINT_COLUMNS",
-    "CANONICAL_TEMPLATE",
-]
+__all__ = ["GlobalHeatmaps", "global_heatmap", "local_heatmaps", "face_frame_transform"]
+__all__ += ["warp_to_face_frame", "KEYPOINT_COLUMNS", "CANONICAL_TEMPLATE"]
 
 KEYPOINT_COLUMNS = (
     ("kp_left_eye_x", "kp_left_eye_y"),
@@ -64,11 +48,15 @@ CANONICAL_TEMPLATE = np.array(
         [56.0252, 71.7366],
         [41.5493, 92.3655],
         [70.7299, 92.2041],
-    ],
-    dtype=np.float64,
+    ]
 )
-_TEMPLATE_SIZE = 112
 METHODS = ("lime", "gradcam", "attention")
+
+
+def check_method(method: str) -> None:
+    """Raise ``ValueError`` unless ``method`` is one of :data:`METHODS`."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
 
 
 @dataclass
@@ -107,7 +95,7 @@ def _template(size: int, template=None) -> np.ndarray:
         if t.shape != (5, 2):
             raise ValueError(f"template must be 5 × 2 (x, y) points; received {t.shape}.")
         return t
-    return CANONICAL_TEMPLATE * (size / _TEMPLATE_SIZE)
+    return CANONICAL_TEMPLATE * (size / 112)
 
 
 def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarray:
@@ -219,9 +207,7 @@ def local_heatmaps(
     Raises:
         ValueError: For an unknown method.
     """
-
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    check_method(method)
     images = np.asarray(images)
     n, h, w = images.shape[:3]
     labels_arr = None if labels is None else np.asarray(labels, dtype=int)
@@ -254,23 +240,8 @@ def local_heatmaps(
             maps = gradcam(model, batch, layer=layer, label=lab)
         else:
             maps = np.asarray(attention_maps(model, batch), dtype=np.float32)
-        for m in maps:
-            m = np.asarray(m, dtype=np.float32)
-            out.append(resize_image(m, (h, w), "bilinear"))
+        out += [resize_image(np.asarray(m, np.float32), (h, w), "bilinear") for m in maps]
     return np.stack(out).astype(np.float32)
-
-
-def _dataset_images(dataset):
-    if dataset.images is not None:
-        yield from dataset.images
-        return
-
-    for path in dataset.image_paths:
-        yield read_image(path)
-
-
-def _safe(text) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "group"
 
 
 def global_heatmap(
@@ -294,10 +265,10 @@ def global_heatmap(
     For every image: a local heat map (``method``), divided by its largest
     absolute value; warped into a ``size`` × ``size`` face frame by the
     similarity transform from its five keypoints (columns ``kp_left_eye_x`` …
-    ``kp_mouth_right_y``) to the canonical template — or resized whole when
-    the row has no keypoints; then averaged per value of ``by`` (only over
-    the frame pixels each image covers). The faces are warped and averaged
-    the same way, and with ``out`` one PNG overlay per group is written.
+    ``kp_mouth_right_y``) to the template, or resized whole when the row has
+    none; then averaged per value of ``by`` over the frame pixels each image
+    covers. The faces are averaged the same way; with ``out`` one PNG overlay
+    per group is written.
 
     Args:
         model: A Keras model taking RGB in ``[0, 255]`` (any callable for
@@ -308,11 +279,9 @@ def global_heatmap(
             ``"subject"``…) or ``None`` for one group ``"all"``.
         out: Folder for the PNG overlays (``global_<method>_<by>-<group>.png``).
         size: Side of the face frame.
-        explain: Class each local map explains: ``"predicted"`` (default:
-            the model's top class, what the model's decision rests on),
-            ``"label"`` (the image's true label) or an int.
-        num_samples, segmenter: LIME settings (1,000 samples by default, as
-            :func:`~painzoo.explain.lime_explanation` and ``lime``).
+        explain: Class each local map explains: ``"predicted"`` (the model's
+            top class), ``"label"`` (the image's true label) or an int.
+        num_samples, segmenter: LIME settings.
         batch_size: Images per model call.
         layer: Grad-CAM layer.
         template: Optional ``[5, 2]`` keypoint template in the face frame.
@@ -334,8 +303,7 @@ def global_heatmap(
         P2 (Sabater-Gárriz et al., 2024), after Manresa-Yee et al. (2023):
         local LIME masks mapped to a normalised face space and averaged.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}; received {method!r}.")
+    check_method(method)
     if len(dataset) == 0:
         raise ValueError("The dataset is empty; nothing to explain.")
     frame = dataset.frame
@@ -344,84 +312,97 @@ def global_heatmap(
             f"by={by!r} is not a column of the dataset; available: {list(frame.columns)}."
         )
     groups = np.full(len(frame), "all", dtype=object) if by is None else frame[by].to_numpy()
-    if explain == "label":
-        targets = dataset.labels
-    elif explain == "predicted":
-        targets = None
-    elif isinstance(explain, (int, np.integer)):
-        targets = np.full(len(frame), int(explain))
-    else:
-        raise ValueError(
-            f"explain must be 'label', 'predicted' or a class index; received {explain!r}."
+    targets = _targets(explain, dataset)
+    settings = {"num_samples": num_samples, "segmenter": segmenter, "layer": layer}
+    sums = _GroupSums(size, template)
+    for idx, images in _batches(_dataset_images(dataset), batch_size):
+        labels = None if targets is None else targets[idx]
+        maps = local_heatmaps(
+            model, images, method, labels=labels, batch_size=batch_size, seed=seed, **settings
         )
-
-    sums, cover, faces, face_cover, counts, aligned = {}, {}, {}, {}, {}, {}
-    pending, pending_idx = [], []
-
-    def flush():
-        if not pending:
-            return
-        shapes = {im.shape for im in pending}
-        chunks = [[j for j, im in enumerate(pending) if im.shape == s] for s in shapes]
-        for chunk in chunks:
-            imgs = np.stack([pending[j] for j in chunk])
-            idx = [pending_idx[j] for j in chunk]
-            labs = None if targets is None else targets[idx]
-            maps = local_heatmaps(
-                model,
-                imgs,
-                method,
-                labels=labs,
-                num_samples=num_samples,
-                segmenter=segmenter,
-                batch_size=batch_size,
-                layer=layer,
-                seed=seed,
-            )
-            for im, hm, i in zip(imgs, maps, idx):
-                kps = _row_keypoints(frame, i)
-                g = groups[i]
-                warped, cov = warp_to_face_frame(normalise_map(hm), kps, size, template)
-                face, fcov = warp_to_face_frame(im, kps, size, template)
-                if g not in sums:
-                    sums[g] = np.zeros((size, size), np.float64)
-                    cover[g] = np.zeros((size, size), np.float64)
-                    faces[g] = np.zeros((size, size, 3), np.float64)
-                    face_cover[g] = np.zeros((size, size), np.float64)
-                    counts[g], aligned[g] = 0, 0
-                sums[g] += warped
-                cover[g] += cov
-                faces[g] += face
-                face_cover[g] += fcov
-                counts[g] += 1
-                aligned[g] += kps is not None
-        pending.clear()
-        pending_idx.clear()
-
-    for i, im in enumerate(_dataset_images(dataset)):
-        pending.append(np.asarray(im))
-        pending_idx.append(i)
-        if len(pending) >= batch_size:
-            flush()
-    flush()
-
-    keys = sorted(sums, key=lambda v: (str(type(v)), v))
-    maps = {g: (sums[g] / np.maximum(cover[g], 1e-6)).astype(np.float32) for g in keys}
-    mean_faces = {g: to_uint8(faces[g] / np.maximum(face_cover[g], 1e-6)[..., None]) for g in keys}
-    result = GlobalHeatmaps(
-        maps=maps,
-        mean_faces=mean_faces,
-        counts={g: counts[g] for g in keys},
-        aligned={g: aligned[g] for g in keys},
-        method=method,
-        by=by,
-        size=size,
-    )
+        for i, image, heatmap in zip(idx, images, maps):
+            sums.add(groups[i], heatmap, image, _row_keypoints(frame, i))
+    result = sums.result(method, by)
     if out is not None:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        for g in keys:
+        for g in result.maps:
             path = folder / f"global_{method}_{_safe(by or 'all')}-{_safe(g)}.png"
             write_image(path, result.overlay(g))
             result.paths[g] = path
     return result
+
+
+def _targets(explain, dataset):
+    """The class each image's map explains (``None``: the model's prediction)."""
+    if explain == "label":
+        return dataset.labels
+    if explain == "predicted":
+        return None
+    if isinstance(explain, (int, np.integer)):
+        return np.full(len(dataset.frame), int(explain))
+    raise ValueError(
+        f"explain must be 'label', 'predicted' or a class index; received {explain!r}."
+    )
+
+
+def _dataset_images(dataset):
+    if dataset.images is not None:
+        yield from dataset.images
+    else:
+        yield from (read_image(path) for path in dataset.image_paths)
+
+
+def _batches(images, batch_size: int):
+    """``(indices, images [n, H, W, 3])``: ``batch_size`` images at a time, split by shape."""
+    pending: list = []
+    for i, image in enumerate(images):
+        pending.append((i, np.asarray(image)))
+        if len(pending) >= batch_size:
+            yield from _by_shape(pending)
+            pending = []
+    yield from _by_shape(pending)
+
+
+def _by_shape(pending):
+    shapes: dict = {}
+    for i, image in pending:
+        shapes.setdefault(image.shape, []).append((i, image))
+    for chunk in shapes.values():
+        yield [i for i, _ in chunk], np.stack([image for _, image in chunk])
+
+
+class _GroupSums:
+    """Per group: the sums of the warped maps and faces and of the pixels they cover."""
+
+    def __init__(self, size: int, template=None):
+        self.size, self.template = size, template
+        self.sums: dict = {}  # group -> [size, size, 6]: map, cover, face RGB, face cover
+        self.counts: Counter = Counter()
+        self.aligned: Counter = Counter()
+
+    def add(self, group, heatmap, image, keypoints) -> None:
+        warped, cover = warp_to_face_frame(
+            normalise_map(heatmap), keypoints, self.size, self.template
+        )
+        face, face_cover = warp_to_face_frame(image, keypoints, self.size, self.template)
+        layers = np.dstack([warped, cover, face, face_cover]).astype(np.float64)
+        self.sums[group] = self.sums.get(group, 0.0) + layers
+        self.counts[group] += 1
+        self.aligned[group] += keypoints is not None
+
+    def result(self, method: str, by) -> GlobalHeatmaps:
+        """The means (only over the pixels covered), groups in sorted order."""
+        keys = sorted(self.sums, key=lambda v: (str(type(v)), v))
+        maps, faces = {}, {}
+        for g in keys:
+            s = self.sums[g]
+            maps[g] = (s[..., 0] / np.maximum(s[..., 1], 1e-6)).astype(np.float32)
+            faces[g] = to_uint8(s[..., 2:5] / np.maximum(s[..., 5:], 1e-6))
+        counts = {g: self.counts[g] for g in keys}
+        aligned = {g: self.aligned[g] for g in keys}
+        return GlobalHeatmaps(maps, faces, counts, aligned, method, by, self.size)
+
+
+def _safe(text) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "group"

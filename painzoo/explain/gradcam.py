@@ -8,18 +8,12 @@ from painzoo.datasets.io import resize_image
 
 __all__ = ["gradcam", "find_last_conv_layer"]
 
-GRADCAM_CITATION = (
-    "Selvaraju, Cogswell, Das, Vedantam, Parikh, Batra. Grad-CAM: Visual Explanations "
-    "from Deep Networks via Gradient-based Localization. ICCV 2017."
-)
-
 
 def find_last_conv_layer(model) -> str:
     """Name of the last layer whose output is a 4-D feature map ``[B, h, w, C]``.
 
-    Layers that keep the input's spatial size (the image itself, scaling,
-    padding of the input) are skipped, so the choice is a feature map of the
-    network, not the image.
+    Layers that keep the input's spatial size (the image, its scaling or
+    padding) are skipped, so the choice is a feature map, not the image.
 
     Raises:
         ValueError: If the model has no such layer (e.g. a dense-only model).
@@ -48,13 +42,9 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
     """Grad-CAM heat maps of a convolutional Keras model.
 
     For class ``c`` and feature map ``A`` of the chosen layer,
-    ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2
-    of Selvaraju et al.), resized bilinearly to the input and divided by its
-    maximum (maps that are zero everywhere stay zero).
-
-    Backends: TensorFlow (``tf.GradientTape``) and PyTorch
-    (``torch.autograd``). JAX is not supported (it would need the model split
-    in two pure functions); the function raises there.
+    ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2),
+    resized bilinearly to the input and divided by its maximum (an all-zero
+    map stays zero). TensorFlow and PyTorch backends only.
 
     Args:
         model: A functional ``keras.Model`` taking RGB in ``[0, 255]``.
@@ -77,7 +67,9 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
         >>> maps = gradcam(painzoo.get_model("resnet18", input_shape=(64, 64, 3)), images)  # doctest: +SKIP
 
     Reference:
-        Selvaraju et al., ICCV 2017, Eq. 1–2.
+        Selvaraju, Cogswell, Das, Vedantam, Parikh, Batra. Grad-CAM: Visual
+        Explanations from Deep Networks via Gradient-based Localization.
+        ICCV 2017, Eq. 1–2.
     """
     import keras
 
@@ -147,8 +139,4 @@ def _grads_torch(probe, x, label):
         index = torch.as_tensor(idx, device=probs.device)[:, None]
         score = probs.gather(1, index).sum()
         (grads,) = torch.autograd.grad(score, feats)
-    return (
-        feats.detach().cpu().numpy(),
-        grads.detach().cpu().numpy(),
-        probs.detach().cpu().numpy(),
-    )
+    return tuple(t.detach().cpu().numpy() for t in (feats, grads, probs))

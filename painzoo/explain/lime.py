@@ -1,12 +1,10 @@
 """LIME for image classifiers, with vectorised perturbations and batched predictions.
 
-The `lime` package's ``LimeImageExplainer`` builds every perturbed image in a
-Python loop (one boolean mask per segment per sample) and calls the model ten
-images at a time. Here the ``num_samples × n_segments`` on/off table indexes
-the segment map directly (``on[:, segments]``), a whole batch is blended in
-one NumPy expression, and the model sees ``batch_size`` images per call; the
-weighted ridge regression is `lime`'s own (``lime_base.LimeBase``), so the
-weights are those `lime` would give for the same samples.
+The ``num_samples × n_segments`` on/off table indexes the segment map directly,
+a whole batch of perturbed images is blended in one NumPy expression, and the
+model sees ``batch_size`` images per call; the weighted ridge regression is
+`lime`'s own (``lime_base.LimeBase``), so the weights are those `lime` gives
+for the same samples.
 """
 
 from __future__ import annotations
@@ -21,10 +19,6 @@ from painzoo.explain._common import as_predict_fn, model_input_spec
 __all__ = ["LimeExplanation", "lime_explanation", "segment_image", "SEGMENTERS"]
 
 SEGMENTERS = ("quickshift", "slic", "felzenszwalb", "grid")
-LIME_CITATION = (
-    "Ribeiro, Singh, Guestrin. 'Why Should I Trust You?': Explaining the Predictions "
-    "of Any Classifier. KDD 2016."
-)
 
 
 @dataclass
@@ -67,10 +61,7 @@ class LimeExplanation:
         return np.isin(self.segments, self.top_segments(k, positive_only))
 
     def as_lime(self):
-        """The same explanation as a ``lime.lime_image.ImageExplanation``.
-
-        Lets `lime`'s own tools (``get_image_and_mask``) work on it.
-        """
+        """The same explanation as a ``lime.lime_image.ImageExplanation`` (for `lime`'s tools)."""
         from lime.lime_image import ImageExplanation
 
         exp = ImageExplanation(self.image, self.segments)
@@ -158,16 +149,14 @@ def lime_explanation(
 ) -> LimeExplanation:
     """Explain one prediction with LIME (Ribeiro et al., 2016).
 
-    The image is cut into superpixels; ``num_samples`` copies have a random
-    half of them replaced by their mean colour (or ``hide_color``); the
-    model scores them ``batch_size`` at a time; a ridge regression weighted
-    by an exponential kernel on the cosine distance to the original (`lime`'s
-    ``LimeBase``, all segments kept) gives every superpixel a weight. The
-    first sample is the unperturbed image, as in `lime`.
-
-    When the model has a fixed input size different from the image, the
-    superpixels are computed on the image and resized (nearest neighbour)
-    to the model's size, so the heat map stays in the image's pixel frame.
+    The image is cut into superpixels; ``num_samples`` copies (the first one
+    unperturbed, as in `lime`) have a random half of them replaced by their
+    mean colour (or ``hide_color``); a ridge regression on the model's scores,
+    weighted by an exponential kernel on the cosine distance to the original
+    (`lime`'s ``LimeBase``, all segments kept), gives each superpixel a weight.
+    For a model with another fixed input size, the image and its superpixels
+    are resized to it (the superpixels nearest-neighbour), so the heat map
+    stays in the image's pixel frame.
 
     Args:
         model: A ``keras.Model`` taking RGB in ``[0, 255]``, or a callable
@@ -182,8 +171,7 @@ def lime_explanation(
             (`lime`'s default).
         kernel_width: Width of the distance kernel (`lime`'s default 0.25).
         input_spec: The :class:`~painzoo.preprocess.InputSpec` the image is
-            resized with before the model (default: the model's own size,
-            :func:`~painzoo.preprocess.resolve_input_spec`).
+            resized with before the model (default: the model's own size).
 
     Returns:
         A :class:`LimeExplanation`.
@@ -202,66 +190,29 @@ def lime_explanation(
         Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024)
         uses LIME for its local explanations.
     """
-    from lime import lime_base
-    from sklearn.metrics import pairwise_distances
-
     image = _to_uint8(image)
     if num_samples < 2:
         raise ValueError(f"num_samples must be at least 2; received {num_samples}.")
     predict = as_predict_fn(model, batch_size)
     segments = segment_image(image, segmenter, seed)
     n_seg = int(segments.max()) + 1
-
     spec = model_input_spec(model, image.shape[:2], input_spec)
-    h, w = spec.size
-    if (h, w) != image.shape[:2]:
-        model_image = resize_image(image, (h, w), spec.interpolation)
-        model_segments = resize_image(segments, (h, w), "nearest")
-    else:
-        model_image, model_segments = image, segments
-
-    base = model_image.astype(np.float32)
-    if hide_color is None:
-        sums = np.zeros((n_seg, 3))
-        np.add.at(sums, model_segments.ravel(), base.reshape(-1, 3))
-        area = np.bincount(model_segments.ravel(), minlength=n_seg)[:, None]
-        means = (sums / np.maximum(area, 1)).astype(np.float32)
-        hidden = means[model_segments]
-    else:
-        hidden = np.full_like(base, float(hide_color))
-    delta = base - hidden
-
+    model_image, model_segments = image, segments
+    if spec.size != image.shape[:2]:
+        model_image = resize_image(image, spec.size, spec.interpolation)
+        model_segments = resize_image(segments, spec.size, "nearest")
+    hidden = _hidden_image(model_image, model_segments, n_seg, hide_color)
     rng = np.random.RandomState(seed)
     data = rng.randint(0, 2, size=(num_samples, n_seg)).astype(np.uint8)
     data[0, :] = 1
-
-    outputs = []
-    flat_seg = model_segments.ravel()
-    for start in range(0, num_samples, batch_size):
-        on = data[start : start + batch_size][:, flat_seg].reshape(-1, h, w, 1)
-        # One fused blend per batch: hidden where the segment is off, the image where on.
-        batch = hidden[None] + on.astype(np.float32) * delta[None]
-        outputs.append(predict(batch))
-    probs = np.concatenate(outputs)
-
+    probs = _perturbed_scores(predict, data, model_image, hidden, model_segments, batch_size)
     if label is None:
         label = int(np.argmax(probs[0]))
     if not 0 <= label < probs.shape[1]:
         raise ValueError(
             f"label must index the model's {probs.shape[1]} classes; received {label}."
         )
-    distances = pairwise_distances(data, data[:1], metric="cosine").ravel()
-
-    def kernel(d):
-        return np.sqrt(np.exp(-(d**2) / kernel_width**2))
-
-    explainer = lime_base.LimeBase(kernel, random_state=seed)
-    intercept, local_exp, score, _ = explainer.explain_instance_with_data(
-        data, probs, distances, label, n_seg, feature_selection="none"
-    )
-    weights = np.zeros(n_seg)
-    for idx, weight in local_exp:
-        weights[idx] = weight
+    intercept, weights, score = _surrogate(data, probs, label, kernel_width, seed)
     return LimeExplanation(
         image=image,
         segments=segments,
@@ -273,3 +224,48 @@ def lime_explanation(
         score=float(score),
         num_samples=int(num_samples),
     )
+
+
+def _hidden_image(image, segments, n_seg: int, hide_color) -> np.ndarray:
+    """Float32 image of what each pixel becomes when its segment is off."""
+    base = image.astype(np.float32)
+    if hide_color is not None:
+        return np.full_like(base, float(hide_color))
+    sums = np.zeros((n_seg, 3))
+    np.add.at(sums, segments.ravel(), base.reshape(-1, 3))
+    area = np.bincount(segments.ravel(), minlength=n_seg)[:, None]
+    return (sums / np.maximum(area, 1)).astype(np.float32)[segments]
+
+
+def _perturbed_scores(predict, data, image, hidden, segments, batch_size: int) -> np.ndarray:
+    """The model's probabilities for each row of the on/off table, ``batch_size`` at a time."""
+    h, w = segments.shape
+    delta = image.astype(np.float32) - hidden
+    flat = segments.ravel()
+    outputs = []
+    for start in range(0, len(data), batch_size):
+        on = data[start : start + batch_size][:, flat].reshape(-1, h, w, 1)
+        # One fused blend per batch: hidden where the segment is off, the image where on.
+        outputs.append(predict(hidden[None] + on.astype(np.float32) * delta[None]))
+    return np.concatenate(outputs)
+
+
+def _surrogate(data, probs, label: int, kernel_width: float, seed: int):
+    """`lime`'s weighted ridge regression: ``(intercept, weight per segment, R²)``."""
+    from lime import lime_base
+    from sklearn.metrics import pairwise_distances
+
+    distances = pairwise_distances(data, data[:1], metric="cosine").ravel()
+
+    def kernel(d):
+        return np.sqrt(np.exp(-(d**2) / kernel_width**2))
+
+    n_seg = data.shape[1]
+    explainer = lime_base.LimeBase(kernel, random_state=seed)
+    intercept, local_exp, score, _ = explainer.explain_instance_with_data(
+        data, probs, distances, label, n_seg, feature_selection="none"
+    )
+    weights = np.zeros(n_seg)
+    for idx, weight in local_exp:
+        weights[idx] = weight
+    return intercept, weights, score

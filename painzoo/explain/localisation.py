@@ -36,23 +36,15 @@ class LocalisationScore:
 
     def as_dict(self) -> dict:
         """The scalar fields, for tables."""
-        return {
-            "energy": self.energy,
-            "pointing": self.pointing,
-            "n_scored": self.n_scored,
-            "baseline": self.baseline,
-        }
+        names = ("energy", "pointing", "n_scored", "baseline")
+        return {name: getattr(self, name) for name in names}
 
 
 def _union_masks(masks) -> np.ndarray:
     if isinstance(masks, dict):
         if not masks:
             raise ValueError("masks is an empty dict; give at least one region mask.")
-        arrays = [np.asarray(m, dtype=bool) for m in masks.values()]
-        out = arrays[0].copy()
-        for m in arrays[1:]:
-            out |= m
-        return out
+        return np.logical_or.reduce([np.asarray(m, dtype=bool) for m in masks.values()])
     return np.asarray(masks, dtype=bool)
 
 
@@ -96,11 +88,9 @@ def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationSc
     import cv2
 
     h = np.asarray(heatmaps, dtype=np.float32)
+    h = h[None] if h.ndim == 2 else h
     m = _union_masks(masks)
-    if h.ndim == 2:
-        h = h[None]
-    if m.ndim == 2:
-        m = m[None]
+    m = m[None] if m.ndim == 2 else m
     if h.ndim != 3 or m.ndim != 3:
         raise ValueError(
             f"heatmaps must be [N, h, w] and masks [N, H, W]; received {h.shape} and {m.shape}."

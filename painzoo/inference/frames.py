@@ -1,36 +1,24 @@
 """``painzoo frames``: candidate frames of videos for blinded human rating.
 
-Both papers' datasets were made from video: frames were picked, then scored by
-raters (P1: five raters on the Rat Grimace Scale, three more for the
-uncertain action units; P2: clinicians on FACS/PSPI). :func:`extract_frames`
-does the picking:
+:func:`extract_frames` samples each video every ``every`` seconds (streamed),
+crops the face (frames without one are dropped), drops blurred frames
+(variance of the Laplacian of the grey crop below ``blur_ratio`` × the
+video's 75th percentile: sharpness depends on camera and lighting) and
+near-duplicates (a 16 × 16 grey thumbnail within ``duplicate_threshold`` grey
+levels of a kept frame's), and with ``max_frames`` keeps the sharpest frame of
+each of ``max_frames`` equal stretches of the video.
 
-1. sample each video every ``every`` seconds (streamed; constant memory);
-2. crop the face (frames without one are not candidates);
-3. drop blurred frames: the variance of the Laplacian of the grey face crop
-   below ``blur_ratio`` × the video's 75th percentile of that variance (a
-   threshold relative to the video, since sharpness depends on camera and
-   lighting);
-4. drop near-duplicates: a frame whose 16 × 16 grey thumbnail differs from an
-   already kept frame's by less than ``duplicate_threshold`` grey levels on
-   average (a still subject gives one frame, not fifty);
-5. with ``max_frames``, spread the choice over the video: the video is cut
-   into ``max_frames`` equal stretches and the sharpest remaining frame of
-   each is kept.
-
-The output is blinded, as the Rat Grimace Scale and PSPI coding protocols
-require raters blind to subject, treatment and time:
+Raters must be blind to subject, treatment and time (Rat Grimace Scale and
+PSPI coding), so the output is:
 
     OUT/for_raters/rating_sheet.csv    id, image, r1_orbital, ... (rows in random order)
     OUT/for_raters/images/<id>.png     the crops, named by random ids
     OUT/rating_key.csv                 id -> subject, video, frame_index, time_s
 
-Only the ``for_raters`` folder goes to the raters; the key stays with the
-study team. The sheet has one empty column per rater × action unit —
-``r<k>_<au>`` with the RGS units (``orbital, ear, nose, whisker``, scored
-0/1/2) or the PSPI units (``au4, au6, au7, au9, au10, au43``) — the layout
-:func:`painzoo.datasets.loaders.load_ratspain` (RGS consensus, joined with
-the key by ``id``) and ``painzoo agreement`` read back.
+Only ``for_raters`` goes to the raters. The sheet's empty ``r<k>_<au>``
+columns (RGS ``orbital, ear, nose, whisker``, scored 0/1/2, or PSPI ``au4,
+au6, au7, au9, au10, au43``) are read back by
+:func:`painzoo.datasets.loaders.load_ratspain` and ``painzoo agreement``.
 """
 
 from __future__ import annotations
@@ -50,30 +38,17 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from painzoo.annotation.sheet import (
-    KEY_NAME,
-    RATER_FOLDER,
-    SHEET_NAME,
-    scale_units,
-)
+from painzoo.annotation.sheet import KEY_NAME, RATER_FOLDER, SHEET_NAME, scale_units
 from painzoo.datasets.io import resize_image, write_image
 from painzoo.inference.video import VideoFrames
 from painzoo.preprocess import FaceCropper
+from painzoo.utils.progress import progress_bar
 
-__all__ = [
-    "FrameSelection",
-    "KEY_COLUMNS",
-    "extract_frames",
-    "near_duplicate",
-    "rating_columns",
-    "sharpness",
-    "thumbnail",
-]
+__all__ = ["FrameSelection", "KEY_COLUMNS", "extract_frames", "near_duplicate"]
+__all__ += ["rating_columns", "sharpness", "thumbnail"]
 
 #: Columns of the key (``rating_key.csv``) that maps a sheet's ids back.
 KEY_COLUMNS = ("id", "subject", "video", "frame_index", "time_s")
-SCALES = ("rgs", "pspi")
-_THUMB = 16
 
 
 def rating_columns(scale: str = "rgs", raters: int = 5) -> list[str]:
@@ -100,7 +75,7 @@ def sharpness(rgb: np.ndarray, side: int = 128) -> float:
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
     """A 16 × 16 grey thumbnail (float32 0–255) for near-duplicate tests."""
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    return resize_image(grey, (_THUMB, _THUMB), "area").astype(np.float32)
+    return resize_image(grey, (16, 16), "area").astype(np.float32)
 
 
 def near_duplicate(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
@@ -113,16 +88,15 @@ class FrameSelection:
     """What :func:`extract_frames` did.
 
     Attributes:
-        sheet: The blinded rating sheet as a DataFrame (``id``, ``image`` and
-            the empty rater columns, rows in random order), as written to
-            ``sheet_path``.
-        sheet_path: The sheet for the raters, ``OUT/for_raters/rating_sheet.csv``.
-        key: The key: ``id``, ``subject``, ``video``, ``frame_index``,
-            ``time_s`` (rows by video and time), as written to ``key_path``.
+        sheet: The blinded rating sheet (``id``, ``image``, the empty rater
+            columns; rows in random order), as written to ``sheet_path``.
+        sheet_path: ``OUT/for_raters/rating_sheet.csv``.
+        key: ``id``, ``subject``, ``video``, ``frame_index``, ``time_s`` (rows
+            by video and time), as written to ``key_path``.
         key_path: ``OUT/rating_key.csv`` — never give it to the raters.
-        counts: Per video (keyed by its path as given): ``sampled``,
-            ``no_face``, ``blurred``, ``duplicates``, ``not_chosen``
-            (spread/``max``), ``kept``.
+        counts: Per video (keyed by its path as given): ``blurred``,
+            ``duplicates``, ``not_chosen`` (spread/``max``), ``kept``,
+            ``sampled``, ``no_face``.
     """
 
     sheet: pd.DataFrame
@@ -136,8 +110,13 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _is_real(value) -> bool:
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return real and math.isfinite(value)
+
+
 def check_frame_arguments(
-    *, every, max_frames, scale, raters, size, blur_ratio, duplicate_threshold, seed
+    every, max_frames, scale, raters, size, blur_ratio, duplicate_threshold, seed
 ) -> None:
     """Check :func:`extract_frames`' numbers before anything is read or written.
 
@@ -148,9 +127,7 @@ def check_frame_arguments(
     def bad(name, value, allowed):
         raise ValueError(f"{name} must be {allowed}; received {value!r}.")
 
-    if not isinstance(every, numbers.Real) or isinstance(every, bool):
-        bad("every (--every)", every, "a positive, finite number of seconds")
-    if not (math.isfinite(every) and every > 0):
+    if not (_is_real(every) and every > 0):
         bad("every (--every)", every, "a positive, finite number of seconds")
     if max_frames is not None and not (_is_int(max_frames) and max_frames >= 1):
         bad("max_frames (--max)", max_frames, "a whole number >= 1 (or None for no limit)")
@@ -159,8 +136,7 @@ def check_frame_arguments(
     if not (_is_int(size) and size >= 1):
         bad("size (--size)", size, "a whole number of pixels >= 1")
     for name, value in (("blur_ratio", blur_ratio), ("duplicate_threshold", duplicate_threshold)):
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not (ok and math.isfinite(value) and value >= 0):
+        if not (_is_real(value) and value >= 0):
             bad(name, value, "a finite number >= 0")
     if seed is not None and not (_is_int(seed) and seed >= 0):
         bad("seed (--seed)", seed, "a whole number >= 0 (or None for a fresh random order)")
@@ -183,23 +159,20 @@ def check_output_folder(out: str | os.PathLike) -> None:
     Raises:
         ValueError: If ``out`` is a file, or holds ``for_raters/``,
             ``rating_key.csv`` (or an older run's ``rating_sheet.csv`` /
-            ``images/``); the message says whether the sheet holds ratings
-            and to choose another ``--out`` folder.
+            ``images/``); the message says whether the sheet holds ratings.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a folder (it is created if missing).")
-    sheets = [out / RATER_FOLDER / SHEET_NAME, out / SHEET_NAME]
+    for sheet in (out / RATER_FOLDER / SHEET_NAME, out / SHEET_NAME):
+        filled = _sheet_has_ratings(sheet) if sheet.is_file() else 0
+        if filled:
+            raise ValueError(
+                f"{sheet} already holds {filled} rating(s); painzoo frames never replaces "
+                "a sheet raters have filled in. Nothing was written: choose another --out "
+                "folder for the new frames."
+            )
     taken = [out / RATER_FOLDER, out / KEY_NAME, out / SHEET_NAME, out / "images"]
-    for sheet in sheets:
-        if sheet.is_file():
-            filled = _sheet_has_ratings(sheet)
-            if filled:
-                raise ValueError(
-                    f"{sheet} already holds {filled} rating(s); painzoo frames never replaces "
-                    "a sheet raters have filled in. Nothing was written: choose another --out "
-                    "folder for the new frames."
-                )
     existing = [p.name for p in taken if p.exists()]
     if existing:
         raise ValueError(
@@ -211,21 +184,15 @@ def check_output_folder(out: str | os.PathLike) -> None:
 
 def _random_ids(rng: np.random.Generator, n: int) -> list[str]:
     """``n`` distinct 8-character hex ids starting with a letter (a spreadsheet keeps it text)."""
-    ids: list[str] = []
-    seen: set[str] = set()
+    ids: dict[str, None] = {}  # insertion-ordered and without repeats
     while len(ids) < n:
-        first = "abcdef"[int(rng.integers(6))]
-        text = first + f"{int(rng.integers(16**7)):07x}"
-        if text not in seen:
-            seen.add(text)
-            ids.append(text)
-    return ids
+        ids["abcdef"[int(rng.integers(6))] + f"{int(rng.integers(16**7)):07x}"] = None
+    return list(ids)
 
 
 def _positional(err: Exception, video: Path, label: str) -> Exception:
     """The same error with the video's path (which may hold a name) replaced by ``label``."""
-    message = str(err).replace(str(video), label)
-    return type(err)(message)
+    return type(err)(str(err).replace(str(video), label))
 
 
 def extract_frames(
@@ -246,20 +213,11 @@ def extract_frames(
 ) -> FrameSelection:
     """Pick face-cropped candidate frames from videos and write a blinded rating sheet.
 
-    Writes, in ``out``:
-
-    - ``for_raters/rating_sheet.csv``: ``id``, ``image`` and one empty
-      column per rater × unit, rows in random order;
-    - ``for_raters/images/<id>.png``: the crops, named by random 8-character
-      ids (all with the same modification time, so their order reveals
-      nothing);
-    - ``rating_key.csv``: ``id``, ``subject``, ``video``, ``frame_index``,
-      ``time_s`` — the key that un-blinds the sheet. Give the raters the
-      ``for_raters`` folder only, never the key.
-
-    Every argument and the output folder are checked before any video is
-    read; the files are written into a hidden folder inside ``out`` and moved
-    into place only when all of them are complete.
+    Writes the files the module docstring lists; give the raters the
+    ``for_raters`` folder only. Every argument and ``out`` are checked before
+    any video is read; the files are written into a hidden folder inside
+    ``out`` and moved into place once all are complete, every crop with the
+    same modification time (their order reveals nothing).
 
     Args:
         videos: A video path or a list of them.
@@ -298,21 +256,38 @@ def extract_frames(
             names).
         FileNotFoundError: For a missing video.
     """
-
     check_frame_arguments(
-        every=every,
-        max_frames=max_frames,
-        scale=scale,
-        raters=raters,
-        size=size,
-        blur_ratio=blur_ratio,
-        duplicate_threshold=duplicate_threshold,
-        seed=seed,
+        every, max_frames, scale, raters, size, blur_ratio, duplicate_threshold, seed
     )
-    columns = rating_columns(scale, raters)
-    if isinstance(videos, (str, os.PathLike)):
-        videos = [videos]
-    videos = [Path(v) for v in videos]
+    videos, labels = _videos_and_labels(videos)
+    out = Path(out)
+    check_output_folder(out)
+    cropper = _frame_cropper(face_crop, size)
+    readers = [_reader(video, label, every) for video, label in zip(videos, labels)]
+    total = sum(r.expected_samples for r in readers) or None
+    chosen, counts = [], {}
+    with progress_bar(progress, total=total, desc="frames: sampling") as bar:
+        for label, reader in zip(labels, readers):
+            cands, sampled = _candidates(reader, label, cropper, bar)
+            kept, counts[str(reader.path)] = _choose(
+                cands, blur_ratio, duplicate_threshold, max_frames
+            )
+            counts[str(reader.path)].update(sampled=sampled, no_face=sampled - len(cands))
+            chosen.append(kept)
+    key, sheet = _blinded_tables(videos, chosen, rating_columns(scale, raters), subject, seed)
+    with _staging(out) as staging:
+        images = staging / RATER_FOLDER / "images"
+        images.mkdir(parents=True)
+        with progress_bar(progress, total=len(key), desc="frames: writing") as bar:
+            _write_crops(images, readers, labels, chosen, key["id"], cropper, bar)
+        sheet.to_csv(images.parent / SHEET_NAME, index=False)
+        key.to_csv(staging / KEY_NAME, index=False)
+    return FrameSelection(sheet, out / RATER_FOLDER / SHEET_NAME, key, out / KEY_NAME, counts)
+
+
+def _videos_and_labels(videos) -> tuple[list[Path], list[str]]:
+    """The videos as paths, each with its positional label ``"video i of n"``; all must exist."""
+    videos = [Path(v) for v in ([videos] if isinstance(videos, (str, os.PathLike)) else videos)]
     if not videos:
         raise ValueError("No video given; pass at least one video file.")
     labels = [f"video {i} of {len(videos)}" for i in range(1, len(videos) + 1)]
@@ -321,134 +296,140 @@ def extract_frames(
             raise FileNotFoundError(
                 f"{label.capitalize()} does not exist (or is not a file); check the path."
             )
-    out = Path(out)
-    check_output_folder(out)
+    return videos, labels
+
+
+def _frame_cropper(face_crop, size: int) -> FaceCropper:
+    """The cropper ``face_crop`` names; frames without a face are skipped (``"none"``: centre)."""
     if isinstance(face_crop, FaceCropper):
-        cropper = face_crop
-    else:
-        settings = dict(face_crop) if isinstance(face_crop, dict) else {"detector": face_crop}
-        settings.setdefault("size", size)
-        if settings.get("detector") in (None, "none"):
-            settings["detector"] = "none"
-        settings["on_no_face"] = "center" if settings["detector"] == "none" else "skip"
-        cropper = FaceCropper(**settings)
-    detects = cropper.detector_name != "none"
+        return face_crop
+    settings = dict(face_crop) if isinstance(face_crop, dict) else {"detector": face_crop}
+    settings.setdefault("size", size)
+    if settings.get("detector") in (None, "none"):
+        settings["detector"] = "none"
+    settings["on_no_face"] = "center" if settings["detector"] == "none" else "skip"
+    return FaceCropper(**settings)
 
-    readers = []
-    for video, label in zip(videos, labels):
-        try:
-            readers.append(VideoFrames(video, fps=1.0 / every))
-        except (ValueError, FileNotFoundError) as err:
-            raise _positional(err, video, label) from None
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        total = sum(r.expected_samples for r in readers) or None
-        bar = tqdm(total=total, unit="frame", desc="frames: sampling")
-
-    # Pass 1, every video: numbers per frame (sharpness, thumbnail), never pixels.
-    chosen_per_video, counts = [], {}
+def _reader(video: Path, label: str, every: float) -> VideoFrames:
     try:
-        for video, label, reader in zip(videos, labels, readers):
-            cands, sampled = [], 0
-            try:
-                for index, t, rgb in reader:
-                    sampled += 1
-                    if bar is not None:
-                        bar.update(1)
-                    crop = cropper(rgb, name=f"{label} frame {index}")
-                    if crop is None or (detects and not crop.found):
-                        continue
-                    cands.append(
-                        {
-                            "index": index,
-                            "time_s": t,
-                            "sharp": sharpness(crop.image),
-                            "thumb": thumbnail(crop.image),
-                        }
-                    )
-            except (ValueError, FileNotFoundError) as err:
-                raise _positional(err, video, label) from None
-            if not cands:
-                raise ValueError(
-                    f"No face found in any of the {sampled} frame(s) sampled from {label} "
-                    f"(detector {cropper.detector_name!r}); try another detector, or "
-                    "--face-crop none if the video is already a face close-up. Nothing was "
-                    "written."
-                )
-            chosen, c = _choose(cands, blur_ratio, duplicate_threshold, max_frames)
-            c.update(sampled=sampled, no_face=sampled - len(cands))
-            counts[str(video)] = c
-            chosen_per_video.append(chosen)
-    finally:
-        if bar is not None:
-            bar.close()
+        return VideoFrames(video, fps=1.0 / every)
+    except (ValueError, FileNotFoundError) as err:
+        raise _positional(err, video, label) from None
 
-    # Random ids and a random row order: nothing in what raters get follows
-    # subject, video or time.
-    rng = np.random.default_rng(seed)
-    n_rows = sum(len(c) for c in chosen_per_video)
-    ids = iter(_random_ids(rng, n_rows))
-    key_rows = []
-    for video, chosen in zip(videos, chosen_per_video):
-        for cand in chosen:
-            key_rows.append(
+
+def _frames(reader: VideoFrames, label: str):
+    """The reader's frames; a reading error names the video by ``label``, not by its path."""
+    try:
+        yield from reader
+    except (ValueError, FileNotFoundError) as err:
+        raise _positional(err, reader.path, label) from None
+
+
+def _candidates(reader: VideoFrames, label: str, cropper, bar) -> tuple[list[dict], int]:
+    """Index, time, sharpness and thumbnail of every frame with a face, and the frames sampled."""
+    detects = cropper.detector_name != "none"
+    cands, sampled = [], 0
+    for index, t, rgb in _frames(reader, label):
+        sampled += 1
+        bar.update(1)
+        crop = cropper(rgb, name=f"{label} frame {index}")
+        if crop is not None and (crop.found or not detects):
+            cands.append(
                 {
-                    "id": next(ids),
-                    "subject": subject or video.stem,
-                    "video": str(video),
-                    "frame_index": int(cand["index"]),
-                    "time_s": round(float(cand["time_s"]), 3),
+                    "index": index,
+                    "time_s": t,
+                    "sharp": sharpness(crop.image),
+                    "thumb": thumbnail(crop.image),
                 }
             )
-    key = pd.DataFrame(key_rows, columns=list(KEY_COLUMNS))
-    order = rng.permutation(n_rows)
-    sheet = pd.DataFrame(
+    if not cands:
+        raise ValueError(
+            f"No face found in any of the {sampled} frame(s) sampled from {label} "
+            f"(detector {cropper.detector_name!r}); try another detector, or "
+            "--face-crop none if the video is already a face close-up. Nothing was "
+            "written."
+        )
+    return cands, sampled
+
+
+def _write_crops(images: Path, readers, labels, chosen, ids, cropper, bar) -> None:
+    """Decode each video again and write its chosen crops as ``<id>.png``, all with one mtime."""
+    ids = iter(ids)
+    for reader, label, kept in zip(readers, labels, chosen):
+        id_of = {cand["index"]: next(ids) for cand in kept}
+        for index, _t, rgb in _frames(reader, label):
+            if index in id_of:
+                crop = cropper(rgb, name=f"{label} frame {index}")
+                write_image(images / f"{id_of[index]}.png", crop.image)
+                bar.update(1)
+    stamp = time.time()  # the order the crops were written in is not left in the files
+    for png in images.iterdir():
+        os.utime(png, (stamp, stamp))
+
+
+def _choose(cands, blur_ratio, duplicate_threshold, max_frames) -> tuple[list[dict], dict]:
+    """Drop blurred frames and near-duplicates, then spread ``max_frames`` over the video."""
+    limit = blur_ratio * float(np.percentile([c["sharp"] for c in cands], 75))
+    sharp_enough = [c for c in cands if c["sharp"] >= limit]
+    kept = []
+    for c in sharp_enough:  # time order: the first of a run of repeats is kept
+        if not any(near_duplicate(c["thumb"], k["thumb"], duplicate_threshold) for k in kept):
+            kept.append(c)
+    chosen = kept
+    if max_frames is not None and len(kept) > max_frames:
+        edges = np.linspace(cands[0]["time_s"], cands[-1]["time_s"], max_frames + 1)
+        bins = np.searchsorted(edges, [c["time_s"] for c in kept], "right") - 1
+        bins = np.clip(bins, 0, max_frames - 1)
+        stretches = [[c for c, cb in zip(kept, bins) if cb == b] for b in range(max_frames)]
+        chosen = [max(members, key=lambda c: c["sharp"]) for members in stretches if members]
+        chosen.sort(key=lambda c: c["index"])
+    counts = {
+        "blurred": len(cands) - len(sharp_enough),
+        "duplicates": len(sharp_enough) - len(kept),
+        "not_chosen": len(kept) - len(chosen),
+        "kept": len(chosen),
+    }
+    return chosen, counts
+
+
+def _blinded_tables(videos, chosen, columns, subject, seed) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The key (rows by video and time) and the sheet (random ids, rows in random order)."""
+    rng = np.random.default_rng(seed)
+    n_rows = sum(len(c) for c in chosen)
+    ids = iter(_random_ids(rng, n_rows))
+    key_rows = [
         {
-            "id": key["id"].to_numpy()[order],
-            "image": [f"images/{i}.png" for i in key["id"].to_numpy()[order]],
-            **{c: [""] * n_rows for c in columns},
-        },
+            "id": next(ids),
+            "subject": subject or video.stem,
+            "video": str(video),
+            "frame_index": int(cand["index"]),
+            "time_s": round(float(cand["time_s"]), 3),
+        }
+        for video, kept in zip(videos, chosen)
+        for cand in kept
+    ]
+    key = pd.DataFrame(key_rows, columns=list(KEY_COLUMNS))
+    shuffled = key["id"].to_numpy()[rng.permutation(n_rows)]
+    sheet = pd.DataFrame(
+        {"id": shuffled, "image": [f"images/{i}.png" for i in shuffled]}
+        | {c: [""] * n_rows for c in columns},
         columns=["id", "image", *columns],
     )
+    return key, sheet
 
-    # Pass 2: decode again and write only the chosen frames, into a hidden
-    # folder that is moved into place once everything is written.
+
+@contextlib.contextmanager
+def _staging(out: Path):
+    """A hidden folder in ``out`` whose ``for_raters`` and key move into ``out`` at the end.
+
+    On an error the folder is removed, and so is ``out`` if this run created it.
+    """
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".frames-partial-", dir=out))
     try:
-        folder = staging / RATER_FOLDER
-        (folder / "images").mkdir(parents=True)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=n_rows, unit="frame", desc="frames: writing")
-        start = 0
-        for video, label, chosen in zip(videos, labels, chosen_per_video):
-            id_of = {cand["index"]: key["id"].iloc[start + j] for j, cand in enumerate(chosen)}
-            start += len(chosen)
-            try:
-                for index, _t, rgb in VideoFrames(video, fps=1.0 / every):
-                    if index not in id_of:
-                        continue
-                    crop = cropper(rgb, name=f"{label} frame {index}")
-                    write_image(folder / "images" / f"{id_of[index]}.png", crop.image)
-                    if bar is not None:
-                        bar.update(1)
-            except (ValueError, FileNotFoundError) as err:
-                raise _positional(err, video, label) from None
-        if bar is not None:
-            bar.close()
-        # One modification time for every crop: the order they were written
-        # in (video by video, in time order) is not left in the files.
-        stamp = time.time()
-        for png in (folder / "images").iterdir():
-            os.utime(png, (stamp, stamp))
-        sheet.to_csv(folder / SHEET_NAME, index=False)
-        key.to_csv(staging / KEY_NAME, index=False)
+        yield staging
         check_output_folder(out)  # nothing appeared there meanwhile
         (staging / RATER_FOLDER).rename(out / RATER_FOLDER)
         (staging / KEY_NAME).rename(out / KEY_NAME)
@@ -457,44 +438,5 @@ def extract_frames(
         shutil.rmtree(staging, ignore_errors=True)
         if created:
             with contextlib.suppress(OSError):
-                out.rmdir()  # only if this run created it and it is empty
+                out.rmdir()  # only if empty
         raise
-    return FrameSelection(
-        sheet=sheet,
-        sheet_path=out / RATER_FOLDER / SHEET_NAME,
-        key=key,
-        key_path=out / KEY_NAME,
-        counts=counts,
-    )
-
-
-def _choose(cands, blur_ratio, duplicate_threshold, max_frames):
-    sharp = np.array([c["sharp"] for c in cands])
-    limit = blur_ratio * float(np.percentile(sharp, 75))
-    sharp_enough = [c for c in cands if c["sharp"] >= limit]
-    blurred = len(cands) - len(sharp_enough)
-    kept, duplicates = [], 0
-    for c in sharp_enough:  # time order: the first of a run of repeats is kept
-        if any(near_duplicate(c["thumb"], k["thumb"], duplicate_threshold) for k in kept):
-            duplicates += 1
-            continue
-        kept.append(c)
-    chosen = kept
-    if max_frames is not None and len(kept) > max_frames:
-        t0, t1 = cands[0]["time_s"], cands[-1]["time_s"]
-        edges = np.linspace(t0, t1, max_frames + 1)
-        bins = np.clip(np.searchsorted(edges, [c["time_s"] for c in kept], "right") - 1, 0, None)
-        bins = np.minimum(bins, max_frames - 1)
-        chosen = []
-        for b in range(max_frames):
-            members = [c for c, cb in zip(kept, bins) if cb == b]
-            if members:
-                chosen.append(max(members, key=lambda c: c["sharp"]))
-        chosen.sort(key=lambda c: c["index"])
-    counts = {
-        "blurred": blurred,
-        "duplicates": duplicates,
-        "not_chosen": len(kept) - len(chosen),
-        "kept": len(chosen),
-    }
-    return chosen, counts

@@ -1,17 +1,12 @@
 """``painzoo predict``: score images, folders, manifests and videos with a trained model.
 
-Every input becomes rows of one table with the columns :data:`COLUMNS`:
-
-- an image file → one row (``frame`` 0, ``time_s`` empty);
-- a video → one row per sampled frame (``--fps``, default 5), streamed with
-  :class:`~painzoo.inference.video.VideoFrames`, so memory does not grow
-  with the video's length;
-- a folder → its images and videos (recursively, in natural order);
-- a CSV manifest → the files of its ``image`` column.
-
-Frames are collected into batches and scored together. A frame in which no
-face is found still gets its row, with ``face_found`` false and no
-``p_pain``. For each video a timeline PNG and a summary row are written.
+Every input becomes rows of one table (:data:`COLUMNS`): an image file one
+row; a video one row per sampled frame (``--fps``), streamed so that memory
+does not grow with its length; a folder its images and videos (recursively,
+in natural order); a CSV manifest the files of its ``image`` column. Frames
+are scored in batches; a frame without a face keeps its row, with
+``face_found`` false and no ``p_pain``. Each video also gets a summary row
+and a timeline PNG.
 """
 
 from __future__ import annotations
@@ -40,42 +35,20 @@ from painzoo.utils.files import (
     replace_when_complete,
 )
 from painzoo.utils.numbers import check_number
+from painzoo.utils.progress import progress_bar
 
 __all__ = ["COLUMNS", "SUMMARY_COLUMNS", "predict", "summarize_video", "plot_timeline"]
 
-COLUMNS = (
-    "input",
-    "frame",
-    "time_s",
-    "face_found",
-    "box_x",
-    "box_y",
-    "box_w",
-    "box_h",
-    "p_pain",
-    "label",
-)
-SUMMARY_COLUMNS = (
-    "input",
-    "frames",
-    "frames_with_face",
-    "seconds",
-    "seconds_analysed",
-    "share_above_threshold",
-    "longest_episode_s",
-    "mean_p_pain",
-    "threshold",
-    "frames_decoded",
-    "frames_declared",
-    "seconds_declared",
-    "complete",
-)
+COLUMNS = ("input", "frame", "time_s", "face_found", "box_x", "box_y", "box_w", "box_h")
+COLUMNS += ("p_pain", "label")
+SUMMARY_COLUMNS = ("input", "frames", "frames_with_face", "seconds", "seconds_analysed")
+SUMMARY_COLUMNS += ("share_above_threshold", "longest_episode_s", "mean_p_pain", "threshold")
+SUMMARY_COLUMNS += ("frames_decoded", "frames_declared", "seconds_declared", "complete")
 
 
 # -- inputs -----------------------------------------------------------------------------
 def _expand_inputs(inputs) -> list[tuple[str, object]]:
     """``(kind, item)`` for every image/video: kinds ``image``, ``video``, ``array``."""
-
     if isinstance(inputs, np.ndarray):
         arr = inputs if inputs.ndim == 4 else inputs[None]
         return [("array", (f"array[{i}]", arr[i])) for i in range(len(arr))]
@@ -92,7 +65,7 @@ def _expand_inputs(inputs) -> list[tuple[str, object]]:
             files = [p for p in found if is_image_file(p) or is_video_file(p)]
             if not files:
                 raise ValueError(
-                    f"Folder {path} holds no image ({', '.join(_image_exts())}) or video "
+                    f"Folder {path} holds no image ({', '.join(IMAGE_EXTENSIONS)}) or video "
                     "(.mp4 .avi .mov .mkv) file."
                 )
             items += [("video" if is_video_file(p) else "image", p) for p in files]
@@ -112,11 +85,6 @@ def _expand_inputs(inputs) -> list[tuple[str, object]]:
     return items
 
 
-def _image_exts():
-
-    return IMAGE_EXTENSIONS
-
-
 def _manifest_images(path: Path) -> list[Path]:
     if not path.is_file():
         raise FileNotFoundError(f"Manifest {path} does not exist.")
@@ -126,11 +94,8 @@ def _manifest_images(path: Path) -> list[Path]:
             f"Manifest {path} has no 'image' column (its columns: {list(frame.columns)}); "
             "painzoo predict reads the image paths from it."
         )
-    out = []
-    for value in frame["image"].astype(str):
-        p = Path(value)
-        out.append(p if p.is_absolute() else path.parent / p)
-    return out
+    paths = [Path(value) for value in frame["image"].astype(str)]
+    return [p if p.is_absolute() else path.parent / p for p in paths]
 
 
 # -- face cropping ------------------------------------------------------------------------
@@ -208,14 +173,17 @@ def _say_scored_whole(face_crop, cropper, model) -> None:
 
 # -- the scorer ---------------------------------------------------------------------------
 class _Scorer:
-    """Collects rows in order, scores their crops in batches and hands rows to a sink."""
+    """Collects rows in order, scores their crops in batches, streams them to a CSV handle."""
 
-    def __init__(self, model, batch_size: int, threshold: float, sink):
+    def __init__(self, model, batch_size: int, threshold: float, handle=None):
         self.model = model
         self.batch_size = int(batch_size)
         self.threshold = threshold
-        self.sink = sink
-        self.rows: list[dict] = []
+        self.writer = None if handle is None else csv.DictWriter(handle, fieldnames=COLUMNS)
+        if self.writer is not None:
+            self.writer.writeheader()
+        self.collected: list[dict] = []  # the rows scored so far
+        self.rows: list[dict] = []  # the rows waiting for a batch
         self.pixels: list[np.ndarray] = []
         self.owners: list[int] = []
 
@@ -235,7 +203,9 @@ class _Scorer:
             for i, value in zip(self.owners, p):
                 self.rows[i]["p_pain"] = round(float(value), 6)
                 self.rows[i]["label"] = predicted_label(value, self.threshold)
-        self.sink(self.rows)
+        self.collected.extend(self.rows)
+        if self.writer is not None and self.rows:
+            self.writer.writerows(_csv_row(r) for r in self.rows)
         self.rows, self.pixels, self.owners = [], [], []
 
 
@@ -247,22 +217,6 @@ def _row(name: str, frame: int, time_s, found: bool | None, box) -> dict:
     if box is not None:
         row.update(box_x=box[0], box_y=box[1], box_w=box[2], box_h=box[3])
     return row
-
-
-class _CsvSink:
-    """Streams rows to an open CSV file (a temporary file beside ``--out``) as they are scored."""
-
-    def __init__(self, handle=None):
-        self.writer = None
-        self.collected: list[dict] = []
-        if handle is not None:
-            self.writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            self.writer.writeheader()
-
-    def __call__(self, rows: list[dict]) -> None:
-        self.collected.extend(rows)
-        if self.writer is not None and rows:
-            self.writer.writerows(_csv_row(r) for r in rows)
 
 
 def _csv_row(row: dict) -> dict:
@@ -294,6 +248,8 @@ def predict(
 ) -> pd.DataFrame:
     """Probability of pain for images, folders, CSV manifests and videos.
 
+    A model whose card flags its training as ``not_learning`` warns.
+
     Args:
         model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
             ``model.json`` / ``model.keras``) written by ``painzoo train``,
@@ -301,84 +257,57 @@ def predict(
         inputs: A path or a list of paths (image files, folders, CSV
             manifests with an ``image`` column, videos ``.mp4 .avi .mov
             .mkv``), or a uint8 array ``[N, H, W, 3]`` of RGB images.
-        out: CSV path for the rows. Rows are streamed to a temporary file
-            beside it as they are scored, which replaces ``out`` once every
-            input has been tried (also when some could not be scored and an
-            error follows); an interrupted run (Ctrl-C) leaves an existing
-            ``out`` as it was. Beside it, ``<stem>_summary.csv`` (one row
-            per video) and ``<stem>_timelines/<video>.png`` are written. An
-            ``out`` that is an input, the model or a file of the model's
-            folder, or that (or its summary or timelines) lies inside an
-            input folder, is refused before anything is read or written.
-        face_crop: ``"card"`` (the cropping that made the training images,
-            recorded in the model card by ``painzoo train`` from ``painzoo
-            preprocess`` or the config; a card with none scores inputs whole
-            and says so once), ``None`` / ``"none"`` (no cropping: each image
-            is resized whole and ``face_found`` is empty), a detector name
-            (``"haar"``, ``"mtcnn"``) with the card's other settings, a dict of
+        out: CSV path for the rows, streamed to a temporary file that
+            replaces it once every input has been tried (Ctrl-C leaves an old
+            ``out`` as it was), with ``<stem>_summary.csv`` (one row per
+            video) and ``<stem>_timelines/<video>.png`` beside it. An ``out``
+            that is or lies in an input or the model's folder is refused
+            before anything is read.
+        face_crop: ``"card"`` (the cropping that made the training images, as
+            the model card records it; a card with none scores inputs whole
+            and says so once), ``None`` / ``"none"`` (each image resized whole,
+            ``face_found`` empty), a detector name (``"haar"``, ``"mtcnn"``)
+            with the card's other settings, a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
-        fps: Video samples per second, by timestamp (``None`` = every
-            frame); a finite number > 0.
+        fps: Video samples per second, by timestamp (> 0; ``None``: every frame).
         batch_size: Faces per forward pass (an integer >= 1).
         threshold: Decision threshold on ``p_pain`` in [0, 1] (default: the
             card's, 0.5).
-        smooth_s: Width in seconds of the moving average drawn in timelines
-            (a finite number > 0).
+        smooth_s: Seconds of the moving average drawn in timelines (> 0).
         timelines: Write a timeline PNG per video (only with ``out``).
         progress: Show a progress bar over frames.
-        on_error: ``"raise"``: after every input has been tried and the rows
-            written, raise one error naming each bad input; ``"warn"``: warn
-            instead and return the rows.
+        on_error: ``"raise"`` (after every input has been tried and the rows
+            written, one error naming each bad input) or ``"warn"``.
 
     Returns:
         A DataFrame with the columns :data:`COLUMNS`: ``input`` (the file,
         or ``array[i]``), ``frame`` (index in the video; 0 for an image),
-        ``time_s`` (timestamp of the frame; empty for an image),
-        ``face_found`` (true or false where a detector looked, empty where
-        nothing looked for a face), ``box_x, box_y, box_w, box_h`` (the square scored, in
-        the input's pixels), ``p_pain`` (empty when no face) and ``label``
+        ``time_s`` (empty for an image), ``face_found`` (empty where nothing
+        looked for a face), ``box_x, box_y, box_w, box_h`` (the square scored,
+        in the input's pixels), ``p_pain`` (empty when no face) and ``label``
         (1 = pain, ``p_pain >= threshold``). ``.attrs["summary"]`` holds the
         per-video summary (:func:`summarize_video`).
 
-    A model whose card flags its training as ``not_learning`` (its loss did
-    not fall, or it fitted its training images hardly better than answering
-    one class) gives a warning naming its folder.
-
     Raises:
-        ValueError: For a number out of range (``fps``, ``batch_size``,
-            ``threshold``, ``smooth_s``), an ``out`` that would replace or
-            sit inside an input (both before anything is written), a model
+        ValueError: For a number out of range, an ``out`` that would replace
+            or sit inside an input (both before anything is written), a model
             that is not painzoo's, an input of unknown kind, or
             (``on_error="raise"``) an unreadable or empty video or a video
-            with no face in any frame — after the other inputs are done and
-            the rows written.
+            with no face in any frame, after the other inputs are done.
         FileNotFoundError: For a missing model or input.
 
     Example:
         >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
         >>> rows.groupby("input")["p_pain"].mean()  # doctest: +SKIP
     """
-
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
     batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
     fps = check_number(fps, "fps", low=0, low_open=True, none=True)
     threshold = check_number(threshold, "threshold", low=0, high=1, none=True)
     smooth_s = check_number(smooth_s, "smooth_s", low=0, low_open=True)
-    out_path = None if out is None else Path(out)
-    if out_path is not None and out_path.is_dir():
-        raise ValueError(
-            f"out {display_path(out_path)} is a folder; pass a CSV file path, e.g. "
-            f"{display_path(out_path / 'predictions.csv')}."
-        )
-    model_inputs = _model_inputs(model)
-    if out_path is not None:  # before the model is loaded and anything is read
-        _check_out(out_path, _direct_inputs(inputs) + model_inputs, timelines)
-    if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
-    elif not isinstance(model, PainModel):
-        model = PainModel.from_keras(model)
-    _warn_if_not_learning(model)
+    out_path = None if out is None else _out_path(out, model, inputs, timelines)
+    model = _pain_model(model)
     thr = model.threshold if threshold is None else float(threshold)
     items = _expand_inputs(inputs)
     if out_path is not None:  # the files a manifest lists
@@ -387,72 +316,116 @@ def predict(
     _say_scored_whole(face_crop, cropper, model)
     training_size = model.training_image_size if cropper is None else None
     cropping = _Cropping(cropper, model.input_spec, training_size)
-    summaries: list[dict] = []
-    videos: list[tuple[object, int, int]] = []  # (video, first row, end row) for timelines
-    problems: list[str] = []
-    with contextlib.ExitStack() as stack:
-        handle = None
-        if out_path is not None:
-            # rows go to a temporary file beside out; it replaces out when the block ends
-            # normally, and is removed on an error or Ctrl-C (out keeps its old rows)
-            handle = stack.enter_context(
-                open_replacing(out_path, "w", newline="", encoding="utf-8")
-            )
-        sink = _CsvSink(handle)
-        scorer = _Scorer(model, batch_size, thr, sink)
-        bar = _progress_bar(items, fps, progress)
-        if bar is not None:
-            stack.callback(bar.close)
-        _score_items(items, fps, cropping, scorer, sink, bar, thr, summaries, videos, problems)
+    rows_file = contextlib.nullcontext()  # else a temporary file that replaces out at the end
+    if out_path is not None:
+        rows_file = open_replacing(out_path, "w", newline="", encoding="utf-8")
+    with rows_file as handle, _progress_bar(items, fps, progress) as bar:
+        scorer = _Scorer(model, batch_size, thr, handle)
+        summaries, videos, problems = _score_items(items, fps, cropping, scorer, bar)
     cropping.warn()
-    table = pd.DataFrame(sink.collected, columns=list(COLUMNS))
+    table, summary_table = _tables(scorer.collected, summaries)
+    if out_path is not None:
+        _write_beside(out_path, summary_table, videos, scorer.collected, thr, timelines, smooth_s)
+    if problems:
+        _report(problems, len(table), out_path, on_error)
+    return table
+
+
+def _out_path(out, model, inputs, timelines: bool) -> Path:
+    """``out`` as a path, refused before the model is loaded if it is a folder or an input."""
+    out_path = Path(out)
+    if out_path.is_dir():
+        raise ValueError(
+            f"out {display_path(out_path)} is a folder; pass a CSV file path, e.g. "
+            f"{display_path(out_path / 'predictions.csv')}."
+        )
+    _check_out(out_path, _direct_inputs(inputs) + _model_inputs(model), timelines)
+    return out_path
+
+
+def _pain_model(model) -> PainModel:
+    """A :class:`PainModel` from a path or a Keras model; a card flagged not learning warns."""
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    elif not isinstance(model, PainModel):
+        model = PainModel.from_keras(model)
+    training = model.card.get("training") or {}
+    if isinstance(training, dict) and training.get("flag") == FLAG_NOT_LEARNING:
+        where = display_path(model.path.parent) if model.path is not None else "this model"
+        warnings.warn(
+            f"The model in {where} did not learn when it was trained (its card's training "
+            f"flag is {FLAG_NOT_LEARNING!r}: its loss did not fall, or it classified its "
+            "training images hardly better than answering one class), so its p_pain says "
+            "little. Retrain it (more epochs, another recipe) before relying on it.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return model
+
+
+def _write_beside(out: Path, summary, videos, rows, threshold, timelines, smooth_s) -> None:
+    """The summary CSV (if any video) and, with ``timelines``, one PNG per video beside ``out``."""
+    if len(summary):
+        atomic_write_text(_summary_path(out), summary.to_csv(index=False))
+    used: set = set()
+    for video, first, end in videos if timelines else ():
+        path = _timeline_path(out, video, used)
+        plot_timeline(rows[first:end], threshold, path, smooth_s=smooth_s)
+
+
+def _report(problems: list[str], n_rows: int, out_path, on_error: str) -> None:
+    """One error (or warning) naming every input that could not be scored."""
+    where = f"; the {n_rows} row(s) scored are in {out_path}" if out_path else ""
+    message = f"{len(problems)} input(s) could not be scored{where}:\n  " + "\n  ".join(problems)
+    if on_error == "raise":
+        raise ValueError(message)
+    warnings.warn(message, stacklevel=3)
+
+
+def _tables(rows: list[dict], summaries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows and the video summaries as typed DataFrames (the summary in ``.attrs``)."""
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
     table["face_found"] = table["face_found"].astype("boolean")
     table["frame"] = table["frame"].astype(int)
     for col in ("time_s", "p_pain"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
     for col in ("box_x", "box_y", "box_w", "box_h", "label"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
-    summary_table = pd.DataFrame(summaries, columns=list(SUMMARY_COLUMNS))
+    summary = pd.DataFrame(summaries, columns=list(SUMMARY_COLUMNS))
     for col in ("frames_decoded", "frames_declared"):
-        summary_table[col] = summary_table[col].astype("Int64")
-    summary_table["complete"] = summary_table["complete"].astype("boolean")
-    table.attrs["summary"] = summary_table
-    if out_path is not None and summaries:
-        atomic_write_text(_summary_path(out_path), summary_table.to_csv(index=False))
-    if out_path is not None and timelines:
-        used: set = set()
-        for video, first, end in videos:
-            rows = sink.collected[first:end]
-            plot_timeline(rows, thr, _timeline_path(out_path, video, used), smooth_s=smooth_s)
-    if problems:
-        where = f"; the {len(table)} row(s) scored are in {out_path}" if out_path else ""
-        message = f"{len(problems)} input(s) could not be scored{where}:\n  " + "\n  ".join(
-            problems
-        )
-        if on_error == "raise":
-            raise ValueError(message)
-        warnings.warn(message, stacklevel=2)
-    return table
+        summary[col] = summary[col].astype("Int64")
+    summary["complete"] = summary["complete"].astype("boolean")
+    table.attrs["summary"] = summary
+    return table, summary
 
 
-def _score_items(items, fps, cropping, scorer, sink, bar, thr, summaries, videos, problems):
-    """Score every input in order; collect video summaries and the inputs' problems."""
+def _score_items(items, fps, cropping, scorer, bar) -> tuple[list, list, list]:
+    """Score every input in order.
+
+    Returns:
+        The video summaries, ``(video, first row, end row)`` of each video with
+        rows, and the inputs' problems.
+    """
+    summaries, videos, problems = [], [], []
     for kind, item in items:
         if kind == "video":
-            first = len(sink.collected) + len(scorer.rows)
+            first = len(scorer.collected) + len(scorer.rows)
             video = None
             try:
                 video = VideoFrames(item, fps=fps)
-                _score_video(video, cropping, scorer, bar)
+                for index, t, rgb in video:
+                    found, box, pixels = cropping(rgb, f"{video.path} frame {index}")
+                    scorer.add(_row(str(video.path), index, round(t, 6), found, box), pixels)
+                    bar.update(1)
             except (ValueError, FileNotFoundError, OSError) as err:
                 problems.append(str(err))
             scorer.flush()
-            rows = sink.collected[first:]
+            rows = scorer.collected[first:]
             if not rows:
                 continue
-            summary = summarize_video(rows, thr, fps, video=video)
+            summary = summarize_video(rows, scorer.threshold, fps, video=video)
             summaries.append(summary)
-            videos.append((item, first, len(sink.collected)))
+            videos.append((item, first, len(scorer.collected)))
             if cropping.detects and summary["frames_with_face"] == 0:
                 problems.append(
                     f"No face found in any of the {summary['frames']} sampled frame(s) of "
@@ -461,33 +434,24 @@ def _score_items(items, fps, cropping, scorer, sink, bar, thr, summaries, videos
                     "video is already a face close-up."
                 )
             continue
-        if kind == "array":
-            name, rgb = item
-            rgb = np.asarray(rgb)
+        name = item[0] if kind == "array" else str(item)
+        try:
+            rgb = np.asarray(item[1]) if kind == "array" else read_image(item)
+        except (ValueError, FileNotFoundError) as err:
+            problems.append(str(err))
         else:
-            name = str(item)
-            try:
-                rgb = read_image(item)
-            except (ValueError, FileNotFoundError) as err:
-                problems.append(str(err))
-                _tick(bar)
-                continue
-        found, box, pixels = cropping(rgb, name)
-        scorer.add(_row(name, 0, None, found, box), pixels)
-        _tick(bar)
+            found, box, pixels = cropping(rgb, name)
+            scorer.add(_row(name, 0, None, found, box), pixels)
+        bar.update(1)
     scorer.flush()
+    return summaries, videos, problems
 
 
 # -- what predict reads and writes ----------------------------------------------------------
 def _model_inputs(model) -> list[tuple[str, Path]]:
     """The model's files as inputs: its folder when it has a card, else the file itself."""
-    if isinstance(model, PainModel):
-        path = model.path
-    elif isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-    else:
-        return []
-    if path is None:
+    path = model.path if isinstance(model, PainModel) else model
+    if not isinstance(path, (str, os.PathLike)):
         return []
     path = Path(path)
     if path.is_dir():
@@ -501,13 +465,8 @@ def _direct_inputs(inputs) -> list[tuple[str, Path]]:
     """The paths given as inputs (files, folders, manifests), before expansion."""
     if isinstance(inputs, np.ndarray):
         return []
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    out = []
-    for entry in inputs:
-        path = Path(entry)
-        out.append(("input folder" if path.is_dir() else "input", path))
-    return out
+    paths = [Path(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
+    return [("input folder" if p.is_dir() else "input", p) for p in paths]
 
 
 def _check_out(out: Path, inputs, timelines: bool) -> None:
@@ -524,49 +483,14 @@ def _check_out(out: Path, inputs, timelines: bool) -> None:
     )
 
 
-def _warn_if_not_learning(model: PainModel) -> None:
-    training = model.card.get("training") or {}
-    if isinstance(training, dict) and training.get("flag") == FLAG_NOT_LEARNING:
-        where = display_path(model.path.parent) if model.path is not None else "this model"
-        warnings.warn(
-            f"The model in {where} did not learn when it was trained (its card's training "
-            f"flag is {FLAG_NOT_LEARNING!r}: its loss did not fall, or it classified its "
-            "training images hardly better than answering one class), so its p_pain says "
-            "little. Retrain it (more epochs, another recipe) before relying on it.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _score_video(video: VideoFrames, cropping, scorer, bar) -> None:
-
-    path = video.path
-    for index, t, rgb in video:
-        found, box, pixels = cropping(rgb, f"{path} frame {index}")
-        scorer.add(_row(str(path), index, round(t, 6), found, box), pixels)
-        _tick(bar)
-
-
 def _progress_bar(items, fps, progress):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
     total = 0
-    for kind, item in items:
-        if kind == "video":
-            try:
-                total += VideoFrames(item, fps=fps).expected_samples
-            except (ValueError, FileNotFoundError):
-                pass
-        else:
-            total += 1
-    return tqdm(total=total or None, unit="frame", desc="predict")
-
-
-def _tick(bar) -> None:
-    if bar is not None:
-        bar.update(1)
+    for kind, item in items if progress else ():
+        try:
+            total += VideoFrames(item, fps=fps).expected_samples if kind == "video" else 1
+        except (ValueError, FileNotFoundError):
+            pass
+    return progress_bar(progress, total=total or None, desc="predict")
 
 
 def _summary_path(out: Path) -> Path:
@@ -619,18 +543,16 @@ def summarize_video(
             those columns are empty.
 
     Returns:
-        ``input``; ``frames`` (sampled) and ``frames_with_face``;
-        ``seconds`` (sampled frames × interval) and ``seconds_analysed``
-        (frames with a face × interval); ``share_above_threshold`` (of the
-        analysed time, ``p_pain >= threshold``); ``longest_episode_s`` (the
-        longest run of consecutive sampled frames at or above the threshold,
-        × interval; a frame without a face ends a run); ``mean_p_pain``;
-        ``threshold``; ``frames_decoded`` (native frames the file gave),
-        ``frames_declared`` and ``seconds_declared`` (what its header
-        declares; empty when it declares none) and ``complete`` (``False``
-        when the video ended before its declared length, i.e. it is
-        truncated: ``seconds`` then covers only the part that could be read;
-        empty when unknown).
+        A dict with :data:`SUMMARY_COLUMNS`: ``frames`` (sampled) and
+        ``frames_with_face``; ``seconds`` and ``seconds_analysed`` (those
+        counts × interval); ``share_above_threshold`` (of the analysed time);
+        ``longest_episode_s`` (the longest run of consecutive frames at or
+        above the threshold; a frame without a face ends a run);
+        ``mean_p_pain``; ``threshold``; ``frames_decoded`` (by the file),
+        ``frames_declared`` and ``seconds_declared`` (by its header; empty
+        when it declares none) and ``complete`` (``False`` for a truncated
+        video, whose ``seconds`` cover only what could be read; empty when
+        unknown).
     """
     if isinstance(rows, pd.DataFrame):
         rows = rows.to_dict("records")
@@ -671,9 +593,7 @@ def _frame_counts(video: VideoFrames | None) -> dict:
 
 
 def _nan(value) -> float:
-    if value is None or value is pd.NA:
-        return float("nan")
-    return float(value)
+    return float("nan") if value is None or value is pd.NA else float(value)
 
 
 def smooth(times, p_pain, width_s: float) -> np.ndarray:

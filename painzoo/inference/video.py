@@ -1,15 +1,10 @@
 """Stream sampled frames out of a video file with OpenCV.
 
-:class:`VideoFrames` decodes a video one frame at a time and hands out only
-the frames that fall on a sampling grid (``fps`` samples per second, chosen
-by timestamp), so memory stays constant however long the video is: at no
-point is more than one decoded frame held. Frames between two samples are
-*grabbed* (demuxed and decoded by the codec) but never converted to RGB.
-
-A video that ends before the frame count its header declares (a file cut
-short by a copy or a crash of the recorder) is read as far as it goes, and a
-:class:`TruncatedVideoWarning` names the file with the frames and seconds
-decoded and declared; :attr:`VideoFrames.complete` says the same afterwards.
+:class:`VideoFrames` decodes one frame at a time and converts to RGB only the
+frames on its sampling grid (``fps`` samples per second, by timestamp), so
+memory stays constant however long the video is. A video that ends before the
+frame count its header declares is read as far as it goes, with a
+:class:`TruncatedVideoWarning`.
 """
 
 from __future__ import annotations
@@ -24,19 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = [
-    "VIDEO_EXTENSIONS",
-    "TruncatedVideoWarning",
-    "VideoFrames",
-    "VideoInfo",
-    "is_video_file",
-    "sample_indices",
-]
+__all__ = ["VIDEO_EXTENSIONS", "TruncatedVideoWarning", "VideoFrames", "VideoInfo"]
+__all__ += ["is_video_file", "sample_indices"]
 
 #: File extensions read as videos (lower case, with the dot).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
-
-
 #: Frames a video may fall short of its header's count and still count as
 #: complete: a count estimated from the duration can be one frame off.
 FRAME_COUNT_TOLERANCE = 1
@@ -57,9 +44,8 @@ class VideoInfo:
 
     Attributes:
         fps: Native frames per second.
-        frames: Frame count from the header (may be approximate or 0 for
-            some containers; the reader never stops on it, it only compares
-            the frames it decoded with it).
+        frames: Frame count from the header (approximate or 0 for some
+            containers; the reader only compares the frames it decoded with it).
         width: Frame width in pixels.
         height: Frame height in pixels.
     """
@@ -80,16 +66,13 @@ def sample_indices(native_fps: float, fps: float | None, n_frames: int) -> list[
 
     Sample ``k`` is the first frame whose timestamp ``i / native_fps`` is at
     or after ``k / fps``; with ``fps`` at or above the native rate (or
-    ``None``) every frame is a sample. Useful to know in advance how many rows
-    a video will give.
+    ``None``) every frame is a sample.
     """
-    out = []
+    out: list[int] = []
     step = _step(native_fps, fps)
-    k = 0
     for i in range(n_frames):
-        if step is None or i >= _due(k, step):
+        if step is None or i >= _due(len(out), step):
             out.append(i)
-            k += 1
     return out
 
 
@@ -110,13 +93,12 @@ class VideoFrames:
 
     Args:
         path: The video file (``.mp4 .avi .mov .mkv`` or anything OpenCV reads).
-        fps: Samples per second, chosen by timestamp (``None`` = every frame).
-            Above the native rate every frame is a sample.
+        fps: Samples per second, chosen by timestamp (``None`` or above the
+            native rate: every frame).
 
     Yields:
-        ``(frame_index, time_s, rgb)``: the index of the frame in the video,
-        its timestamp ``frame_index / native_fps`` in seconds, and its pixels
-        as RGB uint8 ``[H, W, 3]``.
+        ``(frame_index, time_s, rgb)``: ``time_s = frame_index / native_fps``,
+        ``rgb`` uint8 ``[H, W, 3]``.
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -124,10 +106,10 @@ class VideoFrames:
             holds no readable frame; the message names the file.
 
     Warns:
-        TruncatedVideoWarning: When a full pass decodes fewer frames than the
-            header declares (more than :data:`FRAME_COUNT_TOLERANCE` short),
-            naming the file, the frames and seconds decoded and declared. The
-            frames that could be decoded are still yielded.
+        TruncatedVideoWarning: When a full pass decodes more than
+            :data:`FRAME_COUNT_TOLERANCE` frames fewer than the header
+            declares, naming the file and the frames and seconds decoded and
+            declared (the decoded frames are still yielded).
 
     Attributes:
         info: The header's :class:`VideoInfo`.
@@ -182,9 +164,9 @@ class VideoFrames:
     def complete(self) -> bool | None:
         """Whether the last full pass decoded every frame the header declares.
 
-        ``None`` before a full pass, or when the header declares no frame
-        count; ``False`` when the video ended more than
-        :data:`FRAME_COUNT_TOLERANCE` frame(s) early (truncated or damaged).
+        ``None`` before a full pass or when the header declares no count;
+        ``False`` when the video ended more than :data:`FRAME_COUNT_TOLERANCE`
+        frame(s) early.
         """
         if self.frames_read is None or self.info.frames <= 0:
             return None
@@ -198,14 +180,11 @@ class VideoFrames:
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
         cap = self._open()
         step = _step(self.info.fps, self.fps)
-        k = 0
-        index = 0
+        k = index = 0
         try:
-            while True:
-                # grab() decodes without the colour conversion; frames between two
-                # samples are skipped this way and never held in memory.
-                if not cap.grab():
-                    break
+            # grab() decodes without the colour conversion: frames between two samples
+            # are never converted or held.
+            while cap.grab():
                 if step is None or index >= _due(k, step):
                     ok, bgr = cap.retrieve()
                     if not ok or bgr is None:
