@@ -66,19 +66,17 @@ def explain_files(
 
     Images are first cropped as the model's training images were (the face
     crop its card ``model.json`` records), so the map shows what the network
-    saw. Images in which the detector finds no face are skipped with a
-    warning naming them.
+    saw; images without a face are skipped with a warning naming them.
 
     Args:
         model_path: A ``.keras`` file, or the folder ``painzoo train`` wrote.
         images: Image file paths.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
         out: Output folder; files are ``<image stem>_<method>.png``.
-        num_samples: LIME perturbations per image.
-        segmenter: LIME segmenter.
+        num_samples, segmenter: LIME settings.
         layer: Grad-CAM layer.
-        face_crop: ``"card"`` (the card's crop; none without a card),
-            ``"none"``, a detector name, or :class:`~painzoo.preprocess.FaceCropper`
+        face_crop: ``"card"`` (the card's crop; none without a card), ``"none"``,
+            a detector name, or :class:`~painzoo.preprocess.FaceCropper`
             arguments (see :func:`painzoo.preprocess.cropper_for`).
         progress: Show a progress bar over the images (on stderr).
 
@@ -87,9 +85,9 @@ def explain_files(
 
     Raises:
         FileNotFoundError: If the model or an image does not exist.
-        ValueError: For an unknown method, ``num_samples`` < 1, or an
-            overlay that would replace an input image or sit in the model's
-            folder (before anything is written).
+        ValueError: For an unknown method, ``num_samples`` < 1, or an overlay
+            that would replace an input image or sit in the model's folder
+            (before anything is written).
 
     Example:
         >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP

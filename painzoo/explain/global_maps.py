@@ -192,10 +192,9 @@ def local_heatmaps(
         model: A Keras model (any callable for ``"lime"``).
         images: uint8 ``[N, H, W, 3]``.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
-        labels: Class to explain per image (int ``[N]``), or ``None`` for the
-            model's top class (the default; see the module docstring).
-        num_samples, segmenter, seed: LIME settings (1,000 samples, ``lime``'s
-            default).
+        labels: Class to explain per image (int ``[N]``); ``None``: the
+            model's top class.
+        num_samples, segmenter, seed: LIME settings.
         batch_size: Images per model call.
         layer: Grad-CAM layer.
         input_spec: The :class:`~painzoo.preprocess.InputSpec` images are

@@ -39,20 +39,18 @@ def find_last_conv_layer(model) -> str:
 
 
 def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarray:
-    """Grad-CAM heat maps of a convolutional Keras model.
+    """Grad-CAM heat maps of a convolutional Keras model (TensorFlow and PyTorch backends).
 
     For class ``c`` and feature map ``A`` of the chosen layer,
     ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2),
     resized bilinearly to the input and divided by its maximum (an all-zero
-    map stays zero). TensorFlow and PyTorch backends only.
+    map stays zero).
 
     Args:
         model: A functional ``keras.Model`` taking RGB in ``[0, 255]``.
-        images: ``[N, H, W, 3]`` or one ``[H, W, 3]`` image at the model's
-            input size.
+        images: ``[N, H, W, 3]`` or one ``[H, W, 3]`` at the model's input size.
         layer: Name of the feature layer; default: the last 4-D feature map
-            (:func:`find_last_conv_layer`). For PainSeeker, the ResNet-18
-            output ``layer4_1_out``.
+            (:func:`find_last_conv_layer`; PainSeeker's is ``layer4_1_out``).
         label: Class to explain: an int, an int array ``[N]``, or ``None``
             for each image's top class.
 
@@ -62,9 +60,6 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
     Raises:
         ValueError: For an unknown layer or a model without feature maps.
         NotImplementedError: On the JAX backend.
-
-    Example:
-        >>> maps = gradcam(painzoo.get_model("resnet18", input_shape=(64, 64, 3)), images)  # doctest: +SKIP
 
     Reference:
         Selvaraju, Cogswell, Das, Vedantam, Parikh, Batra. Grad-CAM: Visual

@@ -51,14 +51,11 @@ def _union_masks(masks) -> np.ndarray:
 def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationScore:
     """How much of each heat map lies on the ground-truth regions.
 
-    - Energy share: ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)`` with ``h⁺`` the
-      positive part of the heat map (negative LIME weights count as no heat).
-    - Pointing game (Zhang et al., 2016): a hit when the heat map's maximum
-      lies inside the mask, or within ``tolerance`` pixels of it.
-
-    Heat maps of another size than the masks are resized (bilinear) to them.
-    Images with an empty mask or no positive heat are not scored (NaN per
-    image, left out of the means).
+    The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)`` with ``h⁺`` the
+    positive part of the map; the pointing game (Zhang et al., 2016) scores a
+    hit when the map's maximum lies in the mask or within ``tolerance`` pixels
+    of it. Maps are resized (bilinear) to the masks. Images with an empty mask
+    or no positive heat are not scored (NaN, left out of the means).
 
     Args:
         heatmaps: ``[N, h, w]`` or one ``[h, w]`` map.

@@ -8,8 +8,7 @@ near-duplicates (a 16 × 16 grey thumbnail within ``duplicate_threshold`` grey
 levels of a kept frame's), and with ``max_frames`` keeps the sharpest frame of
 each of ``max_frames`` equal stretches of the video.
 
-Raters must be blind to subject, treatment and time (Rat Grimace Scale and
-PSPI coding), so the output is:
+Raters must be blind to subject, treatment and time, so the output is:
 
     OUT/for_raters/rating_sheet.csv    id, image, r1_orbital, ... (rows in random order)
     OUT/for_raters/images/<id>.png     the crops, named by random ids
@@ -65,17 +64,19 @@ def rating_columns(scale: str = "rgs", raters: int = 5) -> list[str]:
     return [f"r{r}_{au}" for r in range(1, raters + 1) for au in units]
 
 
+def _grey(rgb: np.ndarray, side: int) -> np.ndarray:
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    return resize_image(grey, (side, side), "area")
+
+
 def sharpness(rgb: np.ndarray, side: int = 128) -> float:
     """Variance of the Laplacian of the grey image resized to ``side`` (higher = sharper)."""
-    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    grey = resize_image(grey, (side, side), "area")
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    return float(cv2.Laplacian(_grey(rgb, side), cv2.CV_64F).var())
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
     """A 16 × 16 grey thumbnail (float32 0–255) for near-duplicate tests."""
-    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    return resize_image(grey, (16, 16), "area").astype(np.float32)
+    return _grey(rgb, 16).astype(np.float32)
 
 
 def near_duplicate(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
@@ -213,47 +214,39 @@ def extract_frames(
 ) -> FrameSelection:
     """Pick face-cropped candidate frames from videos and write a blinded rating sheet.
 
-    Writes the files the module docstring lists; give the raters the
-    ``for_raters`` folder only. Every argument and ``out`` are checked before
-    any video is read; the files are written into a hidden folder inside
-    ``out`` and moved into place once all are complete, every crop with the
-    same modification time (their order reveals nothing).
+    Writes the files the module docstring lists. Every argument and ``out``
+    are checked before any video is read; the files appear in ``out`` only
+    once all are complete, every crop with the same modification time.
 
     Args:
         videos: A video path or a list of them.
-        out: Output folder. It must not hold an earlier run's output
-            (``for_raters/``, ``rating_key.csv``): a filled sheet is never
-            replaced.
+        out: Output folder, holding no earlier run's output.
         every: Seconds between two sampled frames (positive, finite).
         max_frames: At most this many frames per video, spread over it
-            (``None`` = every frame that survives the filters).
-        scale: ``"rgs"`` (Rat Grimace Scale, P1) or ``"pspi"`` (FACS units
-            of the PSPI, P2).
+            (``None``: every frame that survives the filters).
+        scale: ``"rgs"`` (Rat Grimace Scale) or ``"pspi"`` (FACS units of the PSPI).
         raters: Number of raters (one empty column per rater × unit).
         face_crop: A detector name (``"haar"``, ``"mtcnn"``), ``"none"`` (the
-            centre square of every frame, for videos already framed on the
-            face), a dict of :class:`~painzoo.preprocess.FaceCropper`
-            arguments, or a cropper.
+            centre square, for videos framed on the face), a dict of
+            :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
         size: Side of the saved crops (when ``face_crop`` is a name).
-        blur_ratio: A frame is blurred when its Laplacian variance is below
-            this fraction of the video's 75th percentile.
-        duplicate_threshold: Mean absolute grey difference (0–255) of 16 × 16
+        blur_ratio: Blur threshold, as a fraction of the video's 75th
+            percentile of Laplacian variance.
+        duplicate_threshold: Mean absolute grey difference (0–255) of
             thumbnails below which a frame duplicates a kept one.
         subject: The key's ``subject`` column (default: each video's file stem).
-        seed: Seed of the ids and the row order (``None``: a fresh random
-            draw); the same seed and videos give the same sheet.
-        progress: Show a bar over the sampled frames, then over the crops
-            written.
+        seed: Seed of the ids and row order (``None``: fresh); the same seed
+            and videos give the same sheet.
+        progress: Show bars over the frames sampled and the crops written.
 
     Returns:
         A :class:`FrameSelection`.
 
     Raises:
-        ValueError: For bad arguments (naming them), an ``out`` that holds an
-            earlier run's output, an unreadable or empty video, or a video in
-            which no face is found in any sampled frame. Videos are named by
-            their position among ``videos`` (file names may be people's
-            names).
+        ValueError: For bad arguments, an ``out`` holding an earlier run's
+            output, an unreadable or empty video, or a video with no face in
+            any sampled frame. Videos are named by position ("video 2 of 3"):
+            file names may be people's names.
         FileNotFoundError: For a missing video.
     """
     check_frame_arguments(
@@ -326,8 +319,18 @@ def _frames(reader: VideoFrames, label: str):
         raise _positional(err, reader.path, label) from None
 
 
-def _candidates(reader: VideoFrames, label: str, cropper, bar) -> tuple[list[dict], int]:
-    """Index, time, sharpness and thumbnail of every frame with a face, and the frames sampled."""
+@dataclass(frozen=True)
+class _Candidate:
+    """What is kept of a sampled frame with a face (never its pixels)."""
+
+    index: int
+    time_s: float
+    sharp: float
+    thumb: np.ndarray
+
+
+def _candidates(reader: VideoFrames, label: str, cropper, bar) -> tuple[list[_Candidate], int]:
+    """Every sampled frame with a face, and the number of frames sampled."""
     detects = cropper.detector_name != "none"
     cands, sampled = [], 0
     for index, t, rgb in _frames(reader, label):
@@ -335,14 +338,7 @@ def _candidates(reader: VideoFrames, label: str, cropper, bar) -> tuple[list[dic
         bar.update(1)
         crop = cropper(rgb, name=f"{label} frame {index}")
         if crop is not None and (crop.found or not detects):
-            cands.append(
-                {
-                    "index": index,
-                    "time_s": t,
-                    "sharp": sharpness(crop.image),
-                    "thumb": thumbnail(crop.image),
-                }
-            )
+            cands.append(_Candidate(index, t, sharpness(crop.image), thumbnail(crop.image)))
     if not cands:
         raise ValueError(
             f"No face found in any of the {sampled} frame(s) sampled from {label} "
@@ -357,7 +353,7 @@ def _write_crops(images: Path, readers, labels, chosen, ids, cropper, bar) -> No
     """Decode each video again and write its chosen crops as ``<id>.png``, all with one mtime."""
     ids = iter(ids)
     for reader, label, kept in zip(readers, labels, chosen):
-        id_of = {cand["index"]: next(ids) for cand in kept}
+        id_of = {cand.index: next(ids) for cand in kept}
         for index, _t, rgb in _frames(reader, label):
             if index in id_of:
                 crop = cropper(rgb, name=f"{label} frame {index}")
@@ -368,22 +364,22 @@ def _write_crops(images: Path, readers, labels, chosen, ids, cropper, bar) -> No
         os.utime(png, (stamp, stamp))
 
 
-def _choose(cands, blur_ratio, duplicate_threshold, max_frames) -> tuple[list[dict], dict]:
+def _choose(cands, blur_ratio, duplicate_threshold, max_frames) -> tuple[list[_Candidate], dict]:
     """Drop blurred frames and near-duplicates, then spread ``max_frames`` over the video."""
-    limit = blur_ratio * float(np.percentile([c["sharp"] for c in cands], 75))
-    sharp_enough = [c for c in cands if c["sharp"] >= limit]
+    limit = blur_ratio * float(np.percentile([c.sharp for c in cands], 75))
+    sharp_enough = [c for c in cands if c.sharp >= limit]
     kept = []
     for c in sharp_enough:  # time order: the first of a run of repeats is kept
-        if not any(near_duplicate(c["thumb"], k["thumb"], duplicate_threshold) for k in kept):
+        if not any(near_duplicate(c.thumb, k.thumb, duplicate_threshold) for k in kept):
             kept.append(c)
     chosen = kept
     if max_frames is not None and len(kept) > max_frames:
-        edges = np.linspace(cands[0]["time_s"], cands[-1]["time_s"], max_frames + 1)
-        bins = np.searchsorted(edges, [c["time_s"] for c in kept], "right") - 1
+        edges = np.linspace(cands[0].time_s, cands[-1].time_s, max_frames + 1)
+        bins = np.searchsorted(edges, [c.time_s for c in kept], "right") - 1
         bins = np.clip(bins, 0, max_frames - 1)
         stretches = [[c for c, cb in zip(kept, bins) if cb == b] for b in range(max_frames)]
-        chosen = [max(members, key=lambda c: c["sharp"]) for members in stretches if members]
-        chosen.sort(key=lambda c: c["index"])
+        chosen = [max(members, key=lambda c: c.sharp) for members in stretches if members]
+        chosen.sort(key=lambda c: c.index)
     counts = {
         "blurred": len(cands) - len(sharp_enough),
         "duplicates": len(sharp_enough) - len(kept),
@@ -403,8 +399,8 @@ def _blinded_tables(videos, chosen, columns, subject, seed) -> tuple[pd.DataFram
             "id": next(ids),
             "subject": subject or video.stem,
             "video": str(video),
-            "frame_index": int(cand["index"]),
-            "time_s": round(float(cand["time_s"]), 3),
+            "frame_index": int(cand.index),
+            "time_s": round(float(cand.time_s), 3),
         }
         for video, kept in zip(videos, chosen)
         for cand in kept

@@ -46,7 +46,6 @@ SUMMARY_COLUMNS += ("share_above_threshold", "longest_episode_s", "mean_p_pain",
 SUMMARY_COLUMNS += ("frames_decoded", "frames_declared", "seconds_declared", "complete")
 
 
-# -- inputs -----------------------------------------------------------------------------
 def _expand_inputs(inputs) -> list[tuple[str, object]]:
     """``(kind, item)`` for every image/video: kinds ``image``, ``video``, ``array``."""
     if isinstance(inputs, np.ndarray):
@@ -98,7 +97,6 @@ def _manifest_images(path: Path) -> list[Path]:
     return [p if p.is_absolute() else path.parent / p for p in paths]
 
 
-# -- face cropping ------------------------------------------------------------------------
 #: An input whose shorter side is this many times the training images' longer
 #: side, scored whole, is "far larger than the training images".
 SIZE_RATIO_WARNING = 2.0
@@ -171,7 +169,6 @@ def _say_scored_whole(face_crop, cropper, model) -> None:
     )
 
 
-# -- the scorer ---------------------------------------------------------------------------
 class _Scorer:
     """Collects rows in order, scores their crops in batches, streams them to a CSV handle."""
 
@@ -205,7 +202,7 @@ class _Scorer:
                 self.rows[i]["label"] = predicted_label(value, self.threshold)
         self.collected.extend(self.rows)
         if self.writer is not None and self.rows:
-            self.writer.writerows(_csv_row(r) for r in self.rows)
+            self.writer.writerows({k: _csv_value(v) for k, v in r.items()} for r in self.rows)
         self.rows, self.pixels, self.owners = [], [], []
 
 
@@ -219,19 +216,14 @@ def _row(name: str, frame: int, time_s, found: bool | None, box) -> dict:
     return row
 
 
-def _csv_row(row: dict) -> dict:
-    out = {}
-    for key, value in row.items():
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            out[key] = ""
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        else:
-            out[key] = value
-    return out
+def _csv_value(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
-# -- public entry point -------------------------------------------------------------------
 def predict(
     model,
     inputs,
@@ -248,12 +240,11 @@ def predict(
 ) -> pd.DataFrame:
     """Probability of pain for images, folders, CSV manifests and videos.
 
-    A model whose card flags its training as ``not_learning`` warns.
-
     Args:
         model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
-            ``model.json`` / ``model.keras``) written by ``painzoo train``,
-            or a Keras model (no face cropping unless ``face_crop`` says so).
+            ``model.json`` / ``model.keras``) ``painzoo train`` wrote, or a
+            Keras model (no face crop unless ``face_crop`` says so). A card
+            that flags its training as ``not_learning`` warns.
         inputs: A path or a list of paths (image files, folders, CSV
             manifests with an ``image`` column, videos ``.mp4 .avi .mov
             .mkv``), or a uint8 array ``[N, H, W, 3]`` of RGB images.
@@ -263,16 +254,15 @@ def predict(
             video) and ``<stem>_timelines/<video>.png`` beside it. An ``out``
             that is or lies in an input or the model's folder is refused
             before anything is read.
-        face_crop: ``"card"`` (the cropping that made the training images, as
-            the model card records it; a card with none scores inputs whole
-            and says so once), ``None`` / ``"none"`` (each image resized whole,
-            ``face_found`` empty), a detector name (``"haar"``, ``"mtcnn"``)
-            with the card's other settings, a dict of
-            :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
+        face_crop: ``"card"`` (the crop that made the training images, as the
+            card records it; with none, inputs are scored whole, said once),
+            ``None`` / ``"none"`` (no crop, ``face_found`` empty), a detector
+            name (``"haar"``, ``"mtcnn"``) with the card's other settings, a
+            dict of :class:`~painzoo.preprocess.FaceCropper` arguments, or a
+            cropper.
         fps: Video samples per second, by timestamp (> 0; ``None``: every frame).
-        batch_size: Faces per forward pass (an integer >= 1).
-        threshold: Decision threshold on ``p_pain`` in [0, 1] (default: the
-            card's, 0.5).
+        batch_size: Faces per forward pass (>= 1).
+        threshold: Decision threshold on ``p_pain`` in [0, 1] (default: the card's, else 0.5).
         smooth_s: Seconds of the moving average drawn in timelines (> 0).
         timelines: Write a timeline PNG per video (only with ``out``).
         progress: Show a progress bar over frames.
@@ -280,25 +270,23 @@ def predict(
             written, one error naming each bad input) or ``"warn"``.
 
     Returns:
-        A DataFrame with the columns :data:`COLUMNS`: ``input`` (the file,
-        or ``array[i]``), ``frame`` (index in the video; 0 for an image),
-        ``time_s`` (empty for an image), ``face_found`` (empty where nothing
-        looked for a face), ``box_x, box_y, box_w, box_h`` (the square scored,
-        in the input's pixels), ``p_pain`` (empty when no face) and ``label``
-        (1 = pain, ``p_pain >= threshold``). ``.attrs["summary"]`` holds the
-        per-video summary (:func:`summarize_video`).
+        A DataFrame with the columns :data:`COLUMNS`: ``input`` (the file or
+        ``array[i]``), ``frame`` (0 for an image), ``time_s`` (empty for an
+        image), ``face_found`` (empty where nothing looked for a face),
+        ``box_x, box_y, box_w, box_h`` (the square scored, in input pixels),
+        ``p_pain`` (empty without a face) and ``label`` (1 = ``p_pain >=
+        threshold``); ``.attrs["summary"]`` holds :func:`summarize_video`'s rows.
 
     Raises:
         ValueError: For a number out of range, an ``out`` that would replace
-            or sit inside an input (both before anything is written), a model
-            that is not painzoo's, an input of unknown kind, or
-            (``on_error="raise"``) an unreadable or empty video or a video
-            with no face in any frame, after the other inputs are done.
+            or sit inside an input (before anything is written), a model that
+            is not painzoo's, an input of unknown kind, or (``on_error=
+            "raise"``) an unreadable or empty video or one with no face in any
+            frame, after the other inputs are done.
         FileNotFoundError: For a missing model or input.
 
     Example:
         >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
-        >>> rows.groupby("input")["p_pain"].mean()  # doctest: +SKIP
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
@@ -447,7 +435,6 @@ def _score_items(items, fps, cropping, scorer, bar) -> tuple[list, list, list]:
     return summaries, videos, problems
 
 
-# -- what predict reads and writes ----------------------------------------------------------
 def _model_inputs(model) -> list[tuple[str, Path]]:
     """The model's files as inputs: its folder when it has a card, else the file itself."""
     path = model.path if isinstance(model, PainModel) else model
@@ -511,7 +498,6 @@ def _timeline_path(out: Path, video, used: set) -> Path:
     return target
 
 
-# -- summaries and timelines ------------------------------------------------------------------
 def _interval(rows: list[dict], fps: float | None) -> float:
     """Seconds one sample stands for: ``1 / fps`` or the median gap between samples."""
     times = np.array([r["time_s"] for r in rows], float)
@@ -531,16 +517,15 @@ def summarize_video(
 ) -> dict:
     """One summary row of a video's prediction rows.
 
-    Each sampled frame stands for one sampling interval (``1 / fps``, or the
-    median gap between sampled frames when every frame is sampled).
+    Each sampled frame stands for one interval: ``1 / fps``, or the median
+    gap between sampled frames when every frame is sampled.
 
     Args:
         rows: The rows of one video (dicts or a DataFrame with :data:`COLUMNS`).
         threshold: Decision threshold on ``p_pain``.
         fps: Sampling rate used.
-        video: The :class:`~painzoo.inference.video.VideoFrames` the rows
-            were read with (after its pass), for the frame counts; without it
-            those columns are empty.
+        video: The :class:`~painzoo.inference.video.VideoFrames` read (after
+            its pass), for the frame counts (empty without it).
 
     Returns:
         A dict with :data:`SUMMARY_COLUMNS`: ``frames`` (sampled) and
@@ -560,10 +545,7 @@ def summarize_video(
     p = np.array([_nan(r["p_pain"]) for r in rows], float)
     scored = ~np.isnan(p)
     above = scored & (predicted_label(np.nan_to_num(p), threshold) == PAIN)
-    longest = run = 0
-    for a in above:
-        run = run + 1 if a else 0
-        longest = max(longest, run)
+    longest = max((int(end - start) for start, end in _runs(above)), default=0)
     n_scored = int(scored.sum())
     return {
         "input": rows[0]["input"],
@@ -590,6 +572,12 @@ def _frame_counts(video: VideoFrames | None) -> dict:
         out["seconds_declared"] = round(video.info.duration_s, 6)
     out["complete"] = video.complete
     return out
+
+
+def _runs(mask) -> list[tuple[int, int]]:
+    """``(start, end)`` of every run of true values in a boolean sequence."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask, int), [0]])))
+    return list(zip(edges[::2], edges[1::2]))
 
 
 def _nan(value) -> float:
@@ -636,14 +624,8 @@ def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: 
     step = _interval(frame.to_dict("records"), None) or 0.2
     fig, ax = plt.subplots(figsize=(8, 3.0), dpi=100)
     missing = np.isnan(p)
-    # Shade runs of frames without a face: the line has a gap there.
-    start = None
-    for i, m in enumerate([*missing, False]):
-        if m and start is None:
-            start = i
-        elif not m and start is not None:
-            ax.axvspan(t[start] - step / 2, t[i - 1] + step / 2, color="0.88", lw=0)
-            start = None
+    for start, end in _runs(missing):  # shaded: the line has a gap there
+        ax.axvspan(t[start] - step / 2, t[end - 1] + step / 2, color="0.88", lw=0)
     ax.plot(t, p, ".", ms=3, color="tab:blue", alpha=0.6, label="p_pain per frame")
     ax.plot(t, smooth(t, p, smooth_s), "-", color="tab:red", lw=1.6, label=f"{smooth_s:g} s mean")
     ax.axhline(threshold, ls="--", color="0.3", lw=1, label=f"threshold {threshold:g}")

@@ -93,8 +93,8 @@ class VideoFrames:
 
     Args:
         path: The video file (``.mp4 .avi .mov .mkv`` or anything OpenCV reads).
-        fps: Samples per second, chosen by timestamp (``None`` or above the
-            native rate: every frame).
+        fps: Samples per second, by timestamp (``None`` or above the native
+            rate: every frame).
 
     Yields:
         ``(frame_index, time_s, rgb)``: ``time_s = frame_index / native_fps``,
@@ -108,16 +108,11 @@ class VideoFrames:
     Warns:
         TruncatedVideoWarning: When a full pass decodes more than
             :data:`FRAME_COUNT_TOLERANCE` frames fewer than the header
-            declares, naming the file and the frames and seconds decoded and
-            declared (the decoded frames are still yielded).
+            declares (the decoded frames are still yielded).
 
     Attributes:
         info: The header's :class:`VideoInfo`.
         frames_read: Frames decoded by the last full pass (``None`` before one).
-
-    Example:
-        >>> for index, t, rgb in VideoFrames("clip.mp4", fps=5):  # doctest: +SKIP
-        ...     print(index, round(t, 2), rgb.shape)
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = 5.0):
