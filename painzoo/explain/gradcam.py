@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from painzoo.datasets.io import resize_image
+from painzoo.explain._common import normalise_map
 
 __all__ = ["gradcam", "find_last_conv_layer"]
 
@@ -98,10 +99,8 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
     cams = np.maximum((alpha * feats).sum(axis=-1), 0)  # Eq. 2
     h, w = x.shape[1:3]
     out = np.zeros((len(x), h, w), np.float32)
-    for i, cam in enumerate(cams):
-        up = resize_image(cam.astype(np.float32), (h, w), "bilinear")
-        peak = up.max()
-        out[i] = up / peak if peak > 0 else up
+    for i, cam in enumerate(cams):  # non-negative, so the largest |value| is the maximum
+        out[i] = normalise_map(resize_image(cam.astype(np.float32), (h, w), "bilinear"))
     return out[0] if single else out
 
 

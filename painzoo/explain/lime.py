@@ -9,7 +9,7 @@ for the same samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,7 +47,6 @@ class LimeExplanation:
     intercept: float
     score: float
     num_samples: int
-    extra: dict = field(default_factory=dict)
 
     def top_segments(self, k: int = 5, positive_only: bool = True) -> np.ndarray:
         """Ids of the ``k`` segments with the largest (positive) weights."""

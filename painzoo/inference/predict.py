@@ -26,7 +26,7 @@ from painzoo.datasets.labels import DECISION_THRESHOLD, PAIN, predicted_label
 from painzoo.datasets.manifest import natural_key
 from painzoo.evaluation.metrics import FLAG_NOT_LEARNING
 from painzoo.inference.card import CARD_FILE, PainModel, load_model
-from painzoo.inference.video import VideoFrames, is_video_file
+from painzoo.inference.video import VIDEO_EXTENSIONS, VideoFrames, is_video_file
 from painzoo.preprocess.face import cropper_for
 from painzoo.utils.files import (
     atomic_write_text,
@@ -65,7 +65,7 @@ def _expand_inputs(inputs) -> list[tuple[str, object]]:
             if not files:
                 raise ValueError(
                     f"Folder {path} holds no image ({', '.join(IMAGE_EXTENSIONS)}) or video "
-                    "(.mp4 .avi .mov .mkv) file."
+                    f"({' '.join(VIDEO_EXTENSIONS)}) file."
                 )
             items += [("video" if is_video_file(p) else "image", p) for p in files]
         elif path.suffix.lower() == ".csv":
@@ -78,8 +78,8 @@ def _expand_inputs(inputs) -> list[tuple[str, object]]:
             raise FileNotFoundError(f"Input {path} does not exist.")
         else:
             raise ValueError(
-                f"Input {path} is neither an image, a video (.mp4 .avi .mov .mkv), a folder nor "
-                "a CSV manifest with an 'image' column."
+                f"Input {path} is neither an image, a video ({' '.join(VIDEO_EXTENSIONS)}), a "
+                "folder nor a CSV manifest with an 'image' column."
             )
     return items
 
@@ -208,11 +208,9 @@ class _Scorer:
 
 def _row(name: str, frame: int, time_s, found: bool | None, box) -> dict:
     row = dict.fromkeys(COLUMNS)
-    row.update(
-        input=name, frame=int(frame), time_s=time_s, face_found=None if found is None else found
-    )
+    row.update(input=name, frame=int(frame), time_s=time_s, face_found=found)
     if box is not None:
-        row.update(box_x=box[0], box_y=box[1], box_w=box[2], box_h=box[3])
+        row.update(zip(("box_x", "box_y", "box_w", "box_h"), box))
     return row
 
 
