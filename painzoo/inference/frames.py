@@ -23,8 +23,6 @@ au6, au7, au9, au10, au43``) are read back by
 from __future__ import annotations
 
 import contextlib
-import math
-import numbers
 import os
 import re
 import shutil
@@ -41,6 +39,7 @@ from painzoo.annotation.sheet import KEY_NAME, RATER_FOLDER, SHEET_NAME, scale_u
 from painzoo.datasets.io import resize_image, write_image
 from painzoo.inference.video import VideoFrames
 from painzoo.preprocess import FaceCropper
+from painzoo.utils.numbers import check_number
 from painzoo.utils.progress import progress_bar
 
 __all__ = ["FrameSelection", "KEY_COLUMNS", "extract_frames", "near_duplicate"]
@@ -105,43 +104,6 @@ class FrameSelection:
     key: pd.DataFrame
     key_path: Path
     counts: dict
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    return real and math.isfinite(value)
-
-
-def check_frame_arguments(
-    every, max_frames, scale, raters, size, blur_ratio, duplicate_threshold, seed
-) -> None:
-    """Check :func:`extract_frames`' numbers before anything is read or written.
-
-    Raises:
-        ValueError: Naming the argument, the value received and the range.
-    """
-
-    def bad(name, value, allowed):
-        raise ValueError(f"{name} must be {allowed}; received {value!r}.")
-
-    if not (_is_real(every) and every > 0):
-        bad("every (--every)", every, "a positive, finite number of seconds")
-    if max_frames is not None and not (_is_int(max_frames) and max_frames >= 1):
-        bad("max_frames (--max)", max_frames, "a whole number >= 1 (or None for no limit)")
-    if not (_is_int(raters) and raters >= 1):
-        bad("raters (--raters)", raters, "a whole number >= 1")
-    if not (_is_int(size) and size >= 1):
-        bad("size (--size)", size, "a whole number of pixels >= 1")
-    for name, value in (("blur_ratio", blur_ratio), ("duplicate_threshold", duplicate_threshold)):
-        if not (_is_real(value) and value >= 0):
-            bad(name, value, "a finite number >= 0")
-    if seed is not None and not (_is_int(seed) and seed >= 0):
-        bad("seed (--seed)", seed, "a whole number >= 0 (or None for a fresh random order)")
-    scale_units(scale)
 
 
 def _sheet_has_ratings(path: Path) -> int:
@@ -249,9 +211,14 @@ def extract_frames(
             file names may be people's names.
         FileNotFoundError: For a missing video.
     """
-    check_frame_arguments(
-        every, max_frames, scale, raters, size, blur_ratio, duplicate_threshold, seed
-    )
+    every = check_number(every, "every (--every)", low=0, low_open=True)
+    max_frames = check_number(max_frames, "max_frames (--max)", low=1, integer=True, none=True)
+    raters = check_number(raters, "raters (--raters)", low=1, integer=True)
+    size = check_number(size, "size (--size)", low=1, integer=True)
+    blur_ratio = check_number(blur_ratio, "blur_ratio", low=0)
+    duplicate_threshold = check_number(duplicate_threshold, "duplicate_threshold", low=0)
+    seed = check_number(seed, "seed (--seed)", low=0, integer=True, none=True)
+    scale_units(scale)
     videos, labels = _videos_and_labels(videos)
     out = Path(out)
     check_output_folder(out)
