@@ -113,6 +113,7 @@ def _known(name: str, modules: dict[str, Path]) -> str:
 
 
 def _imported_names(node: ast.AST, module: str, is_package: bool, modules) -> list[str]:
+    """The absolute names that ``node``, in ``module``, imports (none for other nodes)."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     if isinstance(node, ast.ImportFrom):
