@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from multiprocessing import connection as mp_connection
 
 # Called as units_module.run_unit so a wrapped run_unit (tests, profiling) is the one used.
+import painzoo.benchmark.units as units_module
 from painzoo._quiet import call_quietly
-from painzoo.benchmark import units as units_module
 from painzoo.benchmark.stopping import STOP, check_stop
 
 #: Resident memory (GiB) after which a worker process is replaced by a fresh one.

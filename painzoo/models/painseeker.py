@@ -13,7 +13,7 @@ scale as the global average pool the checkpoint's fc was trained on).
 
 P1 does not say how the network is initialised. From random weights painzoo
 initialises the backbone and h as its ResNet-18 (torchvision's
-initialisation, :mod:`painzoo.models.resnet`) and g with Glorot-uniform
+initialisation, :mod:`painzoo.models.resnet_backbone`) and g with Glorot-uniform
 weights and a zero bias (painzoo's choice); ``keras_init=True`` gives the
 backbone and h Keras' default initialisers instead.
 """
@@ -24,13 +24,8 @@ import keras
 
 from painzoo.layers.painseeker import PainSeekerAttention
 from painzoo.models._common import check_input_size
-from painzoo.models.resnet import (
-    MIN_INPUT,
-    check_flag,
-    classifier,
-    load_resnet_weights,
-    resnet18_features,
-)
+from painzoo.models.resnet import load_resnet_weights
+from painzoo.models.resnet_backbone import MIN_INPUT, check_flag, classifier, resnet18_features
 from painzoo.models.zoo import PAINSEEKER_DEFAULTS
 
 __all__ = ["painseeker", "painseeker_no_prsc"]

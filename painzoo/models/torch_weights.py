@@ -16,7 +16,7 @@ explicitly like PyTorch, so the conversion is a pure re-layout:
   says so.
 
 The same mapping serves every model built on
-:func:`painzoo.models.resnet.resnet18_features` (``resnet18``, ``painseeker``).
+:func:`painzoo.models.resnet_backbone.resnet18_features` (``resnet18``, ``painseeker``).
 
 ``weights="imagenet"`` (:func:`load_imagenet_resnet18`) fetches
 torchvision's ImageNet ResNet-18 in timm's safetensors publication
@@ -38,6 +38,7 @@ import keras
 import numpy as np
 
 from painzoo.models._common import load_weights_file
+from painzoo.models.resnet_backbone import resnet18_features
 from painzoo.utils.files import atomic_write_bytes
 
 __all__ = [
@@ -212,7 +213,7 @@ def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: in
     """Load ``path`` into ``model``, a painzoo ResNet-18-based network.
 
     Args:
-        model: A model built on :func:`painzoo.models.resnet.resnet18_features`
+        model: A model built on :func:`painzoo.models.resnet_backbone.resnet18_features`
             (``resnet18``, ``painseeker``, ``painseeker_no_prsc``).
         path: A ``.weights.h5`` file saved by painzoo (``model.save_weights``),
             or a torchvision-layout ResNet-18 state dict as ``.pth``/``.pt``/
@@ -299,11 +300,10 @@ def _fetch_failed(url: str, source: Path, reason: str) -> RuntimeError:
     )
 
 
-def _reference_backbone():
-    """A ResNet-18 with ImageNet's 1000-class head, to check checkpoints against."""
-    from painzoo.models.resnet import resnet18
-
-    return resnet18(num_classes=_IMAGENET_CLASSES, input_shape=(64, 64, 3), weights=None)
+def _reference_backbone() -> keras.Model:
+    """ResNet-18's convolutional part, to check checkpoints against (``fc`` is checked by shape)."""
+    inputs = keras.Input(shape=(64, 64, 3))
+    return keras.Model(inputs, resnet18_features(inputs))
 
 
 def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndarray]:
@@ -318,7 +318,7 @@ def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndar
     except Exception as err:  # a truncated or non-safetensors file
         raise _fetch_failed(url, source, f"the file is not a readable checkpoint ({err})") from err
     reference = _reference_backbone()
-    assignments, missing, shape_errors, used, head = _plan(reference, state)
+    assignments, missing, shape_errors, used, _ = _plan(reference, state)
     head_shapes = {"fc.weight": (_IMAGENET_CLASSES, 512), "fc.bias": (_IMAGENET_CLASSES,)}
     for key, shape in head_shapes.items():
         if key not in state:
@@ -338,7 +338,6 @@ def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndar
             if part
         )
         raise _fetch_failed(url, source, f"the file is not torchvision's ResNet-18 ({detail})")
-    del head
     return {variable.path: value.astype(np.float32) for variable, value in assignments}
 
 
@@ -391,7 +390,7 @@ def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> ker
 
     Args:
         model: ``resnet18``, ``painseeker`` or ``painseeker_no_prsc`` (any
-            model on :func:`painzoo.models.resnet.resnet18_features`).
+            model on :func:`painzoo.models.resnet_backbone.resnet18_features`).
         url: Source of the checkpoint: an ``https://`` mirror or a
             ``file://`` path.
 

@@ -17,10 +17,10 @@ import warnings
 import keras
 import numpy as np
 
+import painzoo.training.device_input as device_input
 from painzoo.datasets.io import read_image, resize_image
 from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
-from painzoo.training import device_input
 from painzoo.training.augment import get_augmentation
 from painzoo.training.batch_order import StratifiedOrder
 

@@ -18,9 +18,9 @@ import math
 import keras
 import numpy as np
 
+import painzoo.training.aids as aids
 from painzoo.datasets.labels import PAIN
 from painzoo.preprocess.spec import InputSpec
-from painzoo.training import aids
 from painzoo.training.optimizers import make_optimizer as _make_optimizer
 from painzoo.training.pipeline import make_input
 

@@ -23,16 +23,6 @@ def test_importing_evaluation_does_not_import_benchmark():
     assert done.stdout.strip() == "[]"
 
 
-def test_no_evaluation_module_imports_benchmark_at_module_level():
-    for path in (ROOT / "painzoo" / "evaluation").glob("*.py"):
-        top = [
-            line
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.startswith(("import ", "from "))
-        ]
-        assert not [line for line in top if "painzoo.benchmark" in line], path.name
-
-
 def test_protocol_labels():
     assert LeaveOneSubjectOut().label == "loso"
     assert ImageKFold(3).label == "image_kfold3"
@@ -62,3 +52,44 @@ def test_importing_the_runner_does_not_start_keras():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert done.stdout.split() == ["False", "True", "painzoo.benchmark.stopping"], done.stdout
+
+
+# `painzoo benchmark` up to the point where it hands the units to the workers: the
+# config is read, overridden and checked, the output folder vetted, the executor
+# made and every unit planned (data rendered, folds split), all in the main process.
+CHECK_AND_PLAN = """
+import sys
+
+import painzoo.benchmark
+from painzoo.benchmark.config import check_config
+from painzoo.benchmark.runner import schedule
+from painzoo.benchmark.units import plan_units
+from painzoo.cli import main
+
+
+def check_and_plan(config, executor, **kwargs):
+    check_config(config)
+    units = schedule(plan_units(config))
+    print("UNITS", len(units), type(executor).__name__)
+    print("HEAVY", *[m for m in ("keras", "tensorflow", "torch", "jax") if m in sys.modules])
+    sys.exit(0)
+
+
+painzoo.benchmark.run = check_and_plan
+main(["benchmark", "--config", "quick", "--out", sys.argv[1], "--no-progress"])
+"""
+
+
+def test_benchmark_check_and_plan_import_no_backend(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_AND_PLAN, str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    count, executor = lines["UNITS"].split()
+    assert int(count) > 0 and executor == "LocalExecutor", done.stdout
+    assert done.stdout.splitlines()[-1] == "HEAVY", done.stdout

@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from painzoo.datasets.synthetic import render as R
+import painzoo.datasets.synthetic.render as R
 
 HUMAN_AUS = ("4", "6", "7", "9", "10", "43")
 MASK_NAMES = ("au_4", "au_6_7", "au_9_10", "au_43")

@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from painzoo.datasets.synthetic import render as R
+import painzoo.datasets.synthetic.render as R
 
 RAT_AUS = ("orbital", "ear", "nose", "whisker")
 MASK_NAMES = ("orbital", "ear", "nose", "whisker")
