@@ -323,8 +323,8 @@ def _tables(frame: pd.DataFrame, caption: str, number: _Numbering, keep: int = 1
     return lines
 
 
-def _figure(lines: list[str], number: _Numbering, file: str, alt: str, caption: str) -> None:
-    lines += [f"![{alt}]({file})", "", f"*Figure {number.figure()}.* {caption}", ""]
+def _figure(number: _Numbering, file: str, alt: str, caption: str) -> list[str]:
+    return [f"![{alt}]({file})", "", f"*Figure {number.figure()}.* {caption}", ""]
 
 
 def _is_nan(v) -> bool:
@@ -397,25 +397,6 @@ def _loso_tables(out, results, summary, data, names, number) -> list[str]:
         number,
     )
     return lines
-
-
-_P2_ACCURACY = [("accuracy", "accuracy"), ("f1", "F1(pain)"), ("f1_macro", "macro F1")]
-_P2_PER_CLASS = [
-    ("precision_no_pain", "P(no pain)"),
-    ("recall_no_pain", "R(no pain)"),
-    ("precision_pain", "P(pain)"),
-    ("recall_pain", "R(pain)"),
-]
-
-
-def _scenario_table(part, columns, caption: str, number: _Numbering) -> list[str]:
-    """One scenario's table: a row per model, ``columns`` as mean ± std in %."""
-    rows = []
-    for _, r in part.iterrows():
-        row = {"model": r["model"]}
-        row.update({title: _pm(r, key) for key, title in columns})
-        rows.append(row)
-    return _tables(pd.DataFrame(rows), caption, number)
 
 
 def write_report(
@@ -590,101 +571,18 @@ def _detail_lines(out, results, summary, names: _Names, number: _Numbering) -> l
     lines = ["## Detailed results (paper layouts)", ""]
     sweeps = summary[summary["sweep"] != "{}"]
     plain = summary[summary["sweep"] == "{}"] if len(sweeps) else summary
-    # P1 layout
     for data in dict.fromkeys(plain[plain["protocol"] == "loso"]["data"]):
         loro = names.protocol(data, "loso", "loso")
         lines += [f"### {names.data_label(data)}: {loro} (P1 Table 3 layout)", ""]
         lines += _loso_tables(out, results, plain, data, names, number)
-    # P2 layout
     p2 = plain[plain["protocol"] != "loso"]
     if len(p2):
-        keys = list(dict.fromkeys(zip(p2["data"], p2["protocol"], p2["protocol_label"])))
-        lines += ["### The three scenarios (P2 layout)", ""]
-        for heading, columns, what in (
-            (
-                "Accuracy and F1 (mean ± std over runs)",
-                _P2_ACCURACY,
-                "*F1(pain)*: the F1 of the pain class; *macro F1*: the mean of the pain and "
-                "no-pain F1 (P2 does not say which it reports).",
-            ),
-            (
-                "Precision and recall per class",
-                _P2_PER_CLASS,
-                "*P* / *R*: precision / recall of the class named.",
-            ),
-        ):
-            lines += [f"#### {heading}", "", what, ""]
-            for data, protocol, label in keys:
-                part = p2[(p2["data"] == data) & (p2["protocol_label"] == label)]
-                n = int(part["units"].max()) if "units" in part else 0
-                runs = (
-                    f"{n} training run{'s' * (n != 1)}"
-                    if protocol == "cross_dataset"
-                    else (f"{n} fold{'s' * (n != 1)}")
-                )
-                lines += _scenario_table(
-                    part,
-                    columns,
-                    f"{names.scenario(data, protocol, label)}, "
-                    f"{_SCENARIO.get(protocol, protocol)}: mean ± std over {runs}. "
-                    "All values in %.",
-                    number,
-                )
-        leak = _leakage_lines(p2, names)
-        if leak:
-            lines += ["#### Subject leakage (mean over folds)", "", *leak, ""]
-        note = _synthetic_note(names, p2["data"])
-        _plot_bars(out, p2, keys, names, note)
-        _figure(
-            lines,
-            number,
-            "accuracy_f1.png",
-            "accuracy and F1 per model and scenario",
-            "Accuracy and F1 of the pain class per model (bars: mean over folds or runs; "
-            f"whiskers: ± 1 std), one bar per scenario{note}.",
-        )
-        _figure(
-            lines,
-            number,
-            "precision_recall.png",
-            "precision and recall per class, model and scenario",
-            "Precision and recall of each class per model (mean ± 1 std over folds or runs), "
-            f"one bar per scenario{note}.",
-        )
+        lines += _p2_lines(out, p2, names, number)
     if len(sweeps):
-        lines += ["### Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
-        rows = [
-            {
-                "scenario": names.scenario(r["data"], r["protocol"], r["protocol_label"]),
-                "model": r["model"],
-                "pooled F1(pain)": _pct(r.get("pooled_f1")),
-                "pooled macro F1": _pct(r.get("pooled_f1_macro")),
-                "pooled accuracy": _pct(r.get("pooled_accuracy")),
-                "mean F1(pain)": _pct(r.get("f1")),
-                "mean macro F1": _pct(r.get("f1_macro")),
-                "mean accuracy": _pct(r.get("accuracy")),
-            }
-            for _, r in sweeps.iterrows()
-        ]
-        lines += _tables(
-            pd.DataFrame(rows),
-            "Sweeps: pooled over folds (P1) and mean over folds (P2). All values in %.",
-            number,
-            keep=2,
-        )
-        _plot_sweeps(out, sweeps, names)
-        _figure(
-            lines,
-            number,
-            "sweeps.png",
-            "F1 and accuracy against the swept hyper-parameter",
-            "F1 of the pain class (circles) and pooled accuracy (squares) against the swept "
-            f"hyper-parameter{_synthetic_note(names, sweeps['data'])}.",
-        )
+        lines += _sweep_lines(out, sweeps, names, number)
     if _plot_confusions(out, summary, names):
         lines += ["### Confusion matrices", ""]
-        _figure(
-            lines,
+        lines += _figure(
             number,
             "confusion.png",
             "confusion matrices",
@@ -694,6 +592,110 @@ def _detail_lines(out, results, summary, names: _Names, number: _Numbering) -> l
             f"class{_synthetic_note(names, summary['data'])}.",
         )
     return lines
+
+
+#: P2's tables: heading, (summary column, title) pairs, what the titles mean.
+_P2_TABLES = (
+    (
+        "Accuracy and F1 (mean ± std over runs)",
+        [("accuracy", "accuracy"), ("f1", "F1(pain)"), ("f1_macro", "macro F1")],
+        "*F1(pain)*: the F1 of the pain class; *macro F1*: the mean of the pain and "
+        "no-pain F1 (P2 does not say which it reports).",
+    ),
+    (
+        "Precision and recall per class",
+        [
+            ("precision_no_pain", "P(no pain)"),
+            ("recall_no_pain", "R(no pain)"),
+            ("precision_pain", "P(pain)"),
+            ("recall_pain", "R(pain)"),
+        ],
+        "*P* / *R*: precision / recall of the class named.",
+    ),
+)
+_SCENARIO = {
+    "image_kfold": "P2 scenario 1, subjects on both sides",
+    "subject_kfold": "P2 scenario 2",
+    "cross_dataset": "P2 scenario 3",
+}
+
+
+def _p2_lines(out, p2, names: _Names, number: _Numbering) -> list[str]:
+    """P2's scenarios: a table of mean ± std per scenario, the leakage gap, two figures."""
+    keys = list(dict.fromkeys(zip(p2["data"], p2["protocol"], p2["protocol_label"])))
+    lines = ["### The three scenarios (P2 layout)", ""]
+    for heading, columns, what in _P2_TABLES:
+        lines += [f"#### {heading}", "", what, ""]
+        for data, protocol, label in keys:
+            part = p2[(p2["data"] == data) & (p2["protocol_label"] == label)]
+            n = int(part["units"].max()) if "units" in part else 0
+            runs = "training run" if protocol == "cross_dataset" else "fold"
+            rows = [
+                {"model": r["model"], **{title: _pm(r, key) for key, title in columns}}
+                for _, r in part.iterrows()
+            ]
+            caption = (
+                f"{names.scenario(data, protocol, label)}, {_SCENARIO.get(protocol, protocol)}: "
+                f"mean ± std over {n} {runs}{'s' * (n != 1)}. All values in %."
+            )
+            lines += _tables(pd.DataFrame(rows), caption, number)
+    leak = _leakage_lines(p2, names)
+    if leak:
+        lines += ["#### Subject leakage (mean over folds)", "", *leak, ""]
+    note = _synthetic_note(names, p2["data"])
+    _plot_bars(out, p2, keys, names, note)
+    lines += _figure(
+        number,
+        "accuracy_f1.png",
+        "accuracy and F1 per model and scenario",
+        "Accuracy and F1 of the pain class per model (bars: mean over folds or runs; "
+        f"whiskers: ± 1 std), one bar per scenario{note}.",
+    )
+    return lines + _figure(
+        number,
+        "precision_recall.png",
+        "precision and recall per class, model and scenario",
+        "Precision and recall of each class per model (mean ± 1 std over folds or runs), "
+        f"one bar per scenario{note}.",
+    )
+
+
+#: The sweep table's columns: summary column and title.
+_SWEEP_COLUMNS = [
+    ("pooled_f1", "pooled F1(pain)"),
+    ("pooled_f1_macro", "pooled macro F1"),
+    ("pooled_accuracy", "pooled accuracy"),
+    ("f1", "mean F1(pain)"),
+    ("f1_macro", "mean macro F1"),
+    ("accuracy", "mean accuracy"),
+]
+
+
+def _sweep_lines(out, sweeps, names: _Names, number: _Numbering) -> list[str]:
+    """P1 Fig. 5: the swept models' F1 and accuracy, as a table and ``sweeps.png``."""
+    rows = [
+        {
+            "scenario": names.scenario(r["data"], r["protocol"], r["protocol_label"]),
+            "model": r["model"],
+            **{title: _pct(r.get(key)) for key, title in _SWEEP_COLUMNS},
+        }
+        for _, r in sweeps.iterrows()
+    ]
+    lines = ["### Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
+    lines += _tables(
+        pd.DataFrame(rows),
+        "Sweeps: pooled over folds (P1) and mean over folds (P2). All values in %.",
+        number,
+        keep=2,
+    )
+    _plot_sweeps(out, sweeps, names)
+    return lines + _figure(
+        number,
+        "sweeps.png",
+        "F1 and accuracy against the swept hyper-parameter",
+        "F1 of the pain class (circles) and pooled accuracy (squares) against the swept "
+        f"hyper-parameter{_synthetic_note(names, sweeps['data'])}.",
+    )
 
 
 def _synthetic_note(names: _Names, data) -> str:
@@ -722,13 +724,6 @@ def _bookkeeping_lines(results: pd.DataFrame, interrupted: bool) -> list[str]:
         "",
     ]
     return lines
-
-
-_SCENARIO = {
-    "image_kfold": "P2 scenario 1, subjects on both sides",
-    "subject_kfold": "P2 scenario 2",
-    "cross_dataset": "P2 scenario 3",
-}
 
 
 def aid_lines(results: pd.DataFrame) -> list[str]:
@@ -934,84 +929,96 @@ def summary_lines(
     Returns:
         Markdown lines (empty when no unit finished).
     """
-    from painzoo.benchmark.attention_report import (
-        attention_summary,
-        collect_attention,
-        plot_attention,
-    )
-    from painzoo.registry import model_kind
-
     out = Path(out)
     names = names or _Names(None, results)
     number = number or _Numbering()
     if summary.empty or "finished" not in summary or not (summary["finished"] > 0).any():
         return []
     plain = summary[(summary["sweep"] == "{}") & (summary["finished"] > 0)]
-    lines = ["## Summary", ""]
-    # 1. accuracy under subject-level protocols
     subj = plain[plain["protocol"].isin(_SUBJECT_LEVEL)]
     columns = list(dict.fromkeys(zip(subj["data"], subj["protocol"], subj["protocol_label"])))
-    preds, acc = {}, {}
+    preds = {}
     for data, _, plabel in columns:
         for model in subj[(subj["data"] == data) & (subj["protocol_label"] == plabel)]["model"]:
             p = _first_repeat_predictions(out, results, data, plabel, model)
             if len(p):
                 preds[data, plabel, model] = p
-                acc[data, plabel, model] = _paired_bootstrap([p])
+    return [
+        "## Summary",
+        "",
+        *_accuracy_lines(out, plain, columns, preds, names, number),
+        *_paired_leakage_lines(out, results, plain, names),
+        *_p1_lines(plain, preds, names),
+        *_attention_lines(out, results, names, number),
+    ]
+
+
+def _baselines(frame: pd.DataFrame) -> set:
+    """The model labels in ``frame`` that are scikit-learn baselines (LBP+SVM)."""
+    from painzoo.registry import model_kind
+
+    kinds = dict(zip(frame["model"], frame["model_name"]))
+    return {m for m, name in kinds.items() if model_kind(name) == "sklearn"}
+
+
+def _accuracy_lines(out, plain, columns, preds, names: _Names, number: _Numbering) -> list[str]:
+    """Accuracy [95 % interval] per model and subject-level scenario, the best network
+    against the best baseline, and ``accuracy_ci.png``."""
+    acc = {key: _paired_bootstrap([p]) for key, p in preds.items()}
+    if not acc:
+        return []
     flagged = {
         (r["data"], r["protocol_label"], r["model"])
         for _, r in plain.iterrows()
         if r.get("flagged", 0) and not _is_nan(r.get("flagged"))
     }
-    kinds = dict(zip(plain["model"], plain["model_name"]))
-    if acc:
-        models = list(dict.fromkeys(m for (_, _, m) in acc))
-        table = {"model": models}
-        for data, protocol, plabel in columns:
-            table[names.scenario(data, protocol, plabel)] = [
-                _ci(*acc[data, plabel, m]) + _FLAG_MARK * ((data, plabel, m) in flagged)
-                if (data, plabel, m) in acc
-                else "–"
-                for m in models
-            ]
-        lines += _tables(
-            pd.DataFrame(table),
-            "Accuracy under the subject-level protocols (no subject on both sides of a "
-            "split), pooled over folds: value [95 % interval, resampling subjects]. All "
-            "values in %.",
-            number,
-        )
-        for data, protocol, plabel in columns:
-            here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
-            nets = {m: v for m, v in here.items() if model_kind(kinds.get(m, m)) != "sklearn"}
-            bases = {m: v for m, v in here.items() if model_kind(kinds.get(m, m)) == "sklearn"}
-            if nets and bases:
-                best = max(nets, key=lambda m: nets[m][0])
-                base = max(bases, key=lambda m: bases[m][0])
-                diff, ci = _paired_bootstrap(
-                    [preds[data, plabel, best], preds[data, plabel, base]]
-                )
-                lines.append(
-                    f"- {names.scenario(data, protocol, plabel)}, best network vs best "
-                    "baseline: " + _verdict(f"`{best}`", f"`{base}`", diff, ci)
-                )
-        lines.append("")
-        chance = {}
-        for (data, plabel, _), p in preds.items():
-            chance.setdefault((data, plabel), chance_accuracy(p["y_true"]))
-        baselines = {m for m in models if model_kind(kinds.get(m, m)) == "sklearn"}
-        note = _synthetic_note(names, [d for d, _, _ in columns])
-        _plot_accuracy_ci(out, acc, columns, models, names, baselines, chance, note)
-        _figure(
-            lines,
-            number,
-            "accuracy_ci.png",
-            "accuracy with 95 % intervals per model and protocol",
-            "Accuracy (%) of each model under the subject-level protocols: dot = pooled over "
-            "the folds, bar = 95 % interval resampling subjects; dashed line = the accuracy "
-            f"of always answering the test set's commoner class{note}.",
-        )
-    # 2. subject leakage
+    models = list(dict.fromkeys(m for (_, _, m) in acc))
+    table = {"model": models}
+    for data, protocol, plabel in columns:
+        table[names.scenario(data, protocol, plabel)] = [
+            _ci(*acc[data, plabel, m]) + _FLAG_MARK * ((data, plabel, m) in flagged)
+            if (data, plabel, m) in acc
+            else "–"
+            for m in models
+        ]
+    lines = _tables(
+        pd.DataFrame(table),
+        "Accuracy under the subject-level protocols (no subject on both sides of a "
+        "split), pooled over folds: value [95 % interval, resampling subjects]. All "
+        "values in %.",
+        number,
+    )
+    baselines = _baselines(plain) & set(models)
+    for data, protocol, plabel in columns:
+        here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
+        nets = [m for m in here if m not in baselines]
+        bases = [m for m in here if m in baselines]
+        if nets and bases:
+            best = max(nets, key=lambda m: here[m][0])
+            base = max(bases, key=lambda m: here[m][0])
+            diff, ci = _paired_bootstrap([preds[data, plabel, best], preds[data, plabel, base]])
+            lines.append(
+                f"- {names.scenario(data, protocol, plabel)}, best network vs best "
+                "baseline: " + _verdict(f"`{best}`", f"`{base}`", diff, ci)
+            )
+    lines.append("")
+    chance = {}
+    for (data, plabel, _), p in preds.items():
+        chance.setdefault((data, plabel), chance_accuracy(p["y_true"]))
+    note = _synthetic_note(names, [d for d, _, _ in columns])
+    _plot_accuracy_ci(out, acc, columns, models, names, baselines, chance, note)
+    return lines + _figure(
+        number,
+        "accuracy_ci.png",
+        "accuracy with 95 % intervals per model and protocol",
+        "Accuracy (%) of each model under the subject-level protocols: dot = pooled over "
+        "the folds, bar = 95 % interval resampling subjects; dashed line = the accuracy "
+        f"of always answering the test set's commoner class{note}.",
+    )
+
+
+def _paired_leakage_lines(out, results, plain, names: _Names) -> list[str]:
+    """Image- minus subject-level accuracy on the same images, paired, per model and data."""
     leak = []
     for data in dict.fromkeys(plain["data"]):
         grp = plain[plain["data"] == data]
@@ -1022,34 +1029,40 @@ def summary_lines(
         for model in [m for m in img["model"] if m in set(sub["model"])]:
             a = _first_repeat_predictions(out, results, data, img["protocol_label"].iloc[0], model)
             b = _first_repeat_predictions(out, results, data, sub["protocol_label"].iloc[0], model)
-            if len(a) and len(b):
-                gap, ci = _paired_bootstrap([a, b])
-                ai, bi = _paired_bootstrap([a])[0], _paired_bootstrap([b])[0]
-                where = (
-                    "image-level K-fold flatters the model (identity leaks across the split)"
-                    if ci[0] > 0
-                    else "no leakage gap can be claimed at this size"
-                    if not ci[1] < 0
-                    else "image-level K-fold scores lower here"
-                )
-                labels = [
-                    names.protocol(data, x["protocol"].iloc[0], x["protocol_label"].iloc[0])
-                    for x in (img, sub)
-                ]
-                leak.append(
-                    f"- `{model}` on `{names.data_label(data)}`: image-level ({labels[0]}) "
-                    f"{100 * ai:.1f} % vs subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
-                    f"{_ci(gap, ci, points=True)} points — {where}."
-                )
-    if leak:
-        lines += [
-            "**Subject leakage**: image-level minus subject-level accuracy on the same images "
-            "(paired, resampling subjects):",
-            "",
-            *leak,
-            "",
-        ]
-    # 3. P1's comparison under leave-one-subject-out
+            if not (len(a) and len(b)):
+                continue
+            gap, ci = _paired_bootstrap([a, b])
+            ai, bi = _paired_bootstrap([a])[0], _paired_bootstrap([b])[0]
+            where = (
+                "image-level K-fold flatters the model (identity leaks across the split)"
+                if ci[0] > 0
+                else "no leakage gap can be claimed at this size"
+                if not ci[1] < 0
+                else "image-level K-fold scores lower here"
+            )
+            labels = [
+                names.protocol(data, x["protocol"].iloc[0], x["protocol_label"].iloc[0])
+                for x in (img, sub)
+            ]
+            leak.append(
+                f"- `{model}` on `{names.data_label(data)}`: image-level ({labels[0]}) "
+                f"{100 * ai:.1f} % vs subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
+                f"{_ci(gap, ci, points=True)} points — {where}."
+            )
+    if not leak:
+        return []
+    return [
+        "**Subject leakage**: image-level minus subject-level accuracy on the same images "
+        "(paired, resampling subjects):",
+        "",
+        *leak,
+        "",
+    ]
+
+
+def _p1_lines(plain, preds, names: _Names) -> list[str]:
+    """P1's comparison under leave-one-subject-out: PainSeeker against its ablation and
+    ResNet-18, paired accuracy differences."""
     p1 = []
     loso = plain[plain["protocol"] == "loso"]
     for data in dict.fromkeys(loso["data"]):
@@ -1066,53 +1079,63 @@ def summary_lines(
                         f"- {names.scenario(data, 'loso', 'loso')}: "
                         + _verdict(f"`{ps}`", f"`{by_name[other]}`", diff, ci)
                     )
-    if p1:
-        lines += [
-            "**P1's comparison** (leave-one-subject-out, accuracy difference in points):",
-            "",
-            *p1,
-            "",
-        ]
-    # 4. where PainSeeker looks
+    if not p1:
+        return []
+    return [
+        "**P1's comparison** (leave-one-subject-out, accuracy difference in points):",
+        "",
+        *p1,
+        "",
+    ]
+
+
+def _attention_lines(out, results, names: _Names, number: _Numbering) -> list[str]:
+    """Where PainSeeker looks: β on the AU regions against chance, and ``attention.png``."""
+    from painzoo.benchmark.attention_report import (
+        attention_summary,
+        collect_attention,
+        plot_attention,
+    )
+
     records = collect_attention(out, results)
     att = attention_summary(records)
-    if len(att):
-        rows = [
-            {
-                "model": r["model"],
-                "scenario": names.scenario(r["data"], _protocol_of(r["protocol"]), r["protocol"]),
-                "class": r["class"].replace("_", " "),
-                "images": r["images"],
-                "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, "
-                f"{100 * r['share_high']:.1f}]",
-                "chance (area)": f"{100 * r['chance']:.1f}",
-            }
-            for _, r in att.iterrows()
-        ]
-        lines += _tables(
-            pd.DataFrame(rows),
-            "Where PainSeeker looks: the share of its attention mass β (P1 Eq. 2) on the "
-            "action-unit regions the generator drew, against the share of the image those "
-            "regions cover (what a uniform β would get); 95 % interval resampling subjects. "
-            "All values in % (`images` counts test images).",
-            number,
-        )
-        # One figure per model: its leave-one-subject-out units where there are any.
-        shown = [r for r in records if r["protocol_label"] == "loso"] or records
-        if plot_attention(shown, out / "attention.png", names=names):
-            _figure(
-                lines,
-                number,
-                "attention.png",
-                "mean attention over the mean test face",
-                "Where PainSeeker looks (synthetic faces): left, the mean test face with the "
-                "action-unit regions outlined (white: where they lie in at least half the "
-                "images); middle and right, the mean attention β of each cell of PainSeeker's "
-                "grid over that face, for no-pain and pain images (leave-one-subject-out "
-                "units where the run has them). The colour bar and the numbers give β in % "
-                "of the map; a uniform β would give every cell the same share.",
-            )
-    return lines
+    if not len(att):
+        return []
+    rows = [
+        {
+            "model": r["model"],
+            "scenario": names.scenario(r["data"], _protocol_of(r["protocol"]), r["protocol"]),
+            "class": r["class"].replace("_", " "),
+            "images": r["images"],
+            "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, "
+            f"{100 * r['share_high']:.1f}]",
+            "chance (area)": f"{100 * r['chance']:.1f}",
+        }
+        for _, r in att.iterrows()
+    ]
+    lines = _tables(
+        pd.DataFrame(rows),
+        "Where PainSeeker looks: the share of its attention mass β (P1 Eq. 2) on the "
+        "action-unit regions the generator drew, against the share of the image those "
+        "regions cover (what a uniform β would get); 95 % interval resampling subjects. "
+        "All values in % (`images` counts test images).",
+        number,
+    )
+    # One figure per model: its leave-one-subject-out units where there are any.
+    shown = [r for r in records if r["protocol_label"] == "loso"] or records
+    if not plot_attention(shown, out / "attention.png", names=names):
+        return lines
+    return lines + _figure(
+        number,
+        "attention.png",
+        "mean attention over the mean test face",
+        "Where PainSeeker looks (synthetic faces): left, the mean test face with the "
+        "action-unit regions outlined (white: where they lie in at least half the "
+        "images); middle and right, the mean attention β of each cell of PainSeeker's "
+        "grid over that face, for no-pain and pain images (leave-one-subject-out "
+        "units where the run has them). The colour bar and the numbers give β in % "
+        "of the map; a uniform β would give every cell the same share.",
+    )
 
 
 def _protocol_of(label: str) -> str:
