@@ -1,22 +1,13 @@
 """Tables and plots of a run: ``results.csv``, ``summary.csv``, ``report.md``, PNGs.
 
-``report.md`` opens with what a reader needs first: whether the data are
-synthetic, what was compared on what data, the headline accuracies with 95 %
-intervals and the sentences they support, and a short guide to reading the
-rest. The paper layouts follow:
-
-- leave-one-subject-out (P1 Table 3): F1 / accuracy per held-out subject,
-  then the pooled F1 / accuracy over all folds;
-- the three P2 scenarios: accuracy, F1, precision and recall per model, one
-  table per scenario (mean ± std over the runs, P2 Fig. 4 and 5);
-- sweeps (P1 Fig. 5): F1 and accuracy against the swept hyper-parameter.
-
-Run bookkeeping (units finished, reused, failed, flagged) comes last. Every
-table holds one unit, named in its caption: metrics are in % throughout (F1
-and ROC AUC too). Every data name carries ``(synthetic)`` where the config
-renders the data with painzoo's generator (``summary.csv`` has a
-``synthetic`` column); figures carry axis labels, legends outside the
-plotted area, colour bars on maps, and a caption in the report.
+``report.md`` opens with whether the data are synthetic, what was compared on
+what data and the headline accuracies with 95 % intervals, then a guide to
+reading it, the paper layouts (leave-one-subject-out per held-out subject and
+pooled, P1 Table 3; the three P2 scenarios as mean ± std, P2 Fig. 4 and 5;
+sweeps, P1 Fig. 5) and the run's bookkeeping last. Metrics are in % (F1 and
+ROC AUC too), every table and figure has a numbered caption, and data rendered
+by painzoo's generator are marked ``(synthetic)`` (``summary.csv`` has a
+``synthetic`` column).
 """
 
 from __future__ import annotations
@@ -49,8 +40,7 @@ __all__ = ["collect_results", "data_origin", "summarize", "summary_lines", "writ
 def collect_results(out, units) -> pd.DataFrame:
     """One row per planned :class:`~painzoo.benchmark.units.Unit`, from its
     ``metrics.json`` or ``error.json``; ``unit_id`` is the unit's content hash,
-    ``synthetic`` whether any part of the unit's data is rendered by
-    painzoo's generator (:func:`data_origin`)."""
+    ``synthetic`` whether any part of its data is synthetic (:func:`data_origin`)."""
     rows = []
     for unit in units:
         folder = Path(out) / "runs" / unit.run_id
@@ -73,13 +63,11 @@ def collect_results(out, units) -> pd.DataFrame:
         if (folder / "metrics.json").is_file():
             m = json.loads((folder / "metrics.json").read_text())
             seconds = m.pop("seconds", {})
+            # model_kwargs / model_aids: JSON text, one cell of results.csv
             row.update(
-                {
-                    # model_kwargs / model_aids: JSON text, one cell of results.csv
-                    k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
-                    for k, v in m.items()
-                    if k not in ("run_id", "unit_id")
-                }
+                (k, json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+                for k, v in m.items()
+                if k not in ("run_id", "unit_id")
             )
             row.update({f"seconds_{k}": v for k, v in seconds.items()})
         elif (folder / "error.json").is_file():
@@ -120,9 +108,7 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
         if "synthetic" in part:
             row = {"data": row["data"], "synthetic": bool(part["synthetic"].iloc[0]), **row}
         ok = done[done["run_id"].isin(part["run_id"])]
-        row.update(
-            units=len(part), finished=len(ok), failed=int((part["status"] == "failed").sum())
-        )
+        row.update(units=len(part), finished=len(ok), failed=_count(part, "failed"))
         row["flagged"] = _n_flagged(ok)
         if len(ok):
             pooled = [pooled_metrics(r.to_dict("records")) for _, r in ok.groupby("repeat")]
@@ -139,6 +125,10 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
             row["seconds"] = float(ok[secs].sum().sum()) if secs else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _count(results: pd.DataFrame, status: str) -> int:
+    return int((results["status"] == status).sum()) if "status" in results else 0
 
 
 # -- names a reader understands -------------------------------------------------------
@@ -176,36 +166,22 @@ def data_origin(data: dict | None, spec, _seen=()) -> str | None:
     return _REAL
 
 
-def _entry_words(data: dict, spec, seen=()) -> list[str]:
-    """Entry names, synthetic presets and loader names a data entry is built from."""
-    if isinstance(spec, str):
-        if spec in seen or spec not in data:
-            return [spec]
-        return [spec, *_entry_words(data, data[spec], (*seen, spec))]
-    if not isinstance(spec, dict):
-        return []
-    words = [str(spec[k]) for k in ("synthetic", "loader") if k in spec]
-    for part in spec.get("concat") or []:
-        words += _entry_words(data, part, seen)
-    return words
+def _parts(data: dict, spec, seen=()):
+    """``spec`` and, depth first, every entry name and mapping it is built from."""
+    yield spec
+    if isinstance(spec, str) and spec in data and spec not in seen:
+        yield from _parts(data, data[spec], (*seen, spec))
+    elif isinstance(spec, dict):
+        for part in spec.get("concat") or []:
+            yield from _parts(data, part, seen)
 
 
 def _presets(data: dict, names) -> list[str]:
     """The synthetic presets the named data entries render, in order."""
     found = []
-
-    def walk(spec, seen):
-        if isinstance(spec, str):
-            if spec in data and spec not in seen:
-                walk(data[spec], (*seen, spec))
-        elif isinstance(spec, dict):
-            if "synthetic" in spec and spec["synthetic"] not in found:
-                found.append(str(spec["synthetic"]))
-            for part in spec.get("concat") or []:
-                walk(part, seen)
-
-    for name in names:
-        walk(name, ())
+    for spec in (s for name in names for s in _parts(data, name)):
+        if isinstance(spec, dict) and "synthetic" in spec and spec["synthetic"] not in found:
+            found.append(str(spec["synthetic"]))
     return found
 
 
@@ -234,8 +210,14 @@ class _Names:
         origin = self.origin(name)
         return str(name) if origin == _REAL else f"{name} ({origin})"
 
-    def _noun(self, name) -> str:
-        words = _entry_words(self.data, name) if self.data else [str(name)]
+    def noun(self, name) -> str:
+        """``rat`` for data built from rat entries, presets or loaders, else ``subject``."""
+        words = []
+        for s in _parts(self.data, name):
+            if isinstance(s, dict):
+                words += [str(s[k]) for k in ("synthetic", "loader") if k in s]
+            elif isinstance(s, str):
+                words.append(s)
         return "rat" if any(w.lower().startswith("rat") for w in words) else "subject"
 
     def protocol(self, data, protocol, label) -> str:
@@ -243,7 +225,7 @@ class _Names:
         label = str(label)
         k = label[len(protocol) :] if label.startswith(str(protocol)) else ""
         if protocol == "loso":
-            return f"leave-one-{self._noun(data)}-out"
+            return f"leave-one-{self.noun(data)}-out"
         if protocol in ("image_kfold", "subject_kfold") and k.isdigit():
             return f"{protocol.split('_')[0]} {k}-fold"
         if protocol == "cross_dataset":
@@ -277,8 +259,7 @@ class _Numbering:
     """Running numbers of the report's tables and figures."""
 
     def __init__(self):
-        self.tables = 0
-        self.figures = 0
+        self.tables = self.figures = 0
 
     def table(self) -> int:
         self.tables += 1
@@ -295,10 +276,8 @@ MAX_COLUMNS = 8
 
 
 def _md_table(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, r in frame.iterrows():
-        lines.append("| " + " | ".join(str(v) for v in r.tolist()) + " |")
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|---" * frame.shape[1] + "|"]
+    lines += ["| " + " | ".join(str(v) for v in r.tolist()) + " |" for _, r in frame.iterrows()]
     return "\n".join(lines)
 
 
@@ -318,8 +297,8 @@ def _tables(frame: pd.DataFrame, caption: str, number: _Numbering, keep: int = 1
             f"**Table {number.table()}{part}.** {caption}",
             "",
             _md_table(frame[head + chunk]),
+            "",
         ]
-        lines.append("")
     return lines
 
 
@@ -335,68 +314,63 @@ def _pct(v, digits=1) -> str:
     return "–" if _is_nan(v) else f"{100 * v:.{digits}f}"
 
 
+def _mark(row) -> str:
+    """`` ⚠`` after the numbers of a model with a collapsed or not learning unit."""
+    return _FLAG_MARK * bool(row.get("flagged"))
+
+
 def _pm(row, key) -> str:
     v, s = row.get(key), row.get(f"{key}_std")
-    if _is_nan(v):
-        return "–"
-    return f"{100 * v:.1f} ± {100 * (s or 0):.1f}" + _FLAG_MARK * bool(row.get("flagged"))
+    return "–" if _is_nan(v) else f"{100 * v:.1f} ± {100 * (s or 0):.1f}{_mark(row)}"
 
 
-def _loso_tables(out, results, summary, data, names, number) -> list[str]:
+def _loso_tables(out, results, summary, data, names: _Names, number) -> list[str]:
+    """P1 Table 3: F1 / accuracy per held-out subject (first repeat), then pooled."""
     part = summary[(summary["data"] == data) & (summary["protocol"] == "loso")]
     done = results[
         (results["data"] == data) & (results["protocol"] == "loso") & (results["status"] == "ok")
     ]
     subjects = list(dict.fromkeys(done.sort_values("fold")["fold_name"]))
-    noun = names._noun(data)
     scenario = names.scenario(data, "loso", "loso")
     per_rows, pooled_rows = [], []
     for _, r in part.iterrows():
         runs = done[(done["model"] == r["model"]) & (done["repeat"] == done["repeat"].min())]
         preds = _predictions(out, runs["run_id"])
         per = per_subject_metrics(preds) if len(preds) else pd.DataFrame()
-        mark = _FLAG_MARK * bool(r.get("flagged"))
         row = {"method": r["model"]}
         for s in subjects:
             row[f"{s} F1(pain) / Acc"] = (
-                f"{_pct(per.loc[s, 'f1'])} / {_pct(per.loc[s, 'accuracy'])}{mark}"
+                f"{_pct(per.loc[s, 'f1'])} / {_pct(per.loc[s, 'accuracy'])}{_mark(r)}"
                 if s in per.index
                 else "–"
             )
         per_rows.append(row)
         finished = bool(r.get("finished"))
+        f1_acc = f"{_pct(r.get('pooled_f1'))} / {_pct(r.get('pooled_accuracy'))}{_mark(r)}"
+        ci = f"[{_pct(r.get('f1_ci_low'))}, {_pct(r.get('f1_ci_high'))}]"
         pooled_rows.append(
             {
                 "method": r["model"],
-                "pooled F1(pain) / Acc": (
-                    f"{_pct(r.get('pooled_f1'))} / {_pct(r.get('pooled_accuracy'))}{mark}"
-                    if finished
-                    else "–"
-                ),
+                "pooled F1(pain) / Acc": f1_acc if finished else "–",
                 "pooled macro F1": _pct(r.get("pooled_f1_macro")) if finished else "–",
                 "ROC AUC": _pct(r.get("auc", np.nan)),
-                "F1(pain) 95% CI (subjects)": (
-                    f"[{_pct(r['f1_ci_low'])}, {_pct(r['f1_ci_high'])}]"
-                    if pd.notna(r.get("f1_ci_low", np.nan))
-                    else "–"
-                ),
+                "F1(pain) 95% CI (subjects)": ci if pd.notna(r.get("f1_ci_low", np.nan)) else "–",
             }
         )
     lines = []
     if subjects:
         lines += _tables(
             pd.DataFrame(per_rows),
-            f"{scenario}: F1 of the pain class / accuracy with each {noun} held out in turn "
-            "(first repeat). All values in %.",
+            f"{scenario}: F1 of the pain class / accuracy with each {names.noun(data)} held out "
+            "in turn (first repeat). All values in %.",
             number,
         )
-    lines += _tables(
+    return lines + _tables(
         pd.DataFrame(pooled_rows),
         f"{scenario}: pooled over all folds (confusion counts summed, P1). All values in % "
         "(ROC AUC × 100 as well); the interval resamples subjects.",
         number,
     )
-    return lines
 
 
 def write_report(
@@ -404,10 +378,9 @@ def write_report(
 ) -> Path:
     """Write ``OUT/report.md`` and its PNG plots; return the report's path.
 
-    The report reads top to bottom: title and a first line that says whether
-    the data are synthetic; what was compared on what data; the summary
-    (:func:`summary_lines`); how to read the report; the paper-layout
-    tables and figures; flagged and failed units; run bookkeeping.
+    Sections in order: title and data origin, what was compared, the summary
+    (:func:`summary_lines`), how to read the report, the paper layouts, model
+    aids, flagged and failed units, run bookkeeping.
     """
     out = Path(out)
     config = config or {}
@@ -417,23 +390,19 @@ def write_report(
     synthetic = names.any_synthetic(data_names)
     title = f"# painzoo benchmark `{config.get('name', '')}`"
     title += {"all": " on synthetic data", "some": " on partly synthetic data"}.get(synthetic, "")
-    lines = [title, ""]
-    lines += _origin_lines(names, data_names, synthetic)
+    lines = [title, "", *_origin_lines(names, data_names, synthetic)]
     lines += _compared_lines(results, names)
-    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
-    if len(results) and n_ok < len(results):
+    if len(results) and _count(results, "ok") < len(results):
         lines += [f"**Incomplete run**: {_progress_text(results, interrupted)}", ""]
     lines += summary_lines(out, results, summary, names=names, number=number)
     lines += _reading_lines(summary, names)
     if not summary.empty:
         lines += _detail_lines(out, results, summary, names, number)
-    lines += aid_lines(results)
-    lines += flagged_lines(results)
+    lines += aid_lines(results) + flagged_lines(results)
     failed = results[results["status"] == "failed"] if "status" in results else results[:0]
     if len(failed):
         lines += ["## Failed units", ""]
-        lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()]
-        lines.append("")
+        lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()] + [""]
     lines += _bookkeeping_lines(results, interrupted)
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     return out / "report.md"
@@ -446,51 +415,41 @@ def _origin_lines(names: _Names, data_names: list, synthetic: str | None) -> lis
     shown = [f"`{n}`" for n in data_names if names.origin(n) != _REAL]
     presets = _presets(names.data, data_names)
     after = [_PRESET_NAMES[p] for p in presets if p in _PRESET_NAMES]
-    shaped = (
-        f" (presets {', '.join(presets)}, shaped after the {_and(after)} datasets)"
-        if after
-        else ""
-    )
-    meaning = (
-        "The numbers show how the methods and protocols behave on faces whose pain the "
-        "generator knows exactly; they are not findings about real pain, real animals or "
-        "real people, and not the papers' results."
-    )
+    shaped = f" (presets {', '.join(presets)}, shaped after the {_and(after)} datasets)"
+    shaped = shaped if after else ""
     if synthetic == "all":
-        text = (
+        return [
             f"**Synthetic data.** Every dataset in this report ({', '.join(shown)}) was "
             f"rendered by painzoo's face generator{shaped}: no real face is in it, and the "
-            f"labels are the generator's own. {meaning}"
-        )
-    else:
-        real = [f"`{n}`" for n in data_names if names.origin(n) == _REAL]
-        text = (
-            f"**Partly synthetic data.** {_and(shown)} {'is' if len(shown) == 1 else 'are'} "
-            f"rendered, wholly or in part, by painzoo's face generator{shaped} and marked "
-            f"*(synthetic)* wherever {'it appears' if len(shown) == 1 else 'they appear'}. "
-            f"Their numbers are not findings about real pain. {_and(real)} "
-            f"{'is' if len(real) == 1 else 'are'} the data as configured."
-        )
-    return [text, ""]
+            "labels are the generator's own. The numbers show how the methods and protocols "
+            "behave on faces whose pain the generator knows exactly; they are not findings "
+            "about real pain, real animals or real people, and not the papers' results.",
+            "",
+        ]
+    real = [f"`{n}`" for n in data_names if names.origin(n) == _REAL]
+    one = len(shown) == 1
+    return [
+        f"**Partly synthetic data.** {_and(shown)} {'is' if one else 'are'} rendered, "
+        f"wholly or in part, by painzoo's face generator{shaped} and marked *(synthetic)* "
+        f"wherever {'it appears' if one else 'they appear'}. Their numbers are not findings "
+        f"about real pain. {_and(real)} {'is' if len(real) == 1 else 'are'} the data as "
+        "configured.",
+        "",
+    ]
 
 
-def _and(items: list[str]) -> str:
+def _and(items) -> str:
     items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def _compared_lines(results: pd.DataFrame, names: _Names) -> list[str]:
     """What was compared on what data (from the planned units, finished or not)."""
     if results.empty:
         return []
-    from painzoo.registry import model_kind
-
-    kinds = dict(zip(results["model"], results["model_name"]))
-    models = list(dict.fromkeys(results["model"]))
-    nets = [f"`{m}`" for m in models if model_kind(kinds.get(m, m)) != "sklearn"]
-    bases = [f"`{m}`" for m in models if model_kind(kinds.get(m, m)) == "sklearn"]
+    models, baselines = list(dict.fromkeys(results["model"])), _baselines(results)
+    nets = [f"`{m}`" for m in models if m not in baselines]
+    bases = [f"`{m}`" for m in models if m in baselines]
     who = []
     if nets:
         who.append(f"{_and(nets)} ({'network' if len(nets) == 1 else 'networks'})")
@@ -508,11 +467,23 @@ def _compared_lines(results: pd.DataFrame, names: _Names) -> list[str]:
 
 
 def _progress_text(results: pd.DataFrame, interrupted: bool) -> str:
-    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
-    n_fail = int((results["status"] == "failed").sum()) if "status" in results else 0
-    return f"{n_ok} of {len(results)} units finished, {n_fail} failed" + (
+    done = f"{_count(results, 'ok')} of {len(results)} units finished"
+    return f"{done}, {_count(results, 'failed')} failed" + (
         " — **interrupted**: rerun the same command to finish." if interrupted else "."
     )
+
+
+#: How each protocol splits the data, in plain words (in the guide's order).
+_PROTOCOL_WORDS = {
+    "loso": "*leave-one-subject-out* (or leave-one-rat-out) trains on every subject but one "
+    "and tests on the one left out, each in turn",
+    "subject_kfold": "*subject K-fold* splits the subjects into K groups; no subject is on "
+    "both sides",
+    "image_kfold": "*image K-fold* splits the images at random, so the same subject is on "
+    "both sides: it partly measures recognising known faces and tends to score higher (the "
+    "gap is *subject leakage*)",
+    "cross_dataset": "*cross-dataset A → B* trains on dataset A and tests on dataset B",
+}
 
 
 def _reading_lines(summary: pd.DataFrame, names: _Names) -> list[str]:
@@ -528,24 +499,7 @@ def _reading_lines(summary: pd.DataFrame, names: _Names) -> list[str]:
         "pain score than a random no-pain one. `summary.csv` holds the same metrics as "
         "fractions between 0 and 1.",
     ]
-    words = []
-    if "loso" in protocols:
-        words.append(
-            "*leave-one-subject-out* (or leave-one-rat-out) trains on every subject but one "
-            "and tests on the one left out, each in turn"
-        )
-    if "subject_kfold" in protocols:
-        words.append(
-            "*subject K-fold* splits the subjects into K groups; no subject is on both sides"
-        )
-    if "image_kfold" in protocols:
-        words.append(
-            "*image K-fold* splits the images at random, so the same subject is on both "
-            "sides: it partly measures recognising known faces and tends to score higher "
-            "(the gap is *subject leakage*)"
-        )
-    if "cross_dataset" in protocols:
-        words.append("*cross-dataset A → B* trains on dataset A and tests on dataset B")
+    words = [text for protocol, text in _PROTOCOL_WORDS.items() if protocol in protocols]
     if words:
         lines.append(f"- **Protocols**: {'; '.join(words)}.")
     lines += [
@@ -708,30 +662,25 @@ def _bookkeeping_lines(results: pd.DataFrame, interrupted: bool) -> list[str]:
     if results.empty:
         return [*lines, "No unit was planned.", ""]
     lines.append(f"- {_progress_text(results, interrupted)}")
-    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
     if "reused" in results:
         n_reused = int(results["reused"].sum())
         lines.append(
             f"- {n_reused} unit(s) reused from an earlier run into this folder (identical "
             "identity hash, `unit_id` in `results.csv`); "
-            f"{max(n_ok - n_reused, 0)} trained now."
+            f"{max(_count(results, 'ok') - n_reused, 0)} trained now."
         )
-    lines += [
+    return lines + [
         "- Files: `results.csv` (one row per unit), `summary.csv` (one row per data × "
         "protocol × model; metrics as fractions between 0 and 1; `synthetic` says whether "
         "the row's data are synthetic), `config.json` (the config run), and "
         "`runs/<run_id>/` (each unit's metrics and predictions).",
         "",
     ]
-    return lines
 
 
 def aid_lines(results: pd.DataFrame) -> list[str]:
-    """The report section naming the model aids each network was built with (empty if none).
-
-    Reads the ``model_aids`` column of ``results.csv`` (JSON per unit, what
-    the recipe added to the model's arguments).
-    """
+    """The report section naming the model aids (``model_aids`` of ``results.csv``) each
+    network was built with; empty if none."""
     if "model_aids" not in results or "status" not in results:
         return []
     used: dict[str, list[str]] = {}
@@ -744,15 +693,15 @@ def aid_lines(results: pd.DataFrame) -> list[str]:
     used = {model: texts for model, texts in used.items() if texts}
     if not used:
         return []
-    lines = [
+    return [
         "## Model aids",
         "",
         "Networks the recipe built with painzoo's aids for training from random weights "
         "(`model_aids`; the other networks are as published):",
         "",
+        *[f"- `{model}`: {', '.join(texts)}" for model, texts in used.items()],
+        "",
     ]
-    lines += [f"- `{model}`: {', '.join(texts)}" for model, texts in used.items()]
-    return [*lines, ""]
 
 
 _FLAG_MARK = " ⚠"
@@ -777,7 +726,7 @@ def flagged_lines(results: pd.DataFrame) -> list[str]:
         return []
     from painzoo.evaluation.metrics import FLAG_ADVICE
 
-    lines = [
+    return [
         "## ⚠ Collapsed or not learning",
         "",
         f"{len(flagged)} unit(s) predicted one class for every test image (`collapsed`) or "
@@ -785,50 +734,43 @@ def flagged_lines(results: pd.DataFrame) -> list[str]:
         "hardly better than answering one class (`not_learning`); their numbers say little "
         f"about the network. To try: {FLAG_ADVICE}.",
         "",
+        *[f"- `{r['run_id']}`: {r['flag']}{_curve_note(r)}" for _, r in flagged.iterrows()],
+        "",
     ]
-    lines += [f"- `{r['run_id']}`: {r['flag']}{_curve_note(r)}" for _, r in flagged.iterrows()]
-    return [*lines, ""]
 
 
 def _curve_note(row) -> str:
     """`` (training loss A → B, training accuracy C %)`` from what the unit recorded."""
 
     def number(key):
-        value = row.get(key)
         try:
-            value = float(value)
+            value = float(row.get(key))
         except (TypeError, ValueError):
             return None
         return value if np.isfinite(value) else None
 
-    parts = []
-    first, last = number("loss_first"), number("loss_last")
-    if first is not None and last is not None:
-        parts.append(f"training loss {first:.3f} → {last:.3f}")
-    fit = number("train_accuracy")
-    if fit is not None:
-        parts.append(f"training accuracy {100 * fit:.1f} %")
+    first, last, fit = number("loss_first"), number("loss_last"), number("train_accuracy")
+    parts = [f"training loss {first:.3f} → {last:.3f}"] if None not in (first, last) else []
+    parts += [f"training accuracy {100 * fit:.1f} %"] if fit is not None else []
     return f" ({', '.join(parts)})" if parts else ""
 
 
 def _leakage_lines(p2, names: _Names) -> list[str]:
+    """Image- minus subject-level K-fold accuracy (means over folds) per model and data."""
     lines = []
     for data, grp in p2.groupby("data", sort=False):
         img = grp[grp["protocol"] == "image_kfold"].set_index("model")
         sub = grp[grp["protocol"] == "subject_kfold"].set_index("model")
-        for m in img.index.intersection(sub.index):
-            if "accuracy" not in grp or _is_nan(img.loc[m, "accuracy"]):
+        for m in img.index.intersection(sub.index) if "accuracy" in grp else []:
+            a, b = img.loc[m, "accuracy"], sub.loc[m, "accuracy"]
+            if _is_nan(a) or _is_nan(b):
                 continue
-            if _is_nan(sub.loc[m, "accuracy"]):
-                continue
-            gap = img.loc[m, "accuracy"] - sub.loc[m, "accuracy"]
-            a = names.protocol(data, "image_kfold", img.loc[m, "protocol_label"])
-            b = names.protocol(data, "subject_kfold", sub.loc[m, "protocol_label"])
+            la = names.protocol(data, "image_kfold", img.loc[m, "protocol_label"])
+            lb = names.protocol(data, "subject_kfold", sub.loc[m, "protocol_label"])
             lines.append(
-                f"- `{m}` on `{names.data_label(data)}`: image-level ({a}) "
-                f"{100 * img.loc[m, 'accuracy']:.1f} % vs subject-level ({b}) "
-                f"{100 * sub.loc[m, 'accuracy']:.1f} % accuracy (gap {100 * gap:+.1f} points; "
-                "a positive gap is what identity leaking across the split buys)."
+                f"- `{m}` on `{names.data_label(data)}`: image-level ({la}) {100 * a:.1f} % vs "
+                f"subject-level ({lb}) {100 * b:.1f} % accuracy (gap {100 * (a - b):+.1f} "
+                "points; a positive gap is what identity leaking across the split buys)."
             )
     return lines
 
@@ -851,17 +793,16 @@ def _first_repeat_predictions(out, results, data, plabel, model) -> pd.DataFrame
 
 
 def _paired_bootstrap(frames: list[pd.DataFrame], n_boot=_N_BOOT, seed=0):
-    """Accuracy of each prediction table and of their difference (first − second).
+    """Accuracy of one prediction table, or the accuracy difference of two (first − second).
 
     The tables predict the same rows (matched on ``row``); each replicate
-    draws subjects with replacement. Returns ``(values, (low, high))`` for
-    one table, or the difference and its 95 % interval for two.
+    draws subjects with replacement. Returns ``(value, (low, high))``, the
+    95 % interval ``nan`` with fewer than two subjects.
     """
     key = ["row", "subject", "y_true"]
     merged = frames[0][key + ["y_pred"]].rename(columns={"y_pred": "a"})
     if len(frames) == 2:
-        other = frames[1][key + ["y_pred"]].rename(columns={"y_pred": "b"})
-        merged = merged.merge(other, on=key)
+        merged = merged.merge(frames[1][key + ["y_pred"]].rename(columns={"y_pred": "b"}), on=key)
     correct = (merged["a"] == merged["y_true"]).astype(float)
     if len(frames) == 2:
         correct = correct - (merged["b"] == merged["y_true"]).astype(float)
@@ -872,31 +813,27 @@ def _paired_bootstrap(frames: list[pd.DataFrame], n_boot=_N_BOOT, seed=0):
     if len(sums) < 2:
         return value, (float("nan"), float("nan"))
     pick = np.random.default_rng(seed).integers(0, len(sums), (n_boot, len(sums)))
-    reps = sums[pick].sum(1) / counts[pick].sum(1)
-    low, high = np.quantile(reps, [0.025, 0.975])
+    low, high = np.quantile(sums[pick].sum(1) / counts[pick].sum(1), [0.025, 0.975])
     return value, (float(low), float(high))
 
 
 def _ci(value, interval, points=False) -> str:
+    """``value [low, high]`` in %, signed for a difference in ``points``."""
     if value is None or np.isnan(value):
         return "–"
-    low, high = interval
-    sign = "+" if points else ""
-    if np.isnan(low):
-        return f"{100 * value:{sign}.1f}"
-    return f"{100 * value:{sign}.1f} [{100 * low:{sign}.1f}, {100 * high:{sign}.1f}]"
+    (low, high), fmt = interval, "+.1f" if points else ".1f"
+    text = f"{100 * value:{fmt}}"
+    return text if np.isnan(low) else f"{text} [{100 * low:{fmt}}, {100 * high:{fmt}}]"
 
 
 def _verdict(name_a, name_b, diff, interval) -> str:
     low, high = interval
     if np.isnan(low):
         return f"{name_a} − {name_b}: {100 * diff:+.1f} points (too few subjects for an interval)."
-    text = f"{name_a} − {name_b}: {_ci(diff, interval, points=True)} points"
-    if low > 0:
-        return text + f" — the interval excludes 0: {name_a} is more accurate here."
-    if high < 0:
-        return text + f" — the interval excludes 0: {name_b} is more accurate here."
-    return text + " — the interval includes 0: no difference can be claimed at this size."
+    text = f"{name_a} − {name_b}: {_ci(diff, interval, points=True)} points — the interval "
+    if low > 0 or high < 0:
+        return text + f"excludes 0: {name_a if low > 0 else name_b} is more accurate here."
+    return text + "includes 0: no difference can be claimed at this size."
 
 
 def summary_lines(
