@@ -1101,10 +1101,7 @@ def _bars(ax, part, keys, metric, title):
         ]
         ax.bar(x + i * width, vals, width, yerr=errs, color=f"C{i}", capsize=2)
     ax.set_xticks(x + width * (len(keys) - 1) / 2, models, rotation=20, ha="right")
-    ax.set_xlabel("model")
-    ax.set_ylabel(f"{title} (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
+    ax.set(xlabel="model", ylabel=f"{title} (%)", ylim=(0, 100), title=title)
 
 
 def _scenario_legend(fig, keys, names: _Names):
@@ -1118,35 +1115,32 @@ def _scenario_legend(fig, keys, names: _Names):
 
 
 def _plot_bars(out, p2, keys, names: _Names, note: str):
+    """``accuracy_f1.png`` and ``precision_recall.png``: a bar per model and scenario."""
     plt = _plt()
-    n_models = p2["model"].nunique()
+    width = max(8, 1.6 * p2["model"].nunique() + 5)
+    per_class = [
+        (f"{what}_{cls}", f"{what.capitalize()}, {cls.replace('_', ' ')}")
+        for what in ("precision", "recall")
+        for cls in ("no_pain", "pain")
+    ]
     with _style():
-        fig, axes = plt.subplots(
-            1, 2, figsize=(max(8, 1.6 * n_models + 5), 4.2), layout="constrained"
-        )
-        _bars(axes[0], p2, keys, "accuracy", "Accuracy")
-        _bars(axes[1], p2, keys, "f1", "F1 of the pain class")
-        _scenario_legend(fig, keys, names)
-        fig.suptitle(f"Accuracy and F1, mean ± std over folds or runs{_title_note(note)}")
-        _save(fig, out / "accuracy_f1.png")
-        fig, axes = plt.subplots(
-            2, 2, figsize=(max(8, 1.6 * n_models + 5), 7.5), layout="constrained"
-        )
-        for ax, (metric, title) in zip(
-            axes.ravel(),
-            [
-                ("precision_no_pain", "Precision, no pain"),
-                ("precision_pain", "Precision, pain"),
-                ("recall_no_pain", "Recall, no pain"),
-                ("recall_pain", "Recall, pain"),
-            ],
+        for file, title, panels in (
+            (
+                "accuracy_f1",
+                "Accuracy and F1",
+                [("accuracy", "Accuracy"), ("f1", "F1 of the pain class")],
+            ),
+            ("precision_recall", "Precision and recall per class", per_class),
         ):
-            _bars(ax, p2, keys, metric, title)
-        _scenario_legend(fig, keys, names)
-        fig.suptitle(
-            f"Precision and recall per class, mean ± std over folds or runs{_title_note(note)}"
-        )
-        _save(fig, out / "precision_recall.png")
+            height = 4.2 if len(panels) == 2 else 7.5
+            fig, axes = plt.subplots(
+                len(panels) // 2, 2, figsize=(width, height), layout="constrained"
+            )
+            for ax, (metric, panel) in zip(axes.ravel(), panels):
+                _bars(ax, p2, keys, metric, panel)
+            _scenario_legend(fig, keys, names)
+            fig.suptitle(f"{title}, mean ± std over folds or runs{_title_note(note)}")
+            _save(fig, out / f"{file}.png")
 
 
 def _title_note(note: str) -> str:
@@ -1173,20 +1167,13 @@ def _plot_confusions(out, summary, names: _Names) -> bool:
             share = 100 * cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
             image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
             for (i, j), v in np.ndenumerate(cm):
-                ax.text(
-                    j,
-                    i,
-                    f"{int(v)}\n{share[i, j]:.0f} %",
-                    ha="center",
-                    va="center",
-                    fontsize=9,
-                    color="white" if share[i, j] > 60 else "black",
-                )
+                color = "white" if share[i, j] > 60 else "black"
+                text = f"{int(v)}\n{share[i, j]:.0f} %"
+                ax.text(j, i, text, ha="center", va="center", fontsize=9, color=color)
             ax.set_xticks([0, 1], ["no pain", "pain"])
             ax.set_yticks([0, 1], ["no pain", "pain"])
-            ax.set_xlabel("predicted class")
-            ax.set_ylabel("true class")
             scenario = names.scenario(r["data"], r["protocol"], r["protocol_label"])
+            ax.set(xlabel="predicted class", ylabel="true class")
             ax.set_title(f"{r['model']}\n{_wrap(scenario)}")
         for ax in axes[n:]:
             ax.axis("off")
@@ -1207,11 +1194,9 @@ def _plot_sweeps(out, sweeps, names: _Names):
             1, len(params), figsize=(5 * len(params), 4), squeeze=False, layout="constrained"
         )
         handles = []
-        i = 0
+        groups = sweeps.groupby(["model_name", "data", "protocol", "protocol_label"])
         for ax, param in zip(axes[0], params):
-            for (name, data, protocol, plabel), g in sweeps.groupby(
-                ["model_name", "data", "protocol", "protocol_label"]
-            ):
+            for (name, data, protocol, plabel), g in groups:
                 pts = [
                     (json.loads(s)[param], r)
                     for s, r in zip(g["sweep"], g.to_dict("records"))
@@ -1222,26 +1207,13 @@ def _plot_sweeps(out, sweeps, names: _Names):
                 pts.sort(key=lambda t: t[0])
                 xs = [p for p, _ in pts]
                 key = "pooled_f1" if pts[0][1]["aggregation"] == "pooled" else "f1"
-                color = f"C{i % 10}"
+                color = f"C{len(handles) % 10}"
                 ax.plot(xs, [100 * r.get(key, np.nan) for _, r in pts], "o-", color=color)
-                ax.plot(
-                    xs,
-                    [100 * r.get("pooled_accuracy", np.nan) for _, r in pts],
-                    "s--",
-                    color=color,
-                )
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color=color,
-                        label=f"{name}, {names.scenario(data, protocol, plabel)}",
-                    )
-                )
-                i += 1
-            ax.set_xlabel(param)
-            ax.set_ylabel("F1(pain) or accuracy (%)")
-            ax.set_ylim(0, 100)
+                accuracy = [100 * r.get("pooled_accuracy", np.nan) for _, r in pts]
+                ax.plot(xs, accuracy, "s--", color=color)
+                label = f"{name}, {names.scenario(data, protocol, plabel)}"
+                handles.append(Line2D([], [], color=color, label=label))
+            ax.set(xlabel=param, ylabel="F1(pain) or accuracy (%)", ylim=(0, 100))
             ax.set_title(f"Sweep of {param}")
         handles += [
             Line2D([], [], color="grey", marker="o", label="F1 of the pain class"),
@@ -1255,14 +1227,12 @@ def _plot_sweeps(out, sweeps, names: _Names):
 
 
 def _plot_accuracy_ci(out, acc, columns, models, names: _Names, baselines, chance, note):
+    """``accuracy_ci.png``: accuracy and its interval per model, a panel per scenario."""
     from matplotlib.lines import Line2D
 
     plt = _plt()
-    panels = []
-    for data, protocol, plabel in columns:
-        shown = [m for m in models if (data, plabel, m) in acc]
-        if shown:
-            panels.append((data, protocol, plabel, shown))
+    shown = {(d, p, pl): [m for m in models if (d, pl, m) in acc] for d, p, pl in columns}
+    panels = [(*key, models_shown) for key, models_shown in shown.items() if models_shown]
     heights = [len(shown) + 1.0 for *_, shown in panels]
     with _style():
         fig, axes = plt.subplots(
@@ -1283,20 +1253,18 @@ def _plot_accuracy_ci(out, acc, columns, models, names: _Names, baselines, chanc
             if (data, plabel) in chance:
                 ax.axvline(100 * chance[data, plabel], color="grey", lw=1, ls="--")
             ax.set_yticks(range(len(shown)), shown)
-            ax.set_ylim(len(shown) - 0.5, -0.5)
-            ax.set_ylabel("model")
+            ax.set(ylim=(len(shown) - 0.5, -0.5), ylabel="model")
             ax.set_title(names.scenario(data, protocol, plabel), loc="left")
             ax.grid(axis="x", alpha=0.3)
-        axes[-1, 0].set_xlim(0, 100)
-        axes[-1, 0].set_xlabel("accuracy (%)")
+        axes[-1, 0].set(xlim=(0, 100), xlabel="accuracy (%)")
         drawn = {m for *_, shown in panels for m in shown}
-        handles = []
-        if drawn - set(baselines):
-            handles.append(Line2D([], [], color="C0", marker="o", ls="none", label="network"))
-        if drawn & set(baselines):
-            handles.append(
-                Line2D([], [], color="C1", marker="o", ls="none", label="LBP+SVM baseline")
-            )
+        kinds = [("C0", "network", drawn - set(baselines))]
+        kinds += [("C1", "LBP+SVM baseline", drawn & set(baselines))]
+        handles = [
+            Line2D([], [], color=color, marker="o", ls="none", label=label)
+            for color, label, some in kinds
+            if some
+        ]
         handles += [
             Line2D([], [], color="black", lw=1, label="95 % interval (resampling subjects)"),
             Line2D([], [], color="grey", lw=1, ls="--", label="always the commoner class"),
