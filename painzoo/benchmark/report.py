@@ -108,8 +108,8 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
         if "synthetic" in part:
             row = {"data": row["data"], "synthetic": bool(part["synthetic"].iloc[0]), **row}
         ok = done[done["run_id"].isin(part["run_id"])]
-        row.update(units=len(part), finished=len(ok), failed=_count(part, "failed"))
-        row["flagged"] = _n_flagged(ok)
+        failed = _count(part, "failed")
+        row.update(units=len(part), finished=len(ok), failed=failed, flagged=_n_flagged(ok))
         if len(ok):
             pooled = [pooled_metrics(r.to_dict("records")) for _, r in ok.groupby("repeat")]
             avg = mean_std(pooled)
