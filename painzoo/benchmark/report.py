@@ -1149,6 +1149,7 @@ def _title_note(note: str) -> str:
 
 
 def _plot_confusions(out, summary, names: _Names) -> bool:
+    """``confusion.png``: one pooled confusion matrix per summary row; whether it was drawn."""
     plt = _plt()
     rows = summary[summary.get("finished", 0) > 0] if "finished" in summary else summary
     if rows.empty or "tp" not in rows:
@@ -1185,6 +1186,7 @@ def _plot_confusions(out, summary, names: _Names) -> bool:
 
 
 def _plot_sweeps(out, sweeps, names: _Names):
+    """``sweeps.png``: F1 and pooled accuracy against each swept hyper-parameter."""
     from matplotlib.lines import Line2D
 
     plt = _plt()
@@ -1197,14 +1199,12 @@ def _plot_sweeps(out, sweeps, names: _Names):
         groups = sweeps.groupby(["model_name", "data", "protocol", "protocol_label"])
         for ax, param in zip(axes[0], params):
             for (name, data, protocol, plabel), g in groups:
-                pts = [
-                    (json.loads(s)[param], r)
-                    for s, r in zip(g["sweep"], g.to_dict("records"))
-                    if list(json.loads(s)) == [param]
-                ]
+                swept = [(json.loads(s), r) for s, r in zip(g["sweep"], g.to_dict("records"))]
+                pts = sorted(
+                    ((v[param], r) for v, r in swept if list(v) == [param]), key=lambda t: t[0]
+                )
                 if not pts:
                     continue
-                pts.sort(key=lambda t: t[0])
                 xs = [p for p, _ in pts]
                 key = "pooled_f1" if pts[0][1]["aggregation"] == "pooled" else "f1"
                 color = f"C{len(handles) % 10}"

@@ -182,11 +182,9 @@ def _age(path) -> float:
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     except PermissionError:  # another user's live process
         return True
-    except OSError:
+    except OSError:  # no such process (ProcessLookupError), or no pid at all
         return False
     return True
 
