@@ -1,22 +1,13 @@
 """Tables and plots of a run: ``results.csv``, ``summary.csv``, ``report.md``, PNGs.
 
-``report.md`` opens with what a reader needs first: whether the data are
-synthetic, what was compared on what data, the headline accuracies with 95 %
-intervals and the sentences they support, and a short guide to reading the
-rest. The paper layouts follow:
-
-- leave-one-subject-out (P1 Table 3): F1 / accuracy per held-out subject,
-  then the pooled F1 / accuracy over all folds;
-- the three P2 scenarios: accuracy, F1, precision and recall per model, one
-  table per scenario (mean ± std over the runs, P2 Fig. 4 and 5);
-- sweeps (P1 Fig. 5): F1 and accuracy against the swept hyper-parameter.
-
-Run bookkeeping (units finished, reused, failed, flagged) comes last. Every
-table holds one unit, named in its caption: metrics are in % throughout (F1
-and ROC AUC too). Every data name carries ``(synthetic)`` where the config
-renders the data with painzoo's generator (``summary.csv`` has a
-``synthetic`` column); figures carry axis labels, legends outside the
-plotted area, colour bars on maps, and a caption in the report.
+``report.md`` opens with whether the data are synthetic, what was compared on
+what data and the headline accuracies with 95 % intervals, then a guide to
+reading it, the paper layouts (leave-one-subject-out per held-out subject and
+pooled, P1 Table 3; the three P2 scenarios as mean ± std, P2 Fig. 4 and 5;
+sweeps, P1 Fig. 5) and the run's bookkeeping last. Metrics are in % (F1 and
+ROC AUC too), every table and figure has a numbered caption, and data rendered
+by painzoo's generator are marked ``(synthetic)`` (``summary.csv`` has a
+``synthetic`` column).
 """
 
 from __future__ import annotations
@@ -49,8 +40,7 @@ __all__ = ["collect_results", "data_origin", "summarize", "summary_lines", "writ
 def collect_results(out, units) -> pd.DataFrame:
     """One row per planned :class:`~painzoo.benchmark.units.Unit`, from its
     ``metrics.json`` or ``error.json``; ``unit_id`` is the unit's content hash,
-    ``synthetic`` whether any part of the unit's data is rendered by
-    painzoo's generator (:func:`data_origin`)."""
+    ``synthetic`` whether any part of its data is synthetic (:func:`data_origin`)."""
     rows = []
     for unit in units:
         folder = Path(out) / "runs" / unit.run_id
@@ -73,13 +63,11 @@ def collect_results(out, units) -> pd.DataFrame:
         if (folder / "metrics.json").is_file():
             m = json.loads((folder / "metrics.json").read_text())
             seconds = m.pop("seconds", {})
+            # model_kwargs / model_aids: JSON text, one cell of results.csv
             row.update(
-                {
-                    # model_kwargs / model_aids: JSON text, one cell of results.csv
-                    k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
-                    for k, v in m.items()
-                    if k not in ("run_id", "unit_id")
-                }
+                (k, json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+                for k, v in m.items()
+                if k not in ("run_id", "unit_id")
             )
             row.update({f"seconds_{k}": v for k, v in seconds.items()})
         elif (folder / "error.json").is_file():
@@ -120,10 +108,8 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
         if "synthetic" in part:
             row = {"data": row["data"], "synthetic": bool(part["synthetic"].iloc[0]), **row}
         ok = done[done["run_id"].isin(part["run_id"])]
-        row.update(
-            units=len(part), finished=len(ok), failed=int((part["status"] == "failed").sum())
-        )
-        row["flagged"] = _n_flagged(ok)
+        failed = _count(part, "failed")
+        row.update(units=len(part), finished=len(ok), failed=failed, flagged=_n_flagged(ok))
         if len(ok):
             pooled = [pooled_metrics(r.to_dict("records")) for _, r in ok.groupby("repeat")]
             avg = mean_std(pooled)
@@ -139,6 +125,10 @@ def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
             row["seconds"] = float(ok[secs].sum().sum()) if secs else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _count(results: pd.DataFrame, status: str) -> int:
+    return int((results["status"] == status).sum()) if "status" in results else 0
 
 
 # -- names a reader understands -------------------------------------------------------
@@ -176,36 +166,22 @@ def data_origin(data: dict | None, spec, _seen=()) -> str | None:
     return _REAL
 
 
-def _entry_words(data: dict, spec, seen=()) -> list[str]:
-    """Entry names, synthetic presets and loader names a data entry is built from."""
-    if isinstance(spec, str):
-        if spec in seen or spec not in data:
-            return [spec]
-        return [spec, *_entry_words(data, data[spec], (*seen, spec))]
-    if not isinstance(spec, dict):
-        return []
-    words = [str(spec[k]) for k in ("synthetic", "loader") if k in spec]
-    for part in spec.get("concat") or []:
-        words += _entry_words(data, part, seen)
-    return words
+def _parts(data: dict, spec, seen=()):
+    """``spec`` and, depth first, every entry name and mapping it is built from."""
+    yield spec
+    if isinstance(spec, str) and spec in data and spec not in seen:
+        yield from _parts(data, data[spec], (*seen, spec))
+    elif isinstance(spec, dict):
+        for part in spec.get("concat") or []:
+            yield from _parts(data, part, seen)
 
 
 def _presets(data: dict, names) -> list[str]:
     """The synthetic presets the named data entries render, in order."""
     found = []
-
-    def walk(spec, seen):
-        if isinstance(spec, str):
-            if spec in data and spec not in seen:
-                walk(data[spec], (*seen, spec))
-        elif isinstance(spec, dict):
-            if "synthetic" in spec and spec["synthetic"] not in found:
-                found.append(str(spec["synthetic"]))
-            for part in spec.get("concat") or []:
-                walk(part, seen)
-
-    for name in names:
-        walk(name, ())
+    for spec in (s for name in names for s in _parts(data, name)):
+        if isinstance(spec, dict) and "synthetic" in spec and spec["synthetic"] not in found:
+            found.append(str(spec["synthetic"]))
     return found
 
 
@@ -234,8 +210,14 @@ class _Names:
         origin = self.origin(name)
         return str(name) if origin == _REAL else f"{name} ({origin})"
 
-    def _noun(self, name) -> str:
-        words = _entry_words(self.data, name) if self.data else [str(name)]
+    def noun(self, name) -> str:
+        """``rat`` for data built from rat entries, presets or loaders, else ``subject``."""
+        words = []
+        for s in _parts(self.data, name):
+            if isinstance(s, dict):
+                words += [str(s[k]) for k in ("synthetic", "loader") if k in s]
+            elif isinstance(s, str):
+                words.append(s)
         return "rat" if any(w.lower().startswith("rat") for w in words) else "subject"
 
     def protocol(self, data, protocol, label) -> str:
@@ -243,7 +225,7 @@ class _Names:
         label = str(label)
         k = label[len(protocol) :] if label.startswith(str(protocol)) else ""
         if protocol == "loso":
-            return f"leave-one-{self._noun(data)}-out"
+            return f"leave-one-{self.noun(data)}-out"
         if protocol in ("image_kfold", "subject_kfold") and k.isdigit():
             return f"{protocol.split('_')[0]} {k}-fold"
         if protocol == "cross_dataset":
@@ -277,8 +259,7 @@ class _Numbering:
     """Running numbers of the report's tables and figures."""
 
     def __init__(self):
-        self.tables = 0
-        self.figures = 0
+        self.tables = self.figures = 0
 
     def table(self) -> int:
         self.tables += 1
@@ -295,10 +276,8 @@ MAX_COLUMNS = 8
 
 
 def _md_table(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, r in frame.iterrows():
-        lines.append("| " + " | ".join(str(v) for v in r.tolist()) + " |")
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|---" * frame.shape[1] + "|"]
+    lines += ["| " + " | ".join(str(v) for v in r.tolist()) + " |" for _, r in frame.iterrows()]
     return "\n".join(lines)
 
 
@@ -318,13 +297,13 @@ def _tables(frame: pd.DataFrame, caption: str, number: _Numbering, keep: int = 1
             f"**Table {number.table()}{part}.** {caption}",
             "",
             _md_table(frame[head + chunk]),
+            "",
         ]
-        lines.append("")
     return lines
 
 
-def _figure(lines: list[str], number: _Numbering, file: str, alt: str, caption: str) -> None:
-    lines += [f"![{alt}]({file})", "", f"*Figure {number.figure()}.* {caption}", ""]
+def _figure(number: _Numbering, file: str, alt: str, caption: str) -> list[str]:
+    return [f"![{alt}]({file})", "", f"*Figure {number.figure()}.* {caption}", ""]
 
 
 def _is_nan(v) -> bool:
@@ -335,87 +314,63 @@ def _pct(v, digits=1) -> str:
     return "–" if _is_nan(v) else f"{100 * v:.{digits}f}"
 
 
+def _mark(row) -> str:
+    """`` ⚠`` after the numbers of a model with a collapsed or not learning unit."""
+    return _FLAG_MARK * bool(row.get("flagged"))
+
+
 def _pm(row, key) -> str:
     v, s = row.get(key), row.get(f"{key}_std")
-    if _is_nan(v):
-        return "–"
-    return f"{100 * v:.1f} ± {100 * (s or 0):.1f}" + _FLAG_MARK * bool(row.get("flagged"))
+    return "–" if _is_nan(v) else f"{100 * v:.1f} ± {100 * (s or 0):.1f}{_mark(row)}"
 
 
-def _loso_tables(out, results, summary, data, names, number) -> list[str]:
+def _loso_tables(out, results, summary, data, names: _Names, number) -> list[str]:
+    """P1 Table 3: F1 / accuracy per held-out subject (first repeat), then pooled."""
     part = summary[(summary["data"] == data) & (summary["protocol"] == "loso")]
     done = results[
         (results["data"] == data) & (results["protocol"] == "loso") & (results["status"] == "ok")
     ]
     subjects = list(dict.fromkeys(done.sort_values("fold")["fold_name"]))
-    noun = names._noun(data)
     scenario = names.scenario(data, "loso", "loso")
     per_rows, pooled_rows = [], []
     for _, r in part.iterrows():
         runs = done[(done["model"] == r["model"]) & (done["repeat"] == done["repeat"].min())]
         preds = _predictions(out, runs["run_id"])
         per = per_subject_metrics(preds) if len(preds) else pd.DataFrame()
-        mark = _FLAG_MARK * bool(r.get("flagged"))
         row = {"method": r["model"]}
         for s in subjects:
             row[f"{s} F1(pain) / Acc"] = (
-                f"{_pct(per.loc[s, 'f1'])} / {_pct(per.loc[s, 'accuracy'])}{mark}"
+                f"{_pct(per.loc[s, 'f1'])} / {_pct(per.loc[s, 'accuracy'])}{_mark(r)}"
                 if s in per.index
                 else "–"
             )
         per_rows.append(row)
         finished = bool(r.get("finished"))
+        f1_acc = f"{_pct(r.get('pooled_f1'))} / {_pct(r.get('pooled_accuracy'))}{_mark(r)}"
+        ci = f"[{_pct(r.get('f1_ci_low'))}, {_pct(r.get('f1_ci_high'))}]"
         pooled_rows.append(
             {
                 "method": r["model"],
-                "pooled F1(pain) / Acc": (
-                    f"{_pct(r.get('pooled_f1'))} / {_pct(r.get('pooled_accuracy'))}{mark}"
-                    if finished
-                    else "–"
-                ),
+                "pooled F1(pain) / Acc": f1_acc if finished else "–",
                 "pooled macro F1": _pct(r.get("pooled_f1_macro")) if finished else "–",
                 "ROC AUC": _pct(r.get("auc", np.nan)),
-                "F1(pain) 95% CI (subjects)": (
-                    f"[{_pct(r['f1_ci_low'])}, {_pct(r['f1_ci_high'])}]"
-                    if pd.notna(r.get("f1_ci_low", np.nan))
-                    else "–"
-                ),
+                "F1(pain) 95% CI (subjects)": ci if pd.notna(r.get("f1_ci_low", np.nan)) else "–",
             }
         )
     lines = []
     if subjects:
         lines += _tables(
             pd.DataFrame(per_rows),
-            f"{scenario}: F1 of the pain class / accuracy with each {noun} held out in turn "
-            "(first repeat). All values in %.",
+            f"{scenario}: F1 of the pain class / accuracy with each {names.noun(data)} held out "
+            "in turn (first repeat). All values in %.",
             number,
         )
-    lines += _tables(
+    return lines + _tables(
         pd.DataFrame(pooled_rows),
         f"{scenario}: pooled over all folds (confusion counts summed, P1). All values in % "
         "(ROC AUC × 100 as well); the interval resamples subjects.",
         number,
     )
-    return lines
-
-
-_P2_ACCURACY = [("accuracy", "accuracy"), ("f1", "F1(pain)"), ("f1_macro", "macro F1")]
-_P2_PER_CLASS = [
-    ("precision_no_pain", "P(no pain)"),
-    ("recall_no_pain", "R(no pain)"),
-    ("precision_pain", "P(pain)"),
-    ("recall_pain", "R(pain)"),
-]
-
-
-def _scenario_table(part, columns, caption: str, number: _Numbering) -> list[str]:
-    """One scenario's table: a row per model, ``columns`` as mean ± std in %."""
-    rows = []
-    for _, r in part.iterrows():
-        row = {"model": r["model"]}
-        row.update({title: _pm(r, key) for key, title in columns})
-        rows.append(row)
-    return _tables(pd.DataFrame(rows), caption, number)
 
 
 def write_report(
@@ -423,10 +378,9 @@ def write_report(
 ) -> Path:
     """Write ``OUT/report.md`` and its PNG plots; return the report's path.
 
-    The report reads top to bottom: title and a first line that says whether
-    the data are synthetic; what was compared on what data; the summary
-    (:func:`summary_lines`); how to read the report; the paper-layout
-    tables and figures; flagged and failed units; run bookkeeping.
+    Sections in order: title and data origin, what was compared, the summary
+    (:func:`summary_lines`), how to read the report, the paper layouts, model
+    aids, flagged and failed units, run bookkeeping.
     """
     out = Path(out)
     config = config or {}
@@ -436,23 +390,19 @@ def write_report(
     synthetic = names.any_synthetic(data_names)
     title = f"# painzoo benchmark `{config.get('name', '')}`"
     title += {"all": " on synthetic data", "some": " on partly synthetic data"}.get(synthetic, "")
-    lines = [title, ""]
-    lines += _origin_lines(names, data_names, synthetic)
+    lines = [title, "", *_origin_lines(names, data_names, synthetic)]
     lines += _compared_lines(results, names)
-    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
-    if len(results) and n_ok < len(results):
+    if len(results) and _count(results, "ok") < len(results):
         lines += [f"**Incomplete run**: {_progress_text(results, interrupted)}", ""]
     lines += summary_lines(out, results, summary, names=names, number=number)
     lines += _reading_lines(summary, names)
     if not summary.empty:
         lines += _detail_lines(out, results, summary, names, number)
-    lines += aid_lines(results)
-    lines += flagged_lines(results)
+    lines += aid_lines(results) + flagged_lines(results)
     failed = results[results["status"] == "failed"] if "status" in results else results[:0]
     if len(failed):
         lines += ["## Failed units", ""]
-        lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()]
-        lines.append("")
+        lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()] + [""]
     lines += _bookkeeping_lines(results, interrupted)
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     return out / "report.md"
@@ -465,51 +415,41 @@ def _origin_lines(names: _Names, data_names: list, synthetic: str | None) -> lis
     shown = [f"`{n}`" for n in data_names if names.origin(n) != _REAL]
     presets = _presets(names.data, data_names)
     after = [_PRESET_NAMES[p] for p in presets if p in _PRESET_NAMES]
-    shaped = (
-        f" (presets {', '.join(presets)}, shaped after the {_and(after)} datasets)"
-        if after
-        else ""
-    )
-    meaning = (
-        "The numbers show how the methods and protocols behave on faces whose pain the "
-        "generator knows exactly; they are not findings about real pain, real animals or "
-        "real people, and not the papers' results."
-    )
+    shaped = f" (presets {', '.join(presets)}, shaped after the {_and(after)} datasets)"
+    shaped = shaped if after else ""
     if synthetic == "all":
-        text = (
+        return [
             f"**Synthetic data.** Every dataset in this report ({', '.join(shown)}) was "
             f"rendered by painzoo's face generator{shaped}: no real face is in it, and the "
-            f"labels are the generator's own. {meaning}"
-        )
-    else:
-        real = [f"`{n}`" for n in data_names if names.origin(n) == _REAL]
-        text = (
-            f"**Partly synthetic data.** {_and(shown)} {'is' if len(shown) == 1 else 'are'} "
-            f"rendered, wholly or in part, by painzoo's face generator{shaped} and marked "
-            f"*(synthetic)* wherever {'it appears' if len(shown) == 1 else 'they appear'}. "
-            f"Their numbers are not findings about real pain. {_and(real)} "
-            f"{'is' if len(real) == 1 else 'are'} the data as configured."
-        )
-    return [text, ""]
+            "labels are the generator's own. The numbers show how the methods and protocols "
+            "behave on faces whose pain the generator knows exactly; they are not findings "
+            "about real pain, real animals or real people, and not the papers' results.",
+            "",
+        ]
+    real = [f"`{n}`" for n in data_names if names.origin(n) == _REAL]
+    one = len(shown) == 1
+    return [
+        f"**Partly synthetic data.** {_and(shown)} {'is' if one else 'are'} rendered, "
+        f"wholly or in part, by painzoo's face generator{shaped} and marked *(synthetic)* "
+        f"wherever {'it appears' if one else 'they appear'}. Their numbers are not findings "
+        f"about real pain. {_and(real)} {'is' if len(real) == 1 else 'are'} the data as "
+        "configured.",
+        "",
+    ]
 
 
-def _and(items: list[str]) -> str:
+def _and(items) -> str:
     items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def _compared_lines(results: pd.DataFrame, names: _Names) -> list[str]:
     """What was compared on what data (from the planned units, finished or not)."""
     if results.empty:
         return []
-    from painzoo.registry import model_kind
-
-    kinds = dict(zip(results["model"], results["model_name"]))
-    models = list(dict.fromkeys(results["model"]))
-    nets = [f"`{m}`" for m in models if model_kind(kinds.get(m, m)) != "sklearn"]
-    bases = [f"`{m}`" for m in models if model_kind(kinds.get(m, m)) == "sklearn"]
+    models, baselines = list(dict.fromkeys(results["model"])), _baselines(results)
+    nets = [f"`{m}`" for m in models if m not in baselines]
+    bases = [f"`{m}`" for m in models if m in baselines]
     who = []
     if nets:
         who.append(f"{_and(nets)} ({'network' if len(nets) == 1 else 'networks'})")
@@ -527,11 +467,23 @@ def _compared_lines(results: pd.DataFrame, names: _Names) -> list[str]:
 
 
 def _progress_text(results: pd.DataFrame, interrupted: bool) -> str:
-    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
-    n_fail = int((results["status"] == "failed").sum()) if "status" in results else 0
-    return f"{n_ok} of {len(results)} units finished, {n_fail} failed" + (
+    done = f"{_count(results, 'ok')} of {len(results)} units finished"
+    return f"{done}, {_count(results, 'failed')} failed" + (
         " — **interrupted**: rerun the same command to finish." if interrupted else "."
     )
+
+
+#: How each protocol splits the data, in plain words (in the guide's order).
+_PROTOCOL_WORDS = {
+    "loso": "*leave-one-subject-out* (or leave-one-rat-out) trains on every subject but one "
+    "and tests on the one left out, each in turn",
+    "subject_kfold": "*subject K-fold* splits the subjects into K groups; no subject is on "
+    "both sides",
+    "image_kfold": "*image K-fold* splits the images at random, so the same subject is on "
+    "both sides: it partly measures recognising known faces and tends to score higher (the "
+    "gap is *subject leakage*)",
+    "cross_dataset": "*cross-dataset A → B* trains on dataset A and tests on dataset B",
+}
 
 
 def _reading_lines(summary: pd.DataFrame, names: _Names) -> list[str]:
@@ -547,24 +499,7 @@ def _reading_lines(summary: pd.DataFrame, names: _Names) -> list[str]:
         "pain score than a random no-pain one. `summary.csv` holds the same metrics as "
         "fractions between 0 and 1.",
     ]
-    words = []
-    if "loso" in protocols:
-        words.append(
-            "*leave-one-subject-out* (or leave-one-rat-out) trains on every subject but one "
-            "and tests on the one left out, each in turn"
-        )
-    if "subject_kfold" in protocols:
-        words.append(
-            "*subject K-fold* splits the subjects into K groups; no subject is on both sides"
-        )
-    if "image_kfold" in protocols:
-        words.append(
-            "*image K-fold* splits the images at random, so the same subject is on both "
-            "sides: it partly measures recognising known faces and tends to score higher "
-            "(the gap is *subject leakage*)"
-        )
-    if "cross_dataset" in protocols:
-        words.append("*cross-dataset A → B* trains on dataset A and tests on dataset B")
+    words = [text for protocol, text in _PROTOCOL_WORDS.items() if protocol in protocols]
     if words:
         lines.append(f"- **Protocols**: {'; '.join(words)}.")
     lines += [
@@ -590,101 +525,18 @@ def _detail_lines(out, results, summary, names: _Names, number: _Numbering) -> l
     lines = ["## Detailed results (paper layouts)", ""]
     sweeps = summary[summary["sweep"] != "{}"]
     plain = summary[summary["sweep"] == "{}"] if len(sweeps) else summary
-    # P1 layout
     for data in dict.fromkeys(plain[plain["protocol"] == "loso"]["data"]):
         loro = names.protocol(data, "loso", "loso")
         lines += [f"### {names.data_label(data)}: {loro} (P1 Table 3 layout)", ""]
         lines += _loso_tables(out, results, plain, data, names, number)
-    # P2 layout
     p2 = plain[plain["protocol"] != "loso"]
     if len(p2):
-        keys = list(dict.fromkeys(zip(p2["data"], p2["protocol"], p2["protocol_label"])))
-        lines += ["### The three scenarios (P2 layout)", ""]
-        for heading, columns, what in (
-            (
-                "Accuracy and F1 (mean ± std over runs)",
-                _P2_ACCURACY,
-                "*F1(pain)*: the F1 of the pain class; *macro F1*: the mean of the pain and "
-                "no-pain F1 (P2 does not say which it reports).",
-            ),
-            (
-                "Precision and recall per class",
-                _P2_PER_CLASS,
-                "*P* / *R*: precision / recall of the class named.",
-            ),
-        ):
-            lines += [f"#### {heading}", "", what, ""]
-            for data, protocol, label in keys:
-                part = p2[(p2["data"] == data) & (p2["protocol_label"] == label)]
-                n = int(part["units"].max()) if "units" in part else 0
-                runs = (
-                    f"{n} training run{'s' * (n != 1)}"
-                    if protocol == "cross_dataset"
-                    else (f"{n} fold{'s' * (n != 1)}")
-                )
-                lines += _scenario_table(
-                    part,
-                    columns,
-                    f"{names.scenario(data, protocol, label)}, "
-                    f"{_SCENARIO.get(protocol, protocol)}: mean ± std over {runs}. "
-                    "All values in %.",
-                    number,
-                )
-        leak = _leakage_lines(p2, names)
-        if leak:
-            lines += ["#### Subject leakage (mean over folds)", "", *leak, ""]
-        note = _synthetic_note(names, p2["data"])
-        _plot_bars(out, p2, keys, names, note)
-        _figure(
-            lines,
-            number,
-            "accuracy_f1.png",
-            "accuracy and F1 per model and scenario",
-            "Accuracy and F1 of the pain class per model (bars: mean over folds or runs; "
-            f"whiskers: ± 1 std), one bar per scenario{note}.",
-        )
-        _figure(
-            lines,
-            number,
-            "precision_recall.png",
-            "precision and recall per class, model and scenario",
-            "Precision and recall of each class per model (mean ± 1 std over folds or runs), "
-            f"one bar per scenario{note}.",
-        )
+        lines += _p2_lines(out, p2, names, number)
     if len(sweeps):
-        lines += ["### Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
-        rows = [
-            {
-                "scenario": names.scenario(r["data"], r["protocol"], r["protocol_label"]),
-                "model": r["model"],
-                "pooled F1(pain)": _pct(r.get("pooled_f1")),
-                "pooled macro F1": _pct(r.get("pooled_f1_macro")),
-                "pooled accuracy": _pct(r.get("pooled_accuracy")),
-                "mean F1(pain)": _pct(r.get("f1")),
-                "mean macro F1": _pct(r.get("f1_macro")),
-                "mean accuracy": _pct(r.get("accuracy")),
-            }
-            for _, r in sweeps.iterrows()
-        ]
-        lines += _tables(
-            pd.DataFrame(rows),
-            "Sweeps: pooled over folds (P1) and mean over folds (P2). All values in %.",
-            number,
-            keep=2,
-        )
-        _plot_sweeps(out, sweeps, names)
-        _figure(
-            lines,
-            number,
-            "sweeps.png",
-            "F1 and accuracy against the swept hyper-parameter",
-            "F1 of the pain class (circles) and pooled accuracy (squares) against the swept "
-            f"hyper-parameter{_synthetic_note(names, sweeps['data'])}.",
-        )
+        lines += _sweep_lines(out, sweeps, names, number)
     if _plot_confusions(out, summary, names):
         lines += ["### Confusion matrices", ""]
-        _figure(
-            lines,
+        lines += _figure(
             number,
             "confusion.png",
             "confusion matrices",
@@ -694,6 +546,110 @@ def _detail_lines(out, results, summary, names: _Names, number: _Numbering) -> l
             f"class{_synthetic_note(names, summary['data'])}.",
         )
     return lines
+
+
+#: P2's tables: heading, (summary column, title) pairs, what the titles mean.
+_P2_TABLES = (
+    (
+        "Accuracy and F1 (mean ± std over runs)",
+        [("accuracy", "accuracy"), ("f1", "F1(pain)"), ("f1_macro", "macro F1")],
+        "*F1(pain)*: the F1 of the pain class; *macro F1*: the mean of the pain and "
+        "no-pain F1 (P2 does not say which it reports).",
+    ),
+    (
+        "Precision and recall per class",
+        [
+            ("precision_no_pain", "P(no pain)"),
+            ("recall_no_pain", "R(no pain)"),
+            ("precision_pain", "P(pain)"),
+            ("recall_pain", "R(pain)"),
+        ],
+        "*P* / *R*: precision / recall of the class named.",
+    ),
+)
+_SCENARIO = {
+    "image_kfold": "P2 scenario 1, subjects on both sides",
+    "subject_kfold": "P2 scenario 2",
+    "cross_dataset": "P2 scenario 3",
+}
+
+
+def _p2_lines(out, p2, names: _Names, number: _Numbering) -> list[str]:
+    """P2's scenarios: a table of mean ± std per scenario, the leakage gap, two figures."""
+    keys = list(dict.fromkeys(zip(p2["data"], p2["protocol"], p2["protocol_label"])))
+    lines = ["### The three scenarios (P2 layout)", ""]
+    for heading, columns, what in _P2_TABLES:
+        lines += [f"#### {heading}", "", what, ""]
+        for data, protocol, label in keys:
+            part = p2[(p2["data"] == data) & (p2["protocol_label"] == label)]
+            n = int(part["units"].max()) if "units" in part else 0
+            runs = "training run" if protocol == "cross_dataset" else "fold"
+            rows = [
+                {"model": r["model"], **{title: _pm(r, key) for key, title in columns}}
+                for _, r in part.iterrows()
+            ]
+            caption = (
+                f"{names.scenario(data, protocol, label)}, {_SCENARIO.get(protocol, protocol)}: "
+                f"mean ± std over {n} {runs}{'s' * (n != 1)}. All values in %."
+            )
+            lines += _tables(pd.DataFrame(rows), caption, number)
+    leak = _leakage_lines(p2, names)
+    if leak:
+        lines += ["#### Subject leakage (mean over folds)", "", *leak, ""]
+    note = _synthetic_note(names, p2["data"])
+    _plot_bars(out, p2, keys, names, note)
+    lines += _figure(
+        number,
+        "accuracy_f1.png",
+        "accuracy and F1 per model and scenario",
+        "Accuracy and F1 of the pain class per model (bars: mean over folds or runs; "
+        f"whiskers: ± 1 std), one bar per scenario{note}.",
+    )
+    return lines + _figure(
+        number,
+        "precision_recall.png",
+        "precision and recall per class, model and scenario",
+        "Precision and recall of each class per model (mean ± 1 std over folds or runs), "
+        f"one bar per scenario{note}.",
+    )
+
+
+#: The sweep table's columns: summary column and title.
+_SWEEP_COLUMNS = [
+    ("pooled_f1", "pooled F1(pain)"),
+    ("pooled_f1_macro", "pooled macro F1"),
+    ("pooled_accuracy", "pooled accuracy"),
+    ("f1", "mean F1(pain)"),
+    ("f1_macro", "mean macro F1"),
+    ("accuracy", "mean accuracy"),
+]
+
+
+def _sweep_lines(out, sweeps, names: _Names, number: _Numbering) -> list[str]:
+    """P1 Fig. 5: the swept models' F1 and accuracy, as a table and ``sweeps.png``."""
+    rows = [
+        {
+            "scenario": names.scenario(r["data"], r["protocol"], r["protocol_label"]),
+            "model": r["model"],
+            **{title: _pct(r.get(key)) for key, title in _SWEEP_COLUMNS},
+        }
+        for _, r in sweeps.iterrows()
+    ]
+    lines = ["### Hyper-parameter sweeps (P1 Fig. 5 layout)", ""]
+    lines += _tables(
+        pd.DataFrame(rows),
+        "Sweeps: pooled over folds (P1) and mean over folds (P2). All values in %.",
+        number,
+        keep=2,
+    )
+    _plot_sweeps(out, sweeps, names)
+    return lines + _figure(
+        number,
+        "sweeps.png",
+        "F1 and accuracy against the swept hyper-parameter",
+        "F1 of the pain class (circles) and pooled accuracy (squares) against the swept "
+        f"hyper-parameter{_synthetic_note(names, sweeps['data'])}.",
+    )
 
 
 def _synthetic_note(names: _Names, data) -> str:
@@ -706,37 +662,25 @@ def _bookkeeping_lines(results: pd.DataFrame, interrupted: bool) -> list[str]:
     if results.empty:
         return [*lines, "No unit was planned.", ""]
     lines.append(f"- {_progress_text(results, interrupted)}")
-    n_ok = int((results["status"] == "ok").sum()) if "status" in results else 0
     if "reused" in results:
         n_reused = int(results["reused"].sum())
         lines.append(
             f"- {n_reused} unit(s) reused from an earlier run into this folder (identical "
             "identity hash, `unit_id` in `results.csv`); "
-            f"{max(n_ok - n_reused, 0)} trained now."
+            f"{max(_count(results, 'ok') - n_reused, 0)} trained now."
         )
-    lines += [
+    return lines + [
         "- Files: `results.csv` (one row per unit), `summary.csv` (one row per data × "
         "protocol × model; metrics as fractions between 0 and 1; `synthetic` says whether "
         "the row's data are synthetic), `config.json` (the config run), and "
         "`runs/<run_id>/` (each unit's metrics and predictions).",
         "",
     ]
-    return lines
-
-
-_SCENARIO = {
-    "image_kfold": "P2 scenario 1, subjects on both sides",
-    "subject_kfold": "P2 scenario 2",
-    "cross_dataset": "P2 scenario 3",
-}
 
 
 def aid_lines(results: pd.DataFrame) -> list[str]:
-    """The report section naming the model aids each network was built with (empty if none).
-
-    Reads the ``model_aids`` column of ``results.csv`` (JSON per unit, what
-    the recipe added to the model's arguments).
-    """
+    """The report section naming the model aids (``model_aids`` of ``results.csv``) each
+    network was built with; empty if none."""
     if "model_aids" not in results or "status" not in results:
         return []
     used: dict[str, list[str]] = {}
@@ -749,15 +693,15 @@ def aid_lines(results: pd.DataFrame) -> list[str]:
     used = {model: texts for model, texts in used.items() if texts}
     if not used:
         return []
-    lines = [
+    return [
         "## Model aids",
         "",
         "Networks the recipe built with painzoo's aids for training from random weights "
         "(`model_aids`; the other networks are as published):",
         "",
+        *[f"- `{model}`: {', '.join(texts)}" for model, texts in used.items()],
+        "",
     ]
-    lines += [f"- `{model}`: {', '.join(texts)}" for model, texts in used.items()]
-    return [*lines, ""]
 
 
 _FLAG_MARK = " ⚠"
@@ -782,7 +726,7 @@ def flagged_lines(results: pd.DataFrame) -> list[str]:
         return []
     from painzoo.evaluation.metrics import FLAG_ADVICE
 
-    lines = [
+    return [
         "## ⚠ Collapsed or not learning",
         "",
         f"{len(flagged)} unit(s) predicted one class for every test image (`collapsed`) or "
@@ -790,50 +734,43 @@ def flagged_lines(results: pd.DataFrame) -> list[str]:
         "hardly better than answering one class (`not_learning`); their numbers say little "
         f"about the network. To try: {FLAG_ADVICE}.",
         "",
+        *[f"- `{r['run_id']}`: {r['flag']}{_curve_note(r)}" for _, r in flagged.iterrows()],
+        "",
     ]
-    lines += [f"- `{r['run_id']}`: {r['flag']}{_curve_note(r)}" for _, r in flagged.iterrows()]
-    return [*lines, ""]
 
 
 def _curve_note(row) -> str:
     """`` (training loss A → B, training accuracy C %)`` from what the unit recorded."""
 
     def number(key):
-        value = row.get(key)
         try:
-            value = float(value)
+            value = float(row.get(key))
         except (TypeError, ValueError):
             return None
         return value if np.isfinite(value) else None
 
-    parts = []
-    first, last = number("loss_first"), number("loss_last")
-    if first is not None and last is not None:
-        parts.append(f"training loss {first:.3f} → {last:.3f}")
-    fit = number("train_accuracy")
-    if fit is not None:
-        parts.append(f"training accuracy {100 * fit:.1f} %")
+    first, last, fit = number("loss_first"), number("loss_last"), number("train_accuracy")
+    parts = [f"training loss {first:.3f} → {last:.3f}"] if None not in (first, last) else []
+    parts += [f"training accuracy {100 * fit:.1f} %"] if fit is not None else []
     return f" ({', '.join(parts)})" if parts else ""
 
 
 def _leakage_lines(p2, names: _Names) -> list[str]:
+    """Image- minus subject-level K-fold accuracy (means over folds) per model and data."""
     lines = []
     for data, grp in p2.groupby("data", sort=False):
         img = grp[grp["protocol"] == "image_kfold"].set_index("model")
         sub = grp[grp["protocol"] == "subject_kfold"].set_index("model")
-        for m in img.index.intersection(sub.index):
-            if "accuracy" not in grp or _is_nan(img.loc[m, "accuracy"]):
+        for m in img.index.intersection(sub.index) if "accuracy" in grp else []:
+            a, b = img.loc[m, "accuracy"], sub.loc[m, "accuracy"]
+            if _is_nan(a) or _is_nan(b):
                 continue
-            if _is_nan(sub.loc[m, "accuracy"]):
-                continue
-            gap = img.loc[m, "accuracy"] - sub.loc[m, "accuracy"]
-            a = names.protocol(data, "image_kfold", img.loc[m, "protocol_label"])
-            b = names.protocol(data, "subject_kfold", sub.loc[m, "protocol_label"])
+            la = names.protocol(data, "image_kfold", img.loc[m, "protocol_label"])
+            lb = names.protocol(data, "subject_kfold", sub.loc[m, "protocol_label"])
             lines.append(
-                f"- `{m}` on `{names.data_label(data)}`: image-level ({a}) "
-                f"{100 * img.loc[m, 'accuracy']:.1f} % vs subject-level ({b}) "
-                f"{100 * sub.loc[m, 'accuracy']:.1f} % accuracy (gap {100 * gap:+.1f} points; "
-                "a positive gap is what identity leaking across the split buys)."
+                f"- `{m}` on `{names.data_label(data)}`: image-level ({la}) {100 * a:.1f} % vs "
+                f"subject-level ({lb}) {100 * b:.1f} % accuracy (gap {100 * (a - b):+.1f} "
+                "points; a positive gap is what identity leaking across the split buys)."
             )
     return lines
 
@@ -856,17 +793,16 @@ def _first_repeat_predictions(out, results, data, plabel, model) -> pd.DataFrame
 
 
 def _paired_bootstrap(frames: list[pd.DataFrame], n_boot=_N_BOOT, seed=0):
-    """Accuracy of each prediction table and of their difference (first − second).
+    """Accuracy of one prediction table, or the accuracy difference of two (first − second).
 
     The tables predict the same rows (matched on ``row``); each replicate
-    draws subjects with replacement. Returns ``(values, (low, high))`` for
-    one table, or the difference and its 95 % interval for two.
+    draws subjects with replacement. Returns ``(value, (low, high))``, the
+    95 % interval ``nan`` with fewer than two subjects.
     """
     key = ["row", "subject", "y_true"]
     merged = frames[0][key + ["y_pred"]].rename(columns={"y_pred": "a"})
     if len(frames) == 2:
-        other = frames[1][key + ["y_pred"]].rename(columns={"y_pred": "b"})
-        merged = merged.merge(other, on=key)
+        merged = merged.merge(frames[1][key + ["y_pred"]].rename(columns={"y_pred": "b"}), on=key)
     correct = (merged["a"] == merged["y_true"]).astype(float)
     if len(frames) == 2:
         correct = correct - (merged["b"] == merged["y_true"]).astype(float)
@@ -877,31 +813,27 @@ def _paired_bootstrap(frames: list[pd.DataFrame], n_boot=_N_BOOT, seed=0):
     if len(sums) < 2:
         return value, (float("nan"), float("nan"))
     pick = np.random.default_rng(seed).integers(0, len(sums), (n_boot, len(sums)))
-    reps = sums[pick].sum(1) / counts[pick].sum(1)
-    low, high = np.quantile(reps, [0.025, 0.975])
+    low, high = np.quantile(sums[pick].sum(1) / counts[pick].sum(1), [0.025, 0.975])
     return value, (float(low), float(high))
 
 
 def _ci(value, interval, points=False) -> str:
+    """``value [low, high]`` in %, signed for a difference in ``points``."""
     if value is None or np.isnan(value):
         return "–"
-    low, high = interval
-    sign = "+" if points else ""
-    if np.isnan(low):
-        return f"{100 * value:{sign}.1f}"
-    return f"{100 * value:{sign}.1f} [{100 * low:{sign}.1f}, {100 * high:{sign}.1f}]"
+    (low, high), fmt = interval, "+.1f" if points else ".1f"
+    text = f"{100 * value:{fmt}}"
+    return text if np.isnan(low) else f"{text} [{100 * low:{fmt}}, {100 * high:{fmt}}]"
 
 
 def _verdict(name_a, name_b, diff, interval) -> str:
     low, high = interval
     if np.isnan(low):
         return f"{name_a} − {name_b}: {100 * diff:+.1f} points (too few subjects for an interval)."
-    text = f"{name_a} − {name_b}: {_ci(diff, interval, points=True)} points"
-    if low > 0:
-        return text + f" — the interval excludes 0: {name_a} is more accurate here."
-    if high < 0:
-        return text + f" — the interval excludes 0: {name_b} is more accurate here."
-    return text + " — the interval includes 0: no difference can be claimed at this size."
+    text = f"{name_a} − {name_b}: {_ci(diff, interval, points=True)} points — the interval "
+    if low > 0 or high < 0:
+        return text + f"excludes 0: {name_a if low > 0 else name_b} is more accurate here."
+    return text + "includes 0: no difference can be claimed at this size."
 
 
 def summary_lines(
@@ -934,84 +866,96 @@ def summary_lines(
     Returns:
         Markdown lines (empty when no unit finished).
     """
-    from painzoo.benchmark.attention_report import (
-        attention_summary,
-        collect_attention,
-        plot_attention,
-    )
-    from painzoo.registry import model_kind
-
     out = Path(out)
     names = names or _Names(None, results)
     number = number or _Numbering()
     if summary.empty or "finished" not in summary or not (summary["finished"] > 0).any():
         return []
     plain = summary[(summary["sweep"] == "{}") & (summary["finished"] > 0)]
-    lines = ["## Summary", ""]
-    # 1. accuracy under subject-level protocols
     subj = plain[plain["protocol"].isin(_SUBJECT_LEVEL)]
     columns = list(dict.fromkeys(zip(subj["data"], subj["protocol"], subj["protocol_label"])))
-    preds, acc = {}, {}
+    preds = {}
     for data, _, plabel in columns:
         for model in subj[(subj["data"] == data) & (subj["protocol_label"] == plabel)]["model"]:
             p = _first_repeat_predictions(out, results, data, plabel, model)
             if len(p):
                 preds[data, plabel, model] = p
-                acc[data, plabel, model] = _paired_bootstrap([p])
+    return [
+        "## Summary",
+        "",
+        *_accuracy_lines(out, plain, columns, preds, names, number),
+        *_paired_leakage_lines(out, results, plain, names),
+        *_p1_lines(plain, preds, names),
+        *_attention_lines(out, results, names, number),
+    ]
+
+
+def _baselines(frame: pd.DataFrame) -> set:
+    """The model labels in ``frame`` that are scikit-learn baselines (LBP+SVM)."""
+    from painzoo.registry import model_kind
+
+    kinds = dict(zip(frame["model"], frame["model_name"]))
+    return {m for m, name in kinds.items() if model_kind(name) == "sklearn"}
+
+
+def _accuracy_lines(out, plain, columns, preds, names: _Names, number: _Numbering) -> list[str]:
+    """Accuracy [95 % interval] per model and subject-level scenario, the best network
+    against the best baseline, and ``accuracy_ci.png``."""
+    acc = {key: _paired_bootstrap([p]) for key, p in preds.items()}
+    if not acc:
+        return []
     flagged = {
         (r["data"], r["protocol_label"], r["model"])
         for _, r in plain.iterrows()
         if r.get("flagged", 0) and not _is_nan(r.get("flagged"))
     }
-    kinds = dict(zip(plain["model"], plain["model_name"]))
-    if acc:
-        models = list(dict.fromkeys(m for (_, _, m) in acc))
-        table = {"model": models}
-        for data, protocol, plabel in columns:
-            table[names.scenario(data, protocol, plabel)] = [
-                _ci(*acc[data, plabel, m]) + _FLAG_MARK * ((data, plabel, m) in flagged)
-                if (data, plabel, m) in acc
-                else "–"
-                for m in models
-            ]
-        lines += _tables(
-            pd.DataFrame(table),
-            "Accuracy under the subject-level protocols (no subject on both sides of a "
-            "split), pooled over folds: value [95 % interval, resampling subjects]. All "
-            "values in %.",
-            number,
-        )
-        for data, protocol, plabel in columns:
-            here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
-            nets = {m: v for m, v in here.items() if model_kind(kinds.get(m, m)) != "sklearn"}
-            bases = {m: v for m, v in here.items() if model_kind(kinds.get(m, m)) == "sklearn"}
-            if nets and bases:
-                best = max(nets, key=lambda m: nets[m][0])
-                base = max(bases, key=lambda m: bases[m][0])
-                diff, ci = _paired_bootstrap(
-                    [preds[data, plabel, best], preds[data, plabel, base]]
-                )
-                lines.append(
-                    f"- {names.scenario(data, protocol, plabel)}, best network vs best "
-                    "baseline: " + _verdict(f"`{best}`", f"`{base}`", diff, ci)
-                )
-        lines.append("")
-        chance = {}
-        for (data, plabel, _), p in preds.items():
-            chance.setdefault((data, plabel), chance_accuracy(p["y_true"]))
-        baselines = {m for m in models if model_kind(kinds.get(m, m)) == "sklearn"}
-        note = _synthetic_note(names, [d for d, _, _ in columns])
-        _plot_accuracy_ci(out, acc, columns, models, names, baselines, chance, note)
-        _figure(
-            lines,
-            number,
-            "accuracy_ci.png",
-            "accuracy with 95 % intervals per model and protocol",
-            "Accuracy (%) of each model under the subject-level protocols: dot = pooled over "
-            "the folds, bar = 95 % interval resampling subjects; dashed line = the accuracy "
-            f"of always answering the test set's commoner class{note}.",
-        )
-    # 2. subject leakage
+    models = list(dict.fromkeys(m for (_, _, m) in acc))
+    table = {"model": models}
+    for data, protocol, plabel in columns:
+        table[names.scenario(data, protocol, plabel)] = [
+            _ci(*acc[data, plabel, m]) + _FLAG_MARK * ((data, plabel, m) in flagged)
+            if (data, plabel, m) in acc
+            else "–"
+            for m in models
+        ]
+    lines = _tables(
+        pd.DataFrame(table),
+        "Accuracy under the subject-level protocols (no subject on both sides of a "
+        "split), pooled over folds: value [95 % interval, resampling subjects]. All "
+        "values in %.",
+        number,
+    )
+    baselines = _baselines(plain) & set(models)
+    for data, protocol, plabel in columns:
+        here = {m: v for (d, p, m), v in acc.items() if (d, p) == (data, plabel)}
+        nets = [m for m in here if m not in baselines]
+        bases = [m for m in here if m in baselines]
+        if nets and bases:
+            best = max(nets, key=lambda m: here[m][0])
+            base = max(bases, key=lambda m: here[m][0])
+            diff, ci = _paired_bootstrap([preds[data, plabel, best], preds[data, plabel, base]])
+            lines.append(
+                f"- {names.scenario(data, protocol, plabel)}, best network vs best "
+                "baseline: " + _verdict(f"`{best}`", f"`{base}`", diff, ci)
+            )
+    lines.append("")
+    chance = {}
+    for (data, plabel, _), p in preds.items():
+        chance.setdefault((data, plabel), chance_accuracy(p["y_true"]))
+    note = _synthetic_note(names, [d for d, _, _ in columns])
+    _plot_accuracy_ci(out, acc, columns, models, names, baselines, chance, note)
+    return lines + _figure(
+        number,
+        "accuracy_ci.png",
+        "accuracy with 95 % intervals per model and protocol",
+        "Accuracy (%) of each model under the subject-level protocols: dot = pooled over "
+        "the folds, bar = 95 % interval resampling subjects; dashed line = the accuracy "
+        f"of always answering the test set's commoner class{note}.",
+    )
+
+
+def _paired_leakage_lines(out, results, plain, names: _Names) -> list[str]:
+    """Image- minus subject-level accuracy on the same images, paired, per model and data."""
     leak = []
     for data in dict.fromkeys(plain["data"]):
         grp = plain[plain["data"] == data]
@@ -1022,34 +966,40 @@ def summary_lines(
         for model in [m for m in img["model"] if m in set(sub["model"])]:
             a = _first_repeat_predictions(out, results, data, img["protocol_label"].iloc[0], model)
             b = _first_repeat_predictions(out, results, data, sub["protocol_label"].iloc[0], model)
-            if len(a) and len(b):
-                gap, ci = _paired_bootstrap([a, b])
-                ai, bi = _paired_bootstrap([a])[0], _paired_bootstrap([b])[0]
-                where = (
-                    "image-level K-fold flatters the model (identity leaks across the split)"
-                    if ci[0] > 0
-                    else "no leakage gap can be claimed at this size"
-                    if not ci[1] < 0
-                    else "image-level K-fold scores lower here"
-                )
-                labels = [
-                    names.protocol(data, x["protocol"].iloc[0], x["protocol_label"].iloc[0])
-                    for x in (img, sub)
-                ]
-                leak.append(
-                    f"- `{model}` on `{names.data_label(data)}`: image-level ({labels[0]}) "
-                    f"{100 * ai:.1f} % vs subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
-                    f"{_ci(gap, ci, points=True)} points — {where}."
-                )
-    if leak:
-        lines += [
-            "**Subject leakage**: image-level minus subject-level accuracy on the same images "
-            "(paired, resampling subjects):",
-            "",
-            *leak,
-            "",
-        ]
-    # 3. P1's comparison under leave-one-subject-out
+            if not (len(a) and len(b)):
+                continue
+            gap, ci = _paired_bootstrap([a, b])
+            ai, bi = _paired_bootstrap([a])[0], _paired_bootstrap([b])[0]
+            where = (
+                "image-level K-fold flatters the model (identity leaks across the split)"
+                if ci[0] > 0
+                else "no leakage gap can be claimed at this size"
+                if not ci[1] < 0
+                else "image-level K-fold scores lower here"
+            )
+            labels = [
+                names.protocol(data, x["protocol"].iloc[0], x["protocol_label"].iloc[0])
+                for x in (img, sub)
+            ]
+            leak.append(
+                f"- `{model}` on `{names.data_label(data)}`: image-level ({labels[0]}) "
+                f"{100 * ai:.1f} % vs subject-level ({labels[1]}) {100 * bi:.1f} %, gap "
+                f"{_ci(gap, ci, points=True)} points — {where}."
+            )
+    if not leak:
+        return []
+    return [
+        "**Subject leakage**: image-level minus subject-level accuracy on the same images "
+        "(paired, resampling subjects):",
+        "",
+        *leak,
+        "",
+    ]
+
+
+def _p1_lines(plain, preds, names: _Names) -> list[str]:
+    """P1's comparison under leave-one-subject-out: PainSeeker against its ablation and
+    ResNet-18, paired accuracy differences."""
     p1 = []
     loso = plain[plain["protocol"] == "loso"]
     for data in dict.fromkeys(loso["data"]):
@@ -1066,53 +1016,63 @@ def summary_lines(
                         f"- {names.scenario(data, 'loso', 'loso')}: "
                         + _verdict(f"`{ps}`", f"`{by_name[other]}`", diff, ci)
                     )
-    if p1:
-        lines += [
-            "**P1's comparison** (leave-one-subject-out, accuracy difference in points):",
-            "",
-            *p1,
-            "",
-        ]
-    # 4. where PainSeeker looks
+    if not p1:
+        return []
+    return [
+        "**P1's comparison** (leave-one-subject-out, accuracy difference in points):",
+        "",
+        *p1,
+        "",
+    ]
+
+
+def _attention_lines(out, results, names: _Names, number: _Numbering) -> list[str]:
+    """Where PainSeeker looks: β on the AU regions against chance, and ``attention.png``."""
+    from painzoo.benchmark.attention_report import (
+        attention_summary,
+        collect_attention,
+        plot_attention,
+    )
+
     records = collect_attention(out, results)
     att = attention_summary(records)
-    if len(att):
-        rows = [
-            {
-                "model": r["model"],
-                "scenario": names.scenario(r["data"], _protocol_of(r["protocol"]), r["protocol"]),
-                "class": r["class"].replace("_", " "),
-                "images": r["images"],
-                "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, "
-                f"{100 * r['share_high']:.1f}]",
-                "chance (area)": f"{100 * r['chance']:.1f}",
-            }
-            for _, r in att.iterrows()
-        ]
-        lines += _tables(
-            pd.DataFrame(rows),
-            "Where PainSeeker looks: the share of its attention mass β (P1 Eq. 2) on the "
-            "action-unit regions the generator drew, against the share of the image those "
-            "regions cover (what a uniform β would get); 95 % interval resampling subjects. "
-            "All values in % (`images` counts test images).",
-            number,
-        )
-        # One figure per model: its leave-one-subject-out units where there are any.
-        shown = [r for r in records if r["protocol_label"] == "loso"] or records
-        if plot_attention(shown, out / "attention.png", names=names):
-            _figure(
-                lines,
-                number,
-                "attention.png",
-                "mean attention over the mean test face",
-                "Where PainSeeker looks (synthetic faces): left, the mean test face with the "
-                "action-unit regions outlined (white: where they lie in at least half the "
-                "images); middle and right, the mean attention β of each cell of PainSeeker's "
-                "grid over that face, for no-pain and pain images (leave-one-subject-out "
-                "units where the run has them). The colour bar and the numbers give β in % "
-                "of the map; a uniform β would give every cell the same share.",
-            )
-    return lines
+    if not len(att):
+        return []
+    rows = [
+        {
+            "model": r["model"],
+            "scenario": names.scenario(r["data"], _protocol_of(r["protocol"]), r["protocol"]),
+            "class": r["class"].replace("_", " "),
+            "images": r["images"],
+            "β on AU regions": f"{100 * r['share']:.1f} [{100 * r['share_low']:.1f}, "
+            f"{100 * r['share_high']:.1f}]",
+            "chance (area)": f"{100 * r['chance']:.1f}",
+        }
+        for _, r in att.iterrows()
+    ]
+    lines = _tables(
+        pd.DataFrame(rows),
+        "Where PainSeeker looks: the share of its attention mass β (P1 Eq. 2) on the "
+        "action-unit regions the generator drew, against the share of the image those "
+        "regions cover (what a uniform β would get); 95 % interval resampling subjects. "
+        "All values in % (`images` counts test images).",
+        number,
+    )
+    # One figure per model: its leave-one-subject-out units where there are any.
+    shown = [r for r in records if r["protocol_label"] == "loso"] or records
+    if not plot_attention(shown, out / "attention.png", names=names):
+        return lines
+    return lines + _figure(
+        number,
+        "attention.png",
+        "mean attention over the mean test face",
+        "Where PainSeeker looks (synthetic faces): left, the mean test face with the "
+        "action-unit regions outlined (white: where they lie in at least half the "
+        "images); middle and right, the mean attention β of each cell of PainSeeker's "
+        "grid over that face, for no-pain and pain images (leave-one-subject-out "
+        "units where the run has them). The colour bar and the numbers give β in % "
+        "of the map; a uniform β would give every cell the same share.",
+    )
 
 
 def _protocol_of(label: str) -> str:
@@ -1141,10 +1101,7 @@ def _bars(ax, part, keys, metric, title):
         ]
         ax.bar(x + i * width, vals, width, yerr=errs, color=f"C{i}", capsize=2)
     ax.set_xticks(x + width * (len(keys) - 1) / 2, models, rotation=20, ha="right")
-    ax.set_xlabel("model")
-    ax.set_ylabel(f"{title} (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
+    ax.set(xlabel="model", ylabel=f"{title} (%)", ylim=(0, 100), title=title)
 
 
 def _scenario_legend(fig, keys, names: _Names):
@@ -1158,35 +1115,32 @@ def _scenario_legend(fig, keys, names: _Names):
 
 
 def _plot_bars(out, p2, keys, names: _Names, note: str):
+    """``accuracy_f1.png`` and ``precision_recall.png``: a bar per model and scenario."""
     plt = _plt()
-    n_models = p2["model"].nunique()
+    width = max(8, 1.6 * p2["model"].nunique() + 5)
+    per_class = [
+        (f"{what}_{cls}", f"{what.capitalize()}, {cls.replace('_', ' ')}")
+        for what in ("precision", "recall")
+        for cls in ("no_pain", "pain")
+    ]
     with _style():
-        fig, axes = plt.subplots(
-            1, 2, figsize=(max(8, 1.6 * n_models + 5), 4.2), layout="constrained"
-        )
-        _bars(axes[0], p2, keys, "accuracy", "Accuracy")
-        _bars(axes[1], p2, keys, "f1", "F1 of the pain class")
-        _scenario_legend(fig, keys, names)
-        fig.suptitle(f"Accuracy and F1, mean ± std over folds or runs{_title_note(note)}")
-        _save(fig, out / "accuracy_f1.png")
-        fig, axes = plt.subplots(
-            2, 2, figsize=(max(8, 1.6 * n_models + 5), 7.5), layout="constrained"
-        )
-        for ax, (metric, title) in zip(
-            axes.ravel(),
-            [
-                ("precision_no_pain", "Precision, no pain"),
-                ("precision_pain", "Precision, pain"),
-                ("recall_no_pain", "Recall, no pain"),
-                ("recall_pain", "Recall, pain"),
-            ],
+        for file, title, panels in (
+            (
+                "accuracy_f1",
+                "Accuracy and F1",
+                [("accuracy", "Accuracy"), ("f1", "F1 of the pain class")],
+            ),
+            ("precision_recall", "Precision and recall per class", per_class),
         ):
-            _bars(ax, p2, keys, metric, title)
-        _scenario_legend(fig, keys, names)
-        fig.suptitle(
-            f"Precision and recall per class, mean ± std over folds or runs{_title_note(note)}"
-        )
-        _save(fig, out / "precision_recall.png")
+            height = 4.2 if len(panels) == 2 else 7.5
+            fig, axes = plt.subplots(
+                len(panels) // 2, 2, figsize=(width, height), layout="constrained"
+            )
+            for ax, (metric, panel) in zip(axes.ravel(), panels):
+                _bars(ax, p2, keys, metric, panel)
+            _scenario_legend(fig, keys, names)
+            fig.suptitle(f"{title}, mean ± std over folds or runs{_title_note(note)}")
+            _save(fig, out / f"{file}.png")
 
 
 def _title_note(note: str) -> str:
@@ -1195,6 +1149,7 @@ def _title_note(note: str) -> str:
 
 
 def _plot_confusions(out, summary, names: _Names) -> bool:
+    """``confusion.png``: one pooled confusion matrix per summary row; whether it was drawn."""
     plt = _plt()
     rows = summary[summary.get("finished", 0) > 0] if "finished" in summary else summary
     if rows.empty or "tp" not in rows:
@@ -1213,20 +1168,13 @@ def _plot_confusions(out, summary, names: _Names) -> bool:
             share = 100 * cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
             image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
             for (i, j), v in np.ndenumerate(cm):
-                ax.text(
-                    j,
-                    i,
-                    f"{int(v)}\n{share[i, j]:.0f} %",
-                    ha="center",
-                    va="center",
-                    fontsize=9,
-                    color="white" if share[i, j] > 60 else "black",
-                )
+                color = "white" if share[i, j] > 60 else "black"
+                text = f"{int(v)}\n{share[i, j]:.0f} %"
+                ax.text(j, i, text, ha="center", va="center", fontsize=9, color=color)
             ax.set_xticks([0, 1], ["no pain", "pain"])
             ax.set_yticks([0, 1], ["no pain", "pain"])
-            ax.set_xlabel("predicted class")
-            ax.set_ylabel("true class")
             scenario = names.scenario(r["data"], r["protocol"], r["protocol_label"])
+            ax.set(xlabel="predicted class", ylabel="true class")
             ax.set_title(f"{r['model']}\n{_wrap(scenario)}")
         for ax in axes[n:]:
             ax.axis("off")
@@ -1238,6 +1186,7 @@ def _plot_confusions(out, summary, names: _Names) -> bool:
 
 
 def _plot_sweeps(out, sweeps, names: _Names):
+    """``sweeps.png``: F1 and pooled accuracy against each swept hyper-parameter."""
     from matplotlib.lines import Line2D
 
     plt = _plt()
@@ -1247,41 +1196,24 @@ def _plot_sweeps(out, sweeps, names: _Names):
             1, len(params), figsize=(5 * len(params), 4), squeeze=False, layout="constrained"
         )
         handles = []
-        i = 0
+        groups = sweeps.groupby(["model_name", "data", "protocol", "protocol_label"])
         for ax, param in zip(axes[0], params):
-            for (name, data, protocol, plabel), g in sweeps.groupby(
-                ["model_name", "data", "protocol", "protocol_label"]
-            ):
-                pts = [
-                    (json.loads(s)[param], r)
-                    for s, r in zip(g["sweep"], g.to_dict("records"))
-                    if list(json.loads(s)) == [param]
-                ]
+            for (name, data, protocol, plabel), g in groups:
+                swept = [(json.loads(s), r) for s, r in zip(g["sweep"], g.to_dict("records"))]
+                pts = sorted(
+                    ((v[param], r) for v, r in swept if list(v) == [param]), key=lambda t: t[0]
+                )
                 if not pts:
                     continue
-                pts.sort(key=lambda t: t[0])
                 xs = [p for p, _ in pts]
                 key = "pooled_f1" if pts[0][1]["aggregation"] == "pooled" else "f1"
-                color = f"C{i % 10}"
+                color = f"C{len(handles) % 10}"
                 ax.plot(xs, [100 * r.get(key, np.nan) for _, r in pts], "o-", color=color)
-                ax.plot(
-                    xs,
-                    [100 * r.get("pooled_accuracy", np.nan) for _, r in pts],
-                    "s--",
-                    color=color,
-                )
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color=color,
-                        label=f"{name}, {names.scenario(data, protocol, plabel)}",
-                    )
-                )
-                i += 1
-            ax.set_xlabel(param)
-            ax.set_ylabel("F1(pain) or accuracy (%)")
-            ax.set_ylim(0, 100)
+                accuracy = [100 * r.get("pooled_accuracy", np.nan) for _, r in pts]
+                ax.plot(xs, accuracy, "s--", color=color)
+                label = f"{name}, {names.scenario(data, protocol, plabel)}"
+                handles.append(Line2D([], [], color=color, label=label))
+            ax.set(xlabel=param, ylabel="F1(pain) or accuracy (%)", ylim=(0, 100))
             ax.set_title(f"Sweep of {param}")
         handles += [
             Line2D([], [], color="grey", marker="o", label="F1 of the pain class"),
@@ -1295,14 +1227,12 @@ def _plot_sweeps(out, sweeps, names: _Names):
 
 
 def _plot_accuracy_ci(out, acc, columns, models, names: _Names, baselines, chance, note):
+    """``accuracy_ci.png``: accuracy and its interval per model, a panel per scenario."""
     from matplotlib.lines import Line2D
 
     plt = _plt()
-    panels = []
-    for data, protocol, plabel in columns:
-        shown = [m for m in models if (data, plabel, m) in acc]
-        if shown:
-            panels.append((data, protocol, plabel, shown))
+    shown = {(d, p, pl): [m for m in models if (d, pl, m) in acc] for d, p, pl in columns}
+    panels = [(*key, models_shown) for key, models_shown in shown.items() if models_shown]
     heights = [len(shown) + 1.0 for *_, shown in panels]
     with _style():
         fig, axes = plt.subplots(
@@ -1323,20 +1253,18 @@ def _plot_accuracy_ci(out, acc, columns, models, names: _Names, baselines, chanc
             if (data, plabel) in chance:
                 ax.axvline(100 * chance[data, plabel], color="grey", lw=1, ls="--")
             ax.set_yticks(range(len(shown)), shown)
-            ax.set_ylim(len(shown) - 0.5, -0.5)
-            ax.set_ylabel("model")
+            ax.set(ylim=(len(shown) - 0.5, -0.5), ylabel="model")
             ax.set_title(names.scenario(data, protocol, plabel), loc="left")
             ax.grid(axis="x", alpha=0.3)
-        axes[-1, 0].set_xlim(0, 100)
-        axes[-1, 0].set_xlabel("accuracy (%)")
+        axes[-1, 0].set(xlim=(0, 100), xlabel="accuracy (%)")
         drawn = {m for *_, shown in panels for m in shown}
-        handles = []
-        if drawn - set(baselines):
-            handles.append(Line2D([], [], color="C0", marker="o", ls="none", label="network"))
-        if drawn & set(baselines):
-            handles.append(
-                Line2D([], [], color="C1", marker="o", ls="none", label="LBP+SVM baseline")
-            )
+        kinds = [("C0", "network", drawn - set(baselines))]
+        kinds += [("C1", "LBP+SVM baseline", drawn & set(baselines))]
+        handles = [
+            Line2D([], [], color=color, marker="o", ls="none", label=label)
+            for color, label, some in kinds
+            if some
+        ]
         handles += [
             Line2D([], [], color="black", lw=1, label="95 % interval (resampling subjects)"),
             Line2D([], [], color="grey", lw=1, ls="--", label="always the commoner class"),

@@ -9,11 +9,9 @@ system when units run on several machines) or any URI that
 A file is written to a temporary name and renamed where the file system
 renames atomically (local disks, NFS, HDFS), so a reader never sees half a
 file; object stores (S3, GCS, Azure) publish an object only when its upload
-completes, so there the file is written in place. Local files are created
-with mode ``0666`` minus the umask, as ``open()`` would create them.
-
-:class:`OutputLock` keeps two runs from writing one folder at once, and a
-write that fails because the folder is read-only or the disk is full raises
+completes, so there it is written in place. Local files get mode ``0666``
+minus the umask, as ``open()`` gives. :class:`OutputLock` keeps two runs from
+writing one folder at once; a write to a read-only or full folder raises
 :class:`OutputWriteError`, which names the folder and what to do.
 """
 
@@ -50,6 +48,16 @@ __all__ = [
 _RENAME_ATOMIC = ("local", "hdfs")
 
 
+#: What :func:`json_text` writes other types as.
+_JSON_TYPES = {
+    np.integer: int,
+    np.floating: float,
+    np.bool_: bool,
+    np.ndarray: np.ndarray.tolist,
+    Path: str,
+}
+
+
 def json_text(obj) -> str:
     """``obj`` as indented, key-sorted JSON text, as every run file is written.
 
@@ -61,16 +69,9 @@ def json_text(obj) -> str:
     """
 
     def default(o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.bool_):
-            return bool(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, Path):
-            return str(o)
+        for kind, plain in _JSON_TYPES.items():
+            if isinstance(o, kind):
+                return plain(o)
         if callable(getattr(o, "to_dict", None)):
             return o.to_dict()
         raise TypeError(f"not JSON serialisable: {type(o).__name__}")
@@ -181,13 +182,17 @@ def _age(path) -> float:
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     except PermissionError:  # another user's live process
         return True
-    except OSError:
+    except OSError:  # no such process (ProcessLookupError), or no pid at all
         return False
     return True
+
+
+def _write_new(path, info: dict) -> None:
+    """Write ``info`` as JSON to ``path``; raises ``FileExistsError`` if it exists."""
+    with open(path, "x", encoding="utf-8") as f:
+        json.dump(info, f)
 
 
 class OutputLock:
@@ -220,24 +225,19 @@ class OutputLock:
     def _create(self, info: dict) -> bool:
         """Create the lock file with ``info`` in one step; ``False`` if it exists."""
         tmp = self.folder / f".lock.{info['token']}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(info, f)
+        _write_new(tmp, info)
         try:
             os.link(tmp, self.path)  # fails if the lock exists: atomic create-with-content
-            return True
         except FileExistsError:
             return False
         except OSError:  # no hard links here (FAT, some network file systems)
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                _write_new(self.path, info)
             except FileExistsError:
                 return False
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(info, f)
-            return True
         finally:
             tmp.unlink(missing_ok=True)
+        return True
 
     def _read(self) -> dict | None:
         try:
@@ -379,22 +379,13 @@ class RunStorage:
     def write_text(self, rel: str, text: str) -> None:
         """Write ``text`` to ``rel`` (a ``/``-separated path under the folder), atomically
         where the file system renames atomically."""
-        data = text.encode("utf-8")
-        if self._fs is None:
-            atomic_write_bytes(Path(self._path(rel)), data)
-            return
-        path = self._path(rel)
-        parent = path.rsplit("/", 1)[0]
-        self._fs.create_dir(parent, recursive=True)
-        if self._fs.type_name not in _RENAME_ATOMIC:
-            with self._fs.open_output_stream(path) as f:
-                f.write(data)
-            return
-        name = path.rsplit("/", 1)[1]
+        data, path = text.encode("utf-8"), self._path(rel)
+        if self._fs is None or self._fs.type_name not in _RENAME_ATOMIC:
+            return self._put(path, data)
+        parent, name = path.rsplit("/", 1)
         tmp = f"{parent}/.{name}.{uuid.uuid4().hex}"
         try:
-            with self._fs.open_output_stream(tmp) as f:
-                f.write(data)
+            self._put(tmp, data)
             self._fs.move(tmp, path)
         except BaseException:
             if self._exists(tmp):
@@ -448,14 +439,15 @@ class RunStorage:
     def upload(self, src, rels) -> None:
         """Copy ``src/<rel>`` for every ``rel`` (text or binary) to the folder."""
         for rel in rels:
-            data = (Path(src) / rel).read_bytes()
-            if self._fs is None:
-                atomic_write_bytes(Path(self._path(rel)), data)
-                continue
-            path = self._path(rel)
-            self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-            with self._fs.open_output_stream(path) as f:
-                f.write(data)
+            self._put(self._path(rel), (Path(src) / rel).read_bytes())
+
+    def _put(self, path: str, data: bytes) -> None:
+        """Write ``data`` to ``path``: atomically on a local folder, in place through pyarrow."""
+        if self._fs is None:
+            return atomic_write_bytes(Path(path), data)
+        self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with self._fs.open_output_stream(path) as f:
+            f.write(data)
 
     def __repr__(self) -> str:
         return f"RunStorage({self.out!r})"

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from painzoo.benchmark import figures as figures_module
 from painzoo.benchmark import load_config, run
-from painzoo.benchmark import report as report_module
 from painzoo.benchmark.report import (
     MAX_COLUMNS,
     _tables,
@@ -102,7 +102,7 @@ def outcome(tmp_path_factory):
         }
     )
     figures = {}
-    real_save = report_module.save_figure
+    real_save = figures_module.save_figure
 
     def inspecting_save(fig, path, **kwargs):
         figures[path.name] = {
@@ -112,7 +112,7 @@ def outcome(tmp_path_factory):
         real_save(fig, path, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report_module, "save_figure", inspecting_save)
+        mp.setattr(figures_module, "save_figure", inspecting_save)
         result = run(config, progress=False, jobs=0)
     assert not result.failed, result.results.get("error")
     return out, (out / "report.md").read_text(encoding="utf-8"), figures
@@ -411,7 +411,7 @@ def test_the_attention_figure_draws_beta_over_the_mean_face_with_a_colour_bar(
         }
     ]
     seen = {}
-    real_save = report_module.save_figure
+    real_save = figures_module.save_figure
 
     def inspecting_save(fig, path, **kwargs):
         seen["problems"] = _figure_problems(fig)
@@ -420,7 +420,7 @@ def test_the_attention_figure_draws_beta_over_the_mean_face_with_a_colour_bar(
         seen["title"] = fig._suptitle.get_text()
         real_save(fig, path, **kwargs)
 
-    monkeypatch.setattr(report_module, "save_figure", inspecting_save)
+    monkeypatch.setattr(figures_module, "save_figure", inspecting_save)
     assert plot_attention(records, tmp_path / "a.png")
     assert not seen["problems"], seen["problems"]
     assert "synthetic" in seen["title"] and len(seen["colorbars"]) == 1
