@@ -207,38 +207,40 @@ def make_synthetic(
     )
     is_rat = preset == "ratspain"
     mask_names = rat.MASK_NAMES if is_rat else human.MASK_NAMES
-    n = sum(c[3] for c in cells)
-    images = np.empty((n, image_size, image_size, 3), np.uint8)
-    masks = {k: np.empty((n, image_size, image_size), bool) for k in mask_names}
-    rows, identities, i = [], {}, 0
-    for source, subject, level, count in cells:
+    jobs = [(source, subject, level) for source, subject, level, n in cells for _ in range(n)]
+    images = np.empty((len(jobs), image_size, image_size, 3), np.uint8)
+    masks = {k: np.empty((len(jobs), image_size, image_size), bool) for k in mask_names}
+    rows, identities = [], {}
+    for i, (source, subject, level) in enumerate(jobs):
         if subject not in identities:
             identities[subject] = _identity(is_rat, source, subject, seed)
-        for _ in range(count):
-            rng = np.random.default_rng([seed, i])
-            error = bool(rng.random() < rater_noise)
-            noise = None if noise_range is None else _noise_level(seed, i, *noise_range)
-            face = (identities[subject], level, error, pain_margin, max_yaw, noise)
-            if is_rat:
-                im, mk, kp, pose, scores = _draw_rat(rng, image_size, *face)
-            else:
-                im, mk, kp, pose, scores = _draw_human(rng, image_size, source, face_scale, *face)
-            row = {"image": "", "label": level_to_label(level), "subject": subject}
-            row.update(source=source, level=level, **scores)
-            row["yaw"], row["roll"] = round(pose["yaw"], 2), round(pose["roll"], 2)
-            for name in KEYPOINTS:
-                row[f"kp_{name}_x"] = round(float(kp[name][0]), 2)
-                row[f"kp_{name}_y"] = round(float(kp[name][1]), 2)
-            row["rater_error"] = error
-            rows.append(row)
-            images[i] = im
-            for k in mask_names:
-                masks[k][i] = mk[k]
-            i += 1
+        rng = np.random.default_rng([seed, i])
+        error = bool(rng.random() < rater_noise)
+        noise = None if noise_range is None else _noise_level(seed, i, *noise_range)
+        face = (identities[subject], level, error, pain_margin, max_yaw, noise)
+        if is_rat:
+            images[i], mk, kp, pose, aus = _draw_rat(rng, image_size, *face)
+        else:
+            images[i], mk, kp, pose, aus = _draw_human(rng, image_size, *face, source, face_scale)
+        rows.append(_row(source, subject, level, aus, pose, kp, error))
+        for k in mask_names:
+            masks[k][i] = mk[k]
     frame = pd.DataFrame(rows)
     if root is None:
         return Dataset(frame, images=images, masks=masks, name=preset)
     return _write(frame, images, masks, Path(root), preset)
+
+
+def _row(source, subject, level, scores, pose, kp, error) -> dict:
+    """One image's manifest row: label, subject, level, AU columns, pose, keypoints, rater error."""
+    row = {"image": "", "label": level_to_label(level), "subject": subject}
+    row.update(source=source, level=level, **scores)
+    row["yaw"], row["roll"] = round(pose["yaw"], 2), round(pose["roll"], 2)
+    for name in KEYPOINTS:
+        row[f"kp_{name}_x"] = round(float(kp[name][0]), 2)
+        row[f"kp_{name}_y"] = round(float(kp[name][1]), 2)
+    row["rater_error"] = error
+    return row
 
 
 def _check_options(image_size, max_yaw, pain_margin, face_scale, rater_noise, sensor_noise):
@@ -294,7 +296,7 @@ def _draw_rat(rng, size, ident, level, error, margin, max_yaw, noise):
     return im, mk, kp, pose, {f"au_{a}": int(v) for a, v in zip(rat.RAT_AUS, scores)}
 
 
-def _draw_human(rng, size, source, face_scale, ident, level, error, margin, max_yaw, noise):
+def _draw_human(rng, size, ident, level, error, margin, max_yaw, noise, source, face_scale):
     """One human image: ``(image, masks, keypoints, pose, AU and PSPI columns)``."""
     st = _SOURCE_STYLE[source]
     scores = shown = _sample_human_aus(rng, source, level, margin)
