@@ -232,12 +232,7 @@ def render_human(
             R.shade(skin, 0.9),
         )
         if aperture > 0.05:
-            almond = np.concatenate(
-                [
-                    np.stack([x, -hu * aperture / max(aperture, 1e-3)], 1),
-                    np.stack([x[::-1], hl[::-1] * min(1.0, aperture * 1.5)], 1),
-                ]
-            )
+            almond = R.band(x, -hu * aperture / max(aperture, 1e-3), hl * min(1.0, aperture * 1.5))
             almond[:, 1] = np.clip(almond[:, 1], -eh, eh)
             R.fill(img, view.surface(p3, n3, almond), (240, 236, 230))
             r = eh * 0.95 * min(1.0, 0.4 + aperture)
@@ -356,53 +351,13 @@ def render_human(
     lower_top = curve + gap * env * 1.2 + 0.12 * mouth_open * env
     lower_bot = lower_top + identity["lip_h"] * 1.3 * env + 0.01
     if gap > 0.005 or mouth_open > 0.02:
-        R.fill(
-            img,
-            view.surface(
-                mouth_c,
-                mn,
-                np.concatenate(
-                    [np.stack([xm, upper_bot], 1), np.stack([xm[::-1], lower_top[::-1]], 1)]
-                ),
-            ),
-            (60, 25, 30),
-        )
+        R.fill(img, view.surface(mouth_c, mn, R.band(xm, upper_bot, lower_top)), (60, 25, 30))
         if a10 > 0.1:
-            teeth = np.concatenate(
-                [
-                    np.stack([xm * 0.7, upper_bot * 0.95], 1),
-                    np.stack(
-                        [
-                            xm[::-1] * 0.7,
-                            upper_bot[::-1] + 0.4 * (lower_top[::-1] - upper_bot[::-1]),
-                        ],
-                        1,
-                    ),
-                ]
-            )
+            teeth = R.band(xm * 0.7, upper_bot * 0.95, upper_bot + 0.4 * (lower_top - upper_bot))
             R.fill(img, view.surface(mouth_c, mn, teeth), (235, 232, 220))
-    R.fill(
-        img,
-        view.surface(
-            mouth_c,
-            mn,
-            np.concatenate(
-                [np.stack([xm, upper_top], 1), np.stack([xm[::-1], upper_bot[::-1]], 1)]
-            ),
-        ),
-        identity["lip"],
-    )
-    R.fill(
-        img,
-        view.surface(
-            mouth_c,
-            mn,
-            np.concatenate(
-                [np.stack([xm, lower_top], 1), np.stack([xm[::-1], lower_bot[::-1]], 1)]
-            ),
-        ),
-        R.shade(identity["lip"], 1.08),
-    )
+    R.fill(img, view.surface(mouth_c, mn, R.band(xm, upper_top, upper_bot)), identity["lip"])
+    lower_lip = R.band(xm, lower_top, lower_bot)
+    R.fill(img, view.surface(mouth_c, mn, lower_lip), R.shade(identity["lip"], 1.08))
     corners = view.surface(mouth_c, mn, np.array([[-mw, curve[0]], [mw, curve[-1]]]))
 
     out = R.finish(

@@ -70,6 +70,11 @@ def arc(cx, cy, ax, ay, t0, t1, n=10, angle=0.0) -> np.ndarray:
     return np.stack([cx + c * x - s * y, cy + s * x + c * y], axis=1)
 
 
+def band(x, top, bottom) -> np.ndarray:
+    """Outline of the strip between two curves over ``x``: along ``top``, back along ``bottom``."""
+    return np.concatenate([np.stack([x, top], 1), np.stack([x[::-1], bottom[::-1]], 1)])
+
+
 def quad(p0, p1, p2, n: int = 8) -> np.ndarray:
     """Points of a quadratic Bézier curve through control points ``p0, p1, p2``."""
     basis = _QUAD.get(n)
