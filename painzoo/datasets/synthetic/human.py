@@ -115,13 +115,7 @@ def render_human(
     skin, hair = identity["skin"], identity["hair"]
     fw, fh = identity["face_w"], identity["face_h"]
     radii = (fw, 1.12 * fh, 0.95)
-    view = R.View(
-        size,
-        pose["yaw"],
-        pose["roll"],
-        pose["scale"] * size / 3.1,
-        (size * (0.5 + pose["dx"]), size * (0.45 + pose["dy"])),
-    )
+    view = R.View.of_pose(size, pose, 3.1, 0.45)
     bg = style.get("bg", _BG[identity["bg"]])
     img = R.background(
         rng, size, bg, style.get("clutter", int(rng.integers(2, 8))), _BG + _CLOTH[:3]

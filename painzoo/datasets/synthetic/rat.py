@@ -87,13 +87,7 @@ def render_rat(
     style = style or {}
     au_orb, au_ear, au_nose, au_wh = (float(np.clip(a, 0.0, 2.0)) for a in aus)
     fur, skin = identity["fur"], identity["skin"]
-    view = R.View(
-        size,
-        pose["yaw"],
-        pose["roll"],
-        pose["scale"] * size / 3.0,
-        (size * (0.5 + pose["dx"]), size * (0.47 + pose["dy"])),
-    )
+    view = R.View.of_pose(size, pose, 3.0, 0.47)
     palette = _BG_PALETTES[identity["bg"]]
     img = R.background(
         rng, size, palette[0], style.get("clutter", int(rng.integers(3, 9))), palette

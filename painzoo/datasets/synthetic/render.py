@@ -108,6 +108,16 @@ class View:
         yaw_m = np.array([[self.cy, 0.0], [0.0, 1.0], [self.sy, 0.0]])
         self._m3 = yaw_m @ self._plane
 
+    @classmethod
+    def of_pose(cls, size: int, pose: dict, head: float, center_y: float) -> View:
+        """The camera of a pose (``yaw``, ``roll``, ``scale``, ``dx``, ``dy``).
+
+        ``head`` is the image side in head units at scale 1, ``center_y`` the
+        head centre's height in image sides before the ``dy`` shift.
+        """
+        center = (size * (0.5 + pose["dx"]), size * (center_y + pose["dy"]))
+        return cls(size, pose["yaw"], pose["roll"], pose["scale"] * size / head, center)
+
     def project(self, p3: np.ndarray) -> np.ndarray:
         """Head-unit points ``[n, 3]`` → pixels ``[n, 2]``."""
         return np.asarray(p3, float).reshape(-1, 3) @ self._m3 + self.center
