@@ -232,7 +232,7 @@ def make_synthetic(
 
 
 def _row(source, subject, level, scores, pose, kp, error) -> dict:
-    """One image's manifest row: label, subject, level, AU columns, pose, keypoints, rater error."""
+    """One image's manifest row: label, subject, level, AUs, pose, keypoints, rater error."""
     row = {"image": "", "label": level_to_label(level), "subject": subject}
     row.update(source=source, level=level, **scores)
     row["yaw"], row["roll"] = round(pose["yaw"], 2), round(pose["roll"], 2)
