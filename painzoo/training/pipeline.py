@@ -144,23 +144,14 @@ def make_input(
     hw, test_resize = _input_size(image_size, input_spec, test_resize, batch_size)
     if stratify and not shuffle:
         raise ValueError("stratify orders the images of a shuffled pipeline; pass shuffle=True.")
-    if labels not in ("onehot", "sparse"):
-        raise ValueError(f"labels must be 'onehot' or 'sparse'; received {labels!r}.")
     y = dataset.labels
-    if y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(
-            f"Labels must lie in [0, {num_classes}); received values {sorted(set(y.tolist()))}. "
-            "Pass num_classes= for more classes."
-        )
+    encoded = _encoded_labels(y, labels, num_classes)
     budget = _thread_budget()
     aug = get_augmentation(augment, hw, seed=seed)
     load_size, crop_size = (aug.load_size if aug is not None else None) or hw, None
     if aug is None and test_resize is not None:
         # The crop happens at load time, so the cached images already have the input size.
         load_size, crop_size = resize_before_crop(hw, test_resize), hw
-    encoded = (
-        y.astype(np.int32) if labels == "sparse" else np.eye(num_classes, dtype=np.float32)[y]
-    )
     feed = _Feed(
         dataset, hw, load_size, crop_size, batch_size, aug, shuffle,
         StratifiedOrder(y, seed=seed) if stratify else None, seed, encoded, drop_remainder,
@@ -173,6 +164,18 @@ def make_input(
     if keras.backend.backend() == "tensorflow":
         return _tf_pipeline(feed)
     return _ArrayPipeline(feed)
+
+
+def _encoded_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
+    """The labels as int32 class ids (``"sparse"``) or float32 one-hot rows, checked."""
+    if labels not in ("onehot", "sparse"):
+        raise ValueError(f"labels must be 'onehot' or 'sparse'; received {labels!r}.")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(
+            f"Labels must lie in [0, {num_classes}); received values {sorted(set(y.tolist()))}. "
+            "Pass num_classes= for more classes."
+        )
+    return y.astype(np.int32) if labels == "sparse" else np.eye(num_classes, dtype=np.float32)[y]
 
 
 def _input_size(image_size, input_spec, test_resize, batch_size):
