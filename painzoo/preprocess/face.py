@@ -439,7 +439,7 @@ def crop_dataset(
 
 
 def _crop_one(item, name: str, cropper, folder: Path, strict: bool, report: dict):
-    """``(png, meta)`` of one image (pixels or a path) through the cache; ``(None, None)`` if unreadable."""
+    """``(png, meta)`` of one image (pixels or a path) via the cache; ``None``s if unreadable."""
     try:
         if isinstance(item, Path):
             digest = _hash_file(item)
@@ -556,16 +556,17 @@ def preprocess_folder(
     on_error: str = "error",
     progress: bool = False,
 ) -> Dataset:
-    """Crop the faces of a folder (or CSV manifest) into ``dst`` with a manifest: ``painzoo preprocess``.
+    """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
 
     Writes ``dst/images/…`` (PNG crops, mirroring the source's relative
     paths), ``dst/manifest.csv`` (every source column plus the box and
     keypoint columns, written atomically) and ``dst/preprocess.json``, the
     record of what was done (cropper settings, painzoo version, counts),
-    which loaders attach to the :class:`Dataset` (``.preprocessing``) and
-    ``painzoo predict`` applies to new images. Nothing is written when
-    ``dst`` is or lies inside the source folder, or an output would replace
-    an input file; the error says so before any work is done.
+    which loaders attach to the :class:`Dataset` (``.preprocessing``),
+    ``painzoo train`` copies into the model card and ``painzoo predict``
+    applies to new images. Nothing is written when ``dst`` is or lies
+    inside the source folder, or an output would replace an input file (the
+    source manifest or an image); the error says so before any work is done.
 
     Args:
         src: A folder read with :func:`~painzoo.datasets.load_folder` and
