@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.annotation.rgs import RGS_ACTION_UNITS
 from painzoo.datasets.io import cache_root, check_file_name, display_path, is_image_file
 from painzoo.datasets.labels import check_binary_labels, level_to_label
 from painzoo.datasets.manifest import Dataset, natural_key, read_preprocessing
@@ -55,9 +56,6 @@ DEFAULT_LABEL_NAMES: dict[str, int] = {
     "0": 0,
     "1": 1,
 }
-
-#: The four Rat Grimace Scale action units, in the order used by the RGS consensus.
-RGS_ACTION_UNITS = ("orbital", "ear", "nose", "whisker")
 
 _DEFAULT_SUBJECT_PATTERN = r"^(?P<subject>[A-Za-z]*\d+|[^_\-\s.]+)"
 
