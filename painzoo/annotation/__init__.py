@@ -86,6 +86,46 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
 
     if sheet_layout(frame.columns) is not None:  # a rating sheet of `painzoo frames`
         return sheet_agreement_report(frame, form=form, name=path)
+    raters = _rater_columns(frame, path)
+    try:
+        cells = rating_cells(frame, raters, name=path, what="rating")
+    except ValueError as err:
+        raise ValueError(
+            f"{err} A column without ratings is ignored when it is named id, image, target, "
+            "subject, file, filename, name, path or video, or when none of its cells is a number."
+        ) from None
+    table = pd.DataFrame(cells, columns=raters)
+    complete = table.notna().all(axis=1)
+    if complete.sum() < 2:
+        raise ValueError(
+            f"{path} has {int(complete.sum())} row(s) in which every rater gave a rating; the "
+            "ICC needs at least two."
+        )
+    ratings = table[complete].to_numpy(dtype=float)
+    result = icc(ratings, form=form)
+    if np.isfinite(result.value):
+        lines = [
+            f"ICC({result.form}) = {result.value:.3f}  "
+            f"{round(result.confidence * 100)}% CI [{result.ci_low:.3f}, {result.ci_high:.3f}]  "
+            f"({result.description})",
+            f"F({result.df1:g}, {result.df2:g}) = {result.f_value:.3f}, p = {result.p_value:.3g}",
+            f"Agreement: {result.band} (Fleiss: < 0.40 low, 0.40-0.75 fair/good, > 0.75 excellent)",
+        ]
+    else:
+        reason = undefined_reason(ratings, "the rater columns")
+        lines = [reason.replace("ICC undefined", f"ICC({result.form}) undefined") + "."]
+    lines.append(
+        f"{result.n_targets} targets x {result.n_raters} raters ({', '.join(map(str, raters))})"
+    )
+    if (~complete).any():
+        lines.append(f"Dropped {int((~complete).sum())} row(s) with a missing rating.")
+    return "\n".join(lines)
+
+
+def _rater_columns(frame, path: str) -> list:
+    """The columns holding ratings: not an id or index column, and some cell a number."""
+    import pandas as pd
+
     candidates = [
         c
         for c in frame.columns
@@ -98,39 +138,4 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
             f"{path} has {len(raters)} numeric rater column(s) ({raters}); the ICC needs one "
             "row per target and at least two numeric columns, one per rater."
         )
-    try:
-        cells = rating_cells(frame, raters, name=path, what="rating")
-    except ValueError as err:
-        raise ValueError(
-            f"{err} A column without ratings is ignored when it is named id, image, target, "
-            "subject, file, filename, name, path or video, or when none of its cells is a number."
-        ) from None
-    table = pd.DataFrame(cells, columns=raters)
-    complete = table.notna().all(axis=1)
-    dropped = int((~complete).sum())
-    if complete.sum() < 2:
-        raise ValueError(
-            f"{path} has {int(complete.sum())} row(s) in which every rater gave a rating; the "
-            "ICC needs at least two."
-        )
-    result = icc(table[complete].to_numpy(dtype=float), form=form)
-    if not np.isfinite(result.value):
-        reason = undefined_reason(table[complete].to_numpy(dtype=float), "the rater columns")
-        lines = [
-            reason.replace("ICC undefined", f"ICC({result.form}) undefined") + ".",
-            f"{result.n_targets} targets x {result.n_raters} raters ({', '.join(map(str, raters))})",
-        ]
-        if dropped:
-            lines.append(f"Dropped {dropped} row(s) with a missing rating.")
-        return "\n".join(lines)
-    lines = [
-        f"ICC({result.form}) = {result.value:.3f}  "
-        f"{round(result.confidence * 100)}% CI [{result.ci_low:.3f}, {result.ci_high:.3f}]  "
-        f"({result.description})",
-        f"F({result.df1:g}, {result.df2:g}) = {result.f_value:.3f}, p = {result.p_value:.3g}",
-        f"Agreement: {result.band} (Fleiss: < 0.40 low, 0.40-0.75 fair/good, > 0.75 excellent)",
-        f"{result.n_targets} targets x {result.n_raters} raters ({', '.join(map(str, raters))})",
-    ]
-    if dropped:
-        lines.append(f"Dropped {dropped} row(s) with a missing rating.")
-    return "\n".join(lines)
+    return raters

@@ -121,31 +121,21 @@ def rgs_consensus(
 ) -> RGSConsensus:
     """Labels from RGS rater scores with P1's two-stage scheme.
 
-    Stage 1: every image is scored by ``n1`` raters (five in P1) on each
-    action unit (orbital tightening, ear changes, nose/cheek flattening,
-    whisker change) with 0, 1, 2 or "uncertain" (NaN). An AU is
-    high-confidence when at least ``stage1_agree`` (4) raters gave the same
-    score; an uncertain score agrees with nobody.
+    Stage 1: ``n1`` raters (five in P1) score each action unit 0, 1, 2 or
+    uncertain (NaN); an AU is confident when at least ``stage1_agree`` of
+    them gave one score (an uncertain score agrees with nobody). Stage 2:
+    ``n2`` more raters (three in P1) score the other AUs; all ``n1 + n2``
+    scores are pooled and the AU is accepted when ``stage2_agree`` (5 of 8)
+    agree (stage-2 scores of AUs confident in stage 1 are ignored). An image
+    with at least ``min_aus`` confident AUs is labelled with the rounded
+    mean of their scores; the others stay unlabelled.
 
-    Stage 2: ``n2`` more raters (three in P1) score the low-confidence AUs.
-    All ``n1 + n2`` scores are pooled and the AU is accepted when at least
-    ``stage2_agree`` (5 of 8) are the same. Stage-2 scores of AUs already
-    confident in stage 1 are ignored, as P1 re-scored only the others.
-
-    Image label: with at least ``min_aus`` (3) confident AUs the label is
-    the rounded mean of their scores; otherwise the image stays unlabelled.
-
-    Ties and rounding (decisions P1 leaves open):
-
-    - A score is only agreed when no other score has as many votes. With
-      P1's thresholds (4 of 5, 5 of 8 — both more than half) a tie can never
-      reach the threshold; the rule matters only for custom thresholds.
-    - The mean of four AU scores can end in .5 (e.g. 0, 0, 1, 1). The
-      default ``rounding="half_up"`` rounds it up (0.5 → 1 moderate,
-      1.5 → 2 severe), the schoolbook rounding a grimace-scale paper most
-      likely means; ``"half_even"`` reproduces Python's/NumPy's banker's
-      rounding (0.5 → 0, 1.5 → 2). ``counts["half_rounded"]`` says how many
-      labels the choice affects. Means of three scores never end in .5.
+    Decisions P1 leaves open: a score is agreed only when no other score has
+    as many votes (P1's thresholds are majorities, so this only matters for
+    custom ones). A mean ending in .5 rounds up with ``"half_up"`` (0.5 → 1,
+    1.5 → 2) or to even with ``"half_even"`` (0.5 → 0, 1.5 → 2, NumPy's
+    rule); ``counts["half_rounded"]`` says how many labels the choice
+    affects. Means of three scores never end in .5.
 
     Args:
         stage1: Array ``[n_images, n1, n_aus]`` of 0/1/2, NaN = uncertain.
@@ -193,11 +183,9 @@ def rgs_consensus(
             f"stage1_agree must lie in [1, {n1}] (the number of stage-1 raters); "
             f"received {stage1_agree}."
         )
-
     counts1 = _score_counts(s1)
     consensus, first = _agreement(counts1, stage1_agree)
     stage = np.where(first, 1, 0).astype(np.int8)
-
     if stage2 is not None:
         s2 = _check_scores(stage2, "stage2", n_aus)
         if s2.shape[0] != n_images:
@@ -205,50 +193,46 @@ def rgs_consensus(
                 f"stage2 has {s2.shape[0]} images; stage1 has {n_images}. Both stages must "
                 "list the same images in the same order."
             )
-        pooled = counts1 + _score_counts(s2)
-        second_value, second = _agreement(pooled, stage2_agree)
+        second_value, second = _agreement(counts1 + _score_counts(s2), stage2_agree)
         second &= ~first
         consensus = np.where(second, second_value, consensus)
         stage[second] = 2
-
     confident = stage > 0
+    mean, labels, half = _image_labels(consensus, confident, min_aus, rounding)
+    counts = _outcome_counts(stage, labels, half, uncertain=int(np.isnan(s1).sum()))
+    return RGSConsensus(
+        consensus, confident, stage, mean, labels, counts, tuple(au_names), rounding
+    )
+
+
+def _outcome_counts(stage, labels, half, uncertain: int) -> dict:
+    """The ``counts`` of :func:`rgs_consensus`: images, AUs per stage, levels, .5 means."""
+    labelled = ~np.isnan(labels)
+    return {
+        "images": len(labels),
+        "labelled": int(labelled.sum()),
+        "unlabelled": int((~labelled).sum()),
+        **{f"au_stage{k}": int((stage == k).sum()) for k in (1, 2)},
+        "au_no_consensus": int((stage == 0).sum()),
+        "uncertain_scores": uncertain,
+        **{f"level_{k}": int((labels == k).sum()) for k in _SCORES},
+        "half_rounded": int(half.sum()),
+    }
+
+
+def _image_labels(consensus, confident, min_aus: int, rounding: str):
+    """Mean score, rounded label (NaN = unlabelled) and whether the mean ended in .5, per image."""
     n_conf = confident.sum(axis=1)
     total = np.where(confident, consensus, 0).sum(axis=1)
     enough = n_conf >= min_aus
+    n = np.maximum(n_conf, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(enough, total / np.maximum(n_conf, 1), np.nan)
+        mean = np.where(enough, total / n, np.nan)
     if rounding == "half_up":
         # Integer arithmetic: floor(sum / n + 1/2) without floating-point drift.
         rounded = (2 * total + n_conf) // np.maximum(2 * n_conf, 1)
     else:
-        rounded = np.round(total / np.maximum(n_conf, 1))
+        rounded = np.round(total / n)
     labels = np.where(enough, rounded, np.nan).astype(float)
-    half = (
-        enough
-        & ((2 * total) % np.maximum(n_conf, 1) == 0)
-        & ((2 * total // np.maximum(n_conf, 1)) % 2 == 1)
-    )
-
-    counts = {
-        "images": int(n_images),
-        "labelled": int(enough.sum()),
-        "unlabelled": int((~enough).sum()),
-        "au_stage1": int((stage == 1).sum()),
-        "au_stage2": int((stage == 2).sum()),
-        "au_no_consensus": int((stage == 0).sum()),
-        "uncertain_scores": int(np.isnan(s1).sum()),
-        "level_0": int((labels == 0).sum()),
-        "level_1": int((labels == 1).sum()),
-        "level_2": int((labels == 2).sum()),
-        "half_rounded": int(half.sum()),
-    }
-    return RGSConsensus(
-        consensus=consensus,
-        confident=confident,
-        stage=stage,
-        mean_score=mean,
-        labels=labels,
-        counts=counts,
-        au_names=tuple(au_names),
-        rounding=rounding,
-    )
+    half = enough & ((2 * total) % n == 0) & ((2 * total // n) % 2 == 1)
+    return mean, labels, half

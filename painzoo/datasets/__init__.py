@@ -1,10 +1,6 @@
 """Datasets: the manifest, loaders for the real datasets, and the synthetic generator."""
 
-from painzoo.datasets.manifest import REQUIRED_COLUMNS, Dataset, find_duplicates
-
-__all__ = ["Dataset", "REQUIRED_COLUMNS", "find_duplicates"]
-
-from painzoo.datasets.loaders import (  # noqa: E402
+from painzoo.datasets.loaders import (
     load_csv,
     load_delaware,
     load_folder,
@@ -13,17 +9,19 @@ from painzoo.datasets.loaders import (  # noqa: E402
     load_unbc,
     paindb,
 )
+from painzoo.datasets.manifest import REQUIRED_COLUMNS, Dataset, find_duplicates
+from painzoo.datasets.synthetic import make_synthetic
 
-__all__ += [
-    "load_csv",
-    "load_delaware",
+__all__ = [
+    "Dataset",
+    "REQUIRED_COLUMNS",
+    "find_duplicates",
     "load_folder",
-    "load_mintpain",
-    "load_ratspain",
+    "load_csv",
     "load_unbc",
+    "load_mintpain",
+    "load_delaware",
+    "load_ratspain",
     "paindb",
+    "make_synthetic",
 ]
-
-from painzoo.datasets.synthetic import make_synthetic  # noqa: E402
-
-__all__ += ["make_synthetic"]

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.annotation.rgs import RGS_ACTION_UNITS
 from painzoo.datasets.io import cache_root, check_file_name, display_path, is_image_file
 from painzoo.datasets.labels import check_binary_labels, level_to_label
 from painzoo.datasets.manifest import Dataset, natural_key, read_preprocessing
@@ -55,9 +56,6 @@ DEFAULT_LABEL_NAMES: dict[str, int] = {
     "0": 0,
     "1": 1,
 }
-
-#: The four Rat Grimace Scale action units, in the order used by the RGS consensus.
-RGS_ACTION_UNITS = ("orbital", "ear", "nose", "whisker")
 
 _DEFAULT_SUBJECT_PATTERN = r"^(?P<subject>[A-Za-z]*\d+|[^_\-\s.]+)"
 
@@ -119,8 +117,6 @@ def load_folder(
     mapping = {k.lower(): int(v) for k, v in DEFAULT_LABEL_NAMES.items()}
     mapping.update({str(k).lower(): int(v) for k, v in (label_names or {}).items()})
     name = name or root.name
-    rows: list[dict] = []
-    ignored: list[str] = []
     if looks_like_mintpain(root):
         # Its folders carry participant names: they must not become subject ids.
         raise ValueError(
@@ -129,7 +125,22 @@ def load_folder(
             "load_mintpain (or `painzoo preprocess SRC DST --layout mintpain`), which "
             "replaces them with Sub<NN>."
         )
+    rows = _folder_rows(root, layout, mapping, subject_pattern, name)
+    if not rows:
+        expected = "<subject>/<label>/" if layout == "subject/label" else "<label>/"
+        raise ValueError(
+            f"No image files found under {root} with layout={layout!r}; expected "
+            f"root/{expected}<image>."
+        )
+    return Dataset(
+        pd.DataFrame(rows), root=root, name=name, preprocessing=_folder_preprocessing(root)
+    )
 
+
+def _folder_rows(root: Path, layout: str, mapping: dict, subject_pattern, name: str) -> list:
+    """The rows of :func:`load_folder`; warns of the files it leaves out or reads deeper."""
+    rows: list[dict] = []
+    ignored: list[str] = []
     # Where images lie off the layout's depth: counted per place, named by pattern only.
     deeper = _Deeper(layout)
     unlabelled: dict[str, int] = {}
@@ -164,18 +175,7 @@ def load_folder(
     _warn_ignored(ignored, root)
     _warn_unlabelled(unlabelled, root, layout)
     deeper.warn(root)
-    if not rows:
-        raise ValueError(
-            f"No image files found under {root} with layout={layout!r}; expected "
-            + (
-                "root/<subject>/<label>/<image>."
-                if layout == "subject/label"
-                else "root/<label>/<image>."
-            )
-        )
-    return Dataset(
-        pd.DataFrame(rows), root=root, name=name, preprocessing=_folder_preprocessing(root)
-    )
+    return rows
 
 
 def _folder_preprocessing(root: Path) -> dict | None:

@@ -359,11 +359,10 @@ def crop_dataset(
 ):
     """Crop every image of a dataset, through an on-disk cache.
 
-    The cache key of a crop is the hash of the source file's bytes (or of
-    the in-memory pixels) plus :attr:`FaceCropper.cache_key`, so renaming or
-    moving files keeps the cache and any change of detector, size, margin,
-    padding or background makes new crops. A second pass over the same data
-    runs no detection at all.
+    A crop is cached under the hash of the source file's bytes (or of the
+    in-memory pixels) and :attr:`FaceCropper.cache_key`, so renamed or moved
+    files keep their crops, any change of detector, size, margin, padding or
+    background makes new ones, and a second pass runs no detection.
 
     Args:
         dataset: The source :class:`Dataset` (files on disk or in memory).
@@ -380,10 +379,10 @@ def crop_dataset(
 
     Returns:
         A new on-disk :class:`Dataset` of PNG crops whose rows keep every
-        column (label, subject, source, level, ``au_*``…) and add
-        ``source_image`` (the source row's ``image``), ``face_found``, ``box_x``…``box_h`` (the cropped square in the
-        source image) and ``kp_*`` (keypoints in crop pixels, NaN when the
-        detector gives none). With ``return_report``, ``(dataset, report)``.
+        column and add ``source_image`` (the source row's ``image``),
+        ``face_found``, ``box_x``…``box_h`` (the cropped square in the source
+        image) and ``kp_*`` (keypoints in crop pixels, NaN when the detector
+        gives none). With ``return_report``, ``(dataset, report)``.
 
     Raises:
         ValueError: For an unreadable image with ``on_error="raise"``, an
@@ -398,7 +397,6 @@ def crop_dataset(
     on_error = getattr(cropper, "on_error", "error") if on_error is None else on_error
     if on_error not in _ON_ERROR:
         raise ValueError(f"on_error must be 'error' or 'skip'; received {on_error!r}.")
-    on_error = "raise" if on_error == "error" else on_error
     if len(dataset) == 0:
         raise ValueError("crop_dataset received an empty dataset; there is nothing to crop.")
     cache = Path(cache_dir) if cache_dir is not None else cache_root() / "crops"
@@ -406,84 +404,101 @@ def crop_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     in_memory = dataset.images is not None
     paths = dataset.image_paths
-    rows, keep = [], []
     report = dict(
         images=len(dataset), cached=0, cropped=0, no_face=0, skipped_no_face=0, unreadable=0
     )
-    missed: list[str] = []
-    unreadable: list[str] = []
+    rows, keep, missed, unreadable = [], [], [], []
     indices = range(len(dataset))
     if progress:  # the bar closes when the loop ends, also on an error
         from tqdm.auto import tqdm
 
         indices = tqdm(indices, unit="image", desc="cropping")  # on stderr
     for i in indices:
-        label = f"row {i}" if in_memory else display_path(paths[i])
-        try:
-            if in_memory:
-                pixels = np.ascontiguousarray(dataset.images[i])
-                digest = _hash_bytes(pixels.tobytes() + str(pixels.shape).encode())
-            else:
-                digest = _hash_file(paths[i])
-        except OSError as err:
-            if on_error == "raise":
-                raise FileNotFoundError(
-                    f"Cannot read image {label}: {err.strerror or type(err).__name__}"
-                ) from None
-            report["unreadable"] += 1
-            unreadable.append(label)
+        name = f"row {i}" if in_memory else display_path(paths[i])
+        item = dataset.images[i] if in_memory else paths[i]
+        png, meta = _crop_one(item, name, cropper, folder, on_error != "skip", report)
+        if meta is None:
+            unreadable.append(name)
             continue
-        png = folder / digest[:2] / f"{digest}.png"
-        meta_path = png.with_suffix(".json")
-        meta = _read_meta(meta_path) if meta_path.is_file() else None
-        if meta is not None and (png.is_file() or meta.get("skipped")):
-            report["cached"] += 1
-        else:
-            try:
-                image = pixels if in_memory else read_image(paths[i])
-            except (ValueError, FileNotFoundError) as err:
-                if on_error == "raise":
-                    raise
-                report["unreadable"] += 1
-                unreadable.append(label)
-                logger.warning("crop_dataset skipped %s: %s", label, err)
-                continue
-            crop = cropper(image, name=label)
-            png.parent.mkdir(parents=True, exist_ok=True)
-            if crop is None:
-                meta = {"skipped": True, "found": False}
-            else:
-                write_image(png, crop.image)
-                meta = {
-                    "found": bool(crop.found),
-                    "box": [int(v) for v in crop.box],
-                    "keypoints": crop.keypoints,
-                }
-            _write_meta(meta_path, meta)
-            report["cropped"] += 1
         if not meta.get("found"):
             report["no_face"] += 1
-            missed.append(label)
+            missed.append(name)
         if meta.get("skipped"):
             report["skipped_no_face"] += 1
             continue
         keep.append(i)
         rows.append(_meta_columns(meta, png))
-    if missed and cropper.detector_name != "none":  # "none" asks for centre crops
-        action = "skipped" if cropper.on_no_face == "skip" else "centre-cropped"
-        shown = ", ".join(missed[:5]) + (", …" if len(missed) > 5 else "")
-        warnings.warn(
-            f"No face found in {len(missed)} of {len(dataset)} image(s) ({action}): {shown}",
-            stacklevel=2,
-        )
-    if unreadable:
-        shown = ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else "")
-        warnings.warn(f"Skipped {len(unreadable)} unreadable image(s): {shown}", stacklevel=2)
+    _warn_skipped(missed, unreadable, cropper, len(dataset))
     logger.info("crop_dataset: %s", report)
     if not keep:
         raise ValueError(
             f"Every one of the {len(dataset)} image(s) was skipped ({report}); nothing is left."
         )
+    out = _with_crops(dataset, keep, rows, cropper)
+    return (out, report) if return_report else out
+
+
+def _crop_one(item, name: str, cropper, folder: Path, strict: bool, report: dict):
+    """``(png, meta)`` of one image (pixels or a path) via the cache; ``None``s if unreadable."""
+    try:
+        if isinstance(item, Path):
+            digest = _hash_file(item)
+        else:
+            item = np.ascontiguousarray(item)
+            digest = hashlib.sha1(item.tobytes() + str(item.shape).encode()).hexdigest()
+    except OSError as err:
+        if strict:
+            raise FileNotFoundError(
+                f"Cannot read image {name}: {err.strerror or type(err).__name__}"
+            ) from None
+        report["unreadable"] += 1
+        return None, None
+    png = folder / digest[:2] / f"{digest}.png"
+    meta_path = png.with_suffix(".json")
+    meta = _read_meta(meta_path) if meta_path.is_file() else None
+    if meta is not None and (png.is_file() or meta.get("skipped")):
+        report["cached"] += 1
+        return png, meta
+    try:
+        image = read_image(item) if isinstance(item, Path) else item
+    except (ValueError, FileNotFoundError) as err:
+        if strict:
+            raise
+        report["unreadable"] += 1
+        logger.warning("crop_dataset skipped %s: %s", name, err)
+        return None, None
+    crop = cropper(image, name=name)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    if crop is None:
+        meta = {"skipped": True, "found": False}
+    else:
+        write_image(png, crop.image)
+        box = [int(v) for v in crop.box]
+        meta = {"found": bool(crop.found), "box": box, "keypoints": crop.keypoints}
+    atomic_write_text(meta_path, json.dumps(meta))
+    report["cropped"] += 1
+    return png, meta
+
+
+def _warn_skipped(missed: list[str], unreadable: list[str], cropper, n: int) -> None:
+    if missed and cropper.detector_name != "none":  # "none" asks for centre crops
+        action = "skipped" if cropper.on_no_face == "skip" else "centre-cropped"
+        warnings.warn(
+            f"No face found in {len(missed)} of {n} image(s) ({action}): {_first(missed)}",
+            stacklevel=3,
+        )
+    if unreadable:
+        warnings.warn(
+            f"Skipped {len(unreadable)} unreadable image(s): {_first(unreadable)}", stacklevel=3
+        )
+
+
+def _first(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+
+
+def _with_crops(dataset: Dataset, keep: list[int], rows: list[dict], cropper) -> Dataset:
+    """The kept rows of ``dataset`` pointing at their crops, with the crop's columns."""
     frame = dataset.frame.iloc[keep].reset_index(drop=True).copy()
     frame["source_image"] = frame["image"]
     extra = pd.DataFrame(rows)
@@ -496,11 +511,10 @@ def crop_dataset(
             f"(detector {earlier.get('detector')!r}, {earlier.get('size')} px) and are cropped "
             "again; a model trained on them applies only the second crop to new images. Set "
             "face_crop: null for data written by painzoo preprocess.",
-            stacklevel=2,
+            stacklevel=3,
         )
     record = {**(dataset.preprocessing or {}), "face_crop": cropper.settings()}
-    out = Dataset(frame, root=None, name=dataset.name, preprocessing=record)
-    return (out, report) if return_report else out
+    return Dataset(frame, root=None, name=dataset.name, preprocessing=record)
 
 
 def _meta_columns(meta: dict, png: Path) -> dict:
@@ -511,10 +525,6 @@ def _meta_columns(meta: dict, png: Path) -> dict:
         x, y = kps.get(name, (np.nan, np.nan))
         row[f"kp_{name}_x"], row[f"kp_{name}_y"] = float(x), float(y)
     return row
-
-
-def _hash_bytes(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
 
 
 def _hash_file(path: Path) -> str:
@@ -532,10 +542,6 @@ def _read_meta(path: Path) -> dict | None:
         return None  # a half-written entry: redo it
 
 
-def _write_meta(path: Path, meta: dict) -> None:
-    atomic_write_text(path, json.dumps(meta))
-
-
 def preprocess_folder(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -550,33 +556,28 @@ def preprocess_folder(
     on_error: str = "error",
     progress: bool = False,
 ) -> Dataset:
-    """Crop the faces of a folder (or CSV manifest) into ``dst`` with a manifest.
+    """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
 
     Writes ``dst/images/…`` (PNG crops, mirroring the source's relative
     paths), ``dst/manifest.csv`` (every source column plus the box and
-    keypoint columns) and ``dst/preprocess.json``, the record of what was
-    done (detector, size, margin, padding, background, painzoo version,
-    counts). Loaders that read ``dst`` attach the record to the
-    :class:`Dataset` (``.preprocessing``), ``painzoo train`` copies it into
-    the model card, and ``painzoo predict`` applies the same crop to new
-    images. This is ``painzoo preprocess SRC DST``. Nothing is
-    written when ``dst`` is the source folder or lies inside it, or when an
-    output would replace an input file (the source manifest or an image);
-    the error says so before any work is done. The manifest is written
-    atomically (an existing one is replaced only by a complete one).
+    keypoint columns, written atomically) and ``dst/preprocess.json``, the
+    record of what was done (cropper settings, painzoo version, counts),
+    which loaders attach to the :class:`Dataset` (``.preprocessing``),
+    ``painzoo train`` copies into the model card and ``painzoo predict``
+    applies to new images. Nothing is written when ``dst`` is or lies
+    inside the source folder, or an output would replace an input file (the
+    source manifest or an image); the error says so before any work is done.
 
     Args:
         src: A folder read with :func:`~painzoo.datasets.load_folder` and
-            ``layout``, or a CSV read with
-            :func:`~painzoo.datasets.load_csv`.
+            ``layout``, or a CSV read with :func:`~painzoo.datasets.load_csv`.
         dst: Output folder (created).
         detector, size, margin, background, on_no_face: See
             :class:`FaceCropper`.
         layout: Folder layout of ``src``: ``"subject/label"``, ``"label"``
             (see :func:`~painzoo.datasets.load_folder`) or ``"mintpain"``
-            (MInt PAIN's named folders, read with
-            :func:`~painzoo.datasets.load_mintpain`, every frame; no
-            participant name reaches ``dst``).
+            (every frame, read with :func:`~painzoo.datasets.load_mintpain`;
+            no participant name reaches ``dst``).
         cache_dir: See :func:`crop_dataset`.
         on_error: ``"error"`` (an image that cannot be decoded stops the
             run, naming it) or ``"skip"`` (dropped and counted).
@@ -591,24 +592,12 @@ def preprocess_folder(
             ``dst/manifest.csv`` or a crop would overwrite an input file, or
             for a bad image with ``on_error="error"``.
     """
-
     from painzoo.utils.numbers import check_number
 
     size = check_number(size, "size", low=1, integer=True)
     margin = check_number(margin, "margin", low=0)
     src, dst = Path(src), Path(dst)
-    if src.is_dir():  # DST equal to SRC, or inside it, would rewrite or mix with the source
-        _refuse_overwrite([("DST", dst)], [("source folder", src)], src, dst)
-    if src.is_file():
-        ds = load_csv(src)
-    elif src.is_dir() and layout == "mintpain":
-        ds = load_mintpain(src, frames_per_subject_class=None)
-    elif src.is_dir():
-        ds = load_folder(src, layout=layout)
-    else:
-        raise FileNotFoundError(
-            f"{display_path(src)} is neither an image folder nor a CSV manifest."
-        )
+    ds = _read_source(src, dst, layout)
     inputs = [src] if src.is_file() else []
     inputs += [p for p in ds.image_paths if str(p) not in ("", ".")]
     manifest = dst / "manifest.csv"
@@ -624,22 +613,13 @@ def preprocess_folder(
     cropped, report = crop_dataset(
         ds, cropper, cache_dir=cache_dir, return_report=True, progress=progress
     )
-    images_dir = dst / "images"
     frame = cropped.frame.copy()
-    names, used, targets = [], set(), []
-    for i, rel in enumerate(frame["source_image"]):
-        rel_path = Path(rel)
-        out_rel = rel_path.with_suffix(".png") if rel and not rel_path.is_absolute() else None
-        if out_rel is None or str(out_rel) in used:
-            out_rel = Path(f"{i:06d}.png")
-        used.add(str(out_rel))
-        targets.append(images_dir / out_rel)
+    targets = _crop_targets(frame["source_image"], dst / "images")
     _refuse_overwrite([("a crop", t) for t in targets], inputs, src, dst)
     for cached, target in zip(frame["image"], targets):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, target)
-        names.append(str(target.relative_to(dst)))
-    frame["image"] = names
+    frame["image"] = [str(t.relative_to(dst)) for t in targets]
     dst.mkdir(parents=True, exist_ok=True)
     record = {
         "format": "painzoo-preprocess",
@@ -656,6 +636,31 @@ def preprocess_folder(
     return Dataset.from_csv(manifest, name=ds.name)
 
 
+def _read_source(src: Path, dst: Path, layout: str) -> Dataset:
+    """The dataset ``painzoo preprocess`` crops: a CSV manifest or a folder in ``layout``."""
+    if src.is_dir():  # DST equal to SRC, or inside it, would rewrite or mix with the source
+        _refuse_overwrite([("DST", dst)], [("source folder", src)], src, dst)
+        if layout == "mintpain":
+            return load_mintpain(src, frames_per_subject_class=None)
+        return load_folder(src, layout=layout)
+    if src.is_file():
+        return load_csv(src)
+    raise FileNotFoundError(f"{display_path(src)} is neither an image folder nor a CSV manifest.")
+
+
+def _crop_targets(sources, images_dir: Path) -> list[Path]:
+    """Where each crop goes: its source's relative path as PNG, else its row number."""
+    used, targets = set(), []
+    for i, rel in enumerate(sources):
+        rel_path = Path(rel)
+        out_rel = rel_path.with_suffix(".png") if rel and not rel_path.is_absolute() else None
+        if out_rel is None or str(out_rel) in used:
+            out_rel = Path(f"{i:06d}.png")
+        used.add(str(out_rel))
+        targets.append(images_dir / out_rel)
+    return targets
+
+
 def _painzoo_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -667,9 +672,9 @@ def _painzoo_version() -> str:
 
 def _refuse_overwrite(outputs: list, inputs: list, src: Path, dst: Path) -> None:
     """Raise if writing any of ``outputs`` would replace, or land inside, one of ``inputs``."""
-    fix = "Choose an output folder outside the source that holds none of the inputs"
-    if src.is_dir():
-        fix += f", e.g. {display_path(src.parent / (src.name + '-crops'))}."
-    else:
-        fix += f", e.g. {display_path(dst / 'crops')}."
+    example = src.parent / (src.name + "-crops") if src.is_dir() else dst / "crops"
+    fix = (
+        "Choose an output folder outside the source that holds none of the inputs, "
+        f"e.g. {display_path(example)}."
+    )
     check_outputs(outputs, inputs, command="painzoo preprocess", fix=fix)

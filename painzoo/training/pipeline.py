@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import warnings
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -21,7 +22,7 @@ import painzoo.training.device_input as device_input
 from painzoo.datasets.io import read_image, resize_image
 from painzoo.datasets.manifest import Dataset
 from painzoo.preprocess.spec import InputSpec, center_crop, resize_before_crop
-from painzoo.training.augment import get_augmentation
+from painzoo.training.augment import Augmentation, get_augmentation
 from painzoo.training.batch_order import StratifiedOrder
 
 #: Environment variable bounding the input pipeline's threads (set by benchmark workers).
@@ -30,10 +31,39 @@ THREADS_ENV = "PAINZOO_THREADS"
 __all__ = ["make_input"]
 
 
-def _prepare(image: np.ndarray, load_size, crop_size) -> np.ndarray:
-    """Resize with the one painzoo resize, then centre-crop when asked."""
-    image = resize_image(image, load_size)
-    return image if crop_size is None else np.ascontiguousarray(center_crop(image, crop_size))
+@dataclass(eq=False)
+class _Feed:
+    """What every pipeline is built from: the data, its sizes, augmentation, order and labels."""
+
+    dataset: Dataset
+    image_size: tuple[int, int]
+    load_size: tuple[int, int]
+    crop_size: tuple[int, int] | None  # the test-time centre crop, done at load time
+    batch_size: int
+    aug: Augmentation | None
+    shuffle: bool
+    order: StratifiedOrder | None
+    seed: int
+    y: np.ndarray  # encoded labels
+    drop_remainder: bool
+    workers: int
+
+    @property
+    def items(self) -> list:
+        """The in-memory images, or the image paths as strings."""
+        ds = self.dataset
+        return list(ds.images) if ds.images is not None else [str(p) for p in ds.image_paths]
+
+    def prepare(self, item) -> np.ndarray:
+        """An image (array or path) resized with the one painzoo resize, then centre-cropped."""
+        image = resize_image(read_image(item) if isinstance(item, str) else item, self.load_size)
+        if self.crop_size is None:
+            return image
+        return np.ascontiguousarray(center_crop(image, self.crop_size))
+
+    def n_batches(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_remainder else math.ceil(n / self.batch_size)
 
 
 def make_input(
@@ -55,11 +85,10 @@ def make_input(
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``.
 
-    Images are decoded with :func:`painzoo.datasets.io.read_image` (so every
-    file format, 16-bit and EXIF rotation are handled the same way
-    everywhere), resized to ``image_size`` (or the recipe's load size) with
-    area interpolation, kept in memory after the first epoch, then
-    augmented image by image.
+    Images are decoded with :func:`painzoo.datasets.io.read_image`, resized
+    to ``image_size`` (or the augmentation's load size) with area
+    interpolation, kept in memory after the first epoch, then augmented
+    image by image.
 
     Args:
         dataset: The data (files on disk or in memory).
@@ -71,33 +100,29 @@ def make_input(
             :func:`painzoo.training.augment.get_augmentation`).
         shuffle: Reshuffle every epoch (seeded by ``seed``).
         stratify: With ``shuffle``, every batch holds the classes in about
-            their proportion in ``dataset`` (within one image for two classes), each epoch in
-            a new order (:class:`~painzoo.training.batch_order.StratifiedOrder`).
-            A training recipe's ``stratify_batches``.
+            their proportion in ``dataset``, each epoch in a new order
+            (:class:`~painzoo.training.batch_order.StratifiedOrder`).
         seed: Seed of the shuffling and of the augmentation layers.
-        labels: ``"sparse"`` (int32 ``[B]``, for
-            ``sparse_categorical_crossentropy`` as the training recipes use) or
-            ``"onehot"`` (float32 ``[B, num_classes]``).
+        labels: ``"sparse"`` (int32 ``[B]``) or ``"onehot"`` (float32
+            ``[B, num_classes]``).
         num_classes: Width of the one-hot labels.
         drop_remainder: Drop the last incomplete batch.
         workers: Threads decoding images on non-TensorFlow backends.
         test_resize: Without ``augment``, resize to this side (for a 224
-            input, scaled with ``image_size``; see :func:`painzoo.preprocess.spec.resize_before_crop`) and
-            centre-crop to ``image_size`` — P1's test geometry (256 → 224)
-            matching its random 224 crops of the 256 resize in training.
-            ``None`` resizes the whole image to ``image_size``.
-        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`
-            (see :func:`~painzoo.preprocess.resolve_input_spec`): gives
-            ``image_size`` and, without ``augment``, ``test_resize``. Pass it
-            or ``image_size``, not both. The pipeline resizes with the
-            ``"auto"`` policy.
-        device_resident: ``"auto"`` (default): on JAX and PyTorch, keep the
-            decoded uint8 images on the device and augment batches there
+            input, scaled with ``image_size``; see
+            :func:`painzoo.preprocess.spec.resize_before_crop`) and
+            centre-crop to ``image_size`` (P1's 256 → 224). ``None`` resizes
+            the whole image to ``image_size``.
+        device_resident: ``"auto"``: on JAX and PyTorch, keep the decoded
+            uint8 images on the device and augment batches there
             (:mod:`painzoo.training.device_input`) when ``augment`` is
             ``None`` or a named preset and the images fit the memory budget
             (else stream them, with a warning when over budget); TensorFlow
             keeps ``tf.data``. ``True``: the device path on any backend, and
             an error for a custom augmentation. ``False``: the host pipeline.
+        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`: gives
+            ``image_size`` and, without ``augment``, ``test_resize``. Pass it
+            or ``image_size``, not both; its interpolation must be ``"auto"``.
 
     Returns:
         A ``tf.data.Dataset`` (TensorFlow backend) or a
@@ -116,6 +141,45 @@ def make_input(
     """
     if len(dataset) == 0:
         raise ValueError("make_input received an empty dataset; there is nothing to feed.")
+    hw, test_resize = _input_size(image_size, input_spec, test_resize, batch_size)
+    if stratify and not shuffle:
+        raise ValueError("stratify orders the images of a shuffled pipeline; pass shuffle=True.")
+    y = dataset.labels
+    encoded = _encoded_labels(y, labels, num_classes)
+    budget = _thread_budget()
+    aug = get_augmentation(augment, hw, seed=seed)
+    load_size, crop_size = (aug.load_size if aug is not None else None) or hw, None
+    if aug is None and test_resize is not None:
+        # The crop happens at load time, so the cached images already have the input size.
+        load_size, crop_size = resize_before_crop(hw, test_resize), hw
+    feed = _Feed(
+        dataset, hw, load_size, crop_size, batch_size, aug, shuffle,
+        StratifiedOrder(y, seed=seed) if stratify else None, seed, encoded, drop_remainder,
+        min(int(workers), budget) if budget else int(workers),
+    )  # fmt: skip
+    if crop_size is None:  # the test-time crop is done by the host pipelines
+        device = _device_pipeline(feed, device_resident)
+        if device is not None:
+            return device
+    if keras.backend.backend() == "tensorflow":
+        return _tf_pipeline(feed)
+    return _ArrayPipeline(feed)
+
+
+def _encoded_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
+    """The labels as int32 class ids (``"sparse"``) or float32 one-hot rows, checked."""
+    if labels not in ("onehot", "sparse"):
+        raise ValueError(f"labels must be 'onehot' or 'sparse'; received {labels!r}.")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(
+            f"Labels must lie in [0, {num_classes}); received values {sorted(set(y.tolist()))}. "
+            "Pass num_classes= for more classes."
+        )
+    return y.astype(np.int32) if labels == "sparse" else np.eye(num_classes, dtype=np.float32)[y]
+
+
+def _input_size(image_size, input_spec, test_resize, batch_size):
+    """``(height, width)`` and ``test_resize`` from ``image_size`` or ``input_spec``, checked."""
     if input_spec is not None:
         if image_size is not None:
             raise ValueError("Pass image_size or input_spec to make_input, not both.")
@@ -133,75 +197,16 @@ def make_input(
         raise ValueError(
             f"image_size and batch_size must be positive; received {image_size}, {batch_size}."
         )
-    if stratify and not shuffle:
-        raise ValueError("stratify orders the images of a shuffled pipeline; pass shuffle=True.")
-    if labels not in ("onehot", "sparse"):
-        raise ValueError(f"labels must be 'onehot' or 'sparse'; received {labels!r}.")
-    y = dataset.labels
-    if y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(
-            f"Labels must lie in [0, {num_classes}); received values {sorted(set(y.tolist()))}. "
-            "Pass num_classes= for more classes."
-        )
-    budget = _thread_budget()
-    workers = min(int(workers), budget) if budget else int(workers)
-    aug = get_augmentation(augment, hw, seed=seed)
-    order = StratifiedOrder(y, seed=seed) if stratify else None
-    load_size = (aug.load_size if aug is not None else None) or hw
-    crop_size = None
-    if aug is None and test_resize is not None:
-        # The crop happens at load time, so the cached images already have the input size.
-        load_size, crop_size = resize_before_crop(hw, test_resize), hw
-    device = None
-    if crop_size is None:  # the test-time crop is done by the host pipelines
-        device = _device_pipeline(
-            dataset, hw, load_size, batch_size, aug, shuffle, order, seed, labels, num_classes,
-            drop_remainder, workers, device_resident,
-        )  # fmt: skip
-    if device is not None:
-        return device
-    if keras.backend.backend() == "tensorflow":
-        return _tf_pipeline(
-            dataset,
-            hw,
-            load_size,
-            crop_size,
-            batch_size,
-            aug,
-            shuffle,
-            order,
-            seed,
-            labels,
-            num_classes,
-            drop_remainder,
-        )
-    return _ArrayPipeline(
-        dataset,
-        hw,
-        load_size,
-        crop_size,
-        batch_size,
-        aug,
-        shuffle,
-        order,
-        seed,
-        labels,
-        num_classes,
-        drop_remainder,
-        workers,
-    )
+    return hw, test_resize
 
 
-def _device_pipeline(
-    ds, hw, load_size, batch_size, aug, shuffle, order, seed, labels, num_classes, drop, workers,
-    mode,
-):  # fmt: skip
+def _device_pipeline(feed: _Feed, mode):
     """The device-resident pipeline where ``mode`` and the data allow it, else ``None``."""
     if mode not in (True, False, "auto"):
         raise ValueError(f"device_resident must be True, False or 'auto'; received {mode!r}.")
     if mode is False or (mode == "auto" and keras.backend.backend() == "tensorflow"):
         return None
-
+    aug, ds, (lh, lw) = feed.aug, feed.dataset, feed.load_size
     spec = getattr(aug, "spec", None) if aug is not None else None
     if aug is not None and spec is None:
         if mode is True:
@@ -210,74 +215,44 @@ def _device_pipeline(
                 "custom Keras layers or a callable. Use device_resident='auto' or False."
             )
         return None
-    nbytes = len(ds) * load_size[0] * load_size[1] * 3
-    budget = device_input.max_bytes()
+    nbytes, budget = len(ds) * lh * lw * 3, device_input.max_bytes()
     if nbytes > budget:
         warnings.warn(
-            f"{len(ds)} images at {load_size[0]}x{load_size[1]} need {nbytes / 2**30:.2f} GiB as "
+            f"{len(ds)} images at {lh}x{lw} need {nbytes / 2**30:.2f} GiB as "
             f"uint8, over the device-resident budget of {budget / 2**30:.2f} GiB; streaming them "
             "from host memory instead. Raise PAINZOO_DEVICE_INPUT_MAX_GIB if the device has room.",
             stacklevel=3,
         )
         return None
-
-    def load(item, size):
-        return _load(item, size) if isinstance(item, str) else resize_image(item, size)
-
-    pixels = device_input.decode_all(ds, load_size, load, workers)
-    augmenter = device_input.BatchAugmenter(spec, hw, load_size, seed=seed)
-    y = _encode_labels(ds.labels, labels, num_classes)
-    return device_input.DevicePipeline(
-        pixels, y, batch_size, augmenter, shuffle, seed, drop, order=order
+    pixels = device_input.decode_all(
+        ds, feed.load_size, lambda item, _: feed.prepare(item), feed.workers
     )
+    augmenter = device_input.BatchAugmenter(spec, feed.image_size, feed.load_size, seed=feed.seed)
+    return device_input.DevicePipeline(
+        pixels, feed.y, feed.batch_size, augmenter, feed.shuffle, feed.seed,
+        feed.drop_remainder, order=feed.order,
+    )  # fmt: skip
 
 
-def _encode_labels(y: np.ndarray, labels: str, num_classes: int) -> np.ndarray:
-    if labels == "sparse":
-        return y.astype(np.int32)
-    return np.eye(num_classes, dtype=np.float32)[y]
-
-
-def _load(path, size: tuple[int, int], crop_size=None) -> np.ndarray:
-    return _prepare(read_image(path), size, crop_size)
-
-
-def _tf_pipeline(
-    ds,
-    image_size,
-    load_size,
-    crop_size,
-    batch_size,
-    aug,
-    shuffle,
-    order,
-    seed,
-    labels,
-    num_classes,
-    drop_remainder,
-):
+def _tf_pipeline(feed: _Feed):
     import tensorflow as tf
 
-    y = _encode_labels(ds.labels, labels, num_classes)
-    autotune = tf.data.AUTOTUNE
-    if ds.images is not None:
-        pixels = np.stack([_prepare(im, load_size, crop_size) for im in ds.images])
+    autotune, y, order, seed = tf.data.AUTOTUNE, feed.y, feed.order, feed.seed
+    if feed.dataset.images is not None:
+        pixels = np.stack([feed.prepare(im) for im in feed.dataset.images])
 
         def source(idx):
             return tf.data.Dataset.from_tensor_slices((pixels[idx], y[idx]))
 
     else:
-        paths = np.array([str(p) for p in ds.image_paths])
+        paths = np.array(feed.items)
 
         def load(path):
-            path = path.decode() if isinstance(path, bytes) else str(path)
-            return _load(path, load_size, crop_size)
-
-        stored = crop_size or load_size
+            return feed.prepare(path.decode() if isinstance(path, bytes) else str(path))
 
         def tf_load(path, label):
             image = tf.numpy_function(load, [path], tf.uint8, stateful=False)
-            image.set_shape((*stored, 3))
+            image.set_shape((*(feed.crop_size or feed.load_size), 3))
             return image, label
 
         def source(idx):
@@ -286,8 +261,7 @@ def _tf_pipeline(
 
     if order is not None:
         # StratifiedOrder's pattern of classes, each class's images in a new order every
-        # epoch (its own cached, reshuffled stream): the same kind of order as the other
-        # backends' pipelines, drawn by tf.data.
+        # epoch (its own cached, reshuffled stream), drawn by tf.data.
         parts = [
             source(members).shuffle(len(members), seed=seed + k, reshuffle_each_iteration=True)
             for k, members in enumerate(order.members)
@@ -296,32 +270,27 @@ def _tf_pipeline(
         data = tf.data.Dataset.choose_from_datasets(parts, pattern)
         # choose_from_datasets cannot count its elements; without the count Keras
         # takes the end of the first epoch for running out of data
-        data = data.apply(tf.data.experimental.assert_cardinality(len(ds)))
+        data = data.apply(tf.data.experimental.assert_cardinality(len(y)))
     else:
-        data = source(np.arange(len(ds)))
-        if shuffle:
-            data = data.shuffle(len(ds), seed=seed, reshuffle_each_iteration=True)
-
-    def to_float(image, label):
-        return tf.cast(image, tf.float32), label
-
-    data = data.map(to_float, num_parallel_calls=autotune)
-    if aug is not None:
+        data = source(np.arange(len(y)))
+        if feed.shuffle:
+            data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    data = data.map(lambda image, label: (tf.cast(image, tf.float32), label), autotune)
+    if feed.aug is not None:
 
         def augment(image, label):
-            image = tf.clip_by_value(tf.cast(aug(image), tf.float32), 0.0, 255.0)
-            image.set_shape((*image_size, 3))
+            image = tf.clip_by_value(tf.cast(feed.aug(image), tf.float32), 0.0, 255.0)
+            image.set_shape((*feed.image_size, 3))
             return image, label
 
         # One thread, in data order: the random layers draw from one seed state,
-        # and parallel calls would take the draws in whatever order their threads
-        # ran, so one seed would augment differently from run to run.
+        # and parallel calls would take the draws in whatever order their threads ran.
         data = data.map(augment)
-    data = data.batch(batch_size, drop_remainder=drop_remainder).prefetch(autotune)
+    data = data.batch(feed.batch_size, drop_remainder=feed.drop_remainder).prefetch(autotune)
     threads = _thread_budget()
     if threads is not None:
-        # tf.data runs its own thread pool (one thread per core by default), outside
-        # TensorFlow's intra-/inter-op limits: bound it too in a worker that shares the cores.
+        # tf.data runs its own thread pool outside TensorFlow's intra-/inter-op
+        # limits: bound it too in a worker that shares the cores.
         options = tf.data.Options()
         options.threading.private_threadpool_size = threads
         options.threading.max_intra_op_parallelism = 1
@@ -341,72 +310,46 @@ def _thread_budget() -> int | None:
 class _ArrayPipeline(keras.utils.PyDataset):
     """Batches for PyTorch/JAX: threaded decode, in-memory cache, per-image augmentation."""
 
-    def __init__(
-        self,
-        ds,
-        image_size,
-        load_size,
-        crop_size,
-        batch_size,
-        aug,
-        shuffle,
-        order,
-        seed,
-        labels,
-        num_classes,
-        drop_remainder,
-        workers,
-    ):
-        super().__init__(workers=max(1, workers), use_multiprocessing=False)
-        self._ds = ds
-        self._paths = None if ds.images is not None else [str(p) for p in ds.image_paths]
-        self._cache: list[np.ndarray | None] = [None] * len(ds)
-        self._y = _encode_labels(ds.labels, labels, num_classes)
-        self.image_size, self.load_size, self.batch_size = image_size, load_size, batch_size
-        self.crop_size = crop_size
-        self._aug, self._shuffle, self._drop = aug, shuffle, drop_remainder
-        self._rng = np.random.default_rng(seed)
-        self._stratified = order
-        self._order = self._new_order() if shuffle else np.arange(len(ds))
-        self._seed, self._epoch = int(seed), 0
+    def __init__(self, feed: _Feed):
+        super().__init__(workers=max(1, feed.workers), use_multiprocessing=False)
+        self.feed = feed
+        self._items = feed.items
+        self._cache: list[np.ndarray | None] = [None] * len(self._items)
+        self._rng = np.random.default_rng(feed.seed)
+        self._order = self._new_order() if feed.shuffle else np.arange(len(self._items))
+        self._epoch = 0
         self._aug_lock = threading.Lock()  # random layers keep their seed state
 
     def __len__(self) -> int:
-        n = len(self._order)
-        return n // self.batch_size if self._drop else math.ceil(n / self.batch_size)
+        return self.feed.n_batches()
 
     def _image(self, i: int) -> np.ndarray:
-        im = self._cache[i]
-        if im is None:
-            if self._paths is None:
-                im = _prepare(self._ds.images[i], self.load_size, self.crop_size)
-            else:
-                im = _load(self._paths[i], self.load_size, self.crop_size)
-            self._cache[i] = im
-        return im
+        if self._cache[i] is None:
+            self._cache[i] = self.feed.prepare(self._items[i])
+        return self._cache[i]
 
     def __getitem__(self, index: int):
         if index >= len(self):
             raise IndexError(f"Batch {index} out of range; the pipeline has {len(self)} batches.")
-        idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        size, aug = self.feed.batch_size, self.feed.aug
+        idx = self._order[index * size : (index + 1) * size]
         images = [self._image(int(i)).astype(np.float32) for i in idx]
-        if self._aug is not None:
+        if aug is not None:
             # Batches are made on several threads: the random layers restart from
             # a state of (seed, epoch, batch), so one seed gives the same batches
             # whichever thread comes first.
             with self._aug_lock:
-                self._aug.reseed((self._seed, self._epoch, index))
-                images = [keras.ops.convert_to_numpy(self._aug(im)) for im in images]
-            images = [np.clip(im, 0.0, 255.0) for im in images]
-        images = [im.astype(np.float32, copy=False) for im in images]
-        return np.stack(images), self._y[idx]
+                aug.reseed((self.feed.seed, self._epoch, index))
+                images = [keras.ops.convert_to_numpy(aug(im)) for im in images]
+            images = [np.clip(im, 0.0, 255.0).astype(np.float32, copy=False) for im in images]
+        return np.stack(images), self.feed.y[idx]
 
     def on_epoch_end(self) -> None:
         self._epoch += 1
-        if self._shuffle:
+        if self.feed.shuffle:
             self._order = self._new_order()
 
     def _new_order(self) -> np.ndarray:
-        if self._stratified is not None:
-            return self._stratified()
-        return self._rng.permutation(len(self._ds))
+        if self.feed.order is not None:
+            return self.feed.order()
+        return self._rng.permutation(len(self._items))

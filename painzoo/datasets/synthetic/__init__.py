@@ -12,6 +12,7 @@ import os
 import zlib
 from itertools import product
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,43 +54,24 @@ _FRAME_SHIFT = 0.1
 # about 0.0043 image widths per degree at scale 1 (measured on the renderer).
 _YAW_SHIFT = 0.0043
 
+
+class _Style(NamedTuple):
+    """A source's nuisance ranges: head turn, roll, blur, noise, light, asymmetry, mouth open."""
+
+    yaw: float
+    roll: float
+    blur: tuple[float, float]
+    noise: tuple[float, float]
+    light: tuple[float, float, float, float]
+    asym: float
+    open_: float
+
+
 _SOURCE_STYLE = {
-    "unbc": dict(
-        yaw=30,
-        roll=6,
-        blur=(0.4, 1.1),
-        noise=(4, 8),
-        light=(0.95, 1.08, 0.0, 0.1),
-        asym=0.0,
-        open_=0.12,
-    ),
-    "mintpain": dict(
-        yaw=20,
-        roll=4,
-        blur=(0.0, 0.6),
-        noise=(2, 5),
-        light=(0.95, 1.1, 0.0, 0.1),
-        asym=0.0,
-        open_=0.12,
-    ),
-    "delaware": dict(
-        yaw=8,
-        roll=2,
-        blur=(0.0, 0.4),
-        noise=(1, 3),
-        light=(1.0, 1.1, 0.0, 0.05),
-        asym=0.0,
-        open_=0.05,
-    ),
-    "cppain": dict(
-        yaw=35,
-        roll=10,
-        blur=(0.3, 1.2),
-        noise=(4, 9),
-        light=(0.78, 0.98, 0.12, 0.3),
-        asym=0.9,
-        open_=0.5,
-    ),
+    "unbc": _Style(30, 6, (0.4, 1.1), (4, 8), (0.95, 1.08, 0.0, 0.1), 0.0, 0.12),
+    "mintpain": _Style(20, 4, (0.0, 0.6), (2, 5), (0.95, 1.1, 0.0, 0.1), 0.0, 0.12),
+    "delaware": _Style(8, 2, (0.0, 0.4), (1, 3), (1.0, 1.1, 0.0, 0.05), 0.0, 0.05),
+    "cppain": _Style(35, 10, (0.3, 1.2), (4, 9), (0.78, 0.98, 0.12, 0.3), 0.9, 0.5),
 }
 
 
@@ -174,39 +156,25 @@ def make_synthetic(
             (55 subjects, 109 images).
         image_size: Side of the square RGB images in pixels.
         seed: Seed of the whole dataset (identities, expressions, nuisances).
-        scale: Multiplies every subject × level count (rounded, at least 1),
-            so every subject and class of the preset is kept.
+        scale: Multiplies every subject × level count (rounded, at least 1).
         max_yaw: Largest head turn in degrees (0 = frontal only); ``None``
             keeps the preset's range (rats ±60°, people 8–35° by source).
         root: If given, write ``root/<subject>/<no_pain|pain>/<name>.png``
             and ``root/manifest.csv`` and return the on-disk dataset.
-        rater_noise: Probability that an image's expression disagrees with
-            its label — the rendered face is drawn from another level, as
-            when raters misjudge a face. The AU columns hold the raters'
-            scores, which always agree with the label; ``rater_error`` marks
-            the disagreeing rows.
+        rater_noise: Probability that an image's face is drawn from another
+            level than its label, as when raters misjudge a face. The AU
+            columns hold the raters' scores, which agree with the label;
+            ``rater_error`` marks the disagreeing rows.
         sensor_noise: ``(low, high)`` range of the per-image sensor-noise
-            level (standard deviation in grey levels of the added Gaussian
-            field); ``None`` keeps the preset's (rats 2–7, people 1–9 by
-            source). Noise hides the fine texture that local binary patterns
-            read more than the shapes a network learns, which is how the
-            ``quick`` benchmark calibrates its difficulty (``docs/synthetic.md``).
-        pain_margin: ``1`` keeps every face away from the border between
-            the classes, so the expressions are easier to tell apart while
-            labels, levels and counts stay those of the preset. Rats: every
-            no-pain face has all AUs 0 (RGS sum 0 instead of 0–1) and every
-            moderate-pain face an AU sum of 3–5 instead of 2–5. People: every
-            pain face has a PSPI of at least 3 (UNBC and MInt PAIN level 1 is
-            PSPI 3 instead of 1–2, CP-PAIN 3–6 instead of 1–6), so no pain
-            face is one or two action-unit steps from a neutral one. ``0``
-            (the default) keeps the papers' full ranges.
-        face_scale: People only: multiplies the size of the head in the
-            frame, and moves it down, and sideways with a head turn, so that
-            brows, eyes and nose stay in view. ``1.0`` (the default) shows head
-            and shoulders; ``2.0`` frames the face from the brows to the mouth,
-            as a tight face crop (``painzoo preprocess``) would, and gives each
-            action unit about four times the pixels. Rats fill their frame
-            already and ignore it.
+            standard deviation in grey levels; ``None`` keeps the preset's
+            (rats 2–7, people 1–9 by source).
+        pain_margin: ``1`` keeps every face away from the class border while
+            labels, levels and counts stay the preset's: rats' no-pain faces
+            have RGS sum 0 and moderate ones 3–5; people's pain faces have a
+            PSPI of at least 3. ``0`` keeps the papers' full ranges.
+        face_scale: People only: multiplies the head's size in the frame and
+            moves it so brows, eyes and nose stay in view; ``2.0`` frames the
+            face from the brows to the mouth, as a tight face crop would.
 
     Returns:
         A :class:`Dataset` with columns ``image, label, subject, source,
@@ -234,6 +202,49 @@ def make_synthetic(
         Sabater-Gárriz et al., "CP-PAIN", Digital Health 2024 (PAIN-DB, CP-PAIN).
     """
     cells = scaled_cells(preset, scale)
+    noise_range = _check_options(
+        image_size, max_yaw, pain_margin, face_scale, rater_noise, sensor_noise
+    )
+    is_rat = preset == "ratspain"
+    mask_names = rat.MASK_NAMES if is_rat else human.MASK_NAMES
+    jobs = [(source, subject, level) for source, subject, level, n in cells for _ in range(n)]
+    images = np.empty((len(jobs), image_size, image_size, 3), np.uint8)
+    masks = {k: np.empty((len(jobs), image_size, image_size), bool) for k in mask_names}
+    rows, identities = [], {}
+    for i, (source, subject, level) in enumerate(jobs):
+        if subject not in identities:
+            identities[subject] = _identity(is_rat, source, subject, seed)
+        rng = np.random.default_rng([seed, i])
+        error = bool(rng.random() < rater_noise)
+        noise = None if noise_range is None else _noise_level(seed, i, *noise_range)
+        face = (identities[subject], level, error, pain_margin, max_yaw, noise)
+        if is_rat:
+            images[i], mk, kp, pose, aus = _draw_rat(rng, image_size, *face)
+        else:
+            images[i], mk, kp, pose, aus = _draw_human(rng, image_size, *face, source, face_scale)
+        rows.append(_row(source, subject, level, aus, pose, kp, error))
+        for k in mask_names:
+            masks[k][i] = mk[k]
+    frame = pd.DataFrame(rows)
+    if root is None:
+        return Dataset(frame, images=images, masks=masks, name=preset)
+    return _write(frame, images, masks, Path(root), preset)
+
+
+def _row(source, subject, level, scores, pose, kp, error) -> dict:
+    """One image's manifest row: label, subject, level, AUs, pose, keypoints, rater error."""
+    row = {"image": "", "label": level_to_label(level), "subject": subject}
+    row.update(source=source, level=level, **scores)
+    row["yaw"], row["roll"] = round(pose["yaw"], 2), round(pose["roll"], 2)
+    for name in KEYPOINTS:
+        row[f"kp_{name}_x"] = round(float(kp[name][0]), 2)
+        row[f"kp_{name}_y"] = round(float(kp[name][1]), 2)
+    row["rater_error"] = error
+    return row
+
+
+def _check_options(image_size, max_yaw, pain_margin, face_scale, rater_noise, sensor_noise):
+    """Validate :func:`make_synthetic`'s options; the ``(low, high)`` sensor noise or ``None``."""
     if image_size < 16:
         raise ValueError(f"image_size must be at least 16 pixels; received {image_size}.")
     if max_yaw is not None and max_yaw < 0:
@@ -247,124 +258,86 @@ def make_synthetic(
         )
     if not 0.0 <= rater_noise <= 1.0:
         raise ValueError(f"rater_noise is a probability in [0, 1]; received {rater_noise}.")
-    if sensor_noise is not None:
-        try:
-            low, high = (float(v) for v in sensor_noise)
-        except (TypeError, ValueError):
-            low, high = -1.0, -2.0
-        if not 0.0 <= low <= high:
-            raise ValueError(
-                "sensor_noise must be a (low, high) pair of grey levels with 0 <= low <= high, "
-                f"e.g. [8, 16]; received {sensor_noise!r}."
-            )
-    is_rat = preset == "ratspain"
-    mask_names = rat.MASK_NAMES if is_rat else human.MASK_NAMES
-    n = sum(c[3] for c in cells)
-    images = np.empty((n, image_size, image_size, 3), np.uint8)
-    masks = {k: np.empty((n, image_size, image_size), bool) for k in mask_names}
-    rows = []
-    identities: dict[str, dict] = {}
-    i = 0
-    for source, subject, level, count in cells:
-        if subject not in identities:
-            if is_rat:
-                ident = rat.rat_identity(subject, seed)
-                # Each rat's resting face differs a little (e.g. naturally
-                # narrower eyes), which is what makes leave-one-rat-out hard.
-                ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.2, 4)
-            else:
-                ident = human.human_identity(
-                    subject, seed, asymmetry=_SOURCE_STYLE[source]["asym"]
-                )
-                ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.35, 6)
-            identities[subject] = ident
-        ident = identities[subject]
-        for _ in range(count):
-            rng = np.random.default_rng([seed, i])
-            row = {
-                "image": "",
-                "label": level_to_label(level),
-                "subject": subject,
-                "source": source,
-                "level": level,
-            }
-            error = bool(rng.random() < rater_noise)
-            if is_rat:
-                scores = _sample_rat_aus(rng, level, pain_margin)
-                shown_level = (1 if level != 1 else 0) if error else level
-                shown = _sample_rat_aus(rng, shown_level, pain_margin) if error else scores
-                drawn = np.clip(shown + ident["au_bias"] + rng.normal(0.0, 0.2, 4), 0, 2)
-                pose = _pose(rng, 60.0, 8.0, max_yaw)
-                style = (
-                    None if sensor_noise is None else {"noise": _noise_level(seed, i, low, high)}
-                )
-                im, mk, kp = rat.render_rat(image_size, ident, drawn, pose, rng, style=style)
-                row.update({f"au_{a}": int(v) for a, v in zip(rat.RAT_AUS, scores)})
-            else:
-                st = _SOURCE_STYLE[source]
-                scores = _sample_human_aus(rng, source, level, pain_margin)
-                if error:
-                    shown = (
-                        np.zeros(6, int)
-                        if level
-                        else _sample_human_aus(rng, "unbc", 1, pain_margin)
-                    )
-                else:
-                    shown = scores
-                gain = 0.7 if source == "cppain" else 1.0
-                drawn = shown * gain + np.where(
-                    shown > 0, ident["au_bias"] + rng.normal(0, 0.4, 6), 0
-                )
-                drawn = np.clip(drawn, 0, 5)
-                drawn[5] = float(shown[5])
-                pose = _pose(rng, st["yaw"], st["roll"], max_yaw)
-                # A larger head is framed lower, and a turned one sideways with its
-                # features, so brows, eyes and nose stay in view (as in a face crop).
-                extra = face_scale - 1.0
-                pose["scale"] *= face_scale
-                pose["dy"] += _FRAME_SHIFT * extra
-                pose["dx"] -= _YAW_SHIFT * extra * pose["yaw"]
-                g0, g1, d0, d1 = st["light"]
-                style = {
-                    "blur": rng.uniform(*st["blur"]),
-                    "noise": rng.uniform(*st["noise"]),
-                    "light": (rng.uniform(g0, g1), rng.uniform(d0, d1)),
-                }
-                if sensor_noise is not None:
-                    style["noise"] = _noise_level(seed, i, low, high)
-                if source == "delaware":
-                    style["clutter"] = 0
-                    style["bg"] = (232, 232, 228)
-                im, mk, kp = human.render_human(
-                    image_size,
-                    ident,
-                    drawn,
-                    pose,
-                    rng,
-                    mouth_open=float(rng.random() < st["open_"]) * rng.uniform(0.4, 1.0),
-                    smile=float(rng.random() < 0.1) * rng.uniform(0.3, 1.0) * (level == 0),
-                    brow_raise=float(rng.random() < (0.3 if source == "cppain" else 0.1))
-                    * rng.uniform(0.4, 1.0),
-                    style=style,
-                )
-                row.update({f"au_{a}": int(v) for a, v in zip(human.HUMAN_AUS, scores)})
-                row["pspi"] = int(pspi(*scores))
-            row["yaw"], row["roll"] = round(pose["yaw"], 2), round(pose["roll"], 2)
-            for name in KEYPOINTS:
-                row[f"kp_{name}_x"], row[f"kp_{name}_y"] = (
-                    round(float(kp[name][0]), 2),
-                    round(float(kp[name][1]), 2),
-                )
-            row["rater_error"] = error
-            images[i] = im
-            for k in mask_names:
-                masks[k][i] = mk[k]
-            rows.append(row)
-            i += 1
-    frame = pd.DataFrame(rows)
-    if root is None:
-        return Dataset(frame, images=images, masks=masks, name=preset)
-    return _write(frame, images, masks, Path(root), preset)
+    if sensor_noise is None:
+        return None
+    try:
+        low, high = (float(v) for v in sensor_noise)
+    except (TypeError, ValueError):
+        low, high = -1.0, -2.0
+    if not 0.0 <= low <= high:
+        raise ValueError(
+            "sensor_noise must be a (low, high) pair of grey levels with 0 <= low <= high, "
+            f"e.g. [8, 16]; received {sensor_noise!r}."
+        )
+    return low, high
+
+
+def _identity(is_rat: bool, source: str, subject: str, seed: int) -> dict:
+    """A subject's look plus ``au_bias``, its resting face's offset from neutral."""
+    # Each subject's resting face differs a little (e.g. naturally narrower eyes),
+    # which is what makes leave-one-subject-out hard.
+    if is_rat:
+        ident = rat.rat_identity(subject, seed)
+        ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.2, 4)
+    else:
+        ident = human.human_identity(subject, seed, asymmetry=_SOURCE_STYLE[source].asym)
+        ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.35, 6)
+    return ident
+
+
+def _draw_rat(rng, size, ident, level, error, margin, max_yaw, noise):
+    """One rat image: ``(image, masks, keypoints, pose, AU columns)``."""
+    scores = _sample_rat_aus(rng, level, margin)
+    shown = _sample_rat_aus(rng, 0 if level == 1 else 1, margin) if error else scores
+    drawn = np.clip(shown + ident["au_bias"] + rng.normal(0.0, 0.2, 4), 0, 2)
+    pose = _pose(rng, 60.0, 8.0, max_yaw)
+    style = None if noise is None else {"noise": noise}
+    im, mk, kp = rat.render_rat(size, ident, drawn, pose, rng, style=style)
+    return im, mk, kp, pose, {f"au_{a}": int(v) for a, v in zip(rat.RAT_AUS, scores)}
+
+
+def _draw_human(rng, size, ident, level, error, margin, max_yaw, noise, source, face_scale):
+    """One human image: ``(image, masks, keypoints, pose, AU and PSPI columns)``."""
+    st = _SOURCE_STYLE[source]
+    scores = shown = _sample_human_aus(rng, source, level, margin)
+    if error:
+        shown = np.zeros(6, int) if level else _sample_human_aus(rng, "unbc", 1, margin)
+    gain = 0.7 if source == "cppain" else 1.0
+    drawn = shown * gain + np.where(shown > 0, ident["au_bias"] + rng.normal(0, 0.4, 6), 0)
+    drawn = np.clip(drawn, 0, 5)
+    drawn[5] = float(shown[5])
+    pose = _pose(rng, st.yaw, st.roll, max_yaw)
+    # A larger head is framed lower, and a turned one sideways with its
+    # features, so brows, eyes and nose stay in view (as in a face crop).
+    extra = face_scale - 1.0
+    pose["scale"] *= face_scale
+    pose["dy"] += _FRAME_SHIFT * extra
+    pose["dx"] -= _YAW_SHIFT * extra * pose["yaw"]
+    g0, g1, d0, d1 = st.light
+    style = {
+        "blur": rng.uniform(*st.blur),
+        "noise": rng.uniform(*st.noise),
+        "light": (rng.uniform(g0, g1), rng.uniform(d0, d1)),
+    }
+    if noise is not None:
+        style["noise"] = noise
+    if source == "delaware":
+        style.update(clutter=0, bg=(232, 232, 228))
+    brow_p = 0.3 if source == "cppain" else 0.1
+    im, mk, kp = human.render_human(
+        size,
+        ident,
+        drawn,
+        pose,
+        rng,
+        mouth_open=float(rng.random() < st.open_) * rng.uniform(0.4, 1.0),
+        smile=float(rng.random() < 0.1) * rng.uniform(0.3, 1.0) * (level == 0),
+        brow_raise=float(rng.random() < brow_p) * rng.uniform(0.4, 1.0),
+        style=style,
+    )
+    columns = {f"au_{a}": int(v) for a, v in zip(human.HUMAN_AUS, scores)}
+    columns["pspi"] = int(pspi(*scores))
+    return im, mk, kp, pose, columns
 
 
 def _noise_level(seed: int, index: int, low: float, high: float) -> float:
@@ -386,15 +359,12 @@ def _pose(rng, yaw_range: float, roll_sd: float, max_yaw) -> dict:
 
 
 def _write(frame: pd.DataFrame, images: np.ndarray, masks: dict, root: Path, name: str) -> Dataset:
-
     root.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, (subject, label) in enumerate(zip(frame["subject"], frame["label"])):
         rel = Path(subject) / LABEL_NAMES[int(label)] / f"{subject}_{i:05d}.png"
-        (root / rel.parent).mkdir(parents=True, exist_ok=True)
         write_image(root / rel, images[i])
         paths.append(rel.as_posix())
-    frame = frame.assign(image=paths)
-    ds = Dataset(frame, masks=masks, root=root, name=name)
+    ds = Dataset(frame.assign(image=paths), masks=masks, root=root, name=name)
     ds.to_csv(root / "manifest.csv")
     return ds

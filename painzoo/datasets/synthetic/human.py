@@ -27,33 +27,16 @@ import painzoo.datasets.synthetic.render as R
 HUMAN_AUS = ("4", "6", "7", "9", "10", "43")
 MASK_NAMES = ("au_4", "au_6_7", "au_9_10", "au_43")
 
-_SKIN = [
-    (255, 224, 196),
-    (241, 194, 160),
-    (224, 172, 130),
-    (198, 134, 96),
-    (160, 100, 66),
-    (112, 70, 46),
-    (88, 56, 38),
-]
-_HAIR = [
-    (30, 24, 20),
-    (70, 48, 30),
-    (120, 84, 50),
-    (190, 160, 110),
-    (150, 150, 150),
-    (100, 40, 20),
-]
+# fmt: off
+_SKIN = [(255, 224, 196), (241, 194, 160), (224, 172, 130), (198, 134, 96), (160, 100, 66),
+         (112, 70, 46), (88, 56, 38)]
+_HAIR = [(30, 24, 20), (70, 48, 30), (120, 84, 50), (190, 160, 110), (150, 150, 150),
+         (100, 40, 20)]
 _IRIS = [(70, 45, 25), (60, 90, 120), (80, 110, 70), (110, 80, 45)]
-_CLOTH = [
-    (40, 60, 110),
-    (150, 40, 40),
-    (60, 110, 70),
-    (200, 200, 200),
-    (40, 40, 40),
-    (160, 120, 60),
-]
+_CLOTH = [(40, 60, 110), (150, 40, 40), (60, 110, 70), (200, 200, 200), (40, 40, 40),
+          (160, 120, 60)]
 _BG = [(205, 205, 200), (170, 180, 190), (190, 175, 150), (120, 130, 125), (225, 220, 210)]
+# fmt: on
 
 
 def human_identity(subject: str, seed: int = 0, *, asymmetry: float = 0.0) -> dict:
@@ -132,13 +115,7 @@ def render_human(
     skin, hair = identity["skin"], identity["hair"]
     fw, fh = identity["face_w"], identity["face_h"]
     radii = (fw, 1.12 * fh, 0.95)
-    view = R.View(
-        size,
-        pose["yaw"],
-        pose["roll"],
-        pose["scale"] * size / 3.1,
-        (size * (0.5 + pose["dx"]), size * (0.45 + pose["dy"])),
-    )
+    view = R.View.of_pose(size, pose, 3.1, 0.45)
     bg = style.get("bg", _BG[identity["bg"]])
     img = R.background(
         rng, size, bg, style.get("clutter", int(rng.integers(2, 8))), _BG + _CLOTH[:3]
@@ -249,12 +226,7 @@ def render_human(
             R.shade(skin, 0.9),
         )
         if aperture > 0.05:
-            almond = np.concatenate(
-                [
-                    np.stack([x, -hu * aperture / max(aperture, 1e-3)], 1),
-                    np.stack([x[::-1], hl[::-1] * min(1.0, aperture * 1.5)], 1),
-                ]
-            )
+            almond = R.band(x, -hu * aperture / max(aperture, 1e-3), hl * min(1.0, aperture * 1.5))
             almond[:, 1] = np.clip(almond[:, 1], -eh, eh)
             R.fill(img, view.surface(p3, n3, almond), (240, 236, 230))
             r = eh * 0.95 * min(1.0, 0.4 + aperture)
@@ -373,53 +345,13 @@ def render_human(
     lower_top = curve + gap * env * 1.2 + 0.12 * mouth_open * env
     lower_bot = lower_top + identity["lip_h"] * 1.3 * env + 0.01
     if gap > 0.005 or mouth_open > 0.02:
-        R.fill(
-            img,
-            view.surface(
-                mouth_c,
-                mn,
-                np.concatenate(
-                    [np.stack([xm, upper_bot], 1), np.stack([xm[::-1], lower_top[::-1]], 1)]
-                ),
-            ),
-            (60, 25, 30),
-        )
+        R.fill(img, view.surface(mouth_c, mn, R.band(xm, upper_bot, lower_top)), (60, 25, 30))
         if a10 > 0.1:
-            teeth = np.concatenate(
-                [
-                    np.stack([xm * 0.7, upper_bot * 0.95], 1),
-                    np.stack(
-                        [
-                            xm[::-1] * 0.7,
-                            upper_bot[::-1] + 0.4 * (lower_top[::-1] - upper_bot[::-1]),
-                        ],
-                        1,
-                    ),
-                ]
-            )
+            teeth = R.band(xm * 0.7, upper_bot * 0.95, upper_bot + 0.4 * (lower_top - upper_bot))
             R.fill(img, view.surface(mouth_c, mn, teeth), (235, 232, 220))
-    R.fill(
-        img,
-        view.surface(
-            mouth_c,
-            mn,
-            np.concatenate(
-                [np.stack([xm, upper_top], 1), np.stack([xm[::-1], upper_bot[::-1]], 1)]
-            ),
-        ),
-        identity["lip"],
-    )
-    R.fill(
-        img,
-        view.surface(
-            mouth_c,
-            mn,
-            np.concatenate(
-                [np.stack([xm, lower_top], 1), np.stack([xm[::-1], lower_bot[::-1]], 1)]
-            ),
-        ),
-        R.shade(identity["lip"], 1.08),
-    )
+    R.fill(img, view.surface(mouth_c, mn, R.band(xm, upper_top, upper_bot)), identity["lip"])
+    lower_lip = R.band(xm, lower_top, lower_bot)
+    R.fill(img, view.surface(mouth_c, mn, lower_lip), R.shade(identity["lip"], 1.08))
     corners = view.surface(mouth_c, mn, np.array([[-mw, curve[0]], [mw, curve[-1]]]))
 
     out = R.finish(

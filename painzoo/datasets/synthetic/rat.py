@@ -23,21 +23,15 @@ import painzoo.datasets.synthetic.render as R
 RAT_AUS = ("orbital", "ear", "nose", "whisker")
 MASK_NAMES = ("orbital", "ear", "nose", "whisker")
 
-_FUR_TINTS = [
-    (246, 242, 236),
-    (250, 246, 240),
-    (240, 234, 228),
-    (248, 240, 238),
-    (236, 236, 232),
-    (252, 248, 236),
-]
+# fmt: off
+_FUR_TINTS = [(246, 242, 236), (250, 246, 240), (240, 234, 228), (248, 240, 238),
+              (236, 236, 232), (252, 248, 236)]
 _MARK_COLORS = [(70, 62, 58), (110, 90, 75), (150, 140, 135)]
 _BG_PALETTES = [
     [(120, 130, 140), (180, 170, 150), (90, 95, 105), (200, 190, 160)],
     [(150, 140, 120), (210, 200, 170), (110, 100, 90), (170, 180, 190)],
 ]
-
-
+# fmt: on
 _EAR_T = np.linspace(0, 2 * np.pi, 24, endpoint=False)
 
 
@@ -93,13 +87,7 @@ def render_rat(
     style = style or {}
     au_orb, au_ear, au_nose, au_wh = (float(np.clip(a, 0.0, 2.0)) for a in aus)
     fur, skin = identity["fur"], identity["skin"]
-    view = R.View(
-        size,
-        pose["yaw"],
-        pose["roll"],
-        pose["scale"] * size / 3.0,
-        (size * (0.5 + pose["dx"]), size * (0.47 + pose["dy"])),
-    )
+    view = R.View.of_pose(size, pose, 3.0, 0.47)
     palette = _BG_PALETTES[identity["bg"]]
     img = R.background(
         rng, size, palette[0], style.get("clutter", int(rng.integers(3, 9))), palette

@@ -70,6 +70,11 @@ def arc(cx, cy, ax, ay, t0, t1, n=10, angle=0.0) -> np.ndarray:
     return np.stack([cx + c * x - s * y, cy + s * x + c * y], axis=1)
 
 
+def band(x, top, bottom) -> np.ndarray:
+    """Outline of the strip between two curves over ``x``: along ``top``, back along ``bottom``."""
+    return np.concatenate([np.stack([x, top], 1), np.stack([x[::-1], bottom[::-1]], 1)])
+
+
 def quad(p0, p1, p2, n: int = 8) -> np.ndarray:
     """Points of a quadratic Bézier curve through control points ``p0, p1, p2``."""
     basis = _QUAD.get(n)
@@ -102,6 +107,16 @@ class View:
         self._plane = np.array([[self.cr, self.sr], [-self.sr, self.cr]]) * scale
         yaw_m = np.array([[self.cy, 0.0], [0.0, 1.0], [self.sy, 0.0]])
         self._m3 = yaw_m @ self._plane
+
+    @classmethod
+    def of_pose(cls, size: int, pose: dict, head: float, center_y: float) -> View:
+        """The camera of a pose (``yaw``, ``roll``, ``scale``, ``dx``, ``dy``).
+
+        ``head`` is the image side in head units at scale 1, ``center_y`` the
+        head centre's height in image sides before the ``dy`` shift.
+        """
+        center = (size * (0.5 + pose["dx"]), size * (center_y + pose["dy"]))
+        return cls(size, pose["yaw"], pose["roll"], pose["scale"] * size / head, center)
 
     def project(self, p3: np.ndarray) -> np.ndarray:
         """Head-unit points ``[n, 3]`` → pixels ``[n, 2]``."""
