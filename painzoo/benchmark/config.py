@@ -292,9 +292,23 @@ class _Checker:
         if not isinstance(value, str) or not value:
             self.fail(path, f"{what} must be a non-empty string; received {_show(value)}.")
         if choices is not None and value not in choices:
-            close = difflib.get_close_matches(value, list(choices), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = _did_you_mean(value, choices)
             self.fail(path, f"{what} {value!r} is unknown; {hint}choose one of {list(choices)}.")
+
+    def defined_data(self, name, data: dict, path, phrase: str) -> None:
+        """Fail unless ``name`` is defined under 'data'; ``phrase`` leads the message."""
+        if not isinstance(name, str) or name not in data:
+            self.fail(
+                path,
+                f"{phrase} {name!r}, which is not defined under 'data'; "
+                f"{_did_you_mean(str(name), data)}defined: {sorted(data)}.",
+            )
+
+
+def _did_you_mean(value: str, choices) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def _show(value) -> str:
@@ -461,13 +475,7 @@ def _check_data_entry(c: _Checker, entry, path, what, data) -> None:
             )
         for i, part in enumerate(parts):
             if isinstance(part, str):
-                if part not in data:
-                    close = difflib.get_close_matches(part, list(data), n=1)
-                    hint = f"did you mean {close[0]!r}? " if close else ""
-                    c.fail(
-                        (*path, "concat", i),
-                        f"{what} concatenates {part!r}, which is not defined under 'data'; {hint}defined: {sorted(data)}.",
-                    )
+                c.defined_data(part, data, (*path, "concat", i), f"{what} concatenates")
             else:
                 _check_data_entry(c, part, (*path, "concat", i), f"part {i} of {what}", data)
     for key in ("sample_subjects",):
@@ -542,14 +550,7 @@ def _check_experiments(c: _Checker, experiments, data, models) -> None:
         for key in ("data", "protocols"):
             if key not in exp:
                 c.fail(path, f"{what} lacks {key!r}; it needs 'data' and 'protocols'.")
-        name = exp["data"]
-        if not isinstance(name, str) or name not in data:
-            close = difflib.get_close_matches(str(name), list(data), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            c.fail(
-                (*path, "data"),
-                f"{what} uses data {name!r}, which is not defined under 'data'; {hint}defined: {sorted(data)}.",
-            )
+        c.defined_data(exp["data"], data, (*path, "data"), f"{what} uses data")
         protocols = exp["protocols"]
         if not isinstance(protocols, list) or not protocols:
             c.fail(
@@ -594,12 +595,10 @@ def _check_experiment_models(c: _Checker, names, path, what, models) -> None:
         known |= _selectable_names(entry)
     for i, name in enumerate(names):
         if name.lower() not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
             c.fail(
                 (*path, i),
                 f"{what} names model {name!r}, which the config's 'models' does not list; "
-                f"{hint}listed: {sorted(known)}.",
+                f"{_did_you_mean(name, sorted(known))}listed: {sorted(known)}.",
             )
 
 
