@@ -295,6 +295,11 @@ class _Checker:
             hint = _did_you_mean(value, choices)
             self.fail(path, f"{what} {value!r} is unknown; {hint}choose one of {list(choices)}.")
 
+    def nonempty_list(self, value, path, what: str, example: str = "") -> list:
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"{what} must be a non-empty list{example}; received {_show(value)}.")
+        return value
+
     def defined_data(self, name, data: dict, path, phrase: str) -> None:
         """Fail unless ``name`` is defined under 'data'; ``phrase`` leads the message."""
         if not isinstance(name, str) or name not in data:
@@ -467,12 +472,7 @@ def _check_data_entry(c: _Checker, entry, path, what, data) -> None:
         if not var_kw:
             c.keys(args or {}, (*path, "args"), params, f"the args of {what} ({entry['loader']})")
     else:
-        parts = entry["concat"]
-        if not isinstance(parts, list) or not parts:
-            c.fail(
-                (*path, "concat"),
-                f"'concat' of {what} must be a non-empty list; received {_show(parts)}.",
-            )
+        parts = c.nonempty_list(entry["concat"], (*path, "concat"), f"'concat' of {what}")
         for i, part in enumerate(parts):
             if isinstance(part, str):
                 c.defined_data(part, data, (*path, "concat", i), f"{what} concatenates")
@@ -551,12 +551,9 @@ def _check_experiments(c: _Checker, experiments, data, models) -> None:
             if key not in exp:
                 c.fail(path, f"{what} lacks {key!r}; it needs 'data' and 'protocols'.")
         c.defined_data(exp["data"], data, (*path, "data"), f"{what} uses data")
-        protocols = exp["protocols"]
-        if not isinstance(protocols, list) or not protocols:
-            c.fail(
-                (*path, "protocols"),
-                f"'protocols' of {what} must be a non-empty list, e.g. [loso]; received {_show(protocols)}.",
-            )
+        protocols = c.nonempty_list(
+            exp["protocols"], (*path, "protocols"), f"'protocols' of {what}", ", e.g. [loso]"
+        )
         for j, spec in enumerate(protocols):
             ppath = (*path, "protocols", j)
             args = {}

@@ -188,7 +188,6 @@ class ImageKFold(_KFold):
 
     name = "image_kfold"
     subject_disjoint = False
-    aggregation = "mean"
 
     def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import KFold, StratifiedKFold
@@ -227,8 +226,6 @@ class SubjectKFold(_KFold):
     """
 
     name = "subject_kfold"
-    subject_disjoint = True
-    aggregation = "mean"
 
     def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import StratifiedGroupKFold
