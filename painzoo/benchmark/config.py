@@ -295,6 +295,21 @@ class _Checker:
             hint = _did_you_mean(value, choices)
             self.fail(path, f"{what} {value!r} is unknown; {hint}choose one of {list(choices)}.")
 
+    def named(self, entry, path, kind: str, options: str) -> tuple:
+        """``(name, options)`` of a ``name`` or one-key ``{name: {options}}`` entry."""
+        if isinstance(entry, str):
+            return entry, None
+        if not isinstance(entry, dict) or len(entry) != 1:
+            self.fail(
+                path,
+                f"a {kind} entry must be a name or a one-key mapping {{name: {{{options}}}}}; "
+                f"received {_show(entry)}.",
+            )
+        ((name, opts),) = entry.items()
+        if not isinstance(name, str):
+            self.fail(path, f"a {kind} name must be a string; received {_show(name)}.")
+        return name, opts
+
     def nonempty_list(self, value, path, what: str, example: str = "") -> list:
         if not isinstance(value, list) or not value:
             self.fail(path, f"{what} must be a non-empty list{example}; received {_show(value)}.")
@@ -501,20 +516,10 @@ def _check_models(c: _Checker, models) -> None:
             f"received {_show(models)}.",
         )
     for i, entry in enumerate(models):
-        path = ("models", i)
-        if isinstance(entry, str):
-            continue
-        if not isinstance(entry, dict) or len(entry) != 1:
-            c.fail(
-                path,
-                f"a model entry must be a name or a one-key mapping {{name: {{overrides}}}}; received {_show(entry)}.",
-            )
-        ((name, opts),) = entry.items()
-        if not isinstance(name, str):
-            c.fail(path, f"a model name must be a string; received {_show(name)}.")
-        path = (*path, name)
+        name, opts = c.named(entry, ("models", i), "model", "overrides")
         if opts is None:
             continue
+        path = ("models", i, name)
         opts = c.mapping(opts, path, f"the overrides of model {name!r}")
         what = f"model {name!r}"
         if "recipe" in opts:
@@ -556,18 +561,10 @@ def _check_experiments(c: _Checker, experiments, data, models) -> None:
         )
         for j, spec in enumerate(protocols):
             ppath = (*path, "protocols", j)
-            args = {}
-            if isinstance(spec, dict):
-                if len(spec) != 1:
-                    c.fail(
-                        ppath,
-                        f"a protocol entry must be a name or a one-key mapping {{name: {{args}}}}; received {_show(spec)}.",
-                    )
-                ((spec, args),) = spec.items()
-                ppath = (*ppath, str(spec))
-                args = c.mapping(args or {}, ppath, f"the args of protocol {spec!r}")
-            if not isinstance(spec, str):
-                c.fail(ppath, f"a protocol name must be a string; received {_show(spec)}.")
+            nested = isinstance(spec, dict)
+            spec, args = c.named(spec, ppath, "protocol", "args")
+            ppath = (*ppath, spec) if nested else ppath
+            args = c.mapping(args or {}, ppath, f"the args of protocol {spec!r}")
             key = _ALIASES.get(spec.lower(), spec.lower())
             c.string(key, ppath, "protocol", choices=known)
             params, var_kw = _parameters(PROTOCOLS[key].__init__, skip=("self",))
