@@ -72,13 +72,16 @@ def train(
         >>> painzoo.train(model="songnet", data=ds, out="songnet-faces", face_crop=None)  # doctest: +SKIP
     """
     from painzoo.inference.card import benchmark_metrics, make_card
+    from painzoo.training.recipe import Recipe
 
     name, label, epochs, seed, image_size = _check_arguments(
         data, model, out, label, epochs, seed, image_size
     )
     _check_out(out, data, [*inputs, *([("--results folder", results)] if results else [])])
     ds = _training_images(data, face_crop)
-    rec = _recipe(recipe, seed, epochs)
+    given = {"seed": seed, "epochs": epochs}
+    rec = Recipe.preset("p2").updated(recipe)
+    rec = rec.replace(**{k: int(v) for k, v in given.items() if v is not None})
     shape = None if image_size is None else resolve_input_spec(name, image_size=image_size).shape
     # the recipe's model aids (the "painzoo" preset's), then the caller's model arguments
     model_kwargs = rec.model_kwargs_for(name, shape, model_kwargs)
@@ -142,17 +145,6 @@ def _training_images(data, face_crop):
             "images of both classes (0 = no pain, 1 = pain)."
         )
     return ds
-
-
-def _recipe(recipe, seed, epochs):
-    """The ``"p2"`` preset updated with ``recipe``, then ``seed`` and ``epochs`` when given."""
-    from painzoo.training.recipe import Recipe
-
-    rec = Recipe.preset("p2").updated(recipe)
-    return rec.replace(
-        seed=int(seed if seed is not None else rec.seed),
-        **({"epochs": int(epochs)} if epochs is not None else {}),
-    )
 
 
 def _fit(rec, name, shape, model_kwargs, ds, label, progress):
