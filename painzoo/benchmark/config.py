@@ -292,9 +292,43 @@ class _Checker:
         if not isinstance(value, str) or not value:
             self.fail(path, f"{what} must be a non-empty string; received {_show(value)}.")
         if choices is not None and value not in choices:
-            close = difflib.get_close_matches(value, list(choices), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = _did_you_mean(value, choices)
             self.fail(path, f"{what} {value!r} is unknown; {hint}choose one of {list(choices)}.")
+
+    def named(self, entry, path, kind: str, options: str) -> tuple:
+        """``(name, options)`` of a ``name`` or one-key ``{name: {options}}`` entry."""
+        if isinstance(entry, str):
+            return entry, None
+        if not isinstance(entry, dict) or len(entry) != 1:
+            self.fail(
+                path,
+                f"a {kind} entry must be a name or a one-key mapping {{name: {{{options}}}}}; "
+                f"received {_show(entry)}.",
+            )
+        ((name, opts),) = entry.items()
+        if not isinstance(name, str):
+            self.fail(path, f"a {kind} name must be a string; received {_show(name)}.")
+        return name, opts
+
+    def nonempty_list(self, value, path, what: str, example: str = "") -> list:
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"{what} must be a non-empty list{example}; received {_show(value)}.")
+        return value
+
+    def defined_data(self, name, data: dict, path, phrase: str) -> None:
+        """Fail unless ``name`` is defined under 'data'; ``phrase`` leads the message."""
+        if not isinstance(name, str) or name not in data:
+            self.fail(
+                path,
+                f"{phrase} {name!r}, which is not defined under 'data'; "
+                f"{_did_you_mean(str(name), data)}defined: {sorted(data)}.",
+            )
+
+
+def _did_you_mean(value: str, choices) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def _show(value) -> str:
@@ -453,21 +487,10 @@ def _check_data_entry(c: _Checker, entry, path, what, data) -> None:
         if not var_kw:
             c.keys(args or {}, (*path, "args"), params, f"the args of {what} ({entry['loader']})")
     else:
-        parts = entry["concat"]
-        if not isinstance(parts, list) or not parts:
-            c.fail(
-                (*path, "concat"),
-                f"'concat' of {what} must be a non-empty list; received {_show(parts)}.",
-            )
+        parts = c.nonempty_list(entry["concat"], (*path, "concat"), f"'concat' of {what}")
         for i, part in enumerate(parts):
             if isinstance(part, str):
-                if part not in data:
-                    close = difflib.get_close_matches(part, list(data), n=1)
-                    hint = f"did you mean {close[0]!r}? " if close else ""
-                    c.fail(
-                        (*path, "concat", i),
-                        f"{what} concatenates {part!r}, which is not defined under 'data'; {hint}defined: {sorted(data)}.",
-                    )
+                c.defined_data(part, data, (*path, "concat", i), f"{what} concatenates")
             else:
                 _check_data_entry(c, part, (*path, "concat", i), f"part {i} of {what}", data)
     for key in ("sample_subjects",):
@@ -493,20 +516,10 @@ def _check_models(c: _Checker, models) -> None:
             f"received {_show(models)}.",
         )
     for i, entry in enumerate(models):
-        path = ("models", i)
-        if isinstance(entry, str):
-            continue
-        if not isinstance(entry, dict) or len(entry) != 1:
-            c.fail(
-                path,
-                f"a model entry must be a name or a one-key mapping {{name: {{overrides}}}}; received {_show(entry)}.",
-            )
-        ((name, opts),) = entry.items()
-        if not isinstance(name, str):
-            c.fail(path, f"a model name must be a string; received {_show(name)}.")
-        path = (*path, name)
+        name, opts = c.named(entry, ("models", i), "model", "overrides")
         if opts is None:
             continue
+        path = ("models", i, name)
         opts = c.mapping(opts, path, f"the overrides of model {name!r}")
         what = f"model {name!r}"
         if "recipe" in opts:
@@ -542,34 +555,16 @@ def _check_experiments(c: _Checker, experiments, data, models) -> None:
         for key in ("data", "protocols"):
             if key not in exp:
                 c.fail(path, f"{what} lacks {key!r}; it needs 'data' and 'protocols'.")
-        name = exp["data"]
-        if not isinstance(name, str) or name not in data:
-            close = difflib.get_close_matches(str(name), list(data), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            c.fail(
-                (*path, "data"),
-                f"{what} uses data {name!r}, which is not defined under 'data'; {hint}defined: {sorted(data)}.",
-            )
-        protocols = exp["protocols"]
-        if not isinstance(protocols, list) or not protocols:
-            c.fail(
-                (*path, "protocols"),
-                f"'protocols' of {what} must be a non-empty list, e.g. [loso]; received {_show(protocols)}.",
-            )
+        c.defined_data(exp["data"], data, (*path, "data"), f"{what} uses data")
+        protocols = c.nonempty_list(
+            exp["protocols"], (*path, "protocols"), f"'protocols' of {what}", ", e.g. [loso]"
+        )
         for j, spec in enumerate(protocols):
             ppath = (*path, "protocols", j)
-            args = {}
-            if isinstance(spec, dict):
-                if len(spec) != 1:
-                    c.fail(
-                        ppath,
-                        f"a protocol entry must be a name or a one-key mapping {{name: {{args}}}}; received {_show(spec)}.",
-                    )
-                ((spec, args),) = spec.items()
-                ppath = (*ppath, str(spec))
-                args = c.mapping(args or {}, ppath, f"the args of protocol {spec!r}")
-            if not isinstance(spec, str):
-                c.fail(ppath, f"a protocol name must be a string; received {_show(spec)}.")
+            nested = isinstance(spec, dict)
+            spec, args = c.named(spec, ppath, "protocol", "args")
+            ppath = (*ppath, spec) if nested else ppath
+            args = c.mapping(args or {}, ppath, f"the args of protocol {spec!r}")
             key = _ALIASES.get(spec.lower(), spec.lower())
             c.string(key, ppath, "protocol", choices=known)
             params, var_kw = _parameters(PROTOCOLS[key].__init__, skip=("self",))
@@ -594,12 +589,10 @@ def _check_experiment_models(c: _Checker, names, path, what, models) -> None:
         known |= _selectable_names(entry)
     for i, name in enumerate(names):
         if name.lower() not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
             c.fail(
                 (*path, i),
                 f"{what} names model {name!r}, which the config's 'models' does not list; "
-                f"{hint}listed: {sorted(known)}.",
+                f"{_did_you_mean(name, sorted(known))}listed: {sorted(known)}.",
             )
 
 

@@ -134,11 +134,6 @@ class Protocol:
         """A readable label for reports and run ids (``loso``, ``subject_kfold5``)."""
         return self.name
 
-    def _splitter_seed(self, base_seed: int, repeat: int) -> int:
-        """``random_state`` of a K-fold splitter: the protocol's own seed or the base seed."""
-        own = getattr(self, "seed", None)
-        return int(base_seed if own is None else own) + int(repeat)
-
     def _n_repeats(self, repeats: int) -> int:
         return int(repeats)
 
@@ -154,7 +149,26 @@ class Protocol:
         return f"{type(self).__name__}({args})"
 
 
-class ImageKFold(Protocol):
+class _KFold(Protocol):
+    """A K-fold protocol: ``n_splits`` folds, shuffled with ``seed`` (see the subclasses)."""
+
+    def __init__(self, n_splits: int = 5, seed: int | None = None):
+        self.n_splits = n_splits
+        self.seed = seed
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}{self.n_splits}"
+
+    def _splitter_seed(self, base_seed: int, repeat: int) -> int:
+        """``random_state`` of the splitter: the protocol's own seed or the base seed, + repeat."""
+        return int(base_seed if self.seed is None else self.seed) + int(repeat)
+
+
+class ImageKFold(_KFold):
     """Image-level stratified K-fold (P2 scenario 1).
 
     Images are split at random, stratified by label; the same subject can
@@ -174,18 +188,6 @@ class ImageKFold(Protocol):
 
     name = "image_kfold"
     subject_disjoint = False
-    aggregation = "mean"
-
-    def __init__(self, n_splits: int = 5, seed: int | None = None):
-        self.n_splits = n_splits
-        self.seed = seed
-
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}{self.n_splits}"
 
     def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import KFold, StratifiedKFold
@@ -204,7 +206,7 @@ class ImageKFold(Protocol):
             yield train, test, ""
 
 
-class SubjectKFold(Protocol):
+class SubjectKFold(_KFold):
     """Subject-level stratified group K-fold (P2 scenario 2).
 
     No subject is on both sides of a split; among such splits the label
@@ -224,19 +226,6 @@ class SubjectKFold(Protocol):
     """
 
     name = "subject_kfold"
-    subject_disjoint = True
-    aggregation = "mean"
-
-    def __init__(self, n_splits: int = 5, seed: int | None = None):
-        self.n_splits = n_splits
-        self.seed = seed
-
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}{self.n_splits}"
 
     def _splits(self, X, y, groups, repeat, base_seed=0):
         from sklearn.model_selection import StratifiedGroupKFold

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from painzoo.preprocess.spec import resolve_input_spec
+from painzoo.utils.numbers import check_number
 
 __all__ = ["train"]
 
@@ -29,13 +30,11 @@ def train(
 ):
     """Train one model on every image of a data set and save it with a model card.
 
-    The network is built with the model aids the recipe asks for
+    The network is built with the recipe's model aids
     (:meth:`Recipe.model_kwargs_for
     <painzoo.training.recipe.Recipe.model_kwargs_for>`) and ``model_kwargs``;
-    the card's ``model.kwargs`` records every argument it was built with.
-    ``painzoo train`` and :func:`painzoo.train` with a config take the model,
-    recipe, input size and face crop from an evaluation config
-    (:func:`painzoo.benchmark.final.train_from_config`) and call this.
+    the card's ``model.kwargs`` records every argument it was built with. With
+    a config, :func:`painzoo.benchmark.final.train_from_config` calls this.
 
     Args:
         data: The training :class:`~painzoo.datasets.Dataset`.
@@ -61,10 +60,8 @@ def train(
     Returns:
         The :class:`~painzoo.inference.card.PainModel` (Keras model + card).
         The card's ``training`` entry holds the training curve's ends and a
-        ``flag`` (:func:`painzoo.evaluation.metrics.learning_flags`): a model
-        whose loss did not fall, or which classifies its training images
-        hardly better than by answering one class, is ``not_learning``, with a
-        warning.
+        ``flag`` (:func:`painzoo.evaluation.metrics.learning_flags`); a model
+        that did not learn is ``not_learning``, with a warning.
 
     Raises:
         ValueError: For a baseline (not a network), a data set with one class
@@ -74,23 +71,42 @@ def train(
     Example:
         >>> painzoo.train(model="songnet", data=ds, out="songnet-faces", face_crop=None)  # doctest: +SKIP
     """
-    import keras
-    import numpy as np
-
-    from painzoo.datasets import Dataset
-    from painzoo.datasets.labels import predicted_label
-    from painzoo.evaluation.metrics import learning_record, training_fit
-    from painzoo.inference.card import (
-        MODEL_FILE,
-        PainModel,
-        benchmark_metrics,
-        make_card,
-        write_card,
-    )
-    from painzoo.registry import get_model, model_info, model_kind
+    from painzoo.inference.card import benchmark_metrics, make_card
     from painzoo.training.recipe import Recipe
-    from painzoo.utils.files import replace_when_complete
-    from painzoo.utils.numbers import check_number
+
+    name, label, epochs, seed, image_size = _check_arguments(
+        data, model, out, label, epochs, seed, image_size
+    )
+    _check_out(out, data, [*inputs, *([("--results folder", results)] if results else [])])
+    ds = _training_images(data, face_crop)
+    given = {"seed": seed, "epochs": epochs}
+    rec = Recipe.preset("p2").updated(recipe)
+    rec = rec.replace(**{k: int(v) for k, v in given.items() if v is not None})
+    shape = None if image_size is None else resolve_input_spec(name, image_size=image_size).shape
+    # the recipe's model aids (the "painzoo" preset's), then the caller's model arguments
+    model_kwargs = rec.model_kwargs_for(name, shape, model_kwargs)
+    net, training = _fit(rec, name, shape, model_kwargs, ds, label, progress)
+    bench = None if results is None else benchmark_metrics(results, model=label, data=data.name)
+    card = make_card(
+        model_name=name,
+        model_kwargs=model_kwargs,
+        keras_model=net,
+        # whatever made the training images (painzoo preprocess or the config)
+        face_crop=(ds.preprocessing or {}).get("face_crop"),
+        dataset=ds,
+        recipe=rec.to_dict(),
+        data_name=data.name,
+        config_name=config_name,
+        benchmark=bench,
+        training=training,
+    )
+    return _save(net, card, Path(out))
+
+
+def _check_arguments(data, model, out, label, epochs, seed, image_size) -> tuple:
+    """Check the arguments; return the model's name and label, epochs, seed and image size."""
+    from painzoo.datasets import Dataset
+    from painzoo.registry import model_info, model_kind
 
     if not isinstance(data, Dataset):
         raise ValueError(
@@ -105,15 +121,19 @@ def train(
         image_size = check_number(image_size, "image_size", low=1, integer=True, none=True)
     if out is None or str(out) == "":
         raise ValueError("out must be a folder for model.keras and model.json; received none.")
-    name, label = str(model).lower(), label or str(model).lower()
+    name = str(model).lower()
     if model_kind(name) == "sklearn":
         raise ValueError(
             f"{name!r} is a baseline classifier, not a network; painzoo train saves "
             "Keras networks. Pick a zoo model (painzoo models lists them)."
         )
     model_info(name)  # an unknown name fails here, naming the closest ones
-    _check_out(out, data, [*inputs, *([("--results folder", results)] if results else [])])
-    ds, data_name = data, data.name
+    return name, label or name, epochs, seed, image_size
+
+
+def _training_images(data, face_crop):
+    """The data set, face-cropped when asked; it must hold both classes."""
+    ds = data
     if face_crop:
         from painzoo.preprocess import FaceCropper, crop_dataset
 
@@ -121,26 +141,27 @@ def train(
     classes = sorted(set(ds.labels.tolist()))
     if classes != [0, 1]:
         raise ValueError(
-            f"Data {data_name!r} holds only label(s) {classes}; training a pain model needs "
+            f"Data {data.name!r} holds only label(s) {classes}; training a pain model needs "
             "images of both classes (0 = no pain, 1 = pain)."
         )
-    rec = Recipe.preset("p2").updated(recipe)
-    rec = rec.replace(
-        seed=int(seed if seed is not None else rec.seed),
-        **({"epochs": int(epochs)} if epochs is not None else {}),
-    )
-    shape = None
-    if image_size is not None:
-        shape = resolve_input_spec(name, image_size=image_size).shape
+    return ds
 
-    # the recipe's model aids (the "painzoo" preset's), then the caller's model arguments
-    model_kwargs = rec.model_kwargs_for(name, shape, model_kwargs)
+
+def _fit(rec, name, shape, model_kwargs, ds, label, progress):
+    """Build and train the network; return it and its learning record."""
+    import keras
+    import numpy as np
+
+    from painzoo.datasets.labels import predicted_label
+    from painzoo.evaluation.metrics import learning_record, training_fit
+    from painzoo.registry import get_model
+
     keras.utils.set_random_seed(rec.seed)
     with rec.scope():
         net = get_model(name, input_shape=shape, **model_kwargs)
     history = rec.fit(net, ds, progress=progress)
-    # a model that did not learn warns now and says so in its card; with no test
-    # images here, its training curve and its fit of the training images tell
+    # with no test images, the training curve and the fit of the training images
+    # tell whether the model learned (a warning now, a flag in its card)
     fitted = predicted_label(np.asarray(rec.predict(net, ds), float))
     training = learning_record(
         [],
@@ -149,24 +170,14 @@ def train(
         run_id=f"painzoo train {label}",
         **training_fit(ds.labels, fitted, rec.class_weights(ds.labels)),
     )
+    return net, training
 
-    bench = None
-    if results is not None:
-        bench = benchmark_metrics(results, model=label, data=data_name)
-    card = make_card(
-        model_name=name,
-        model_kwargs=model_kwargs,
-        keras_model=net,
-        # whatever made the training images (painzoo preprocess or the config)
-        face_crop=(ds.preprocessing or {}).get("face_crop"),
-        dataset=ds,
-        recipe=rec.to_dict(),
-        data_name=data_name,
-        config_name=config_name,
-        benchmark=bench,
-        training=training,
-    )
-    folder = Path(out)
+
+def _save(net, card, folder: Path):
+    """Write ``model.keras`` and ``model.json`` into ``folder``; return the :class:`PainModel`."""
+    from painzoo.inference.card import MODEL_FILE, PainModel, write_card
+    from painzoo.utils.files import replace_when_complete
+
     folder.mkdir(parents=True, exist_ok=True)
     with replace_when_complete(folder / MODEL_FILE) as tmp:  # an old model stays until then
         net.save(tmp)
@@ -193,8 +204,6 @@ def _image_folders(ds) -> list[Path]:
     The common folder is left out when it is a file-system root, the home
     folder or the working folder, which hold much more than the data.
     """
-    import os
-
     parents = sorted({p.parent for p in ds.image_paths if str(p) not in ("", ".")})
     if not parents:
         return []

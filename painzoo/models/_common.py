@@ -12,6 +12,7 @@ from painzoo.layers.preprocessing import ImageScaling
 __all__ = [
     "classifier_head",
     "check_input_size",
+    "conv_features",
     "from_scratch_input",
     "from_scratch_model",
     "load_weights_file",
@@ -82,6 +83,39 @@ def from_scratch_input(model_name: str, input_shape, weights):
         )
     inputs = keras.Input(shape=input_shape, name="image")
     return inputs, ImageScaling("unit", name="scaling")(inputs)
+
+
+def conv_features(x, convs, pools, dropouts=(), **conv_kwargs):
+    """P2's convolutions from scratch: ``conv<i>``, then ``pool<i>`` and ``drop<i>`` where given.
+
+    Every convolution has ReLU and ``same`` padding, every max-pool ``same``
+    padding; the result is flattened (layer ``"flatten"``).
+
+    Args:
+        x: The scaled input.
+        convs: ``(filters, kernel)`` or ``(filters, kernel, strides)`` of
+            ``conv1``, ``conv2``, ….
+        pools: ``{i: (size, stride)}``: a max-pool ``pool<i>`` after ``conv<i>``.
+        dropouts: ``{i: rate}``: a dropout ``drop<i>`` after ``pool<i>``.
+        **conv_kwargs: Further ``Conv2D`` arguments (``kernel_initializer``).
+    """
+    dropouts = dict(dropouts)
+    for i, (filters, kernel, *strides) in enumerate(convs, 1):
+        x = keras.layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides[0] if strides else 1,
+            padding="same",
+            activation="relu",
+            name=f"conv{i}",
+            **conv_kwargs,
+        )(x)
+        if i in pools:
+            size, stride = pools[i]
+            x = keras.layers.MaxPooling2D(size, strides=stride, padding="same", name=f"pool{i}")(x)
+        if i in dropouts:
+            x = keras.layers.Dropout(dropouts[i], name=f"drop{i}")(x)
+    return keras.layers.Flatten(name="flatten")(x)
 
 
 def from_scratch_model(model_name: str, inputs, x, num_classes: int, weights) -> keras.Model:

@@ -1,16 +1,17 @@
 """AlexNet (Krizhevsky et al., 2012) as P2 trained it from scratch.
 
 The layer list follows the public ``Xavi3398/robot_vision`` code
-(``robot_vision/utils/nets.py``, ``AlexNet``; P2 cites no code): single-tower, no local response normalisation, ``same`` padding
-everywhere, and three 4096-unit dense layers (P2's variant has one more than
-the original paper). The three dense layers hold 96 % of the parameters.
+(``robot_vision/utils/nets.py``, ``AlexNet``; P2 cites no code): single-tower,
+no local response normalisation, ``same`` padding everywhere, and three
+4096-unit dense layers (P2's variant has one more than the original paper).
+The three dense layers hold 96 % of the parameters.
 """
 
 from __future__ import annotations
 
 from keras import layers
 
-from painzoo.models._common import from_scratch_input, from_scratch_model
+from painzoo.models._common import conv_features, from_scratch_input, from_scratch_model
 
 __all__ = ["alexnet"]
 
@@ -30,27 +31,22 @@ def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
         weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
 
     Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities
-        (:func:`~painzoo.models._common.from_scratch_input` checks the arguments).
+        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
+
+    Raises:
+        ValueError: If ``input_shape`` is empty or ``weights`` is ``"imagenet"``.
+        FileNotFoundError: If the weights file does not exist.
 
     Example:
-        >>> model = alexnet(num_classes=2)
-        >>> model.count_params()
+        >>> alexnet(num_classes=2).count_params()
         88702338
 
     Reference:
         Krizhevsky et al., NeurIPS 2012; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
     inputs, x = from_scratch_input("alexnet", input_shape, weights)
-    x = layers.Conv2D(96, 11, strides=4, padding="same", activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
-    x = layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
-    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv3")(x)
-    x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv4")(x)
-    x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool5")(x)
-    x = layers.Flatten(name="flatten")(x)
+    convs = [(96, 11, 4), (256, 5), (384, 3), (384, 3), (256, 3)]
+    x = conv_features(x, convs, pools=dict.fromkeys((1, 2, 5), (3, 2)))
     x = layers.Dense(4096, activation="relu", name="fc6")(x)
     x = layers.Dropout(0.4, name="drop6")(x)
     x = layers.Dense(4096, activation="relu", name="fc7")(x)

@@ -195,19 +195,14 @@ def build_application(
             ``True`` and ``weights=None``, start every residual branch at
             zero, so each block begins as the identity (Goyal et al. 2017;
             timm's ``zero_init_last``;
-            :func:`~painzoo.models._common.zero_residual_branches`). On 41
-            people from random weights ResNet50 reached 75.6 % with it and
-            59.6 % without over five folds, both without augmentation
-            (docs/default-recipe.md).
+            :func:`~painzoo.models._common.zero_residual_branches`).
         he_init: Off by default (Keras' Glorot-uniform kernels and the
             network's ``preprocess_input`` scaling). With ``True`` and
             ``weights=None``, draw every convolution kernel He-normal, biases
             0 (:func:`he_initialize`), and scale inputs as ``x / 255``, which
             the default recipe then standardises with the training images'
-            statistics; under Keras' Glorot kernels and the ImageNet "caffe"
-            scaling VGG19 did not learn from random weights
-            (docs/default-recipe.md). Loaded weights (``"imagenet"`` or a
-            file) keep the ImageNet scaling.
+            statistics. Loaded weights (``"imagenet"`` or a file) keep the
+            ImageNet scaling.
 
     Returns:
         A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
@@ -303,11 +298,8 @@ def he_initialize(model: keras.Model) -> int:
     """Redraw every ``Conv2D`` kernel of ``model`` from He-normal, biases at 0.
 
     ``std = sqrt(2 / fan_in)`` keeps the size of the signal through a stack of
-    ReLU convolutions (He et al., ICCV 2015). Keras builds VGG with
-    Glorot-uniform kernels, under which each ReLU layer roughly halves the
-    signal's second moment: from random weights VGG19's features came out
-    ~0.08 for inputs in the ImageNet "caffe" range, differing between images
-    by ~0.003, and it did not learn (docs/default-recipe.md).
+    ReLU convolutions (He et al., ICCV 2015); under Keras' Glorot-uniform
+    kernels each ReLU layer roughly halves the signal's second moment.
 
     Returns:
         How many kernels were redrawn.
@@ -328,29 +320,25 @@ def he_initialize(model: keras.Model) -> int:
 def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
     """VGG16 (``keras.applications``) + global average pooling + softmax.
 
-    Inputs are RGB in [0, 255], scaled inside the model with
-    ``ImageScaling("caffe")`` as ``keras.applications.vgg16.preprocess_input``
-    does. With default arguments the base is ``keras.applications.VGG16``
-    as Keras builds it (Glorot-uniform kernels, zero biases). See
-    :func:`build_application` for the details.
+    Inputs are RGB in [0, 255], scaled inside the model as
+    ``keras.applications.vgg16.preprocess_input`` does (``"caffe"``). With
+    default arguments the base is Keras' own network; :func:`build_application`
+    has the details.
 
     Args:
         num_classes: Output classes.
         input_shape: ``(H, W, 3)``, at least 32×32; the count does not depend on it.
         weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; offline place
-            ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``)
-            or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: ``False`` (default): Keras' initialisation and scaling.
-            ``True``: from random weights, He-normal kernels and ``x / 255``
-            inputs instead (an aid of the ``"painzoo"`` recipe; see
-            :func:`build_application`).
+            downloaded on first use; :func:`imagenet_cache_file` says where to
+            place it offline) or the path of a ``.weights.h5`` file saved by painzoo.
+        he_init: ``True``: from random weights, He-normal kernels and ``x / 255``
+            inputs (an aid of the ``"painzoo"`` recipe).
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
 
     Raises:
-        ValueError: If the input is smaller than 32×32 or ``weights`` is unknown.
+        ValueError: If the input is too small or ``weights`` is unknown.
         RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
 
     Example:
@@ -364,16 +352,9 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
 
 
 def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
-    """VGG19 (``keras.applications``) + global average pooling + softmax.
+    """VGG19: :func:`vgg16` with three more convolutions (the same arguments and scaling).
 
-    The same arguments, scaling (``keras.applications.vgg19.preprocess_input``)
-    and errors as :func:`vgg16`; three more convolutions. With ``weights="imagenet"``
-    offline, place
-    ``~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``.
-
-    Example:
-        >>> vgg19(num_classes=2).count_params()  # P2 Table 3: 20 M
-        20025410
+    With 2 classes it has 20,025,410 parameters (P2 Table 3: 20 M).
 
     Reference:
         Simonyan and Zisserman, ICLR 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
@@ -384,30 +365,11 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
 def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
-    Inputs are RGB in [0, 255], scaled inside the model with
-    ``ImageScaling("caffe")`` as ``keras.applications.resnet50.preprocess_input``
-    does. With default arguments the base is Keras' own network. See
-    :func:`build_application` for the details.
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, any size (Keras documents 32×32 as its minimum);
-            the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; offline place
-            ``~/.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``)
-            or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: ``False`` (default): Keras' initialisation.
-            ``True``: from random weights, every residual branch starts at
-            zero (an aid of the ``"painzoo"`` recipe; see
-            :func:`build_application`).
-
-    Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
-
-    Raises:
-        ValueError: If the input is empty or ``weights`` is unknown.
-        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+    The arguments of :func:`vgg16` (any non-empty input; ``"caffe"`` scaling
+    as ``keras.applications.resnet50.preprocess_input``), with
+    ``zero_init_residual`` instead of ``he_init``: ``True`` starts every
+    residual branch at zero from random weights (an aid of the ``"painzoo"``
+    recipe).
 
     Example:
         >>> resnet50(num_classes=2).count_params()  # P2 Table 3: 23.6 M
@@ -416,69 +378,36 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
     Reference:
         He et al., CVPR 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    return build_application(
-        "resnet50", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
-    )
+    return build_application("resnet50", num_classes, input_shape, weights, zero_init_residual)
 
 
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
-    """ResNet101V2 (``keras.applications``) + global average pooling + softmax.
+    """ResNet101V2: :func:`resnet50`'s arguments on Keras' 101-layer pre-activation ResNet.
 
-    The same arguments and errors as :func:`resnet50`; the base is Keras'
-    pre-activation ResNet with 101 layers, and inputs are scaled with
-    ``ImageScaling("tf")`` as ``keras.applications.resnet_v2.preprocess_input``
-    does. With ``weights="imagenet"`` offline, place
-    ``~/.keras/models/resnet101v2_weights_tf_dim_ordering_tf_kernels_notop.h5``.
-
-    Example:
-        >>> resnet101v2(num_classes=2).count_params()  # P2 Table 3: 42.6 M
-        42630658
+    Inputs are scaled to [-1, 1] (``"tf"``) as
+    ``keras.applications.resnet_v2.preprocess_input`` does. With 2 classes it
+    has 42,630,658 parameters (P2 Table 3: 42.6 M).
 
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
-    return build_application(
-        "resnet101v2", num_classes, input_shape, weights, zero_init_residual=zero_init_residual
-    )
+    return build_application("resnet101v2", num_classes, input_shape, weights, zero_init_residual)
 
 
 def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
-    Inputs are RGB in [0, 255], scaled inside the model with
-    ``ImageScaling("tf")`` as ``keras.applications.inception_v3.preprocess_input``
-    does. With default arguments the base is Keras' own network at every
-    input size (first convolution 3×3 at stride 2). See
-    :func:`build_application` for the details.
+    The arguments of :func:`vgg16` (inputs at least 75×75, scaled to [-1, 1] as
+    ``keras.applications.inception_v3.preprocess_input`` does), with
+    ``low_resolution_stem`` instead of ``he_init``.
 
     ``low_resolution_stem=True`` starts the network with its *low-resolution
     stem*, as Szegedy et al. (2016, section 9) do for small inputs: the first
-    convolution at stride 1 instead of 2, so the last maps are as large as at
-    twice the input size (5 × 5 at 112 px instead of 2 × 2), for about four
-    times the compute. The layers, weights and parameter count stay Keras'
-    (a stride has no weights). The ``"painzoo"`` recipe asks for it when both
-    sides are at most :data:`LOW_RESOLUTION_SIDE` (151) px: on 41 people from
-    random weights at 112 px it reached 82.6 % with this stem and 70.7 %
-    without over five subject-level folds (docs/default-recipe.md).
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least 75×75; the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; offline place
-            ``~/.keras/models/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``)
-            or the path of a ``.weights.h5`` file saved by painzoo.
-        low_resolution_stem: ``False`` (default): Keras' stride 2.
-            ``True``: stride 1 at any input size and with any weights
-            (:func:`with_stride_one_stem`).
-
-    Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
-
-    Raises:
-        ValueError: If the input is smaller than 75×75, ``weights`` is unknown
-            or ``low_resolution_stem`` is not true or false.
-        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+    convolution at stride 1 instead of 2 (:func:`with_stride_one_stem`, at any
+    input size and with any weights), so the last maps are as large as at
+    twice the input size, for about four times the compute. The layers,
+    weights and parameter count stay Keras'. The ``"painzoo"`` recipe asks for
+    it when both sides are at most :data:`LOW_RESOLUTION_SIDE` (151) px.
 
     Example:
         >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M
@@ -502,25 +431,9 @@ def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_reso
 def xception(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """Xception (``keras.applications``) + global average pooling + softmax.
 
-    Inputs are RGB in [0, 255], scaled inside the model with
-    ``ImageScaling("tf")`` as ``keras.applications.xception.preprocess_input``
-    does. The base is Keras' own network. See :func:`build_application` for
-    the details.
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least 7×7 (Keras documents 71×71); the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; offline place
-            ``~/.keras/models/xception_weights_tf_dim_ordering_tf_kernels_notop.h5``)
-            or the path of a ``.weights.h5`` file saved by painzoo.
-
-    Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
-
-    Raises:
-        ValueError: If the input is smaller than 7×7 or ``weights`` is unknown.
-        RuntimeError: If ImageNet weights are not cached and cannot be downloaded.
+    The arguments of :func:`vgg16` but no aid (inputs at least 7×7, Keras
+    documents 71×71; scaled to [-1, 1] as
+    ``keras.applications.xception.preprocess_input`` does).
 
     Example:
         >>> xception(num_classes=2).count_params()  # P2 Table 3: 20.9 M

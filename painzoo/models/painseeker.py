@@ -109,13 +109,13 @@ def painseeker(
 
 
 def painseeker_no_prsc(
-    num_classes: int = 2,
+    num_classes=2,
     input_shape=(224, 224, 3),
     weights=None,
-    margin: float = DEFAULT_MARGIN,
-    top_k: int = DEFAULT_TOP_K,
-    keras_init: bool = False,
-) -> keras.Model:
+    margin=DEFAULT_MARGIN,
+    top_k=DEFAULT_TOP_K,
+    keras_init=False,
+):
     """PainSeeker with λ = 0: the same network, trained on cross-entropy alone.
 
     Args:

@@ -12,17 +12,11 @@ from __future__ import annotations
 
 from keras import layers
 
-from painzoo.models._common import from_scratch_input, from_scratch_model
+from painzoo.models._common import conv_features, from_scratch_input, from_scratch_model
 
 __all__ = ["silnet"]
 
 _INIT = "glorot_normal"
-
-
-def _conv(x, filters, kernel, name):
-    return layers.Conv2D(
-        filters, kernel, padding="same", activation="relu", kernel_initializer=_INIT, name=name
-    )(x)
 
 
 def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
@@ -32,16 +26,8 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     conv 64 5×5 → conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout
     0.5 → dense 512 → softmax. ReLU, ``same`` padding, Glorot-normal kernels
     (except the softmax layer, as in the reference code); inputs scaled to [0, 1].
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``; the flatten layer makes the parameter count
-            grow with H·W (184,849,986 at 150×150 with 2 classes, 8.9 M at 32×32).
-        weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
-
-    Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities
-        (:func:`~painzoo.models._common.from_scratch_input` checks the arguments).
+    Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`; the
+    parameter count grows with H·W (184,849,986 at 150×150 with 2 classes).
 
     Example:
         >>> silnet(input_shape=(32, 32, 3)).count_params()
@@ -51,15 +37,9 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
         Ramis et al., Multimed. Tools Appl. 2022; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
     inputs, x = from_scratch_input("silnet", input_shape, weights)
-    x = _conv(x, 32, 11, "conv1")
-    x = layers.MaxPooling2D(2, strides=2, padding="same", name="pool1")(x)
-    x = _conv(x, 32, 7, "conv2")
-    x = _conv(x, 32, 7, "conv3")
-    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool3")(x)
-    x = _conv(x, 64, 5, "conv4")
-    x = _conv(x, 64, 5, "conv5")
-    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool5")(x)
-    x = layers.Flatten(name="flatten")(x)
+    convs = [(32, 11), (32, 7), (32, 7), (64, 5), (64, 5)]
+    pools = {1: (2, 2), 3: (2, 1), 5: (2, 1)}
+    x = conv_features(x, convs, pools, kernel_initializer=_INIT)
     x = layers.Dense(512, activation="relu", kernel_initializer=_INIT, name="fc6")(x)
     x = layers.Dropout(0.5, name="drop6")(x)
     x = layers.Dense(512, activation="relu", kernel_initializer=_INIT, name="fc7")(x)

@@ -10,9 +10,7 @@ and the softmax layer holds almost every parameter. P2 Table 3's 1.7 M is the
 
 from __future__ import annotations
 
-from keras import layers
-
-from painzoo.models._common import from_scratch_input, from_scratch_model
+from painzoo.models._common import conv_features, from_scratch_input, from_scratch_model
 
 __all__ = ["weinet"]
 
@@ -22,31 +20,18 @@ def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
 
     Conv 32 7×7 → max-pool 2/1 → conv 32 7×7 → max-pool 2/1 → conv 64 7×7 →
     max-pool 2/1 → flatten → softmax. ReLU and ``same`` padding; inputs scaled
-    to [0, 1].
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``; the flatten layer makes the parameter count
-            grow with H·W (679,650 at 64×64 with 2 classes).
-        weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
-
-    Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities
-        (:func:`~painzoo.models._common.from_scratch_input` checks the arguments).
+    to [0, 1]. Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`;
+    the parameter count grows with H·W (679,650 at 64×64 with 2 classes).
 
     Example:
         >>> weinet(num_classes=6).count_params()  # P2 Table 3: 1.7 M
         1728230
+        >>> weinet(input_shape=(32, 32, 3)).count_params()
+        286434
 
     Reference:
         Li et al., MVA 2015; P2 (Sabater-Gárriz et al., 2024), Table 3.
     """
     inputs, x = from_scratch_input("weinet", input_shape, weights)
-    x = layers.Conv2D(32, 7, padding="same", activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool1")(x)
-    x = layers.Conv2D(32, 7, padding="same", activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool2")(x)
-    x = layers.Conv2D(64, 7, padding="same", activation="relu", name="conv3")(x)
-    x = layers.MaxPooling2D(2, strides=1, padding="same", name="pool3")(x)
-    x = layers.Flatten(name="flatten")(x)
+    x = conv_features(x, [(32, 7), (32, 7), (64, 7)], pools=dict.fromkeys((1, 2, 3), (2, 1)))
     return from_scratch_model("weinet", inputs, x, num_classes, weights)

@@ -157,20 +157,15 @@ def lr_multipliers(recipe, model) -> dict[str, float]:
     """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor).
 
     Adam and RMSprop move every weight by about the learning rate per step,
-    whatever its gradient's size. When the updates of a unit's ``fan_in``
-    weights line up with its inputs (ReLU outputs are all ≥ 0, so they often
-    do), its input ``z = w · x`` moves by about ``learning_rate × fan_in ×
-    mean |x|`` while ``z`` itself is about ``std(w) × √fan_in × rms(x)``: one
-    step changes it by the *step ratio* ``learning_rate × √fan_in / std(w)``
-    (with SGD the step also grows with ``fan_in``). In a network without
-    normalisation layers nothing undoes a large jump. Each hidden ``Dense``
-    or convolution kernel whose ratio, at the recipe's peak rate and the
-    kernel's current weights, exceeds ``max_step_ratio`` gets the factor that
-    brings it down to ``max_step_ratio``. Biases, the softmax or sigmoid
-    classifier, a kernel of constant weights and every layer of a network
-    with a ``BatchNormalization``, ``LayerNormalization`` or
-    ``GroupNormalization`` layer (which re-centres and re-scales what a layer
-    passes on) keep the full rate.
+    so one step can change a unit's input ``z = w · x`` by the *step ratio*
+    ``learning_rate × √fan_in / std(w)`` of its size. In a network without
+    normalisation layers, each hidden ``Dense`` or convolution kernel whose
+    ratio, at the recipe's peak rate and the kernel's current weights,
+    exceeds ``max_step_ratio`` gets the factor that brings it down to
+    ``max_step_ratio``. Biases, the softmax or sigmoid classifier, a kernel
+    of constant weights and every layer of a network with a
+    ``BatchNormalization``, ``LayerNormalization`` or ``GroupNormalization``
+    layer keep the full rate.
 
     Returns:
         ``{}`` when ``max_step_ratio`` is ``None`` or nothing is scaled.

@@ -2,36 +2,28 @@
 
 - ``"p1"`` (PainSeeker, P1 "Comparison methods and implementation detail"):
   resize to 256, random 224 crop, horizontal flip (with probability ½:
-  painzoo's reading of P1's flipping "to double the training samples") — scaled to the training size: the image is loaded at
+  painzoo's reading of P1's flipping "to double the training samples"),
+  scaled to the training size: the image is loaded at
   ``round(image_size · 256/224)`` and a random ``image_size`` square is cut.
 - ``"p2"`` (CP-PAIN, P2 "Procedure"): random rotation, mirroring and
   contrast. P2 gives no magnitudes; painzoo uses ±10° rotation (reflect
   fill) and a contrast factor of ±0.2.
-
-- ``"flip"`` (painzoo's own, not a paper's): horizontal flip only. A
-  mirrored face is a face with the same expression, so the set doubles
-  without anything new to undo: a network fits the mirrored images as fast
-  as the originals.
-- ``"painzoo"`` (painzoo's own, used by the ``"painzoo"`` recipe preset; not
-  a paper's): load at 1.1 × the training size and cut a random square (small
-  shifts and scale), horizontal flip, rotation up to ±8°, brightness and
-  contrast up to ±15 %. Mild on purpose: the face crops are aligned, and a
-  network that must learn from a hundred images cannot also learn to undo
-  strong distortions; the recipe gives it at least 900 steps to fit them.
+- ``"flip"`` (painzoo's own): horizontal flip only.
+- ``"painzoo"`` (painzoo's own, used by the ``"painzoo"`` recipe preset):
+  load at 1.1 × the training size and cut a random square (small shifts and
+  scale), horizontal flip, rotation up to ±8°, brightness and contrast up to
+  ±15 %; mild, because the face crops are aligned.
 
 Every random layer gets a seed of its own, derived from the augmentation's
-``seed``: layers built with one seed would draw the same numbers (a flip
-would always come with the same crop, angle and contrast).
+``seed`` (layers built with one seed would draw the same numbers). All apply
+Keras 3 preprocessing layers to **one image at a time** (so every image
+draws its own crop, flip, angle), work inside ``tf.data`` on the TensorFlow
+backend and on NumPy arrays on the others, and keep float pixels in [0, 255].
 
-All apply Keras 3 preprocessing layers to **one image at a time** (so every
-image draws its own crop, flip, angle), work inside ``tf.data`` on the
-TensorFlow backend and on NumPy arrays on the others, and keep float pixels
-in [0, 255].
-
-Each preset but ``"painzoo"`` is described once, declaratively, by an
-:class:`AugmentSpec` (:data:`PRESETS`, :data:`OWN_PRESETS`); the Keras layers
-above and the batched on-device augmenter of
-:mod:`painzoo.training.device_input` are both built from it.
+Each preset but ``"painzoo"`` is described once by an :class:`AugmentSpec`
+(:data:`PRESETS`, :data:`OWN_PRESETS`); the Keras layers above and the
+batched on-device augmenter of :mod:`painzoo.training.device_input` are both
+built from it.
 """
 
 from __future__ import annotations
@@ -238,13 +230,7 @@ def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentati
 
 
 def _layer_seed(seed: int | None, index: int) -> int | None:
-    """A seed of its own for the ``index``-th random layer of an augmentation.
-
-    Keras random layers built with one seed start from one generator state and
-    draw the same numbers: a flip would always come with the same brightness
-    shift, rotation and crop, and the augmentations would be one random
-    number's worth of variety instead of one per layer.
-    """
+    """A seed of its own for the ``index``-th random layer of an augmentation."""
     if seed is None:
         return None
     return int(_derived_seeds((seed, index))[0])

@@ -1,14 +1,11 @@
 """The order in which a training pipeline visits its images, epoch by epoch.
 
 :class:`StratifiedOrder` gives every batch the classes in the proportion of
-the whole training set (stratified batches). A plain shuffle leaves that to
-the draw: of the batches of 8 drawn from 33 + 33 images, only 29 % hold four
-of each class. While a network still answers about the same for every image,
-the gradient of an unbalanced batch pushes *every* image's output, and every
-hidden unit's input, the same way by an amount set by the draw; in a
-stratified batch the classes' pulls cancel for an image-independent output,
-so what is left of the gradient comes from what differs between the images
-(see docs/default-recipe.md, *Stratified batches*).
+the whole training set (stratified batches). In a stratified batch the
+classes' pulls cancel for an output that is the same for every image, so the
+gradient comes from what differs between the images; a plain shuffle leaves
+the balance to the draw (of the batches of 8 drawn from 33 + 33 images, only
+29 % hold four of each class).
 """
 
 from __future__ import annotations

@@ -3,9 +3,7 @@
 A :class:`Learner` wraps one registered model behind two calls, as
 scikit-learn estimators do: :meth:`~Learner.fit` on a training
 :class:`~painzoo.datasets.Dataset` and :meth:`~Learner.predict_proba` on a
-test one, which returns the probability of pain per row (float ``[N]``). So
-a benchmark unit (:func:`painzoo.benchmark.units.run_unit`) is the same four
-steps for every model: load the data, fit, predict, write.
+test one, which returns the probability of pain per row (float ``[N]``).
 
 - :class:`KerasLearner` (``ModelInfo.kind == "keras"``, the zoo): builds the
   network with :func:`painzoo.get_model` inside the unit's

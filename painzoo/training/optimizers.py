@@ -1,30 +1,20 @@
 """Adam with coupled L2 weight decay (as ``torch.optim.Adam``), and optimizers with a rate per variable.
 
 P1 trains with "the Adam optimizer, the learning rate and weight decay are
-set to 1e-4 and 0.01" and does not say which framework it used or whether the
-decay is coupled or decoupled. painzoo reads it as Adam's own ``weight_decay``
-in the classic sense, as ``torch.optim.Adam(params, lr, weight_decay=0.01)``
-implements it (painzoo's reading): the decay is added to the gradient,
-``g ← g + wd · θ``, *before* the moment estimates, so it is an L2 penalty
-``wd/2 · ‖θ‖²`` whose pull is rescaled by Adam's per-weight step size.
-Keras's ``AdamW`` (and the ``weight_decay`` argument of every Keras
-optimizer) instead shrinks the weights directly, ``θ ← θ − lr · wd · θ``
-(Loshchilov & Hutter's decoupled decay); at lr 1e-4 that removes about 1e-6
-of each weight per step, a much weaker regulariser.
-
+set to 1e-4 and 0.01" without naming a framework. painzoo reads the decay as
+``torch.optim.Adam(params, lr, weight_decay=0.01)`` applies it: added to the
+gradient, ``g ← g + wd · θ``, before the moment estimates (an L2 penalty).
+Keras's ``weight_decay`` (``AdamW``) instead shrinks the weights directly,
+``θ ← θ − lr · wd · θ`` (Loshchilov & Hutter's decoupled decay).
 :class:`AdamL2` transcribes ``torch.optim.Adam`` (without ``amsgrad``,
-``maximize`` or ``foreach`` options) including its epsilon placement
-(``m̂ / (√v̂ + ε)`` with ε = 1e-8), so one step matches PyTorch to float
-precision. It is built from ``keras.ops`` only and runs on the TensorFlow,
-JAX and PyTorch backends.
+``maximize`` or ``foreach``), its epsilon placement included, in
+``keras.ops``, so one step matches PyTorch to float precision on every backend.
 
-:class:`ScaledAdamW` (and :class:`ScaledAdam`, :class:`ScaledAdamL2`,
-:class:`ScaledRMSprop`, :class:`ScaledSGD`) multiply the learning rate of
-each variable named in ``lr_multipliers`` (``{variable.path: factor}``):
-painzoo's default recipe uses them to bound the step of wide layers in
-networks without normalisation (:meth:`painzoo.training.Recipe.lr_multipliers`).
-They also centre the gradient of each kernel named in ``centralize`` over its
-inputs before the step (gradient centralization, Yong et al., ECCV 2020;
+The ``Scaled*`` optimizers multiply the learning rate of each variable named
+in ``lr_multipliers`` (``{variable.path: factor}``) and centre the gradient of
+each kernel named in ``centralize`` over its inputs (gradient centralization,
+Yong et al., ECCV 2020); painzoo's default recipe uses them for networks
+without normalisation (:meth:`painzoo.training.Recipe.lr_multipliers`,
 :meth:`painzoo.training.Recipe.centralized_kernels`).
 """
 
@@ -136,14 +126,12 @@ def centralize_gradient(gradient):
 
     For a ``Dense`` kernel ``(inputs, units)`` the mean is over the inputs; for
     a ``Conv2D`` kernel ``(h, w, in, out)`` over the window and the input
-    channels. An SGD step along the centred gradient leaves the sum of each
-    unit's input weights as it was, so it cannot move the unit's response to
-    an input that is the same on every input channel and position: after a
-    ReLU every input is >= 0 and they share a large common part, which an
-    uncentred step shifts for every image at once. Adam rescales each
-    weight's step, so there the sum is kept only approximately; the moments
-    are those of the centred gradient (Yong et al., "Gradient
-    Centralization", ECCV 2020, used it with SGD and Adam).
+    channels. An SGD step along the centred gradient keeps the sum of each
+    unit's input weights, so it cannot shift the unit's response to the part
+    its inputs share (large after a ReLU); Adam keeps it approximately.
+
+    Reference:
+        Yong et al., "Gradient Centralization", ECCV 2020.
     """
     axes = tuple(range(len(gradient.shape) - 1))
     if not axes:
@@ -155,14 +143,9 @@ class _PerVariableRate:
     """Mixin: each variable's step uses ``learning_rate × lr_multipliers[variable.path]``,
     and the kernels named in ``centralize`` step along their centred gradient.
 
-    Keras optimizers take one learning rate for every variable; painzoo's
-    default recipe gives the wide layers of a network without normalisation
-    a smaller one (:meth:`painzoo.training.Recipe.lr_multipliers`). Variables
-    not in the mapping use the rate unchanged. A variable whose path is in
-    ``centralize`` gets :func:`centralize_gradient` applied to its gradient
-    before the parent optimizer's step (moments included, as in Yong et al.).
-    Only ``update_step`` differs from the parent optimizer, so it runs on
-    every backend.
+    Variables not in ``lr_multipliers`` use the rate unchanged. Only
+    ``update_step`` differs from the parent optimizer, so it runs on every
+    backend.
     """
 
     def __init__(self, *args, lr_multipliers=None, centralize=None, **kwargs):

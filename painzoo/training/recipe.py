@@ -7,16 +7,12 @@ its fields, the named presets, their checks, and its plain-data form.
 (:mod:`painzoo.training.trainer`); the aids it applies to a network are in
 :mod:`painzoo.training.aids`.
 
-``Recipe.preset("p1")`` and ``Recipe.preset("p2")`` follow the two papers
-where they state a setting and fill in what they leave open;
-``Recipe.preset("painzoo")`` is painzoo's own default (the one a config that
-names no preset gets). Which field of which preset comes from which paper,
-and which is painzoo's choice, is listed once, in ``docs/evaluation.md``
-(*Training recipes*); ``docs/default-recipe.md`` explains the ``painzoo``
-preset. The ``painzoo`` preset also builds some networks with painzoo's
-aids for training from random weights (``model_aids=True``,
-:data:`~painzoo.training.aids.MODEL_AIDS`); the papers' presets build every network exactly as
-published.
+The ``"p1"`` and ``"p2"`` presets follow the two papers where they state a
+setting and fill in what they leave open (``docs/evaluation.md`` lists which
+is which). ``"painzoo"`` is painzoo's own default, the one a config that names
+no preset gets; it also builds some networks with painzoo's aids for
+training from random weights (:data:`~painzoo.training.aids.MODEL_AIDS`),
+where the papers' presets build every network exactly as published.
 """
 
 from __future__ import annotations
@@ -103,11 +99,13 @@ def _trainer():
 #: Recipe fields that no longer exist; a config naming one is told to delete it.
 REMOVED_FIELDS = ("batch_renorm", "data_init", "ema_momentum", "recompute_bn")
 
-_SCHEDULES = ("constant", "cosine")
-_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
-_PRECISIONS = ("float32", "mixed", "mixed_float16", "mixed_bfloat16")
-_DISTRIBUTE = (None, "mirrored")
-_INPUT_NORMS = (None, "dataset")
+_CHOICES = {
+    "optimizer": ("adam", "adamw", "rmsprop", "sgd"),
+    "precision": ("float32", "mixed", "mixed_float16", "mixed_bfloat16"),
+    "distribute": (None, "mirrored"),
+    "schedule": ("constant", "cosine"),
+    "input_norm": (None, "dataset"),
+}
 
 
 def _refuse_removed(keys) -> None:
@@ -266,29 +264,16 @@ class Recipe:
     model_aids: bool = False
 
     def __post_init__(self):
-        if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {_OPTIMIZERS}; received {self.optimizer!r}."
-            )
-        if self.precision not in _PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {_PRECISIONS}; received {self.precision!r}."
-            )
+        for key, choices in _CHOICES.items():
+            if getattr(self, key) not in choices:
+                raise ValueError(
+                    f"{key} must be one of {choices}; received {getattr(self, key)!r}."
+                )
         self._check_numbers()
-        if self.distribute not in _DISTRIBUTE:
-            raise ValueError(
-                f"distribute must be one of {_DISTRIBUTE}; received {self.distribute!r}."
-            )
-        if self.schedule not in _SCHEDULES:
-            raise ValueError(f"schedule must be one of {_SCHEDULES}; received {self.schedule!r}.")
         if isinstance(self.augment, str) and self.augment.lower() not in _AUGMENTATIONS:
             raise ValueError(
                 f"augment must be one of {list(_AUGMENTATIONS)}, null or (in Python) Keras "
                 f"layers; received {self.augment!r}."
-            )
-        if self.input_norm not in _INPUT_NORMS:
-            raise ValueError(
-                f"input_norm must be one of {_INPUT_NORMS}; received {self.input_norm!r}."
             )
         if not isinstance(self.model_aids, bool):
             raise ValueError(f"model_aids must be true or false; received {self.model_aids!r}.")
@@ -328,18 +313,10 @@ class Recipe:
         """Every numeric field finite and in range; the message names the field and range."""
         from painzoo.utils.numbers import check_number
 
-        for key, (low, high, low_open, high_open, integer, none) in self._NUMBERS.items():
-            value = check_number(
-                getattr(self, key),
-                key,
-                low=low,
-                high=high,
-                low_open=low_open,
-                high_open=high_open,
-                integer=integer,
-                none=none,
-                fix=_NUMBER_FIXES.get(key),
-            )
+        names = ("low", "high", "low_open", "high_open", "integer", "none")
+        for key, spec in self._NUMBERS.items():
+            limits = dict(zip(names, spec))
+            value = check_number(getattr(self, key), key, **limits, fix=_NUMBER_FIXES.get(key))
             setattr(self, key, value)
         if isinstance(self.class_weight, dict):
             for label, weight in self.class_weight.items():
@@ -422,50 +399,32 @@ class Recipe:
         """The recipe as plain data (for the resolved config of a run)."""
         return dataclasses.asdict(self)
 
-    # -- the model aids (painzoo.training.aids) ----------------------------------------
+    # -- the model aids: each method calls painzoo.training.aids' function of that name -
     def stratifies(self, model) -> bool:
-        """Whether training ``model`` draws stratified batches.
-
-        See :func:`~painzoo.training.aids.stratifies`.
-        """
+        """Whether training ``model`` draws stratified batches."""
         return _aids().stratifies(self, model)
 
     def lr_multipliers(self, model) -> dict[str, float]:
-        """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor).
-
-        See :func:`~painzoo.training.aids.lr_multipliers`.
-        """
+        """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor)."""
         return _aids().lr_multipliers(self, model)
 
     def centralized_kernels(self, model) -> list[str]:
-        """Paths of the kernels whose gradients ``gradient_centralization`` centres.
-
-        See :func:`~painzoo.training.aids.centralized_kernels`.
-        """
+        """Paths of the kernels whose gradients ``gradient_centralization`` centres."""
         return _aids().centralized_kernels(self, model)
 
     def set_bn_momentum(self, model) -> int:
-        """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed.
-
-        See :func:`~painzoo.training.aids.set_bn_momentum`.
-        """
+        """Give every ``BatchNormalization`` layer ``bn_momentum``; returns how many changed."""
         return _aids().set_bn_momentum(self, model)
 
     def set_dropout(self, model) -> int:
-        """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed.
-
-        See :func:`~painzoo.training.aids.set_dropout`.
-        """
+        """Give every ``Dropout`` layer the rate ``dropout``; returns how many changed."""
         return _aids().set_dropout(self, model)
 
     def normalize_inputs(self, model, dataset) -> int:
-        """With ``input_norm="dataset"``, standardise an ``x / 255`` network's inputs.
-
-        See :func:`~painzoo.training.aids.normalize_inputs`.
-        """
+        """With ``input_norm="dataset"``, standardise an ``x / 255`` network's inputs."""
         return _aids().normalize_inputs(self, model, dataset)
 
-    # -- training (painzoo.training.trainer) -------------------------------------------
+    # -- training: the methods call painzoo.training.trainer --------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
         """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
 
@@ -493,10 +452,7 @@ class Recipe:
         )
 
     def predict(self, model, dataset):
-        """Probability of pain for every row of ``dataset``, float ``[N]``.
-
-        See :func:`~painzoo.training.trainer.predict`.
-        """
+        """Probability of pain for every row of ``dataset``, float ``[N]``."""
         return _trainer().predict(self, model, dataset)
 
     def compile(self, model, total_steps: int | None = None):

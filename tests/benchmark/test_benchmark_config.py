@@ -125,6 +125,30 @@ def test_misspelt_top_level_key_message_reads_as_documented(tmp_path):
         ),
         ("{data: toy,", "{data: tyo,", "{data: tyo", "did you mean 'toy'?"),
         ("[loso,", "[losso,", "[losso", "protocol 'losso' is unknown; did you mean 'loso'?"),
+        (
+            "[loso, {subject_kfold: {n_splits: 2}}]",
+            "[loso, {subject_kfold: {n_splits: 2}, loso: null}]",
+            "{data: toy",
+            "a protocol entry must be a name or a one-key mapping {name: {args}}",
+        ),
+        (
+            "  - songnet: {recipe:",
+            "  - {songnet: null, alexnet: null}\n  - songnet: {recipe:",
+            "{songnet: null",
+            "a model entry must be a name or a one-key mapping {name: {overrides}}",
+        ),
+        (
+            "protocols: [loso, {subject_kfold: {n_splits: 2}}]",
+            "protocols: []",
+            "{data: toy",
+            "'protocols' of experiments[0] must be a non-empty list, e.g. [loso]",
+        ),
+        (
+            "  toy: {manifest: toy.csv}\n",
+            "  toy: {manifest: toy.csv}\n  both: {concat: [toy, tyo]}\n",
+            "both:",
+            "data 'both' concatenates 'tyo', which is not defined under 'data'; did you mean 'toy'?",
+        ),
     ],
 )
 def test_bad_values_are_named_with_line(tmp_path, old, new, needle, words):
