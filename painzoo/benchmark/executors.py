@@ -1,11 +1,9 @@
 """Executors: how the units of an evaluation grid get run.
 
 An executor takes the units that still need running and yields one
-:class:`UnitOutcome` per unit as each one ends; the runner records the
-outcomes (``error.json`` for a failure) and writes the report. Every unit
-is run by :func:`painzoo.benchmark.units.run_unit`, which writes its own
-files under ``OUT/runs/<run_id>/``, so all executors produce the same
-layout and the same report.
+:class:`UnitOutcome` per unit as each one ends. Every unit is run by
+:func:`painzoo.benchmark.units.run_unit`, so all executors write the same
+files.
 
 - ``"local"`` (:class:`LocalExecutor`): units on this machine, each in a
   fresh worker process, ``jobs`` of them side by side (``painzoo benchmark``
@@ -435,8 +433,7 @@ def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
     """The body of a worker process: run the units it is sent until told to stop.
 
     Every outcome is sent as ``(status, payload..., retire)``; ``retire`` says
-    the worker ends after this unit (its quota of units is done or its memory
-    is over ``max_bytes``), and the parent starts a fresh one if units remain.
+    the worker ends after this unit (quota done or memory over ``max_bytes``).
     """
     # Ctrl-C reaches the whole process group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
