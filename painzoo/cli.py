@@ -11,16 +11,11 @@ Sub-commands:
 - ``painzoo predict MODEL INPUT…``: p_pain for images and videos.
 - ``painzoo frames VIDEO… --out DIR``: candidate frames and a blinded rating sheet.
 
-Each sub-command has its own ``_add_<name>`` (arguments) and ``_run_<name>``
-(work) function, listed in ``_COMMANDS``; heavy imports happen inside
-``_run_<name>``, so ``painzoo --help``, every ``--help`` and ``painzoo
-models`` never import Keras or TensorFlow (a test checks this). Every
-sub-command takes ``-v/--verbose``; without it the backend's start-up log
-lines and TensorFlow's retracing warnings are hidden (:func:`quiet_backend`).
-While a command runs, painzoo's warnings print as one line each, ``painzoo
-<command>: warning: <message>``, and other libraries' warnings only with
-``-v`` (:func:`~painzoo._quiet.command_warnings`). Long commands show a
-progress bar on stderr; ``--no-progress`` hides it.
+Heavy imports happen inside each ``_run_<name>``, so ``--help`` and
+``painzoo models`` never import Keras. Every sub-command takes
+``-v/--verbose``; without it the backend's log lines and other libraries'
+warnings are hidden, and painzoo's warnings print as ``painzoo <command>:
+warning: <message>``. ``--no-progress`` hides the progress bars.
 """
 
 from __future__ import annotations
@@ -68,7 +63,6 @@ def _run_models(args) -> int:
         rows.append(
             (
                 name,
-                # A scikit-learn baseline reads images at the config's size or their own.
                 "×".join(str(s) for s in info.input_shape) if keras_model else "any",
                 f"{params:,}" if params is not None else ("?" if keras_model else "-"),
                 info.paper_params or "-",
@@ -129,11 +123,8 @@ def _add_benchmark(sub):
 def _run_benchmark(args) -> int:
     import signal
 
-    # First of all, before the heavy imports: from here on SIGINT and SIGTERM only set a
-    # flag, checked between the phases below and between units, so a signal during
-    # start-up is honoured instead of lost (a KeyboardInterrupt raised inside a garbage-
-    # collector callback is printed as "Exception ignored" and dropped). A second Ctrl-C
-    # raises KeyboardInterrupt at once; a third ends the process (painzoo._signals).
+    # Before the heavy imports: from here on SIGINT and SIGTERM only set a flag, so a
+    # signal during start-up is honoured; a second Ctrl-C raises KeyboardInterrupt.
     from painzoo._signals import handle_signals
 
     with handle_signals() as stop:

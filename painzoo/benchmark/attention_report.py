@@ -8,13 +8,9 @@ AU regions, each cell's β spread evenly over the pixels of its cell:
 
     share = Σ_j β_j · cover_j,   cover_j = fraction of cell j inside the mask;
 
-*chance* is the share a uniform β would get, the mask's area share. A model
-that looks at the action units has ``share > chance``.
-
-:func:`save_unit_attention` is called once per finished unit of a benchmark
-and writes ``attention.json`` next to the unit's predictions;
-:func:`attention_summary` and :func:`plot_attention` read those files for the
-report.
+*chance* is the share a uniform β would get, the mask's area share.
+:func:`save_unit_attention` writes a unit's ``attention.json``;
+:func:`attention_summary` and :func:`plot_attention` read them for the report.
 """
 
 from __future__ import annotations
@@ -255,11 +251,9 @@ def attention_summary(records: list[dict], region: str = "any") -> pd.DataFrame:
 def plot_attention(records: list[dict], path, *, names=None) -> bool:
     """Mean β per model and class over the mean test face, AU regions outlined.
 
-    One row per model: the mean test face with the action-unit regions
-    outlined (white: where they lie in at least half the images), then the
-    mean β of each grid cell over that face for no-pain and for pain images,
-    with a colour bar (β in % of the map) and, on grids up to 5×5, each
-    cell's value written in it.
+    One row per model: the mean test face with the AU regions outlined, then
+    the mean β (% of the map) over it for no-pain and pain images; on grids
+    up to 5×5 each cell's value is written in it.
 
     Args:
         records: From :func:`collect_attention`.
@@ -269,7 +263,6 @@ def plot_attention(records: list[dict], path, *, names=None) -> bool:
     Returns:
         Whether a figure was written (False without records).
     """
-
     if not records:
         return False
     from matplotlib import patheffects

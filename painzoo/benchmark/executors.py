@@ -1,11 +1,9 @@
 """Executors: how the units of an evaluation grid get run.
 
 An executor takes the units that still need running and yields one
-:class:`UnitOutcome` per unit as each one ends; the runner records the
-outcomes (``error.json`` for a failure) and writes the report. Every unit
-is run by :func:`painzoo.benchmark.units.run_unit`, which writes its own
-files under ``OUT/runs/<run_id>/``, so all executors produce the same
-layout and the same report.
+:class:`UnitOutcome` per unit as each one ends. Every unit is run by
+:func:`painzoo.benchmark.units.run_unit`, so all executors write the same
+files.
 
 - ``"local"`` (:class:`LocalExecutor`): units on this machine, each in a
   fresh worker process, ``jobs`` of them side by side (``painzoo benchmark``
@@ -106,24 +104,16 @@ class LocalExecutor(Executor):
     """Units on this machine: in worker processes, or one after another in this process.
 
     With ``jobs >= 1`` up to ``jobs`` worker processes (``spawn``) run units
-    side by side, each worker's thread pools bounded to ``threads`` so that
-    ``jobs × threads`` fits the cores. A worker runs one unit after another:
-    Python and the backend start once per worker, not once per unit (seconds
-    each), and every unit starts from a cleared Keras session and its own
-    seeds, so its numbers are the ones it gets alone (a test compares them
-    with ``jobs=0``). A worker ends, and a fresh one takes over, after
-    ``units_per_worker`` units or when its resident memory exceeds
-    ``max_worker_gib`` — what a backend keeps between trainings (compiled
-    functions, allocator pools) cannot pile up. ``jobs=0`` runs the units
-    in this process (models registered in this session, and a patched
-    :func:`~painzoo.benchmark.units.run_unit`, are then seen).
+    side by side, each worker's thread pools bounded to ``threads``. A worker
+    runs one unit after another, each from a cleared Keras session and its
+    own seeds, so a unit's numbers are those it gets alone. A worker is
+    replaced after ``units_per_worker`` units or when its resident memory
+    exceeds ``max_worker_gib``. ``jobs=0`` runs the units in this process.
 
-    Workers rebuild a unit's data from the config, import painzoo afresh and
-    know the models painzoo registers on import; a model you register
-    yourself must be registered by a module the worker imports (for example
-    in the script that calls :func:`~painzoo.benchmark.run`, under
-    ``if __name__ == "__main__":`` as ``multiprocessing`` requires), else use
-    ``jobs=0``.
+    Workers import painzoo afresh and rebuild a unit's data from the config;
+    a model you register yourself must be registered by a module the worker
+    imports (under ``if __name__ == "__main__":`` in the calling script),
+    else use ``jobs=0``.
 
     On a stop request (Ctrl-C, SIGTERM; see :mod:`painzoo.benchmark.stopping`)
     no further unit starts, running workers are terminated (their units are
@@ -191,9 +181,7 @@ class LocalExecutor(Executor):
             return self._map_here(units, out, progress)
         units = list(units)
         jobs = default_jobs(len(units)) if self.jobs == "auto" else min(self.jobs, len(units))
-        # Threads follow the machine's default worker count, not this run's: a unit
-        # then sums in the same order whatever --jobs is (up to that count), so
-        # --jobs 1 and --jobs 2 give identical files.
+        # Threads follow the default worker count, not this run's: same numbers for any --jobs.
         threads = self.threads or max(1, available_cores() // max(jobs, default_jobs()))
         return self._map_workers(units, str(out), jobs, threads)
 
@@ -221,8 +209,7 @@ class LocalExecutor(Executor):
             name="painzoo-worker",
             daemon=True,
         )
-        # The worker starts with SIGINT blocked (the mask is inherited) until it ignores
-        # it: a Ctrl-C while it imports would otherwise end it with a KeyboardInterrupt.
+        # Started with SIGINT blocked (inherited) so a Ctrl-C during its imports cannot end it.
         with _environ(worker_environment(threads, jobs)), _sigint_blocked():
             proc.start()
         child.close()  # the worker holds the only other end: EOF when it dies
@@ -234,7 +221,6 @@ class LocalExecutor(Executor):
         workers = []
         try:
             while todo or any(w.unit is not None for w in workers):
-                # Give every idle worker a unit; start workers while units wait.
                 for worker in workers:
                     if worker.unit is None and todo:
                         check_stop()  # no new unit after a stop request
@@ -245,7 +231,6 @@ class LocalExecutor(Executor):
                     workers.append(worker)
                     worker.give(todo.popleft())
                 busy = [w for w in workers if w.unit is not None]
-                # A short timeout so that a stop request is seen within a fraction of a second.
                 ready = mp_connection.wait(
                     [c for w in busy for c in (w.conn, w.proc.sentinel)], timeout=0.25
                 )
@@ -257,8 +242,7 @@ class LocalExecutor(Executor):
                     if outcome is None:  # sentinel ready but message not yet readable
                         continue
                     if STOP.is_set() and _died(outcome):
-                        # Ended by the stop (a SIGTERM to the whole process group): its unit
-                        # is abandoned like those still running, not recorded as failed.
+                        # Ended by the stop: abandoned, not recorded as failed.
                         check_stop()
                     worker.unit = None
                     if retire or not worker.proc.is_alive():
@@ -331,12 +315,8 @@ def _gpu_visible() -> bool:
 def default_jobs(n_units: int | None = None) -> int:
     """How many units to run side by side on this machine by default.
 
-    The rule: on the CPU, one worker per core (each with one thread: small
-    convolutions do not spread over cores, independent units do), at most one
-    per 2 GiB of memory and never more than there are units. With a GPU
-    visible, one worker: it uses the device(s) as a serial run does; several
-    units per GPU are a choice (``--jobs N``, or the Ray executor's
-    fractional GPUs).
+    On the CPU, one worker per core, at most one per 2 GiB of memory and
+    never more than there are units. With a GPU visible, one worker.
 
     Args:
         n_units: Units to run (caps the result); ``None`` for no cap.
@@ -361,16 +341,10 @@ def default_jobs(n_units: int | None = None) -> int:
 def worker_environment(threads: int, jobs: int = 1) -> dict:
     """Environment variables that bound a worker's thread pools and its share of a GPU.
 
-    They must be set before the backend starts, so they are in the worker's
-    environment from its first instruction; :func:`_limit_threads` then sets
-    the same limits through the backends' APIs.
-
-    With ``jobs > 1`` workers may share one GPU, so each gets a share of its
-    memory, ``0.9 / jobs`` (``PAINZOO_GPU_MEMORY_FRACTION``): JAX preallocates
-    that fraction (``XLA_PYTHON_CLIENT_MEM_FRACTION``) instead of 75 %, PyTorch
-    caps its allocator with ``torch.cuda.set_per_process_memory_fraction``, and
-    TensorFlow grows its pool on demand (``TF_FORCE_GPU_ALLOW_GROWTH``) instead
-    of taking the whole device. Values you set yourself are kept.
+    With ``jobs > 1`` each worker gets ``0.9 / jobs`` of a shared GPU's memory
+    (``PAINZOO_GPU_MEMORY_FRACTION``; JAX's ``XLA_PYTHON_CLIENT_MEM_FRACTION``,
+    PyTorch's per-process fraction), and TensorFlow grows its pool on demand.
+    Values you set yourself are kept.
 
     Args:
         threads: Threads per worker.
@@ -383,9 +357,7 @@ def worker_environment(threads: int, jobs: int = 1) -> dict:
         "OPENBLAS_NUM_THREADS": n,
         "TF_NUM_INTRAOP_THREADS": n,
         "TF_NUM_INTEROP_THREADS": n,
-        # tf.data's own pool and the decoding threads of the other backends' input pipeline
         "PAINZOO_THREADS": n,
-        # Each worker imports TensorFlow afresh: keep its start-up banner out of the run's output.
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
     }
     if int(threads) == 1:  # XLA on the CPU (JAX) has no thread-count flag but this one
@@ -461,12 +433,9 @@ def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
     """The body of a worker process: run the units it is sent until told to stop.
 
     Every outcome is sent as ``(status, payload..., retire)``; ``retire`` says
-    the worker ends after this unit (its quota of units is done or its memory
-    is over ``max_bytes``), and the parent starts a fresh one if units remain.
+    the worker ends after this unit (quota done or memory over ``max_bytes``).
     """
-    # Ctrl-C reaches every process of the terminal's group; the parent decides what to do.
-    # The worker started with SIGINT blocked (_sigint_blocked): ignored now, a Ctrl-C
-    # pressed meanwhile is discarded.
+    # Ctrl-C reaches the whole process group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -544,11 +513,7 @@ def _died(outcome: UnitOutcome) -> bool:
 
 @contextmanager
 def _sigint_blocked():
-    """SIGINT blocked in this thread within the block (a process started then inherits it).
-
-    A Ctrl-C that comes meanwhile is delivered to another thread or, on exit,
-    to this one: the stop handler sees it either way.
-    """
+    """SIGINT blocked in this thread within the block (a process started then inherits it)."""
     if not hasattr(signal, "pthread_sigmask"):  # not POSIX
         yield
         return
@@ -679,7 +644,6 @@ class RayExecutor(Executor):
         pending = {task.remote(unit, str(out)): unit for unit in units}
         try:
             while pending:
-                # A timeout so that a stop request (Ctrl-C, SIGTERM) is seen while units run.
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 check_stop()
                 for ref in ready:
@@ -695,7 +659,6 @@ class RayExecutor(Executor):
         try:
             return UnitOutcome(unit, metrics=ray.get(ref))
         except ray.exceptions.RayTaskError as err:
-            # The unit raised: record the original exception, as the local executor does.
             cause = getattr(err, "cause", None) or err
             return UnitOutcome(unit, error=f"{type(cause).__name__}: {cause}", traceback=str(err))
         except ray.exceptions.RayError as err:

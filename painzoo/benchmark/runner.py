@@ -5,17 +5,11 @@ skips those already finished, hands the rest to an executor
 (:mod:`painzoo.benchmark.executors`) and writes ``results.csv``,
 ``summary.csv`` and ``report.md`` from what finished.
 
-Every output file (unit files, ``results.csv``, ``summary.csv``,
-``report.md``, plots, ``config.json``) is written to a temporary name and
-renamed (``os.replace``), so an interrupted run leaves no half-written file
-and a rerun skips finished units without touching them. A unit's folder name
-holds a hash of everything that determines its result
-(:class:`~painzoo.benchmark.units.Unit`), so a changed config trains new
-units and never reuses old ones. ``OUT/.lock`` keeps a second run off the
-folder (:class:`~painzoo.benchmark.storage.OutputLock`); a read-only or full
-folder stops the run with one message and keeps the finished units. Ctrl-C
-or SIGTERM stops after writing the report of what finished; a failing unit
-writes ``error.json`` and the run goes on (it is retried on the next run).
+Every output file is written atomically, so an interrupted run leaves no
+half-written file and a rerun skips finished units. ``OUT/.lock`` keeps a
+second run off the folder; a read-only or full folder stops the run with one
+message. Ctrl-C or SIGTERM stops after writing the report of what finished; a
+failing unit writes ``error.json`` and is retried on the next run.
 """
 
 from __future__ import annotations
@@ -114,9 +108,7 @@ def run(
             output folder is opened (nothing is written then); a later one ends
             the run with ``interrupted`` set and the report of what finished.
     """
-    # SIGINT/SIGTERM only set a flag for the whole run, the report included, so a
-    # signal can neither be lost nor cut the report short. Inside ``painzoo benchmark``
-    # the handlers are already installed and a request made during its start-up is kept.
+    # SIGINT/SIGTERM only set a flag for the whole run, so the report is never cut short.
     with handle_signals() as stop:
         result = _run(config, progress, profile, executor, jobs)
     if stop.is_set():  # also when the signal came while the report was written
@@ -138,7 +130,6 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
     check_config(config)  # schema, models, protocols, data files: before any training
     check_stop()  # a stop requested so far: leave before the output folder is touched
     store = RunStorage(config.get("out") or "painzoo-results")
-    # Reports are computed from local files: the folder itself or a copy of a remote one.
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
@@ -152,12 +143,9 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
 def schedule(units: list) -> list:
     """The order in which to start ``units``: network trainings first, baselines last.
 
-    A network trains for a minute where an LBP+SVM baseline takes a second or
-    two. Started first, the long units spread over the workers, and the short
-    ones fill the gaps at the end instead of leaving a worker idle while the
-    other trains a network started last (longest-first scheduling). Within each
-    group the planned order is kept. Every unit is seeded on its own, so the
-    order changes no number; results and reports keep the planned order.
+    Longest first, so short units fill the gaps at the end; within each group
+    the planned order is kept. Every unit is seeded on its own, so the order
+    changes no number.
     """
     from painzoo.registry import model_kind
 
@@ -187,7 +175,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
     t0 = time.perf_counter()
     units = plan_units(config)
     times["data"] += time.perf_counter() - t0
-    atomic_write_text(out / "config.json", json_text({k: v for k, v in config.items()}))
+    atomic_write_text(out / "config.json", json_text(dict(config)))
     result = RunResult(out, out / "report.md", pd.DataFrame(), pd.DataFrame())
     bar = None
     if progress:

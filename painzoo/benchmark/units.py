@@ -50,11 +50,8 @@ __all__ = [
     "protocol_label",
 ]
 
-#: The version of everything in painzoo that decides a unit's numbers (model
-#: code, training loop, data pipeline, metrics). It is part of every unit's
-#: identity: bump it in a change that alters results, so that finished units of
-#: an older painzoo are not reused as if they were current (they stay on disk).
-# 10: published networks by default (aids from the recipe); p1 tests on the whole image
+#: The version of everything in painzoo that decides a unit's numbers; part of
+#: every unit's identity, bumped by a change that alters results.
 RESULTS_VERSION = "10"
 
 # Recipe fields that do not change a unit's result (they are left out of its identity).
@@ -64,14 +61,9 @@ _CROPPED: dict[str, object] = {}
 _FOLD_CACHE: dict[str, list] = {}
 
 
-# -- files ----------------------------------------------------------------------
-_json = json_text  # indented, key-sorted JSON of plain data, NumPy values and units
-_slug = safe_name  # a readable folder name
-
-
 def _plain(obj):
     """``obj`` as plain JSON data (tuples → lists, NumPy scalars → Python)."""
-    return json.loads(_json(obj))
+    return json.loads(json_text(obj))
 
 
 # -- the unit record ----------------------------------------------------------------
@@ -151,7 +143,6 @@ class Unit:
         object.__setattr__(self, "fold_name", str(self.fold_name))
         object.__setattr__(self, "deterministic", bool(self.deterministic))
 
-    # Dict fields make the generated hash fail; a unit is identified by its run id.
     def __hash__(self) -> int:
         return hash(self.run_id)
 
@@ -189,7 +180,7 @@ class Unit:
     @property
     def slug(self) -> str:
         """The readable part of the folder name: data, protocol, model, repeat and fold."""
-        return _slug(
+        return safe_name(
             f"{self.data_name}__{self.protocol_label}__{self.model_label}"
             f"__r{self.repeat}f{self.fold}"
         )
@@ -230,7 +221,7 @@ class Unit:
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON text."""
-        return _json(self.to_dict())
+        return json_text(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> Unit:
@@ -254,11 +245,8 @@ def data_fingerprint(ds) -> str:
     """A SHA-256 over a dataset's content, cheap enough to compute at every plan.
 
     It hashes every row's label, subject and source, and for images on disk the
-    resolved path with the file's size and modification time (``st_mtime_ns``);
-    for images held in memory (synthetic presets) the pixels themselves. A
-    changed, added, removed or relabelled image therefore changes the
-    fingerprint; a missing file is hashed as missing (loading it fails later
-    with its name).
+    resolved path with the file's size and ``st_mtime_ns`` (a missing file as
+    missing); for images held in memory, the pixels.
 
     Args:
         ds: A :class:`~painzoo.datasets.Dataset`.
@@ -289,11 +277,8 @@ def data_fingerprint(ds) -> str:
 def enable_determinism(deterministic: bool = True) -> None:
     """Turn deterministic ops on (or off) for the backends of this process.
 
-    Called at the start of every :func:`run_unit`, so it takes effect in
-    whichever process trains the unit. With it on, one config and one seed give
-    identical numbers on one machine and backend; off, some ops (reductions in
-    parallel, cuDNN algorithms) may pick faster orders that change the last
-    bits, and results then vary from run to run.
+    Called at the start of every :func:`run_unit`. With it on, one config and
+    one seed give identical numbers on one machine and backend.
 
     - TensorFlow: ``tf.config.experimental.enable_op_determinism()`` (also makes
       ``tf.data`` deterministic), and ``TF_DETERMINISTIC_OPS`` for child processes;
@@ -368,7 +353,7 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     """
     if not face_crop:
         return load_entry(name, data, config_dir=config_dir)
-    key = _json([name, data, config_dir, face_crop, source_stamps(data, config_dir)])
+    key = json_text([name, data, config_dir, face_crop, source_stamps(data, config_dir)])
     if key not in _CROPPED:
         from painzoo.preprocess import FaceCropper, crop_dataset
 
@@ -387,7 +372,7 @@ def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     from painzoo.evaluation.protocols import get_protocol
 
     protocol = get_protocol(protocol)  # an entry (a unit's) or a Protocol (the planner's)
-    key = _json([data_name, data, _protocol_entry(protocol), repeats, seed, fingerprint])
+    key = json_text([data_name, data, _protocol_entry(protocol), repeats, seed, fingerprint])
     if key not in _FOLD_CACHE:
         _FOLD_CACHE[key] = protocol.folds(ds, repeats=repeats, seed=seed)
     return _FOLD_CACHE[key]
@@ -418,8 +403,7 @@ def _protocol_entry(spec) -> dict:
     from painzoo.evaluation.protocols import get_protocol
 
     p = get_protocol(spec)
-    args = {k: v for k, v in vars(p).items()}
-    return {p.name: args}
+    return {p.name: dict(vars(p))}
 
 
 def plan_units(config: dict) -> list[Unit]:
@@ -506,14 +490,10 @@ def is_finished(unit: Unit | str, out_dir) -> bool:
 def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     """Train and test one model on one split; write its files; return its metrics.
 
-    Load the unit's data and fold, fit the model's
-    :class:`~painzoo.training.learner.Learner` (a Keras network or a
-    scikit-learn baseline, by the registry's ``kind``) on the training part,
-    predict the probability of pain on the test part, write the files. A
-    top-level function of picklable arguments, so executors can run it in
-    another process. It first switches deterministic ops to
-    ``unit.deterministic`` (:func:`enable_determinism`) and seeds every
-    generator with ``unit.seed``.
+    Fits the model's :class:`~painzoo.training.learner.Learner` on the
+    fold's training part and predicts the probability of pain on its test
+    part, with deterministic ops set to ``unit.deterministic`` and every
+    generator seeded with ``unit.seed``.
 
     Args:
         unit: A :class:`Unit` from :func:`plan_units` (or its ``to_dict()``).
@@ -562,7 +542,6 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
     fit = {}
     if learner.losses is not None:  # a network trained by epochs, not an LBP baseline
-        # the trained model on its own un-augmented training images: did it fit them at all?
         fitted = predicted_label(np.asarray(learner.predict_proba(train), float))
         fit = training_fit(train.labels, fitted, learner.recipe.class_weights(train.labels))
     learner.close()
@@ -588,7 +567,6 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         n_train=len(train),
         n_train_pain=int(train.labels.sum()),
         n_test=len(test),
-        # what the network was built with, and which of it the recipe's aids added
         model_kwargs=dict(learner.model_kwargs),
         model_aids=dict(learner.model_aids),
         seconds={k: round(v, 3) for k, v in timing.items()},
@@ -596,5 +574,5 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     metrics.update(learning_record(test.labels, y_pred, losses, run_id=unit.run_id, **fit))
     store.write_text(f"{folder}/predictions.csv", preds.to_csv(index=False))
     store.remove(f"{folder}/error.json")
-    store.write_text(f"{folder}/metrics.json", _json(metrics))
+    store.write_text(f"{folder}/metrics.json", json_text(metrics))
     return metrics

@@ -1,9 +1,6 @@
 """Reading and writing image files as RGB uint8 arrays.
 
-Every image in painzoo travels as RGB ``uint8 [H, W, 3]``. :func:`read_image`
-turns whatever a dataset ships into that: grayscale, grayscale + alpha,
-RGBA, palette and 16-bit files are converted, and the EXIF orientation tag
-of camera JPEGs is applied so faces stand upright.
+Every image in painzoo travels as RGB ``uint8 [H, W, 3]``.
 """
 
 from __future__ import annotations
@@ -33,10 +30,8 @@ __all__ = [
 #: File extensions the loaders treat as images (lower case, with the dot).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
-#: Largest image read_image decodes (pixels). A 5152×3864 Delaware photograph
-#: has 20 M pixels; anything far above is more likely a broken or hostile header
-#: (a "decompression bomb": 806 M pixels in a 784 KB PNG) than a face image, and
-#: would take gigabytes to decode. Raise it here for a real, larger image.
+#: Largest image read_image decodes (pixels); larger headers are refused as
+#: decompression bombs. Raise it here for a real, larger image.
 MAX_IMAGE_PIXELS = 400_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
@@ -44,10 +39,7 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 def display_path(path: str | os.PathLike | bytes) -> str:
     """A path as printable text, whatever bytes its name holds.
 
-    File names that are not valid UTF-8 (``caf\\xe9.png`` from a Latin-1 system)
-    come back from the file system with surrogate escapes, which cannot be
-    printed or written to a CSV; here the offending bytes are shown as
-    ``\\xe9``.
+    Bytes of a name that are not valid UTF-8 are shown as ``\\xNN``.
     """
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
@@ -77,8 +69,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as RGB uint8 ``[H, W, 3]``.
 
     Conversions: grayscale is replicated to three channels; an alpha channel
-    (RGBA, LA, palette with transparency) is composited over white, the
-    background colour P2 paints behind faces; 16-bit and 32-bit integer or
+    (RGBA, LA, palette with transparency) is composited over white; 16-bit and 32-bit integer or
     float images are scaled to 0–255 (16-bit divides by 257); the EXIF
     orientation tag is applied.
 
@@ -118,7 +109,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             "painzoo.datasets.io.MAX_IMAGE_PIXELS."
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        # PIL cannot read a few formats OpenCV can (and vice versa); try it before giving up.
+        # OpenCV reads a few formats PIL cannot.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = np.fromfile(path, dtype=np.uint8)
@@ -137,10 +128,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def _to_rgb_uint8(im: Image.Image, path: Path) -> np.ndarray:
     mode = im.mode
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
-        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[..., 3:] / 255.0
-        out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
-        return np.round(out).astype(np.uint8)
+        return _over_white(np.asarray(im.convert("RGBA")))
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(im)
         return _gray_to_rgb(_scale_to_uint8(arr, 16 if mode.startswith("I;16") else None))
@@ -172,6 +160,13 @@ def _scale_to_uint8(arr: np.ndarray, bits: int | None) -> np.ndarray:
     return np.clip(np.round(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
 
 
+def _over_white(rgba: np.ndarray) -> np.ndarray:
+    """The colour channels of a uint8 4-channel image composited over white."""
+    rgba = rgba.astype(np.float32)
+    alpha = rgba[..., 3:] / 255.0
+    return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
     return np.repeat(gray[..., None], 3, axis=-1)
 
@@ -184,10 +179,7 @@ def _cv2_to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return _gray_to_rgb(image)
     if image.shape[-1] == 4:
-        rgba = image.astype(np.float32)
-        alpha = rgba[..., 3:] / 255.0
-        bgr = np.round(rgba[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(_over_white(image), cv2.COLOR_BGR2RGB)
     if image.shape[-1] == 1:
         return _gray_to_rgb(image[..., 0])
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -216,8 +208,7 @@ INTERPOLATIONS = ("auto", "area", "bilinear", "nearest")
 _CV2_INTERPOLATION = {
     "area": cv2.INTER_AREA,
     "bilinear": cv2.INTER_LINEAR,
-    # The _EXACT variant samples pixel centres like "area" and "bilinear" do
-    # (and PIL's NEAREST); plain INTER_NEAREST shifts the image by half a pixel.
+    # _EXACT samples pixel centres; plain INTER_NEAREST shifts by half a pixel.
     "nearest": cv2.INTER_NEAREST_EXACT,
 }
 
@@ -227,12 +218,9 @@ def resize_image(
 ) -> np.ndarray:
     """Resize an image or a map to ``size = (height, width)``: painzoo's one resize.
 
-    Every resize of painzoo goes through here (data loading, test-time crops,
-    face crops, explanations), so a model sees the same pixels in training,
-    prediction and explanation. The interpolation policy:
+    Interpolations:
 
-    - ``"auto"`` (images): area averaging when shrinking (no aliasing: each
-      output pixel is the mean of the input pixels it covers), bilinear when
+    - ``"auto"`` (images): area averaging when shrinking, bilinear when
       enlarging.
     - ``"bilinear"``: continuous maps (heat maps, attention scores) and
       warped crops.
@@ -283,8 +271,7 @@ def resize_image(
 def to_uint8(image) -> np.ndarray:
     """Pixel values in [0, 255] as uint8: rounded to the nearest integer, then clipped.
 
-    The one float → uint8 conversion of painzoo (overlays, mean images, LIME's
-    input). A uint8 array is returned unchanged; NaN becomes 0.
+    A uint8 array is returned unchanged; NaN becomes 0.
 
     Example:
         >>> to_uint8(np.array([-3.0, 0.4, 0.5, 1.5, 254.6, 300.0])).tolist()

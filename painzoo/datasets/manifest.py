@@ -50,11 +50,10 @@ class Dataset:
         root: Folder that relative paths in ``image`` are resolved against.
         name: A short name used in reports.
         preprocessing: What was done to the images before they reached this
-            table, as recorded by ``painzoo preprocess`` (``preprocess.json``
-            beside its manifest) or :func:`~painzoo.preprocess.crop_dataset`:
-            ``{"face_crop": FaceCropper settings, …}``, or ``None``. It travels
-            with :meth:`subset` and into a trained model's card, so that
-            ``painzoo predict`` treats new images the same way.
+            table (``{"face_crop": FaceCropper settings, …}``, as
+            ``painzoo preprocess`` or :func:`~painzoo.preprocess.crop_dataset`
+            record it), or ``None``. It travels with :meth:`subset` and into a
+            trained model's card.
 
     Raises:
         ValueError: If a required column is missing, a label is missing or
@@ -91,10 +90,9 @@ class Dataset:
         frame["image"] = frame["image"].fillna("").astype(str)
         _check_labels(frame)
         frame["label"] = frame["label"].astype(int)
-        if frame["subject"].isna().any() or (frame["subject"].astype(str).str.strip() == "").any():
-            bad = frame.index[
-                frame["subject"].isna() | (frame["subject"].astype(str).str.strip() == "")
-            ]
+        no_subject = frame["subject"].isna() | (frame["subject"].astype(str).str.strip() == "")
+        if no_subject.any():
+            bad = frame.index[no_subject]
             raise ValueError(
                 f"{len(bad)} row(s) have no subject id (first: {_describe_row(frame, bad[0])}); "
                 "every image needs the id of the person or animal it shows, so that "
@@ -244,7 +242,6 @@ class Dataset:
             ValueError: If sizes differ and ``size`` is ``None``; a file that
                 cannot be read raises an error naming it.
         """
-
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
             if hw is None or tuple(self.images.shape[1:3]) == hw:
@@ -268,16 +265,10 @@ class Dataset:
     def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
         """Look for repeated images: a leakage risk for every protocol.
 
-        Three kinds are found: the same image file listed twice under one
-        subject (a duplicate row, counted twice in training or testing); the
-        same file under two subjects; and two different files (or two
-        in-memory images) with identical content under two subjects — the
-        same photograph filed twice, e.g. ``rat1/pain/IMG_0007.png`` and
-        ``rat2/pain/IMG_0007 (1).png``. The last two can land on both sides
-        of a subject-wise split (leave-one-subject-out, subject-level K-fold,
-        cross-dataset). Content is compared as :func:`find_duplicates` does
-        (exact bytes of files, exact pixels in memory). Identical content
-        within one subject (two files) is allowed.
+        Finds one image file listed twice, one file under two subjects, and
+        two different files (or in-memory images) with identical content
+        under two subjects (compared as :func:`find_duplicates` does).
+        Identical content within one subject (two files) is allowed.
 
         Args:
             duplicates: ``"error"`` (raise), ``"warn"`` (warn and keep the
@@ -371,7 +362,6 @@ class Dataset:
             ValueError: With ``on_bad_image="error"``, naming the file; also
                 when every image is bad.
         """
-
         if on_bad_image not in ("error", "skip"):
             raise ValueError(f"on_bad_image must be 'error' or 'skip'; received {on_bad_image!r}.")
         bad, reasons = [], []
@@ -477,13 +467,9 @@ class Dataset:
 def find_duplicates(dataset: Dataset) -> pd.DataFrame:
     """Rows whose images have identical content, in groups.
 
-    Image files are compared by their bytes (SHA-256; only files whose size
-    another listed file shares are read), images held in memory by their
-    pixels. A file listed in two rows is a group too. Exact copies are found
-    (``IMG_0007.png`` and ``IMG_0007 (1).png``); a copy saved again (another
-    JPEG quality, resized, cropped) has other bytes and is not. Files that
-    are missing or cannot be read are left out (:meth:`Dataset.drop_unreadable`
-    reports them).
+    Image files are compared by their bytes (SHA-256), images held in memory
+    by their pixels; a file listed in two rows is a group too. Only exact
+    copies are found. Files that are missing or cannot be read are left out.
 
     Args:
         dataset: A :class:`Dataset`.
@@ -494,9 +480,7 @@ def find_duplicates(dataset: Dataset) -> pd.DataFrame:
         each group's first row), ``row`` (index into ``dataset.frame``),
         ``subject``, ``label``, ``image`` and ``sha256`` (of the file's bytes,
         or of the pixels' bytes for an in-memory image). Empty (with these
-        columns) when no two rows share one content. A group whose
-        ``subject`` values differ is subject leakage under a subject-wise
-        split; :meth:`Dataset.check` raises on it.
+        columns) when no two rows share one content.
 
     Example:
         >>> groups = find_duplicates(ds)  # doctest: +SKIP
@@ -509,7 +493,6 @@ def find_duplicates(dataset: Dataset) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     table = pd.DataFrame({"row": rows, "sha256": [digests[i] for i in rows]})
     table = table[table["sha256"].duplicated(keep=False)]
-    # Groups numbered in the order of their first row.
     order = {d: g for g, d in enumerate(dict.fromkeys(table["sha256"]))}
     table.insert(0, "group", table["sha256"].map(order).astype(int))
     frame = dataset.frame
@@ -576,9 +559,7 @@ def _file_sha256(path: str) -> str | None:
 def _copies_across_subjects(ds: Dataset, keys: pd.Series) -> list[list[int]]:
     """Groups of rows with one content under two or more subjects, from two or more copies.
 
-    A file listed twice (one path) is :meth:`Dataset.check`'s other finding;
-    here at least two different files (or in-memory images) must share the
-    content.
+    At least two different files (or in-memory images) must share the content.
     """
     groups = find_duplicates(ds)
     out = []
@@ -630,10 +611,8 @@ PREPROCESSING_FILE = "preprocess.json"
 def read_preprocessing(manifest: str | os.PathLike) -> dict | None:
     """The record ``painzoo preprocess`` left beside ``manifest``, or ``None``.
 
-    ``painzoo preprocess SRC DST`` writes ``DST/manifest.csv`` and
-    ``DST/preprocess.json`` (what it did: detector, margin, size, background,
-    painzoo version). The record belongs to the manifest it names; a
-    ``preprocess.json`` beside another CSV is not this manifest's.
+    ``preprocess.json`` records what was done (detector, margin, size,
+    background, painzoo version); it belongs only to the manifest it names.
 
     Raises:
         ValueError: If the file exists but is not a JSON object (naming it).

@@ -6,14 +6,11 @@
   average — :func:`mean_std`.
 
 The positive class is *pain* (label 1) throughout: ``f1`` (= ``f1_pain``) is
-the F1 of the pain class, P1's Eq. 7 (2TP / (2TP + FP + FN)). P2 reports an
-"F1-score" without saying how it averages the two classes, so painzoo also
-reports ``f1_macro``, the unweighted mean of the pain and no-pain F1
-(scikit-learn's ``average="macro"`` over both labels); compare a P2 figure
-with both. Beyond the papers:
-:func:`roc_auc` from predicted probabilities and :func:`bootstrap_ci`, a
-95 % interval that resamples *subjects* (images of one subject are not
-independent, so resampling images would understate the uncertainty).
+the F1 of the pain class, P1's Eq. 7 (2TP / (2TP + FP + FN)). P2 does not
+say how its "F1-score" averages the two classes, so ``f1_macro`` (the
+unweighted mean of both class F1s) is reported too. Beyond the papers:
+:func:`roc_auc` and :func:`bootstrap_ci`, a 95 % interval that resamples
+*subjects* (images of one subject are not independent).
 
 Predictions travel as a table with the columns ``subject``, ``y_true``,
 ``p_pain`` and optionally ``y_pred`` (the runner's ``predictions.csv``).
@@ -63,7 +60,6 @@ METRIC_KEYS = (
 
 
 def _ratio(a: float, b: float) -> float:
-    # scikit-learn's zero_division=0 convention: an undefined ratio counts as 0.
     return float(a) / float(b) if b else 0.0
 
 
@@ -208,8 +204,7 @@ def mean_std(runs: Iterable[Mapping], keys: Iterable[str] = METRIC_KEYS, ddof: i
 
 def _predictions(frame) -> pd.DataFrame:
     frame = pd.DataFrame(frame)
-    missing = [c for c in ("y_true",) if c not in frame.columns]
-    if missing or ("y_pred" not in frame.columns and "p_pain" not in frame.columns):
+    if "y_true" not in frame.columns or not {"y_pred", "p_pain"} & set(frame.columns):
         raise ValueError(
             "A predictions table needs y_true and y_pred or p_pain columns; received "
             f"{list(frame.columns)}."
@@ -229,7 +224,6 @@ def per_subject_metrics(predictions) -> pd.DataFrame:
     Returns:
         One row per subject (natural order) with ``n``, counts, accuracy, F1…
     """
-
     frame = _predictions(predictions)
     rows = {}
     for subject, part in frame.groupby("subject", sort=False):
@@ -315,18 +309,10 @@ def bootstrap_ci(
 # -- learning flags -------------------------------------------------------------------
 FLAG_COLLAPSED = "collapsed"
 FLAG_NOT_LEARNING = "not_learning"
-# A training loss whose last epochs sit within 5 % of the first epoch's did not fall.
+# The thresholds of learning_flags (its docstring states the rules).
 _MIN_LOSS_DROP = 0.05
-# The cross-entropy of answering 0.5 for every image is ln 2 whatever the label
-# smoothing or the balanced class weights; a loss that ends within 3 % of it fell
-# only from a poor start to where a model that learned nothing sits.
-_CHANCE_LOSS = float(np.log(2.0))
+_CHANCE_LOSS = float(np.log(2.0))  # cross-entropy of answering 0.5 for every image
 _CHANCE_BAND = 0.03
-# The trained model's accuracy on its own training images (un-augmented, in
-# inference mode, weighted by the class weights) must close at least a fifth of
-# the gap between answering the commonest class for every image (chance) and
-# fitting every image: 60 % with balanced class weights. A loss can fall from a
-# poor start to just outside the ln 2 band while the model still guesses.
 _MIN_ACCURACY_GAIN = 0.2
 FLAG_ADVICE = (
     "train longer (more epochs), start from pretrained weights (`weights: imagenet` where "

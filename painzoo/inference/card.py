@@ -1,11 +1,10 @@
 """The model card ``model.json`` and loading a trained painzoo model.
 
 ``painzoo train`` writes ``DIR/model.keras`` and ``DIR/model.json``. The card
-says everything a later ``painzoo predict`` needs to feed the network the
-same kind of images it was trained on (input size, channels, value range,
-face-crop settings) and what a reader needs to judge it (versions, backend,
-class names, training data counts, recipe, benchmark metrics). It never
-holds a subject id or a file name from the training data: only counts.
+holds what ``painzoo predict`` needs to prepare images as in training (input
+size, channels, value range, face crop) and what a reader needs to judge the
+model (versions, backend, classes, training data counts, recipe, benchmark
+metrics). It never holds a subject id or a file name from the training data.
 """
 
 from __future__ import annotations
@@ -73,8 +72,7 @@ def image_size_summary(dataset, sample: int = 64) -> dict | None:
     """Median and range of the image sides of a dataset (``[height, width]``).
 
     Reads the headers of at most ``sample`` files spread over the rows (or
-    the in-memory array's shape), so it costs milliseconds. ``None`` when no
-    image can be read.
+    the in-memory array's shape). ``None`` when no image can be read.
     """
     from PIL import Image
 
@@ -162,15 +160,10 @@ def make_card(
     """The model card of a freshly trained model, as a JSON-ready dict.
 
     ``face_crop`` is the :class:`~painzoo.preprocess.FaceCropper` settings
-    that made the training images, whichever step applied them (``painzoo
-    preprocess`` or the config's ``face_crop``); ``None`` when the images
-    were used as they came (cropped elsewhere, or not at all). The dataset's
-    whole ``preprocessing`` record and the typical size of its images go in
-    too, so that ``painzoo predict`` can treat new images the same way and
-    warn about images unlike the training ones. ``training`` is the training
-    curve's record (:func:`painzoo.evaluation.metrics.learning_record`: its
-    ``flag``, first and last loss, last training accuracy and epochs), or
-    ``None``.
+    that made the training images (``None`` when they were used as they
+    came); the dataset's ``preprocessing`` record and image sizes go in too.
+    ``training`` is the record of
+    :func:`painzoo.evaluation.metrics.learning_record`, or ``None``.
     """
     import keras
 
@@ -193,10 +186,8 @@ def make_card(
             "channels": spec.channels,
             "color": "RGB",
             "dtype": "float32",
-            # painzoo models rescale inside the network; they take raw pixels.
             "value_range": list(spec.value_range),
             "interpolation": spec.interpolation,
-            # The recipe's test-time crop: prediction prepares faces as evaluation did.
             "test_resize": spec.test_resize,
         },
         "face_crop": None if not face_crop else dict(face_crop),
@@ -262,8 +253,7 @@ class PainModel:
     def input_spec(self) -> InputSpec:
         """How a face becomes the network input (size, interpolation, test-time crop).
 
-        Cards written before the crop was recorded take the recipe's
-        ``test_resize``; cards without a recipe resize the whole face.
+        A card without ``input.test_resize`` takes the recipe's.
         """
         info = self.card["input"]
         h, w = info["image_size"]
@@ -395,10 +385,8 @@ def _check_output(keras_model, path) -> None:
 def write_card(card: dict, folder: str | os.PathLike) -> Path:
     """Write ``card`` as ``folder/model.json`` (atomically), as strict JSON.
 
-    A number that is not finite (an undefined metric, the loss of a training
-    run that diverged) is written as ``null``: JSON has no NaN or infinity,
-    and ``json.dumps`` would otherwise write ``NaN``, which strict JSON
-    readers reject. Nothing else in the card is changed.
+    A number that is not finite (an undefined metric, a diverged loss) is
+    written as ``null``.
 
     Raises:
         TypeError: For a value that is not JSON data (the message names it).
@@ -423,12 +411,6 @@ def _finite(value):
 
 
 def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, (np.ndarray, tuple)):
-        return list(o)
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")

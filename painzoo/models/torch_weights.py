@@ -1,10 +1,9 @@
 """Load painzoo weights or torchvision/timm ResNet-18 checkpoints into a Keras model.
 
-P1 fine-tunes an ImageNet ResNet-18; keras.applications has none, but most
-users hold a torchvision or timm checkpoint. painzoo's ResNet-18 names its
-layers after torchvision's state-dict keys with ``_`` for ``.`` (``conv1``,
-``bn1``, ``layer2_0_downsample_0`` ↔ ``layer2.0.downsample.0``) and pads
-explicitly like PyTorch, so the conversion is a pure re-layout:
+P1 fine-tunes an ImageNet ResNet-18. painzoo's ResNet-18 names its layers
+after torchvision's state-dict keys with ``_`` for ``.`` (``layer2_0_downsample_0``
+↔ ``layer2.0.downsample.0``) and pads like PyTorch, so the conversion is a
+pure re-layout:
 
 - ``Conv2D.kernel`` ← ``<key>.weight`` transposed OIHW → HWIO;
 - ``BatchNormalization`` gamma / beta / moving_mean / moving_variance ←
@@ -17,12 +16,7 @@ explicitly like PyTorch, so the conversion is a pure re-layout:
 
 The same mapping serves every model built on
 :func:`painzoo.models.resnet_backbone.resnet18_features` (``resnet18``, ``painseeker``).
-
-``weights="imagenet"`` (:func:`load_imagenet_resnet18`) fetches
-torchvision's ImageNet ResNet-18 in timm's safetensors publication
-(``resnet18.tv_in1k``) once into Keras' cache, checks every tensor name and
-shape, converts it through this mapping and caches the converted Keras
-arrays; later calls read only the converted file.
+``weights="imagenet"`` is :func:`load_imagenet_resnet18`.
 """
 
 from __future__ import annotations
@@ -55,8 +49,7 @@ TORCH_SUFFIXES = (".pth", ".pt", ".bin")
 _IGNORED_SUFFIXES = ("num_batches_tracked",)
 _HEAD = "fc"
 _MAX_LISTED = 8
-# torchvision's ImageNet ResNet-18 (resnet18-f37072fd.pth), as published by timm in
-# safetensors form: the same keys as torchvision, readable without PyTorch.
+# torchvision's ImageNet ResNet-18 (resnet18-f37072fd.pth) in timm's safetensors form.
 RESNET18_IMAGENET_URL = (
     "https://huggingface.co/timm/resnet18.tv_in1k/resolve/main/model.safetensors"
 )
@@ -286,10 +279,6 @@ def imagenet_resnet18_files() -> tuple[Path, Path]:
     return folder / _SOURCE_FILE, folder / _CONVERTED_FILE
 
 
-def _source_url(url: str | None) -> str:
-    return url or os.environ.get(RESNET18_URL_ENV) or RESNET18_IMAGENET_URL
-
-
 def _fetch_failed(url: str, source: Path, reason: str) -> RuntimeError:
     return RuntimeError(
         f"Could not get the ImageNet ResNet-18 weights from {url}: {reason}. Offline, download "
@@ -360,13 +349,6 @@ def _download(url: str, source: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_converted(arrays: dict[str, np.ndarray], converted: Path) -> None:
-    """Write the converted arrays atomically (a temporary file, then a rename)."""
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(converted, buf.getvalue())
-
-
 def _read_converted(converted: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(converted) as data:
@@ -381,12 +363,10 @@ def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> ker
 
     The first call downloads the checkpoint (``url``, else
     ``$PAINZOO_RESNET18_URL``, else :data:`RESNET18_IMAGENET_URL`) with
-    ``keras.utils.get_file`` into a private folder, checks every tensor name
-    and shape, moves it into Keras' cache, converts it to Keras' layout and
-    caches the result (:func:`imagenet_resnet18_files`). Later calls read
-    only the converted file, with no network. Every backbone layer is
-    loaded; the ImageNet classifier (1,000 classes) is not, so the model's
-    head keeps its random initialisation.
+    (timm's ``resnet18.tv_in1k`` safetensors), checks every tensor name and
+    shape, and caches the converted arrays (:func:`imagenet_resnet18_files`);
+    later calls read only the converted file. Every backbone layer is loaded;
+    the ImageNet classifier is not, so the model's head stays random.
 
     Args:
         model: ``resnet18``, ``painseeker`` or ``painseeker_no_prsc`` (any
@@ -407,7 +387,7 @@ def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> ker
     source, converted = imagenet_resnet18_files()
     arrays = _read_converted(converted) if converted.is_file() else None
     if arrays is None:
-        origin = _source_url(url)
+        origin = url or os.environ.get(RESNET18_URL_ENV) or RESNET18_IMAGENET_URL
         if source.is_file():
             try:
                 arrays = _convert_checkpoint(source, origin, source)
@@ -417,7 +397,9 @@ def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> ker
         else:
             _download(origin, source)
             arrays = _convert_checkpoint(source, origin, source)
-        _write_converted(arrays, converted)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(converted, buf.getvalue())
     targets = {}
     for layer in _weighted_layers(model):
         for variable in layer.weights:

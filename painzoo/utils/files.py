@@ -1,18 +1,12 @@
 """How painzoo writes files: never over its own inputs, never half a file.
 
-Two rules hold for every command that writes:
-
 - :func:`check_outputs` refuses, before any work, an output path that is one
-  of the command's inputs (a file or folder it reads, the model) or lies
-  inside an input folder; the message names both paths and what to do.
-- An existing output is replaced only once the new one is complete: it is
-  written beside it under a temporary name and then moved into place
-  (:func:`atomic_write_bytes` for data in memory, :func:`replace_when_complete`
-  for a file written by a library that takes a path, :func:`open_replacing`
-  for a file written as it goes). A reader sees the old file or the new one,
-  never half a file, and a failed or interrupted write leaves the old file
-  in place. :mod:`painzoo.benchmark.storage` adds the run folder's error
-  message on top.
+  of the command's inputs or lies inside an input folder.
+- An output is written beside its target under a temporary name and then
+  renamed into place (:func:`atomic_write_bytes` for data in memory,
+  :func:`replace_when_complete` for a writer that takes a path,
+  :func:`open_replacing` for a file written as it goes), so a failed or
+  interrupted write leaves the old file in place.
 """
 
 from __future__ import annotations
@@ -36,10 +30,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to a local ``path`` through a temporary file and a rename.
 
     Missing parent folders are created. The file gets mode ``0666`` minus the
-    umask, like a file made by ``open()`` (``tempfile.mkstemp`` would make it
-    ``0600``). The temporary file sits next to ``path`` (a rename across file
-    systems is not atomic) under a unique hidden name, so two writers never
-    share it.
+    umask, like a file made by ``open()``.
 
     Raises:
         OSError: From the file system (read-only, full, …); the old file, if
@@ -75,12 +66,9 @@ def _temporary_beside(path: Path) -> Path:
 def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` when the block ends.
 
-    For writers that take a path (``model.save``, ``fig.savefig``,
-    ``cv2.imwrite``): write to the path yielded. When the block ends
-    normally the file is moved onto ``path`` in one rename; when it raises
-    (an error, Ctrl-C) the temporary file is removed and ``path`` keeps its
-    old content. The temporary name keeps the suffix of ``path``, so writers
-    that choose a format by suffix choose the right one. Missing parent
+    For writers that take a path (``model.save``, ``fig.savefig``). When the
+    block raises, the temporary file is removed and ``path`` keeps its old
+    content. The temporary name keeps the suffix of ``path``; missing parent
     folders are created.
 
     Example:
@@ -104,13 +92,9 @@ def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
 def open_replacing(path: str | os.PathLike, mode: str = "w", **open_kwargs):
     """Open a temporary file beside ``path``; it replaces ``path`` when the block ends.
 
-    For files written as work goes on (rows streamed to a CSV): everything
-    goes to a temporary file next to ``path`` (created with mode ``0666``
-    minus the umask); when the ``with`` block ends normally, the file is
-    closed and moved onto ``path``. When the block raises (an error, Ctrl-C)
-    it is removed and an existing ``path`` is left as it was. A caller that
-    has collected errors it wants to raise after the rows are saved raises
-    them after the block.
+    For files written as work goes on (rows streamed to a CSV). When the
+    block raises, the temporary file is removed and ``path`` is left as it
+    was.
 
     Args:
         path: The final file.
@@ -183,20 +167,15 @@ def check_outputs(
 ) -> None:
     """Refuse outputs that would write over, or into, what a command reads.
 
-    Call it with every argument known, before any work is done and before
-    any file is opened for writing. An output is refused when it
+    Call it before any work is done. An output is refused when it
 
     - is one of the inputs (the same path after resolving ``..`` and links,
       or the same file under another name: a hard link);
-    - lies inside an input that is a folder (a folder of images read
-      recursively, a model folder written by ``painzoo train``): a later
-      run would read it back as input, or it replaces a file of the folder;
+    - lies inside an input that is a folder;
     - is a folder that is an input, or an output folder equal to an input
       file.
 
-    An output folder that merely *holds* an input (``--out .`` beside the
-    images) is allowed; list the files that will be written into it as
-    outputs too when their names are known.
+    An output folder that merely *holds* an input is allowed.
 
     Args:
         outputs: The paths the command will write (files or folders), as a

@@ -1,8 +1,7 @@
 """One check for every number painzoo takes, from a config or the command line.
 
-:func:`check_number` refuses what is not a number (a string, a bool), what
-is not finite (NaN, infinity) and what is out of range, with a message that
-names the key and gives the allowed range, before any work is done.
+:func:`check_number` refuses a non-number (a string, a bool), NaN, infinity
+and out-of-range values, naming the key and the allowed range.
 """
 
 from __future__ import annotations
