@@ -19,14 +19,15 @@ A config is a mapping with these keys (all but ``models`` and
       - lbp_svm_r1p8_4x4           # a baseline or zoo name
       - painseeker: {top_k: 3}     # keyword overrides for get_model
       - painseeker: {prsc_weight: [0.05, 0.1, 0.5]}   # a list expands into a sweep
-      - songnet: {recipe: {optimizer: rmsprop, learning_rate: 1.0e-4}, input_size: 64}
+      - songnet: {recipe: {optimizer: rmsprop, learning_rate: 1.0e-4}, image_size: 64}
     experiments:                   # which protocols run on which data
       - {data: ratspain, protocols: [loso]}
       - {data: paindb, protocols: [image_kfold, subject_kfold]}
       - {data: paindb+cppain, protocols: [{cross_dataset: {test_sources: cppain, repeats: 5}}]}
 
-Inside a model entry, ``recipe`` (recipe overrides), ``input_size`` (input
-side) and ``label`` (name in reports) are not passed to the model builder.
+Inside a model entry, ``recipe`` (recipe overrides), ``image_size`` (the
+input side for this model, in place of the top-level one) and ``label``
+(name in reports) are not passed to the model builder.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ ON_BAD_IMAGE = ("error", "skip")
 #: What a data entry does with a repeated image path or one image under two subjects.
 DUPLICATES = ("error", "warn", "ignore")
 #: Keys of a model entry that painzoo reads itself (not passed to the builder).
-MODEL_RESERVED = ("recipe", "input_size", "label")
+MODEL_RESERVED = ("recipe", "image_size", "label")
 
 
 class _Checker:
@@ -524,11 +525,11 @@ def _check_models(c: _Checker, models) -> None:
         what = f"model {name!r}"
         if "recipe" in opts:
             _check_recipe(c, opts["recipe"], (*path, "recipe"), f"the recipe of {what}", top=False)
-        if "input_size" in opts:
+        if "image_size" in opts:
             c.integer(
-                opts["input_size"],
-                (*path, "input_size"),
-                f"input_size of {what}",
+                opts["image_size"],
+                (*path, "image_size"),
+                f"image_size of {what}",
                 minimum=1,
                 none=True,
             )
@@ -760,7 +761,7 @@ def expand_models(entries) -> list[dict]:
     """Model entries of a config → a flat list, sweeps expanded.
 
     Each model is a dict with ``name``, ``kwargs``, ``recipe`` overrides,
-    ``input_size``, ``label`` and ``sweep`` (the swept values).
+    ``image_size``, ``label`` and ``sweep`` (the swept values).
 
     A list value in an entry's keyword overrides expands into one model per
     value (several lists give their Cartesian product); the label then
@@ -774,7 +775,7 @@ def expand_models(entries) -> list[dict]:
         name = _entry_name(entry)
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
         recipe = opts.pop("recipe", None) or {}
-        input_size = opts.pop("input_size", None)
+        image_size = opts.pop("image_size", None)
         label = opts.pop("label", None)
         swept = {k: v for k, v in opts.items() if isinstance(v, list)}
         fixed = {k: v for k, v in opts.items() if k not in swept}
@@ -787,7 +788,7 @@ def expand_models(entries) -> list[dict]:
                     name=name,
                     kwargs={**fixed, **values},
                     recipe=dict(recipe),
-                    input_size=input_size,
+                    image_size=image_size,
                     label=(label or name) + (f"[{tag}]" if tag else ""),
                     sweep=values,
                 )

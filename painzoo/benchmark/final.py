@@ -92,7 +92,7 @@ def train_from_config(
         model_kwargs=spec["kwargs"],
         out=out,
         recipe=Recipe.from_config(cfg.get("recipe")).replace(**spec["recipe"]).updated(recipe),
-        image_size=image_size or spec["input_size"] or cfg.get("image_size"),
+        image_size=image_size or spec["image_size"] or cfg.get("image_size"),
         face_crop=cfg.get("face_crop") if face_crop == "config" else face_crop,
         epochs=epochs,
         seed=seed if seed is not None else cfg.get("seed"),
@@ -122,4 +122,4 @@ def _model_spec(entries, model: str) -> dict:
             f"Unknown model {model!r}: not a model of the config ({labels}) nor of the zoo "
             "(painzoo models lists them)."
         )
-    return {"name": wanted, "kwargs": {}, "recipe": {}, "input_size": None, "label": wanted}
+    return {"name": wanted, "kwargs": {}, "recipe": {}, "image_size": None, "label": wanted}

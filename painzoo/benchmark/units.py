@@ -464,7 +464,7 @@ def plan_units(config: dict) -> list[Unit]:
                             model_label=model["label"],
                             model_kwargs=dict(model.get("kwargs") or {}),
                             sweep=dict(model.get("sweep") or {}),
-                            image_size=model.get("input_size") or image_size,
+                            image_size=model.get("image_size") or image_size,
                             recipe=recipe.replace(seed=f.seed).to_dict(),
                             backend=backend,
                             deterministic=deterministic,

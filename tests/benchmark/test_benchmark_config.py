@@ -22,7 +22,7 @@ data:
   toy: {manifest: toy.csv}
 models:
   - lbp_svm_r1p8_4x4
-  - songnet: {recipe: {learning_rate: 1.0e-4}, input_size: 32}
+  - songnet: {recipe: {learning_rate: 1.0e-4}, image_size: 40}
 experiments:
   - {data: toy, protocols: [loso, {subject_kfold: {n_splits: 2}}]}
 """
@@ -72,7 +72,7 @@ def test_bundled_configs_pass_the_schema(name):
         ),
         ("epochs: 1,", "epoch: 1,", "epoch", "epochs"),
         ("{n_splits: 2}", "{nsplits: 2}", "nsplits", "n_splits"),
-        ("input_size: 32", "inputsize: 32", "inputsize", "input_size"),
+        ("image_size: 40}", "imagesize: 40}", "imagesize", "image_size"),
         ("{recipe: {learning_rate", "{recipe: {learning_rat", "learning_rat", "learning_rate"),
         ("{data: toy, protocols", "{data: toy, protocol", "protocol", "protocols"),
     ],
@@ -105,7 +105,7 @@ def test_misspelt_top_level_key_message_reads_as_documented(tmp_path):
     "old, new, needle, words",
     [
         (
-            "  - lbp_svm_r1p8_4x4\n  - songnet: {recipe: {learning_rate: 1.0e-4}, input_size: 32}\n",
+            "  - lbp_svm_r1p8_4x4\n  - songnet: {recipe: {learning_rate: 1.0e-4}, image_size: 40}\n",
             " songnet\n",
             "models:",
             "'models' must be a list",
@@ -186,8 +186,8 @@ def test_unknown_model_protocol_args_and_model_kwargs_fail_before_training(tmp_p
             "unknown model 'songnte'; did you mean 'songnet'",
         ),
         (
-            "input_size: 32}",
-            "input_size: 32, dropout_rate: 0.5}",
+            "image_size: 40}",
+            "image_size: 40, dropout_rate: 0.5}",
             "songnet:",
             "unknown key 'dropout_rate'",
         ),
@@ -412,7 +412,22 @@ def test_an_experiment_can_train_a_subset_of_the_models(tmp_path):
     )
     assert len(trimmed["experiments"]) == 1 and "models" not in trimmed["experiments"][0]
     # A model named by its label in an experiment is kept when --models names the model.
-    labelled = GOOD.replace("input_size: 32}", "input_size: 32, label: song32}")
+    labelled = GOOD.replace("image_size: 40}", "image_size: 40, label: song32}")
     labelled += extra.replace("[songnet]", "[song32]")
     kept = apply_overrides(load_config(_write(tmp_path, labelled)), models=["songnet"])
     assert [e.get("models") for e in kept["experiments"]] == [None, ["song32"]]
+
+
+def test_a_model_entry_sets_its_own_image_size_with_the_top_level_key(tmp_path):
+    from painzoo.benchmark.units import plan_units
+
+    _manifest(tmp_path)
+    config = load_config(_write(tmp_path, GOOD))
+    check_config(config)
+    sizes = {(u.model_name, u.image_size) for u in plan_units(config)}
+    # SongNet's entry says image_size: 40; the baseline takes the top-level 32.
+    assert sizes == {("songnet", 40), ("lbp_svm_r1p8_4x4", 32)}
+    # The key is the top level's: another name for it is refused before any training.
+    renamed = GOOD.replace("image_size: 40}", "input_size: 40}")
+    with pytest.raises(ConfigError, match=r"unknown key 'input_size'.*did you mean 'image_size'"):
+        check_config(load_config(_write(tmp_path, renamed)))
