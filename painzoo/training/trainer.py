@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 
 import keras
@@ -368,6 +369,26 @@ def _batches(pipeline):
     if isinstance(pipeline, keras.utils.PyDataset):
         return (pipeline[i] for i in range(len(pipeline)))
     return iter(pipeline)
+
+
+def _inference_call(model):
+    """``model(x, training=False)``, compiled where the backend compiles a graph.
+
+    TensorFlow gets a ``tf.function`` of a ``functools.partial``, not of a
+    lambda: TensorFlow counts traces per Python code object, and a benchmark
+    builds one model per unit (``model.predict`` warned of retracing after
+    five of them). JAX gets Keras' jitted ``predict_on_batch``; PyTorch runs
+    eagerly under :func:`_no_grad`.
+    """
+    call = functools.partial(model, training=False)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(call, reduce_retracing=True)
+    if backend == "jax":
+        return model.predict_on_batch
+    return call
 
 
 def _no_grad():

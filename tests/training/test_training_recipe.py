@@ -189,24 +189,35 @@ def test_adamw_stays_available_by_name():
         AdamL2(weight_decay=-1)
 
 
+def _predict_new_models(recipe, n_models):
+    """``recipe.predict`` of ``n_models`` fresh models, each checked against NumPy."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (11, 16, 16, 3)).astype(np.uint8)
+    ds = Dataset(pd.DataFrame({"label": [0, 1] * 5 + [0], "subject": ["s"] * 11}), images=images)
+    for _ in range(n_models):
+        inputs = keras.Input((16, 16, 3))
+        x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+        p = recipe.predict(model, ds)  # batches of 4: the last one has 3 images
+        w, b = (np.asarray(v) for v in model.layers[-1].get_weights())
+        logits = (images / 255.0).mean(axis=(1, 2)) @ w + b  # by hand, in NumPy
+        direct = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
+        np.testing.assert_allclose(p, direct, atol=1e-5)
+
+
+@pytest.mark.backend
+def test_predict_returns_the_probability_of_pain_of_every_row():
+    """Prediction runs compiled where the backend compiles (a TensorFlow graph,
+    JAX's jit): same probabilities as NumPy, a short last batch included."""
+    _predict_new_models(Recipe.preset("p2", batch_size=4, augment=None), 2)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function tracing")
 def test_predicting_with_one_new_model_per_unit_does_not_warn_of_retracing(caplog):
     """A benchmark builds a model per unit; model.predict traced Keras' one predict
     step once per model and TensorFlow warned of retracing after five of them."""
     import logging
 
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (11, 16, 16, 3)).astype(np.uint8)
-    ds = Dataset(pd.DataFrame({"label": [0, 1] * 5 + [0], "subject": ["s"] * 11}), images=images)
-    recipe = Recipe.preset("p2", batch_size=4, augment=None)
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
-        for _ in range(7):
-            inputs = keras.Input((16, 16, 3))
-            x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
-            model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
-            p = recipe.predict(model, ds)
-            w, b = (np.asarray(v) for v in model.layers[-1].get_weights())
-            logits = (images / 255.0).mean(axis=(1, 2)) @ w + b  # by hand, in NumPy
-            direct = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
-            np.testing.assert_allclose(p, direct, atol=1e-5)
+        _predict_new_models(Recipe.preset("p2", batch_size=4, augment=None), 7)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
