@@ -1,18 +1,9 @@
 """Training recipes: optimiser, schedule and augmentation as one object.
 
-A :class:`Recipe` holds everything that decides how a zoo model is trained:
-its fields, the named presets, their checks, and its plain-data form.
-``recipe.fit(model, dataset)`` trains with ``model.fit`` and
-``recipe.predict(model, dataset)`` returns the probability of pain
-(:mod:`painzoo.training.trainer`); the aids it applies to a network are in
-:mod:`painzoo.training.aids`.
-
 The ``"p1"`` and ``"p2"`` presets follow the two papers where they state a
-setting and fill in what they leave open (``docs/evaluation.md`` lists which
-is which). ``"painzoo"`` is painzoo's own default, the one a config that names
-no preset gets; it also builds some networks with painzoo's aids for
-training from random weights (:data:`~painzoo.training.aids.MODEL_AIDS`),
-where the papers' presets build every network exactly as published.
+setting (``docs/evaluation.md`` lists which is which); ``"painzoo"`` is
+painzoo's own default, which also builds some networks with the aids of
+:data:`~painzoo.training.aids.MODEL_AIDS`.
 """
 
 from __future__ import annotations
@@ -131,96 +122,64 @@ class Recipe:
 
     Every field defaults to "off" (plain Adam, constant rate, no
     augmentation); :meth:`preset` fills them in. ``docs/evaluation.md``
-    lists each preset's values and where they come from,
-    ``docs/default-recipe.md`` explains the ``"painzoo"`` preset.
+    lists each preset's values, ``docs/default-recipe.md`` explains
+    ``"painzoo"``.
 
     Args:
-        optimizer: ``"adam"``, ``"adamw"`` (Adam with decoupled weight decay),
-            ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
-        learning_rate: Peak learning rate (the constant one with
-            ``schedule="constant"``).
-        weight_decay: With ``"adam"``, an L2 term ``weight_decay · w`` added
-            to the gradient before Adam's moments (coupled, as
-            ``torch.optim.Adam(weight_decay=…)``;
-            :class:`painzoo.training.optimizers.AdamL2`); with ``"adamw"``,
-            ``"rmsprop"`` and ``"sgd"``, Keras's decoupled decay.
+        optimizer: ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"sgd"``
+            (momentum 0.9).
+        learning_rate: Peak (or constant) learning rate.
+        weight_decay: With ``"adam"``, coupled L2 added to the gradient
+            (:class:`~painzoo.training.optimizers.AdamL2`); otherwise Keras's
+            decoupled decay.
         batch_size: Images per step.
         epochs: Passes over the training set.
-        augment: Augmentation preset of :mod:`painzoo.training.augment`
-            (``"p1"``, ``"p2"``, ``"flip"``, ``"painzoo"``) or ``None``.
-        test_resize: Test-time (and validation) geometry: ``None`` resizes the
-            whole image to the model input; ``256`` resizes to 256 (for a
-            224 input, scaled with the input size) and centre-crops the input
-            size, so faces are as large as in ``"p1"``'s random crops (see
-            :func:`painzoo.preprocess.spec.resize_before_crop`).
-        class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
-            scikit-learn's rule) or a ``{label: weight}`` dict.
+        augment: Preset of :mod:`painzoo.training.augment` or ``None``.
+        test_resize: ``None`` resizes the whole image to the input; ``256``
+            resizes to 256 (scaled with the input size) and centre-crops
+            (:func:`painzoo.preprocess.spec.resize_before_crop`).
+        class_weight: ``None``, ``"balanced"`` (``n / (2 · n_c)``) or a
+            ``{label: weight}`` dict.
         precision: ``"float32"``, ``"mixed"`` (``mixed_float16`` on a GPU,
-            float32 on CPU where mixed precision only slows things down),
-            ``"mixed_float16"`` or ``"mixed_bfloat16"``. It applies to models
-            built inside :meth:`precision_scope`.
-        jit_compile: Passed to ``model.compile`` (``"auto"``, True, False).
+            float32 on CPU), ``"mixed_float16"`` or ``"mixed_bfloat16"``;
+            applies to models built inside :meth:`precision_scope`.
+        jit_compile: Passed to ``model.compile``.
         seed: Seed for weights, shuffling and augmentation.
-        validation_split: Fraction of *subjects* held out for validation
-            (0 = none).
+        validation_split: Fraction of *subjects* held out for validation.
         verbose: ``model.fit`` verbosity.
-        schedule: ``"constant"`` or ``"cosine"``: linear warm-up to
-            ``learning_rate`` over ``warmup_fraction`` of the steps, then
-            cosine decay to 1 % of it at the last step.
-        warmup_fraction: Share of the optimiser steps spent warming up
-            (``"cosine"`` only).
-        min_steps: Least number of optimiser steps; when
-            ``epochs × steps_per_epoch`` is smaller (a small training set),
-            the number of epochs is raised until it is reached. 0 = off.
-        min_batches_per_epoch: Shrink the batch (not below 8 images) so that
-            an epoch has at least this many steps; 0 = keep ``batch_size``.
-        label_smoothing: Cross-entropy against labels smoothed by this
-            amount (0 = the plain cross-entropy).
-        bn_momentum: Momentum given to every ``BatchNormalization`` layer of
-            the model before training (``None`` = as built: 0.9 for ResNet-18,
-            0.99 for the Keras applications).
-        input_norm: ``None`` (as built) or ``"dataset"``: before training, a
-            network whose input scaling is ``x / 255`` (the from-scratch
-            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 built with
-            ``he_init``) gets ``(x - mean) / std`` with the per-channel
-            statistics of the training images instead
-            (:meth:`normalize_inputs`). Pretrained scalings are left alone.
-        dropout: ``None`` (as built) or the rate every ``Dropout`` layer of
-            the model gets before training (:meth:`set_dropout`).
-        max_step_ratio: ``None`` (one learning rate for every weight) or
-            ``c``: in a network without normalisation layers, each hidden
-            ``Dense`` or convolution kernel whose step ratio
-            ``learning_rate × √fan_in / std(kernel)`` exceeds ``c`` learns at
-            the rate that brings it to ``c`` (:meth:`lr_multipliers`).
-        stratify_batches: Every training batch holds the classes in about
-            their proportion in the training set (each epoch in a new order;
-            :class:`~painzoo.training.batch_order.StratifiedOrder`) instead
-            of as a plain shuffle draws them. ``True`` for every network,
-            ``False`` for none, ``"auto"`` for networks without normalisation
-            layers only (:meth:`stratifies`).
-        gradient_centralization: Every ``Dense`` and convolution kernel
-            steps on its gradient minus the gradient's mean over each
-            unit's inputs (Yong et al., ECCV 2020;
-            :func:`~painzoo.training.optimizers.centralize_gradient`,
-            :meth:`centralized_kernels`). ``True`` for every network,
-            ``False`` for none, ``"auto"`` for networks without
-            normalisation layers only.
-        model_aids: Build networks with painzoo's aids for training from
-            random weights (:data:`~painzoo.training.aids.MODEL_AIDS`, :meth:`model_kwargs_for`):
-            ``True`` in the ``"painzoo"`` preset, ``False`` (every network
-            exactly as published) in the papers' presets. Model arguments
-            given in a config or call win over the aids.
-        early_stopping: With ``validation_split``, stop after this many
-            epochs without a lower validation loss and restore the best
-            weights; 0 = off.
-        distribute: ``None`` (one device) or ``"mirrored"``: data-parallel
-            training of one model on every local GPU (on a machine without
-            GPUs, on every logical CPU device). TensorFlow uses
-            ``tf.distribute.MirroredStrategy``, JAX
-            ``keras.distribution.DataParallel``; PyTorch has no such path
-            (a ``ValueError`` says what to use instead). ``batch_size`` stays
-            the global batch, split across the devices. Build the model
-            inside :meth:`scope`.
+        schedule: ``"constant"`` or ``"cosine"`` (linear warm-up, then cosine
+            decay to 1 % at the last step).
+        warmup_fraction: Share of the steps spent warming up (``"cosine"``).
+        min_steps: Least number of optimiser steps; epochs are raised to
+            reach it. 0 = off.
+        min_batches_per_epoch: Shrink the batch (not below 8) so an epoch has
+            at least this many steps; 0 = off.
+        label_smoothing: Label smoothing of the cross-entropy.
+        bn_momentum: Momentum for every ``BatchNormalization`` layer
+            (``None`` = as built).
+        input_norm: ``None`` or ``"dataset"``: a network scaling its input by
+            ``x / 255`` gets ``(x - mean) / std`` of the training images
+            (:meth:`normalize_inputs`).
+        dropout: Rate every ``Dropout`` layer gets (``None`` = as built).
+        max_step_ratio: ``None`` or ``c``: in a network without normalisation
+            layers, kernels whose ``learning_rate × √fan_in / std(kernel)``
+            exceeds ``c`` learn at the rate that brings it to ``c``
+            (:meth:`lr_multipliers`).
+        stratify_batches: Batches hold the classes in their training-set
+            proportion; ``True``, ``False`` or ``"auto"`` (networks without
+            normalisation layers only; :meth:`stratifies`).
+        gradient_centralization: Kernels step on their gradient minus its
+            mean over each unit's inputs (Yong et al., ECCV 2020;
+            :meth:`centralized_kernels`); ``True``, ``False`` or ``"auto"``.
+        model_aids: Build networks with the aids of
+            :data:`~painzoo.training.aids.MODEL_AIDS` (:meth:`model_kwargs_for`);
+            model arguments given by the user win.
+        early_stopping: With ``validation_split``, patience in epochs on the
+            validation loss (best weights restored); 0 = off.
+        distribute: ``None`` or ``"mirrored"``: data-parallel training on
+            every local GPU (TensorFlow ``MirroredStrategy``, JAX
+            ``DataParallel``; not PyTorch). ``batch_size`` is the global
+            batch. Build the model inside :meth:`scope`.
 
     Example:
         >>> recipe = Recipe.preset("p1", epochs=5, class_weight="balanced")
@@ -327,10 +286,6 @@ class Recipe:
     def preset(cls, name: str, **overrides) -> Recipe:
         """A named recipe with optional overrides.
 
-        ``"p1"`` and ``"p2"`` follow the two papers where they state a
-        setting (``docs/evaluation.md`` lists which fields are painzoo's
-        choice); ``"painzoo"`` is painzoo's own default for small datasets.
-
         Raises:
             ValueError: For an unknown preset name.
         """
@@ -344,8 +299,7 @@ class Recipe:
     def from_config(cls, spec) -> Recipe:
         """A recipe from a config entry: a preset name, a dict (``preset:`` + fields) or a Recipe.
 
-        With no entry, or a dict that names no preset, the fields apply on
-        top of the ``"painzoo"`` preset (:data:`DEFAULT_PRESET`).
+        Fields with no preset apply on top of :data:`DEFAULT_PRESET`.
         """
         if isinstance(spec, Recipe):
             return spec
@@ -366,11 +320,6 @@ class Recipe:
 
     def model_kwargs_for(self, name: str, input_shape=None, kwargs: dict | None = None) -> dict:
         """The builder arguments for network ``name``: this recipe's aids, then ``kwargs``.
-
-        With ``model_aids`` the aids of :data:`~painzoo.training.aids.MODEL_AIDS` for ``name`` at
-        ``input_shape`` (``None``: the model's default), with every key of
-        ``kwargs`` (the user's model arguments) winning; without, ``kwargs``
-        alone.
 
         Example:
             >>> Recipe.preset("painzoo").model_kwargs_for("inceptionv3", (112, 112, 3))
@@ -426,26 +375,20 @@ class Recipe:
 
     # -- training: the methods call painzoo.training.trainer --------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
-        """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
-
-        Images are resized to the model's input size and fed by
-        :func:`painzoo.training.pipeline.make_input` (streaming, with
-        augmentation).
+        """Train ``model`` on a :class:`~painzoo.datasets.Dataset` (:func:`~painzoo.training.trainer.fit`).
 
         Args:
-            model: A zoo model (built, ideally inside :meth:`precision_scope`).
+            model: A zoo model (ideally built inside :meth:`precision_scope`).
             dataset: Training data.
             callbacks: Extra Keras callbacks.
             progress: Show a tqdm bar over epochs.
-            compile: Compile the model first (set False to keep your own).
+            compile: Compile the model first (False keeps your own).
 
         Returns:
             The Keras ``History``.
 
         Raises:
             ValueError: With ``distribute``, for a model built outside :meth:`scope`.
-
-        See :func:`~painzoo.training.trainer.fit`.
         """
         return _trainer().fit(
             self, model, dataset, callbacks=callbacks, progress=progress, compile=compile
@@ -460,18 +403,12 @@ class Recipe:
 
         Args:
             model: The model.
-            total_steps: Optimiser steps of the training to come (sizes a
-                ``"cosine"`` schedule; a constant rate ignores it).
+            total_steps: Optimiser steps to come (sizes a ``"cosine"`` schedule).
         """
         return _trainer().compile_model(self, model, total_steps)
 
     def training_plan(self, n_train: int) -> dict:
-        """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
-
-        The ``"p1"`` and ``"p2"`` presets leave ``min_batches_per_epoch``
-        and ``min_steps`` off, so they train exactly ``epochs`` × ``batch_size``.
-        See :func:`~painzoo.training.trainer.training_plan`.
-        """
+        """Batch size, epochs and steps for ``n_train`` images (:func:`~painzoo.training.trainer.training_plan`)."""
         return _trainer().training_plan(self, n_train)
 
     def learning_rate_schedule(self, total_steps: int | None = None):
@@ -483,10 +420,9 @@ class Recipe:
 
         Args:
             total_steps: Optimiser steps of the training (sizes the schedule).
-            lr_multipliers: Per-variable learning-rate factors
-                (:meth:`lr_multipliers`); empty or ``None`` = one rate for all.
+            lr_multipliers: Per-variable learning-rate factors (:meth:`lr_multipliers`).
             centralize: Paths of kernels whose gradients are centred
-                (:meth:`centralized_kernels`); empty or ``None`` = none.
+                (:meth:`centralized_kernels`).
         """
         return _trainer().make_optimizer(self, total_steps, lr_multipliers, centralize)
 
@@ -499,10 +435,7 @@ class Recipe:
         return _trainer().class_weights(self, labels)
 
     def input_spec(self, model) -> InputSpec:
-        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with under this recipe.
-
-        Its size is the model's input (height and width may differ); its crop
-        policy is :attr:`test_resize`.
+        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with (crop policy: :attr:`test_resize`).
 
         Raises:
             ValueError: If the model has no fixed height and width.
@@ -515,17 +448,12 @@ class Recipe:
         return _trainer().resolved_precision(self)
 
     def precision_scope(self):
-        """Build models inside this block to get the recipe's dtype policy.
-
-        The global policy is restored afterwards, so models built later are
-        unaffected.
-        """
+        """Build models inside this block to get the recipe's dtype policy (restored afterwards)."""
         return _trainer().precision_scope(self)
 
     @contextlib.contextmanager
     def scope(self):
-        """Build models inside this block: the recipe's dtype policy and, with
-        ``distribute``, the devices the model is placed on and trained across.
+        """Build models inside this block: the dtype policy and, with ``distribute``, the devices.
 
         Raises:
             ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
@@ -535,8 +463,6 @@ class Recipe:
 
     def distribution(self):
         """The backend's data-parallel object for ``distribute`` (made once), or ``None``.
-
-        See :func:`~painzoo.training.trainer.distribution`.
 
         Raises:
             ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
