@@ -2,24 +2,13 @@
 
 P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception from
 Keras with ImageNet weights, dropped the top and added
-``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo does the
-same and moves each network's ``preprocess_input`` inside the model as an
+``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo moves
+each network's ``preprocess_input`` inside the model as an
 :class:`~painzoo.layers.ImageScaling` layer, so all zoo models take RGB images
-in [0, 255]: ``caffe`` scaling (BGR, mean subtraction) for VGG16/19 and
-ResNet50, ``tf`` scaling ([-1, 1]) for ResNet101V2, InceptionV3 and Xception.
-
-With default arguments every network is the one ``keras.applications``
-builds: the same layers, strides, initialisers and (from a fixed seed) the
-same weights. Three aids for training from random weights on small data sets
-are opt-in arguments, off by default: ``he_init`` (VGG16/19),
-``zero_init_residual`` (ResNet50/101V2) and ``low_resolution_stem``
-(InceptionV3). The ``"painzoo"`` recipe asks for them
-(:data:`painzoo.training.recipe.MODEL_AIDS`); the papers' presets do not.
-
-ImageNet weights come through Keras' own downloader and cache
-(``keras.utils.get_file``, ``$KERAS_HOME/models`` or ``~/.keras/models``),
-with the file names and hashes ``keras.applications`` uses, so a file that
-Keras cached once is reused and a file placed there by hand works offline.
+in [0, 255]. With default arguments every network is the one
+``keras.applications`` builds; the aids ``he_init``, ``zero_init_residual``
+and ``low_resolution_stem`` are opt-in. ImageNet weights come through Keras'
+own downloader and cache (``keras.utils.get_file``).
 """
 
 from __future__ import annotations
@@ -120,13 +109,8 @@ def _keras_cache_dir() -> Path:
 def imagenet_cache_file(name: str) -> Path:
     """Where Keras keeps the ImageNet weights of application ``name``.
 
-    Args:
-        name: One of ``vgg16``, ``vgg19``, ``resnet50``, ``resnet101v2``,
-            ``inceptionv3``, ``xception``.
-
     Returns:
-        ``<keras home>/models/<file>``, e.g.
-        ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``.
+        ``<keras home>/models/<file>``.
 
     Raises:
         ValueError: If ``name`` is not one of the six applications.
@@ -139,17 +123,7 @@ def imagenet_cache_file(name: str) -> Path:
 
 
 def imagenet_weights_path(name: str) -> str:
-    """Path of the no-top ImageNet weights of ``name``, downloading them if needed.
-
-    Uses ``keras.utils.get_file`` exactly as ``keras.applications`` does (same
-    file name, URL, hash and cache folder): a cached file is reused, otherwise
-    it is downloaded once.
-
-    Args:
-        name: One of the six application names.
-
-    Returns:
-        The local path of the ``.h5`` weights file.
+    """Path of the no-top ImageNet weights of ``name``, downloading them (as Keras does) if needed.
 
     Raises:
         RuntimeError: If the file is not cached and cannot be downloaded
@@ -189,20 +163,13 @@ def build_application(
         name: One of the keys of :data:`APPLICATIONS`.
         num_classes: Output classes.
         input_shape: ``(H, W, 3)``, at least ``APPLICATIONS[name].min_input``.
-        weights: ``None``, ``"imagenet"`` (the base network only; the head is
-            random) or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: Off by default (Keras' initialisation). With
-            ``True`` and ``weights=None``, start every residual branch at
-            zero, so each block begins as the identity (Goyal et al. 2017;
-            timm's ``zero_init_last``;
+        weights: ``None``, ``"imagenet"`` (the base network only) or the path
+            of a ``.weights.h5`` file saved by painzoo.
+        zero_init_residual: With ``weights=None``, start every residual
+            branch at zero (Goyal et al. 2017;
             :func:`~painzoo.models._common.zero_residual_branches`).
-        he_init: Off by default (Keras' Glorot-uniform kernels and the
-            network's ``preprocess_input`` scaling). With ``True`` and
-            ``weights=None``, draw every convolution kernel He-normal, biases
-            0 (:func:`he_initialize`), and scale inputs as ``x / 255``, which
-            the default recipe then standardises with the training images'
-            statistics. Loaded weights (``"imagenet"`` or a file) keep the
-            ImageNet scaling.
+        he_init: With ``weights=None``, He-normal convolution kernels, zero
+            biases (:func:`he_initialize`) and ``x / 255`` input scaling.
 
     Returns:
         A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
@@ -258,17 +225,6 @@ LOW_RESOLUTION_SIDE = 151
 def with_stride_one_stem(model: keras.Model) -> keras.Model:
     """A copy of functional ``model`` whose first ``Conv2D`` has stride 1, same weights.
 
-    A stride has no weights: the copy has the same layers, names, weights and
-    parameter count; only its feature maps are larger (about twice as wide and
-    high after the first convolution, and so every map after it).
-
-    Args:
-        model: A functional model whose first layer with a kernel is a ``Conv2D``.
-
-    Returns:
-        The new model, rebuilt from ``model.get_config()`` with the first
-        convolution's ``strides`` set to ``(1, 1)``, and ``model``'s weights.
-
     Raises:
         ValueError: If ``model`` has no ``Conv2D`` layer.
     """
@@ -295,11 +251,7 @@ def _check_flag(model_name: str, key: str, value) -> bool:
 
 
 def he_initialize(model: keras.Model) -> int:
-    """Redraw every ``Conv2D`` kernel of ``model`` from He-normal, biases at 0.
-
-    ``std = sqrt(2 / fan_in)`` keeps the size of the signal through a stack of
-    ReLU convolutions (He et al., ICCV 2015); under Keras' Glorot-uniform
-    kernels each ReLU layer roughly halves the signal's second moment.
+    """Redraw every ``Conv2D`` kernel of ``model`` He-normal (He et al., ICCV 2015), biases at 0.
 
     Returns:
         How many kernels were redrawn.
@@ -321,18 +273,14 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
     """VGG16 (``keras.applications``) + global average pooling + softmax.
 
     Inputs are RGB in [0, 255], scaled inside the model as
-    ``keras.applications.vgg16.preprocess_input`` does (``"caffe"``). With
-    default arguments the base is Keras' own network; :func:`build_application`
-    has the details.
+    ``keras.applications.vgg16.preprocess_input`` does (``"caffe"``).
 
     Args:
         num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least 32×32; the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; :func:`imagenet_cache_file` says where to
-            place it offline) or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: ``True``: from random weights, He-normal kernels and ``x / 255``
-            inputs (an aid of the ``"painzoo"`` recipe).
+        input_shape: ``(H, W, 3)``, at least 32×32.
+        weights: ``None`` (random), ``"imagenet"`` (:func:`imagenet_cache_file`
+            says where to place it offline) or a ``.weights.h5`` file saved by painzoo.
+        he_init: From random weights, He-normal kernels and ``x / 255`` inputs.
 
     Returns:
         A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
@@ -365,11 +313,8 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
 def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (any non-empty input; ``"caffe"`` scaling
-    as ``keras.applications.resnet50.preprocess_input``), with
-    ``zero_init_residual`` instead of ``he_init``: ``True`` starts every
-    residual branch at zero from random weights (an aid of the ``"painzoo"``
-    recipe).
+    The arguments of :func:`vgg16` (``"caffe"`` scaling), with
+    ``zero_init_residual`` instead of ``he_init``.
 
     Example:
         >>> resnet50(num_classes=2).count_params()  # P2 Table 3: 23.6 M
@@ -384,9 +329,8 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2: :func:`resnet50`'s arguments on Keras' 101-layer pre-activation ResNet.
 
-    Inputs are scaled to [-1, 1] (``"tf"``) as
-    ``keras.applications.resnet_v2.preprocess_input`` does. With 2 classes it
-    has 42,630,658 parameters (P2 Table 3: 42.6 M).
+    Inputs are scaled to [-1, 1] (``"tf"``). With 2 classes it has
+    42,630,658 parameters (P2 Table 3: 42.6 M).
 
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
@@ -397,24 +341,16 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
 def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (inputs at least 75×75, scaled to [-1, 1] as
-    ``keras.applications.inception_v3.preprocess_input`` does), with
-    ``low_resolution_stem`` instead of ``he_init``.
-
-    ``low_resolution_stem=True`` starts the network with its *low-resolution
-    stem*, as Szegedy et al. (2016, section 9) do for small inputs: the first
-    convolution at stride 1 instead of 2 (:func:`with_stride_one_stem`, at any
-    input size and with any weights), so the last maps are as large as at
-    twice the input size, for about four times the compute. The layers,
-    weights and parameter count stay Keras'. The ``"painzoo"`` recipe asks for
-    it when both sides are at most :data:`LOW_RESOLUTION_SIDE` (151) px.
+    The arguments of :func:`vgg16` (inputs at least 75×75, scaled to [-1, 1]),
+    with ``low_resolution_stem`` instead of ``he_init``: the first
+    convolution at stride 1 (:func:`with_stride_one_stem`), as Szegedy et al.
+    (2016, section 9) do for small inputs. The ``"painzoo"`` recipe asks for
+    it up to :data:`LOW_RESOLUTION_SIDE` (151) px.
 
     Example:
         >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M
         21806882
         >>> small = dict(input_shape=(112, 112, 3))
-        >>> inceptionv3(**small).get_layer("mixed10").output.shape
-        (None, 2, 2, 2048)
         >>> inceptionv3(**small, low_resolution_stem=True).get_layer("mixed10").output.shape
         (None, 5, 5, 2048)
 
@@ -431,9 +367,7 @@ def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_reso
 def xception(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """Xception (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` but no aid (inputs at least 7×7, Keras
-    documents 71×71; scaled to [-1, 1] as
-    ``keras.applications.xception.preprocess_input`` does).
+    The arguments of :func:`vgg16` but no aid (inputs at least 7×7, scaled to [-1, 1]).
 
     Example:
         >>> xception(num_classes=2).count_params()  # P2 Table 3: 20.9 M
