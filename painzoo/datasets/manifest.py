@@ -40,20 +40,15 @@ class Dataset:
     Args:
         frame: One row per image with the columns ``image`` (file path, or
             ``""`` for in-memory images), ``label`` (int, 1 = pain),
-            ``subject`` (str) and ``source`` (str); optional ``level``
-            (original pain intensity), ``au_<name>``, ``yaw``, ``roll``, and
-            any other columns (face boxes, keypoints, …).
-        images: Optional uint8 array ``[N, H, W, 3]`` (RGB) holding the
-            pixels in memory, aligned with ``frame``.
-        masks: Optional mapping of region name to bool ``[N, H, W]``
-            (ground-truth action-unit regions of synthetic images).
+            ``subject`` and ``source``; optional ``level``, ``au_<name>``,
+            ``yaw``, ``roll`` and any other columns.
+        images: Optional uint8 RGB ``[N, H, W, 3]`` aligned with ``frame``.
+        masks: Optional region name → bool ``[N, H, W]`` (synthetic images).
         root: Folder that relative paths in ``image`` are resolved against.
         name: A short name used in reports.
-        preprocessing: What was done to the images before they reached this
-            table (``{"face_crop": FaceCropper settings, …}``, as
-            ``painzoo preprocess`` or :func:`~painzoo.preprocess.crop_dataset`
-            record it), or ``None``. It travels with :meth:`subset` and into a
-            trained model's card.
+        preprocessing: What was done to the images (``{"face_crop": …}``, as
+            ``painzoo preprocess`` records it), or ``None``; it travels with
+            :meth:`subset` and into a model card.
 
     Raises:
         ValueError: If a required column is missing, a label is missing or
@@ -180,10 +175,7 @@ class Dataset:
 
     @classmethod
     def concat(cls, datasets: Iterable[Dataset], name: str | None = None) -> Dataset:
-        """Stack datasets row-wise.
-
-        In-memory pixels are kept when every part holds them at one size;
-        paths are made absolute so parts from different roots mix.
+        """Stack datasets row-wise (paths made absolute; pixels kept when all are in memory at one size).
 
         Raises:
             ValueError: If the list is empty, or some parts are in memory and
@@ -234,9 +226,8 @@ class Dataset:
         """The images as uint8 ``[N, H, W, 3]`` RGB.
 
         Args:
-            size: Resize every image to ``size`` × ``size`` (or ``(H, W)``)
-                with area interpolation; ``None`` keeps the stored size, which
-                must then be the same for every file.
+            size: Resize to ``size`` × ``size`` (or ``(H, W)``) with area
+                interpolation; ``None`` keeps the stored (common) size.
 
         Raises:
             ValueError: If sizes differ and ``size`` is ``None``; a file that
@@ -265,28 +256,20 @@ class Dataset:
     def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
         """Look for repeated images: a leakage risk for every protocol.
 
-        Finds one image file listed twice, one file under two subjects, and
-        two different files (or in-memory images) with identical content
-        under two subjects (compared as :func:`find_duplicates` does).
-        Identical content within one subject (two files) is allowed.
+        Finds one file listed twice, one file under two subjects, and copies
+        with identical content under two subjects (:func:`find_duplicates`).
+        Identical content within one subject is allowed.
 
         Args:
-            duplicates: ``"error"`` (raise), ``"warn"`` (warn and keep the
-                rows) or ``"ignore"``.
-            where: What to name in the message (e.g. the manifest file);
-                defaults to the dataset's name.
+            duplicates: ``"error"``, ``"warn"`` or ``"ignore"``.
+            where: What to name in the message; defaults to the dataset's name.
 
         Returns:
             ``self``, for chaining.
 
         Raises:
-            ValueError: With ``duplicates="error"``, naming the image, its rows
-                and subjects (a file listed twice) or the rows only (copies
-                with one content: their subjects may be names), how to fix
-                them and how to allow them.
-
-        Warns:
-            UserWarning: With ``duplicates="warn"``, the same text.
+            ValueError: With ``duplicates="error"``, naming the rows, how to
+                fix them and how to allow them.
         """
         if duplicates not in ("error", "warn", "ignore"):
             raise ValueError(
@@ -344,19 +327,15 @@ class Dataset:
         return self
 
     def drop_unreadable(self, *, on_bad_image: str = "skip", where: str | None = None) -> Dataset:
-        """Decode every image file once; drop (or raise on) those that fail.
-
-        A file that is missing, truncated, not an image, a decompression bomb
-        or has an undecodable name counts as bad. In-memory rows are kept.
+        """Decode every image file once; drop (or raise on) those that fail (in-memory rows are kept).
 
         Args:
-            on_bad_image: ``"skip"`` (drop the rows, warn with the count and
-                the first files) or ``"error"`` (raise at the first bad file).
+            on_bad_image: ``"skip"`` (drop and warn) or ``"error"``.
             where: What to name in messages; defaults to the dataset's name.
 
         Returns:
-            A dataset without the bad rows (``self`` when none is bad); the
-            number dropped is in the attribute ``n_bad_images`` of the result.
+            A dataset without the bad rows (``self`` when none is bad), with
+            the number dropped in ``n_bad_images``.
 
         Raises:
             ValueError: With ``on_bad_image="error"``, naming the file; also
@@ -398,8 +377,7 @@ class Dataset:
         """Image counts per subject × class, with totals (P1 Table 2 layout).
 
         Args:
-            by: Column to count classes by; defaults to ``level`` when present,
-                otherwise ``label``.
+            by: Column to count classes by; defaults to ``level`` when present.
         """
         by = by or ("level" if "level" in self.frame.columns else "label")
         table = pd.crosstab(self.frame["subject"], self.frame[by])
@@ -411,14 +389,10 @@ class Dataset:
 
     # -- files -------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> Path:
-        """Write the manifest as CSV, paths relative to the CSV's folder.
+        """Write the manifest as CSV, paths relative to its folder; returns the path.
 
-        In-memory images are first written as PNG files into a folder
-        ``<csv stem>_images/`` beside the CSV so the pixels survive the round
-        trip (masks are not written).
-
-        Returns:
-            The CSV path.
+        In-memory images are first written as PNG files into
+        ``<csv stem>_images/`` beside the CSV (masks are not written).
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -446,7 +420,7 @@ class Dataset:
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike, name: str | None = None) -> Dataset:
-        """Read a manifest written by :meth:`to_csv` (paths relative to the CSV).
+        """Read a manifest written by :meth:`to_csv`.
 
         Raises:
             FileNotFoundError: If the CSV does not exist.
@@ -465,26 +439,14 @@ class Dataset:
 
 
 def find_duplicates(dataset: Dataset) -> pd.DataFrame:
-    """Rows whose images have identical content, in groups.
+    """Rows whose images have identical content (SHA-256 of the file bytes or pixels), in groups.
 
-    Image files are compared by their bytes (SHA-256), images held in memory
-    by their pixels; a file listed in two rows is a group too. Only exact
-    copies are found. Files that are missing or cannot be read are left out.
-
-    Args:
-        dataset: A :class:`Dataset`.
+    Missing or unreadable files are left out.
 
     Returns:
-        One row per dataset row that shares its content with another, sorted
-        by group and row, with the columns ``group`` (0, 1, … in the order of
-        each group's first row), ``row`` (index into ``dataset.frame``),
-        ``subject``, ``label``, ``image`` and ``sha256`` (of the file's bytes,
-        or of the pixels' bytes for an in-memory image). Empty (with these
-        columns) when no two rows share one content.
-
-    Example:
-        >>> groups = find_duplicates(ds)  # doctest: +SKIP
-        >>> groups.groupby("group")["subject"].nunique().gt(1).sum()  # doctest: +SKIP
+        One row per dataset row that shares its content with another, with
+        the columns ``group``, ``row``, ``subject``, ``label``, ``image`` and
+        ``sha256``; empty when no two rows share one content.
     """
     digests = _content_digests(dataset)
     columns = ["group", "row", "subject", "label", "image", "sha256"]
@@ -557,10 +519,7 @@ def _file_sha256(path: str) -> str | None:
 
 
 def _copies_across_subjects(ds: Dataset, keys: pd.Series) -> list[list[int]]:
-    """Groups of rows with one content under two or more subjects, from two or more copies.
-
-    At least two different files (or in-memory images) must share the content.
-    """
+    """Groups of rows with one content under two or more subjects, from two or more copies."""
     groups = find_duplicates(ds)
     out = []
     for _, g in groups.groupby("group", sort=True):
@@ -597,10 +556,7 @@ def _describe_row(frame: pd.DataFrame, i: int) -> str:
 
 
 def natural_key(value) -> list:
-    """Sort key that orders embedded numbers by value: ``rat2`` before ``rat10``.
-
-    Paths sort by their file name.
-    """
+    """Sort key that orders embedded numbers by value (``rat2`` before ``rat10``); paths by file name."""
     text = value.name if isinstance(value, Path) else str(value)
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
@@ -610,9 +566,6 @@ PREPROCESSING_FILE = "preprocess.json"
 
 def read_preprocessing(manifest: str | os.PathLike) -> dict | None:
     """The record ``painzoo preprocess`` left beside ``manifest``, or ``None``.
-
-    ``preprocess.json`` records what was done (detector, margin, size,
-    background, painzoo version); it belongs only to the manifest it names.
 
     Raises:
         ValueError: If the file exists but is not a JSON object (naming it).
