@@ -22,7 +22,7 @@ _FORM_NAMES = {
 
 @dataclass(frozen=True)
 class ICCResult:
-    """An intra-class correlation with its 95 % (or 1 − alpha) interval.
+    """An intra-class correlation with its 1 − alpha interval.
 
     Attributes:
         form: Shrout & Fleiss form, e.g. ``"2,k"``.
@@ -30,9 +30,8 @@ class ICCResult:
         ci_low, ci_high: Confidence interval from the F distribution.
         f_value, df1, df2, p_value: F test of H0: ICC = 0.
         n_targets, n_raters: Shape of the ratings.
-        mean_squares: ``BMS`` (targets), ``JMS`` (raters), ``EMS`` (residual),
-            ``WMS`` (within targets) of the ANOVA.
-        confidence: Confidence level of the interval (0.95 by default).
+        mean_squares: ``BMS``, ``JMS``, ``EMS``, ``WMS`` of the ANOVA.
+        confidence: Confidence level of the interval.
     """
 
     form: str
@@ -69,9 +68,8 @@ def anova_mean_squares(ratings) -> dict:
         ratings: Array ``[n_targets, n_raters]`` without NaN.
 
     Returns:
-        Dict with ``BMS`` (between targets), ``JMS`` (between raters/judges),
-        ``EMS`` (residual), ``WMS`` (within targets, the one-way error term)
-        and ``n``, ``k``.
+        Dict with ``BMS`` (between targets), ``JMS`` (between raters),
+        ``EMS`` (residual), ``WMS`` (within targets), ``n`` and ``k``.
 
     Raises:
         ValueError: If the array is not 2-D, holds NaN/inf, or has fewer than
@@ -244,16 +242,8 @@ def _normalise_form(form) -> str:
 def agreement_band(value: float) -> str:
     """Fleiss' (1986) band of an ICC, as used by P2.
 
-    ``< 0.40`` → ``"low"``, ``0.40``–``0.75`` → ``"fair/good"``, ``> 0.75``
-    → ``"excellent"``. The bounds 0.40 and 0.75 themselves fall in
-    ``"fair/good"`` (P2 prints "0.41 to 0.75"; Fleiss' text says "between
-    0.40 and 0.75").
-
-    Args:
-        value: An ICC (or an :class:`ICCResult`).
-
-    Returns:
-        ``"low"``, ``"fair/good"`` or ``"excellent"``.
+    ``< 0.40`` → ``"low"``, ``0.40``–``0.75`` (bounds included) →
+    ``"fair/good"``, ``> 0.75`` → ``"excellent"``.
 
     Raises:
         ValueError: If ``value`` is NaN.
