@@ -1,10 +1,8 @@
 """AlexNet (Krizhevsky et al., 2012) as P2 trained it from scratch.
 
 The layer list follows the public ``Xavi3398/robot_vision`` code
-(``robot_vision/utils/nets.py``, ``AlexNet``; P2 cites no code): single-tower,
-no local response normalisation, ``same`` padding everywhere, and three
-4096-unit dense layers (P2's variant has one more than the original paper).
-The three dense layers hold 96 % of the parameters.
+(``robot_vision/utils/nets.py``; P2 cites no code): single-tower, no local
+response normalisation, ``same`` padding, three 4096-unit dense layers.
 """
 
 from __future__ import annotations
@@ -26,9 +24,8 @@ def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
 
     Args:
         num_classes: Output classes.
-        input_shape: ``(H, W, 3)``; the flatten layer makes the parameter count
-            depend on it (88,702,338 at 224×224 with 2 classes).
-        weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
+        input_shape: ``(H, W, 3)``; the parameter count depends on it.
+        weights: ``None`` or a ``.weights.h5`` file saved by painzoo.
 
     Returns:
         A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.

@@ -1,11 +1,7 @@
-"""SilNet (Ramis et al., 2022): the cross-dataset expression network.
+"""SilNet (Ramis et al., 2022), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 names it after its authors' group; the layer list follows the public
-``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``, ``SilNet``;
-P2 cites no code), with Glorot-normal kernels
-in the convolutions and hidden dense layers. The stride-1 pools leave a
-75·75·64 map for the flatten layer, so the first dense layer alone holds
-184.3 M of its 184.8 M parameters; at a smaller input the network is small.
+The stride-1 pools leave a 75·75·64 map, so the first dense layer holds
+184.3 M of its 184.8 M parameters at 150×150.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""SongNet (Song et al., 2014): a small four-convolution network for faces.
+"""SongNet (Song et al., 2014), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 names it after its first author; the layer list follows the public
-``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``, ``SongNet``;
-P2 cites no code). Its P2 Table 3 count (172.7 K) is the 6-class head of that
-code; painzoo's default is 2 classes (147,586 parameters).
+P2 Table 3's 172.7 K is that code's 6-class head; painzoo's default is 2
+classes (147,586 parameters).
 """
 
 from __future__ import annotations

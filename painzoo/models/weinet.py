@@ -1,11 +1,8 @@
-"""WeiNet (Li et al., 2015): three 7×7 convolutions on 64×64 faces.
+"""WeiNet (Li et al., 2015), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 names it after the first author's given name; the layer list follows the
-public ``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``,
-``WeiNet``; P2 cites no code). The stride-1
-pools keep the 64×64 resolution, so the flatten layer sees 64·64·64 values
-and the softmax layer holds almost every parameter. P2 Table 3's 1.7 M is the
-6-class head of that code; painzoo's default is 2 classes (679,650).
+The stride-1 pools keep the 64×64 resolution, so the softmax layer holds
+almost every parameter. P2 Table 3's 1.7 M is that code's 6-class head;
+painzoo's default is 2 classes (679,650).
 """
 
 from __future__ import annotations
