@@ -76,7 +76,7 @@ PRESETS = {"ratspain": ratspain_cells, "paindb": paindb_cells, "cppain": cppain_
 
 
 def scaled_cells(preset: str, scale: float) -> list[tuple[str, str, int, int]]:
-    """Cells of a preset with counts multiplied by ``scale``, every non-empty cell kept (≥ 1).
+    """Cells of a preset with counts multiplied by ``scale`` (every non-empty cell kept, ≥ 1).
 
     Raises:
         ValueError: For an unknown preset or a non-positive scale.
