@@ -107,11 +107,7 @@ def anova_mean_squares(ratings) -> dict:
 
 
 def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
-    """Intra-class correlation of a targets × raters table.
-
-    With ``BMS``, ``JMS``, ``EMS``, ``WMS`` the mean squares of the two-way
-    ANOVA (targets, raters, residual, within-target), ``n`` targets and
-    ``k`` raters (Shrout & Fleiss 1979, Table 2):
+    """Intra-class correlation of a targets × raters table (Shrout & Fleiss 1979, Table 2).
 
     ========  =====================================================
     form      ICC
@@ -124,15 +120,13 @@ def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
     ``3,k``   (BMS − EMS) / BMS
     ========  =====================================================
 
-    ``2,k`` is P2's formula ``(MSP − MSE) / (MSP + (MSR − MSE)/n)``. The
-    confidence interval uses the F distribution: the exact F bounds for
-    forms 1 and 3, and Satterthwaite's approximate degrees of freedom for
-    form 2 (Shrout & Fleiss 1979, eq. 7–8; McGraw & Wong 1996, Table 7).
+    ``2,k`` is P2's ``(MSP − MSE) / (MSP + (MSR − MSE)/n)``. The interval
+    uses exact F bounds for forms 1 and 3 and Satterthwaite's degrees of
+    freedom for form 2 (McGraw & Wong 1996, Table 7).
 
     Args:
         ratings: Array ``[n_targets, n_raters]``, NaN-free.
-        form: One of ``"1,1"``, ``"1,k"``, ``"2,1"``, ``"2,k"``, ``"3,1"``,
-            ``"3,k"`` (``"ICC(2,k)"`` and ``"2,K"`` are accepted too).
+        form: ``"1,1"`` … ``"3,k"`` (``"ICC(2,k)"`` and ``"2,K"`` too).
         confidence: Level of the interval.
 
     Returns:
@@ -149,10 +143,8 @@ def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
         (0.29, 0.62)
 
     Reference:
-        Shrout & Fleiss, Intraclass correlations: uses in assessing rater
-        reliability. Psychological Bulletin 86(2), 1979. McGraw & Wong,
-        Forming inferences about some intraclass correlation coefficients.
-        Psychological Methods 1(1), 1996. P2 (Sabater-Gárriz et al., 2024).
+        Shrout & Fleiss, Psychological Bulletin 86(2), 1979; McGraw & Wong,
+        Psychological Methods 1(1), 1996; P2 (Sabater-Gárriz et al., 2024).
     """
     from scipy import stats
 

@@ -232,29 +232,22 @@ def predict(
     Args:
         model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
             ``model.json`` / ``model.keras``) ``painzoo train`` wrote, or a
-            Keras model (no face crop unless ``face_crop`` says so).
+            Keras model.
         inputs: A path or list of paths (images, folders, CSV manifests,
-            videos ``.mp4 .avi .mov .mkv``), or uint8 RGB ``[N, H, W, 3]``.
-        out: CSV path for the rows, replaced only once every input has been
-            tried, with ``<stem>_summary.csv`` and ``<stem>_timelines/``
-            beside it. An ``out`` inside an input or the model's folder is
-            refused.
-        face_crop: ``"card"`` (the crop the card records), ``None`` /
-            ``"none"`` (no crop), a detector name with the card's other
-            settings, a dict of :class:`~painzoo.preprocess.FaceCropper`
-            arguments, or a cropper.
+            videos), or uint8 RGB ``[N, H, W, 3]``.
+        out: CSV path for the rows, replaced once every input has been tried,
+            with ``<stem>_summary.csv`` and ``<stem>_timelines/`` beside it.
+        face_crop: See :func:`painzoo.preprocess.cropper_for`.
         fps: Video samples per second (``None``: every frame).
         batch_size: Faces per forward pass.
         threshold: Decision threshold on ``p_pain`` (default: the card's, else 0.5).
         smooth_s: Seconds of the moving average drawn in timelines.
         timelines: Write a timeline PNG per video (only with ``out``).
         progress: Show a progress bar over frames.
-        on_error: ``"raise"`` (after every input has been tried, one error
-            naming each bad input) or ``"warn"``.
+        on_error: ``"raise"`` (after every input has been tried) or ``"warn"``.
 
     Returns:
-        A DataFrame with the columns :data:`COLUMNS` (``p_pain`` empty
-        without a face; ``label`` = ``p_pain >= threshold``);
+        A DataFrame with the columns :data:`COLUMNS`;
         ``.attrs["summary"]`` holds :func:`summarize_video`'s rows.
 
     Raises:
