@@ -123,7 +123,7 @@ class Recipe:
     Every field defaults to "off" (plain Adam, constant rate, no
     augmentation); :meth:`preset` fills them in. ``docs/evaluation.md``
     lists each preset's values, ``docs/default-recipe.md`` explains
-    ``"painzoo"``.
+    ``"painzoo"`` and its aids.
 
     Args:
         optimizer: ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"sgd"``
@@ -136,49 +136,37 @@ class Recipe:
         epochs: Passes over the training set.
         augment: Preset of :mod:`painzoo.training.augment` or ``None``.
         test_resize: ``None`` resizes the whole image to the input; ``256``
-            resizes to 256 (scaled with the input size) and centre-crops
-            (:func:`painzoo.preprocess.spec.resize_before_crop`).
-        class_weight: ``None``, ``"balanced"`` (``n / (2 · n_c)``) or a
-            ``{label: weight}`` dict.
+            resizes to 256 (scaled with the input size) and centre-crops.
+        class_weight: ``None``, ``"balanced"`` (``n / (2 · n_c)``) or a dict.
         precision: ``"float32"``, ``"mixed"`` (``mixed_float16`` on a GPU,
-            float32 on CPU), ``"mixed_float16"`` or ``"mixed_bfloat16"``;
-            applies to models built inside :meth:`precision_scope`.
+            float32 on CPU), ``"mixed_float16"`` or ``"mixed_bfloat16"``.
         jit_compile: Passed to ``model.compile``.
         seed: Seed for weights, shuffling and augmentation.
         validation_split: Fraction of *subjects* held out for validation.
         verbose: ``model.fit`` verbosity.
         schedule: ``"constant"`` or ``"cosine"`` (linear warm-up, then cosine
-            decay to 1 % at the last step).
-        warmup_fraction: Share of the steps spent warming up (``"cosine"``).
-        min_steps: Least number of optimiser steps; epochs are raised to
-            reach it. 0 = off.
-        min_batches_per_epoch: Shrink the batch (not below 8) so an epoch has
-            at least this many steps; 0 = off.
+            decay to 1 %).
+        warmup_fraction: Share of the steps spent warming up.
+        min_steps: Least number of optimiser steps (more epochs); 0 = off.
+        min_batches_per_epoch: Shrink the batch (not below 8) to get this many
+            steps per epoch; 0 = off.
         label_smoothing: Label smoothing of the cross-entropy.
-        bn_momentum: Momentum for every ``BatchNormalization`` layer
-            (``None`` = as built).
-        input_norm: ``None`` or ``"dataset"``: a network scaling its input by
-            ``x / 255`` gets ``(x - mean) / std`` of the training images
-            (:meth:`normalize_inputs`).
-        dropout: Rate every ``Dropout`` layer gets (``None`` = as built).
-        max_step_ratio: ``None`` or ``c``: in a network without normalisation
-            layers, kernels whose ``learning_rate × √fan_in / std(kernel)``
-            exceeds ``c`` learn at the rate that brings it to ``c``
-            (:meth:`lr_multipliers`).
+        bn_momentum: Momentum for every ``BatchNormalization`` layer.
+        input_norm: ``"dataset"``: an ``x / 255`` network standardises with
+            the training images' statistics (:meth:`normalize_inputs`).
+        dropout: Rate for every ``Dropout`` layer.
+        max_step_ratio: Cap on ``learning_rate × √fan_in / std(kernel)`` in
+            networks without normalisation layers (:meth:`lr_multipliers`).
         stratify_batches: Batches hold the classes in their training-set
-            proportion; ``True``, ``False`` or ``"auto"`` (networks without
-            normalisation layers only; :meth:`stratifies`).
-        gradient_centralization: Kernels step on their gradient minus its
-            mean over each unit's inputs (Yong et al., ECCV 2020;
-            :meth:`centralized_kernels`); ``True``, ``False`` or ``"auto"``.
+            proportion; ``True``, ``False`` or ``"auto"`` (:meth:`stratifies`).
+        gradient_centralization: Centred kernel gradients (Yong et al., ECCV
+            2020; :meth:`centralized_kernels`); ``True``, ``False`` or ``"auto"``.
         model_aids: Build networks with the aids of
-            :data:`~painzoo.training.aids.MODEL_AIDS` (:meth:`model_kwargs_for`);
-            model arguments given by the user win.
+            :data:`~painzoo.training.aids.MODEL_AIDS` (:meth:`model_kwargs_for`).
         early_stopping: With ``validation_split``, patience in epochs on the
             validation loss (best weights restored); 0 = off.
         distribute: ``None`` or ``"mirrored"``: data-parallel training on
-            every local GPU (TensorFlow ``MirroredStrategy``, JAX
-            ``DataParallel``; not PyTorch). ``batch_size`` is the global
+            every local GPU (TensorFlow and JAX); ``batch_size`` is the global
             batch. Build the model inside :meth:`scope`.
 
     Example:
@@ -284,11 +272,7 @@ class Recipe:
     # -- construction -------------------------------------------------------------
     @classmethod
     def preset(cls, name: str, **overrides) -> Recipe:
-        """A named recipe with optional overrides.
-
-        Raises:
-            ValueError: For an unknown preset name.
-        """
+        """A named recipe with optional overrides; ``ValueError`` for an unknown name."""
         key = str(name).lower()
         if key not in PRESETS:
             raise ValueError(f"Unknown recipe preset {name!r}; choose one of {sorted(PRESETS)}.")
@@ -399,12 +383,7 @@ class Recipe:
         return _trainer().predict(self, model, dataset)
 
     def compile(self, model, total_steps: int | None = None):
-        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4).
-
-        Args:
-            model: The model.
-            total_steps: Optimiser steps to come (sizes a ``"cosine"`` schedule).
-        """
+        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4); ``total_steps`` sizes the schedule."""
         return _trainer().compile_model(self, model, total_steps)
 
     def training_plan(self, n_train: int) -> dict:
@@ -416,14 +395,7 @@ class Recipe:
         return _trainer().learning_rate_schedule(self, total_steps)
 
     def make_optimizer(self, total_steps=None, lr_multipliers=None, centralize=None):
-        """The Keras optimizer this recipe describes.
-
-        Args:
-            total_steps: Optimiser steps of the training (sizes the schedule).
-            lr_multipliers: Per-variable learning-rate factors (:meth:`lr_multipliers`).
-            centralize: Paths of kernels whose gradients are centred
-                (:meth:`centralized_kernels`).
-        """
+        """The Keras optimizer this recipe describes, with the rate factors and centred kernels given."""
         return _trainer().make_optimizer(self, total_steps, lr_multipliers, centralize)
 
     def make_loss(self):
@@ -435,11 +407,7 @@ class Recipe:
         return _trainer().class_weights(self, labels)
 
     def input_spec(self, model) -> InputSpec:
-        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with (crop policy: :attr:`test_resize`).
-
-        Raises:
-            ValueError: If the model has no fixed height and width.
-        """
+        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with; ``ValueError`` without a fixed size."""
         return resolve_input_spec(model, recipe=self)
 
     # -- devices -----------------------------------------------------------------------
@@ -453,18 +421,10 @@ class Recipe:
 
     @contextlib.contextmanager
     def scope(self):
-        """Build models inside this block: the dtype policy and, with ``distribute``, the devices.
-
-        Raises:
-            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
-        """
+        """Build models inside this block: the dtype policy and, with ``distribute``, the devices (not PyTorch)."""
         with _trainer().precision_scope(self), _trainer().distribution_scope(self):
             yield
 
     def distribution(self):
-        """The backend's data-parallel object for ``distribute`` (made once), or ``None``.
-
-        Raises:
-            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
-        """
+        """The backend's data-parallel object for ``distribute`` (made once), or ``None``."""
         return _trainer().distribution(self)
