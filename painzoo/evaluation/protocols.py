@@ -230,9 +230,6 @@ class LeaveOneSubjectOut(Protocol):
     subject_disjoint = True
     aggregation = "pooled"
 
-    def __init__(self):
-        pass
-
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         if X is None and groups is None:
             raise ValueError("LeaveOneSubjectOut.get_n_splits needs the data or groups.")
