@@ -73,7 +73,7 @@ def _as_batch(images, size, interpolation: str = "auto"):
 def attention_maps(
     model, images, *, batch_size: int = 32, layer_name: str | None = None, input_spec=None
 ):
-    """The PainSeeker region scores β (P1 Eq. 2) of each image, on the M×M grid.
+    """The PainSeeker region scores β (P1 Eq. 2) of each image, ``float32 [B, M, M]``, each summing to 1.
 
     Args:
         model: A model with a :class:`~painzoo.layers.PainSeekerAttention` layer.
@@ -81,10 +81,6 @@ def attention_maps(
         batch_size: Images per forward pass.
         layer_name: Which attention layer to read when the model has several.
         input_spec: The :class:`~painzoo.preprocess.InputSpec` for the model.
-
-    Returns:
-        ``float32 [B, M, M]``: β of each region, row-major as in Eq. 1; each
-        map sums to 1 (M = 7 at 224 px).
 
     Raises:
         ValueError: If the model has no PainSeekerAttention layer (or several
@@ -131,9 +127,6 @@ def overlay(
         colormap: A matplotlib colour map name.
         normalize: Min-max normalise each map; ``False`` clips to [0, 1].
         interpolation: ``"bilinear"`` or ``"nearest"``.
-
-    Returns:
-        ``uint8 [B, H, W, 3]`` RGB (``[H, W, 3]`` for a single image).
 
     Raises:
         ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of

@@ -81,9 +81,8 @@ def explain_files(
 
     Raises:
         FileNotFoundError: If the model or an image does not exist.
-        ValueError: For an unknown method, ``num_samples`` < 1, or an overlay
-            that would replace an input image or sit in the model's folder
-            (before anything is written).
+        ValueError: For an unknown method, ``num_samples`` < 1, or an output
+            that would replace an input or sit in the model's folder.
     """
     check_method(method)
     num_samples = check_number(num_samples, "num_samples", low=1, integer=True)

@@ -92,12 +92,9 @@ def _template(size: int, template=None) -> np.ndarray:
 def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarray:
     """Similarity transform (2 × 3, for ``cv2.warpAffine``) from five keypoints to the face template.
 
-    Args:
-        keypoints: ``[5, 2]`` (x, y): left eye, right eye, nose, mouth left,
-            mouth right ("left" = image left).
-        size: Side of the square face frame.
-        template: Optional ``[5, 2]`` target points; default: the standard
-            112-pixel template scaled to ``size``.
+    ``keypoints`` are ``[5, 2]`` (x, y): left eye, right eye, nose, mouth
+    left, mouth right ("left" = image left); ``template`` defaults to the
+    standard 112-pixel template scaled to ``size``.
 
     Raises:
         ValueError: If the keypoints are not 5 finite points or no similarity
@@ -122,13 +119,7 @@ def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarra
 
 
 def warp_to_face_frame(image_or_map, keypoints=None, size: int = 112, template=None):
-    """Warp an image or heat map into the normalised face frame.
-
-    Args:
-        image_or_map: ``[H, W]`` heat map or ``[H, W, C]`` image.
-        keypoints: ``[5, 2]`` keypoints, or ``None`` to resize the whole crop.
-        size: Side of the face frame.
-        template: See :func:`face_frame_transform`.
+    """Warp an image or heat map into the face frame (``keypoints=None``: resize the whole crop).
 
     Returns:
         ``(warped, coverage)``: float32, zeros outside the source, and a
@@ -174,15 +165,8 @@ def local_heatmaps(
 ) -> np.ndarray:
     """Local heat maps ``[N, H, W]`` of equally sized images, in the images' pixel frame.
 
-    Args:
-        model: A Keras model (any callable for ``"lime"``).
-        images: uint8 ``[N, H, W, 3]``.
-        method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
-        labels: Class to explain per image; ``None``: the model's top class.
-        num_samples, segmenter, seed: LIME settings.
-        batch_size: Images per model call.
-        layer: Grad-CAM layer.
-        input_spec: The :class:`~painzoo.preprocess.InputSpec` for the model.
+    Arguments as :func:`global_heatmap`; ``labels`` gives the class to
+    explain per image (``None``: the model's top class).
 
     Raises:
         ValueError: For an unknown method.
@@ -253,14 +237,10 @@ def global_heatmap(
         out: Folder for the PNG overlays (``global_<method>_<by>-<group>.png``).
         size: Side of the face frame.
         explain: ``"predicted"``, ``"label"`` (the true label) or a class.
-        num_samples, segmenter: LIME settings.
+        num_samples, segmenter, seed: LIME settings.
         batch_size: Images per model call.
         layer: Grad-CAM layer.
         template: Optional ``[5, 2]`` keypoint template in the face frame.
-        seed: LIME seed.
-
-    Returns:
-        A :class:`GlobalHeatmaps`.
 
     Raises:
         ValueError: For an unknown method, a missing ``by`` column or an

@@ -37,7 +37,7 @@ def find_last_conv_layer(model) -> str:
 
 
 def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarray:
-    """Grad-CAM heat maps of a convolutional Keras model (TensorFlow and PyTorch backends).
+    """Grad-CAM heat maps ``float32 [N, H, W]`` in ``[0, 1]`` (TensorFlow and PyTorch backends).
 
     ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2),
     resized bilinearly to the input and divided by its maximum.
@@ -47,9 +47,6 @@ def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarra
         images: ``[N, H, W, 3]`` or one ``[H, W, 3]`` at the model's input size.
         layer: Feature layer; default: :func:`find_last_conv_layer`.
         label: Class to explain (an int or ``[N]``); ``None``: the top class.
-
-    Returns:
-        Float32 ``[N, H, W]`` in ``[0, 1]``.
 
     Raises:
         ValueError: For an unknown layer or a model without feature maps.

@@ -72,12 +72,9 @@ class LimeExplanation:
 def segment_image(image: np.ndarray, segmenter="quickshift", seed: int = 0) -> np.ndarray:
     """Superpixels of an image as int ``[H, W]``, relabelled to ``0 … n − 1``.
 
-    Args:
-        image: uint8 ``[H, W, 3]``.
-        segmenter: ``"quickshift"`` (`lime`'s default settings), ``"slic"``
-            (about 50 segments), ``"felzenszwalb"``, ``"grid"`` (8 × 8 cells)
-            or a callable ``image → int [H, W]``.
-        seed: Random seed passed to the segmenter.
+    ``segmenter`` is ``"quickshift"`` (`lime`'s default settings), ``"slic"``
+    (about 50 segments), ``"felzenszwalb"``, ``"grid"`` (8 × 8 cells) or a
+    callable ``image → int [H, W]``; ``seed`` is passed to it.
 
     Raises:
         ValueError: For an unknown segmenter name or a segment map of the
@@ -144,8 +141,7 @@ def lime_explanation(
     ``num_samples`` copies (the first unperturbed, as in `lime`) have a random
     half of the superpixels replaced by their mean colour (or ``hide_color``);
     a ridge regression on the model's scores, weighted by an exponential
-    kernel on the cosine distance, gives each superpixel a weight. The heat
-    map stays in the image's pixel frame whatever the model's input size.
+    kernel on the cosine distance, gives each superpixel a weight.
 
     Args:
         model: A ``keras.Model`` on RGB in ``[0, 255]``, or a callable
@@ -157,11 +153,8 @@ def lime_explanation(
         batch_size: Images per model call.
         seed: Seed of the on/off table and the segmenter.
         hide_color: Grey value for hidden segments; ``None`` = segment mean.
-        kernel_width: Width of the distance kernel (`lime`'s default 0.25).
+        kernel_width: Width of the distance kernel.
         input_spec: The :class:`~painzoo.preprocess.InputSpec` for the model.
-
-    Returns:
-        A :class:`LimeExplanation`.
 
     Raises:
         ValueError: For a bad image, ``num_samples < 2``, a label outside the
@@ -169,8 +162,7 @@ def lime_explanation(
         TypeError: If ``model`` is neither a Keras model nor callable.
 
     Reference:
-        Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024)
-        uses LIME for its local explanations.
+        Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024).
     """
     image = _to_uint8(image)
     if num_samples < 2:

@@ -46,21 +46,13 @@ def _union_masks(masks) -> np.ndarray:
 
 
 def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationScore:
-    """How much of each heat map lies on the ground-truth regions.
+    """How much of each heat map lies on the ground-truth regions (a :class:`LocalisationScore`).
 
     The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)``; the pointing game
     (Zhang et al., 2016) scores a hit when the map's maximum lies within
-    ``tolerance`` pixels of the mask. Maps are resized (bilinear) to the masks.
-
-    Args:
-        heatmaps: ``[N, h, w]`` or one ``[h, w]`` map.
-        masks: Bool ``[N, H, W]`` (or ``[H, W]``), or a dict of region name →
-            such masks, which are united.
-        tolerance: Pointing-game tolerance in mask pixels (Zhang et al.: 15
-            at 224 px).
-
-    Returns:
-        A :class:`LocalisationScore`.
+    ``tolerance`` mask pixels of the mask (Zhang et al.: 15 at 224 px). Maps
+    (``[N, h, w]`` or ``[h, w]``) are resized to the masks (bool, or a dict of
+    region masks, which are united).
 
     Raises:
         ValueError: If the numbers of maps and masks differ or shapes are not
