@@ -1,14 +1,11 @@
 """The six ``keras.applications`` networks of P2, with a new softmax head.
 
-P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception from
-Keras with ImageNet weights, dropped the top and added
-``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo moves
-each network's ``preprocess_input`` inside the model as an
-:class:`~painzoo.layers.ImageScaling` layer, so all zoo models take RGB images
-in [0, 255]. With default arguments every network is the one
-``keras.applications`` builds; the aids ``he_init``, ``zero_init_residual``
-and ``low_resolution_stem`` are opt-in. ImageNet weights come through Keras'
-own downloader and cache (``keras.utils.get_file``).
+P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception with
+ImageNet weights, dropped the top and added ``GlobalAveragePooling2D`` +
+``Dense(num_classes, softmax)``. painzoo moves each network's
+``preprocess_input`` inside the model (:class:`~painzoo.layers.ImageScaling`),
+so all zoo models take RGB in [0, 255]; ImageNet weights come through
+``keras.utils.get_file`` and Keras' cache.
 """
 
 from __future__ import annotations
@@ -107,14 +104,7 @@ def _keras_cache_dir() -> Path:
 
 
 def imagenet_cache_file(name: str) -> Path:
-    """Where Keras keeps the ImageNet weights of application ``name``.
-
-    Returns:
-        ``<keras home>/models/<file>``.
-
-    Raises:
-        ValueError: If ``name`` is not one of the six applications.
-    """
+    """Where Keras keeps the ImageNet weights of application ``name``; ``ValueError`` for another name."""
     if name not in APPLICATIONS:
         raise ValueError(
             f"No ImageNet weights for {name!r}; expected one of {sorted(APPLICATIONS)}."
@@ -161,19 +151,15 @@ def build_application(
 
     Args:
         name: One of the keys of :data:`APPLICATIONS`.
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least ``APPLICATIONS[name].min_input``.
-        weights: ``None``, ``"imagenet"`` (the base network only) or the path
-            of a ``.weights.h5`` file saved by painzoo.
+        num_classes, input_shape, weights: As :func:`vgg16`.
         zero_init_residual: With ``weights=None``, start every residual
-            branch at zero (Goyal et al. 2017;
-            :func:`~painzoo.models._common.zero_residual_branches`).
-        he_init: With ``weights=None``, He-normal convolution kernels, zero
-            biases (:func:`he_initialize`) and ``x / 255`` input scaling.
+            branch at zero (:func:`~painzoo.models._common.zero_residual_branches`).
+        he_init: With ``weights=None``, He-normal kernels, zero biases
+            (:func:`he_initialize`) and ``x / 255`` input scaling.
 
     Returns:
-        A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
-        base network (``include_top=False``) → global average pooling → softmax.
+        A functional ``keras.Model``: scaling → base network
+        (``include_top=False``) → global average pooling → softmax.
 
     Raises:
         ValueError: If the input is too small, ``weights`` is another name or
@@ -270,10 +256,7 @@ def he_initialize(model: keras.Model) -> int:
 
 
 def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
-    """VGG16 (``keras.applications``) + global average pooling + softmax.
-
-    Inputs are RGB in [0, 255], scaled inside the model as
-    ``keras.applications.vgg16.preprocess_input`` does (``"caffe"``).
+    """VGG16 (``keras.applications``) + global average pooling + softmax (``"caffe"`` scaling inside).
 
     Args:
         num_classes: Output classes.
@@ -283,7 +266,7 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
         he_init: From random weights, He-normal kernels and ``x / 255`` inputs.
 
     Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+        A ``keras.Model`` on RGB in [0, 255] returning class probabilities.
 
     Raises:
         ValueError: If the input is too small or ``weights`` is unknown.

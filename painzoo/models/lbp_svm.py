@@ -207,11 +207,7 @@ def list_baselines() -> list[str]:
 
 
 def get_baseline(name: str, **overrides) -> LBPSVM:
-    """Build a baseline by any ``lbp_svm_r<R>p<P>_<G>x<G>`` name, e.g. ``"lbp_svm_r3p8_4x4"``.
-
-    Args:
-        name: Baseline name.
-        **overrides: Extra :class:`LBPSVM` arguments.
+    """Build a baseline by any ``lbp_svm_r<R>p<P>_<G>x<G>`` name, with extra :class:`LBPSVM` arguments.
 
     Raises:
         ValueError: If the name does not follow the pattern.
@@ -227,16 +223,10 @@ def get_baseline(name: str, **overrides) -> LBPSVM:
 
 
 def lbp_svm(num_classes: int = 2, input_shape=None, weights=None, **kwargs) -> LBPSVM:
-    """The registry's builder of every LBP + SVM baseline: an unfitted :class:`LBPSVM`.
-
-    Args:
-        num_classes: Must be 2.
-        input_shape: Ignored (any image size).
-        weights: Must be ``None``.
-        **kwargs: :class:`LBPSVM` arguments.
+    """The registry's builder of every LBP + SVM baseline: an unfitted :class:`LBPSVM` (any image size).
 
     Raises:
-        ValueError: For another ``num_classes`` or any ``weights``.
+        ValueError: For ``num_classes`` other than 2 or any ``weights``.
     """
     if num_classes != 2:
         raise ValueError(

@@ -183,17 +183,14 @@ def _plan_head(head, state, num_classes, assignments, used, path) -> list[str]:
 
 
 def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: int) -> keras.Model:
-    """Load ``path`` into ``model``, a painzoo ResNet-18-based network, in place.
+    """Load ``path`` into ``model``, a network on :func:`~painzoo.models.resnet_backbone.resnet18_features`, in place.
 
     Args:
-        model: A model built on :func:`painzoo.models.resnet_backbone.resnet18_features`.
+        model: The model.
         path: A ``.weights.h5`` file saved by painzoo, or a torchvision-layout
             state dict (``.pth``/``.pt``/``.bin``, needs PyTorch, or ``.safetensors``).
         num_classes: The model's classes; the checkpoint's ``fc`` loads only
             when it matches.
-
-    Returns:
-        ``model``.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
@@ -326,19 +323,12 @@ def _read_converted(converted: Path) -> dict[str, np.ndarray] | None:
 
 
 def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> keras.Model:
-    """Load torchvision's ImageNet ResNet-18 backbone into a ResNet-18-based painzoo model.
+    """Load torchvision's ImageNet ResNet-18 backbone into a ResNet-18-based painzoo model, in place.
 
-    The first call downloads the checkpoint (``url``, else
-    ``$PAINZOO_RESNET18_URL``, else :data:`RESNET18_IMAGENET_URL`), checks it
-    and caches the converted arrays (:func:`imagenet_resnet18_files`). The
-    head stays random.
-
-    Args:
-        model: Any model on :func:`painzoo.models.resnet_backbone.resnet18_features`.
-        url: An ``https://`` mirror or a ``file://`` path.
-
-    Returns:
-        ``model`` with the weights loaded in place.
+    The first call downloads the checkpoint (``url``: an ``https://`` mirror
+    or ``file://`` path, else ``$PAINZOO_RESNET18_URL``, else
+    :data:`RESNET18_IMAGENET_URL`), checks it and caches the converted arrays
+    (:func:`imagenet_resnet18_files`). The head stays random.
 
     Raises:
         RuntimeError: Offline, on a failed or corrupt download: the message
