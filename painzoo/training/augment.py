@@ -73,12 +73,12 @@ RECIPES = (*PRESETS, *OWN_PRESETS, "painzoo")
 
 
 class Augmentation:
-    """A sequence of Keras preprocessing layers (or callables) applied in training mode.
+    """Keras preprocessing layers (or callables ``image -> image``) applied in training mode.
 
     Args:
-        layers: Keras layers or callables ``image -> image``.
-        load_size: ``(height, width)`` to load images at before the layers
-            run; ``None`` = the training size.
+        layers: Keras layers or callables.
+        load_size: ``(height, width)`` to load images at; ``None`` = the
+            training size.
         name: Shown in reports.
         spec: The :class:`AugmentSpec` of a named preset, else ``None``.
     """

@@ -1,11 +1,9 @@
 """A device-resident input pipeline: the images stay on the accelerator, augmentation runs there.
 
-The data sets of this field are small (PAIN-DB ≈ 508 MB at 256² × 3 uint8),
-so on the JAX and PyTorch backends :func:`painzoo.training.make_input` keeps
-the decoded set as one uint8 tensor on the device; each batch is gathered by
-index and augmented with ``keras.ops`` and ``keras.random`` only. A set larger
-than :func:`max_bytes` is streamed by the host pipeline instead, with a
-warning.
+On JAX and PyTorch, :func:`painzoo.training.make_input` keeps the decoded set
+as one uint8 tensor on the device (the data sets of this field are small);
+each batch is gathered by index and augmented with ``keras.ops`` only. A set
+larger than :func:`max_bytes` is streamed by the host pipeline instead.
 """
 
 from __future__ import annotations
@@ -278,14 +276,7 @@ class DevicePipeline(keras.utils.PyDataset):
 
 
 def decode_all(dataset, load_size, load, workers: int = 4) -> np.ndarray:
-    """Every image of ``dataset`` decoded and resized to ``load_size``: uint8 ``[N, H, W, 3]``.
-
-    Args:
-        dataset: A :class:`~painzoo.datasets.Dataset`.
-        load_size: ``(height, width)``.
-        load: ``(image_or_path, size) -> uint8 array``.
-        workers: Decoding threads.
-    """
+    """Every image of ``dataset`` decoded by ``load`` at ``load_size`` on ``workers`` threads: uint8 ``[N, H, W, 3]``."""
     if dataset.images is not None:
         items = list(dataset.images)
     else:

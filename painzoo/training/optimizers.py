@@ -185,11 +185,10 @@ _KINDS = {
 
 
 def make_optimizer(kind: str, lr_multipliers: dict | None = None, centralize=None, **kwargs):
-    """The optimizer ``kind``, with per-variable learning rates and centred kernels when given.
+    """The optimizer ``kind`` (``"adam"``, ``"adamw"``, ``"adam_l2"``, ``"rmsprop"``, ``"sgd"``), with per-variable rates and centred kernels.
 
     Args:
-        kind: ``"adam"``, ``"adamw"``, ``"adam_l2"`` (:class:`AdamL2`),
-            ``"rmsprop"`` or ``"sgd"``.
+        kind: The optimizer.
         lr_multipliers: ``{variable.path: factor}``; empty or ``None``: the
             plain optimizer.
         centralize: Paths of the kernels whose gradients are centred

@@ -80,7 +80,7 @@ def make_input(
     device_resident: bool | str = "auto",
     input_spec: InputSpec | None = None,
 ):
-    """An input pipeline for ``model.fit`` / ``model.predict``.
+    """An input pipeline for ``model.fit`` / ``model.predict``: ``tf.data`` on TensorFlow, else a ``PyDataset``.
 
     Images are decoded, resized with area interpolation, kept in memory after
     the first epoch and augmented image by image.
@@ -99,18 +99,13 @@ def make_input(
         drop_remainder: Drop the last incomplete batch.
         workers: Threads decoding images on non-TensorFlow backends.
         test_resize: Without ``augment``, resize to this side and centre-crop
-            (:func:`painzoo.preprocess.spec.resize_before_crop`); ``None``
-            resizes the whole image.
+            (:func:`painzoo.preprocess.spec.resize_before_crop`).
         device_resident: ``"auto"``: on JAX and PyTorch, keep the images on
             the device (:mod:`painzoo.training.device_input`) when the
             augmentation is a named preset and they fit; ``True``: always
             (an error for a custom augmentation); ``False``: never.
         input_spec: The model's :class:`~painzoo.preprocess.InputSpec`
             (instead of ``image_size``; interpolation must be ``"auto"``).
-
-    Returns:
-        A ``tf.data.Dataset`` (TensorFlow backend) or a
-        ``keras.utils.PyDataset`` (other backends) of ``(images, labels)``.
 
     Raises:
         ValueError: For an empty dataset, a bad ``labels`` value, labels

@@ -1,10 +1,4 @@
-"""Training and prediction under a :class:`~painzoo.training.Recipe`.
-
-Each function takes the recipe as its first argument; the recipe's methods
-call them. :func:`fit` trains with ``model.fit`` on the pipeline of
-:func:`painzoo.training.pipeline.make_input`; :func:`predict` returns the
-probability of pain.
-"""
+"""Training and prediction under a :class:`~painzoo.training.Recipe`; the recipe's methods call these functions."""
 
 from __future__ import annotations
 
