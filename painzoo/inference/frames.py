@@ -79,8 +79,7 @@ class FrameSelection:
     Attributes:
         sheet: The blinded rating sheet, as written to ``sheet_path``.
         sheet_path: ``OUT/for_raters/rating_sheet.csv``.
-        key: ``id``, ``subject``, ``video``, ``frame_index``, ``time_s``, as
-            written to ``key_path``.
+        key: The key table, as written to ``key_path``.
         key_path: ``OUT/rating_key.csv`` — never give it to the raters.
         counts: Per video: ``blurred``, ``duplicates``, ``not_chosen``,
             ``kept``, ``sampled``, ``no_face``.
@@ -164,9 +163,10 @@ def extract_frames(
 
     Each video is sampled every ``every`` seconds; frames without a face,
     blurred frames (Laplacian variance below ``blur_ratio`` × the video's 75th
-    percentile) and near-duplicates are dropped. Arguments and ``out`` are
-    checked before any video is read; files appear in ``out`` only once all
-    are complete.
+    percentile) and near-duplicates (mean absolute grey difference of 16 × 16
+    thumbnails below ``duplicate_threshold``) are dropped. Arguments and
+    ``out`` are checked before any video is read; files appear in ``out`` only
+    once all are complete.
 
     Args:
         videos: A video path or a list of them.
@@ -179,15 +179,10 @@ def extract_frames(
         face_crop: A detector name, ``"none"`` (centre square), a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
         size: Side of the saved crops (when ``face_crop`` is a name).
-        blur_ratio: Blur threshold (fraction of the 75th percentile).
-        duplicate_threshold: Mean absolute grey difference (0–255) of 16 × 16
-            thumbnails below which a frame duplicates a kept one.
+        blur_ratio, duplicate_threshold: The filters above.
         subject: The key's ``subject`` column (default: each video's stem).
         seed: Seed of the ids and row order (``None``: fresh).
         progress: Show progress bars.
-
-    Returns:
-        A :class:`FrameSelection`.
 
     Raises:
         ValueError: For bad arguments, an ``out`` holding an earlier run's

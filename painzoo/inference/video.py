@@ -76,11 +76,7 @@ def _due(k: int, step: float) -> int:
 
 
 class VideoFrames:
-    """Iterate over a video's frames sampled at ``fps``, one decoded frame at a time.
-
-    Args:
-        path: The video file (anything OpenCV reads).
-        fps: Samples per second, by timestamp (``None``: every frame).
+    """Iterate over a video's frames sampled at ``fps`` (``None``: all), one decoded frame at a time.
 
     Yields:
         ``(frame_index, time_s, rgb)`` with ``rgb`` uint8 ``[H, W, 3]``.
