@@ -1,10 +1,4 @@
-"""The dataset manifest every part of painzoo exchanges.
-
-A :class:`Dataset` is a table with one row per image (``.frame``) plus,
-optionally, the pixels in memory (``.images``) and ground-truth region masks
-(``.masks``). Loaders return one, protocols split one, the runner trains on
-one.
-"""
+"""The dataset manifest every part of painzoo exchanges: :class:`Dataset`."""
 
 from __future__ import annotations
 
@@ -35,20 +29,18 @@ REQUIRED_COLUMNS = ("image", "label", "subject", "source")
 
 
 class Dataset:
-    """Face images with a pain label and a subject id.
+    """Face images with a pain label and a subject id: a table with one row per image.
 
     Args:
-        frame: One row per image with the columns ``image`` (file path, or
-            ``""`` for in-memory images), ``label`` (int, 1 = pain),
-            ``subject`` and ``source``; optional ``level``, ``au_<name>``,
-            ``yaw``, ``roll`` and any other columns.
+        frame: Columns ``image`` (file path, or ``""`` in memory), ``label``
+            (1 = pain), ``subject`` and ``source``; optional ``level``,
+            ``au_<name>``, ``yaw``, ``roll`` and any others.
         images: Optional uint8 RGB ``[N, H, W, 3]`` aligned with ``frame``.
         masks: Optional region name → bool ``[N, H, W]`` (synthetic images).
         root: Folder that relative paths in ``image`` are resolved against.
         name: A short name used in reports.
-        preprocessing: What was done to the images (``{"face_crop": …}``, as
-            ``painzoo preprocess`` records it), or ``None``; it travels with
-            :meth:`subset` and into a model card.
+        preprocessing: What ``painzoo preprocess`` did to the images, or
+            ``None``; it travels with :meth:`subset` and into a model card.
 
     Raises:
         ValueError: If a required column is missing, a label is missing or
@@ -178,9 +170,8 @@ class Dataset:
         """Stack datasets row-wise (paths made absolute; pixels kept when all are in memory at one size).
 
         Raises:
-            ValueError: If the list is empty, or some parts are in memory and
-                others on disk (call ``to_csv`` on the in-memory ones first),
-                or in-memory parts differ in size.
+            ValueError: If the list is empty, parts mix in-memory and on-disk
+                images, or in-memory parts differ in size.
         """
         parts = list(datasets)
         if not parts:
@@ -223,15 +214,11 @@ class Dataset:
 
     # -- pixels ------------------------------------------------------------------
     def load_images(self, size: int | tuple[int, int] | None = None) -> np.ndarray:
-        """The images as uint8 ``[N, H, W, 3]`` RGB.
-
-        Args:
-            size: Resize to ``size`` × ``size`` (or ``(H, W)``) with area
-                interpolation; ``None`` keeps the stored (common) size.
+        """The images as uint8 ``[N, H, W, 3]`` RGB, resized (area) to ``size`` if given.
 
         Raises:
-            ValueError: If sizes differ and ``size`` is ``None``; a file that
-                cannot be read raises an error naming it.
+            ValueError: If sizes differ and ``size`` is ``None``, or a file
+                cannot be read (naming it).
         """
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
@@ -254,18 +241,11 @@ class Dataset:
 
     # -- checks -----------------------------------------------------------------
     def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
-        """Look for repeated images: a leakage risk for every protocol.
+        """Look for repeated images under two subjects or listed twice: a leakage risk for every protocol.
 
-        Finds one file listed twice, one file under two subjects, and copies
-        with identical content under two subjects (:func:`find_duplicates`).
-        Identical content within one subject is allowed.
-
-        Args:
-            duplicates: ``"error"``, ``"warn"`` or ``"ignore"``.
-            where: What to name in the message; defaults to the dataset's name.
-
-        Returns:
-            ``self``, for chaining.
+        ``duplicates`` is ``"error"``, ``"warn"`` or ``"ignore"``; ``where``
+        names the data in the message. Identical content within one subject
+        is allowed (:func:`find_duplicates`). Returns ``self``.
 
         Raises:
             ValueError: With ``duplicates="error"``, naming the rows, how to
@@ -327,15 +307,10 @@ class Dataset:
         return self
 
     def drop_unreadable(self, *, on_bad_image: str = "skip", where: str | None = None) -> Dataset:
-        """Decode every image file once; drop (or raise on) those that fail (in-memory rows are kept).
+        """Decode every image file once; drop (``"skip"``, with a warning) or raise on (``"error"``) those that fail.
 
-        Args:
-            on_bad_image: ``"skip"`` (drop and warn) or ``"error"``.
-            where: What to name in messages; defaults to the dataset's name.
-
-        Returns:
-            A dataset without the bad rows (``self`` when none is bad), with
-            the number dropped in ``n_bad_images``.
+        The result (``self`` when none is bad) has the number dropped in
+        ``n_bad_images``; in-memory rows are kept.
 
         Raises:
             ValueError: With ``on_bad_image="error"``, naming the file; also
@@ -374,11 +349,7 @@ class Dataset:
 
     # -- reporting ---------------------------------------------------------------
     def summary(self, by: str | None = None) -> pd.DataFrame:
-        """Image counts per subject × class, with totals (P1 Table 2 layout).
-
-        Args:
-            by: Column to count classes by; defaults to ``level`` when present.
-        """
+        """Image counts per subject × class (``by``: ``level`` when present, else ``label``), with totals (P1 Table 2 layout)."""
         by = by or ("level" if "level" in self.frame.columns else "label")
         table = pd.crosstab(self.frame["subject"], self.frame[by])
         table = table.reindex(sorted(table.index, key=natural_key))
@@ -389,11 +360,7 @@ class Dataset:
 
     # -- files -------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> Path:
-        """Write the manifest as CSV, paths relative to its folder; returns the path.
-
-        In-memory images are first written as PNG files into
-        ``<csv stem>_images/`` beside the CSV (masks are not written).
-        """
+        """Write the manifest as CSV (paths relative to it; in-memory images as PNGs in ``<stem>_images/``); returns its path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = self.frame.copy()
@@ -441,12 +408,10 @@ class Dataset:
 def find_duplicates(dataset: Dataset) -> pd.DataFrame:
     """Rows whose images have identical content (SHA-256 of the file bytes or pixels), in groups.
 
-    Missing or unreadable files are left out.
-
     Returns:
-        One row per dataset row that shares its content with another, with
-        the columns ``group``, ``row``, ``subject``, ``label``, ``image`` and
-        ``sha256``; empty when no two rows share one content.
+        One row (``group``, ``row``, ``subject``, ``label``, ``image``,
+        ``sha256``) per dataset row that shares its content with another;
+        missing or unreadable files are left out.
     """
     digests = _content_digests(dataset)
     columns = ["group", "row", "subject", "label", "image", "sha256"]
