@@ -1,9 +1,4 @@
-"""Loaders for image folders, CSV manifests and the published pain datasets.
-
-Every loader returns a :class:`~painzoo.datasets.Dataset` whose rows point at
-image files on disk. None of the datasets can be downloaded by painzoo (each
-is licensed per user): point a loader at your copy.
-"""
+"""Loaders for image folders, CSV manifests and the published pain datasets (point them at your licensed copy)."""
 
 from __future__ import annotations
 
@@ -63,20 +58,16 @@ def load_folder(
     Args:
         root: The top folder.
         layout: ``"subject/label"`` (``root/<subject>/<label>/<image>``) or
-            ``"label"`` (``root/<label>/<image>``, subject parsed from the
-            file name). Images in folders below a label folder take that
-            folder's label (one warning counts them).
-        label_names: Folder name → label, added to (and overriding)
-            :data:`DEFAULT_LABEL_NAMES`; matched case-insensitively.
+            ``"label"`` (``root/<label>/<image>``, subject from the file
+            name). Images below a label folder take its label.
+        label_names: Folder name → label, added to :data:`DEFAULT_LABEL_NAMES`
+            (case-insensitive).
         subject_pattern: Regular expression searched in the file name (with
             ``layout="label"``); the subject is its group ``subject``, else
             its first group, else the whole match. The default takes the
             leading letters+digits or everything before the first ``_``,
             ``-``, space or dot.
         name: Dataset name and ``source``; defaults to the folder name.
-
-    Returns:
-        A :class:`Dataset` with paths relative to ``root``.
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
@@ -172,12 +163,8 @@ def load_csv(
 ) -> Dataset:
     """Load a CSV manifest with the columns ``image,label,subject`` (plus ``source``, ``level``, ``au_*``, anything).
 
-    Args:
-        path: The CSV file.
-        root: Folder the ``image`` paths are relative to; defaults to the
-            CSV's folder.
-        name: Dataset name; defaults to the CSV's stem.
-        check_files: Raise if an image file does not exist.
+    ``root`` (default: the CSV's folder) resolves relative ``image`` paths;
+    ``name`` defaults to the CSV's stem.
 
     Raises:
         FileNotFoundError: If the CSV or (with ``check_files``) an image is
@@ -234,7 +221,7 @@ def load_unbc(
     frames_per_subject_class: int | None = 20,
     seed: int = 0,
 ) -> Dataset:
-    """Load the UNBC-McMaster Shoulder Pain Expression Archive.
+    """Load the UNBC-McMaster Shoulder Pain Expression Archive (``label = PSPI > threshold``).
 
     Layout::
 
@@ -242,16 +229,9 @@ def load_unbc(
         Frame_Labels/PSPI/<subject>/<sequence>/<frame>_facs.txt   one float
         Frame_Labels/FACS/<subject>/<sequence>/<frame>_facs.txt   rows "AU intensity"
 
-    Args:
-        root: The archive's top folder.
-        threshold: ``label = PSPI > threshold``.
-        frames_per_subject_class: Frames sampled per subject and class (P2:
-            20); ``None`` keeps every frame.
-        seed: Seed of the sampling.
-
-    Returns:
-        A :class:`Dataset` with ``source="unbc"``, ``level`` = PSPI (0–16),
-        ``sequence`` and ``au_<n>`` columns (with ``Frame_Labels/FACS``).
+    ``frames_per_subject_class`` frames are sampled per subject and class
+    (P2: 20; ``None`` keeps all). The Dataset has ``level`` = PSPI (0–16),
+    ``sequence`` and, with ``Frame_Labels/FACS``, ``au_<n>`` columns.
 
     Raises:
         FileNotFoundError: If ``Images/`` is missing or a frame has no PSPI file.
@@ -351,21 +331,11 @@ def load_mintpain(
         Sub<N> <participant name>/Annotated_data_SubNN_TrialNN/
             SubNN_TrialNN_SweepNN_Label<0-4>/rgb/*.jpg
 
-    The subject becomes ``Sub<NN>`` and the name appears nowhere (not in the
-    Dataset, warnings or errors): the selected frames are hard-linked (or
-    copied) into ``link_dir/Sub<NN>/…`` and the Dataset points there.
-
-    Args:
-        root: The folder holding the ``Sub<N> …`` folders.
-        frames_per_subject_class: Frames sampled per subject and class (P2:
-            20); ``None`` keeps every frame.
-        seed: Seed of the sampling.
-        link_dir: Where the pseudonymised tree is made; defaults to
-            ``<cache>/mintpain/<hash of root>``.
-
-    Returns:
-        A :class:`Dataset` with ``source="mintpain"``, ``level`` 0–4,
-        ``label = level > 0``, ``trial`` and ``sweep``.
+    The subject becomes ``Sub<NN>`` and the name appears nowhere: the
+    sampled frames (``frames_per_subject_class``, P2: 20) are hard-linked (or
+    copied) into ``link_dir/Sub<NN>/…`` (default
+    ``<cache>/mintpain/<hash of root>``). The Dataset has ``level`` 0–4,
+    ``label = level > 0``, ``trial`` and ``sweep``.
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
@@ -495,14 +465,7 @@ def _link(src: Path, dst: Path, alias: str) -> int:
 
 # -- CSV datasets -----------------------------------------------------------------------
 def load_delaware(csv: str | os.PathLike, *, root: str | os.PathLike | None = None) -> Dataset:
-    """Load the Delaware Pain Database through a CSV manifest.
-
-    Columns: ``image``, ``subject`` and ``label`` (0 = neutral, 1 = pain) or
-    ``level`` (> 0 = pain).
-
-    Args:
-        csv: The manifest.
-        root: Folder the image paths are relative to (default: the CSV's).
+    """Load the Delaware Pain Database through a CSV manifest (``image``, ``subject``, ``label`` or ``level``).
 
     Raises:
         FileNotFoundError, ValueError: As :func:`load_csv`.
@@ -528,21 +491,11 @@ def load_ratspain(
 
     Columns: ``image``, ``subject`` (the rat) and one of ``level`` (0 = no
     pain, 1 = moderate, 2 = severe; ``label = level > 0``), ``label`` (0/1),
-    or per-rater AU scores ``r<k>_<au>`` (orbital, ear, nose, whisker; 0/1/2,
-    empty = uncertain) whose labels come from the RGS consensus
-    (:func:`painzoo.annotation.rgs_consensus`; images it leaves unlabelled are
-    dropped with a warning). A blinded sheet of ``painzoo frames`` is joined
-    by ``id`` with its key.
-
-    Args:
-        csv: The manifest.
-        root: Folder the image paths are relative to (default: the CSV's).
-        stage1_raters: Number of stage-1 raters (P1: 5).
-        key: The key of a blinded sheet (default:
-            :func:`~painzoo.annotation.sheet.find_key`).
-
-    Returns:
-        A :class:`Dataset` with ``source="ratspain"`` and ``level``.
+    or per-rater AU scores ``r<k>_<au>`` (0/1/2, empty = uncertain) labelled
+    by :func:`painzoo.annotation.rgs_consensus` with ``stage1_raters`` (P1: 5);
+    unlabelled images are dropped with a warning. A blinded sheet of
+    ``painzoo frames`` is joined with its ``key``
+    (:func:`~painzoo.annotation.sheet.find_key`).
 
     Raises:
         FileNotFoundError: As :func:`load_csv`.
@@ -659,18 +612,12 @@ def paindb(
     seed: int = 0,
     unbc_threshold: float = 0,
 ) -> Dataset:
-    """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary.
+    """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary (level > 0 is pain).
 
-    Any pain level above 0 is pain (P2); a part given as a Dataset keeps its
-    labels. Subject ids are prefixed by their source (``unbc:042-ll042``).
-
-    Args:
-        unbc: UNBC-McMaster root folder, or a Dataset from :func:`load_unbc`.
-        mintpain: MInt PAIN root folder, or a Dataset from :func:`load_mintpain`.
-        delaware: Delaware CSV manifest, or a Dataset from :func:`load_delaware`.
-        frames_per_subject_class: Passed to the UNBC and MInt PAIN loaders.
-        seed: Passed to the UNBC and MInt PAIN loaders.
-        unbc_threshold: PSPI threshold for a UNBC folder (P2: 0).
+    Each part is a root folder (a CSV for Delaware) or a Dataset from its
+    loader (keeping its labels); ``frames_per_subject_class``, ``seed`` and
+    ``unbc_threshold`` go to the folder loaders. Subject ids are prefixed by
+    their source (``unbc:042-ll042``).
 
     Raises:
         ValueError: If no part is given.
