@@ -1,8 +1,4 @@
-"""A dataset from a config's ``data`` entry: built, shrunk and checked.
-
-:func:`load_entry` builds one for ``painzoo benchmark`` and ``painzoo train``
-(the entry's schema is checked by :mod:`painzoo.benchmark.config`).
-"""
+"""A dataset from a config's ``data`` entry (for ``painzoo benchmark`` and ``painzoo train``): built, shrunk and checked."""
 
 from __future__ import annotations
 
@@ -22,16 +18,12 @@ _CACHE: dict[str, Dataset] = {}
 def load_entry(name: str, data: dict, *, config_dir: str | None = None) -> Dataset:
     """Build the dataset called ``name`` from a config's ``data`` section (cached per process).
 
-    Args:
-        name: Key in ``data``.
-        data: The config's ``data`` mapping. An entry is one of
-            ``{synthetic: preset, args: {...}}``, ``{manifest: path.csv}``,
-            ``{loader: name, args: {...}}`` or ``{concat: [names or
-            entries]}``, optionally with ``sample_subjects: N``,
-            ``balance: per_subject`` (:func:`balanced_per_subject`),
-            ``sample_seed``, ``duplicates`` and ``on_bad_image``
-            (:func:`prepare_data`).
-        config_dir: Folder that relative paths resolve against.
+    An entry is ``{synthetic: preset, args: {...}}``, ``{manifest: path.csv}``,
+    ``{loader: name, args: {...}}`` or ``{concat: [names or entries]}``,
+    optionally with ``sample_subjects: N``, ``balance: per_subject``
+    (:func:`balanced_per_subject`), ``sample_seed``, ``duplicates`` and
+    ``on_bad_image`` (:func:`prepare_data`); relative paths resolve against
+    ``config_dir``.
 
     Raises:
         ValueError: For an unknown name or entry kind.

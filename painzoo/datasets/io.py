@@ -42,11 +42,7 @@ def display_path(path: str | os.PathLike | bytes) -> str:
 
 
 def check_file_name(path: str | os.PathLike) -> None:
-    """Raise a clear error if a file name is not valid UTF-8.
-
-    Raises:
-        ValueError: Naming the file (bytes shown as ``\\xNN``) and the fix.
-    """
+    r"""Raise a ``ValueError`` naming the file (bytes as ``\xNN``) and the fix if its name is not valid UTF-8."""
     try:
         os.fsdecode(path).encode("utf-8")
     except UnicodeEncodeError:
@@ -63,11 +59,9 @@ def is_image_file(path: str | os.PathLike) -> bool:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as RGB uint8 ``[H, W, 3]``.
+    """Read an image file as RGB uint8 ``[H, W, 3]`` (gray replicated, alpha over white, EXIF orientation applied).
 
-    Grayscale is replicated to three channels; alpha is composited over
-    white; 16-bit, 32-bit and float images are scaled to 0–255 (16-bit
-    divides by 257); the EXIF orientation is applied.
+    16-bit, 32-bit and float images are scaled to 0–255 (16-bit divides by 257).
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -171,11 +165,7 @@ def _cv2_to_rgb_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB uint8 image (format from the extension; parent folders created).
-
-    Raises:
-        ValueError: If the image cannot be encoded for that extension.
-    """
+    """Write an RGB uint8 image (format from the extension; parent folders created); ``ValueError`` if it cannot be encoded."""
     path = Path(path)
     ok, buf = cv2.imencode(
         path.suffix or ".png", cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
@@ -204,15 +194,8 @@ def resize_image(
     Interpolations: ``"auto"`` (images: area when shrinking, bilinear when
     enlarging), ``"bilinear"`` (heat maps, warped crops), ``"nearest"``
     (label maps; samples ``floor((i + 0.5) · in / out)``) and ``"area"``.
-    Pixel centres lie at half-integers (OpenCV's and PIL's convention).
-
-    Args:
-        image: ``[H, W]`` or ``[H, W, C]`` array (uint8 or float).
-        size: Target ``(height, width)``.
-        interpolation: One of :data:`INTERPOLATIONS`.
-
-    Returns:
-        The resized array, same dtype (``image`` itself when the size matches).
+    Pixel centres lie at half-integers (OpenCV's and PIL's convention). The
+    result keeps the dtype (``image`` itself when the size matches).
 
     Raises:
         ValueError: For an unknown interpolation or a non-positive size.

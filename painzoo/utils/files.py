@@ -80,15 +80,10 @@ def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def open_replacing(path: str | os.PathLike, mode: str = "w", **open_kwargs):
-    """Open a temporary file beside ``path``; it replaces ``path`` when the block ends.
+    """Open a temporary file beside ``path`` (``open()``'s mode and arguments); it replaces ``path`` when the block ends.
 
     When the block raises, the temporary file is removed and ``path`` is
     left as it was.
-
-    Args:
-        path: The final file.
-        mode: A write mode of :func:`open`.
-        **open_kwargs: Passed to :func:`open`.
     """
     if not any(c in mode for c in "wx"):
         raise ValueError(
@@ -206,13 +201,7 @@ def _sibling(path: Path) -> Path | None:
 
 
 def read_json_object(path: str | os.PathLike, *, what: str, fix: str) -> dict:
-    """A JSON file holding one object, or a ``ValueError`` that names it.
-
-    Args:
-        path: The file (it must exist).
-        what: What the file is, for the message.
-        fix: What the user can do, for the message.
-    """
+    """A JSON file holding one object, or a ``ValueError`` that names it (``what`` it is) and the ``fix``."""
     import json
 
     path = Path(path)
