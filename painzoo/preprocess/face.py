@@ -59,10 +59,10 @@ class FaceCrop:
 
     Attributes:
         image: The crop, RGB uint8 ``[size, size, 3]``.
-        box: The square region cropped, ``(x, y, w, h)`` in the input image
-            (may extend past its borders, where the crop is padded).
+        box: The square cropped, ``(x, y, w, h)`` in the input (may extend
+            past its borders, where the crop is padded).
         keypoints: MTCNN's five points in crop pixels, or ``None``.
-        found: Whether a face was detected (``False`` for a centre crop).
+        found: Whether a face was detected.
         face_box: The detector's face box in the input image, or ``None``.
     """
 
@@ -193,11 +193,7 @@ class FaceCropper:
         return sorted(found, key=lambda d: (d.confidence, d.box[2] * d.box[3]), reverse=True)
 
     def __call__(self, image: np.ndarray, *, name: str | None = None) -> FaceCrop | None:
-        """Crop the face of one RGB uint8 image.
-
-        Args:
-            image: RGB uint8 ``[H, W, 3]`` (or grayscale ``[H, W]``).
-            name: Used in the error/warning about a missing face.
+        """Crop the face of one RGB (or grayscale) uint8 image; ``name`` is used in messages.
 
         Returns:
             A :class:`FaceCrop`, or ``None`` when no face is found and
@@ -256,17 +252,13 @@ class FaceCropper:
 
 
 def cropper_for(face_crop, recorded: dict | None, size: int) -> FaceCropper | None:
-    """The cropper that treats new images as a model's training images were treated.
+    """The cropper that treats new images as a model's training images were (``None``: no crop).
 
-    Args:
-        face_crop: ``"card"`` (the ``recorded`` settings), ``None`` /
-            ``"none"`` (no cropping), a detector name or callable, a dict of
-            :class:`FaceCropper` arguments, or a :class:`FaceCropper`.
-        recorded: The model card's face-crop settings (``None``: no crop).
-        size: Crop side when the settings name none.
-
-    Returns:
-        A :class:`FaceCropper` that skips images without a face, or ``None``.
+    ``face_crop`` is ``"card"`` (the ``recorded`` settings), ``None`` /
+    ``"none"``, a detector name or callable (with the recorded settings
+    otherwise), a dict of :class:`FaceCropper` arguments, or a
+    :class:`FaceCropper`; ``size`` is used where the settings name none. The
+    cropper skips images without a face.
 
     Raises:
         ValueError: For recorded settings of a custom detector, which a card
@@ -335,10 +327,7 @@ def crop_dataset(
     return_report: bool = False,
     progress: bool = False,
 ):
-    """Crop every image of a dataset, through an on-disk cache.
-
-    A crop is cached under the hash of the source bytes (or pixels) and
-    :attr:`FaceCropper.cache_key`, so a second pass runs no detection.
+    """Crop every image of a dataset through an on-disk cache (keyed by content and :attr:`FaceCropper.cache_key`).
 
     Args:
         dataset: The source :class:`Dataset`.
@@ -351,8 +340,8 @@ def crop_dataset(
 
     Returns:
         An on-disk :class:`Dataset` of PNG crops keeping every column and
-        adding ``source_image``, ``face_found``, ``box_x``…``box_h`` and
-        ``kp_*``. With ``return_report``, ``(dataset, report)``.
+        adding ``source_image``, ``face_found``, ``box_*`` and ``kp_*``; with
+        ``return_report``, ``(dataset, report)``.
 
     Raises:
         ValueError: For an unreadable image with ``on_error="raise"``, an
@@ -525,20 +514,10 @@ def preprocess_folder(
     """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
 
     Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json``
-    (the record loaders attach as ``.preprocessing`` and model cards keep).
-    Nothing is written when ``dst`` lies inside the source or an output would
-    replace an input file.
-
-    Args:
-        src: A folder (:func:`~painzoo.datasets.load_folder`) or a CSV
-            (:func:`~painzoo.datasets.load_csv`).
-        dst: Output folder (created).
-        detector, size, margin, background, on_no_face: See
-            :class:`FaceCropper`.
-        layout: ``"subject/label"``, ``"label"`` or ``"mintpain"``.
-        cache_dir: See :func:`crop_dataset`.
-        on_error: ``"error"`` or ``"skip"`` for an undecodable image.
-        progress: Show a progress bar (on stderr).
+    (the record loaders attach as ``.preprocessing``). ``src`` is read with
+    :func:`~painzoo.datasets.load_folder` and ``layout`` (or ``"mintpain"``)
+    or :func:`~painzoo.datasets.load_csv`; the other arguments are those of
+    :class:`FaceCropper` and :func:`crop_dataset`.
 
     Returns:
         The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
