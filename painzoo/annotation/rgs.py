@@ -17,15 +17,11 @@ class RGSConsensus:
     """Outcome of :func:`rgs_consensus`.
 
     Attributes:
-        consensus: Float ``[n_images, n_aus]``: the agreed AU score (0/1/2),
-            NaN without consensus.
-        confident: Bool ``[n_images, n_aus]``: agreed in stage 1 or accepted
-            in stage 2.
+        consensus: Float ``[n_images, n_aus]``: the agreed AU score, NaN without consensus.
+        confident: Bool ``[n_images, n_aus]``: agreed in stage 1 or 2.
         stage: Int ``[n_images, n_aus]``: 1, 2, or 0 = no consensus.
-        mean_score: Float ``[n_images]``: mean of the confident AU scores,
-            NaN with too few.
-        labels: Float ``[n_images]``: pain level 0/1/2 (rounded
-            ``mean_score``), NaN = unlabelled.
+        mean_score: Float ``[n_images]``: mean of the confident AU scores.
+        labels: Float ``[n_images]``: pain level 0/1/2, NaN = unlabelled.
         counts: Outcome counts.
         au_names: Names of the action units, in column order.
         rounding: The rounding rule used for ``labels``.

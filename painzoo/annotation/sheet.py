@@ -1,11 +1,4 @@
-"""Rating sheets: one row per image, one column per rater × action unit (``r<k>_<au>``).
-
-:func:`sheet_scores` reads a filled sheet as the ``[images, raters, units]``
-array :func:`~painzoo.annotation.rgs_consensus` takes;
-:func:`sheet_agreement_report` (behind ``painzoo agreement``) gives the ICC
-per unit and of each rater's total; :func:`join_key` joins a blinded sheet
-with its key by ``id``.
-"""
+"""Rating sheets: one row per image, one column per rater × action unit (``r<k>_<au>``)."""
 
 from __future__ import annotations
 
@@ -118,18 +111,11 @@ def _show(value) -> str:
 
 
 def rating_cells(frame, columns, allowed=None, *, name: str = "the sheet", what: str = "rating"):
-    """The cells of ``columns`` as floats (NaN = empty), after checking every one.
+    """The cells of ``columns`` as floats ``[rows, len(columns)]`` (NaN = empty), after checking every one.
 
-    Args:
-        frame: The table as read from the CSV.
-        columns: The rating columns to read.
-        allowed: ``None`` (any finite number), a tuple of values for every
-            column, or a dict column → tuple.
-        name: The file, for messages.
-        what: What a cell holds, for messages (e.g. ``"RGS score"``).
-
-    Returns:
-        A float array ``[rows, len(columns)]``.
+    ``allowed`` is ``None`` (any finite number), a tuple of values for every
+    column, or a dict column → tuple; ``name`` (the file) and ``what`` (e.g.
+    ``"RGS score"``) are used in messages.
 
     Raises:
         ValueError: Naming each bad cell by its CSV line, id and column, with
@@ -292,12 +278,7 @@ def find_key(sheet_path: str | os.PathLike) -> Path | None:
 
 
 def join_key(frame, sheet_path: str | os.PathLike, key: str | os.PathLike | None = None):
-    """A blinded sheet joined by ``id`` with its key's columns, in the sheet's order.
-
-    Args:
-        frame: The sheet as read (must have an ``id`` column).
-        sheet_path: Where the sheet was read from.
-        key: The key CSV; default :func:`find_key`.
+    """A blinded sheet joined by ``id`` with its ``key`` (default :func:`find_key` of ``sheet_path``), in the sheet's order.
 
     Raises:
         FileNotFoundError: If no key is given and none is found, or the key
