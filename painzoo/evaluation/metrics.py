@@ -63,16 +63,13 @@ def _f1(p: float, r: float) -> float:
 
 
 def metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict:
-    """Accuracy, precision, recall and F1 (overall = pain class, per class, macro).
-
-    Args:
-        tn, fp, fn, tp: Confusion counts with pain (1) as the positive class.
+    """Accuracy, precision, recall and F1 of confusion counts with pain (1) as the positive class.
 
     Returns:
-        A dict with ``accuracy``, ``precision``/``recall``/``f1`` (pain
-        class), the same with suffixes ``_pain`` and ``_no_pain``,
-        ``f1_macro`` (over both classes), the four counts and ``n``.
-        Undefined ratios are 0 (scikit-learn's ``zero_division=0``).
+        ``accuracy``, ``precision``/``recall``/``f1`` (pain class), the same
+        with suffixes ``_pain`` and ``_no_pain``, ``f1_macro`` (over both
+        classes), the four counts and ``n``. Undefined ratios are 0
+        (scikit-learn's ``zero_division=0``).
 
     Example:
         >>> metrics_from_counts(tn=3, fp=1, fn=2, tp=4)["f1"]
@@ -126,11 +123,6 @@ def _counts(y_true, y_pred) -> tuple[int, int, int, int]:
 def binary_metrics(y_true, y_pred, y_score=None) -> dict:
     """Metrics of binary pain predictions (:func:`metrics_from_counts`, plus ``auc`` with ``y_score``).
 
-    Args:
-        y_true: True labels (0 = no pain, 1 = pain).
-        y_pred: Predicted labels.
-        y_score: Optional predicted probability of pain.
-
     Raises:
         ValueError: If lengths differ or a label is not 0/1.
 
@@ -147,9 +139,8 @@ def binary_metrics(y_true, y_pred, y_score=None) -> dict:
 def pooled_metrics(parts: Iterable) -> dict:
     """Metrics from confusion counts summed over folds (P1's aggregation).
 
-    Args:
-        parts: Metric dicts (with ``tn``/``fp``/``fn``/``tp``) or
-            ``(y_true, y_pred)`` pairs, one per fold.
+    ``parts`` are metric dicts (with ``tn``/``fp``/``fn``/``tp``) or
+    ``(y_true, y_pred)`` pairs, one per fold.
 
     Reference:
         Liu et al., Front. Vet. Sci. 2025, "Experimental protocol".
@@ -164,15 +155,9 @@ def pooled_metrics(parts: Iterable) -> dict:
 
 
 def mean_std(runs: Iterable[Mapping], keys: Iterable[str] = METRIC_KEYS, ddof: int = 0) -> dict:
-    """Mean and standard deviation of each metric over runs (P2's aggregation).
+    """Mean and std (``ddof``) of each metric over runs (P2's aggregation): ``{key, key_std, runs}``.
 
-    Args:
-        runs: One metric dict per run (fold or repeat).
-        keys: Metrics to aggregate; keys missing from every run are skipped.
-        ddof: Delta degrees of freedom of the std.
-
-    Returns:
-        ``{key: mean, key + "_std": std}`` and ``runs`` (how many).
+    ``keys`` missing from every run are skipped.
     """
     runs = list(runs)
     out: dict = {"runs": len(runs)}
@@ -200,12 +185,7 @@ def _predictions(frame) -> pd.DataFrame:
 
 
 def per_subject_metrics(predictions) -> pd.DataFrame:
-    """Metrics per subject (P1 Table 3's per-rat columns), one row per subject.
-
-    Args:
-        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or
-            ``p_pain``, thresholded at 0.5).
-    """
+    """Metrics per subject (P1 Table 3's per-rat columns) from ``subject``, ``y_true`` and ``y_pred`` (or ``p_pain``)."""
     frame = _predictions(predictions)
     rows = {}
     for subject, part in frame.groupby("subject", sort=False):
@@ -240,13 +220,9 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of a pooled metric, resampling subjects with replacement.
 
-    Args:
-        predictions: Table with ``subject``, ``y_true``, ``y_pred`` or
-            ``p_pain`` (``auc`` needs ``p_pain``).
-        metric: A key of :func:`binary_metrics` or ``"auc"``.
-        n_boot: Number of replicates.
-        level: Coverage of the interval.
-        seed: Seed of the resampling.
+    ``predictions`` holds ``subject``, ``y_true`` and ``y_pred`` or
+    ``p_pain`` (``auc`` needs ``p_pain``); ``metric`` is a key of
+    :func:`binary_metrics` or ``"auc"``.
 
     Returns:
         ``(low, high)``; ``(nan, nan)`` with fewer than two subjects.
@@ -293,15 +269,7 @@ FLAG_ADVICE = (
 
 
 def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
-    """The weighted training accuracy of answering the class with the largest summed weight.
-
-    Args:
-        labels: Training labels.
-        class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
-
-    Returns:
-        The accuracy in [0, 1] (0.5 with balanced weights or no labels).
-    """
+    """The weighted training accuracy of answering the class with the largest summed weight (0.5 balanced)."""
     labels = np.asarray(labels, int).ravel()
     if len(labels) == 0:
         return 0.5
@@ -320,12 +288,7 @@ def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> fl
 
 
 def training_fit(labels, y_pred, class_weight: Mapping | None = None) -> dict:
-    """How well a trained model fits its own training images, against answering one class.
-
-    Args:
-        labels: Training labels.
-        y_pred: Predicted classes for the same images (un-augmented).
-        class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
+    """How well a trained model fits its own (un-augmented) training images, against answering one class.
 
     Returns:
         ``{"train_accuracy": ..., "chance": ...}``, keyword arguments of
