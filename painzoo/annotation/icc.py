@@ -62,18 +62,11 @@ class ICCResult:
 
 
 def anova_mean_squares(ratings) -> dict:
-    """Mean squares of the two-way ANOVA targets × raters (one rating per cell).
-
-    Args:
-        ratings: Array ``[n_targets, n_raters]`` without NaN.
-
-    Returns:
-        Dict with ``BMS`` (between targets), ``JMS`` (between raters),
-        ``EMS`` (residual), ``WMS`` (within targets), ``n`` and ``k``.
+    """Mean squares ``BMS`` (targets), ``JMS`` (raters), ``EMS`` (residual), ``WMS`` (within targets), ``n``, ``k`` of a two-way ANOVA.
 
     Raises:
-        ValueError: If the array is not 2-D, holds NaN/inf, or has fewer than
-            two targets or two raters.
+        ValueError: If ``ratings`` (``[n_targets, n_raters]``) is not 2-D,
+            holds NaN/inf, or has fewer than two targets or two raters.
     """
     x = np.asarray(ratings, dtype=float)
     if x.ndim != 2:

@@ -35,18 +35,10 @@ def _as_scores(value, name: str, high: float) -> np.ndarray:
 def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.ndarray:
     """Prkachin and Solomon Pain Intensity from FACS action-unit intensities.
 
-    ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise.
-    AU43 (eyes closed) is 0/1 with ``"binary"`` (UNBC-McMaster; 0–16) or
-    0–5 with ``"intensity"`` (P2's "20-point scale"; 0–20).
-
-    Args:
-        au4, au6, au7, au9, au10: Intensities 0–5 (brow lowerer, cheek
-            raiser, lid tightener, nose wrinkler, upper-lip raiser).
-        au43: Eyes closed: 0/1 or 0–5 (``au43_scale``).
-        au43_scale: ``"binary"`` or ``"intensity"``.
-
-    Returns:
-        Float array with the broadcast shape of the inputs.
+    ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise with
+    broadcasting; AU4–AU10 are 0–5. AU43 (eyes closed) is 0/1 with
+    ``"binary"`` (UNBC-McMaster; 0–16) or 0–5 with ``"intensity"`` (P2's
+    "20-point scale"; 0–20).
 
     Raises:
         ValueError: If a value is NaN or out of range, or ``au43_scale`` is

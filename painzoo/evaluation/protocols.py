@@ -46,11 +46,9 @@ class Fold:
     """One train/test split of a protocol, as the runner sees it.
 
     Attributes:
-        fold: Index of the split within its repeat (0-based).
-        repeat: Index of the repeat (0-based).
+        fold, repeat: Indices of the split and of its repeat (0-based).
         seed: Seed for this unit's training.
-        train: Integer indices of the training rows.
-        test: Integer indices of the test rows.
+        train, test: Integer indices of the training and test rows.
         name: A label of the test side (held-out subject or test sources).
     """
 
@@ -94,15 +92,9 @@ class Protocol:
             yield fold[0], fold[1]
 
     def folds(self, dataset, *, repeats: int = 1, seed: int = 0) -> list[Fold]:
-        """Every split of every repeat, with the seed of its training.
+        """Every split of every repeat as a :class:`Fold`, with the seed of its training (see the module docstring).
 
-        Args:
-            dataset: A :class:`~painzoo.datasets.Dataset`.
-            repeats: Repeats; :class:`CrossDataset` uses its own when this is 1.
-            seed: Base seed (see the module docstring).
-
-        Returns:
-            A list of :class:`Fold`.
+        :class:`CrossDataset` uses its own ``repeats`` when ``repeats`` is 1.
         """
         out = []
         for r in range(self._n_repeats(repeats)):
@@ -153,9 +145,7 @@ class _KFold(Protocol):
 class ImageKFold(_KFold):
     """Image-level stratified K-fold (P2 scenario 1); subjects may be on both sides.
 
-    Args:
-        n_splits: Number of folds (P2: 5).
-        seed: Shuffling seed; ``None``: the run's base seed (0 for ``split``).
+    ``seed`` shuffles (``None``: the run's base seed, 0 for ``split``).
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 1.
@@ -184,12 +174,8 @@ class ImageKFold(_KFold):
 class SubjectKFold(_KFold):
     """Subject-level stratified group K-fold (P2 scenario 2; ``StratifiedGroupKFold``).
 
-    Args:
-        n_splits: Number of folds (P2: 5).
-        seed: Shuffling seed; ``None``: the run's base seed (0 for ``split``).
-
-    Raises:
-        ValueError: From ``split``, if there are fewer subjects than folds.
+    ``seed`` shuffles the subjects (``None``: the run's base seed, 0 for
+    ``split``); ``split`` raises ``ValueError`` with fewer subjects than folds.
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 2.
@@ -253,14 +239,10 @@ class LeaveOneSubjectOut(Protocol):
 
 
 class CrossDataset(Protocol):
-    """Train on every source except ``test_sources``, test on those (P2 scenario 3).
+    """Train on every source except ``test_sources``, test on those (P2 scenario 3), ``repeats`` times.
 
-    The split is the same in every repeat; each repeat trains with another
-    seed. With ``split(X, y, groups)``, ``groups`` holds each row's *source*.
-
-    Args:
-        test_sources: Source name or names held out for testing.
-        repeats: Number of trainings (P2: 5).
+    Each repeat trains with another seed on the same split. With
+    ``split(X, y, groups)``, ``groups`` holds each row's *source*.
 
     Raises:
         ValueError: From ``split``, if a test source is absent or nothing is
@@ -341,16 +323,7 @@ _ALIASES = {
 
 
 def get_protocol(spec) -> Protocol:
-    """A protocol from a name, a ``{name: {args}}`` mapping or an instance.
-
-    Args:
-        spec: ``"loso"``, ``"image_kfold"``, ``{"subject_kfold": {"n_splits": 5}}``,
-            ``{"cross_dataset": {"test_sources": "cppain", "repeats": 5}}``
-            or a :class:`Protocol`.
-
-    Raises:
-        ValueError: For an unknown name.
-    """
+    """A protocol from a name (``"loso"``), a ``{name: {args}}`` mapping or an instance; ``ValueError`` for an unknown name."""
     if isinstance(spec, Protocol):
         return spec
     args = {}

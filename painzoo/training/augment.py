@@ -121,24 +121,17 @@ class Augmentation:
 
 
 def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentation | None:
-    """Resolve ``augment`` for an input pipeline at ``image_size``.
+    """Resolve ``augment`` for an input pipeline at ``image_size`` (a side or ``(height, width)``).
 
-    Args:
-        augment: ``None``, a name of :data:`RECIPES`, a Keras preprocessing
-            layer, a list of layers, a callable ``image -> image``, or an
-            :class:`Augmentation`.
-        image_size: Side of the model's images, or ``(height, width)``.
-        seed: Seed of the random layers.
-
-    Returns:
-        An :class:`Augmentation`, or ``None`` for no augmentation.
+    ``augment`` is ``None``, a name of :data:`RECIPES`, a Keras preprocessing
+    layer, a list of layers, a callable ``image -> image``, or an
+    :class:`Augmentation`; ``seed`` seeds the random layers.
 
     Raises:
         ValueError: For an unknown recipe name.
 
     Example:
-        >>> aug = get_augmentation("p1", 112)
-        >>> aug.load_size
+        >>> get_augmentation("p1", 112).load_size
         (128, 128)
 
     Reference:

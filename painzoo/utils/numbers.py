@@ -40,18 +40,14 @@ def check_number(
         value: The value; bools and strings fail. With ``integer``, ``3.0``
             passes and comes back as ``3``.
         name: The key or argument, as the user wrote it.
-        low, high: Bounds (``None``: unbounded).
-        low_open, high_open: Exclude the bound itself.
+        low, high: Bounds (``None``: unbounded); ``low_open``/``high_open``
+            exclude them.
         integer: Whole numbers only.
         none: ``None`` is allowed (and returned).
         fix: Extra advice appended to the message.
 
     Raises:
         ValueError: ``"learning_rate must be a finite number > 0; received nan."``
-
-    Example:
-        >>> check_number(0.5, "threshold", low=0, high=1)
-        0.5
     """
     if value is None and none:
         return None
