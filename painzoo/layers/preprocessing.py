@@ -41,12 +41,7 @@ class ImageScaling(keras.layers.Layer):
             self.standardize(mean, std)
 
     def standardize(self, mean, std) -> None:
-        """Switch to ``(x - mean) / std`` with these per-channel statistics (in pixel units).
-
-        Raises:
-            ValueError: If a statistic is missing, not finite, or a std is not
-                positive.
-        """
+        """Switch to ``(x - mean) / std`` with these per-channel statistics (pixel units); ``ValueError`` if one is not finite or a std not positive."""
         if mean is None or std is None:
             raise ValueError("ImageScaling('standardize') needs per-channel `mean` and `std`.")
         mean = [float(v) for v in mean]

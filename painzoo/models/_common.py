@@ -109,14 +109,11 @@ def from_scratch_model(model_name: str, inputs, x, num_classes: int, weights) ->
 
 
 def zero_residual_branches(model: keras.Model) -> int:
-    """Start every residual branch of ``model`` at zero, so each block begins as the identity.
+    """Start every residual branch of ``model`` at zero (each block begins as the identity); returns how many.
 
     At each two-input ``Add``, the last weighted layer of the longer input
     (the residual branch) is zeroed: BatchNorm ``gamma = 0`` (Goyal et al.
     2017; torchvision's ``zero_init_residual``), or a zero kernel and bias.
-
-    Returns:
-        How many branches were zeroed.
     """
     count = 0
     for layer in model._flatten_layers(include_self=False, recursive=True):

@@ -70,12 +70,11 @@ def painseeker(
         prsc_weight: λ of Eq. 6 (0 switches PRSC off).
         margin: δ of Eq. 5.
         top_k: K_h of Eq. 5.
-        keras_init: ``True``: Keras' default initialisers for the backbone
-            and h (the ``"painzoo"`` recipe asks for it).
+        keras_init: Keras' default initialisers for the backbone and h.
 
     Returns:
-        A functional ``keras.Model`` on RGB images in [0, 255]; its attention
-        layer ``"attention"`` holds β (:func:`painzoo.explain.attention_maps`).
+        A ``keras.Model``; its layer ``"attention"`` holds β
+        (:func:`painzoo.explain.attention_maps`).
 
     Raises:
         ValueError: If the input is smaller than 32×32 or ``top_k`` is not
@@ -83,8 +82,7 @@ def painseeker(
 
     Example:
         >>> import painzoo
-        >>> model = painzoo.get_model("painseeker")
-        >>> model.count_params()
+        >>> painzoo.get_model("painseeker").count_params()
         11187651
 
     Reference:

@@ -1,9 +1,4 @@
-"""ResNet-18 (He et al., 2016) in torchvision's layout: the ``resnet18`` builder.
-
-The layers come from :mod:`painzoo.models.resnet_backbone`, plus global
-average pooling and the softmax layer ``fc``; checkpoints load through
-:mod:`painzoo.models.torch_weights`.
-"""
+"""ResNet-18 (He et al., 2016) in torchvision's layout: the ``resnet18`` builder."""
 
 from __future__ import annotations
 
@@ -50,11 +45,7 @@ def resnet18(
             torchvision/timm checkpoint (``.pth`` or ``.safetensors``).
         zero_init_residual: From random weights, the last BatchNorm γ of each
             block starts at 0 (torchvision's argument of that name).
-        keras_init: Keras' default initialisers instead of torchvision's
-            (the ``"painzoo"`` recipe asks for it).
-
-    Returns:
-        A ``keras.Model`` on RGB images in [0, 255].
+        keras_init: Keras' default initialisers instead of torchvision's.
 
     Raises:
         ValueError: If the input is smaller than 32×32 or a flag is not true or false.
