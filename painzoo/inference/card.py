@@ -89,12 +89,7 @@ def image_size_summary(dataset, sample: int = 64) -> dict | None:
 
 
 def benchmark_metrics(results: str | os.PathLike, *, model: str, data: str) -> list[dict]:
-    """Rows of a benchmark's ``summary.csv`` for one model on one data set, one dict per protocol.
-
-    Args:
-        results: A ``painzoo benchmark`` output folder.
-        model: The model label or zoo name.
-        data: The data name of the config.
+    """Rows of a benchmark's ``results/summary.csv`` for one ``model`` (label or zoo name) on ``data``, one dict per protocol.
 
     Raises:
         FileNotFoundError: If ``results/summary.csv`` does not exist.
@@ -215,13 +210,7 @@ def read_card(path: str | os.PathLike) -> dict:
 
 @dataclass
 class PainModel:
-    """A trained network with its model card.
-
-    Attributes:
-        keras_model: The Keras model (inputs RGB float32 in [0, 255]).
-        card: The model card (see :func:`make_card`).
-        path: Where it was loaded from, if anywhere.
-    """
+    """A trained network (``keras_model``, on RGB float32 in [0, 255]) with its model ``card`` and ``path``."""
 
     keras_model: object
     card: dict = field(default_factory=dict)

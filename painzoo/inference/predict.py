@@ -483,19 +483,13 @@ def summarize_video(
     *,
     video: VideoFrames | None = None,
 ) -> dict:
-    """One summary row (:data:`SUMMARY_COLUMNS`) of a video's prediction rows.
+    """One summary row (:data:`SUMMARY_COLUMNS`) of a video's prediction rows (dicts or a DataFrame).
 
     Each sampled frame stands for ``1 / fps`` seconds, or the median gap
     between frames when every frame is sampled. ``longest_episode_s`` is the
-    longest run of frames at or above the threshold (a frame without a face
-    ends a run); ``complete`` is ``False`` for a truncated video.
-
-    Args:
-        rows: The rows of one video (dicts or a DataFrame with :data:`COLUMNS`).
-        threshold: Decision threshold on ``p_pain``.
-        fps: Sampling rate used.
-        video: The :class:`~painzoo.inference.video.VideoFrames` read, for
-            the frame counts.
+    longest run of frames at or above ``threshold`` (a frame without a face
+    ends a run); ``complete`` is ``False`` for a truncated ``video``
+    (:class:`~painzoo.inference.video.VideoFrames`, for the frame counts).
     """
     if isinstance(rows, pd.DataFrame):
         rows = rows.to_dict("records")
@@ -556,14 +550,7 @@ def smooth(times, p_pain, width_s: float) -> np.ndarray:
 
 
 def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: float = 2.0):
-    """Draw one video's timeline PNG (p_pain, smoothed, threshold, gaps); returns the path.
-
-    Args:
-        rows: The video's rows (dicts or a DataFrame).
-        threshold: The decision threshold (dashed line).
-        path: PNG file to write.
-        smooth_s: Width of the moving average in seconds.
-    """
+    """Draw one video's timeline PNG at ``path`` (p_pain, ``smooth_s`` moving average, threshold, gaps); returns the path."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

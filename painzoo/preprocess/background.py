@@ -35,11 +35,10 @@ def grabcut_mask(
 
 
 class OnnxSegmenter:
-    """A U2-Net-style salient-object / human segmentation model in ONNX.
+    """A U2-Net-style segmentation model in ONNX, its saliency map thresholded at ``threshold``.
 
     Input ``[1, 3, S, S]`` float32 RGB in [0, 1] normalised with ImageNet
-    mean/std; the first output's saliency map is min-max normalised and
-    thresholded at ``threshold``.
+    mean/std; the first output's map is min-max normalised.
 
     Raises:
         FileNotFoundError: If the model file is missing.

@@ -17,13 +17,7 @@ KEYPOINT_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 @dataclass
 class Detection:
-    """One face found by a detector.
-
-    Attributes:
-        box: ``(x, y, w, h)`` in pixels of the image given to the detector.
-        confidence: Detector score (higher = more confident); Haar gives 1.0.
-        keypoints: Name → ``(x, y)`` (:data:`KEYPOINT_NAMES`) or ``None``.
-    """
+    """One face found by a detector: ``box`` ``(x, y, w, h)`` in pixels, ``confidence`` (Haar: 1.0) and ``keypoints`` (or ``None``)."""
 
     box: tuple[float, float, float, float]
     confidence: float = 1.0
@@ -38,11 +32,9 @@ class Detection:
 
 
 def get_detector(detector, *, min_face_size: int = 40) -> tuple[str, Callable]:
-    """Resolve a detector name or callable into ``(name, callable)``; the name keys the crop cache.
+    """Resolve a detector (``"mtcnn"``, ``"haar"``, ``"none"`` or a callable) into ``(name, callable)``.
 
-    Args:
-        detector: ``"mtcnn"``, ``"haar"``, ``"none"`` or a callable.
-        min_face_size: Smallest face side in pixels passed to the detector.
+    The name keys the crop cache; ``min_face_size`` (pixels) goes to the detector.
 
     Raises:
         ValueError: For an unknown name.
