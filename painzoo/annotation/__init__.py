@@ -30,19 +30,12 @@ _ID_COLUMNS = {"id", "image", "target", "subject", "file", "filename", "name", "
 def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     """Inter-rater agreement of a ratings CSV (one row per target, one column per rater), as text.
 
-    A rating sheet of ``painzoo frames`` gets one ICC per action unit and
-    one of the totals (:func:`painzoo.annotation.sheet.sheet_agreement_report`).
-    Columns with no number, an unnamed index and id columns (``id``,
-    ``image``, ``target``, ``subject``, ``file``, ``filename``, ``name``,
-    ``path``, ``video``) are ignored; rows with a missing rating are dropped
-    and counted.
-
-    Args:
-        csv_path: Path of the CSV file.
-        form: ICC form; P2 reports ``"2,k"``.
-
-    Returns:
-        The ICC with its 95 % interval, the F test, Fleiss' band and the size.
+    A rating sheet of ``painzoo frames`` gets one ICC per action unit
+    (:func:`painzoo.annotation.sheet.sheet_agreement_report`). Columns with
+    no number, an unnamed index and id columns (``id``, ``image``,
+    ``target``, ``subject``, ``file``, ``filename``, ``name``, ``path``,
+    ``video``) are ignored; rows with a missing rating are dropped and
+    counted. ``form`` is the ICC form (P2: ``"2,k"``).
 
     Raises:
         FileNotFoundError: If the file does not exist.

@@ -30,7 +30,7 @@ class ICCResult:
         ci_low, ci_high: Confidence interval from the F distribution.
         f_value, df1, df2, p_value: F test of H0: ICC = 0.
         n_targets, n_raters: Shape of the ratings.
-        mean_squares: ``BMS``, ``JMS``, ``EMS``, ``WMS`` of the ANOVA.
+        mean_squares: The ANOVA's (:func:`anova_mean_squares`).
         confidence: Confidence level of the interval.
     """
 
@@ -225,10 +225,7 @@ def _normalise_form(form) -> str:
 
 
 def agreement_band(value: float) -> str:
-    """Fleiss' (1986) band of an ICC, as used by P2.
-
-    ``< 0.40`` → ``"low"``, ``0.40``–``0.75`` (bounds included) →
-    ``"fair/good"``, ``> 0.75`` → ``"excellent"``.
+    """Fleiss' (1986) band of an ICC, as P2 uses it: ``< 0.40`` low, ``0.40``–``0.75`` fair/good, above excellent.
 
     Raises:
         ValueError: If ``value`` is NaN.

@@ -74,10 +74,9 @@ def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.nd
 def binarize(scores, rule: str = "unanimous_zero", threshold: float = 0) -> np.ndarray:
     """Turn pain scores ``[n]`` or ``[n, raters]`` (NaN = not scored) into binary labels (1 = pain).
 
-    - ``"unanimous_zero"`` (P2's rule for CP-PAIN): "no pain" only when every
-      rater gave 0.
-    - ``"threshold"``: "pain" when the score (raters' mean) is strictly
-      greater than ``threshold``.
+    ``"unanimous_zero"`` (P2's rule for CP-PAIN): "no pain" only when every
+    rater gave 0; ``"threshold"``: "pain" when the (raters' mean) score is
+    strictly greater than ``threshold``.
 
     Raises:
         ValueError: For an unknown rule, a negative score, a wrong number of
