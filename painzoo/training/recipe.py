@@ -48,8 +48,6 @@ PRESETS: dict[str, dict] = {
         "weight_decay": 0.05,
         "batch_size": 32,
         "epochs": 30,
-        # small shifts, mirroring, rotation and lighting changes that leave the
-        # expression as it is, with enough optimiser steps to fit them
         "augment": "painzoo",
         "class_weight": "balanced",
         "schedule": "cosine",
@@ -60,17 +58,9 @@ PRESETS: dict[str, dict] = {
         "bn_momentum": 0.9,
         "input_norm": "dataset",
         "dropout": 0.0,
-        # layers of networks without normalisation step at most 0.4 of their scale
         "max_step_ratio": 0.4,
-        # for networks without normalisation layers, every batch holds the classes
-        # in their proportion (BatchNorm re-centres a one-sided batch itself)
         "stratify_batches": "auto",
-        # kernels of networks without normalisation layers step on their gradient
-        # minus its mean over each unit's inputs
         "gradient_centralization": "auto",
-        # networks built with the aids of MODEL_AIDS (He-normal VGG, zeroed
-        # residual branches, InceptionV3's low-resolution stem below 152 px,
-        # ResNet-18 and PainSeeker with Keras' default initialisers)
         "model_aids": True,
     },
 }
