@@ -12,11 +12,7 @@ __all__ = ["prsc_loss", "check_top_k"]
 
 
 def check_top_k(top_k: int, num_regions: int | None) -> None:
-    """Validate ``top_k`` against the number of regions K of Eq. 5 (``None``: only ``top_k >= 1``).
-
-    Raises:
-        ValueError: If ``top_k < 1`` or ``top_k >= num_regions``.
-    """
+    """Validate ``top_k`` against the number of regions K of Eq. 5 (``None``: only ``top_k >= 1``); ``ValueError`` otherwise."""
     if int(top_k) != top_k or top_k < 1:
         raise ValueError(f"top_k must be a positive integer; received {top_k!r}.")
     if num_regions is not None and top_k >= num_regions:
@@ -29,21 +25,15 @@ def check_top_k(top_k: int, num_regions: int | None) -> None:
 
 
 def prsc_loss(scores, top_k: int = 5, margin: float = 0.2):
-    """Pain-related score calibration (PRSC), P1 Eq. 5, per sample.
+    """Pain-related score calibration (PRSC), P1 Eq. 5, per sample: a tensor ``[B]``.
 
-    For each row of ``scores`` (the K region scores β of one image), the
-    ``top_k`` largest scores β^h_j are compared with the mean β̄^r of the
+    For each row of ``scores`` ``[B, K]`` (the region scores β of one image),
+    the ``top_k`` largest scores β^h_j are compared with the mean β̄^r of the
     other ``K - top_k`` through a hinge with margin δ::
 
         L = (1 / K_h) * sum_j max(0, δ - (β^h_j - β̄^r))
 
-    Args:
-        scores: Tensor ``[B, K]`` of region scores.
-        top_k: K_h, with ``1 <= top_k < K``.
-        margin: δ.
-
-    Returns:
-        Tensor ``[B]`` (Eq. 6 averages over samples and multiplies by λ).
+    Eq. 6 averages it over samples and multiplies by λ.
 
     Raises:
         ValueError: If ``scores`` is not 2-D or ``top_k`` is not in ``[1, K)``.

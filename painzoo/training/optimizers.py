@@ -36,15 +36,9 @@ class AdamL2(keras.optimizers.Adam):
         v ← β₂ v + (1 − β₂) g²
         θ ← θ − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 
-    Args:
-        learning_rate: Step size (a float or a Keras schedule).
-        weight_decay: L2 coefficient added to the gradient.
-        beta_1: Decay of the first moment.
-        beta_2: Decay of the second moment.
-        epsilon: Added to ``√v̂`` (PyTorch's placement and default).
-        name: Optimizer name.
-        **kwargs: Other :class:`keras.optimizers.Optimizer` arguments (not a
-            decoupled ``weight_decay``).
+    ``epsilon`` is added as PyTorch does (default 1e-8); ``**kwargs`` are
+    other :class:`keras.optimizers.Optimizer` arguments (not a decoupled
+    ``weight_decay``).
 
     Reference:
         PyTorch ``torch.optim.Adam`` documentation (algorithm box);

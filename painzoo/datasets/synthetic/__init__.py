@@ -1,10 +1,4 @@
-"""Synthetic pain faces: procedurally rendered stand-ins for the licensed datasets.
-
-``make_synthetic("ratspain" | "paindb" | "cppain")`` returns a
-:class:`~painzoo.datasets.Dataset` whose per-subject counts mirror the
-published datasets (SPEC §2), with action-unit intensities, head pose,
-keypoints and a ground-truth mask per action-unit region.
-"""
+"""Synthetic pain faces: procedurally rendered stand-ins for the licensed datasets."""
 
 from __future__ import annotations
 
@@ -76,11 +70,7 @@ _SOURCE_STYLE = {
 
 
 def rat_level(aus) -> int:
-    """RatsPain label from the four RGS scores: ``round(mean)``, halves rounded up.
-
-    Reference:
-        Liu et al., "PainSeeker", Front. Vet. Sci. 2025, Section 2.1.
-    """
+    """RatsPain label from the four RGS scores: ``round(mean)``, halves rounded up (P1, Section 2.1)."""
     return int(np.floor(np.mean(aus) + 0.5))
 
 
@@ -154,18 +144,16 @@ def make_synthetic(
             and ``root/manifest.csv`` and return the on-disk dataset.
         rater_noise: Probability that a face is drawn from another level than
             its label (marked in ``rater_error``).
-        sensor_noise: ``(low, high)`` range of the sensor-noise std in grey
-            levels; ``None`` keeps the preset's.
+        sensor_noise: ``(low, high)`` sensor-noise std in grey levels.
         pain_margin: ``1`` keeps every face away from the class border
-            (rats' moderate RGS sum 3–5, people's pain PSPI ≥ 3); ``0`` keeps
-            the papers' full ranges.
+            (rats' moderate RGS sum 3–5, people's pain PSPI ≥ 3).
         face_scale: People only: head size in the frame (``2.0`` frames brows
-            to mouth, as a tight crop would).
+            to mouth).
 
     Returns:
-        A :class:`Dataset` with ``level``, the AU scores (``au_*``, people
-        also ``pspi``), ``yaw``, ``roll``, ``kp_*_x/y``, ``rater_error``;
-        ``.images`` (in memory unless ``root``) and ``.masks`` per AU region.
+        A :class:`Dataset` with ``level``, ``au_*`` (people also ``pspi``),
+        ``yaw``, ``roll``, ``kp_*_x/y``, ``rater_error``, ``.images`` and
+        ``.masks`` per AU region.
 
     Raises:
         ValueError: For an unknown preset, ``scale <= 0``, ``image_size < 16``,
