@@ -1,10 +1,4 @@
-"""A device-resident input pipeline: the images stay on the accelerator, augmentation runs there.
-
-On JAX and PyTorch, :func:`painzoo.training.make_input` keeps the decoded set
-as one uint8 tensor on the device (the data sets of this field are small);
-each batch is gathered by index and augmented with ``keras.ops`` only. A set
-larger than :func:`max_bytes` is streamed by the host pipeline instead.
-"""
+"""A device-resident input pipeline: the images stay on the accelerator, augmentation runs there."""
 
 from __future__ import annotations
 
@@ -44,23 +38,18 @@ def max_bytes() -> int:
 
 
 class BatchAugmenter:
-    """Apply an :class:`~painzoo.training.augment.AugmentSpec` to a batch on the device.
+    """Apply an :class:`~painzoo.training.augment.AugmentSpec` (``None``: centre crop only) to a batch on the device.
 
     Every image draws its own crop offset, flip, angle and contrast factor
-    from one seeded ``keras.random.SeedGenerator``. Crop + flip is an exact
-    gather; rotation is one bilinear sampling with reflect fill.
-
-    Args:
-        spec: The preset's description, or ``None`` (centre crop only).
-        image_size: ``(height, width)`` of the output.
-        load_size: ``(height, width)`` of the input images.
-        seed: Seed of the random draws.
+    from one ``keras.random.SeedGenerator`` seeded with ``seed``. Crop + flip
+    is an exact gather; rotation is one bilinear sampling with reflect fill.
+    ``image_size`` and ``load_size`` are the output's and input's
+    ``(height, width)``.
 
     Example:
         >>> from painzoo.training.augment import PRESETS
         >>> aug = BatchAugmenter(PRESETS["p1"], (28, 28), (32, 32), seed=0)
-        >>> x = keras.ops.zeros((4, 32, 32, 3), "uint8")
-        >>> tuple(aug(x).shape)
+        >>> tuple(aug(keras.ops.zeros((4, 32, 32, 3), "uint8")).shape)
         (4, 28, 28, 3)
     """
 
@@ -220,11 +209,9 @@ class DevicePipeline(keras.utils.PyDataset):
     Args:
         pixels: uint8 ``[N, LH, LW, 3]`` images at the load size (NumPy).
         labels: Encoded labels ``[N]`` or ``[N, K]`` (NumPy).
-        batch_size: Images per batch.
+        batch_size, drop_remainder: As :func:`~painzoo.training.make_input`.
         augmenter: A :class:`BatchAugmenter` (its ``image_size`` is the output).
-        shuffle: Draw a new order every epoch (on the device, seeded).
-        seed: Seed of the order.
-        drop_remainder: Drop the last incomplete batch.
+        shuffle, seed: A new seeded order every epoch, drawn on the device.
         order: A :class:`~painzoo.training.batch_order.StratifiedOrder`
             instead of a plain shuffle.
     """
