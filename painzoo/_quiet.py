@@ -19,15 +19,12 @@ __all__ = ["quiet_backend", "call_quietly", "command_warnings"]
 
 
 def quiet_backend(verbose: bool = False) -> None:
-    """Hide the Keras backend's start-up log and TensorFlow's Python warnings.
+    """Hide the Keras backend's start-up log and TensorFlow's Python warnings (``verbose``: show everything).
 
     Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) for this process and its
     children, silences TensorFlow's and absl's loggers below ERROR, and runs
     the first import of Keras with file descriptor 2 captured, writing back
     what is not a start-up line. Call it before anything imports Keras.
-
-    Args:
-        verbose: Show everything instead.
     """
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
@@ -119,10 +116,6 @@ def command_warnings(command: str, verbose: bool = False):
     painzoo's warnings (and log records of WARNING and above) print as one
     line each, once; other libraries' warnings are hidden unless
     ``verbose``. Filters and ``warnings.showwarning`` are restored afterwards.
-
-    Args:
-        command: The sub-command's name, e.g. ``"predict"``.
-        verbose: Also show other libraries' warnings.
     """
     saved = os.environ.get(_COMMAND_ENV)
     os.environ[_COMMAND_ENV] = command

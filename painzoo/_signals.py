@@ -69,14 +69,11 @@ def _handler(signum, frame):
 
 @contextmanager
 def handle_signals(signals=(signal.SIGINT, signal.SIGTERM)):
-    """Within the block, SIGINT and SIGTERM set :data:`STOP` instead of raising.
+    """Within the block (yielding :data:`STOP`), SIGINT and SIGTERM set the flag instead of raising.
 
     The outermost block clears the flag on entry; nested blocks keep an
     earlier request. Handlers are restored on exit; outside the main thread
     the signals are left alone.
-
-    Yields:
-        :data:`STOP`.
     """
     global _depth
     if _depth == 0:

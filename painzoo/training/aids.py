@@ -88,14 +88,11 @@ def set_dropout(recipe, model) -> int:
 
 
 def normalize_inputs(recipe, model, dataset) -> int:
-    """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network.
+    """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network; returns how many layers changed.
 
     Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes
     ``"standardize"`` with the per-channel statistics of (up to 512 of)
     ``dataset``'s images; layers already standardised are left alone.
-
-    Returns:
-        How many layers changed.
     """
     if recipe.input_norm is None or len(dataset) == 0:
         return 0
@@ -125,16 +122,13 @@ def stratifies(recipe, model) -> bool:
 
 
 def lr_multipliers(recipe, model) -> dict[str, float]:
-    """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor).
+    """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor; ``{}`` when off).
 
     A step changes a unit's input ``z = w · x`` by about
     ``learning_rate × √fan_in / std(w)`` of its size. In a network without
     normalisation layers, each hidden kernel whose ratio exceeds
     ``max_step_ratio`` gets the factor bringing it down to it; biases, the
     classifier and constant kernels keep the full rate.
-
-    Returns:
-        ``{}`` when ``max_step_ratio`` is ``None`` or nothing is scaled.
     """
     if recipe.max_step_ratio is None or layers_of(model, NORMS):
         return {}
