@@ -1,8 +1,6 @@
 """The model card ``model.json`` and loading a trained painzoo model.
 
-The card holds what ``painzoo predict`` needs to prepare images as in
-training and what a reader needs to judge the model; never a subject id or
-a file name from the training data.
+The card never holds a subject id or a file name from the training data.
 """
 
 from __future__ import annotations
@@ -140,8 +138,7 @@ def make_card(
     """The model card of a freshly trained model, as a JSON-ready dict.
 
     ``face_crop`` is the cropper settings that made the training images
-    (``None``: used as they came); ``training`` is the record of
-    :func:`painzoo.evaluation.metrics.learning_record`, or ``None``.
+    (``None``: none); ``training`` is :func:`painzoo.evaluation.metrics.learning_record`'s.
     """
     import keras
 
