@@ -61,18 +61,14 @@ SVMS = ("svc", "linear_svc")
 def lbp_histograms(
     images, radius: int = 1, points: int = 8, grid: int = 4, norm: str = "counts"
 ) -> np.ndarray:
-    """Concatenated per-cell uniform-LBP histograms of a batch of images.
+    """Concatenated per-cell uniform-LBP histograms ``float32 [N, grid² · (P(P−1) + 3)]`` of a batch of images.
 
     Args:
         images: uint8 ``[N, H, W, 3]`` RGB (BT.601 gray), ``[N, H, W, 1]`` or
             ``[N, H, W]``.
-        radius: LBP radius R in pixels.
-        points: Number of circular neighbours P.
+        radius, points: LBP radius R in pixels and neighbours P.
         grid: Cells per side (``np.array_split`` boundaries).
         norm: Per-cell scaling: ``"counts"``, ``"l1"`` or ``"l2"``.
-
-    Returns:
-        float32 ``[N, grid * grid * (P(P−1) + 3)]`` (59 bins per cell for P = 8).
 
     Raises:
         ValueError: If the images have the wrong shape, are smaller than
@@ -119,16 +115,14 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
     """Uniform-LBP grid histograms followed by a linear SVM (P1's baseline).
 
     Args:
-        radius: LBP radius R (P1: 1 or 3).
-        points: LBP neighbours P (P1: 8).
-        grid: Cells per side (P1: 4, 8 or 16).
+        radius, points, grid: LBP radius R, neighbours P and cells per side
+            (P1: R 1 or 3, P 8, grid 4, 8 or 16).
         C: SVM regularisation (P1: 1).
         svm: ``"svc"`` (P1's ``SVC(kernel="linear")``) or ``"linear_svc"``
             (``LinearSVC``: squared hinge, penalised intercept; not P1's).
         norm: Histogram scaling: ``"counts"`` (painzoo's choice), ``"l1"`` or ``"l2"``.
         class_weight: Passed to the SVM (``None`` or ``"balanced"``).
-        max_iter: Iteration limit of ``LinearSVC``.
-        random_state: Seed of ``LinearSVC``.
+        max_iter, random_state: ``LinearSVC``'s iteration limit and seed.
 
     Example:
         >>> clf = LBPSVM(radius=1, grid=4).fit(x_train, y_train)
