@@ -1,19 +1,8 @@
-"""Evaluation protocols as scikit-learn-style splitters.
+"""Evaluation protocols as scikit-learn-style splitters: the papers' four (see each class).
 
 ``split`` takes a :class:`painzoo.datasets.Dataset` or scikit-learn's
 ``(X, y, groups)`` and yields ``(train_idx, test_idx)``, so the protocols
 also plug into ``sklearn.model_selection.cross_validate``.
-
-=======================  =====================================================
-protocol                 paper
-=======================  =====================================================
-``ImageKFold``           P2 scenario 1: image-level 5-fold CV (a subject may
-                         be on both sides — leaks identity)
-``SubjectKFold``         P2 scenario 2: subject-level 5-fold CV
-``LeaveOneSubjectOut``   P1: leave-one-rat-out (LORO)
-``CrossDataset``         P2 scenario 3: train on PAIN-DB, test on CP-PAIN,
-                         five trainings with different seeds
-=======================  =====================================================
 
 Seeds (:meth:`Protocol.folds`): K-fold splitters shuffle with
 ``base seed + repeat`` (or the protocol's own ``seed`` + repeat); unit

@@ -1,9 +1,7 @@
 """``painzoo predict``: score images, folders, manifests and videos with a trained model.
 
-Every input becomes rows of one table (:data:`COLUMNS`): an image one row, a
-video one row per sampled frame (streamed), a folder its images and videos,
-a CSV manifest the files of its ``image`` column. Each video also gets a
-summary row and a timeline PNG.
+Every input becomes rows of one table (:data:`COLUMNS`); each video also
+gets a summary row and a timeline PNG.
 """
 
 from __future__ import annotations
@@ -241,8 +239,8 @@ def predict(
         fps: Video samples per second (``None``: every frame).
         batch_size: Faces per forward pass.
         threshold: Decision threshold on ``p_pain`` (default: the card's, else 0.5).
-        smooth_s: Seconds of the moving average drawn in timelines.
-        timelines: Write a timeline PNG per video (only with ``out``).
+        smooth_s, timelines: Timeline PNGs per video (only with ``out``) and
+            the seconds of their moving average.
         progress: Show a progress bar over frames.
         on_error: ``"raise"`` (after every input has been tried) or ``"warn"``.
 
@@ -257,9 +255,6 @@ def predict(
             "raise"``) an unreadable or empty video or one with no face in any
             frame, after the other inputs are done.
         FileNotFoundError: For a missing model or input.
-
-    Example:
-        >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
