@@ -22,13 +22,8 @@ class ImageScaling(keras.layers.Layer):
     Modes follow ``keras.applications.imagenet_utils.preprocess_input``:
     ``"unit"`` (``x / 255``), ``"tf"`` (``x / 127.5 - 1``), ``"torch"``
     (ImageNet mean/std after ``x / 255``), ``"caffe"`` (BGR minus ImageNet
-    means) and ``"standardize"`` (``(x - mean) / std`` of a training set,
-    set by :meth:`standardize`).
-
-    Args:
-        mode: One of the modes above.
-        mean: Per-channel means in ``[0, 255]`` (``"standardize"`` only).
-        std: Per-channel standard deviations (``"standardize"`` only).
+    means) and ``"standardize"`` (``(x - mean) / std`` of a training set in
+    pixel units, ``mean`` and ``std`` per channel; :meth:`standardize`).
     """
 
     def __init__(self, mode: str = "unit", mean=None, std=None, **kwargs):

@@ -349,17 +349,10 @@ class Recipe:
 
     # -- training: the methods call painzoo.training.trainer --------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
-        """Train ``model`` on a :class:`~painzoo.datasets.Dataset` (:func:`~painzoo.training.trainer.fit`).
+        """Train ``model`` (ideally built inside :meth:`precision_scope`) on a Dataset; returns the Keras ``History``.
 
-        Args:
-            model: A zoo model (ideally built inside :meth:`precision_scope`).
-            dataset: Training data.
-            callbacks: Extra Keras callbacks.
-            progress: Show a tqdm bar over epochs.
-            compile: Compile the model first (False keeps your own).
-
-        Returns:
-            The Keras ``History``.
+        ``compile=False`` keeps your own compilation; ``progress`` shows a tqdm
+        bar over epochs (:func:`~painzoo.training.trainer.fit`).
 
         Raises:
             ValueError: With ``distribute``, for a model built outside :meth:`scope`.

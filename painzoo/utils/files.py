@@ -145,11 +145,10 @@ def check_outputs(
     command: str,
     fix: str | None = None,
 ) -> None:
-    """Refuse outputs that would write over, or into, what a command reads.
+    """Refuse outputs that would write over, or into, what a command reads (call it before any work).
 
-    Call it before any work. An output is refused when it is an input (also
-    through links or a hard link), lies inside an input folder, or is a folder
-    that is an input. An output folder that merely *holds* an input is fine.
+    An output is refused when it is an input (also through links or a hard
+    link), lies inside an input folder, or is a folder that is an input.
 
     Args:
         outputs: A path, a list of paths, a list of ``(label, path)`` pairs
@@ -158,13 +157,11 @@ def check_outputs(
         inputs: The paths it reads, in the same forms; the label is the noun
             after "its" in the message (default ``"input"``).
         command: How the message names the command, ``"painzoo predict"``.
-        fix: What to do, appended to the message; by default a path outside
-            the input.
+        fix: What to do, appended to the message.
 
     Raises:
         ValueError: ``"painzoo predict: --out vid.avi would overwrite its
-            input vid.avi; nothing was written. …"``, naming the output, the
-            input, and the fix.
+            input vid.avi; nothing was written. …"``.
     """
     outs = [_labelled(e) for e in _as_list(outputs)]
     ins = [_labelled(e) for e in _as_list(inputs)]
