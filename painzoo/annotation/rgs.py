@@ -22,7 +22,8 @@ class RGSConsensus:
         stage: Int ``[n_images, n_aus]``: 1, 2, or 0 = no consensus.
         mean_score: Float ``[n_images]``: mean of the confident AU scores.
         labels: Float ``[n_images]``: pain level 0/1/2, NaN = unlabelled.
-        counts: Outcome counts.
+        counts: ``images``, ``labelled``, ``unlabelled``, ``au_stage1``, ``au_stage2``,
+            ``au_no_consensus``, ``uncertain_scores``, ``level_0``–``2``, ``half_rounded``.
         au_names: Names of the action units, in column order.
         rounding: The rounding rule used for ``labels``.
     """
@@ -126,17 +127,10 @@ def rgs_consensus(
     Args:
         stage1: Array ``[n_images, n1, n_aus]`` of 0/1/2, NaN = uncertain.
         stage2: Array ``[n_images, n2, n_aus]``, or ``None``.
-        stage1_agree: Votes needed in stage 1.
-        stage2_agree: Votes needed among the pooled scores in stage 2.
+        stage1_agree, stage2_agree: Votes needed in each stage.
         min_aus: Confident AUs an image needs for a label.
         rounding: ``"half_up"`` or ``"half_even"``.
         au_names: Names of the AU columns (for :meth:`RGSConsensus.to_frame`).
-
-    Returns:
-        An :class:`RGSConsensus`; its ``counts`` hold ``images``,
-        ``labelled``, ``unlabelled``, ``au_stage1``, ``au_stage2``,
-        ``au_no_consensus``, ``uncertain_scores``, ``level_0``–``level_2``
-        and ``half_rounded``.
 
     Raises:
         ValueError: For arrays of the wrong shape, scores other than

@@ -347,15 +347,9 @@ def learning_flags(
 def learning_record(
     y_true, y_pred, losses=None, *, train_accuracy=None, chance: float = 0.5, run_id: str = ""
 ) -> dict:
-    """The learning columns of a unit's metrics; warns when the unit is flagged.
+    """The learning columns of a unit's metrics (``flag``, ``loss_first``, ``loss_last``, ``train_accuracy``, ``epochs_run``); warns naming ``run_id`` when flagged.
 
-    Args:
-        y_true, y_pred, losses, train_accuracy, chance: As :func:`learning_flags`.
-        run_id: Named in the warning.
-
-    Returns:
-        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}``
-        (``None`` where not known).
+    The other arguments are those of :func:`learning_flags`.
     """
     import warnings
 

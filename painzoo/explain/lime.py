@@ -25,13 +25,11 @@ class LimeExplanation:
     Attributes:
         image: The explained image, uint8 ``[H, W, 3]``.
         segments: Int ``[H, W]`` segment id of every pixel (0 … n − 1).
-        weights: Float ``[n_segments]``: each segment's surrogate weight for
-            ``label`` (positive = supports the class).
-        heatmap: Float ``[H, W]``: ``weights[segments]``.
+        weights: Each segment's surrogate weight for ``label`` (positive =
+            supports the class); ``heatmap`` is ``weights[segments]``.
         label: The explained class.
         prediction: Class probabilities on the unperturbed image.
-        intercept: The surrogate's intercept.
-        score: R² of the surrogate on the weighted samples.
+        intercept, score: The surrogate's intercept and weighted R².
         num_samples: Number of perturbed images.
     """
 

@@ -21,9 +21,8 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     Conv 32 11×11 → max-pool 2/2 → conv 32 7×7 → conv 32 7×7 → max-pool 2/1 →
     conv 64 5×5 → conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout
     0.5 → dense 512 → softmax. ReLU, ``same`` padding, Glorot-normal kernels
-    (except the softmax layer, as in the reference code); inputs scaled to [0, 1].
-    Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`; the
-    parameter count grows with H·W (184,849,986 at 150×150 with 2 classes).
+    (except the softmax layer, as in the reference code); inputs scaled to
+    [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> silnet(input_shape=(32, 32, 3)).count_params()

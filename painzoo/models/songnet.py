@@ -17,8 +17,7 @@ def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Conv 64 5×5 → max-pool 3/2 → conv 64 5×5 → max-pool 3/2 → conv 32 3×3 →
     max-pool 3/2 → dropout 0.5 → conv 32 3×3 → max-pool 3/2 → dropout 0.5 →
     flatten → softmax. ReLU and ``same`` padding; inputs scaled to [0, 1].
-    Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`; the
-    parameter count depends on the input size (147,586 at 224×224 with 2 classes).
+    Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> songnet(num_classes=6).count_params()  # P2 Table 3: 172.7 K

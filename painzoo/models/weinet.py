@@ -17,8 +17,7 @@ def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
 
     Conv 32 7×7 → max-pool 2/1 → conv 32 7×7 → max-pool 2/1 → conv 64 7×7 →
     max-pool 2/1 → flatten → softmax. ReLU and ``same`` padding; inputs scaled
-    to [0, 1]. Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`;
-    the parameter count grows with H·W (679,650 at 64×64 with 2 classes).
+    to [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> weinet(num_classes=6).count_params()  # P2 Table 3: 1.7 M
