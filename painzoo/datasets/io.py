@@ -189,13 +189,12 @@ _CV2_INTERPOLATION = {
 def resize_image(
     image: np.ndarray, size: tuple[int, int], interpolation: str = "auto"
 ) -> np.ndarray:
-    """Resize an image or a map to ``size = (height, width)``: painzoo's one resize.
+    """Resize an image or a map to ``size = (height, width)``: painzoo's one resize (same dtype).
 
     Interpolations: ``"auto"`` (images: area when shrinking, bilinear when
     enlarging), ``"bilinear"`` (heat maps, warped crops), ``"nearest"``
     (label maps; samples ``floor((i + 0.5) · in / out)``) and ``"area"``.
-    Pixel centres lie at half-integers (OpenCV's and PIL's convention). The
-    result keeps the dtype (``image`` itself when the size matches).
+    Pixel centres lie at half-integers (OpenCV's and PIL's convention).
 
     Raises:
         ValueError: For an unknown interpolation or a non-positive size.

@@ -118,15 +118,11 @@ def overlay(
     normalize: bool = True,
     interpolation: str = "bilinear",
 ):
-    """Render maps as coloured heat maps over the images: ``(1 - alpha) · image + alpha · colour``.
+    """Render maps (``[B, M, M]`` or ``[M, M]``) as coloured heat maps over RGB images: ``(1 - alpha) · image + alpha · colour``.
 
-    Args:
-        images: RGB ``[B, H, W, 3]`` (or one ``[H, W, 3]``) in [0, 255].
-        maps: ``[B, M, M]`` (or one ``[M, M]``), e.g. from :func:`attention_maps`.
-        alpha: Weight of the heat map, in [0, 1].
-        colormap: A matplotlib colour map name.
-        normalize: Min-max normalise each map; ``False`` clips to [0, 1].
-        interpolation: ``"bilinear"`` or ``"nearest"``.
+    ``colormap`` is a matplotlib name; ``normalize`` min-max normalises each
+    map (``False`` clips to [0, 1]); ``interpolation`` is ``"bilinear"`` or
+    ``"nearest"``. Returns uint8 images of the input's shape.
 
     Raises:
         ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of

@@ -147,19 +147,13 @@ def build_application(
     zero_init_residual: bool = False,
     he_init: bool = False,
 ) -> keras.Model:
-    """Build application ``name`` with painzoo's input scaling and softmax head.
+    """Build application ``name`` (a key of :data:`APPLICATIONS`): scaling → base network → global average pooling → softmax.
 
-    Args:
-        name: One of the keys of :data:`APPLICATIONS`.
-        num_classes, input_shape, weights: As :func:`vgg16`.
-        zero_init_residual: With ``weights=None``, start every residual
-            branch at zero (:func:`~painzoo.models._common.zero_residual_branches`).
-        he_init: With ``weights=None``, He-normal kernels, zero biases
-            (:func:`he_initialize`) and ``x / 255`` input scaling.
-
-    Returns:
-        A functional ``keras.Model``: scaling → base network
-        (``include_top=False``) → global average pooling → softmax.
+    ``num_classes``, ``input_shape`` and ``weights`` are as for :func:`vgg16`.
+    With ``weights=None``, ``zero_init_residual`` starts every residual
+    branch at zero (:func:`~painzoo.models._common.zero_residual_branches`)
+    and ``he_init`` draws He-normal kernels with zero biases
+    (:func:`he_initialize`) and scales inputs as ``x / 255``.
 
     Raises:
         ValueError: If the input is too small, ``weights`` is another name or
@@ -264,9 +258,6 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
         weights: ``None`` (random), ``"imagenet"`` (:func:`imagenet_cache_file`
             says where to place it offline) or a ``.weights.h5`` file saved by painzoo.
         he_init: From random weights, He-normal kernels and ``x / 255`` inputs.
-
-    Returns:
-        A ``keras.Model`` on RGB in [0, 255] returning class probabilities.
 
     Raises:
         ValueError: If the input is too small or ``weights`` is unknown.
