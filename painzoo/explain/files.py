@@ -63,7 +63,8 @@ def explain_files(
 ) -> list[Path]:
     """Explain a saved model's prediction on image files; write one overlay PNG each.
 
-    Images are first cropped as the model's training images were; images
+    Images are first cropped as the model's training images were
+    (``face_crop``: see :func:`painzoo.preprocess.cropper_for`); images
     without a face are skipped with a warning naming them.
 
     Args:
@@ -71,9 +72,7 @@ def explain_files(
         images: Image file paths.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
         out: Output folder; files are ``<image stem>_<method>.png``.
-        num_samples, segmenter: LIME settings.
-        layer: Grad-CAM layer.
-        face_crop: See :func:`painzoo.preprocess.cropper_for`.
+        num_samples, segmenter, layer: LIME and Grad-CAM settings.
         progress: Show a progress bar (on stderr).
 
     Returns:

@@ -60,8 +60,7 @@ class GlobalHeatmaps:
         maps: Group → float32 ``[size, size]`` mean of the per-image maps
             (each divided by its largest absolute value first).
         mean_faces: Group → uint8 ``[size, size, 3]``: the mean warped face.
-        counts: Group → number of images averaged.
-        aligned: Group → how many were aligned by keypoints.
+        counts, aligned: Group → images averaged, and of those aligned by keypoints.
         paths: Group → PNG overlay written (empty without ``out``).
         method, by, size: The arguments used.
     """
@@ -237,9 +236,8 @@ def global_heatmap(
         out: Folder for the PNG overlays (``global_<method>_<by>-<group>.png``).
         size: Side of the face frame.
         explain: ``"predicted"``, ``"label"`` (the true label) or a class.
-        num_samples, segmenter, seed: LIME settings.
+        num_samples, segmenter, seed, layer: LIME and Grad-CAM settings.
         batch_size: Images per model call.
-        layer: Grad-CAM layer.
         template: Optional ``[5, 2]`` keypoint template in the face frame.
 
     Raises:

@@ -88,15 +88,12 @@ def make_input(
     Args:
         dataset: The data (files on disk or in memory).
         image_size: Side of the model's images, or ``(height, width)``.
-        batch_size: Images per batch.
+        batch_size, drop_remainder: Images per batch; drop the last incomplete one.
         augment: See :func:`painzoo.training.augment.get_augmentation`.
-        shuffle: Reshuffle every epoch (seeded by ``seed``).
+        shuffle, seed: Reshuffle every epoch; ``seed`` also seeds augmentation.
         stratify: With ``shuffle``, batches hold the classes in their
             proportion (:class:`~painzoo.training.batch_order.StratifiedOrder`).
-        seed: Seed of the shuffling and of the augmentation layers.
-        labels: ``"sparse"`` (int32 ``[B]``) or ``"onehot"``.
-        num_classes: Width of the one-hot labels.
-        drop_remainder: Drop the last incomplete batch.
+        labels: ``"sparse"`` (int32 ``[B]``) or ``"onehot"`` (``num_classes`` wide).
         workers: Threads decoding images on non-TensorFlow backends.
         test_resize: Without ``augment``, resize to this side and centre-crop
             (:func:`painzoo.preprocess.spec.resize_before_crop`).
