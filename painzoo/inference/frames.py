@@ -171,15 +171,12 @@ def extract_frames(
     Args:
         videos: A video path or a list of them.
         out: Output folder, holding no earlier run's output.
-        every: Seconds between two sampled frames.
         max_frames: At most this many frames per video, the sharpest of equal
             stretches (``None``: all).
-        scale: ``"rgs"`` or ``"pspi"``.
-        raters: Number of raters.
+        scale, raters: ``"rgs"`` or ``"pspi"`` columns for this many raters.
         face_crop: A detector name, ``"none"`` (centre square), a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
         size: Side of the saved crops (when ``face_crop`` is a name).
-        blur_ratio, duplicate_threshold: The filters above.
         subject: The key's ``subject`` column (default: each video's stem).
         seed: Seed of the ids and row order (``None``: fresh).
         progress: Show progress bars.

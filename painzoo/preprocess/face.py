@@ -79,22 +79,18 @@ class FaceCropper:
     Args:
         detector: ``"mtcnn"`` (TensorFlow backend; five keypoints),
             ``"haar"`` (OpenCV; any backend), ``"none"`` (centre crop), or a
-            callable ``rgb -> boxes``
-            (:func:`~painzoo.preprocess.detectors.normalize_detections`).
+            callable (:func:`~painzoo.preprocess.detectors.normalize_detections`).
             With several faces the most confident wins (Haar: the largest).
         size: Side of the output crop in pixels.
         margin: Fraction of the face box's longer side added on every side.
-        pad_mode: ``"reflect"``, ``"constant"`` (black) or ``"edge"`` for a
-            crop reaching past the border.
-        background: ``None``, ``"grabcut"`` or the path of a U2-Net-style
-            ONNX model; the background is painted white (P2).
+        pad_mode: ``"reflect"``, ``"constant"`` (black) or ``"edge"``.
+        background: ``None``, ``"grabcut"`` or a U2-Net-style ONNX model
+            path; the background is painted white (P2).
         on_no_face: ``"center"`` (``found=False``), ``"skip"`` (returns
             ``None``) or ``"error"`` (raises :class:`NoFaceError`).
         min_face_size: Smaller faces (pixels, full resolution) are ignored.
-        detect_max_side: Longer images are downscaled to it for detection
-            only; the crop is taken at full resolution.
-        on_error: Default ``on_error`` of :func:`crop_dataset` for an
-            undecodable file: ``"error"`` or ``"skip"`` (not in the cache key).
+        detect_max_side: Longer images are downscaled to it for detection only.
+        on_error: Default ``on_error`` of :func:`crop_dataset` (not in the cache key).
 
     Raises:
         ValueError: For an unknown detector, pad mode or ``on_no_face``.
@@ -335,13 +331,12 @@ def crop_dataset(
         cache_dir: Defaults to ``<cache_root>/crops``.
         on_error: ``"error"`` / ``"raise"`` (an unreadable image raises,
             naming it) or ``"skip"``; ``None`` takes ``cropper.on_error``.
-        return_report: Also return a dict of counts.
+        return_report: Also return a dict of counts: ``(dataset, report)``.
         progress: Show a progress bar (on stderr).
 
     Returns:
         An on-disk :class:`Dataset` of PNG crops keeping every column and
-        adding ``source_image``, ``face_found``, ``box_*`` and ``kp_*``; with
-        ``return_report``, ``(dataset, report)``.
+        adding ``source_image``, ``face_found``, ``box_*`` and ``kp_*``.
 
     Raises:
         ValueError: For an unreadable image with ``on_error="raise"``, an
