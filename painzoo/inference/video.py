@@ -76,10 +76,10 @@ def _due(k: int, step: float) -> int:
 
 
 class VideoFrames:
-    """Iterate over a video's frames sampled at ``fps`` (``None``: all), one decoded frame at a time.
+    """Iterate over a video's frames sampled at ``fps`` (``None``: all), yielding ``(frame_index, time_s, rgb)``.
 
-    Yields:
-        ``(frame_index, time_s, rgb)`` with ``rgb`` uint8 ``[H, W, 3]``.
+    ``info`` is the header's :class:`VideoInfo`; ``frames_read`` counts the
+    frames the last full pass decoded (``None`` before one).
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -89,10 +89,6 @@ class VideoFrames:
     Warns:
         TruncatedVideoWarning: When a full pass decodes more than
             :data:`FRAME_COUNT_TOLERANCE` frames fewer than the header declares.
-
-    Attributes:
-        info: The header's :class:`VideoInfo`.
-        frames_read: Frames decoded by the last full pass (``None`` before one).
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = 5.0):

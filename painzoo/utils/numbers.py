@@ -36,15 +36,10 @@ def check_number(
 ):
     """Return ``value`` if it is a finite number in range, else raise naming ``name``.
 
-    Args:
-        value: The value; bools and strings fail. With ``integer``, ``3.0``
-            passes and comes back as ``3``.
-        name: The key or argument, as the user wrote it.
-        low, high: Bounds (``None``: unbounded); ``low_open``/``high_open``
-            exclude them.
-        integer: Whole numbers only.
-        none: ``None`` is allowed (and returned).
-        fix: Extra advice appended to the message.
+    Bools and strings fail; with ``integer``, ``3.0`` passes and comes back
+    as ``3``. ``low``/``high`` bound the value (``None``: unbounded;
+    ``low_open``/``high_open`` exclude the bound); ``none`` allows ``None``;
+    ``fix`` is advice appended to the message.
 
     Raises:
         ValueError: ``"learning_rate must be a finite number > 0; received nan."``
