@@ -185,12 +185,9 @@ def _plan_head(head, state, num_classes, assignments, used, path) -> list[str]:
 def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: int) -> keras.Model:
     """Load ``path`` into ``model``, a network on :func:`~painzoo.models.resnet_backbone.resnet18_features`, in place.
 
-    Args:
-        model: The model.
-        path: A ``.weights.h5`` file saved by painzoo, or a torchvision-layout
-            state dict (``.pth``/``.pt``/``.bin``, needs PyTorch, or ``.safetensors``).
-        num_classes: The model's classes; the checkpoint's ``fc`` loads only
-            when it matches.
+    ``path`` is a ``.weights.h5`` file saved by painzoo, or a
+    torchvision-layout state dict (``.pth``/``.pt``/``.bin``, needs PyTorch,
+    or ``.safetensors``); its ``fc`` loads only when ``num_classes`` matches.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
