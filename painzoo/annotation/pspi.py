@@ -41,8 +41,7 @@ def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.nd
     "20-point scale"; 0–20).
 
     Raises:
-        ValueError: If a value is NaN or out of range, or ``au43_scale`` is
-            unknown.
+        ValueError: If a value is NaN or out of range, or ``au43_scale`` is unknown.
 
     Example:
         >>> float(pspi(2, 1, 3, 0, 2, 1))

@@ -62,11 +62,11 @@ def load_folder(
             name). Images below a label folder take its label.
         label_names: Folder name → label, added to :data:`DEFAULT_LABEL_NAMES`
             (case-insensitive).
-        subject_pattern: Regular expression searched in the file name (with
-            ``layout="label"``); the subject is its group ``subject``, else
-            its first group, else the whole match. The default takes the
-            leading letters+digits or everything before the first ``_``,
-            ``-``, space or dot.
+        subject_pattern: With ``layout="label"``, a regular expression searched
+            in the file name; the subject is its group ``subject``, else its
+            first group, else the whole match. The default takes the leading
+            letters+digits or everything before the first ``_``, ``-``, space
+            or dot.
         name: Dataset name and ``source``; defaults to the folder name.
 
     Raises:
@@ -229,9 +229,8 @@ def load_unbc(
         Frame_Labels/PSPI/<subject>/<sequence>/<frame>_facs.txt   one float
         Frame_Labels/FACS/<subject>/<sequence>/<frame>_facs.txt   rows "AU intensity"
 
-    ``frames_per_subject_class`` frames are sampled per subject and class
-    (P2: 20; ``None`` keeps all). The Dataset has ``level`` = PSPI (0–16),
-    ``sequence`` and, with ``Frame_Labels/FACS``, ``au_<n>`` columns.
+    Samples ``frames_per_subject_class`` frames per subject and class (P2:
+    20; ``None``: all); adds ``level`` = PSPI, ``sequence`` and ``au_<n>``.
 
     Raises:
         FileNotFoundError: If ``Images/`` is missing or a frame has no PSPI file.
