@@ -100,7 +100,7 @@ def anova_mean_squares(ratings) -> dict:
 
 
 def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
-    """Intra-class correlation of a targets × raters table (Shrout & Fleiss 1979, Table 2).
+    """Intra-class correlation of a targets × raters table (Shrout & Fleiss 1979, Table 2): an :class:`ICCResult`.
 
     ========  =====================================================
     form      ICC
@@ -121,9 +121,6 @@ def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
         ratings: Array ``[n_targets, n_raters]``, NaN-free.
         form: ``"1,1"`` … ``"3,k"`` (``"ICC(2,k)"`` and ``"2,K"`` too).
         confidence: Level of the interval.
-
-    Returns:
-        An :class:`ICCResult` (``float(result)`` is the ICC).
 
     Raises:
         ValueError: For an unknown form, a confidence outside (0, 1) or

@@ -61,7 +61,7 @@ def explain_files(
     face_crop="card",
     progress: bool = False,
 ) -> list[Path]:
-    """Explain a saved model's prediction on image files; write one overlay PNG each.
+    """Explain a saved model's prediction on image files; write one overlay PNG each and return their paths.
 
     Images are first cropped as the model's training images were
     (``face_crop``: see :func:`painzoo.preprocess.cropper_for`); images
@@ -74,9 +74,6 @@ def explain_files(
         out: Output folder; files are ``<image stem>_<method>.png``.
         num_samples, segmenter, layer: LIME and Grad-CAM settings.
         progress: Show a progress bar (on stderr).
-
-    Returns:
-        The paths of the PNG files written, in input order.
 
     Raises:
         FileNotFoundError: If the model or an image does not exist.

@@ -231,11 +231,7 @@ def _check_flag(model_name: str, key: str, value) -> bool:
 
 
 def he_initialize(model: keras.Model) -> int:
-    """Redraw every ``Conv2D`` kernel of ``model`` He-normal (He et al., ICCV 2015), biases at 0.
-
-    Returns:
-        How many kernels were redrawn.
-    """
+    """Redraw every ``Conv2D`` kernel of ``model`` He-normal (He et al., ICCV 2015), biases at 0; returns how many."""
     count = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D) and not isinstance(

@@ -506,16 +506,13 @@ def preprocess_folder(
     on_error: str = "error",
     progress: bool = False,
 ) -> Dataset:
-    """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
+    """Crop the faces of a folder (or CSV manifest) into ``dst`` and return it read back: ``painzoo preprocess SRC DST``.
 
     Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json``
     (the record loaders attach as ``.preprocessing``). ``src`` is read with
     :func:`~painzoo.datasets.load_folder` and ``layout`` (or ``"mintpain"``)
     or :func:`~painzoo.datasets.load_csv`; the other arguments are those of
     :class:`FaceCropper` and :func:`crop_dataset`.
-
-    Returns:
-        The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
 
     Raises:
         FileNotFoundError: If ``src`` does not exist.

@@ -40,10 +40,7 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 
 # -- training ---------------------------------------------------------------------
 def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
-    """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`).
-
-    Returns:
-        The Keras ``History``.
+    """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`); returns the ``History``.
 
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
@@ -148,11 +145,7 @@ def input_pipeline(
 
 # -- what training is made of -----------------------------------------------------
 def training_plan(recipe, n_train: int) -> dict:
-    """Batch size, epochs and steps for ``n_train`` images (``min_batches_per_epoch``, ``min_steps`` applied).
-
-    Returns:
-        ``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}``.
-    """
+    """``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}`` for ``n_train`` images (``min_batches_per_epoch``, ``min_steps`` applied)."""
     n = max(int(n_train), 1)
     batch = int(recipe.batch_size)
     if recipe.min_batches_per_epoch:
