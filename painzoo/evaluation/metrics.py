@@ -218,14 +218,11 @@ def bootstrap_ci(
     level: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of a pooled metric, resampling subjects with replacement.
+    """Percentile bootstrap ``(low, high)`` of a pooled metric, resampling subjects with replacement.
 
     ``predictions`` holds ``subject``, ``y_true`` and ``y_pred`` or
     ``p_pain`` (``auc`` needs ``p_pain``); ``metric`` is a key of
-    :func:`binary_metrics` or ``"auc"``.
-
-    Returns:
-        ``(low, high)``; ``(nan, nan)`` with fewer than two subjects.
+    :func:`binary_metrics` or ``"auc"``. ``(nan, nan)`` with fewer than two subjects.
     """
     frame = _predictions(predictions)
     groups = [g for _, g in frame.groupby("subject", sort=True)]
@@ -288,12 +285,7 @@ def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> fl
 
 
 def training_fit(labels, y_pred, class_weight: Mapping | None = None) -> dict:
-    """How well a trained model fits its own (un-augmented) training images, against answering one class.
-
-    Returns:
-        ``{"train_accuracy": ..., "chance": ...}``, keyword arguments of
-        :func:`learning_flags` and :func:`learning_record`.
-    """
+    """``{"train_accuracy", "chance"}`` of a model on its own (un-augmented) training images, for :func:`learning_flags`."""
     return {
         "train_accuracy": weighted_accuracy(labels, y_pred, class_weight),
         "chance": chance_accuracy(labels, class_weight),
@@ -308,7 +300,13 @@ def _label_weights(labels, class_weight) -> np.ndarray:
 def learning_flags(
     y_pred, losses=None, y_true=None, *, train_accuracy=None, chance: float = 0.5
 ) -> str:
-    """Whether a trained model collapsed to one class or did not learn.
+    """Whether a trained model collapsed to one class (``"collapsed"``), did not learn (``"not_learning"``), or neither (``""``).
+
+    "collapsed": every test image (two or more) gets the same class.
+    "not_learning": over two or more epochs, the mean loss of the last (up
+    to three) epochs is not 5 % below the first's, or lies within 3 % of
+    ln 2, or any loss is not finite, or ``train_accuracy`` closes less than
+    a fifth of the gap from ``chance`` to 1.
 
     Args:
         y_pred: Predicted class of every test image.
@@ -316,14 +314,6 @@ def learning_flags(
         y_true: True test classes; a one-class test set is never "collapsed".
         train_accuracy: Weighted training accuracy (:func:`weighted_accuracy`).
         chance: The same for answering one class (:func:`chance_accuracy`).
-
-    Returns:
-        ``"collapsed"`` when every test image (two or more) gets the same
-        class, else ``"not_learning"`` when, over two or more epochs, the
-        mean loss of the last (up to three) epochs is not 5 % below the
-        first's, or lies within 3 % of ln 2, or any loss is not finite, or
-        ``train_accuracy`` closes less than a fifth of the gap from
-        ``chance`` to 1; else ``""``.
     """
     y_pred = np.asarray(y_pred).ravel()
     one_class_test = y_true is not None and len(np.unique(np.asarray(y_true).ravel())) < 2
