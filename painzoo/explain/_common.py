@@ -62,12 +62,6 @@ def normalise_map(heatmap: np.ndarray) -> np.ndarray:
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """Blend the positive part of a signed heat map (scaled by its largest absolute value) over an RGB image.
-
-    Args:
-        image: uint8 ``[H, W, 3]`` RGB.
-        heatmap: ``[h, w]``, resized to the image when the sizes differ.
-        alpha: Weight of the colour map.
-    """
+    """Blend the positive part of a signed ``heatmap`` (scaled by its largest absolute value, resized) over an RGB ``image``."""
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

@@ -225,7 +225,9 @@ def predict(
     progress: bool = False,
     on_error: str = "raise",
 ) -> pd.DataFrame:
-    """Probability of pain for images, folders, CSV manifests and videos.
+    """Probability of pain for images, folders, CSV manifests and videos, as a DataFrame (:data:`COLUMNS`).
+
+    ``.attrs["summary"]`` of the result holds :func:`summarize_video`'s rows.
 
     Args:
         model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
@@ -243,10 +245,6 @@ def predict(
             the seconds of their moving average.
         progress: Show a progress bar over frames.
         on_error: ``"raise"`` (after every input has been tried) or ``"warn"``.
-
-    Returns:
-        A DataFrame with the columns :data:`COLUMNS`;
-        ``.attrs["summary"]`` holds :func:`summarize_video`'s rows.
 
     Raises:
         ValueError: For a number out of range, an ``out`` that would replace

@@ -58,7 +58,7 @@ def painseeker(
     top_k: int = DEFAULT_TOP_K,
     keras_init: bool = False,
 ) -> keras.Model:
-    """PainSeeker: ResNet-18 features → region attention with PRSC → softmax.
+    """PainSeeker: ResNet-18 features → region attention with PRSC → softmax; β in its layer ``"attention"``.
 
     Args:
         num_classes: Output classes c (P1 uses 2).
@@ -71,10 +71,6 @@ def painseeker(
         margin: δ of Eq. 5.
         top_k: K_h of Eq. 5.
         keras_init: Keras' default initialisers for the backbone and h.
-
-    Returns:
-        A ``keras.Model``; its layer ``"attention"`` holds β
-        (:func:`painzoo.explain.attention_maps`).
 
     Raises:
         ValueError: If the input is smaller than 32×32 or ``top_k`` is not
