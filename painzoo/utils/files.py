@@ -149,15 +149,10 @@ def check_outputs(
 
     An output is refused when it is an input (also through links or a hard
     link), lies inside an input folder, or is a folder that is an input.
-
-    Args:
-        outputs: A path, a list of paths, a list of ``(label, path)`` pairs
-            or a ``{label: path}`` dict; the label (``"--out"``) names the
-            output in the message.
-        inputs: The paths it reads, in the same forms; the label is the noun
-            after "its" in the message (default ``"input"``).
-        command: How the message names the command, ``"painzoo predict"``.
-        fix: What to do, appended to the message.
+    ``outputs`` and ``inputs`` are a path, a list of paths, a list of
+    ``(label, path)`` pairs or a ``{label: path}`` dict; the labels name them
+    in the message (``"--out"``; ``"input"`` by default). ``command`` names
+    the command and ``fix`` is appended.
 
     Raises:
         ValueError: ``"painzoo predict: --out vid.avi would overwrite its
