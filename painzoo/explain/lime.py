@@ -134,24 +134,22 @@ def lime_explanation(
     kernel_width: float = 0.25,
     input_spec=None,
 ) -> LimeExplanation:
-    """Explain one prediction with LIME (Ribeiro et al., 2016).
+    """Explain one prediction with LIME (Ribeiro et al., 2016): a :class:`LimeExplanation`.
 
     ``num_samples`` copies (the first unperturbed, as in `lime`) have a random
     half of the superpixels replaced by their mean colour (or ``hide_color``);
     a ridge regression on the model's scores, weighted by an exponential
-    kernel on the cosine distance, gives each superpixel a weight.
+    kernel (``kernel_width``) on the cosine distance, gives each superpixel a
+    weight.
 
     Args:
         model: A ``keras.Model`` on RGB in ``[0, 255]``, or a callable
             ``float32 [B, H, W, 3] → probabilities [B, C]``.
         image: RGB ``[H, W, 3]`` (uint8, or float in ``[0, 255]``).
         label: Class to explain; default: the model's top class.
-        num_samples: Perturbed images (including the original).
         segmenter: See :func:`segment_image`.
         batch_size: Images per model call.
         seed: Seed of the on/off table and the segmenter.
-        hide_color: Grey value for hidden segments; ``None`` = segment mean.
-        kernel_width: Width of the distance kernel.
         input_spec: The :class:`~painzoo.preprocess.InputSpec` for the model.
 
     Raises:
