@@ -333,7 +333,7 @@ def load_mintpain(
     The subject becomes ``Sub<NN>`` and the name appears nowhere: the
     sampled frames (``frames_per_subject_class``, P2: 20) are hard-linked (or
     copied) into ``link_dir/Sub<NN>/…`` (default
-    ``<cache>/mintpain/<hash of root>``). The Dataset has ``level`` 0–4,
+    ``<cache>/mintpain/<hash of root>``), with ``level`` 0–4,
     ``label = level > 0``, ``trial`` and ``sweep``.
 
     Raises:

@@ -1,9 +1,4 @@
-"""Face detection → square crop with margin → optional background removal → resize.
-
-P2's preprocessing as one object, :class:`FaceCropper`, plus
-:func:`crop_dataset` (a whole Dataset through an on-disk cache) and
-:func:`preprocess_folder` behind ``painzoo preprocess``.
-"""
+"""Face detection → square crop with margin → optional background removal → resize (P2's preprocessing)."""
 
 from __future__ import annotations
 
@@ -191,9 +186,7 @@ class FaceCropper:
     def __call__(self, image: np.ndarray, *, name: str | None = None) -> FaceCrop | None:
         """Crop the face of one RGB (or grayscale) uint8 image; ``name`` is used in messages.
 
-        Returns:
-            A :class:`FaceCrop`, or ``None`` when no face is found and
-            ``on_no_face="skip"``.
+        Returns ``None`` when no face is found and ``on_no_face="skip"``.
 
         Raises:
             NoFaceError: No face and ``on_no_face="error"``.
@@ -325,18 +318,17 @@ def crop_dataset(
 ):
     """Crop every image of a dataset through an on-disk cache (keyed by content and :attr:`FaceCropper.cache_key`).
 
+    The result is an on-disk :class:`Dataset` of PNG crops keeping every
+    column and adding ``source_image``, ``face_found``, ``box_*`` and
+    ``kp_*``; with ``return_report``, ``(dataset, report of counts)``.
+
     Args:
         dataset: The source :class:`Dataset`.
         cropper: A :class:`FaceCropper`.
         cache_dir: Defaults to ``<cache_root>/crops``.
         on_error: ``"error"`` / ``"raise"`` (an unreadable image raises,
             naming it) or ``"skip"``; ``None`` takes ``cropper.on_error``.
-        return_report: Also return a dict of counts: ``(dataset, report)``.
         progress: Show a progress bar (on stderr).
-
-    Returns:
-        An on-disk :class:`Dataset` of PNG crops keeping every column and
-        adding ``source_image``, ``face_found``, ``box_*`` and ``kp_*``.
 
     Raises:
         ValueError: For an unreadable image with ``on_error="raise"``, an
