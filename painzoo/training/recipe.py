@@ -122,29 +122,26 @@ class Recipe:
         weight_decay: With ``"adam"``, coupled L2 added to the gradient
             (:class:`~painzoo.training.optimizers.AdamL2`); otherwise Keras's
             decoupled decay.
-        batch_size: Images per step.
-        epochs: Passes over the training set.
+        batch_size, epochs: Images per step; passes over the training set.
         augment: Preset of :mod:`painzoo.training.augment` or ``None``.
         test_resize: ``None`` resizes the whole image to the input; ``256``
             resizes to 256 (scaled with the input size) and centre-crops.
         class_weight: ``None``, ``"balanced"`` (``n / (2 · n_c)``) or a dict.
         precision: ``"float32"``, ``"mixed"`` (``mixed_float16`` on a GPU,
             float32 on CPU), ``"mixed_float16"`` or ``"mixed_bfloat16"``.
-        jit_compile: Passed to ``model.compile``.
+        jit_compile, verbose: Passed to ``model.compile`` and ``model.fit``.
         seed: Seed for weights, shuffling and augmentation.
         validation_split: Fraction of *subjects* held out for validation.
-        verbose: ``model.fit`` verbosity.
-        schedule: ``"constant"`` or ``"cosine"`` (linear warm-up, then cosine
-            decay to 1 %).
-        warmup_fraction: Share of the steps spent warming up.
+        schedule, warmup_fraction: ``"constant"`` or ``"cosine"`` (linear
+            warm-up over that share of the steps, then cosine decay to 1 %).
         min_steps: Least number of optimiser steps (more epochs); 0 = off.
         min_batches_per_epoch: Shrink the batch (not below 8) to get this many
             steps per epoch; 0 = off.
         label_smoothing: Label smoothing of the cross-entropy.
-        bn_momentum: Momentum for every ``BatchNormalization`` layer.
+        bn_momentum, dropout: Set on every ``BatchNormalization`` and
+            ``Dropout`` layer (``None``: as built).
         input_norm: ``"dataset"``: an ``x / 255`` network standardises with
             the training images' statistics (:meth:`normalize_inputs`).
-        dropout: Rate for every ``Dropout`` layer.
         max_step_ratio: Cap on ``learning_rate × √fan_in / std(kernel)`` in
             networks without normalisation layers (:meth:`lr_multipliers`).
         stratify_batches: Batches hold the classes in their training-set
