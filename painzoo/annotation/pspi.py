@@ -36,9 +36,13 @@ def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.nd
     """Prkachin and Solomon Pain Intensity from FACS action-unit intensities.
 
     ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise with
-    broadcasting; AU4–AU10 are 0–5. AU43 (eyes closed) is 0/1 with
-    ``"binary"`` (UNBC-McMaster; 0–16) or 0–5 with ``"intensity"`` (P2's
-    "20-point scale"; 0–20).
+    broadcasting; returns a float array of the broadcast shape.
+
+    Args:
+        au4, au6, au7, au9, au10: Brow lowerer, cheek raiser, lid tightener, nose
+            wrinkler and upper-lip raiser intensities, 0–5.
+        au43: Eyes closed: 0/1 with ``au43_scale="binary"`` (UNBC-McMaster; score
+            0–16), 0–5 with ``"intensity"`` (P2's "20-point scale"; score 0–20).
 
     Raises:
         ValueError: If a value is NaN or out of range, or ``au43_scale`` is unknown.

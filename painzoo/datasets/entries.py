@@ -70,6 +70,11 @@ def balanced_per_subject(subjects, labels, seed: int = 0) -> np.ndarray:
     size of its larger class; a subject with one class is dropped. Under
     leave-one-subject-out a network then cannot carry a subject's pain prior
     over to a face that resembles it.
+
+    Args:
+        subjects: Subject id per image.
+        labels: 0/1 label per image.
+        seed: Seed of the random subsets.
     """
     subjects, labels = np.asarray(subjects), np.asarray(labels)
     rng = np.random.default_rng(seed)
@@ -138,7 +143,9 @@ def source_stamps(data, config_dir) -> list:
 def prepare_data(ds, data: dict, name: str):
     """Apply a data entry's ``duplicates`` and ``on_bad_image`` checks to the dataset built from it.
 
-    A ``concat`` entry without its own setting takes its first part's.
+    ``ds`` is the dataset built from ``data[name]``; it is returned checked (rows
+    with bad images dropped under ``on_bad_image: skip``). A ``concat`` entry
+    without its own setting takes its first part's.
 
     Raises:
         ValueError: For duplicate images under ``duplicates: error``.

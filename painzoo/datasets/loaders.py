@@ -229,8 +229,15 @@ def load_unbc(
         Frame_Labels/PSPI/<subject>/<sequence>/<frame>_facs.txt   one float
         Frame_Labels/FACS/<subject>/<sequence>/<frame>_facs.txt   rows "AU intensity"
 
-    Samples ``frames_per_subject_class`` frames per subject and class (P2:
-    20; ``None``: all); adds ``level`` = PSPI, ``sequence`` and ``au_<n>``.
+    Args:
+        root: The archive's top folder.
+        frames_per_subject_class: Frames sampled per subject and class (P2: 20);
+            ``None`` keeps every frame.
+        seed: Seed of the frame sampling.
+
+    Returns:
+        A :class:`Dataset` with ``level`` = PSPI (0–16), ``sequence`` and
+        ``au_<n>`` (0 where not coded; only when ``Frame_Labels/FACS`` exists).
 
     Raises:
         FileNotFoundError: If ``Images/`` is missing or a frame has no PSPI file.
@@ -331,10 +338,15 @@ def load_mintpain(
             SubNN_TrialNN_SweepNN_Label<0-4>/rgb/*.jpg
 
     The subject becomes ``Sub<NN>`` and the name appears nowhere: the
-    sampled frames (``frames_per_subject_class``, P2: 20) are hard-linked (or
-    copied) into ``link_dir/Sub<NN>/…`` (default
-    ``<cache>/mintpain/<hash of root>``), with ``level`` 0–4,
+    sampled frames are hard-linked (or copied) into ``link_dir/Sub<NN>/…``
+    (default ``<cache>/mintpain/<hash of root>``), with ``level`` 0–4,
     ``label = level > 0``, ``trial`` and ``sweep``.
+
+    Args:
+        root: The folder holding the ``Sub<N> …`` folders.
+        frames_per_subject_class: Frames sampled per subject and class (P2: 20);
+            ``None`` keeps every frame.
+        seed: Seed of the frame sampling.
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
@@ -464,7 +476,12 @@ def _link(src: Path, dst: Path, alias: str) -> int:
 
 # -- CSV datasets -----------------------------------------------------------------------
 def load_delaware(csv: str | os.PathLike, *, root: str | os.PathLike | None = None) -> Dataset:
-    """Load the Delaware Pain Database through a CSV manifest (``image``, ``subject``, ``label`` or ``level``).
+    """Load the Delaware Pain Database through a CSV manifest.
+
+    Args:
+        csv: The manifest: ``image``, ``subject`` and ``label`` (0 = neutral,
+            1 = pain) or ``level`` (> 0 = pain).
+        root: Folder the image paths are relative to (default: the CSV's).
 
     Raises:
         FileNotFoundError, ValueError: As :func:`load_csv`.
@@ -491,10 +508,15 @@ def load_ratspain(
     Columns: ``image``, ``subject`` (the rat) and one of ``level`` (0 = no
     pain, 1 = moderate, 2 = severe; ``label = level > 0``), ``label`` (0/1),
     or per-rater AU scores ``r<k>_<au>`` (0/1/2, empty = uncertain) labelled
-    by :func:`painzoo.annotation.rgs_consensus` with ``stage1_raters`` (P1: 5);
-    unlabelled images are dropped with a warning. A blinded sheet of
-    ``painzoo frames`` is joined with its ``key``
-    (:func:`~painzoo.annotation.sheet.find_key`).
+    by :func:`painzoo.annotation.rgs_consensus`; unlabelled images are
+    dropped with a warning.
+
+    Args:
+        csv: The manifest.
+        root: Folder the image paths are relative to (default: the CSV's).
+        stage1_raters: Number of stage-1 raters ``r1``… (P1: 5); the rest are stage 2.
+        key: The key a blinded sheet of ``painzoo frames`` is joined with
+            (default: :func:`~painzoo.annotation.sheet.find_key`).
 
     Raises:
         FileNotFoundError: As :func:`load_csv`.
@@ -613,10 +635,13 @@ def paindb(
 ) -> Dataset:
     """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary (level > 0 is pain).
 
-    Each part is a root folder (a CSV for Delaware) or a Dataset from its
-    loader (keeping its labels); ``frames_per_subject_class``, ``seed`` and
-    ``unbc_threshold`` go to the folder loaders. Subject ids are prefixed by
-    their source (``unbc:042-ll042``).
+    Subject ids are prefixed by their source (``unbc:042-ll042``).
+
+    Args:
+        unbc, mintpain: Root folder, or a Dataset from its loader (keeping its labels).
+        delaware: CSV manifest, or a Dataset from :func:`load_delaware`.
+        frames_per_subject_class, seed: Passed to the UNBC and MInt PAIN loaders.
+        unbc_threshold: PSPI threshold for a UNBC folder (P2: 0).
 
     Raises:
         ValueError: If no part is given.
