@@ -123,6 +123,10 @@ def _counts(y_true, y_pred) -> tuple[int, int, int, int]:
 def binary_metrics(y_true, y_pred, y_score=None) -> dict:
     """Metrics of binary pain predictions (:func:`metrics_from_counts`, plus ``auc`` with ``y_score``).
 
+    Args:
+        y_true, y_pred: True and predicted labels (0 = no pain, 1 = pain).
+        y_score: Optional predicted probability of pain; adds ``auc``.
+
     Raises:
         ValueError: If lengths differ or a label is not 0/1.
 
@@ -185,7 +189,12 @@ def _predictions(frame) -> pd.DataFrame:
 
 
 def per_subject_metrics(predictions) -> pd.DataFrame:
-    """Metrics per subject (P1 Table 3's per-rat columns) from ``subject``, ``y_true`` and ``y_pred`` (or ``p_pain``)."""
+    """Metrics per subject (P1 Table 3's per-rat columns), one row each in natural order.
+
+    Args:
+        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or
+            ``p_pain``, thresholded at 0.5).
+    """
     frame = _predictions(predictions)
     rows = {}
     for subject, part in frame.groupby("subject", sort=False):
@@ -220,9 +229,15 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap ``(low, high)`` of a pooled metric, resampling subjects with replacement.
 
-    ``predictions`` holds ``subject``, ``y_true`` and ``y_pred`` or
-    ``p_pain`` (``auc`` needs ``p_pain``); ``metric`` is a key of
-    :func:`binary_metrics` or ``"auc"``. ``(nan, nan)`` with fewer than two subjects.
+    Args:
+        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` or ``p_pain``.
+        metric: A key of :func:`binary_metrics` or ``"auc"`` (needs ``p_pain``).
+        n_boot: Number of replicates.
+        level: Coverage of the interval.
+        seed: Seed of the resampling.
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` with fewer than two subjects.
     """
     frame = _predictions(predictions)
     groups = [g for _, g in frame.groupby("subject", sort=True)]
@@ -266,7 +281,15 @@ FLAG_ADVICE = (
 
 
 def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
-    """The weighted training accuracy of answering the class with the largest summed weight (0.5 balanced)."""
+    """The weighted training accuracy of answering the class with the largest summed weight.
+
+    Args:
+        labels: Training labels.
+        class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
+
+    Returns:
+        The accuracy in [0, 1]: 0.5 with balanced weights or no labels, the larger share without.
+    """
     labels = np.asarray(labels, int).ravel()
     if len(labels) == 0:
         return 0.5
@@ -285,7 +308,16 @@ def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> fl
 
 
 def training_fit(labels, y_pred, class_weight: Mapping | None = None) -> dict:
-    """``{"train_accuracy", "chance"}`` of a model on its own (un-augmented) training images, for :func:`learning_flags`."""
+    """How well a model fits its own training images, against answering one class.
+
+    Args:
+        labels: Training labels.
+        y_pred: The model's predicted classes for them (un-augmented, inference mode).
+        class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
+
+    Returns:
+        ``{"train_accuracy", "chance"}``, the keyword arguments of :func:`learning_flags`.
+    """
     return {
         "train_accuracy": weighted_accuracy(labels, y_pred, class_weight),
         "chance": chance_accuracy(labels, class_weight),
@@ -337,9 +369,14 @@ def learning_flags(
 def learning_record(
     y_true, y_pred, losses=None, *, train_accuracy=None, chance: float = 0.5, run_id: str = ""
 ) -> dict:
-    """The learning columns of a unit's metrics (``flag``, ``loss_first``, ``loss_last``, ``train_accuracy``, ``epochs_run``); warns naming ``run_id`` when flagged.
+    """The learning columns of a unit's metrics; warns naming ``run_id`` when the unit is flagged.
 
-    The other arguments are those of :func:`learning_flags`.
+    ``y_true``, ``y_pred`` (test classes), ``losses`` (per epoch; ``None`` for
+    baselines), ``train_accuracy`` and ``chance`` are those of :func:`learning_flags`.
+
+    Returns:
+        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}``
+        (``None`` where not known).
     """
     import warnings
 

@@ -312,7 +312,14 @@ _ALIASES = {
 
 
 def get_protocol(spec) -> Protocol:
-    """A protocol from a name (``"loso"``), a ``{name: {args}}`` mapping or an instance; ``ValueError`` for an unknown name."""
+    """A protocol from a name, a ``{name: {args}}`` mapping or an instance.
+
+    Args:
+        spec: E.g. ``"loso"``, ``{"subject_kfold": {"n_splits": 5}}`` or a :class:`Protocol`.
+
+    Raises:
+        ValueError: For an unknown name.
+    """
     if isinstance(spec, Protocol):
         return spec
     args = {}

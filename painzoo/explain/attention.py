@@ -75,10 +75,12 @@ def attention_maps(
 ):
     """The PainSeeker region scores β (P1 Eq. 2) of each image, ``float32 [B, M, M]``, each summing to 1.
 
-    ``images`` are RGB in [0, 255], ``[B, H, W, 3]`` or one ``[H, W, 3]``;
-    ``layer_name`` picks the :class:`~painzoo.layers.PainSeekerAttention`
-    layer when the model has several; ``input_spec`` is the model's
-    :class:`~painzoo.preprocess.InputSpec`.
+    Args:
+        model: A model with a :class:`~painzoo.layers.PainSeekerAttention` layer.
+        images: RGB in [0, 255], ``[B, H, W, 3]`` or one ``[H, W, 3]``.
+        batch_size: Images per forward pass.
+        layer_name: Which attention layer to read when the model has several.
+        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`.
 
     Raises:
         ValueError: If the model has no PainSeekerAttention layer (or several

@@ -164,8 +164,15 @@ def local_heatmaps(
 ) -> np.ndarray:
     """Local heat maps ``[N, H, W]`` of equally sized images, in the images' pixel frame.
 
-    Arguments as :func:`global_heatmap`; ``labels`` gives the class to
-    explain per image (``None``: the model's top class).
+    Args:
+        model: A Keras model (any callable for ``"lime"``).
+        images: uint8 ``[N, H, W, 3]``.
+        method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
+        labels: Class to explain per image; ``None``: the model's top class.
+        num_samples, segmenter, seed: LIME settings.
+        batch_size: Images per model call.
+        layer: Grad-CAM layer.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are resized with.
 
     Raises:
         ValueError: For an unknown method.

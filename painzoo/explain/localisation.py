@@ -50,9 +50,9 @@ def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationSc
 
     The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)``; the pointing game
     (Zhang et al., 2016) scores a hit when the map's maximum lies within
-    ``tolerance`` mask pixels of the mask (Zhang et al.: 15 at 224 px). Maps
-    (``[N, h, w]`` or ``[h, w]``) are resized to the masks (bool, or a dict of
-    region masks, which are united).
+    ``tolerance`` mask pixels of the mask (Zhang et al.: 15 at 224 px).
+    ``heatmaps`` (``[N, h, w]`` or ``[h, w]``) are resized to the ``masks``
+    (bool, or a dict of region masks, which are united).
 
     Raises:
         ValueError: If the numbers of maps and masks differ or shapes are not
