@@ -12,7 +12,11 @@ __all__ = ["prsc_loss", "check_top_k"]
 
 
 def check_top_k(top_k: int, num_regions: int | None) -> None:
-    """Validate ``top_k`` against the number of regions K of Eq. 5 (``None``: only ``top_k >= 1``); ``ValueError`` otherwise."""
+    """Validate ``top_k`` (K_h) against ``num_regions``, K of Eq. 5 (``None``: only ``top_k >= 1``).
+
+    Raises:
+        ValueError: If ``top_k < 1`` or ``top_k >= num_regions``.
+    """
     if int(top_k) != top_k or top_k < 1:
         raise ValueError(f"top_k must be a positive integer; received {top_k!r}.")
     if num_regions is not None and top_k >= num_regions:

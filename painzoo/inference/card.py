@@ -138,7 +138,8 @@ def make_card(
     """The model card of a freshly trained model, as a JSON-ready dict.
 
     ``face_crop`` is the cropper settings that made the training images
-    (``None``: none); ``training`` is :func:`painzoo.evaluation.metrics.learning_record`'s.
+    (``None``: none); the ``dataset``'s ``preprocessing`` record and image sizes
+    go in too; ``training`` is :func:`painzoo.evaluation.metrics.learning_record`'s.
     """
     import keras
 

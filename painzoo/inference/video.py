@@ -76,10 +76,14 @@ def _due(k: int, step: float) -> int:
 
 
 class VideoFrames:
-    """Iterate over a video's frames sampled at ``fps`` (``None``: all), yielding ``(frame_index, time_s, rgb)``.
+    """Iterate over a video's frames sampled at ``fps``, yielding ``(frame_index, time_s, rgb)``.
 
     ``info`` is the header's :class:`VideoInfo`; ``frames_read`` counts the
     frames the last full pass decoded (``None`` before one).
+
+    Args:
+        path: The video file (anything OpenCV reads).
+        fps: Samples per second, by timestamp (``None`` or above the native rate: every frame).
 
     Raises:
         FileNotFoundError: If the file does not exist.

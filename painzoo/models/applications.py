@@ -283,8 +283,9 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
 def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (``"caffe"`` scaling), with
-    ``zero_init_residual`` instead of ``he_init``.
+    The arguments of :func:`vgg16` (``num_classes``, ``input_shape``, ``weights``;
+    ``"caffe"`` scaling), with ``zero_init_residual`` instead of ``he_init``:
+    every residual branch starts at zero from random weights.
 
     Example:
         >>> resnet50(num_classes=2).count_params()  # P2 Table 3: 23.6 M
@@ -311,11 +312,11 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
 def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (inputs at least 75×75, scaled to [-1, 1]),
-    with ``low_resolution_stem`` instead of ``he_init``: the first
-    convolution at stride 1 (:func:`with_stride_one_stem`), as Szegedy et al.
-    (2016, section 9) do for small inputs. The ``"painzoo"`` recipe asks for
-    it up to :data:`LOW_RESOLUTION_SIDE` (151) px.
+    The arguments of :func:`vgg16` (``num_classes``, ``input_shape`` at least
+    75×75, scaled to [-1, 1]; ``weights``), with ``low_resolution_stem`` instead
+    of ``he_init``: the first convolution at stride 1 (:func:`with_stride_one_stem`),
+    as Szegedy et al. (2016, section 9) do for small inputs. The ``"painzoo"``
+    recipe asks for it up to :data:`LOW_RESOLUTION_SIDE` (151) px.
 
     Example:
         >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M

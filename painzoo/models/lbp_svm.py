@@ -201,7 +201,10 @@ def list_baselines() -> list[str]:
 
 
 def get_baseline(name: str, **overrides) -> LBPSVM:
-    """Build a baseline by any ``lbp_svm_r<R>p<P>_<G>x<G>`` name, with extra :class:`LBPSVM` arguments.
+    """Build a baseline by any ``lbp_svm_r<R>p<P>_<G>x<G>`` ``name``, not only P1's six.
+
+    Args:
+        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``svm``, ``norm``, ``class_weight``…).
 
     Raises:
         ValueError: If the name does not follow the pattern.
@@ -217,10 +220,16 @@ def get_baseline(name: str, **overrides) -> LBPSVM:
 
 
 def lbp_svm(num_classes: int = 2, input_shape=None, weights=None, **kwargs) -> LBPSVM:
-    """The registry's builder of every LBP + SVM baseline: an unfitted :class:`LBPSVM` (any image size).
+    """The registry's builder of every LBP + SVM baseline: an unfitted :class:`LBPSVM`.
+
+    Args:
+        num_classes: Must be 2: the baselines are binary.
+        input_shape: Ignored: LBP histograms are computed at any image size.
+        weights: Must be ``None``: there are no pretrained weights.
+        **kwargs: :class:`LBPSVM` arguments (``radius``, ``points``, ``grid`` from the name).
 
     Raises:
-        ValueError: For ``num_classes`` other than 2 or any ``weights``.
+        ValueError: For another ``num_classes`` or any ``weights``.
     """
     if num_classes != 2:
         raise ValueError(

@@ -99,8 +99,9 @@ def painseeker_no_prsc(
 ):
     """PainSeeker with λ = 0: the same network, trained on cross-entropy alone.
 
-    Takes :func:`painseeker`'s arguments; ``margin`` and ``top_k`` are kept in
-    the layer config only (``top_k`` must still be smaller than K).
+    Takes :func:`painseeker`'s ``num_classes``, ``input_shape``, ``weights`` and
+    ``keras_init``; ``margin`` and ``top_k`` are kept in the layer config only
+    (``top_k`` must still be smaller than K).
 
     Reference:
         Liu et al. (2025), Table 3, "PainSeeker w/o PRSC".

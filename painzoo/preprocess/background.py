@@ -40,6 +40,10 @@ class OnnxSegmenter:
     Input ``[1, 3, S, S]`` float32 RGB in [0, 1] normalised with ImageNet
     mean/std; the first output's map is min-max normalised.
 
+    Args:
+        path: The ``.onnx`` file.
+        threshold: Foreground threshold on the normalised map.
+
     Raises:
         FileNotFoundError: If the model file is missing.
         ImportError: If onnxruntime is not installed.

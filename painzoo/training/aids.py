@@ -88,11 +88,14 @@ def set_dropout(recipe, model) -> int:
 
 
 def normalize_inputs(recipe, model, dataset) -> int:
-    """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network; returns how many layers changed.
+    """With ``recipe.input_norm="dataset"``, standardise the inputs of an ``x / 255`` ``model``.
 
     Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes
     ``"standardize"`` with the per-channel statistics of (up to 512 of)
     ``dataset``'s images; layers already standardised are left alone.
+
+    Returns:
+        How many layers changed.
     """
     if recipe.input_norm is None or len(dataset) == 0:
         return 0
@@ -115,20 +118,20 @@ def normalize_inputs(recipe, model, dataset) -> int:
 
 
 def stratifies(recipe, model) -> bool:
-    """Whether training ``model`` draws stratified batches (``"auto"``: no normalisation layers)."""
+    """Whether training ``model`` under ``recipe`` draws stratified batches (``"auto"``: no normalisation layers)."""
     if recipe.stratify_batches == "auto":
         return not layers_of(model, NORMS)
     return bool(recipe.stratify_batches)
 
 
 def lr_multipliers(recipe, model) -> dict[str, float]:
-    """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor; ``{}`` when off).
+    """Per-kernel learning-rate factors of ``recipe.max_step_ratio`` for ``model`` (variable path → factor).
 
     A step changes a unit's input ``z = w · x`` by about
     ``learning_rate × √fan_in / std(w)`` of its size. In a network without
     normalisation layers, each hidden kernel whose ratio exceeds
     ``max_step_ratio`` gets the factor bringing it down to it; biases, the
-    classifier and constant kernels keep the full rate.
+    classifier and constant kernels keep the full rate. ``{}`` when off.
     """
     if recipe.max_step_ratio is None or layers_of(model, NORMS):
         return {}
@@ -148,7 +151,7 @@ def lr_multipliers(recipe, model) -> dict[str, float]:
 
 
 def centralized_kernels(recipe, model) -> list[str]:
-    """Paths of the ``Dense`` and convolution kernels whose gradients ``gradient_centralization`` centres."""
+    """Paths of ``model``'s ``Dense`` and convolution kernels whose gradients ``recipe.gradient_centralization`` centres."""
     if not recipe.gradient_centralization:
         return []
     if recipe.gradient_centralization == "auto" and layers_of(model, NORMS):

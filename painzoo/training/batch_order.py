@@ -16,6 +16,10 @@ class StratifiedOrder:
     images. Any ``b`` consecutive images then hold ``b · n_c / n`` of class
     ``c`` to within one image (two classes).
 
+    Args:
+        labels: Integer class of every image, ``[N]``.
+        seed: Seed of the offsets and of every epoch's permutations.
+
     Example:
         >>> order = StratifiedOrder([0, 0, 0, 0, 1, 1, 1, 1], seed=0)
         >>> sorted(order().tolist())

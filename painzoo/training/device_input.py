@@ -38,13 +38,13 @@ def max_bytes() -> int:
 
 
 class BatchAugmenter:
-    """Apply an :class:`~painzoo.training.augment.AugmentSpec` (``None``: centre crop only) to a batch on the device.
+    """Apply an :class:`~painzoo.training.augment.AugmentSpec` ``spec`` to a batch on the device.
 
-    Every image draws its own crop offset, flip, angle and contrast factor
-    from one ``keras.random.SeedGenerator`` seeded with ``seed``. Crop + flip
-    is an exact gather; rotation is one bilinear sampling with reflect fill.
-    ``image_size`` and ``load_size`` are the output's and input's
-    ``(height, width)``.
+    ``spec=None`` only centre-crops. Every image draws its own crop offset,
+    flip, angle and contrast factor from one ``keras.random.SeedGenerator``
+    seeded with ``seed``. Crop + flip is an exact gather; rotation is one
+    bilinear sampling with reflect fill. ``image_size`` and ``load_size`` are
+    the output's and input's ``(height, width)``.
 
     Example:
         >>> from painzoo.training.augment import PRESETS

@@ -36,9 +36,14 @@ class AdamL2(keras.optimizers.Adam):
         v ← β₂ v + (1 − β₂) g²
         θ ← θ − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 
-    ``epsilon`` is added as PyTorch does (default 1e-8); ``**kwargs`` are
-    other :class:`keras.optimizers.Optimizer` arguments (not a decoupled
-    ``weight_decay``).
+    Args:
+        learning_rate: Step size lr (a float or a Keras schedule).
+        weight_decay: L2 coefficient added to the gradient; 0 gives PyTorch's plain Adam.
+        beta_1, beta_2: Decays β₁, β₂ of the first and second moments.
+        epsilon: ε, added as PyTorch does (default 1e-8; Keras's Adam adds 1e-7 to ``√v``).
+        name: Optimizer name.
+        **kwargs: Other :class:`keras.optimizers.Optimizer` arguments (not a
+            decoupled ``weight_decay``).
 
     Reference:
         PyTorch ``torch.optim.Adam`` documentation (algorithm box);

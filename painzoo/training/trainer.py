@@ -40,7 +40,13 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 
 # -- training ---------------------------------------------------------------------
 def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
-    """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`); returns the ``History``.
+    """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`).
+
+    ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over
+    the epochs, ``compile=False`` keeps the model's own compilation.
+
+    Returns:
+        The Keras ``History``.
 
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
@@ -129,7 +135,11 @@ def validation_split(recipe, dataset):
 def input_pipeline(
     recipe, dataset, spec: InputSpec, *, augment, shuffle, stratify=False, batch_size=None
 ):
-    """The :func:`~painzoo.training.pipeline.make_input` pipeline of ``dataset`` (random crops with ``augment``)."""
+    """The :func:`~painzoo.training.pipeline.make_input` pipeline of ``dataset`` under ``recipe``.
+
+    With ``augment``, random crops replace the test-time crop of ``spec``;
+    ``shuffle``, ``stratify`` and ``batch_size`` (default the recipe's) go to ``make_input``.
+    """
     if augment:  # random crops in training; the test-time crop is for evaluation only
         spec = dataclasses.replace(spec, test_resize=None)
     return make_input(
@@ -366,7 +376,7 @@ class SparseSmoothedCrossentropy(keras.losses.Loss):
 
 
 class TqdmEpochs(keras.callbacks.Callback):
-    """A tqdm bar over ``epochs`` showing the training loss (removed when done)."""
+    """A tqdm bar over ``epochs`` labelled ``desc``, showing the training loss (removed when done)."""
 
     def __init__(self, epochs: int, desc: str = "epochs"):
         super().__init__()

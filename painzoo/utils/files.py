@@ -80,10 +80,11 @@ def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def open_replacing(path: str | os.PathLike, mode: str = "w", **open_kwargs):
-    """Open a temporary file beside ``path`` (``open()``'s mode and arguments); it replaces ``path`` when the block ends.
+    """Open a temporary file beside ``path``; it replaces ``path`` when the block ends.
 
-    When the block raises, the temporary file is removed and ``path`` is
-    left as it was.
+    ``mode`` and ``**open_kwargs`` go to :func:`open` (e.g. ``"w"``, ``newline``,
+    ``encoding``). When the block raises, the temporary file is removed and
+    ``path`` is left as it was.
     """
     if not any(c in mode for c in "wx"):
         raise ValueError(
