@@ -35,14 +35,11 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     no number, an unnamed index and id columns (``id``, ``image``,
     ``target``, ``subject``, ``file``, ``filename``, ``name``, ``path``,
     ``video``) are ignored; rows with a missing rating are dropped and
-    counted.
+    counted. The text gives the ICC with its 95 % CI, the F test, Fleiss' band and the size.
 
     Args:
         csv_path: Path of the CSV file.
         form: ICC form (``"1,1"`` … ``"3,k"``); P2 reports ``"2,k"``.
-
-    Returns:
-        A few lines: the ICC with its 95 % CI, the F test, Fleiss' band, the table's size.
 
     Raises:
         FileNotFoundError: If the file does not exist.

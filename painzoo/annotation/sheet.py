@@ -111,14 +111,11 @@ def _show(value) -> str:
 
 
 def rating_cells(frame, columns, allowed=None, *, name: str = "the sheet", what: str = "rating"):
-    """The cells of ``columns`` of ``frame`` as floats (NaN = empty), after checking every one.
+    """The cells of ``columns`` as floats ``[rows, len(columns)]`` (NaN = empty), checking every one.
 
-    ``allowed`` is ``None`` (any finite number), a tuple of values for every
-    column, or a dict column → tuple; ``name`` (the file) and ``what`` (e.g.
-    ``"RGS score"``) are used in messages.
-
-    Returns:
-        A float array ``[rows, len(columns)]``.
+    ``frame`` is the table as read; ``allowed`` is ``None`` (any finite number), a tuple of values
+    for every column, or a dict column → tuple; ``name`` (the file) and ``what`` (e.g. ``"RGS
+    score"``) are used in messages.
 
     Raises:
         ValueError: Naming each bad cell by its CSV line, id and column, with
@@ -286,8 +283,7 @@ def join_key(frame, sheet_path: str | os.PathLike, key: str | os.PathLike | None
     Args:
         frame: The sheet as read (with an ``id`` column); its own columns win.
         sheet_path: Where the sheet was read from (for messages and :func:`find_key`).
-        key: The key CSV (``subject``, ``video``, ``frame_index``, ``time_s``);
-            default :func:`find_key`.
+        key: The key CSV (``subject``, ``video``, ``frame_index``, ``time_s``; default :func:`find_key`).
 
     Raises:
         FileNotFoundError: If no key is given and none is found, or the key

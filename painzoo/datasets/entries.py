@@ -72,8 +72,7 @@ def balanced_per_subject(subjects, labels, seed: int = 0) -> np.ndarray:
     over to a face that resembles it.
 
     Args:
-        subjects: Subject id per image.
-        labels: 0/1 label per image.
+        subjects, labels: Subject id and 0/1 label per image.
         seed: Seed of the random subsets.
     """
     subjects, labels = np.asarray(subjects), np.asarray(labels)

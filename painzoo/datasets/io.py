@@ -61,9 +61,8 @@ def is_image_file(path: str | os.PathLike) -> bool:
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read the image file at ``path`` as RGB uint8 ``[H, W, 3]``.
 
-    Gray is replicated, alpha composited over white, the EXIF orientation
-    applied; 16-bit, 32-bit and float images are scaled to 0–255 (16-bit
-    divides by 257).
+    Gray is replicated, alpha composited over white, the EXIF orientation applied; 16-bit,
+    32-bit and float images are scaled to 0–255 (16-bit divides by 257).
 
     Raises:
         FileNotFoundError: If the file does not exist.

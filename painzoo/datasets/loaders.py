@@ -231,13 +231,12 @@ def load_unbc(
 
     Args:
         root: The archive's top folder.
-        frames_per_subject_class: Frames sampled per subject and class (P2: 20);
-            ``None`` keeps every frame.
+        frames_per_subject_class: Frames per subject and class (P2: 20); ``None`` keeps all.
         seed: Seed of the frame sampling.
 
     Returns:
-        A :class:`Dataset` with ``level`` = PSPI (0–16), ``sequence`` and
-        ``au_<n>`` (0 where not coded; only when ``Frame_Labels/FACS`` exists).
+        A :class:`Dataset` with ``level`` = PSPI (0–16), ``sequence`` and ``au_<n>`` (0 where
+        not coded; only when ``Frame_Labels/FACS`` exists).
 
     Raises:
         FileNotFoundError: If ``Images/`` is missing or a frame has no PSPI file.
@@ -344,8 +343,7 @@ def load_mintpain(
 
     Args:
         root: The folder holding the ``Sub<N> …`` folders.
-        frames_per_subject_class: Frames sampled per subject and class (P2: 20);
-            ``None`` keeps every frame.
+        frames_per_subject_class: Frames per subject and class (P2: 20); ``None`` keeps all.
         seed: Seed of the frame sampling.
 
     Raises:
@@ -479,8 +477,7 @@ def load_delaware(csv: str | os.PathLike, *, root: str | os.PathLike | None = No
     """Load the Delaware Pain Database through a CSV manifest.
 
     Args:
-        csv: The manifest: ``image``, ``subject`` and ``label`` (0 = neutral,
-            1 = pain) or ``level`` (> 0 = pain).
+        csv: Manifest of ``image``, ``subject``, ``label`` (1 = pain) or ``level`` (> 0 = pain).
         root: Folder the image paths are relative to (default: the CSV's).
 
     Raises:

@@ -192,8 +192,7 @@ def per_subject_metrics(predictions) -> pd.DataFrame:
     """Metrics per subject (P1 Table 3's per-rat columns), one row each in natural order.
 
     Args:
-        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or
-            ``p_pain``, thresholded at 0.5).
+        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or ``p_pain``, cut at 0.5).
     """
     frame = _predictions(predictions)
     rows = {}
@@ -229,15 +228,14 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap ``(low, high)`` of a pooled metric, resampling subjects with replacement.
 
+    ``(nan, nan)`` with fewer than two subjects.
+
     Args:
         predictions: Table with ``subject``, ``y_true`` and ``y_pred`` or ``p_pain``.
         metric: A key of :func:`binary_metrics` or ``"auc"`` (needs ``p_pain``).
         n_boot: Number of replicates.
         level: Coverage of the interval.
         seed: Seed of the resampling.
-
-    Returns:
-        ``(low, high)``; ``(nan, nan)`` with fewer than two subjects.
     """
     frame = _predictions(predictions)
     groups = [g for _, g in frame.groupby("subject", sort=True)]
@@ -283,12 +281,11 @@ FLAG_ADVICE = (
 def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
     """The weighted training accuracy of answering the class with the largest summed weight.
 
+    0.5 with balanced class weights or no labels; the larger class share without weights.
+
     Args:
         labels: Training labels.
         class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
-
-    Returns:
-        The accuracy in [0, 1]: 0.5 with balanced weights or no labels, the larger share without.
     """
     labels = np.asarray(labels, int).ravel()
     if len(labels) == 0:
@@ -308,15 +305,12 @@ def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> fl
 
 
 def training_fit(labels, y_pred, class_weight: Mapping | None = None) -> dict:
-    """How well a model fits its own training images, against answering one class.
+    """``{"train_accuracy", "chance"}``: a model's fit to its training images, for :func:`learning_flags`.
 
     Args:
         labels: Training labels.
         y_pred: The model's predicted classes for them (un-augmented, inference mode).
         class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
-
-    Returns:
-        ``{"train_accuracy", "chance"}``, the keyword arguments of :func:`learning_flags`.
     """
     return {
         "train_accuracy": weighted_accuracy(labels, y_pred, class_weight),
@@ -371,12 +365,11 @@ def learning_record(
 ) -> dict:
     """The learning columns of a unit's metrics; warns naming ``run_id`` when the unit is flagged.
 
-    ``y_true``, ``y_pred`` (test classes), ``losses`` (per epoch; ``None`` for
-    baselines), ``train_accuracy`` and ``chance`` are those of :func:`learning_flags`.
+    ``y_true``, ``y_pred`` (test classes), ``losses`` (per epoch; ``None`` for baselines),
+    ``train_accuracy`` and ``chance`` are those of :func:`learning_flags`.
 
     Returns:
-        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}``
-        (``None`` where not known).
+        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}`` (``None``: unknown).
     """
     import warnings
 

@@ -312,10 +312,7 @@ _ALIASES = {
 
 
 def get_protocol(spec) -> Protocol:
-    """A protocol from a name, a ``{name: {args}}`` mapping or an instance.
-
-    Args:
-        spec: E.g. ``"loso"``, ``{"subject_kfold": {"n_splits": 5}}`` or a :class:`Protocol`.
+    """A protocol from ``spec``: a name (``"loso"``), a ``{name: {args}}`` mapping or an instance.
 
     Raises:
         ValueError: For an unknown name.

@@ -66,12 +66,10 @@ def normalise_map(heatmap: np.ndarray) -> np.ndarray:
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """Blend the positive part of a signed heat map over an RGB image; returns uint8 ``[H, W, 3]``.
+    """Blend the positive part of a signed ``heatmap`` over an RGB ``image``; returns uint8 RGB.
 
-    Args:
-        image: uint8 ``[H, W, 3]`` RGB.
-        heatmap: ``[h, w]``, scaled by its largest absolute value and resized to the image.
-        alpha: Weight of the colour map.
+    The map is scaled by its largest absolute value and resized to the image; ``alpha`` is the
+    weight of the colour map.
     """
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

@@ -543,12 +543,11 @@ def smooth(times, p_pain, width_s: float) -> np.ndarray:
 
 
 def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: float = 2.0):
-    """Draw one video's timeline PNG: p_pain per sampled frame, smoothed, threshold, gaps.
+    """Draw one video's timeline PNG at ``path`` (p_pain, moving average, threshold, gaps); returns it.
 
     Args:
         rows: The video's rows (dicts or a DataFrame).
         threshold: The decision threshold (dashed line).
-        path: PNG file to write; returned.
         smooth_s: Width of the moving average in seconds.
     """
     import matplotlib

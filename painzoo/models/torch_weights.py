@@ -54,13 +54,10 @@ def _listing(keys) -> str:
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a PyTorch state dict at ``path`` (``.pth``/``.pt``/``.bin``, ``.safetensors``) as NumPy arrays.
+    """Read the PyTorch state dict at ``path`` (``.pth``/``.pt``/``.bin``, ``.safetensors``) as NumPy.
 
     ``.pth`` files are read with ``torch.load(weights_only=True)``; a
     ``"state_dict"``/``"model"`` wrapper and a ``"module."`` prefix are removed.
-
-    Returns:
-        ``{key: float32/int array}``.
 
     Raises:
         FileNotFoundError: If the file does not exist.

@@ -500,19 +500,16 @@ def preprocess_folder(
 ) -> Dataset:
     """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
 
-    Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json``
-    (the record loaders attach as ``.preprocessing``).
+    Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json`` (the record
+    loaders attach as ``.preprocessing``) and returns the :class:`Dataset` read back.
 
     Args:
-        src: A folder read with :func:`~painzoo.datasets.load_folder` and
-            ``layout`` (or ``"mintpain"``), or a CSV read with :func:`~painzoo.datasets.load_csv`.
+        src: A folder read with :func:`~painzoo.datasets.load_folder` and ``layout`` (or
+            ``"mintpain"``), or a CSV read with :func:`~painzoo.datasets.load_csv`.
         dst: Output folder (created).
         detector, size, margin, background, on_no_face: See :class:`FaceCropper`.
         cache_dir, progress: See :func:`crop_dataset`.
         on_error: ``"error"`` (an undecodable image stops the run) or ``"skip"`` (counted).
-
-    Returns:
-        The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
 
     Raises:
         FileNotFoundError: If ``src`` does not exist.

@@ -90,12 +90,10 @@ def set_dropout(recipe, model) -> int:
 def normalize_inputs(recipe, model, dataset) -> int:
     """With ``recipe.input_norm="dataset"``, standardise the inputs of an ``x / 255`` ``model``.
 
-    Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes
-    ``"standardize"`` with the per-channel statistics of (up to 512 of)
-    ``dataset``'s images; layers already standardised are left alone.
+    Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes ``"standardize"`` with
+    the per-channel statistics of (up to 512 of) ``dataset``'s images; layers already
+    standardised are left alone. Returns how many layers changed.
 
-    Returns:
-        How many layers changed.
     """
     if recipe.input_norm is None or len(dataset) == 0:
         return 0

@@ -42,11 +42,9 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
     """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`).
 
-    ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over
-    the epochs, ``compile=False`` keeps the model's own compilation.
+    ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over the epochs,
+    ``compile=False`` keeps the model's own compilation. Returns the Keras ``History``.
 
-    Returns:
-        The Keras ``History``.
 
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
