@@ -31,11 +31,10 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
     """Inter-rater agreement of a ratings CSV (one row per target, one column per rater), as text.
 
     A rating sheet of ``painzoo frames`` gets one ICC per action unit
-    (:func:`painzoo.annotation.sheet.sheet_agreement_report`). Columns with
-    no number, an unnamed index and id columns (``id``, ``image``,
-    ``target``, ``subject``, ``file``, ``filename``, ``name``, ``path``,
-    ``video``) are ignored; rows with a missing rating are dropped and
-    counted. The text gives the ICC with its 95 % CI, the F test, Fleiss' band and the size.
+    (:func:`painzoo.annotation.sheet.sheet_agreement_report`). Columns with no number, an unnamed
+    index and id columns (``id``, ``image``, ``target``, ``subject``, ``file``, ``filename``,
+    ``name``, ``path``, ``video``) are ignored; rows with a missing rating are dropped and counted.
+    The text gives the ICC with its 95 % CI, the F test, Fleiss' band and the size.
 
     Args:
         csv_path: Path of the CSV file.
@@ -43,10 +42,9 @@ def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If fewer than two numeric rater columns or two complete
-            rows remain, a rating cell is not a number (or, on a rating
-            sheet, not a value of the scale) — naming its line, id and
-            column —, or the form is unknown.
+        ValueError: If fewer than two numeric rater columns or two complete rows remain, a rating
+            cell is not a number (or, on a rating sheet, not a value of the scale) — naming its
+            line, id and column —, or the form is unknown.
     """
     import pandas as pd
 

@@ -35,14 +35,14 @@ def _as_scores(value, name: str, high: float) -> np.ndarray:
 def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.ndarray:
     """Prkachin and Solomon Pain Intensity from FACS action-unit intensities.
 
-    ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise with
-    broadcasting; returns a float array of the broadcast shape.
+    ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise with broadcasting; returns
+    a float array of the broadcast shape.
 
     Args:
-        au4, au6, au7, au9, au10: Brow lowerer, cheek raiser, lid tightener, nose
-            wrinkler and upper-lip raiser intensities, 0–5.
-        au43: Eyes closed: 0/1 with ``au43_scale="binary"`` (UNBC-McMaster; score
-            0–16), 0–5 with ``"intensity"`` (P2's "20-point scale"; score 0–20).
+        au4, au6, au7, au9, au10: Brow lowerer, cheek raiser, lid tightener, nose wrinkler and
+            upper-lip raiser intensities, 0–5.
+        au43: Eyes closed: 0/1 with ``au43_scale="binary"`` (UNBC-McMaster; score 0–16), 0–5 with
+            ``"intensity"`` (P2's "20-point scale"; score 0–20).
 
     Raises:
         ValueError: If a value is NaN or out of range, or ``au43_scale`` is unknown.
@@ -77,13 +77,12 @@ def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.nd
 def binarize(scores, rule: str = "unanimous_zero", threshold: float = 0) -> np.ndarray:
     """Turn pain scores ``[n]`` or ``[n, raters]`` (NaN = not scored) into binary labels (1 = pain).
 
-    ``"unanimous_zero"`` (P2's rule for CP-PAIN): "no pain" only when every
-    rater gave 0; ``"threshold"``: "pain" when the (raters' mean) score is
-    strictly greater than ``threshold``.
+    ``"unanimous_zero"`` (P2's rule for CP-PAIN): "no pain" only when every rater gave 0;
+    ``"threshold"``: "pain" when the (raters' mean) score is strictly greater than ``threshold``.
 
     Raises:
-        ValueError: For an unknown rule, a negative score, a wrong number of
-            dimensions, or a target no rater scored.
+        ValueError: For an unknown rule, a negative score, a wrong number of dimensions, or a
+            target no rater scored.
 
     Example:
         >>> binarize([[0, 0], [0, 2], [1, 1]]).tolist()

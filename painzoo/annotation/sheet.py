@@ -114,12 +114,12 @@ def rating_cells(frame, columns, allowed=None, *, name: str = "the sheet", what:
     """The cells of ``columns`` as floats ``[rows, len(columns)]`` (NaN = empty), checking every one.
 
     ``frame`` is the table as read; ``allowed`` is ``None`` (any finite number), a tuple of values
-    for every column, or a dict column → tuple; ``name`` (the file) and ``what`` (e.g. ``"RGS
-    score"``) are used in messages.
+    for every column, or a dict column → tuple; ``name`` (the file) and ``what`` (e.g.
+    ``"RGS score"``) are used in messages.
 
     Raises:
-        ValueError: Naming each bad cell by its CSV line, id and column, with
-            the values allowed (the first five problems, and how many).
+        ValueError: Naming each bad cell by its CSV line, id and column, with the values allowed
+            (the first five problems, and how many).
     """
     import pandas as pd
 
@@ -174,8 +174,8 @@ def sheet_scores(frame, *, name: str = "the sheet"):
     """Scores of a rating sheet as ``(scores [images, raters, units], scale, raters, units)``.
 
     Raises:
-        ValueError: If the table has no ``r<k>_<au>`` columns, or a cell is
-            not a value of the scale (see :func:`rating_cells`).
+        ValueError: If the table has no ``r<k>_<au>`` columns, or a cell is not a value of the
+            scale (see :func:`rating_cells`).
     """
     layout = sheet_layout(frame.columns)
     if layout is None:
@@ -204,13 +204,12 @@ def undefined_reason(table, label: str) -> str:
 def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet") -> str:
     """ICC per action unit and of each rater's total score (RGS sum or PSPI), as text.
 
-    Images missing a unit's score are left out of that unit's ICC (and the
-    total's); the report says how many.
+    Images missing a unit's score are left out of that unit's ICC (and the total's); the report
+    says how many.
 
     Raises:
-        ValueError: With fewer than two raters, a cell that is not a value of
-            the scale (naming it), or fewer than two fully scored images for
-            every unit.
+        ValueError: With fewer than two raters, a cell that is not a value of the scale (naming
+            it), or fewer than two fully scored images for every unit.
     """
     from painzoo.annotation.icc import icc
 
@@ -283,13 +282,12 @@ def join_key(frame, sheet_path: str | os.PathLike, key: str | os.PathLike | None
     Args:
         frame: The sheet as read (with an ``id`` column); its own columns win.
         sheet_path: Where the sheet was read from (for messages and :func:`find_key`).
-        key: The key CSV (``subject``, ``video``, ``frame_index``, ``time_s``; default :func:`find_key`).
+        key: CSV with ``subject``, ``video``, ``frame_index``, ``time_s``; default :func:`find_key`.
 
     Raises:
-        FileNotFoundError: If no key is given and none is found, or the key
-            does not exist.
-        ValueError: If the key lacks ``id``, an id of the sheet is missing,
-            empty or repeated, or not in the key (naming its line).
+        FileNotFoundError: If no key is given and none is found, or the key does not exist.
+        ValueError: If the key lacks ``id``, an id of the sheet is missing, empty or repeated, or
+            not in the key (naming its line).
     """
     import pandas as pd
 

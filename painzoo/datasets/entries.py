@@ -19,11 +19,10 @@ def load_entry(name: str, data: dict, *, config_dir: str | None = None) -> Datas
     """Build the dataset called ``name`` from a config's ``data`` section (cached per process).
 
     An entry is ``{synthetic: preset, args: {...}}``, ``{manifest: path.csv}``,
-    ``{loader: name, args: {...}}`` or ``{concat: [names or entries]}``,
-    optionally with ``sample_subjects: N``, ``balance: per_subject``
-    (:func:`balanced_per_subject`), ``sample_seed``, ``duplicates`` and
-    ``on_bad_image`` (:func:`prepare_data`); relative paths resolve against
-    ``config_dir``.
+    ``{loader: name, args: {...}}`` or ``{concat: [names or entries]}``, optionally with
+    ``sample_subjects: N``, ``balance: per_subject`` (:func:`balanced_per_subject`),
+    ``sample_seed``, ``duplicates`` and ``on_bad_image`` (:func:`prepare_data`); relative paths
+    resolve against ``config_dir``.
 
     Raises:
         ValueError: For an unknown name or entry kind.
@@ -66,10 +65,9 @@ def _build_data(spec, data, config_dir, seen):
 def balanced_per_subject(subjects, labels, seed: int = 0) -> np.ndarray:
     """Sorted row indices that balance the two classes within every subject.
 
-    Each subject keeps its smaller class and a random subset of the same
-    size of its larger class; a subject with one class is dropped. Under
-    leave-one-subject-out a network then cannot carry a subject's pain prior
-    over to a face that resembles it.
+    Each subject keeps its smaller class and a random subset of the same size of its larger class;
+    a subject with one class is dropped. Under leave-one-subject-out a network then cannot carry a
+    subject's pain prior over to a face that resembles it.
 
     Args:
         subjects, labels: Subject id and 0/1 label per image.
@@ -142,14 +140,14 @@ def source_stamps(data, config_dir) -> list:
 def prepare_data(ds, data: dict, name: str):
     """Apply a data entry's ``duplicates`` and ``on_bad_image`` checks to the dataset built from it.
 
-    ``ds`` is the dataset built from ``data[name]``; it is returned checked (rows
-    with bad images dropped under ``on_bad_image: skip``). A ``concat`` entry
-    without its own setting takes its first part's.
+    ``ds`` is the dataset built from ``data[name]``; it is returned checked (rows with bad images
+    dropped under ``on_bad_image: skip``). A ``concat`` entry without its own setting takes its
+    first part's.
 
     Raises:
         ValueError: For duplicate images under ``duplicates: error``.
-        FileNotFoundError: Under ``on_bad_image: error``, for image files
-            that do not exist (undecodable ones fail when read).
+        FileNotFoundError: Under ``on_bad_image: error``, for image files that do not exist
+            (undecodable ones fail when read).
     """
     entry = data.get(name) if isinstance(name, str) else name
     where = f"data {name!r}"

@@ -61,13 +61,13 @@ def is_image_file(path: str | os.PathLike) -> bool:
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read the image file at ``path`` as RGB uint8 ``[H, W, 3]``.
 
-    Gray is replicated, alpha composited over white, the EXIF orientation applied; 16-bit,
-    32-bit and float images are scaled to 0–255 (16-bit divides by 257).
+    Gray is replicated, alpha composited over white, the EXIF orientation applied; 16-bit, 32-bit
+    and float images are scaled to 0–255 (16-bit divides by 257).
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If the file cannot be decoded as an image (corrupt,
-            truncated or not an image); the message names the file.
+        ValueError: If the file cannot be decoded as an image (corrupt, truncated or not an image);
+            the message names the file.
     """
     path = Path(path)
     shown = display_path(path)
@@ -192,10 +192,10 @@ def resize_image(
 ) -> np.ndarray:
     """Resize an image or a map to ``size = (height, width)``: painzoo's one resize (same dtype).
 
-    Interpolations: ``"auto"`` (images: area when shrinking, bilinear when
-    enlarging), ``"bilinear"`` (heat maps, warped crops), ``"nearest"``
-    (label maps; samples ``floor((i + 0.5) · in / out)``) and ``"area"``.
-    Pixel centres lie at half-integers (OpenCV's and PIL's convention).
+    Interpolations: ``"auto"`` (images: area when shrinking, bilinear when enlarging),
+    ``"bilinear"`` (heat maps, warped crops), ``"nearest"`` (label maps; samples
+    ``floor((i + 0.5) · in / out)``) and ``"area"``. Pixel centres lie at half-integers (OpenCV's
+    and PIL's convention).
 
     Raises:
         ValueError: For an unknown interpolation or a non-positive size.

@@ -57,28 +57,25 @@ def load_folder(
 
     Args:
         root: The top folder.
-        layout: ``"subject/label"`` (``root/<subject>/<label>/<image>``) or
-            ``"label"`` (``root/<label>/<image>``, subject from the file
-            name). Images below a label folder take its label.
-        label_names: Folder name → label, added to :data:`DEFAULT_LABEL_NAMES`
-            (case-insensitive).
-        subject_pattern: With ``layout="label"``, a regular expression searched
-            in the file name; the subject is its group ``subject``, else its
-            first group, else the whole match. The default takes the leading
-            letters+digits or everything before the first ``_``, ``-``, space
-            or dot.
+        layout: ``"subject/label"`` (``root/<subject>/<label>/<image>``) or ``"label"``
+            (``root/<label>/<image>``, subject from the file name). Images below a label folder
+            take its label.
+        label_names: Folder name → label, added to :data:`DEFAULT_LABEL_NAMES` (case-insensitive).
+        subject_pattern: With ``layout="label"``, a regular expression searched in the file name;
+            the subject is its group ``subject``, else its first group, else the whole match. The
+            default takes the leading letters+digits or everything before the first ``_``, ``-``,
+            space or dot.
         name: Dataset name and ``source``; defaults to the folder name.
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
-        ValueError: If a label folder is not in the mapping, a folder below
-            a label folder is named as the other label (``pain/no_pain/``), a
-            file name has no subject, the layout is unknown, or no image is
-            found.
+        ValueError: If a label folder is not in the mapping, a folder below a label folder is named
+            as the other label (``pain/no_pain/``), a file name has no subject, the layout is
+            unknown, or no image is found.
 
     Warns:
-        UserWarning: Naming ignored non-image files and counting images
-            outside any label folder or below one (never naming a subject).
+        UserWarning: Naming ignored non-image files and counting images outside any label folder or
+            below one (never naming a subject).
     """
     root = Path(root)
     if not root.is_dir():
@@ -163,14 +160,13 @@ def load_csv(
 ) -> Dataset:
     """Load a CSV manifest with the columns ``image,label,subject`` (plus ``source``, ``level``, ``au_*``, anything).
 
-    ``root`` (default: the CSV's folder) resolves relative ``image`` paths;
-    ``name`` defaults to the CSV's stem.
+    ``root`` (default: the CSV's folder) resolves relative ``image`` paths; ``name`` defaults to
+    the CSV's stem.
 
     Raises:
-        FileNotFoundError: If the CSV or (with ``check_files``) an image is
-            missing.
-        ValueError: If a required column is missing, a label is not 0/1, a
-            subject is empty, or the CSV has no rows.
+        FileNotFoundError: If the CSV or (with ``check_files``) an image is missing.
+        ValueError: If a required column is missing, a label is not 0/1, a subject is empty, or the
+            CSV has no rows.
     """
     path = Path(path)
     frame = _read_csv(path, required=("image", "label", "subject"))
@@ -336,10 +332,9 @@ def load_mintpain(
         Sub<N> <participant name>/Annotated_data_SubNN_TrialNN/
             SubNN_TrialNN_SweepNN_Label<0-4>/rgb/*.jpg
 
-    The subject becomes ``Sub<NN>`` and the name appears nowhere: the
-    sampled frames are hard-linked (or copied) into ``link_dir/Sub<NN>/…``
-    (default ``<cache>/mintpain/<hash of root>``), with ``level`` 0–4,
-    ``label = level > 0``, ``trial`` and ``sweep``.
+    The subject becomes ``Sub<NN>`` and the name appears nowhere: the sampled frames are
+    hard-linked (or copied) to ``link_dir/Sub<NN>/`` (default ``<cache>/mintpain/<hash of root>``),
+    with ``level`` 0–4, ``label = level > 0``, ``trial`` and ``sweep``.
 
     Args:
         root: The folder holding the ``Sub<N> …`` folders.
@@ -503,10 +498,9 @@ def load_ratspain(
     """Load RatsPain (P1) through a CSV manifest.
 
     Columns: ``image``, ``subject`` (the rat) and one of ``level`` (0 = no
-    pain, 1 = moderate, 2 = severe; ``label = level > 0``), ``label`` (0/1),
-    or per-rater AU scores ``r<k>_<au>`` (0/1/2, empty = uncertain) labelled
-    by :func:`painzoo.annotation.rgs_consensus`; unlabelled images are
-    dropped with a warning.
+    pain, 1 = moderate, 2 = severe; ``label = level > 0``), ``label`` (0/1), or per-rater AU scores
+    ``r<k>_<au>`` (0/1/2, empty = uncertain) labelled by :func:`painzoo.annotation.rgs_consensus`;
+    unlabelled images are dropped with a warning.
 
     Args:
         csv: The manifest.
@@ -517,8 +511,8 @@ def load_ratspain(
 
     Raises:
         FileNotFoundError: As :func:`load_csv`.
-        ValueError: As :func:`load_csv`; also for incomplete rater columns or
-            a score that is not 0, 1 or 2 (naming its line and column).
+        ValueError: As :func:`load_csv`; also for incomplete rater columns or a score that is not
+            0, 1 or 2 (naming its line and column).
 
     Reference:
         P1 (Liu et al. 2025), "Labelling" and Table 2.

@@ -5,10 +5,9 @@
 - **Mean ± std** (P2): compute the metrics per run, then average —
   :func:`mean_std`.
 
-The positive class is *pain* (label 1): ``f1`` is P1's Eq. 7
-(2TP / (2TP + FP + FN)); ``f1_macro`` is reported too because P2 does not say
-how its F1 averages the classes. Beyond the papers: :func:`roc_auc` and
-:func:`bootstrap_ci` (resampling *subjects*).
+The positive class is *pain* (label 1): ``f1`` is P1's Eq. 7 (2TP / (2TP + FP + FN)); ``f1_macro``
+is reported too because P2 does not say how its F1 averages the classes. Beyond the papers:
+:func:`roc_auc` and :func:`bootstrap_ci` (resampling *subjects*).
 """
 
 from __future__ import annotations
@@ -143,8 +142,8 @@ def binary_metrics(y_true, y_pred, y_score=None) -> dict:
 def pooled_metrics(parts: Iterable) -> dict:
     """Metrics from confusion counts summed over folds (P1's aggregation).
 
-    ``parts`` are metric dicts (with ``tn``/``fp``/``fn``/``tp``) or
-    ``(y_true, y_pred)`` pairs, one per fold.
+    ``parts`` are metric dicts (with ``tn``/``fp``/``fn``/``tp``) or ``(y_true, y_pred)`` pairs,
+    one per fold.
 
     Reference:
         Liu et al., Front. Vet. Sci. 2025, "Experimental protocol".
@@ -328,11 +327,10 @@ def learning_flags(
 ) -> str:
     """Whether a trained model collapsed to one class (``"collapsed"``), did not learn (``"not_learning"``), or neither (``""``).
 
-    "collapsed": every test image (two or more) gets the same class.
-    "not_learning": over two or more epochs, the mean loss of the last (up
-    to three) epochs is not 5 % below the first's, or lies within 3 % of
-    ln 2, or any loss is not finite, or ``train_accuracy`` closes less than
-    a fifth of the gap from ``chance`` to 1.
+    "collapsed": every test image (two or more) gets the same class. "not_learning": over two or
+    more epochs, the mean loss of the last (up to three) epochs is not 5 % below the first's, or
+    lies within 3 % of ln 2, or any loss is not finite, or ``train_accuracy`` closes less than a
+    fifth of the gap from ``chance`` to 1.
 
     Args:
         y_pred: Predicted class of every test image.

@@ -1,12 +1,12 @@
 """Evaluation protocols as scikit-learn-style splitters: the papers' four (see each class).
 
-``split`` takes a :class:`painzoo.datasets.Dataset` or scikit-learn's
-``(X, y, groups)`` and yields ``(train_idx, test_idx)``, so the protocols
-also plug into ``sklearn.model_selection.cross_validate``.
+``split`` takes a :class:`painzoo.datasets.Dataset` or scikit-learn's ``(X, y, groups)`` and yields
+``(train_idx, test_idx)``, so the protocols also plug into
+``sklearn.model_selection.cross_validate``.
 
-Seeds (:meth:`Protocol.folds`): K-fold splitters shuffle with
-``base seed + repeat`` (or the protocol's own ``seed`` + repeat); unit
-``(repeat, fold)`` trains with ``base seed + 1000 · repeat + fold``.
+Seeds (:meth:`Protocol.folds`): K-fold splitters shuffle with ``base seed + repeat`` (or the
+protocol's own ``seed`` + repeat); unit ``(repeat, fold)`` trains with
+``base seed + 1000 · repeat + fold``.
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ class ImageKFold(_KFold):
 class SubjectKFold(_KFold):
     """Subject-level stratified group K-fold (P2 scenario 2; ``StratifiedGroupKFold``).
 
-    ``seed`` shuffles the subjects (``None``: the run's base seed, 0 for
-    ``split``); ``split`` raises ``ValueError`` with fewer subjects than folds.
+    ``seed`` shuffles the subjects (``None``: the run's base seed, 0 for ``split``); ``split``
+    raises ``ValueError`` with fewer subjects than folds.
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 2.
@@ -230,12 +230,11 @@ class LeaveOneSubjectOut(Protocol):
 class CrossDataset(Protocol):
     """Train on every source except ``test_sources``, test on those (P2 scenario 3), ``repeats`` times.
 
-    Each repeat trains with another seed on the same split. With
-    ``split(X, y, groups)``, ``groups`` holds each row's *source*.
+    Each repeat trains with another seed on the same split. With ``split(X, y, groups)``,
+    ``groups`` holds each row's *source*.
 
     Raises:
-        ValueError: From ``split``, if a test source is absent or nothing is
-            left to train on.
+        ValueError: From ``split``, if a test source is absent or nothing is left to train on.
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 3.

@@ -33,8 +33,8 @@ def model_input_spec(model, default: tuple[int, int], input_spec=None):
 def as_predict_fn(model, batch_size: int = 256):
     """A function ``float32 [B, H, W, 3] → probabilities [B, C]`` (a sigmoid output becomes ``[1 − p, p]``).
 
-    A Keras ``model`` is called with ``predict_on_batch`` in chunks of
-    ``batch_size``; any other callable is called as is.
+    A Keras ``model`` is called with ``predict_on_batch`` in chunks of ``batch_size``; any other
+    callable is called as is.
     """
     if _is_keras_model(model):
         raw = model.predict_on_batch

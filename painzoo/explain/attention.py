@@ -83,8 +83,8 @@ def attention_maps(
         input_spec: The model's :class:`~painzoo.preprocess.InputSpec`.
 
     Raises:
-        ValueError: If the model has no PainSeekerAttention layer (or several
-            and no ``layer_name``), or the images are not RGB.
+        ValueError: If the model has no PainSeekerAttention layer (or several and no
+            ``layer_name``), or the images are not RGB.
         TypeError: If ``model`` is not a ``keras.Model``.
 
     Reference:
@@ -120,13 +120,13 @@ def overlay(
 ):
     """Render maps (``[B, M, M]`` or ``[M, M]``) as coloured heat maps over RGB images: ``(1 - alpha) · image + alpha · colour``.
 
-    ``colormap`` is a matplotlib name; ``normalize`` min-max normalises each
-    map (``False`` clips to [0, 1]); ``interpolation`` is ``"bilinear"`` or
-    ``"nearest"``. Returns uint8 images of the input's shape.
+    ``colormap`` is a matplotlib name; ``normalize`` min-max normalises each map (``False`` clips
+    to [0, 1]); ``interpolation`` is ``"bilinear"`` or ``"nearest"``. Returns uint8 images of the
+    input's shape.
 
     Raises:
-        ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of
-            [0, 1] or an unknown interpolation or colour map.
+        ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of [0, 1] or an
+            unknown interpolation or colour map.
     """
     import matplotlib
 

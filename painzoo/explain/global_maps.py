@@ -1,9 +1,9 @@
 """P2's global explanations: local heat maps warped into one face frame and averaged.
 
-Each local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped into
-a normalised face frame by the similarity transform from the image's five
-keypoints to a template (or resized whole without keypoints), then averaged
-per group. By default (P2 does not say) a map explains the predicted class.
+Each local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped into a normalised face
+frame by the similarity transform from the image's five keypoints to a template (or resized whole
+without keypoints), then averaged per group. By default (P2 does not say) a map explains the
+predicted class.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class GlobalHeatmaps:
     """Averaged heat maps per group, in the normalised face frame.
 
     Attributes:
-        maps: Group → float32 ``[size, size]`` mean of the per-image maps
-            (each divided by its largest absolute value first).
+        maps: Group → float32 ``[size, size]`` mean of the per-image maps (each divided by its
+            largest absolute value first).
         mean_faces: Group → uint8 ``[size, size, 3]``: the mean warped face.
         counts, aligned: Group → images averaged, and of those aligned by keypoints.
         paths: Group → PNG overlay written (empty without ``out``).
@@ -91,13 +91,13 @@ def _template(size: int, template=None) -> np.ndarray:
 def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarray:
     """Similarity transform (2 × 3, for ``cv2.warpAffine``) from five keypoints to the face template.
 
-    ``keypoints`` are ``[5, 2]`` (x, y): left eye, right eye, nose, mouth
-    left, mouth right ("left" = image left); ``template`` defaults to the
-    standard 112-pixel template scaled to ``size``.
+    ``keypoints`` are ``[5, 2]`` (x, y): left eye, right eye, nose, mouth left, mouth right
+    ("left" = image left); ``template`` defaults to the standard 112-pixel template scaled to
+    ``size``.
 
     Raises:
-        ValueError: If the keypoints are not 5 finite points or no similarity
-            fits them (e.g. all points equal).
+        ValueError: If the keypoints are not 5 finite points or no similarity fits them (e.g. all
+            points equal).
     """
     import cv2
 
@@ -232,8 +232,8 @@ def global_heatmap(
 ) -> GlobalHeatmaps:
     """P2's global heat maps: local explanations averaged per group in a face frame.
 
-    Keypoints come from the columns ``kp_left_eye_x`` … ``kp_mouth_right_y``;
-    maps are averaged over the frame pixels each image covers.
+    Keypoints come from the columns ``kp_left_eye_x`` … ``kp_mouth_right_y``; maps are averaged
+    over the frame pixels each image covers.
 
     Args:
         model: A Keras model on RGB in ``[0, 255]`` (any callable for LIME).
@@ -248,8 +248,7 @@ def global_heatmap(
         template: Optional ``[5, 2]`` keypoint template in the face frame.
 
     Raises:
-        ValueError: For an unknown method, a missing ``by`` column or an
-            empty dataset.
+        ValueError: For an unknown method, a missing ``by`` column or an empty dataset.
 
     Reference:
         P2 (Sabater-Gárriz et al., 2024), after Manresa-Yee et al. (2023):

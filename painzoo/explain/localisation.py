@@ -48,15 +48,13 @@ def _union_masks(masks) -> np.ndarray:
 def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationScore:
     """How much of each heat map lies on the ground-truth regions (a :class:`LocalisationScore`).
 
-    The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)``; the pointing game
-    (Zhang et al., 2016) scores a hit when the map's maximum lies within
-    ``tolerance`` mask pixels of the mask (Zhang et al.: 15 at 224 px).
-    ``heatmaps`` (``[N, h, w]`` or ``[h, w]``) are resized to the ``masks``
+    The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)``; the pointing game (Zhang et al., 2016)
+    scores a hit when the map's maximum lies within ``tolerance`` mask pixels of the mask (Zhang
+    et al.: 15 at 224 px). ``heatmaps`` (``[N, h, w]`` or ``[h, w]``) are resized to the ``masks``
     (bool, or a dict of region masks, which are united).
 
     Raises:
-        ValueError: If the numbers of maps and masks differ or shapes are not
-            2-D/3-D.
+        ValueError: If the numbers of maps and masks differ or shapes are not 2-D/3-D.
 
     Reference:
         Zhang, Lin, Brandt, Shen, Sclaroff. Top-down Neural Attention by

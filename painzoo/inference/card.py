@@ -137,9 +137,9 @@ def make_card(
 ) -> dict:
     """The model card of a freshly trained model, as a JSON-ready dict.
 
-    ``face_crop`` is the cropper settings that made the training images
-    (``None``: none); the ``dataset``'s ``preprocessing`` record and image sizes
-    go in too; ``training`` is :func:`painzoo.evaluation.metrics.learning_record`'s.
+    ``face_crop`` is the cropper settings that made the training images (``None``: none); the
+    ``dataset``'s ``preprocessing`` record and image sizes go in too; ``training`` is
+    :func:`painzoo.evaluation.metrics.learning_record`'s.
     """
     import keras
 
@@ -282,8 +282,7 @@ class PainModel:
 def load_model(path: str | os.PathLike) -> PainModel:
     """Load a model written by ``painzoo train`` (its folder, ``model.json`` or ``model.keras``).
 
-    A ``.keras`` file without a ``model.json`` beside it loads with a warning
-    and no face cropping.
+    A ``.keras`` file without a ``model.json`` beside it loads with a warning and no face cropping.
 
     Raises:
         FileNotFoundError: If nothing is found at ``path``.

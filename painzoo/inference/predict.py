@@ -1,7 +1,7 @@
 """``painzoo predict``: score images, folders, manifests and videos with a trained model.
 
-Every input becomes rows of one table (:data:`COLUMNS`); each video also
-gets a summary row and a timeline PNG.
+Every input becomes rows of one table (:data:`COLUMNS`); each video also gets a summary row and a
+timeline PNG.
 """
 
 from __future__ import annotations
@@ -230,27 +230,25 @@ def predict(
     ``.attrs["summary"]`` of the result holds :func:`summarize_video`'s rows.
 
     Args:
-        model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
-            ``model.json`` / ``model.keras``) ``painzoo train`` wrote, or a
-            Keras model.
-        inputs: A path or list of paths (images, folders, CSV manifests,
-            videos), or uint8 RGB ``[N, H, W, 3]``.
-        out: CSV path for the rows, replaced once every input has been tried,
-            with ``<stem>_summary.csv`` and ``<stem>_timelines/`` beside it.
+        model: A :class:`~painzoo.inference.card.PainModel`, the folder (or ``model.json`` /
+            ``model.keras``) ``painzoo train`` wrote, or a Keras model.
+        inputs: A path or list of paths (images, folders, CSV manifests, videos), or uint8 RGB
+            ``[N, H, W, 3]``.
+        out: CSV path for the rows, replaced once every input has been tried, with
+            ``<stem>_summary.csv`` and ``<stem>_timelines/`` beside it.
         face_crop: See :func:`painzoo.preprocess.cropper_for`.
         fps: Video samples per second (``None``: every frame).
         batch_size: Faces per forward pass.
         threshold: Decision threshold on ``p_pain`` (default: the card's, else 0.5).
-        smooth_s, timelines: Timeline PNGs per video (only with ``out``) and
-            the seconds of their moving average.
+        smooth_s, timelines: Timeline PNGs per video (only with ``out``) and the seconds of their
+            moving average.
         progress: Show a progress bar over frames.
         on_error: ``"raise"`` (after every input has been tried) or ``"warn"``.
 
     Raises:
-        ValueError: For a number out of range, an ``out`` that would replace
-            or sit inside an input (before anything is written), a model that
-            is not painzoo's, an input of unknown kind, or (``on_error=
-            "raise"``) an unreadable or empty video or one with no face in any
+        ValueError: For a number out of range, an ``out`` that would replace or sit inside an input
+            (before anything is written), a model that is not painzoo's, an input of unknown kind,
+            or (``on_error="raise"``) an unreadable or empty video or one with no face in any
             frame, after the other inputs are done.
         FileNotFoundError: For a missing model or input.
     """
@@ -478,10 +476,9 @@ def summarize_video(
 ) -> dict:
     """One summary row (:data:`SUMMARY_COLUMNS`) of a video's prediction rows (dicts or a DataFrame).
 
-    Each sampled frame stands for ``1 / fps`` seconds, or the median gap
-    between frames when every frame is sampled. ``longest_episode_s`` is the
-    longest run of frames at or above ``threshold`` (a frame without a face
-    ends a run); ``complete`` is ``False`` for a truncated ``video``
+    Each sampled frame stands for ``1 / fps`` seconds, or the median gap between frames when every
+    frame is sampled. ``longest_episode_s`` is the longest run of frames at or above ``threshold``
+    (a frame without a face ends a run); ``complete`` is ``False`` for a truncated ``video``
     (:class:`~painzoo.inference.video.VideoFrames`, for the frame counts).
     """
     if isinstance(rows, pd.DataFrame):

@@ -78,8 +78,8 @@ def _due(k: int, step: float) -> int:
 class VideoFrames:
     """Iterate over a video's frames sampled at ``fps``, yielding ``(frame_index, time_s, rgb)``.
 
-    ``info`` is the header's :class:`VideoInfo`; ``frames_read`` counts the
-    frames the last full pass decoded (``None`` before one).
+    ``info`` is the header's :class:`VideoInfo`; ``frames_read`` counts the frames the last full
+    pass decoded (``None`` before one).
 
     Args:
         path: The video file (anything OpenCV reads).
@@ -87,12 +87,12 @@ class VideoFrames:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If OpenCV cannot open it, it reports no frame rate, or it
-            holds no readable frame; the message names the file.
+        ValueError: If OpenCV cannot open it, it reports no frame rate, or it holds no readable
+            frame; the message names the file.
 
     Warns:
-        TruncatedVideoWarning: When a full pass decodes more than
-            :data:`FRAME_COUNT_TOLERANCE` frames fewer than the header declares.
+        TruncatedVideoWarning: When a full pass decodes more than :data:`FRAME_COUNT_TOLERANCE`
+            frames fewer than the header declares.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = 5.0):

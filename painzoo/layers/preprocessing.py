@@ -19,11 +19,10 @@ MODES = ("unit", "tf", "torch", "caffe", "standardize")
 class ImageScaling(keras.layers.Layer):
     """Scale RGB images in ``[0, 255]`` the way a network was trained to expect (no weights).
 
-    The ``mode`` follows ``keras.applications.imagenet_utils.preprocess_input``:
-    ``"unit"`` (``x / 255``), ``"tf"`` (``x / 127.5 - 1``), ``"torch"``
-    (ImageNet mean/std after ``x / 255``), ``"caffe"`` (BGR minus ImageNet
-    means) or ``"standardize"`` (``(x - mean) / std`` of a training set in
-    pixel units, ``mean`` and ``std`` per channel; :meth:`standardize`).
+    The ``mode`` follows ``keras.applications.imagenet_utils.preprocess_input``: ``"unit"``
+    (``x / 255``), ``"tf"`` (``x / 127.5 - 1``), ``"torch"`` (ImageNet mean/std after ``x / 255``),
+    ``"caffe"`` (BGR minus ImageNet means) or ``"standardize"`` (``(x - mean) / std`` of a training
+    set in pixel units, ``mean`` and ``std`` per channel; :meth:`standardize`).
     """
 
     def __init__(self, mode: str = "unit", mean=None, std=None, **kwargs):

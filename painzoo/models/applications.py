@@ -1,11 +1,10 @@
 """The six ``keras.applications`` networks of P2, with a new softmax head.
 
-P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception with
-ImageNet weights, dropped the top and added ``GlobalAveragePooling2D`` +
-``Dense(num_classes, softmax)``. painzoo moves each network's
-``preprocess_input`` inside the model (:class:`~painzoo.layers.ImageScaling`),
-so all zoo models take RGB in [0, 255]; ImageNet weights come through
-``keras.utils.get_file`` and Keras' cache.
+P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception with ImageNet weights,
+dropped the top and added ``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo
+moves each network's ``preprocess_input`` inside the model (:class:`~painzoo.layers.ImageScaling`),
+so all zoo models take RGB in [0, 255]; ImageNet weights come through ``keras.utils.get_file`` and
+Keras' cache.
 """
 
 from __future__ import annotations
@@ -116,8 +115,8 @@ def imagenet_weights_path(name: str) -> str:
     """Path of the no-top ImageNet weights of ``name``, downloading them (as Keras does) if needed.
 
     Raises:
-        RuntimeError: If the file is not cached and cannot be downloaded
-            (e.g. offline); the message names the file to place by hand.
+        RuntimeError: If the file is not cached and cannot be downloaded (e.g. offline); the
+            message names the file to place by hand.
     """
     spec = APPLICATIONS[name]
     target = imagenet_cache_file(name)
@@ -149,15 +148,14 @@ def build_application(
 ) -> keras.Model:
     """Build application ``name`` (a key of :data:`APPLICATIONS`): scaling → base network → global average pooling → softmax.
 
-    ``num_classes``, ``input_shape`` and ``weights`` are as for :func:`vgg16`.
-    With ``weights=None``, ``zero_init_residual`` starts every residual
-    branch at zero (:func:`~painzoo.models._common.zero_residual_branches`)
-    and ``he_init`` draws He-normal kernels with zero biases
-    (:func:`he_initialize`) and scales inputs as ``x / 255``.
+    ``num_classes``, ``input_shape`` and ``weights`` are as for :func:`vgg16`. With
+    ``weights=None``, ``zero_init_residual`` starts every residual branch at zero
+    (:func:`~painzoo.models._common.zero_residual_branches`) and ``he_init`` draws He-normal
+    kernels with zero biases (:func:`he_initialize`) and scales inputs as ``x / 255``.
 
     Raises:
-        ValueError: If the input is too small, ``weights`` is another name or
-            an aid is not true or false.
+        ValueError: If the input is too small, ``weights`` is another name or an aid is not true or
+            false.
         RuntimeError: If ImageNet weights are requested but unavailable offline.
     """
     zero_init_residual = _check_flag(name, "zero_init_residual", zero_init_residual)
@@ -251,8 +249,8 @@ def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
     Args:
         num_classes: Output classes.
         input_shape: ``(H, W, 3)``, at least 32×32.
-        weights: ``None`` (random), ``"imagenet"`` (:func:`imagenet_cache_file`
-            says where to place it offline) or a ``.weights.h5`` file saved by painzoo.
+        weights: ``None`` (random), ``"imagenet"`` (:func:`imagenet_cache_file` says where to place
+            it offline) or a ``.weights.h5`` file saved by painzoo.
         he_init: From random weights, He-normal kernels and ``x / 255`` inputs.
 
     Raises:
@@ -283,9 +281,9 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
 def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (``num_classes``, ``input_shape``, ``weights``;
-    ``"caffe"`` scaling), with ``zero_init_residual`` instead of ``he_init``:
-    every residual branch starts at zero from random weights.
+    The arguments of :func:`vgg16` (``num_classes``, ``input_shape``, ``weights``; ``"caffe"``
+    scaling), with ``zero_init_residual`` instead of ``he_init``: every residual branch starts at
+    zero from random weights.
 
     Example:
         >>> resnet50(num_classes=2).count_params()  # P2 Table 3: 23.6 M
@@ -300,8 +298,8 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2: :func:`resnet50`'s arguments on Keras' 101-layer pre-activation ResNet.
 
-    Inputs are scaled to [-1, 1] (``"tf"``). With 2 classes it has
-    42,630,658 parameters (P2 Table 3: 42.6 M).
+    Inputs are scaled to [-1, 1] (``"tf"``). With 2 classes it has 42,630,658 parameters (P2
+    Table 3: 42.6 M).
 
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
@@ -312,11 +310,10 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
 def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (``num_classes``, ``input_shape`` at least
-    75×75, scaled to [-1, 1]; ``weights``), with ``low_resolution_stem`` instead
-    of ``he_init``: the first convolution at stride 1 (:func:`with_stride_one_stem`),
-    as Szegedy et al. (2016, section 9) do for small inputs. The ``"painzoo"``
-    recipe asks for it up to :data:`LOW_RESOLUTION_SIDE` (151) px.
+    The arguments of :func:`vgg16` (``num_classes``, ``input_shape`` at least 75×75, scaled to
+    [-1, 1]; ``weights``), with ``low_resolution_stem`` instead of ``he_init``: the first
+    convolution at stride 1 (:func:`with_stride_one_stem`), as Szegedy et al. do for small inputs;
+    the ``"painzoo"`` recipe asks for it up to :data:`LOW_RESOLUTION_SIDE` (151) px.
 
     Example:
         >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M

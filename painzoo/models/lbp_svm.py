@@ -8,8 +8,8 @@ uniform patterns (``method="nri_uniform"``, 59 bins for P = 8; Ahonen et al.
 2006). Neither paper says how histograms are scaled; painzoo's choice is raw
 counts (``norm="counts"``; ``docs/evaluation.md``).
 
-Every registry name ``lbp_svm_r<R>p<P>_<G>x<G>`` is a model of kind
-``"sklearn"`` built by :func:`lbp_svm` (an unfitted :class:`LBPSVM`).
+Every registry name ``lbp_svm_r<R>p<P>_<G>x<G>`` is a model of kind ``"sklearn"`` built by
+:func:`lbp_svm` (an unfitted :class:`LBPSVM`).
 """
 
 from __future__ import annotations
@@ -64,15 +64,14 @@ def lbp_histograms(
     """Concatenated per-cell uniform-LBP histograms ``float32 [N, grid² · (P(P−1) + 3)]`` of a batch of images.
 
     Args:
-        images: uint8 ``[N, H, W, 3]`` RGB (BT.601 gray), ``[N, H, W, 1]`` or
-            ``[N, H, W]``.
+        images: uint8 ``[N, H, W, 3]`` RGB (BT.601 gray), ``[N, H, W, 1]`` or ``[N, H, W]``.
         radius, points: LBP radius R in pixels and neighbours P.
         grid: Cells per side (``np.array_split`` boundaries).
         norm: Per-cell scaling: ``"counts"``, ``"l1"`` or ``"l2"``.
 
     Raises:
-        ValueError: If the images have the wrong shape, are smaller than
-            the grid, or ``norm`` is unknown.
+        ValueError: If the images have the wrong shape, are smaller than the grid, or ``norm`` is
+            unknown.
 
     Example:
         >>> x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
@@ -115,11 +114,11 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
     """Uniform-LBP grid histograms followed by a linear SVM (P1's baseline).
 
     Args:
-        radius, points, grid: LBP radius R, neighbours P and cells per side
-            (P1: R 1 or 3, P 8, grid 4, 8 or 16).
+        radius, points, grid: LBP radius R, neighbours P and cells per side (P1: R 1 or 3, P 8,
+            grid 4, 8 or 16).
         C: SVM regularisation (P1: 1).
-        svm: ``"svc"`` (P1's ``SVC(kernel="linear")``) or ``"linear_svc"``
-            (``LinearSVC``: squared hinge, penalised intercept; not P1's).
+        svm: ``"svc"`` (P1's ``SVC(kernel="linear")``) or ``"linear_svc"`` (``LinearSVC``: squared
+            hinge, penalised intercept; not P1's).
         norm: Histogram scaling: ``"counts"`` (painzoo's choice), ``"l1"`` or ``"l2"``.
         class_weight: Passed to the SVM (``None`` or ``"balanced"``).
         max_iter, random_state: ``LinearSVC``'s iteration limit and seed.

@@ -1,12 +1,10 @@
 """PainSeeker (P1): ResNet-18 regions, scored and fused by attention, calibrated by PRSC.
 
-``resnet18_features`` (Eq. 1) → :class:`PainSeekerAttention` (Eq. 2, the
-fusion of Eq. 3, the PRSC term of Eq. 5/6 via ``add_loss``) →
-``Dense(num_classes, softmax)`` (h of Eq. 3, named ``"fc"`` like
-torchvision's classifier). Compiled with cross-entropy (Eq. 4), this gives
-the objective of Eq. 6. P1 does not say how the network is initialised;
-painzoo's choice is torchvision's ResNet-18 initialisation for the backbone
-and h, and Glorot-uniform weights with zero bias for g.
+``resnet18_features`` (Eq. 1) → :class:`PainSeekerAttention` (Eq. 2, the fusion of Eq. 3, the PRSC
+term of Eq. 5/6 via ``add_loss``) → ``Dense(num_classes, softmax)`` (h of Eq. 3, named ``"fc"``
+like torchvision's classifier). Compiled with cross-entropy (Eq. 4), this gives the objective of
+Eq. 6. P1 does not say how the network is initialised; painzoo's choice is torchvision's ResNet-18
+initialisation for the backbone and h, and Glorot-uniform weights with zero bias for g.
 """
 
 from __future__ import annotations
@@ -62,19 +60,18 @@ def painseeker(
 
     Args:
         num_classes: Output classes c (P1 uses 2).
-        input_shape: ``(H, W, 3)``; 224×224 gives a 7×7 grid (K = 49
-            regions, about ``H / 32`` per side); K must exceed ``top_k``.
-        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a
-            torchvision/timm ResNet-18 checkpoint for the backbone (its
-            ``fc`` initialises h when ``num_classes`` matches).
+        input_shape: ``(H, W, 3)``; 224×224 gives a 7×7 grid (K = 49 regions, about ``H / 32`` per
+            side); K must exceed ``top_k``.
+        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a torchvision/timm ResNet-18
+            checkpoint for the backbone (its ``fc`` initialises h when ``num_classes`` matches).
         prsc_weight: λ of Eq. 6 (0 switches PRSC off).
         margin: δ of Eq. 5.
         top_k: K_h of Eq. 5.
         keras_init: Keras' default initialisers for the backbone and h.
 
     Raises:
-        ValueError: If the input is smaller than 32×32 or ``top_k`` is not
-            smaller than the number of regions.
+        ValueError: If the input is smaller than 32×32 or ``top_k`` is not smaller than the number
+            of regions.
 
     Example:
         >>> import painzoo
@@ -99,9 +96,8 @@ def painseeker_no_prsc(
 ):
     """PainSeeker with λ = 0: the same network, trained on cross-entropy alone.
 
-    Takes :func:`painseeker`'s ``num_classes``, ``input_shape``, ``weights`` and
-    ``keras_init``; ``margin`` and ``top_k`` are kept in the layer config only
-    (``top_k`` must still be smaller than K).
+    Takes :func:`painseeker`'s ``num_classes``, ``input_shape``, ``weights`` and ``keras_init``;
+    ``margin`` and ``top_k`` are kept in the layer config only (``top_k`` must still be below K).
 
     Reference:
         Liu et al. (2025), Table 3, "PainSeeker w/o PRSC".

@@ -1,10 +1,9 @@
 """Load painzoo weights or torchvision/timm ResNet-18 checkpoints into a Keras model.
 
-painzoo's ResNet-18 names its layers after torchvision's state-dict keys with
-``_`` for ``.`` and pads like PyTorch, so the conversion is a re-layout
-(kernels OIHW → HWIO, BatchNorm ``weight``/``bias``/``running_*``); the
-``fc`` head loads only when its shape matches. It serves every model built on
-:func:`painzoo.models.resnet_backbone.resnet18_features`.
+painzoo's ResNet-18 names its layers after torchvision's state-dict keys with ``_`` for ``.`` and
+pads like PyTorch, so the conversion is a re-layout (kernels OIHW → HWIO, BatchNorm
+``weight``/``bias``/``running_*``); the ``fc`` head loads only when its shape matches. It serves
+every model built on :func:`painzoo.models.resnet_backbone.resnet18_features`.
 """
 
 from __future__ import annotations
@@ -56,8 +55,8 @@ def _listing(keys) -> str:
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read the PyTorch state dict at ``path`` (``.pth``/``.pt``/``.bin``, ``.safetensors``) as NumPy.
 
-    ``.pth`` files are read with ``torch.load(weights_only=True)``; a
-    ``"state_dict"``/``"model"`` wrapper and a ``"module."`` prefix are removed.
+    ``.pth`` files are read with ``torch.load(weights_only=True)``; a ``"state_dict"``/``"model"``
+    wrapper and a ``"module."`` prefix are removed.
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -185,15 +184,14 @@ def _plan_head(head, state, num_classes, assignments, used, path) -> list[str]:
 def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: int) -> keras.Model:
     """Load ``path`` into ``model``, a network on :func:`~painzoo.models.resnet_backbone.resnet18_features`, in place.
 
-    ``path`` is a ``.weights.h5`` file saved by painzoo, or a
-    torchvision-layout state dict (``.pth``/``.pt``/``.bin``, needs PyTorch,
-    or ``.safetensors``); its ``fc`` loads only when ``num_classes`` matches.
+    ``path`` is a ``.weights.h5`` file saved by painzoo, or a torchvision-layout state dict
+    (``.pth``/``.pt``/``.bin``, needs PyTorch, or ``.safetensors``); its ``fc`` loads only when
+    ``num_classes`` matches.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: For an unsupported file type, or a checkpoint whose keys
-            or shapes do not match the model (listing the missing and
-            unexpected keys); nothing is assigned then.
+        ValueError: For an unsupported file type, or a checkpoint whose keys or shapes do not match
+            the model (listing the missing and unexpected keys); nothing is assigned then.
         ImportError: For a PyTorch file when PyTorch is not installed.
 
     Reference:
@@ -260,8 +258,8 @@ def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndar
     """Keras arrays (keyed by variable path) of a ResNet-18 ImageNet checkpoint.
 
     Raises:
-        RuntimeError: If the file is unreadable or a tensor is missing,
-            unexpected or of the wrong shape.
+        RuntimeError: If the file is unreadable or a tensor is missing, unexpected or of the wrong
+            shape.
     """
     try:
         state = read_state_dict(path)
@@ -322,15 +320,13 @@ def _read_converted(converted: Path) -> dict[str, np.ndarray] | None:
 def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> keras.Model:
     """Load torchvision's ImageNet ResNet-18 backbone into a ResNet-18-based painzoo model, in place.
 
-    The first call downloads the checkpoint (``url``: an ``https://`` mirror
-    or ``file://`` path, else ``$PAINZOO_RESNET18_URL``, else
-    :data:`RESNET18_IMAGENET_URL`), checks it and caches the converted arrays
-    (:func:`imagenet_resnet18_files`). The head stays random.
+    The first call downloads the checkpoint (``url``: an ``https://`` mirror or ``file://`` path,
+    else ``$PAINZOO_RESNET18_URL``, else :data:`RESNET18_IMAGENET_URL`), checks it and caches the
+    converted arrays (:func:`imagenet_resnet18_files`). The head stays random.
 
     Raises:
-        RuntimeError: Offline, on a failed or corrupt download: the message
-            names the URL, the cache path where the file may be put by hand,
-            and ``weights="/path/to/file"``.
+        RuntimeError: Offline, on a failed or corrupt download: the message names the URL, the
+            cache path where the file may be put by hand, and ``weights="/path/to/file"``.
         ValueError: If ``model`` lacks a ResNet-18 backbone layer.
     """
     source, converted = imagenet_resnet18_files()

@@ -37,8 +37,8 @@ def grabcut_mask(
 class OnnxSegmenter:
     """A U2-Net-style segmentation model in ONNX, its saliency map thresholded at ``threshold``.
 
-    Input ``[1, 3, S, S]`` float32 RGB in [0, 1] normalised with ImageNet
-    mean/std; the first output's map is min-max normalised.
+    Input ``[1, 3, S, S]`` float32 RGB in [0, 1] normalised with ImageNet mean/std; the first
+    output's map is min-max normalised.
 
     Args:
         path: The ``.onnx`` file.

@@ -54,8 +54,8 @@ class FaceCrop:
 
     Attributes:
         image: The crop, RGB uint8 ``[size, size, 3]``.
-        box: The square cropped, ``(x, y, w, h)`` in the input (may extend
-            past its borders, where the crop is padded).
+        box: The square cropped, ``(x, y, w, h)`` in the input (may extend past its borders, where
+            the crop is padded).
         keypoints: MTCNN's five points in crop pixels, or ``None``.
         found: Whether a face was detected.
         face_box: The detector's face box in the input image, or ``None``.
@@ -72,17 +72,17 @@ class FaceCropper:
     """Detect the face, crop a square with margin, optionally whiten the background.
 
     Args:
-        detector: ``"mtcnn"`` (TensorFlow backend; five keypoints),
-            ``"haar"`` (OpenCV; any backend), ``"none"`` (centre crop), or a
-            callable (:func:`~painzoo.preprocess.detectors.normalize_detections`).
-            With several faces the most confident wins (Haar: the largest).
+        detector: ``"mtcnn"`` (TensorFlow backend; five keypoints), ``"haar"`` (OpenCV; any
+            backend), ``"none"`` (centre crop), or a callable
+            (:func:`~painzoo.preprocess.detectors.normalize_detections`). With several faces the
+            most confident wins (Haar: the largest).
         size: Side of the output crop in pixels.
         margin: Fraction of the face box's longer side added on every side.
         pad_mode: ``"reflect"``, ``"constant"`` (black) or ``"edge"``.
-        background: ``None``, ``"grabcut"`` or a U2-Net-style ONNX model
-            path; the background is painted white (P2).
-        on_no_face: ``"center"`` (``found=False``), ``"skip"`` (returns
-            ``None``) or ``"error"`` (raises :class:`NoFaceError`).
+        background: ``None``, ``"grabcut"`` or a U2-Net-style ONNX model path; the background is
+            painted white (P2).
+        on_no_face: ``"center"`` (``found=False``), ``"skip"`` (returns ``None``) or ``"error"``
+            (raises :class:`NoFaceError`).
         min_face_size: Smaller faces (pixels, full resolution) are ignored.
         detect_max_side: Longer images are downscaled to it for detection only.
         on_error: Default ``on_error`` of :func:`crop_dataset` (not in the cache key).
@@ -243,15 +243,13 @@ class FaceCropper:
 def cropper_for(face_crop, recorded: dict | None, size: int) -> FaceCropper | None:
     """The cropper that treats new images as a model's training images were (``None``: no crop).
 
-    ``face_crop`` is ``"card"`` (the ``recorded`` settings), ``None`` /
-    ``"none"``, a detector name or callable (with the recorded settings
-    otherwise), a dict of :class:`FaceCropper` arguments, or a
-    :class:`FaceCropper`; ``size`` is used where the settings name none. The
-    cropper skips images without a face.
+    ``face_crop`` is ``"card"`` (the ``recorded`` settings), ``None`` / ``"none"``, a detector name
+    or callable (with the recorded settings otherwise), a dict of :class:`FaceCropper` arguments,
+    or a :class:`FaceCropper`; ``size`` is used where the settings name none. The cropper skips
+    images without a face.
 
     Raises:
-        ValueError: For recorded settings of a custom detector, which a card
-            cannot rebuild.
+        ValueError: For recorded settings of a custom detector, which a card cannot rebuild.
     """
     if isinstance(face_crop, FaceCropper):
         return face_crop
@@ -318,22 +316,21 @@ def crop_dataset(
 ):
     """Crop every image of a dataset through an on-disk cache (keyed by content and :attr:`FaceCropper.cache_key`).
 
-    The result is an on-disk :class:`Dataset` of PNG crops keeping every
-    column and adding ``source_image``, ``face_found``, ``box_*`` and
-    ``kp_*``; with ``return_report``, ``(dataset, report of counts)``.
+    The result is an on-disk :class:`Dataset` of PNG crops keeping every column and adding
+    ``source_image``, ``face_found``, ``box_*`` and ``kp_*``; with ``return_report``,
+    ``(dataset, report of counts)``.
 
     Args:
         dataset: The source :class:`Dataset`.
         cropper: A :class:`FaceCropper`.
         cache_dir: Defaults to ``<cache_root>/crops``.
-        on_error: ``"error"`` / ``"raise"`` (an unreadable image raises,
-            naming it) or ``"skip"``; ``None`` takes ``cropper.on_error``.
+        on_error: ``"error"`` / ``"raise"`` (an unreadable image raises, naming it) or ``"skip"``;
+            ``None`` takes ``cropper.on_error``.
         progress: Show a progress bar (on stderr).
 
     Raises:
-        ValueError: For an unreadable image with ``on_error="raise"``, an
-            unknown ``on_error``, an empty dataset, or when every image is
-            skipped.
+        ValueError: For an unreadable image with ``on_error="raise"``, an unknown ``on_error``, an
+            empty dataset, or when every image is skipped.
         NoFaceError: No face and ``cropper.on_no_face == "error"``.
     """
     on_error = getattr(cropper, "on_error", "error") if on_error is None else on_error
@@ -500,8 +497,8 @@ def preprocess_folder(
 ) -> Dataset:
     """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
 
-    Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json`` (the record
-    loaders attach as ``.preprocessing``) and returns the :class:`Dataset` read back.
+    Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json`` (the record loaders
+    attach as ``.preprocessing``) and returns the :class:`Dataset` read back.
 
     Args:
         src: A folder read with :func:`~painzoo.datasets.load_folder` and ``layout`` (or
@@ -513,9 +510,8 @@ def preprocess_folder(
 
     Raises:
         FileNotFoundError: If ``src`` does not exist.
-        ValueError: If ``dst`` is or lies inside the source folder, if
-            ``dst/manifest.csv`` or a crop would overwrite an input file, or
-            for a bad image with ``on_error="error"``.
+        ValueError: If ``dst`` is or lies inside the source folder, if ``dst/manifest.csv`` or a
+            crop would overwrite an input file, or for a bad image with ``on_error="error"``.
     """
     from painzoo.utils.numbers import check_number
 

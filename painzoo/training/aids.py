@@ -1,7 +1,7 @@
 """The model aids a :class:`~painzoo.training.Recipe` applies to a network.
 
-Each function applies (or lists) one aid for training from random weights;
-each is off unless the recipe asks for it (the papers' presets ask for none).
+Each function applies (or lists) one aid for training from random weights; each is off unless the
+recipe asks for it (the papers' presets ask for none).
 """
 
 from __future__ import annotations
@@ -90,9 +90,9 @@ def set_dropout(recipe, model) -> int:
 def normalize_inputs(recipe, model, dataset) -> int:
     """With ``recipe.input_norm="dataset"``, standardise the inputs of an ``x / 255`` ``model``.
 
-    Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes ``"standardize"`` with
-    the per-channel statistics of (up to 512 of) ``dataset``'s images; layers already
-    standardised are left alone. Returns how many layers changed.
+    Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes ``"standardize"`` with the
+    per-channel statistics of (up to 512 of) ``dataset``'s images; layers already standardised are
+    left alone. Returns how many layers changed.
 
     """
     if recipe.input_norm is None or len(dataset) == 0:
@@ -116,20 +116,19 @@ def normalize_inputs(recipe, model, dataset) -> int:
 
 
 def stratifies(recipe, model) -> bool:
-    """Whether training ``model`` under ``recipe`` draws stratified batches (``"auto"``: no normalisation layers)."""
+    """Whether ``recipe`` trains ``model`` on stratified batches (``"auto"``: no normalisation layers)."""
     if recipe.stratify_batches == "auto":
         return not layers_of(model, NORMS)
     return bool(recipe.stratify_batches)
 
 
 def lr_multipliers(recipe, model) -> dict[str, float]:
-    """Per-kernel learning-rate factors of ``recipe.max_step_ratio`` for ``model`` (variable path → factor).
+    """``model``'s per-kernel learning-rate factors of ``recipe.max_step_ratio`` (variable path → factor).
 
-    A step changes a unit's input ``z = w · x`` by about
-    ``learning_rate × √fan_in / std(w)`` of its size. In a network without
-    normalisation layers, each hidden kernel whose ratio exceeds
-    ``max_step_ratio`` gets the factor bringing it down to it; biases, the
-    classifier and constant kernels keep the full rate. ``{}`` when off.
+    A step changes a unit's input ``z = w · x`` by about ``learning_rate × √fan_in / std(w)`` of
+    its size. In a network without normalisation layers, each hidden kernel whose ratio exceeds
+    ``max_step_ratio`` gets the factor bringing it down to it; biases, the classifier and constant
+    kernels keep the full rate. ``{}`` when off.
     """
     if recipe.max_step_ratio is None or layers_of(model, NORMS):
         return {}
@@ -149,7 +148,7 @@ def lr_multipliers(recipe, model) -> dict[str, float]:
 
 
 def centralized_kernels(recipe, model) -> list[str]:
-    """Paths of ``model``'s ``Dense`` and convolution kernels whose gradients ``recipe.gradient_centralization`` centres."""
+    """``model``'s ``Dense``/convolution kernel paths that ``recipe.gradient_centralization`` centres."""
     if not recipe.gradient_centralization:
         return []
     if recipe.gradient_centralization == "auto" and layers_of(model, NORMS):

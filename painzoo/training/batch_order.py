@@ -10,11 +10,10 @@ __all__ = ["StratifiedOrder"]
 class StratifiedOrder:
     """Epoch orders (one per call) in which every run of images holds the classes in their overall proportion.
 
-    The positions of a class with ``n_c`` of the ``n`` images are fixed once,
-    spread evenly over the epoch (``(k + u_c) / n_c`` with a random offset
-    ``u_c``); every call fills them with a new permutation of that class's
-    images. Any ``b`` consecutive images then hold ``b · n_c / n`` of class
-    ``c`` to within one image (two classes).
+    The positions of a class with ``n_c`` of the ``n`` images are fixed once, spread evenly over
+    the epoch (``(k + u_c) / n_c`` with a random offset ``u_c``); every call fills them with a new
+    permutation of that class's images. Any ``b`` consecutive images then hold ``b · n_c / n`` of
+    class ``c`` to within one image (two classes).
 
     Args:
         labels: Integer class of every image, ``[N]``.

@@ -40,11 +40,10 @@ def max_bytes() -> int:
 class BatchAugmenter:
     """Apply an :class:`~painzoo.training.augment.AugmentSpec` ``spec`` to a batch on the device.
 
-    ``spec=None`` only centre-crops. Every image draws its own crop offset,
-    flip, angle and contrast factor from one ``keras.random.SeedGenerator``
-    seeded with ``seed``. Crop + flip is an exact gather; rotation is one
-    bilinear sampling with reflect fill. ``image_size`` and ``load_size`` are
-    the output's and input's ``(height, width)``.
+    ``spec=None`` only centre-crops. Every image draws its own crop offset, flip, angle and
+    contrast factor from one ``keras.random.SeedGenerator`` seeded with ``seed``. Crop + flip is an
+    exact gather; rotation is one bilinear sampling with reflect fill. ``image_size`` and
+    ``load_size`` are the output's and input's ``(height, width)``.
 
     Example:
         >>> from painzoo.training.augment import PRESETS
@@ -212,8 +211,7 @@ class DevicePipeline(keras.utils.PyDataset):
         batch_size, drop_remainder: As :func:`~painzoo.training.make_input`.
         augmenter: A :class:`BatchAugmenter` (its ``image_size`` is the output).
         shuffle, seed: A new seeded order every epoch, drawn on the device.
-        order: A :class:`~painzoo.training.batch_order.StratifiedOrder`
-            instead of a plain shuffle.
+        order: A :class:`~painzoo.training.batch_order.StratifiedOrder` instead of a plain shuffle.
     """
 
     def __init__(

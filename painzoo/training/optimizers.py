@@ -1,11 +1,9 @@
 """Adam with coupled L2 weight decay (as ``torch.optim.Adam``), and optimizers with a rate per variable.
 
-P1 trains with "the Adam optimizer, the learning rate and weight decay are
-set to 1e-4 and 0.01" without naming a framework. painzoo reads the decay as
-``torch.optim.Adam`` applies it (added to the gradient, an L2 penalty), not
-as Keras's decoupled ``AdamW``. The ``Scaled*`` optimizers take a learning
-rate factor per variable and centre chosen kernels' gradients (Yong et al.,
-ECCV 2020).
+P1 trains with "the Adam optimizer, the learning rate and weight decay are set to 1e-4 and 0.01"
+without naming a framework. painzoo reads the decay as ``torch.optim.Adam`` applies it (added to
+the gradient, an L2 penalty), not as Keras's decoupled ``AdamW``. The ``Scaled*`` optimizers take a
+learning rate factor per variable and centre chosen kernels' gradients (Yong et al., ECCV 2020).
 """
 
 from __future__ import annotations
@@ -42,8 +40,7 @@ class AdamL2(keras.optimizers.Adam):
         beta_1, beta_2: Decays β₁, β₂ of the first and second moments.
         epsilon: ε, added as PyTorch does (default 1e-8; Keras's Adam adds 1e-7 to ``√v``).
         name: Optimizer name.
-        **kwargs: Other :class:`keras.optimizers.Optimizer` arguments (not a
-            decoupled ``weight_decay``).
+        **kwargs: Other :class:`keras.optimizers.Optimizer` arguments (no decoupled weight decay).
 
     Reference:
         PyTorch ``torch.optim.Adam`` documentation (algorithm box);
@@ -188,10 +185,8 @@ def make_optimizer(kind: str, lr_multipliers: dict | None = None, centralize=Non
 
     Args:
         kind: The optimizer.
-        lr_multipliers: ``{variable.path: factor}``; empty or ``None``: the
-            plain optimizer.
-        centralize: Paths of the kernels whose gradients are centred
-            (:func:`centralize_gradient`).
+        lr_multipliers: ``{variable.path: factor}``; empty or ``None``: the plain optimizer.
+        centralize: Paths of the kernels whose gradients are centred (:func:`centralize_gradient`).
         **kwargs: The optimizer's own arguments.
 
     Raises:

@@ -135,8 +135,8 @@ def input_pipeline(
 ):
     """The :func:`~painzoo.training.pipeline.make_input` pipeline of ``dataset`` under ``recipe``.
 
-    With ``augment``, random crops replace the test-time crop of ``spec``;
-    ``shuffle``, ``stratify`` and ``batch_size`` (default the recipe's) go to ``make_input``.
+    With ``augment``, random crops replace the test-time crop of ``spec``; ``shuffle``,
+    ``stratify`` and ``batch_size`` (default the recipe's) go to ``make_input``.
     """
     if augment:  # random crops in training; the test-time crop is for evaluation only
         spec = dataclasses.replace(spec, test_resize=None)

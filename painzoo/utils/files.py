@@ -1,8 +1,8 @@
 """How painzoo writes files: never over its own inputs, never half a file.
 
-:func:`check_outputs` refuses an output that is or lies in an input; every
-output is written under a temporary name beside its target and renamed into
-place, so an interrupted write leaves the old file.
+:func:`check_outputs` refuses an output that is or lies in an input; every output is written under
+a temporary name beside its target and renamed into place, so an interrupted write leaves the old
+file.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     The file gets mode ``0666`` minus the umask, like ``open()``.
 
     Raises:
-        OSError: From the file system; the old file, if any, is untouched and
-            no temporary file is left behind.
+        OSError: From the file system; the old file, if any, is untouched and no temporary file is
+            left behind.
     """
     path = Path(path)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
@@ -58,8 +58,8 @@ def _temporary_beside(path: Path) -> Path:
 def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); move it onto ``path`` when the block ends.
 
-    For writers that take a path (``model.save``). When the block raises,
-    the temporary file is removed and ``path`` keeps its old content.
+    For writers that take a path (``model.save``). When the block raises, the temporary file is
+    removed and ``path`` keeps its old content.
 
     Example:
         >>> with replace_when_complete("out/model.keras") as tmp:  # doctest: +SKIP
@@ -82,9 +82,8 @@ def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
 def open_replacing(path: str | os.PathLike, mode: str = "w", **open_kwargs):
     """Open a temporary file beside ``path``; it replaces ``path`` when the block ends.
 
-    ``mode`` and ``**open_kwargs`` go to :func:`open` (e.g. ``"w"``, ``newline``,
-    ``encoding``). When the block raises, the temporary file is removed and
-    ``path`` is left as it was.
+    ``mode`` and ``**open_kwargs`` go to :func:`open` (e.g. ``"w"``, ``newline``, ``encoding``).
+    When the block raises, the temporary file is removed and ``path`` is left as it was.
     """
     if not any(c in mode for c in "wx"):
         raise ValueError(
@@ -148,12 +147,11 @@ def check_outputs(
 ) -> None:
     """Refuse outputs that would write over, or into, what a command reads (call it before any work).
 
-    An output is refused when it is an input (also through links or a hard
-    link), lies inside an input folder, or is a folder that is an input.
-    ``outputs`` and ``inputs`` are a path, a list of paths, a list of
-    ``(label, path)`` pairs or a ``{label: path}`` dict; the labels name them
-    in the message (``"--out"``; ``"input"`` by default). ``command`` names
-    the command and ``fix`` is appended.
+    An output is refused when it is an input (also through links or a hard link), lies inside an
+    input folder, or is a folder that is an input. ``outputs`` and ``inputs`` are a path, a list of
+    paths, a list of ``(label, path)`` pairs or a ``{label: path}`` dict; the labels name them in
+    the message (``"--out"``; ``"input"`` by default). ``command`` names the command and ``fix`` is
+    appended.
 
     Raises:
         ValueError: ``"painzoo predict: --out vid.avi would overwrite its
