@@ -93,7 +93,6 @@ def normalize_inputs(recipe, model, dataset) -> int:
     Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes ``"standardize"`` with the
     per-channel statistics of (up to 512 of) ``dataset``'s images; layers already standardised are
     left alone. Returns how many layers changed.
-
     """
     if recipe.input_norm is None or len(dataset) == 0:
         return 0

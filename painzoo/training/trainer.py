@@ -45,7 +45,6 @@ def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compi
     ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over the epochs,
     ``compile=False`` keeps the model's own compilation. Returns the Keras ``History``.
 
-
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
     """
