@@ -1,13 +1,6 @@
 """Keep the Keras backend's start-up noise out of painzoo's output.
 
-TensorFlow writes its start-up lines (oneDNN, CUDA, CPU features) straight to
-file descriptor 2 before its own log level applies, and raises Python
-warnings (retracing) that say nothing a painzoo user can act on.
-:func:`quiet_backend` hides them for the command line and for the worker
-processes of :class:`painzoo.benchmark.executors.LocalExecutor`.
-:func:`command_warnings` prints painzoo's own warnings as one line each while
-a command runs. This module imports nothing heavy, so it can run before Keras
-is first imported.
+Imports nothing heavy, so it can run before Keras is first imported.
 """
 
 from __future__ import annotations
@@ -26,21 +19,12 @@ __all__ = ["quiet_backend", "call_quietly", "command_warnings"]
 
 
 def quiet_backend(verbose: bool = False) -> None:
-    """Hide the Keras backend's start-up log and TensorFlow's Python warnings.
+    """Hide the Keras backend's start-up log and TensorFlow's Python warnings (``verbose``: show everything).
 
-    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless already set; ``0`` when verbose)
-    for this process and its children, and hides TensorFlow's and absl's
-    Python loggers below ERROR (retracing warnings) and the Python warnings
-    Keras and TensorFlow raise. TensorFlow 2.2x writes its start-up lines
-    (oneDNN, CUDA, CPU features) straight to file descriptor 2 before its
-    log level applies, so the first import of ``keras`` or ``tensorflow``
-    (whenever a command needs it; commands that never do stay fast) runs with
-    that descriptor captured, and what was captured is written back unless it
-    is such a line. Call it before anything imports Keras (a worker process
-    may call it too).
-
-    Args:
-        verbose: Show everything instead.
+    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) for this process and its
+    children, silences TensorFlow's and absl's loggers below ERROR, and runs
+    the first import of Keras with file descriptor 2 captured, writing back
+    what is not a start-up line. Call it before anything imports Keras.
     """
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
@@ -113,13 +97,7 @@ class _CapturedLoader(importlib.abc.Loader):
 
 
 def call_quietly(verbose: bool, module: str, function: str, *args):
-    """``module.function(*args)`` after :func:`quiet_backend` (a worker process's entry).
-
-    A spawned worker must hide the backend's start-up lines before the module
-    that runs its work is imported (importing it imports Keras), so the target
-    of the process is this light function and the work is named by module and
-    function.
-    """
+    """``module.function(*args)`` after :func:`quiet_backend`: a spawned worker's light entry point."""
     quiet_backend(verbose)
     command = os.environ.get(_COMMAND_ENV)
     if command:  # a worker of a painzoo command: its warnings look like the command's
@@ -135,20 +113,9 @@ _COMMAND_ENV = "PAINZOO_COMMAND"  # read by worker processes (call_quietly)
 def command_warnings(command: str, verbose: bool = False):
     """Print warnings as ``painzoo <command>: warning: <message>`` while the block runs.
 
-    A warning raised by painzoo's code prints as that one line on stderr
-    (line breaks of the message become ``; `` or a space), without the
-    location in painzoo's source or the source line, and each message prints
-    once however often it is raised; painzoo's log records of level WARNING
-    and above print the same way. Warnings raised by other libraries
-    (Keras, TensorFlow, NumPy…) are hidden unless ``verbose``, which prints
-    them as Python does. Warning filters, ``warnings.showwarning`` and the
-    environment are restored when the block ends, so Python code calling
-    painzoo keeps its own warnings as they were. Worker processes started
-    by the block (:func:`call_quietly`) print their warnings the same way.
-
-    Args:
-        command: The sub-command's name, e.g. ``"predict"``.
-        verbose: Also show other libraries' warnings.
+    painzoo's warnings (and log records of WARNING and above) print as one
+    line each, once; other libraries' warnings are hidden unless
+    ``verbose``. Filters and ``warnings.showwarning`` are restored afterwards.
     """
     saved = os.environ.get(_COMMAND_ENV)
     os.environ[_COMMAND_ENV] = command

@@ -1,8 +1,6 @@
 """Stop requests: SIGINT and SIGTERM set a flag that a run checks at safe points.
 
-This module imports nothing heavy, so ``painzoo benchmark`` installs its
-handlers (:func:`handle_signals`) before it imports pandas, Keras or a
-backend; :mod:`painzoo.benchmark.stopping` is its public face. See there.
+Imports nothing heavy; :mod:`painzoo.benchmark.stopping` is its public face.
 """
 
 from __future__ import annotations
@@ -15,11 +13,7 @@ __all__ = ["STOP", "RunStopped", "StopFlag", "handle_signals", "check_stop"]
 
 
 class RunStopped(KeyboardInterrupt):
-    """Raised where a stop request (signal) is honoured.
-
-    Attributes:
-        signum: The signal that asked for the stop (``None`` if unknown).
-    """
+    """Raised where a stop request is honoured; ``signum`` is the signal (``None`` if unknown)."""
 
     def __init__(self, signum: int | None = None):
         name = signal.Signals(signum).name if signum else "a stop request"
@@ -58,11 +52,7 @@ _depth = 0
 
 
 def check_stop() -> None:
-    """Raise :class:`RunStopped` if a stop was requested.
-
-    Raises:
-        RunStopped: When :data:`STOP` is set.
-    """
+    """Raise :class:`RunStopped` if a stop was requested (:data:`STOP` is set)."""
     if STOP.is_set():
         raise RunStopped(STOP.signum)
 
@@ -79,17 +69,11 @@ def _handler(signum, frame):
 
 @contextmanager
 def handle_signals(signals=(signal.SIGINT, signal.SIGTERM)):
-    """Within the block, SIGINT and SIGTERM set :data:`STOP` instead of raising.
+    """Within the block (yielding :data:`STOP`), SIGINT and SIGTERM set the flag instead of raising.
 
-    The outermost block clears the flag on entry; a block opened inside
-    another (``painzoo benchmark`` around :func:`painzoo.benchmark.run`)
-    keeps a request that came before it. Each block installs the handler
-    where it is not installed yet and restores what it replaced on exit.
-    Outside the main thread (where Python cannot install handlers) the
-    signals are left alone.
-
-    Yields:
-        :data:`STOP`.
+    The outermost block clears the flag on entry; nested blocks keep an
+    earlier request. Handlers are restored on exit; outside the main thread
+    the signals are left alone.
     """
     global _depth
     if _depth == 0:

@@ -1,9 +1,7 @@
 """Training losses of the zoo, written as pure functions of tensors (``keras.ops`` only).
 
 Reference:
-    P1 — Liu et al., "PainSeeker: a head pose-invariant deep learning method for
-    assessing rat's pain by facial expressions", Front. Vet. Sci. 12:1619794
-    (2025), Eq. 5 (pain-related score calibration, PRSC).
+    P1 — Liu et al., Front. Vet. Sci. 12:1619794 (2025), Eq. 5 (PRSC).
 """
 
 from __future__ import annotations
@@ -14,12 +12,7 @@ __all__ = ["prsc_loss", "check_top_k"]
 
 
 def check_top_k(top_k: int, num_regions: int | None) -> None:
-    """Validate ``top_k`` against the number of regions K of Eq. 5.
-
-    Args:
-        top_k: K_h, the number of highest scores.
-        num_regions: K; ``None`` when not known yet (then only ``top_k >= 1``
-            is checked).
+    """Validate ``top_k`` (K_h) against ``num_regions``, K of Eq. 5 (``None``: only ``top_k >= 1``).
 
     Raises:
         ValueError: If ``top_k < 1`` or ``top_k >= num_regions``.
@@ -36,25 +29,15 @@ def check_top_k(top_k: int, num_regions: int | None) -> None:
 
 
 def prsc_loss(scores, top_k: int = 5, margin: float = 0.2):
-    """Pain-related score calibration (PRSC), P1 Eq. 5, per sample.
+    """Pain-related score calibration (PRSC), P1 Eq. 5, per sample: a tensor ``[B]``.
 
-    For each row of ``scores`` (the K region scores β of one image), the
-    ``top_k`` largest scores β^h_1..β^h_{K_h} are compared with the mean β̄^r
-    of the other ``K - top_k`` scores through a hinge with margin δ::
+    For each row of ``scores`` ``[B, K]`` (the region scores β of one image), the ``top_k`` largest
+    scores β^h_j are compared with the mean β̄^r of the other ``K - top_k`` through a hinge with
+    margin δ::
 
         L = (1 / K_h) * sum_j max(0, δ - (β^h_j - β̄^r))
 
-    Args:
-        scores: Tensor ``[B, K]`` of region scores (PainSeeker's β, rows summing
-            to 1, but any real scores work).
-        top_k: K_h, how many of the highest scores count as pain-related.
-            Must satisfy ``1 <= top_k < K``.
-        margin: δ, the margin by which each top score should exceed the mean of
-            the rest.
-
-    Returns:
-        Tensor ``[B]``: the PRSC value of each sample (not averaged; Eq. 6
-        averages over samples and multiplies by λ).
+    Eq. 6 averages it over samples and multiplies by λ.
 
     Raises:
         ValueError: If ``scores`` is not 2-D or ``top_k`` is not in ``[1, K)``.
@@ -62,7 +45,6 @@ def prsc_loss(scores, top_k: int = 5, margin: float = 0.2):
     Example:
         >>> import numpy as np
         >>> beta = np.array([[0.4, 0.3, 0.1, 0.1, 0.1]], dtype="float32")
-        >>> # top 0.4, 0.3; rest mean 0.1; hinges max(0, .3-.3), max(0, .3-.2)
         >>> round(float(prsc_loss(beta, top_k=2, margin=0.3)[0]), 4)
         0.05
 

@@ -1,11 +1,4 @@
-"""Turn rater scores into labels and measure how much raters agree.
-
-- :func:`pspi` and :func:`binarize`: FACS pain scores and P2's binary rule.
-- :func:`icc` and :func:`agreement_band`: intra-class correlation (Shrout &
-  Fleiss 1979) with F-distribution confidence intervals and Fleiss' bands.
-- :func:`rgs_consensus`: P1's two-stage Rat Grimace Scale labelling.
-- :func:`agreement_report`: the text printed by ``painzoo agreement``.
-"""
+"""Turn rater scores into labels and measure how much raters agree."""
 
 from __future__ import annotations
 
@@ -35,41 +28,23 @@ _ID_COLUMNS = {"id", "image", "target", "subject", "file", "filename", "name", "
 
 
 def agreement_report(csv_path: str | os.PathLike, form: str = "2,k") -> str:
-    """Inter-rater agreement of a ratings CSV, as text.
+    """Inter-rater agreement of a ratings CSV (one row per target, one column per rater), as text.
 
-    The CSV has one row per target (image, video, patient) and one column
-    per rater. A rating sheet of ``painzoo frames`` (columns ``r<k>_<au>``)
-    gets one ICC per action unit and one of the raters' totals instead
-    (:func:`painzoo.annotation.sheet.sheet_agreement_report`).
-    Columns in which no cell is a number, an unnamed index column and id
-    columns named ``id``, ``image``, ``target``, ``subject``, ``file``,
-    ``filename``, ``name``, ``path`` or ``video`` are ignored; in every other
-    column each cell must be a number or empty. On a rating sheet each filled
-    cell must also be a value of its scale (RGS 0/1/2; PSPI AU4–AU10 0–5,
-    AU43 0/1). Rows with a missing (empty) rating are dropped and the report
-    says how many. When the ICC is not defined (every rating the same) the
-    report says so instead of giving a value.
+    A rating sheet of ``painzoo frames`` gets one ICC per action unit
+    (:func:`painzoo.annotation.sheet.sheet_agreement_report`). Columns with no number, an unnamed
+    index and id columns (``id``, ``image``, ``target``, ``subject``, ``file``, ``filename``,
+    ``name``, ``path``, ``video``) are ignored; rows with a missing rating are dropped and counted.
+    The text gives the ICC with its 95 % CI, the F test, Fleiss' band and the size.
 
     Args:
         csv_path: Path of the CSV file.
-        form: ICC form (``"1,1"``, ``"1,k"``, ``"2,1"``, ``"2,k"``, ``"3,1"``,
-            ``"3,k"``); P2 reports ``"2,k"``.
-
-    Returns:
-        A few lines: the ICC with its 95 % confidence interval, the F test,
-        Fleiss' band and the table's size.
+        form: ICC form (``"1,1"`` … ``"3,k"``); P2 reports ``"2,k"``.
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If fewer than two numeric rater columns or two complete
-            rows remain, a rating cell is not a number (or, on a rating
-            sheet, not a value of the scale) — naming its line, id and
-            column —, or the form is unknown.
-
-    Example:
-        >>> print(agreement_report("ratings.csv", form="2,k"))  # doctest: +SKIP
-        ICC(2,k) = 0.620  95% CI [0.071, 0.927]  (two-way random, absolute agreement, mean of k raters)
-        ...
+        ValueError: If fewer than two numeric rater columns or two complete rows remain, a rating
+            cell is not a number (or, on a rating sheet, not a value of the scale) — naming its
+            line, id and column —, or the form is unknown.
     """
     import pandas as pd
 

@@ -22,7 +22,7 @@ _FORM_NAMES = {
 
 @dataclass(frozen=True)
 class ICCResult:
-    """An intra-class correlation with its 95 % (or 1 − alpha) interval.
+    """An intra-class correlation with its 1 − alpha interval.
 
     Attributes:
         form: Shrout & Fleiss form, e.g. ``"2,k"``.
@@ -30,9 +30,8 @@ class ICCResult:
         ci_low, ci_high: Confidence interval from the F distribution.
         f_value, df1, df2, p_value: F test of H0: ICC = 0.
         n_targets, n_raters: Shape of the ratings.
-        mean_squares: ``BMS`` (targets), ``JMS`` (raters), ``EMS`` (residual),
-            ``WMS`` (within targets) of the ANOVA.
-        confidence: Confidence level of the interval (0.95 by default).
+        mean_squares: The ANOVA's (:func:`anova_mean_squares`).
+        confidence: Confidence level of the interval.
     """
 
     form: str
@@ -63,19 +62,11 @@ class ICCResult:
 
 
 def anova_mean_squares(ratings) -> dict:
-    """Mean squares of the two-way ANOVA targets × raters (one rating per cell).
-
-    Args:
-        ratings: Array ``[n_targets, n_raters]`` without NaN.
-
-    Returns:
-        Dict with ``BMS`` (between targets), ``JMS`` (between raters/judges),
-        ``EMS`` (residual), ``WMS`` (within targets, the one-way error term)
-        and ``n``, ``k``.
+    """Mean squares ``BMS`` (targets), ``JMS`` (raters), ``EMS`` (residual), ``WMS`` (within targets), ``n``, ``k`` of a two-way ANOVA.
 
     Raises:
-        ValueError: If the array is not 2-D, holds NaN/inf, or has fewer than
-            two targets or two raters.
+        ValueError: If ``ratings`` (``[n_targets, n_raters]``) is not 2-D,
+            holds NaN/inf, or has fewer than two targets or two raters.
     """
     x = np.asarray(ratings, dtype=float)
     if x.ndim != 2:
@@ -109,11 +100,7 @@ def anova_mean_squares(ratings) -> dict:
 
 
 def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
-    """Intra-class correlation of a targets × raters table.
-
-    With ``BMS``, ``JMS``, ``EMS``, ``WMS`` the mean squares of the two-way
-    ANOVA (targets, raters, residual, within-target), ``n`` targets and
-    ``k`` raters (Shrout & Fleiss 1979, Table 2):
+    """Intra-class correlation of a targets × raters table (Shrout & Fleiss 1979, Table 2): an :class:`ICCResult`.
 
     ========  =====================================================
     form      ICC
@@ -126,19 +113,14 @@ def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
     ``3,k``   (BMS − EMS) / BMS
     ========  =====================================================
 
-    ``2,k`` is P2's formula ``(MSP − MSE) / (MSP + (MSR − MSE)/n)``. The
-    confidence interval uses the F distribution: the exact F bounds for
-    forms 1 and 3, and Satterthwaite's approximate degrees of freedom for
-    form 2 (Shrout & Fleiss 1979, eq. 7–8; McGraw & Wong 1996, Table 7).
+    ``2,k`` is P2's ``(MSP − MSE) / (MSP + (MSR − MSE)/n)``. The interval
+    uses exact F bounds for forms 1 and 3 and Satterthwaite's degrees of
+    freedom for form 2 (McGraw & Wong 1996, Table 7).
 
     Args:
         ratings: Array ``[n_targets, n_raters]``, NaN-free.
-        form: One of ``"1,1"``, ``"1,k"``, ``"2,1"``, ``"2,k"``, ``"3,1"``,
-            ``"3,k"`` (``"ICC(2,k)"`` and ``"2,K"`` are accepted too).
+        form: ``"1,1"`` … ``"3,k"`` (``"ICC(2,k)"`` and ``"2,K"`` too).
         confidence: Level of the interval.
-
-    Returns:
-        An :class:`ICCResult` (``float(result)`` is the ICC).
 
     Raises:
         ValueError: For an unknown form, a confidence outside (0, 1) or
@@ -151,10 +133,8 @@ def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
         (0.29, 0.62)
 
     Reference:
-        Shrout & Fleiss, Intraclass correlations: uses in assessing rater
-        reliability. Psychological Bulletin 86(2), 1979. McGraw & Wong,
-        Forming inferences about some intraclass correlation coefficients.
-        Psychological Methods 1(1), 1996. P2 (Sabater-Gárriz et al., 2024).
+        Shrout & Fleiss, Psychological Bulletin 86(2), 1979; McGraw & Wong,
+        Psychological Methods 1(1), 1996; P2 (Sabater-Gárriz et al., 2024).
     """
     from scipy import stats
 
@@ -242,18 +222,7 @@ def _normalise_form(form) -> str:
 
 
 def agreement_band(value: float) -> str:
-    """Fleiss' (1986) band of an ICC, as used by P2.
-
-    ``< 0.40`` → ``"low"``, ``0.40``–``0.75`` → ``"fair/good"``, ``> 0.75``
-    → ``"excellent"``. The bounds 0.40 and 0.75 themselves fall in
-    ``"fair/good"`` (P2 prints "0.41 to 0.75"; Fleiss' text says "between
-    0.40 and 0.75").
-
-    Args:
-        value: An ICC (or an :class:`ICCResult`).
-
-    Returns:
-        ``"low"``, ``"fair/good"`` or ``"excellent"``.
+    """Fleiss' (1986) band of an ICC, as P2 uses it: ``< 0.40`` low, ``0.40``–``0.75`` fair/good, above excellent.
 
     Raises:
         ValueError: If ``value`` is NaN.

@@ -1,9 +1,4 @@
-"""From a pain level to the binary label: the one rule (``label = level > threshold``).
-
-PSPI scores, RGS levels and the datasets' own pain levels all become labels
-here; :mod:`painzoo.datasets.labels` re-exports it with the rest of the
-label's definition.
-"""
+"""From a pain level to the binary label: the one rule (``label = level > threshold``)."""
 
 from __future__ import annotations
 
@@ -16,20 +11,11 @@ DEFAULT_THRESHOLD = 0.0
 
 
 def level_to_label(levels, threshold: float = DEFAULT_THRESHOLD):
-    """Binary pain labels from pain levels: 1 where ``level > threshold``.
-
-    Args:
-        levels: A number or an array-like of numbers (PSPI, RGS level,
-            MInt PAIN level, …).
-        threshold: Levels strictly above it are pain.
-
-    Returns:
-        An ``int`` for a scalar, otherwise an int64 array of 0/1 of the
-        same shape.
+    """Binary pain labels from pain levels: 1 where ``level > threshold`` (an ``int`` for a scalar).
 
     Raises:
-        ValueError: If a level is missing (NaN) — an unlabelled image must
-            be dropped, not silently called "no pain".
+        ValueError: If a level is missing (NaN): an unlabelled image must be
+            dropped, not silently called "no pain".
 
     Example:
         >>> level_to_label([0, 1, 2, 5], threshold=1).tolist()

@@ -35,39 +35,21 @@ def _as_scores(value, name: str, high: float) -> np.ndarray:
 def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.ndarray:
     """Prkachin and Solomon Pain Intensity from FACS action-unit intensities.
 
-    ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise over
-    arrays of any (broadcastable) shape.
-
-    Two codings of AU43 (eyes closed) are in use:
-
-    - ``"binary"`` (default): AU43 is 0/1, as in the UNBC-McMaster archive;
-      the score runs 0–16.
-    - ``"intensity"``: AU43 is scored 0–5 like the other units; the score
-      runs 0–20. This is the "20-point scale" of P2 (Sabater-Gárriz et al.,
-      2024), used by its clinicians to rate CP-PAIN videos.
+    ``PSPI = AU4 + max(AU6, AU7) + max(AU9, AU10) + AU43``, element-wise with broadcasting; returns
+    a float array of the broadcast shape.
 
     Args:
-        au4: Brow lowerer intensity, 0–5.
-        au6: Cheek raiser intensity, 0–5.
-        au7: Lid tightener intensity, 0–5.
-        au9: Nose wrinkler intensity, 0–5.
-        au10: Upper-lip raiser intensity, 0–5.
-        au43: Eyes closed: 0/1 (``au43_scale="binary"``) or 0–5
-            (``"intensity"``).
-        au43_scale: ``"binary"`` or ``"intensity"``.
-
-    Returns:
-        Float array with the broadcast shape of the inputs.
+        au4, au6, au7, au9, au10: Brow lowerer, cheek raiser, lid tightener, nose wrinkler and
+            upper-lip raiser intensities, 0–5.
+        au43: Eyes closed: 0/1 with ``au43_scale="binary"`` (UNBC-McMaster; score 0–16), 0–5 with
+            ``"intensity"`` (P2's "20-point scale"; score 0–20).
 
     Raises:
-        ValueError: If a value is NaN or out of range, or ``au43_scale`` is
-            unknown.
+        ValueError: If a value is NaN or out of range, or ``au43_scale`` is unknown.
 
     Example:
         >>> float(pspi(2, 1, 3, 0, 2, 1))
         8.0
-        >>> pspi([0, 5], [0, 5], [0, 5], [0, 5], [0, 5], [0, 5], au43_scale="intensity")
-        array([ 0., 20.])
 
     Reference:
         Prkachin & Solomon (2008), Pain 139(2); P2 (Sabater-Gárriz et al.,
@@ -93,34 +75,18 @@ def pspi(au4, au6, au7, au9, au10, au43, *, au43_scale: str = "binary") -> np.nd
 
 
 def binarize(scores, rule: str = "unanimous_zero", threshold: float = 0) -> np.ndarray:
-    """Turn pain scores into binary labels (1 = pain).
+    """Turn pain scores ``[n]`` or ``[n, raters]`` (NaN = not scored) into binary labels (1 = pain).
 
-    ``scores`` is either one score per target ``[n]`` or one per target and
-    rater ``[n, raters]`` (NaN = rater did not score that target; ignored).
-
-    - ``"unanimous_zero"`` (P2's rule for CP-PAIN): "no pain" only when every
-      rater gave 0; any non-zero score makes the target "pain".
-    - ``"threshold"``: "pain" when the score (the raters' mean for 2-D input)
-      is strictly greater than ``threshold``; ``threshold=0`` is the usual
-      "any pain level > 0" relabelling of UNBC / MInt PAIN.
-
-    Args:
-        scores: Array ``[n]`` or ``[n, raters]``.
-        rule: ``"unanimous_zero"`` or ``"threshold"``.
-        threshold: Used by ``"threshold"`` only.
-
-    Returns:
-        Int array ``[n]`` of 0/1.
+    ``"unanimous_zero"`` (P2's rule for CP-PAIN): "no pain" only when every rater gave 0;
+    ``"threshold"``: "pain" when the (raters' mean) score is strictly greater than ``threshold``.
 
     Raises:
-        ValueError: For an unknown rule, a negative score, a wrong number of
-            dimensions, or a target no rater scored.
+        ValueError: For an unknown rule, a negative score, a wrong number of dimensions, or a
+            target no rater scored.
 
     Example:
         >>> binarize([[0, 0], [0, 2], [1, 1]]).tolist()
         [0, 1, 1]
-        >>> binarize([[0, 1], [0, 2], [3, 4]], rule="threshold", threshold=1).tolist()
-        [0, 0, 1]
 
     Reference:
         P2 (Sabater-Gárriz et al., 2024), CP-PAIN labelling.

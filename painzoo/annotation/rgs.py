@@ -17,17 +17,13 @@ class RGSConsensus:
     """Outcome of :func:`rgs_consensus`.
 
     Attributes:
-        consensus: Float ``[n_images, n_aus]``: the agreed AU score (0/1/2),
-            NaN where the raters reached no consensus.
-        confident: Bool ``[n_images, n_aus]``: the AU is high-confidence
-            (agreed in stage 1 or accepted in stage 2).
-        stage: Int ``[n_images, n_aus]``: 1 = agreed in stage 1, 2 = accepted
-            in stage 2, 0 = no consensus.
-        mean_score: Float ``[n_images]``: mean of the confident AU scores of
-            images with enough of them, NaN otherwise.
-        labels: Float ``[n_images]``: the image pain level 0/1/2 (rounded
-            ``mean_score``), NaN = unlabelled.
-        counts: Outcome counts (see :func:`rgs_consensus`).
+        consensus: Float ``[n_images, n_aus]``: the agreed AU score, NaN without consensus.
+        confident: Bool ``[n_images, n_aus]``: agreed in stage 1 or 2.
+        stage: Int ``[n_images, n_aus]``: 1, 2, or 0 = no consensus.
+        mean_score: Float ``[n_images]``: mean of the confident AU scores.
+        labels: Float ``[n_images]``: pain level 0/1/2, NaN = unlabelled.
+        counts: ``images``, ``labelled``, ``unlabelled``, ``au_stage1``, ``au_stage2``,
+            ``au_no_consensus``, ``uncertain_scores``, ``level_0``–``2``, ``half_rounded``.
         au_names: Names of the action units, in column order.
         rounding: The rounding rule used for ``labels``.
     """
@@ -56,12 +52,7 @@ class RGSConsensus:
         return out
 
     def to_frame(self):
-        """A :class:`pandas.DataFrame` with ``au_<name>`` (consensus), ``level`` and ``label``.
-
-        ``level`` is the 0/1/2 image label and ``label`` the binary pain label;
-        both NaN for unlabelled images (drop them before building a
-        :class:`~painzoo.datasets.Dataset`).
-        """
+        """A DataFrame with ``au_<name>`` (consensus), ``level`` and ``label`` (NaN for unlabelled images)."""
         import pandas as pd
 
         frame = pd.DataFrame(
@@ -122,39 +113,24 @@ def rgs_consensus(
     """Labels from RGS rater scores with P1's two-stage scheme.
 
     Stage 1: ``n1`` raters (five in P1) score each action unit 0, 1, 2 or
-    uncertain (NaN); an AU is confident when at least ``stage1_agree`` of
-    them gave one score (an uncertain score agrees with nobody). Stage 2:
-    ``n2`` more raters (three in P1) score the other AUs; all ``n1 + n2``
-    scores are pooled and the AU is accepted when ``stage2_agree`` (5 of 8)
-    agree (stage-2 scores of AUs confident in stage 1 are ignored). An image
-    with at least ``min_aus`` confident AUs is labelled with the rounded
-    mean of their scores; the others stay unlabelled.
+    uncertain (NaN); an AU is confident when at least ``stage1_agree`` gave
+    one score. Stage 2: ``n2`` more raters (three in P1) score the other AUs;
+    all ``n1 + n2`` scores are pooled and the AU is accepted when
+    ``stage2_agree`` (5 of 8) agree. An image with at least ``min_aus``
+    confident AUs is labelled with the rounded mean of their scores.
 
-    Decisions P1 leaves open: a score is agreed only when no other score has
-    as many votes (P1's thresholds are majorities, so this only matters for
-    custom ones). A mean ending in .5 rounds up with ``"half_up"`` (0.5 → 1,
-    1.5 → 2) or to even with ``"half_even"`` (0.5 → 0, 1.5 → 2, NumPy's
-    rule); ``counts["half_rounded"]`` says how many labels the choice
-    affects. Means of three scores never end in .5.
+    painzoo's choices where P1 is silent: a score is agreed only when no
+    other has as many votes; a mean ending in .5 rounds up (``"half_up"``)
+    or to even (``"half_even"``), and ``counts["half_rounded"]`` says how
+    many labels that affects.
 
     Args:
         stage1: Array ``[n_images, n1, n_aus]`` of 0/1/2, NaN = uncertain.
-        stage2: Array ``[n_images, n2, n_aus]`` (NaN where an AU was not
-            re-scored or is uncertain), or ``None`` when there was no second
-            stage.
-        stage1_agree: Votes needed in stage 1.
-        stage2_agree: Votes needed among the pooled scores in stage 2.
+        stage2: Array ``[n_images, n2, n_aus]``, or ``None``.
+        stage1_agree, stage2_agree: Votes needed in each stage.
         min_aus: Confident AUs an image needs for a label.
         rounding: ``"half_up"`` or ``"half_even"``.
         au_names: Names of the AU columns (for :meth:`RGSConsensus.to_frame`).
-
-    Returns:
-        An :class:`RGSConsensus` with ``.consensus``, ``.confident``,
-        ``.stage``, ``.mean_score``, ``.labels`` and ``.counts`` — a dict
-        with ``images``, ``labelled``, ``unlabelled``, ``au_stage1``
-        (AUs confident in stage 1), ``au_stage2`` (accepted in stage 2),
-        ``au_no_consensus``, ``uncertain_scores`` (NaN scores in stage 1),
-        ``level_0``, ``level_1``, ``level_2`` and ``half_rounded``.
 
     Raises:
         ValueError: For arrays of the wrong shape, scores other than

@@ -1,16 +1,4 @@
-"""Rating sheets: one row per image, one column per rater × action unit (``r<k>_<au>``).
-
-``painzoo frames`` writes a blinded sheet (columns ``id``, ``image`` and the
-empty rater columns; crops named by random ids, rows in random order) for
-the raters, and a separate key, ``rating_key.csv``, that maps each id back
-to its video, frame and subject. Raters fill the sheet in.
-:func:`sheet_scores` reads the scores back as the ``[images, raters,
-units]`` array :func:`~painzoo.annotation.rgs_consensus` takes, checking
-that every cell is a value of the scale (:func:`rating_cells`);
-:func:`sheet_agreement_report` (behind ``painzoo agreement`` when the CSV is
-a rating sheet) gives the ICC per action unit and of each rater's total
-score; :func:`join_key` joins a filled sheet with its key by ``id``.
-"""
+"""Rating sheets: one row per image, one column per rater × action unit (``r<k>_<au>``)."""
 
 from __future__ import annotations
 
@@ -64,10 +52,7 @@ def scale_units(scale: str) -> tuple[str, ...]:
 
 
 def allowed_values(scale: str, unit: str) -> tuple[int, ...]:
-    """The scores a rater may enter for ``unit`` of ``scale`` (an empty cell = missing).
-
-    RGS units take 0, 1, 2; the PSPI's FACS units AU4–AU10 take intensities
-    0 (absent) to 5 (A–E) and AU43 (eyes closed) 0 or 1, as in UNBC-McMaster.
+    """The scores a rater may enter for ``unit`` of ``scale`` (RGS 0–2; PSPI AU 0–5, AU43 0/1).
 
     Example:
         >>> allowed_values("rgs", "ear"), allowed_values("pspi", "au43")
@@ -126,27 +111,15 @@ def _show(value) -> str:
 
 
 def rating_cells(frame, columns, allowed=None, *, name: str = "the sheet", what: str = "rating"):
-    """The cells of ``columns`` as floats (NaN = empty), after checking every one.
+    """The cells of ``columns`` as floats ``[rows, len(columns)]`` (NaN = empty), checking every one.
 
-    An empty cell is a missing rating (NaN). Any other cell must be a number
-    and, where ``allowed`` gives them, one of the allowed values.
-
-    Args:
-        frame: The table (a :class:`pandas.DataFrame` as read from the CSV).
-        columns: The rating columns to read.
-        allowed: ``None`` (any finite number), a tuple of values for every
-            column, or a dict column → tuple.
-        name: The file, for messages.
-        what: What a cell holds, for messages (e.g. ``"RGS score"``; a plural
-            ``s`` is added).
-
-    Returns:
-        A float array ``[rows, len(columns)]``.
+    ``frame`` is the table as read; ``allowed`` is ``None`` (any finite number), a tuple of values
+    for every column, or a dict column → tuple; ``name`` (the file) and ``what`` (e.g.
+    ``"RGS score"``) are used in messages.
 
     Raises:
-        ValueError: Naming each bad cell by its CSV line (the header is line
-            1), id and column, with the values allowed (the first five
-            problems, and how many there are).
+        ValueError: Naming each bad cell by its CSV line, id and column, with the values allowed
+            (the first five problems, and how many).
     """
     import pandas as pd
 
@@ -198,18 +171,11 @@ def _units_with(columns, allowed, rule) -> str:
 
 
 def sheet_scores(frame, *, name: str = "the sheet"):
-    """Scores of a rating sheet as ``[images, raters, units]`` (NaN = empty/uncertain).
-
-    Every filled cell must be a value of the sheet's scale
-    (:func:`allowed_values`); empty cells are missing ratings.
-
-    Returns:
-        ``(scores, scale, raters, units)``.
+    """Scores of a rating sheet as ``(scores [images, raters, units], scale, raters, units)``.
 
     Raises:
-        ValueError: If the table has no ``r<k>_<au>`` columns, or a cell is
-            not a number or not a value of the scale (naming line, id and
-            column; see :func:`rating_cells`).
+        ValueError: If the table has no ``r<k>_<au>`` columns, or a cell is not a value of the
+            scale (see :func:`rating_cells`).
     """
     layout = sheet_layout(frame.columns)
     if layout is None:
@@ -236,19 +202,14 @@ def undefined_reason(table, label: str) -> str:
 
 
 def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet") -> str:
-    """ICC per action unit and of each rater's total score, as text.
+    """ICC per action unit and of each rater's total score (RGS sum or PSPI), as text.
 
-    The total is the sum of a rater's RGS scores, or the rater's PSPI
-    (:func:`~painzoo.annotation.pspi`, AU43 0/1 as in UNBC) for a PSPI sheet.
-    Images missing a score of a unit are left out of that unit's ICC (and
-    of the total's); the report says how many. A unit whose ICC is not
-    defined (every rating the same) is reported as such; the others are
-    computed.
+    Images missing a unit's score are left out of that unit's ICC (and the total's); the report
+    says how many.
 
     Raises:
-        ValueError: With fewer than two raters, a cell that is not a value of
-            the scale (naming it), or fewer than two fully scored images for
-            every unit.
+        ValueError: With fewer than two raters, a cell that is not a value of the scale (naming
+            it), or fewer than two fully scored images for every unit.
     """
     from painzoo.annotation.icc import icc
 
@@ -307,11 +268,7 @@ def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet")
 
 
 def find_key(sheet_path: str | os.PathLike) -> Path | None:
-    """The key of a blinded sheet: ``rating_key.csv`` beside the sheet's folder, or beside the sheet.
-
-    ``painzoo frames --out OUT`` writes ``OUT/for_raters/rating_sheet.csv``
-    and ``OUT/rating_key.csv``; ``None`` when neither place holds a key.
-    """
+    """The key of a blinded sheet: ``rating_key.csv`` beside the sheet's folder or the sheet, else ``None``."""
     sheet_path = Path(sheet_path)
     for candidate in (sheet_path.parent.parent / KEY_NAME, sheet_path.parent / KEY_NAME):
         if candidate.is_file():
@@ -320,25 +277,17 @@ def find_key(sheet_path: str | os.PathLike) -> Path | None:
 
 
 def join_key(frame, sheet_path: str | os.PathLike, key: str | os.PathLike | None = None):
-    """A blinded sheet with its key's columns (``subject``, ``video``, ``frame_index``, ``time_s``).
-
-    Rows are joined by ``id`` and keep the sheet's order; the sheet's own
-    columns win over the key's.
+    """A blinded sheet joined by ``id`` with its key's columns, in the sheet's order.
 
     Args:
-        frame: The sheet as read (must have an ``id`` column).
-        sheet_path: Where the sheet was read from (for messages and
-            :func:`find_key`).
-        key: The key CSV; default :func:`find_key`.
-
-    Returns:
-        A new :class:`pandas.DataFrame`.
+        frame: The sheet as read (with an ``id`` column); its own columns win.
+        sheet_path: Where the sheet was read from (for messages and :func:`find_key`).
+        key: CSV with ``subject``, ``video``, ``frame_index``, ``time_s``; default :func:`find_key`.
 
     Raises:
-        FileNotFoundError: If no key is given and none is found, or the key
-            does not exist.
-        ValueError: If the key lacks ``id``, an id of the sheet is missing,
-            empty or repeated, or not in the key (naming its line).
+        FileNotFoundError: If no key is given and none is found, or the key does not exist.
+        ValueError: If the key lacks ``id``, an id of the sheet is missing, empty or repeated, or
+            not in the key (naming its line).
     """
     import pandas as pd
 

@@ -1,13 +1,4 @@
-"""A dataset from a config's ``data`` entry: built, shrunk and checked.
-
-An entry says where the images come from (``{synthetic: preset, args}``,
-``{manifest: path.csv}``, ``{loader: name, args}`` or ``{concat: [names or
-entries]}``), how to shrink it (``sample_subjects``, ``sample_seed``,
-``balance``) and how strict to be (``duplicates``, ``on_bad_image``).
-:func:`load_entry` builds one; ``painzoo benchmark`` and ``painzoo train``
-both build their data with it (the schema of an entry is checked by
-:mod:`painzoo.benchmark.config`).
-"""
+"""A dataset from a config's ``data`` entry (for ``painzoo benchmark`` and ``painzoo train``): built, shrunk and checked."""
 
 from __future__ import annotations
 
@@ -25,23 +16,13 @@ _CACHE: dict[str, Dataset] = {}
 
 
 def load_entry(name: str, data: dict, *, config_dir: str | None = None) -> Dataset:
-    """Build the dataset called ``name`` from a config's ``data`` section.
+    """Build the dataset called ``name`` from a config's ``data`` section (cached per process).
 
-    Args:
-        name: Key in ``data``.
-        data: The config's ``data`` mapping. An entry is one of
-            ``{synthetic: preset, args: {...}}`` (:func:`make_synthetic`),
-            ``{manifest: path.csv}``, ``{loader: load_unbc|paindb|…, args: {...}}``
-            (:mod:`painzoo.datasets.loaders`) or ``{concat: [names or entries]}``;
-            any entry may add ``sample_subjects: N`` (keep N random subjects,
-            ``sample_seed``) to shrink it, and ``balance: per_subject`` (keep,
-            within each subject, as many images of each class as its smaller
-            class has; random, ``sample_seed``). Its ``duplicates`` and
-            ``on_bad_image`` settings are applied (:func:`prepare_data`).
-        config_dir: Folder that relative paths resolve against.
-
-    Returns:
-        A :class:`~painzoo.datasets.Dataset` (cached per process).
+    An entry is ``{synthetic: preset, args: {...}}``, ``{manifest: path.csv}``,
+    ``{loader: name, args: {...}}`` or ``{concat: [names or entries]}``, optionally with
+    ``sample_subjects: N``, ``balance: per_subject`` (:func:`balanced_per_subject`),
+    ``sample_seed``, ``duplicates`` and ``on_bad_image`` (:func:`prepare_data`); relative paths
+    resolve against ``config_dir``.
 
     Raises:
         ValueError: For an unknown name or entry kind.
@@ -82,21 +63,15 @@ def _build_data(spec, data, config_dir, seen):
 
 
 def balanced_per_subject(subjects, labels, seed: int = 0) -> np.ndarray:
-    """Row indices (sorted) that balance the two classes within every subject.
+    """Sorted row indices that balance the two classes within every subject.
 
-    Each subject keeps all images of its smaller class and a random subset,
-    of the same size, of its larger class; a subject with one class only is
-    dropped. Under leave-one-subject-out the share of pain images then says
-    nothing about who a subject is, so a network cannot carry a training
+    Each subject keeps its smaller class and a random subset of the same size of its larger class;
+    a subject with one class is dropped. Under leave-one-subject-out a network then cannot carry a
     subject's pain prior over to a face that resembles it.
 
     Args:
-        subjects: Subject id per image.
-        labels: 0/1 label per image.
+        subjects, labels: Subject id and 0/1 label per image.
         seed: Seed of the random subsets.
-
-    Returns:
-        Sorted ``int`` indices into the rows.
     """
     subjects, labels = np.asarray(subjects), np.asarray(labels)
     rng = np.random.default_rng(seed)
@@ -163,26 +138,16 @@ def source_stamps(data, config_dir) -> list:
 
 
 def prepare_data(ds, data: dict, name: str):
-    """Apply a data entry's checks to the dataset built from it.
+    """Apply a data entry's ``duplicates`` and ``on_bad_image`` checks to the dataset built from it.
 
-    ``duplicates`` (default ``"error"``) runs :meth:`Dataset.check`;
-    ``on_bad_image: skip`` decodes every image once and drops those that
-    fail (:meth:`Dataset.drop_unreadable`, with a warning giving the count).
-    A ``concat`` entry without its own setting takes the first one of its
-    parts.
-
-    Args:
-        ds: The dataset built from ``data[name]``.
-        data: The config's ``data`` mapping.
-        name: The entry's name.
-
-    Returns:
-        The checked dataset (rows with bad images dropped under ``skip``).
+    ``ds`` is the dataset built from ``data[name]``; it is returned checked (rows with bad images
+    dropped under ``on_bad_image: skip``). A ``concat`` entry without its own setting takes its
+    first part's.
 
     Raises:
         ValueError: For duplicate images under ``duplicates: error``.
-        FileNotFoundError: Under ``on_bad_image: error``, for image files
-            that do not exist (undecodable ones fail when read).
+        FileNotFoundError: Under ``on_bad_image: error``, for image files that do not exist
+            (undecodable ones fail when read).
     """
     entry = data.get(name) if isinstance(name, str) else name
     where = f"data {name!r}"

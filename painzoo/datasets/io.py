@@ -37,19 +37,12 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 def display_path(path: str | os.PathLike | bytes) -> str:
-    """A path as printable text, whatever bytes its name holds.
-
-    Bytes of a name that are not valid UTF-8 are shown as ``\\xNN``.
-    """
+    r"""A path as printable text (bytes that are not UTF-8 shown as ``\xNN``)."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def check_file_name(path: str | os.PathLike) -> None:
-    """Raise a clear error if a file name is not valid UTF-8.
-
-    Raises:
-        ValueError: Naming the file (bytes shown as ``\\xNN``) and the fix.
-    """
+    r"""Raise a ``ValueError`` naming the file (bytes as ``\xNN``) and the fix if its name is not valid UTF-8."""
     try:
         os.fsdecode(path).encode("utf-8")
     except UnicodeEncodeError:
@@ -66,28 +59,15 @@ def is_image_file(path: str | os.PathLike) -> bool:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as RGB uint8 ``[H, W, 3]``.
+    """Read the image file at ``path`` as RGB uint8 ``[H, W, 3]``.
 
-    Conversions: grayscale is replicated to three channels; an alpha channel
-    (RGBA, LA, palette with transparency) is composited over white; 16-bit and 32-bit integer or
-    float images are scaled to 0–255 (16-bit divides by 257); the EXIF
-    orientation tag is applied.
-
-    Args:
-        path: The image file.
-
-    Returns:
-        RGB uint8 array ``[H, W, 3]``.
+    Gray is replicated, alpha composited over white, the EXIF orientation applied; 16-bit, 32-bit
+    and float images are scaled to 0–255 (16-bit divides by 257).
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If the file cannot be decoded as an image (corrupt,
-            truncated or not an image); the message names the file.
-
-    Example:
-        >>> rgb = read_image("face.png")  # doctest: +SKIP
-        >>> rgb.dtype, rgb.shape[-1]  # doctest: +SKIP
-        (dtype('uint8'), 3)
+        ValueError: If the file cannot be decoded as an image (corrupt, truncated or not an image);
+            the message names the file.
     """
     path = Path(path)
     shown = display_path(path)
@@ -186,13 +166,7 @@ def _cv2_to_rgb_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB uint8 image; the format follows the file extension.
-
-    Missing parent folders are created.
-
-    Raises:
-        ValueError: If the image cannot be encoded for that extension.
-    """
+    """Write an RGB uint8 image (format from the extension; parent folders created); ``ValueError`` if it cannot be encoded."""
     path = Path(path)
     ok, buf = cv2.imencode(
         path.suffix or ".png", cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
@@ -216,28 +190,12 @@ _CV2_INTERPOLATION = {
 def resize_image(
     image: np.ndarray, size: tuple[int, int], interpolation: str = "auto"
 ) -> np.ndarray:
-    """Resize an image or a map to ``size = (height, width)``: painzoo's one resize.
+    """Resize an image or a map to ``size = (height, width)``: painzoo's one resize (same dtype).
 
-    Interpolations:
-
-    - ``"auto"`` (images): area averaging when shrinking, bilinear when
-      enlarging.
-    - ``"bilinear"``: continuous maps (heat maps, attention scores) and
-      warped crops.
-    - ``"nearest"``: label maps (superpixel ids, masks), which must keep
-      their values; pixel centres are sampled (``floor((i + 0.5) · in / out)``).
-    - ``"area"``: area averaging in both directions.
-
-    All of them place pixel centres at half-integers (OpenCV's and PIL's
-    convention), so resizing does not shift the image.
-
-    Args:
-        image: ``[H, W]`` or ``[H, W, C]`` array (uint8 or float).
-        size: Target ``(height, width)``.
-        interpolation: One of :data:`INTERPOLATIONS`.
-
-    Returns:
-        The resized array, same dtype (``image`` itself when the size matches).
+    Interpolations: ``"auto"`` (images: area when shrinking, bilinear when enlarging),
+    ``"bilinear"`` (heat maps, warped crops), ``"nearest"`` (label maps; samples
+    ``floor((i + 0.5) · in / out)``) and ``"area"``. Pixel centres lie at half-integers (OpenCV's
+    and PIL's convention).
 
     Raises:
         ValueError: For an unknown interpolation or a non-positive size.
@@ -269,9 +227,7 @@ def resize_image(
 
 
 def to_uint8(image) -> np.ndarray:
-    """Pixel values in [0, 255] as uint8: rounded to the nearest integer, then clipped.
-
-    A uint8 array is returned unchanged; NaN becomes 0.
+    """Pixel values in [0, 255] as uint8: rounded, then clipped; NaN becomes 0.
 
     Example:
         >>> to_uint8(np.array([-3.0, 0.4, 0.5, 1.5, 254.6, 300.0])).tolist()
@@ -284,9 +240,6 @@ def to_uint8(image) -> np.ndarray:
 
 
 def cache_root() -> Path:
-    """The folder painzoo caches derived files in (face crops, pseudonymised links).
-
-    ``$PAINZOO_CACHE`` when set, otherwise ``~/.cache/painzoo``.
-    """
+    """The cache folder for derived files: ``$PAINZOO_CACHE``, else ``~/.cache/painzoo``."""
     env = os.environ.get("PAINZOO_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "painzoo"

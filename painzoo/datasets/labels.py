@@ -1,20 +1,9 @@
 """The binary pain label, defined once: its values, the positive class, the rules.
 
-- Labels are ``0`` (:data:`NO_PAIN`) and ``1`` (:data:`PAIN`); *pain* is the
-  positive class of every metric (:data:`POSITIVE_CLASS`), and
-  :data:`CLASS_NAMES` names them in label order (the model's output order).
-- From a pain level to the label: ``label = level > threshold``
-  (:func:`level_to_label`).
-- From a predicted probability to the label: ``p_pain >= 0.5``
-  (:func:`predicted_label`, :data:`DECISION_THRESHOLD`).
-- A table of labels is checked by :func:`check_binary_labels` (both CSV
-  readers use it, so both say the same thing about a bad row).
-
-Every loader (UNBC's PSPI 0–16, MInt PAIN's levels 0–4, Delaware and
-RatsPain levels, PAIN-DB, the synthetic datasets) and the PSPI
-``"threshold"`` binarisation use :func:`level_to_label`, so a threshold the
-user gives is honoured everywhere. ``threshold=0`` is both papers' rule:
-P1 counts moderate and severe (levels 1, 2) as pain, P2 any pain level > 0.
+Labels are ``0`` (:data:`NO_PAIN`) and ``1`` (:data:`PAIN`, the positive
+class). A level becomes a label by ``level > threshold``
+(:func:`level_to_label`, used by every loader; ``threshold=0`` is both
+papers' rule) and a probability by ``p_pain >= 0.5`` (:func:`predicted_label`).
 """
 
 from __future__ import annotations
@@ -50,14 +39,7 @@ DECISION_THRESHOLD = 0.5
 
 
 def predicted_label(p_pain, threshold: float = DECISION_THRESHOLD):
-    """Predicted labels from probabilities of pain: :data:`PAIN` where ``p_pain >= threshold``.
-
-    Args:
-        p_pain: A probability or an array-like of probabilities.
-        threshold: Decision threshold (default :data:`DECISION_THRESHOLD`).
-
-    Returns:
-        An ``int`` for a scalar, otherwise an int64 array of 0/1.
+    """Predicted labels: :data:`PAIN` where ``p_pain >= threshold`` (an ``int`` for a scalar, else an int64 array).
 
     Example:
         >>> predicted_label([0.2, 0.5, 0.9]).tolist()
@@ -73,11 +55,7 @@ def check_binary_labels(labels, *, source, images=None) -> np.ndarray:
     Args:
         labels: The ``label`` column (numbers or text).
         source: The file the labels come from (named in the error).
-        images: The ``image`` column of the same rows, if any (the first bad
-            row's image is named).
-
-    Returns:
-        The labels as an int64 array.
+        images: The ``image`` column of the same rows, if any.
 
     Raises:
         ValueError: Naming the file, the line (header = line 1), the row,

@@ -1,20 +1,4 @@
-"""Loaders for image folders, CSV manifests and the published pain datasets.
-
-Every loader returns a :class:`~painzoo.datasets.Dataset` whose rows point at
-image files on disk. None of the datasets can be downloaded by painzoo (each
-is licensed per user): point a loader at your copy.
-
-Layouts:
-
-- :func:`load_folder`: ``root/<subject>/<label>/*.png`` or
-  ``root/<label>/*.png`` with the subject parsed from the file name.
-- :func:`load_csv`: ``image,label,subject`` (+ ``source``, ``level``,
-  ``au_*``, anything else), paths relative to the CSV.
-- :func:`load_unbc`: UNBC-McMaster Shoulder Pain (SPEC §4 layout).
-- :func:`load_mintpain`: MInt PAIN (participant names mapped to ``SubNN``).
-- :func:`load_delaware`, :func:`load_ratspain`: CSV manifests.
-- :func:`paindb`: P2's merged binary PAIN-DB.
-"""
+"""Loaders for image folders, CSV manifests and the published pain datasets (point them at your licensed copy)."""
 
 from __future__ import annotations
 
@@ -73,43 +57,25 @@ def load_folder(
 
     Args:
         root: The top folder.
-        layout: ``"subject/label"`` for ``root/<subject>/<label>/<image>`` or
-            ``"label"`` for ``root/<label>/<image>`` with the subject parsed
-            from the file name by ``subject_pattern``. Images in folders
-            below a label folder (``<subject>/pain/day2/…``) are read with
-            that label folder's label (and, for ``"subject/label"``, its
-            subject), and one warning counts them per depth.
-        label_names: Folder name → label. Defaults to
-            :data:`DEFAULT_LABEL_NAMES` (``no_pain``/``pain``, ``0``/``1``);
-            a mapping you pass is added to (and overrides) the defaults.
-            Names are matched case-insensitively.
-        subject_pattern: Regular expression searched in the file name (with
-            ``layout="label"``); the subject is its named group ``subject``,
-            else its first group, else the whole match. The default takes the
-            leading letters+digits (``s01_0003.png`` → ``s01``) or everything
-            before the first ``_``, ``-``, space or dot.
-        name: Dataset name and ``source`` column; defaults to the folder name.
-
-    Returns:
-        A :class:`Dataset` with paths relative to ``root``.
+        layout: ``"subject/label"`` (``root/<subject>/<label>/<image>``) or ``"label"``
+            (``root/<label>/<image>``, subject from the file name). Images below a label folder
+            take its label.
+        label_names: Folder name → label, added to :data:`DEFAULT_LABEL_NAMES` (case-insensitive).
+        subject_pattern: With ``layout="label"``, a regular expression searched in the file name;
+            the subject is its group ``subject``, else its first group, else the whole match. The
+            default takes the leading letters+digits or everything before the first ``_``, ``-``,
+            space or dot.
+        name: Dataset name and ``source``; defaults to the folder name.
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
-        ValueError: If a label folder is not in the mapping, a folder below
-            a label folder is named as the other label (``pain/no_pain/``), a
-            file name has no subject, the layout is unknown, or no image is
-            found.
+        ValueError: If a label folder is not in the mapping, a folder below a label folder is named
+            as the other label (``pain/no_pain/``), a file name has no subject, the layout is
+            unknown, or no image is found.
 
     Warns:
-        UserWarning: Naming the non-image files that were ignored; counting
-            the images that lie outside any label folder (left out) and those
-            read from folders below a label folder. Counts name the place by
-            its pattern (``<subject>/pain/<folder>/…``), never by a subject's
-            or a sub-folder's name.
-
-    Example:
-        >>> ds = load_folder("clinic/", layout="subject/label")  # doctest: +SKIP
-        >>> ds.summary()  # doctest: +SKIP
+        UserWarning: Naming ignored non-image files and counting images outside any label folder or
+            below one (never naming a subject).
     """
     root = Path(root)
     if not root.is_dir():
@@ -192,29 +158,15 @@ def load_csv(
     name: str | None = None,
     check_files: bool = True,
 ) -> Dataset:
-    """Load a CSV manifest with the columns ``image,label,subject``.
+    """Load a CSV manifest with the columns ``image,label,subject`` (plus ``source``, ``level``, ``au_*``, anything).
 
-    Optional columns: ``source`` (defaults to ``name``), ``level``,
-    ``au_<name>``, and anything else, which is kept.
-
-    Args:
-        path: The CSV file.
-        root: Folder the ``image`` paths are relative to; defaults to the
-            CSV's folder. Absolute paths are used as they are.
-        name: Dataset name; defaults to the CSV's stem.
-        check_files: Raise if an image file does not exist.
-
-    Returns:
-        A :class:`Dataset`.
+    ``root`` (default: the CSV's folder) resolves relative ``image`` paths; ``name`` defaults to
+    the CSV's stem.
 
     Raises:
-        FileNotFoundError: If the CSV or (with ``check_files``) an image is
-            missing.
-        ValueError: If a required column is missing, a label is not 0/1, a
-            subject is empty, or the CSV has no rows.
-
-    Example:
-        >>> ds = load_csv("manifest.csv")  # doctest: +SKIP
+        FileNotFoundError: If the CSV or (with ``check_files``) an image is missing.
+        ValueError: If a required column is missing, a label is not 0/1, a subject is empty, or the
+            CSV has no rows.
     """
     path = Path(path)
     frame = _read_csv(path, required=("image", "label", "subject"))
@@ -265,9 +217,9 @@ def load_unbc(
     frames_per_subject_class: int | None = 20,
     seed: int = 0,
 ) -> Dataset:
-    """Load the UNBC-McMaster Shoulder Pain Expression Archive.
+    """Load the UNBC-McMaster Shoulder Pain Expression Archive (``label = PSPI > threshold``).
 
-    Layout (SPEC §4)::
+    Layout::
 
         Images/<subject>/<sequence>/<frame>.png
         Frame_Labels/PSPI/<subject>/<sequence>/<frame>_facs.txt   one float
@@ -275,15 +227,12 @@ def load_unbc(
 
     Args:
         root: The archive's top folder.
-        threshold: ``label = PSPI > threshold``.
-        frames_per_subject_class: Frames sampled per subject and class, as in
-            P2 (20); ``None`` keeps every frame.
-        seed: Seed of the sampling.
+        frames_per_subject_class: Frames per subject and class (P2: 20); ``None`` keeps all.
+        seed: Seed of the frame sampling.
 
     Returns:
-        A :class:`Dataset` with ``source="unbc"``, ``level`` = PSPI (0–16),
-        ``sequence`` and ``au_<n>`` columns (0 where an AU is not coded; only
-        when ``Frame_Labels/FACS`` exists).
+        A :class:`Dataset` with ``level`` = PSPI (0–16), ``sequence`` and ``au_<n>`` (0 where
+        not coded; only when ``Frame_Labels/FACS`` exists).
 
     Raises:
         FileNotFoundError: If ``Images/`` is missing or a frame has no PSPI file.
@@ -378,30 +327,19 @@ def load_mintpain(
 ) -> Dataset:
     """Load the MInt PAIN database (RGB frames) without its participant names.
 
-    Layout (SPEC §4)::
+    Layout::
 
         Sub<N> <participant name>/Annotated_data_SubNN_TrialNN/
             SubNN_TrialNN_SweepNN_Label<0-4>/rgb/*.jpg
 
-    The top folders carry real participant names. The subject becomes
-    ``Sub<NN>`` and the name appears nowhere: not in the returned
-    :class:`Dataset`, not in warnings or errors. Because a path would carry
-    the name, the selected frames are hard-linked (copied where the file
-    system refuses links) into ``link_dir/Sub<NN>/…`` and the Dataset points
-    there.
+    The subject becomes ``Sub<NN>`` and the name appears nowhere: the sampled frames are
+    hard-linked (or copied) to ``link_dir/Sub<NN>/`` (default ``<cache>/mintpain/<hash of root>``),
+    with ``level`` 0–4, ``label = level > 0``, ``trial`` and ``sweep``.
 
     Args:
         root: The folder holding the ``Sub<N> …`` folders.
-        frames_per_subject_class: Frames sampled per subject and class, as in
-            P2 (20); ``None`` keeps every frame.
-        seed: Seed of the sampling.
-        link_dir: Where the pseudonymised tree is made; defaults to
-            ``<cache>/mintpain/<hash of root>`` (see
-            :func:`painzoo.datasets.io.cache_root`).
-
-    Returns:
-        A :class:`Dataset` with ``source="mintpain"``, ``level`` 0–4 (from
-        ``Label<k>``), ``label = level > 0``, ``trial`` and ``sweep``.
+        frames_per_subject_class: Frames per subject and class (P2: 20); ``None`` keeps all.
+        seed: Seed of the frame sampling.
 
     Raises:
         FileNotFoundError: If ``root`` does not exist.
@@ -503,11 +441,7 @@ def _mint_alias(path, top: Path, subject: str) -> str:
 
 
 def _link(src: Path, dst: Path, alias: str) -> int:
-    """Hard-link (or copy) a named source frame to its pseudonymised path.
-
-    Errors name ``alias`` (``Sub<NN>/…``) and ``dst``, never ``src``: the
-    operating system's messages carry the full source path, name included.
-    """
+    """Hard-link (or copy) a source frame to its pseudonymised path; errors name ``alias``, never ``src``."""
     try:
         if dst.is_file() and dst.stat().st_size == src.stat().st_size:
             return 0
@@ -537,17 +471,9 @@ def _link(src: Path, dst: Path, alias: str) -> int:
 def load_delaware(csv: str | os.PathLike, *, root: str | os.PathLike | None = None) -> Dataset:
     """Load the Delaware Pain Database through a CSV manifest.
 
-    The database ships no file layout painzoo could rely on, so describe it
-    in a CSV with the columns ``image`` (path relative to the CSV or
-    ``root``), ``subject`` and either ``label`` (0 = neutral, 1 = pain) or
-    ``level`` (any value > 0 = pain).
-
     Args:
-        csv: The manifest.
+        csv: Manifest of ``image``, ``subject``, ``label`` (1 = pain) or ``level`` (> 0 = pain).
         root: Folder the image paths are relative to (default: the CSV's).
-
-    Returns:
-        A :class:`Dataset` with ``source="delaware"``.
 
     Raises:
         FileNotFoundError, ValueError: As :func:`load_csv`.
@@ -571,36 +497,22 @@ def load_ratspain(
 ) -> Dataset:
     """Load RatsPain (P1) through a CSV manifest.
 
-    Columns: ``image``, ``subject`` (the rat, ``1``–``6``) and one of
-
-    - ``level`` (0 = no pain, 1 = moderate, 2 = severe) → ``label = level > 0``;
-    - ``label`` (0/1);
-    - per-rater AU scores ``r<k>_<au>`` for ``au`` in orbital, ear, nose,
-      whisker (0/1/2, empty = uncertain). Raters ``r1``…``r<stage1_raters>``
-      are stage 1, the rest stage 2; the labels come from the RGS consensus
-      (:func:`painzoo.annotation.rgs_consensus`), and images it leaves
-      unlabelled (low confidence) are dropped with a warning. A filled cell
-      that is not 0, 1 or 2 is an error naming its line and column.
-
-    A blinded rating sheet of ``painzoo frames`` (``id``, ``image``, rater
-    columns, no ``subject``) is joined by ``id`` with its key
-    (``rating_key.csv``: ``subject``, ``video``, ``frame_index``, ``time_s``).
+    Columns: ``image``, ``subject`` (the rat) and one of ``level`` (0 = no
+    pain, 1 = moderate, 2 = severe; ``label = level > 0``), ``label`` (0/1), or per-rater AU scores
+    ``r<k>_<au>`` (0/1/2, empty = uncertain) labelled by :func:`painzoo.annotation.rgs_consensus`;
+    unlabelled images are dropped with a warning.
 
     Args:
         csv: The manifest.
         root: Folder the image paths are relative to (default: the CSV's).
-        stage1_raters: Number of stage-1 raters (P1: 5).
-        key: The key of a blinded sheet (default: ``rating_key.csv`` beside
-            the sheet's folder, where ``painzoo frames`` writes it, or beside
-            the sheet).
-
-    Returns:
-        A :class:`Dataset` with ``source="ratspain"`` and ``level``.
+        stage1_raters: Number of stage-1 raters ``r1``… (P1: 5); the rest are stage 2.
+        key: The key a blinded sheet of ``painzoo frames`` is joined with
+            (default: :func:`~painzoo.annotation.sheet.find_key`).
 
     Raises:
         FileNotFoundError: As :func:`load_csv`.
-        ValueError: As :func:`load_csv`; also when rater columns are
-            incomplete (every rater needs all four AUs).
+        ValueError: As :func:`load_csv`; also for incomplete rater columns or a score that is not
+            0, 1 or 2 (naming its line and column).
 
     Reference:
         P1 (Liu et al. 2025), "Labelling" and Table 2.
@@ -712,26 +624,15 @@ def paindb(
     seed: int = 0,
     unbc_threshold: float = 0,
 ) -> Dataset:
-    """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary.
+    """P2's PAIN-DB: UNBC-McMaster + MInt PAIN + Delaware, relabelled binary (level > 0 is pain).
 
-    Any pain level above 0 is pain (P2), through
-    :func:`painzoo.datasets.labels.level_to_label`; a part given as a Dataset
-    keeps the labels its loader made (e.g. ``load_unbc(root, threshold=2)``).
-    Subject ids are prefixed by their source
-    (``unbc:042-ll042``, ``mintpain:Sub03``, ``delaware:F12``) so no two
-    datasets share one.
+    Subject ids are prefixed by their source (``unbc:042-ll042``).
 
     Args:
-        unbc: UNBC-McMaster root folder, or a Dataset from :func:`load_unbc`.
-        mintpain: MInt PAIN root folder, or a Dataset from :func:`load_mintpain`.
-        delaware: Delaware CSV manifest, or a Dataset from :func:`load_delaware`.
-        frames_per_subject_class: Passed to the UNBC and MInt PAIN loaders.
-        seed: Passed to the UNBC and MInt PAIN loaders.
-        unbc_threshold: PSPI threshold for a UNBC folder (``label = PSPI >
-            unbc_threshold``; P2: 0).
-
-    Returns:
-        The merged :class:`Dataset` (``source`` ∈ unbc / mintpain / delaware).
+        unbc, mintpain: Root folder, or a Dataset from its loader (keeping its labels).
+        delaware: CSV manifest, or a Dataset from :func:`load_delaware`.
+        frames_per_subject_class, seed: Passed to the UNBC and MInt PAIN loaders.
+        unbc_threshold: PSPI threshold for a UNBC folder (P2: 0).
 
     Raises:
         ValueError: If no part is given.
@@ -879,12 +780,7 @@ def _label_files(
     label: int,
     layout: str,
 ) -> list[Path]:
-    """The images of a label folder and of every folder below it, in natural order.
-
-    The folder's own images come first, then each sub-folder's in turn. Hidden
-    files and folders are skipped; a sub-folder named as the other label is an
-    error (which label would its images have?).
-    """
+    """The images of a label folder, then of each sub-folder (hidden ones skipped), in natural order."""
     out: list[Path] = []
     seen: set[Path] = set()
 

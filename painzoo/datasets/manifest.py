@@ -1,10 +1,4 @@
-"""The dataset manifest every part of painzoo exchanges.
-
-A :class:`Dataset` is a table with one row per image (``.frame``) plus,
-optionally, the pixels in memory (``.images``) and ground-truth region masks
-(``.masks``). Loaders return one, protocols split one, the runner trains on
-one.
-"""
+"""The dataset manifest every part of painzoo exchanges: :class:`Dataset`."""
 
 from __future__ import annotations
 
@@ -35,25 +29,18 @@ REQUIRED_COLUMNS = ("image", "label", "subject", "source")
 
 
 class Dataset:
-    """Face images with a pain label and a subject id.
+    """Face images with a pain label and a subject id: a table with one row per image.
 
     Args:
-        frame: One row per image with the columns ``image`` (file path, or
-            ``""`` for in-memory images), ``label`` (int, 1 = pain),
-            ``subject`` (str) and ``source`` (str); optional ``level``
-            (original pain intensity), ``au_<name>``, ``yaw``, ``roll``, and
-            any other columns (face boxes, keypoints, …).
-        images: Optional uint8 array ``[N, H, W, 3]`` (RGB) holding the
-            pixels in memory, aligned with ``frame``.
-        masks: Optional mapping of region name to bool ``[N, H, W]``
-            (ground-truth action-unit regions of synthetic images).
+        frame: Columns ``image`` (file path, or ``""`` in memory), ``label``
+            (1 = pain), ``subject`` and ``source``; optional ``level``,
+            ``au_<name>``, ``yaw``, ``roll`` and any others.
+        images: Optional uint8 RGB ``[N, H, W, 3]`` aligned with ``frame``.
+        masks: Optional region name → bool ``[N, H, W]`` (synthetic images).
         root: Folder that relative paths in ``image`` are resolved against.
         name: A short name used in reports.
-        preprocessing: What was done to the images before they reached this
-            table (``{"face_crop": FaceCropper settings, …}``, as
-            ``painzoo preprocess`` or :func:`~painzoo.preprocess.crop_dataset`
-            record it), or ``None``. It travels with :meth:`subset` and into a
-            trained model's card.
+        preprocessing: What ``painzoo preprocess`` did to the images, or
+            ``None``; it travels with :meth:`subset` and into a model card.
 
     Raises:
         ValueError: If a required column is missing, a label is missing or
@@ -180,15 +167,11 @@ class Dataset:
 
     @classmethod
     def concat(cls, datasets: Iterable[Dataset], name: str | None = None) -> Dataset:
-        """Stack datasets row-wise.
-
-        In-memory pixels are kept when every part holds them at one size;
-        paths are made absolute so parts from different roots mix.
+        """Stack datasets row-wise (paths made absolute; pixels kept when all are in memory at one size).
 
         Raises:
-            ValueError: If the list is empty, or some parts are in memory and
-                others on disk (call ``to_csv`` on the in-memory ones first),
-                or in-memory parts differ in size.
+            ValueError: If the list is empty, parts mix in-memory and on-disk
+                images, or in-memory parts differ in size.
         """
         parts = list(datasets)
         if not parts:
@@ -231,16 +214,11 @@ class Dataset:
 
     # -- pixels ------------------------------------------------------------------
     def load_images(self, size: int | tuple[int, int] | None = None) -> np.ndarray:
-        """The images as uint8 ``[N, H, W, 3]`` RGB.
-
-        Args:
-            size: Resize every image to ``size`` × ``size`` (or ``(H, W)``)
-                with area interpolation; ``None`` keeps the stored size, which
-                must then be the same for every file.
+        """The images as uint8 ``[N, H, W, 3]`` RGB, resized (area) to ``size`` if given.
 
         Raises:
-            ValueError: If sizes differ and ``size`` is ``None``; a file that
-                cannot be read raises an error naming it.
+            ValueError: If sizes differ and ``size`` is ``None``, or a file
+                cannot be read (naming it).
         """
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
@@ -263,30 +241,15 @@ class Dataset:
 
     # -- checks -----------------------------------------------------------------
     def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
-        """Look for repeated images: a leakage risk for every protocol.
+        """Look for repeated images under two subjects or listed twice: a leakage risk for every protocol.
 
-        Finds one image file listed twice, one file under two subjects, and
-        two different files (or in-memory images) with identical content
-        under two subjects (compared as :func:`find_duplicates` does).
-        Identical content within one subject (two files) is allowed.
-
-        Args:
-            duplicates: ``"error"`` (raise), ``"warn"`` (warn and keep the
-                rows) or ``"ignore"``.
-            where: What to name in the message (e.g. the manifest file);
-                defaults to the dataset's name.
-
-        Returns:
-            ``self``, for chaining.
+        ``duplicates`` is ``"error"``, ``"warn"`` or ``"ignore"``; ``where``
+        names the data in the message. Identical content within one subject
+        is allowed (:func:`find_duplicates`). Returns ``self``.
 
         Raises:
-            ValueError: With ``duplicates="error"``, naming the image, its rows
-                and subjects (a file listed twice) or the rows only (copies
-                with one content: their subjects may be names), how to fix
-                them and how to allow them.
-
-        Warns:
-            UserWarning: With ``duplicates="warn"``, the same text.
+            ValueError: With ``duplicates="error"``, naming the rows, how to
+                fix them and how to allow them.
         """
         if duplicates not in ("error", "warn", "ignore"):
             raise ValueError(
@@ -344,19 +307,10 @@ class Dataset:
         return self
 
     def drop_unreadable(self, *, on_bad_image: str = "skip", where: str | None = None) -> Dataset:
-        """Decode every image file once; drop (or raise on) those that fail.
+        """Decode every image file once; drop (``"skip"``, with a warning) or raise on (``"error"``) those that fail.
 
-        A file that is missing, truncated, not an image, a decompression bomb
-        or has an undecodable name counts as bad. In-memory rows are kept.
-
-        Args:
-            on_bad_image: ``"skip"`` (drop the rows, warn with the count and
-                the first files) or ``"error"`` (raise at the first bad file).
-            where: What to name in messages; defaults to the dataset's name.
-
-        Returns:
-            A dataset without the bad rows (``self`` when none is bad); the
-            number dropped is in the attribute ``n_bad_images`` of the result.
+        The result (``self`` when none is bad) has the number dropped in
+        ``n_bad_images``; in-memory rows are kept.
 
         Raises:
             ValueError: With ``on_bad_image="error"``, naming the file; also
@@ -395,12 +349,7 @@ class Dataset:
 
     # -- reporting ---------------------------------------------------------------
     def summary(self, by: str | None = None) -> pd.DataFrame:
-        """Image counts per subject × class, with totals (P1 Table 2 layout).
-
-        Args:
-            by: Column to count classes by; defaults to ``level`` when present,
-                otherwise ``label``.
-        """
+        """Image counts per subject × class (``by``: ``level`` when present, else ``label``), with totals (P1 Table 2 layout)."""
         by = by or ("level" if "level" in self.frame.columns else "label")
         table = pd.crosstab(self.frame["subject"], self.frame[by])
         table = table.reindex(sorted(table.index, key=natural_key))
@@ -411,15 +360,7 @@ class Dataset:
 
     # -- files -------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> Path:
-        """Write the manifest as CSV, paths relative to the CSV's folder.
-
-        In-memory images are first written as PNG files into a folder
-        ``<csv stem>_images/`` beside the CSV so the pixels survive the round
-        trip (masks are not written).
-
-        Returns:
-            The CSV path.
-        """
+        """Write the manifest as CSV (paths relative to it; in-memory images as PNGs in ``<stem>_images/``); returns its path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = self.frame.copy()
@@ -446,7 +387,7 @@ class Dataset:
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike, name: str | None = None) -> Dataset:
-        """Read a manifest written by :meth:`to_csv` (paths relative to the CSV).
+        """Read a manifest written by :meth:`to_csv`.
 
         Raises:
             FileNotFoundError: If the CSV does not exist.
@@ -465,26 +406,12 @@ class Dataset:
 
 
 def find_duplicates(dataset: Dataset) -> pd.DataFrame:
-    """Rows whose images have identical content, in groups.
-
-    Image files are compared by their bytes (SHA-256), images held in memory
-    by their pixels; a file listed in two rows is a group too. Only exact
-    copies are found. Files that are missing or cannot be read are left out.
-
-    Args:
-        dataset: A :class:`Dataset`.
+    """Rows whose images have identical content (SHA-256 of the file bytes or pixels), in groups.
 
     Returns:
-        One row per dataset row that shares its content with another, sorted
-        by group and row, with the columns ``group`` (0, 1, … in the order of
-        each group's first row), ``row`` (index into ``dataset.frame``),
-        ``subject``, ``label``, ``image`` and ``sha256`` (of the file's bytes,
-        or of the pixels' bytes for an in-memory image). Empty (with these
-        columns) when no two rows share one content.
-
-    Example:
-        >>> groups = find_duplicates(ds)  # doctest: +SKIP
-        >>> groups.groupby("group")["subject"].nunique().gt(1).sum()  # doctest: +SKIP
+        One row (``group``, ``row``, ``subject``, ``label``, ``image``,
+        ``sha256``) per dataset row that shares its content with another;
+        missing or unreadable files are left out.
     """
     digests = _content_digests(dataset)
     columns = ["group", "row", "subject", "label", "image", "sha256"]
@@ -557,10 +484,7 @@ def _file_sha256(path: str) -> str | None:
 
 
 def _copies_across_subjects(ds: Dataset, keys: pd.Series) -> list[list[int]]:
-    """Groups of rows with one content under two or more subjects, from two or more copies.
-
-    At least two different files (or in-memory images) must share the content.
-    """
+    """Groups of rows with one content under two or more subjects, from two or more copies."""
     groups = find_duplicates(ds)
     out = []
     for _, g in groups.groupby("group", sort=True):
@@ -597,10 +521,7 @@ def _describe_row(frame: pd.DataFrame, i: int) -> str:
 
 
 def natural_key(value) -> list:
-    """Sort key that orders embedded numbers by value: ``rat2`` before ``rat10``.
-
-    Paths sort by their file name.
-    """
+    """Sort key that orders embedded numbers by value (``rat2`` before ``rat10``); paths by file name."""
     text = value.name if isinstance(value, Path) else str(value)
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
@@ -610,9 +531,6 @@ PREPROCESSING_FILE = "preprocess.json"
 
 def read_preprocessing(manifest: str | os.PathLike) -> dict | None:
     """The record ``painzoo preprocess`` left beside ``manifest``, or ``None``.
-
-    ``preprocess.json`` records what was done (detector, margin, size,
-    background, painzoo version); it belongs only to the manifest it names.
 
     Raises:
         ValueError: If the file exists but is not a JSON object (naming it).

@@ -1,10 +1,4 @@
-"""Evaluation library: protocols (splitters) and metrics.
-
-The orchestration that runs whole benchmarks (configs, units, runner,
-executors, storage, reports) lives in :mod:`painzoo.benchmark`, the LBP + SVM
-baselines in :mod:`painzoo.models.lbp_svm` (registered models of kind
-``"sklearn"``). Nothing here imports :mod:`painzoo.benchmark`.
-"""
+"""Evaluation library: protocols (splitters) and metrics; it never imports :mod:`painzoo.benchmark`."""
 
 from painzoo.evaluation.metrics import (
     binary_metrics,

@@ -2,18 +2,12 @@
 
 - **Pooled** (P1): sum TN/FP/FN/TP over all folds, then compute F1 and
   accuracy once — :func:`pooled_metrics`.
-- **Mean ± std** (P2): compute the metrics per run (fold or repeat), then
-  average — :func:`mean_std`.
+- **Mean ± std** (P2): compute the metrics per run, then average —
+  :func:`mean_std`.
 
-The positive class is *pain* (label 1) throughout: ``f1`` (= ``f1_pain``) is
-the F1 of the pain class, P1's Eq. 7 (2TP / (2TP + FP + FN)). P2 does not
-say how its "F1-score" averages the two classes, so ``f1_macro`` (the
-unweighted mean of both class F1s) is reported too. Beyond the papers:
-:func:`roc_auc` and :func:`bootstrap_ci`, a 95 % interval that resamples
-*subjects* (images of one subject are not independent).
-
-Predictions travel as a table with the columns ``subject``, ``y_true``,
-``p_pain`` and optionally ``y_pred`` (the runner's ``predictions.csv``).
+The positive class is *pain* (label 1): ``f1`` is P1's Eq. 7 (2TP / (2TP + FP + FN)); ``f1_macro``
+is reported too because P2 does not say how its F1 averages the classes. Beyond the papers:
+:func:`roc_auc` and :func:`bootstrap_ci` (resampling *subjects*).
 """
 
 from __future__ import annotations
@@ -68,18 +62,13 @@ def _f1(p: float, r: float) -> float:
 
 
 def metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict:
-    """Accuracy, precision, recall and F1 (overall = pain class, per class, macro).
-
-    Args:
-        tn, fp, fn, tp: Confusion counts with pain (1) as the positive class.
+    """Accuracy, precision, recall and F1 of confusion counts with pain (1) as the positive class.
 
     Returns:
-        A dict with ``accuracy``, ``precision``/``recall``/``f1`` (of the
-        pain class), the same with suffixes ``_pain`` and ``_no_pain``,
-        ``f1_macro`` (mean of the two class F1s, always over both classes:
-        ``sklearn.metrics.f1_score(average="macro", labels=[0, 1])``), the
-        four counts and ``n``. Undefined ratios are 0 (as scikit-learn's
-        ``zero_division=0``).
+        ``accuracy``, ``precision``/``recall``/``f1`` (pain class), the same
+        with suffixes ``_pain`` and ``_no_pain``, ``f1_macro`` (over both
+        classes), the four counts and ``n``. Undefined ratios are 0
+        (scikit-learn's ``zero_division=0``).
 
     Example:
         >>> metrics_from_counts(tn=3, fp=1, fn=2, tp=4)["f1"]
@@ -131,15 +120,11 @@ def _counts(y_true, y_pred) -> tuple[int, int, int, int]:
 
 
 def binary_metrics(y_true, y_pred, y_score=None) -> dict:
-    """Metrics of binary pain predictions.
+    """Metrics of binary pain predictions (:func:`metrics_from_counts`, plus ``auc`` with ``y_score``).
 
     Args:
-        y_true: True labels (0 = no pain, 1 = pain).
-        y_pred: Predicted labels.
+        y_true, y_pred: True and predicted labels (0 = no pain, 1 = pain).
         y_score: Optional predicted probability of pain; adds ``auc``.
-
-    Returns:
-        See :func:`metrics_from_counts`; plus ``auc`` when ``y_score`` is given.
 
     Raises:
         ValueError: If lengths differ or a label is not 0/1.
@@ -157,16 +142,11 @@ def binary_metrics(y_true, y_pred, y_score=None) -> dict:
 def pooled_metrics(parts: Iterable) -> dict:
     """Metrics from confusion counts summed over folds (P1's aggregation).
 
-    Args:
-        parts: Metric dicts (with ``tn``/``fp``/``fn``/``tp``) or
-            ``(y_true, y_pred)`` pairs, one per fold.
-
-    Returns:
-        :func:`metrics_from_counts` of the summed counts.
+    ``parts`` are metric dicts (with ``tn``/``fp``/``fn``/``tp``) or ``(y_true, y_pred)`` pairs,
+    one per fold.
 
     Reference:
-        Liu et al., Front. Vet. Sci. 2025, "Experimental protocol": F1 and accuracy from TP, TN,
-        FP, FN over all LORO folds.
+        Liu et al., Front. Vet. Sci. 2025, "Experimental protocol".
     """
     total = np.zeros(4, int)
     for part in parts:
@@ -178,16 +158,9 @@ def pooled_metrics(parts: Iterable) -> dict:
 
 
 def mean_std(runs: Iterable[Mapping], keys: Iterable[str] = METRIC_KEYS, ddof: int = 0) -> dict:
-    """Mean and standard deviation of each metric over runs (P2's aggregation).
+    """Mean and std (``ddof``) of each metric over runs (P2's aggregation): ``{key, key_std, runs}``.
 
-    Args:
-        runs: One metric dict per run (fold or repeat).
-        keys: Metrics to aggregate; keys missing from every run are skipped.
-        ddof: Delta degrees of freedom of the std (0 = population std, NumPy's
-            default; P2 reports means only).
-
-    Returns:
-        ``{key: mean, key + "_std": std}`` and ``runs`` (how many).
+    ``keys`` missing from every run are skipped.
     """
     runs = list(runs)
     out: dict = {"runs": len(runs)}
@@ -215,14 +188,10 @@ def _predictions(frame) -> pd.DataFrame:
 
 
 def per_subject_metrics(predictions) -> pd.DataFrame:
-    """Metrics per subject (P1 Table 3's per-rat columns).
+    """Metrics per subject (P1 Table 3's per-rat columns), one row each in natural order.
 
     Args:
-        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or
-            ``p_pain``, thresholded at 0.5).
-
-    Returns:
-        One row per subject (natural order) with ``n``, counts, accuracy, F1…
+        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` (or ``p_pain``, cut at 0.5).
     """
     frame = _predictions(predictions)
     rows = {}
@@ -235,14 +204,7 @@ def per_subject_metrics(predictions) -> pd.DataFrame:
 
 
 def roc_auc(y_true, y_score) -> float:
-    """Area under the ROC curve from pain probabilities.
-
-    Computed as the Mann–Whitney U statistic (probability that a random
-    pain image scores above a random no-pain image, ties counting half).
-
-    Returns:
-        The AUC, or ``nan`` when only one class is present.
-    """
+    """Area under the ROC curve (Mann–Whitney U, ties counting half); ``nan`` with one class."""
     from scipy.stats import rankdata
 
     y_true = np.asarray(y_true).astype(int).ravel()
@@ -263,21 +225,16 @@ def bootstrap_ci(
     level: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of a pooled metric, resampling subjects.
+    """Percentile bootstrap ``(low, high)`` of a pooled metric, resampling subjects with replacement.
 
-    Each bootstrap replicate draws as many subjects as there are, with
-    replacement, pools all their images and recomputes ``metric``.
+    ``(nan, nan)`` with fewer than two subjects.
 
     Args:
-        predictions: Table with ``subject``, ``y_true``, ``y_pred`` or
-            ``p_pain`` (``auc`` needs ``p_pain``).
-        metric: A key of :func:`binary_metrics` or ``"auc"``.
+        predictions: Table with ``subject``, ``y_true`` and ``y_pred`` or ``p_pain``.
+        metric: A key of :func:`binary_metrics` or ``"auc"`` (needs ``p_pain``).
         n_boot: Number of replicates.
         level: Coverage of the interval.
         seed: Seed of the resampling.
-
-    Returns:
-        ``(low, high)``; ``(nan, nan)`` with fewer than two subjects.
     """
     frame = _predictions(predictions)
     groups = [g for _, g in frame.groupby("subject", sort=True)]
@@ -321,19 +278,13 @@ FLAG_ADVICE = (
 
 
 def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
-    """The weighted training accuracy of answering the commonest class for every image.
+    """The weighted training accuracy of answering the class with the largest summed weight.
 
-    With class weights the commonest class is the one with the largest summed
-    weight: 0.5 with balanced class weights
-    (:meth:`painzoo.training.Recipe.class_weights`) whatever the classes'
-    shares, the larger share without weights.
+    0.5 with balanced class weights or no labels; the larger class share without weights.
 
     Args:
         labels: Training labels.
         class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
-
-    Returns:
-        The accuracy in [0, 1]; 0.5 for no labels.
     """
     labels = np.asarray(labels, int).ravel()
     if len(labels) == 0:
@@ -343,14 +294,7 @@ def chance_accuracy(labels, class_weight: Mapping | None = None) -> float:
 
 
 def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> float:
-    """Accuracy with each image weighted by its class's weight (as Keras weighs the loss).
-
-    With balanced class weights it is the balanced accuracy (the mean of the
-    classes' recalls); without weights the plain accuracy.
-
-    Returns:
-        The accuracy in [0, 1]; NaN for no images.
-    """
+    """Accuracy with each image weighted by its class's weight (balanced accuracy when balanced); NaN for none."""
     y_true = np.asarray(y_true, int).ravel()
     y_pred = np.asarray(y_pred, int).ravel()
     if len(y_true) == 0:
@@ -360,17 +304,12 @@ def weighted_accuracy(y_true, y_pred, class_weight: Mapping | None = None) -> fl
 
 
 def training_fit(labels, y_pred, class_weight: Mapping | None = None) -> dict:
-    """How well a trained model fits its own training images, against answering one class.
+    """``{"train_accuracy", "chance"}``: a model's fit to its training images, for :func:`learning_flags`.
 
     Args:
         labels: Training labels.
-        y_pred: The trained model's predicted classes for the same images
-            (un-augmented, inference mode).
+        y_pred: The model's predicted classes for them (un-augmented, inference mode).
         class_weight: ``{class: weight}`` as given to ``model.fit``, or ``None``.
-
-    Returns:
-        ``{"train_accuracy": weighted_accuracy(...), "chance": chance_accuracy(...)}``,
-        the keyword arguments of :func:`learning_flags` and :func:`learning_record`.
     """
     return {
         "train_accuracy": weighted_accuracy(labels, y_pred, class_weight),
@@ -386,29 +325,19 @@ def _label_weights(labels, class_weight) -> np.ndarray:
 def learning_flags(
     y_pred, losses=None, y_true=None, *, train_accuracy=None, chance: float = 0.5
 ) -> str:
-    """Whether a trained model collapsed to one class or did not learn.
+    """Whether a trained model collapsed to one class (``"collapsed"``), did not learn (``"not_learning"``), or neither (``""``).
+
+    "collapsed": every test image (two or more) gets the same class. "not_learning": over two or
+    more epochs, the mean loss of the last (up to three) epochs is not 5 % below the first's, or
+    lies within 3 % of ln 2, or any loss is not finite, or ``train_accuracy`` closes less than a
+    fifth of the gap from ``chance`` to 1.
 
     Args:
         y_pred: Predicted class of every test image.
-        losses: Training loss per epoch (``history.history["loss"]``);
-            ``None`` or empty for models without one (baselines).
-        y_true: True classes of the test images. When given and the test
-            set holds one class only, predicting that one class is not
-            flagged (a one-class test set cannot show a collapse).
-        train_accuracy: The trained model's accuracy on its training images,
-            un-augmented and in inference mode, weighted by the class weights
-            (:func:`weighted_accuracy`), or ``None``.
-        chance: The same accuracy for answering one class for every image
-            (:func:`chance_accuracy`; 0.5 with balanced class weights).
-
-    Returns:
-        ``"collapsed"`` when every test image gets the same class (from two
-        test images on), else ``"not_learning"`` when, over two or more
-        epochs, the mean loss of the last (up to three) epochs is not at
-        least 5 % below the first epoch's, or lies within 3 % of ln 2 (the
-        cross-entropy of answering 0.5 for every image), or any loss is
-        NaN/infinite, or ``train_accuracy`` closes less than a fifth of the
-        gap from ``chance`` to 1 (below 60 % for ``chance`` 0.5); else ``""``.
+        losses: Training loss per epoch; ``None`` or empty for baselines.
+        y_true: True test classes; a one-class test set is never "collapsed".
+        train_accuracy: Weighted training accuracy (:func:`weighted_accuracy`).
+        chance: The same for answering one class (:func:`chance_accuracy`).
     """
     y_pred = np.asarray(y_pred).ravel()
     one_class_test = y_true is not None and len(np.unique(np.asarray(y_true).ravel())) < 2
@@ -432,21 +361,13 @@ def learning_flags(
 def learning_record(
     y_true, y_pred, losses=None, *, train_accuracy=None, chance: float = 0.5, run_id: str = ""
 ) -> dict:
-    """The learning columns of a unit's metrics; warns when the unit is flagged.
+    """The learning columns of a unit's metrics; warns naming ``run_id`` when the unit is flagged.
 
-    Args:
-        y_true: True classes of the test images.
-        y_pred: Predicted classes.
-        losses: Training loss per epoch, or ``None`` (baselines).
-        train_accuracy: The trained model's weighted accuracy on its training
-            images (:func:`weighted_accuracy`), or ``None``.
-        chance: The same for answering one class (:func:`chance_accuracy`).
-        run_id: Named in the warning.
+    ``y_true``, ``y_pred`` (test classes), ``losses`` (per epoch; ``None`` for baselines),
+    ``train_accuracy`` and ``chance`` are those of :func:`learning_flags`.
 
     Returns:
-        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}``
-        (``flag`` from :func:`learning_flags`; the other entries are ``None``
-        when not known).
+        ``{"flag", "loss_first", "loss_last", "train_accuracy", "epochs_run"}`` (``None``: unknown).
     """
     import warnings
 

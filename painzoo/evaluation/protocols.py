@@ -1,34 +1,12 @@
-"""Evaluation protocols as scikit-learn-style splitters.
+"""Evaluation protocols as scikit-learn-style splitters: the papers' four (see each class).
 
-Every protocol stores its arguments in ``__init__`` and yields
-``(train_idx, test_idx)`` integer arrays from ``split``. ``split`` takes
-either a :class:`painzoo.datasets.Dataset` (labels, subjects and sources are
-read from it) or scikit-learn's ``(X, y, groups)``, so the protocols also
-plug into ``sklearn.model_selection.cross_validate``.
+``split`` takes a :class:`painzoo.datasets.Dataset` or scikit-learn's ``(X, y, groups)`` and yields
+``(train_idx, test_idx)``, so the protocols also plug into
+``sklearn.model_selection.cross_validate``.
 
-=======================  =====================================================
-protocol                 paper
-=======================  =====================================================
-``ImageKFold``           P2 scenario 1: image-level 5-fold CV (a subject may
-                         be on both sides — leaks identity)
-``SubjectKFold``         P2 scenario 2: subject-level 5-fold CV
-``LeaveOneSubjectOut``   P1: leave-one-rat-out (LORO)
-``CrossDataset``         P2 scenario 3: train on PAIN-DB, test on CP-PAIN,
-                         five trainings with different seeds
-=======================  =====================================================
-
-:meth:`Protocol.folds` adds what the runner needs on top of ``split``: the
-fold and repeat index and the seed of each training. ``repeats > 1`` on a
-K-fold protocol reshuffles the folds per repeat (repeated K-fold); on
-:class:`CrossDataset` the split is the same and only the training seed moves.
-
-One base seed (the config's ``seed``, ``painzoo benchmark --seed``) drives
-both the folds and the trainings:
-
-- the K-fold splitters shuffle with ``base seed + repeat`` (a protocol given
-  its own ``seed`` uses ``seed + repeat`` instead, to pin the folds while
-  the trainings move);
-- unit ``(repeat, fold)`` trains with ``base seed + 1000 · repeat + fold``.
+Seeds (:meth:`Protocol.folds`): K-fold splitters shuffle with ``base seed + repeat`` (or the
+protocol's own ``seed`` + repeat); unit ``(repeat, fold)`` trains with
+``base seed + 1000 · repeat + fold``.
 """
 
 from __future__ import annotations
@@ -57,14 +35,10 @@ class Fold:
     """One train/test split of a protocol, as the runner sees it.
 
     Attributes:
-        fold: Index of the split within its repeat (0-based).
-        repeat: Index of the repeat (0-based).
-        seed: Seed for this unit's training (weight init, shuffling,
-            augmentation).
-        train: Integer indices of the training rows.
-        test: Integer indices of the test rows.
-        name: A label of the test side (the held-out subject for
-            leave-one-subject-out, the test sources for cross-dataset).
+        fold, repeat: Indices of the split and of its repeat (0-based).
+        seed: Seed for this unit's training.
+        train, test: Integer indices of the training and test rows.
+        name: A label of the test side (held-out subject or test sources).
     """
 
     fold: int
@@ -107,20 +81,9 @@ class Protocol:
             yield fold[0], fold[1]
 
     def folds(self, dataset, *, repeats: int = 1, seed: int = 0) -> list[Fold]:
-        """Every split of every repeat, with the seed of its training.
+        """Every split of every repeat as a :class:`Fold`, with the seed of its training (see the module docstring).
 
-        Args:
-            dataset: A :class:`~painzoo.datasets.Dataset`.
-            repeats: Repeats of the whole protocol; a K-fold protocol
-                reshuffles its folds per repeat. :class:`CrossDataset` uses
-                its own ``repeats`` when this is 1.
-            seed: Base seed. K-fold splitters shuffle with ``seed + repeat``
-                (or, when the protocol was given its own ``seed``, with
-                that + repeat); unit ``(repeat, fold)`` trains with
-                ``seed + 1000 * repeat + fold``.
-
-        Returns:
-            A list of :class:`Fold`.
+        :class:`CrossDataset` uses its own ``repeats`` when ``repeats`` is 1.
         """
         out = []
         for r in range(self._n_repeats(repeats)):
@@ -169,18 +132,9 @@ class _KFold(Protocol):
 
 
 class ImageKFold(_KFold):
-    """Image-level stratified K-fold (P2 scenario 1).
+    """Image-level stratified K-fold (P2 scenario 1); subjects may be on both sides.
 
-    Images are split at random, stratified by label; the same subject can
-    appear in training and test, so scores are optimistic (identity leaks).
-
-    Args:
-        n_splits: Number of folds (P2: 5).
-        seed: Shuffling seed; the same seed gives the same folds. ``None``
-            (default): the run's base seed (0 for ``split``).
-
-    Example:
-        >>> for train, test in ImageKFold(5, seed=0).split(dataset): ...
+    ``seed`` shuffles (``None``: the run's base seed, 0 for ``split``).
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 1.
@@ -207,19 +161,10 @@ class ImageKFold(_KFold):
 
 
 class SubjectKFold(_KFold):
-    """Subject-level stratified group K-fold (P2 scenario 2).
+    """Subject-level stratified group K-fold (P2 scenario 2; ``StratifiedGroupKFold``).
 
-    No subject is on both sides of a split; among such splits the label
-    balance is kept as close to the whole data set's as possible
-    (scikit-learn's ``StratifiedGroupKFold``).
-
-    Args:
-        n_splits: Number of folds (P2: 5).
-        seed: Seed for shuffling the subjects; ``None`` (default): the run's
-            base seed (0 for ``split``).
-
-    Raises:
-        ValueError: From ``split``, if there are fewer subjects than folds.
+    ``seed`` shuffles the subjects (``None``: the run's base seed, 0 for ``split``); ``split``
+    raises ``ValueError`` with fewer subjects than folds.
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 2.
@@ -250,15 +195,7 @@ class SubjectKFold(_KFold):
 
 
 class LeaveOneSubjectOut(Protocol):
-    """Leave-one-subject-out (P1's leave-one-rat-out, LORO).
-
-    One split per subject, in natural order of the subject ids (``rat2``
-    before ``rat10``); every other subject trains. P1 pools the confusion
-    counts of all folds into one F1/accuracy.
-
-    Examples:
-        >>> [name for name in (f.name for f in LeaveOneSubjectOut().folds(ds))]
-        ['1', '2', '3', '4', '5', '6']
+    """Leave-one-subject-out (P1's leave-one-rat-out, LORO), subjects in natural order.
 
     Reference:
         Liu et al., Front. Vet. Sci. 2025, "Experimental protocol" and Table 4.
@@ -267,9 +204,6 @@ class LeaveOneSubjectOut(Protocol):
     name = "loso"
     subject_disjoint = True
     aggregation = "pooled"
-
-    def __init__(self):
-        pass
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         if X is None and groups is None:
@@ -294,22 +228,13 @@ class LeaveOneSubjectOut(Protocol):
 
 
 class CrossDataset(Protocol):
-    """Train on every source except ``test_sources``, test on those (P2 scenario 3).
+    """Train on every source except ``test_sources``, test on those (P2 scenario 3), ``repeats`` times.
 
-    The split is the same in every repeat; each repeat trains with another
-    seed (P2: five trainings on the same data).
-
-    Args:
-        test_sources: Source name or names held out for testing (e.g.
-            ``"cppain"``).
-        repeats: Number of trainings (P2: 5).
-
-    With ``split(X, y, groups)`` the ``groups`` array holds the *source* of
-    every row (the sklearn API has no other slot for it).
+    Each repeat trains with another seed on the same split. With ``split(X, y, groups)``,
+    ``groups`` holds each row's *source*.
 
     Raises:
-        ValueError: From ``split``, if a test source is absent or nothing is
-            left to train on.
+        ValueError: From ``split``, if a test source is absent or nothing is left to train on.
 
     Reference:
         Sabater-Gárriz et al., Digital Health 2024, training scenario 3.
@@ -386,12 +311,7 @@ _ALIASES = {
 
 
 def get_protocol(spec) -> Protocol:
-    """A protocol from a name, a ``{name: {args}}`` mapping or an instance.
-
-    Args:
-        spec: ``"loso"``, ``"image_kfold"``, ``{"subject_kfold": {"n_splits": 5}}``,
-            ``{"cross_dataset": {"test_sources": "cppain", "repeats": 5}}``
-            or a :class:`Protocol`.
+    """A protocol from ``spec``: a name (``"loso"``), a ``{name: {args}}`` mapping or an instance.
 
     Raises:
         ValueError: For an unknown name.

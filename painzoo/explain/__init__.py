@@ -1,8 +1,4 @@
-"""Why does a model say "pain"? Local and global explanations, and their localisation.
-
-TensorFlow is never imported at module level: every method runs on the
-Keras backend in use (Grad-CAM: TensorFlow and PyTorch).
-"""
+"""Why does a model say "pain"? Local and global explanations on any Keras backend (Grad-CAM: not JAX)."""
 
 from painzoo.explain._common import overlay_heatmap  # noqa: F401
 from painzoo.explain.attention import attention_maps, overlay  # noqa: F401

@@ -19,11 +19,7 @@ def _is_keras_model(model) -> bool:
 
 
 def model_input_spec(model, default: tuple[int, int], input_spec=None):
-    """The :class:`~painzoo.preprocess.InputSpec` images are resized with before ``model``.
-
-    ``input_spec`` when given; else the model's own (a Keras model with a
-    fixed input size); else ``default`` (callables and free sizes: no resize).
-    """
+    """The :class:`~painzoo.preprocess.InputSpec` for ``model``: ``input_spec``, else the model's own, else ``default``."""
     if input_spec is not None:
         return input_spec
     if _is_keras_model(model):
@@ -35,11 +31,10 @@ def model_input_spec(model, default: tuple[int, int], input_spec=None):
 
 
 def as_predict_fn(model, batch_size: int = 256):
-    """A function ``float32 [B, H, W, 3] → probabilities float [B, C]``.
+    """A function ``float32 [B, H, W, 3] → probabilities [B, C]`` (a sigmoid output becomes ``[1 − p, p]``).
 
-    A Keras model is called with ``predict_on_batch`` in chunks of
-    ``batch_size``; any other callable is called as is. A single-unit output
-    (sigmoid) becomes two columns ``[1 − p, p]``.
+    A Keras ``model`` is called with ``predict_on_batch`` in chunks of ``batch_size``; any other
+    callable is called as is.
     """
     if _is_keras_model(model):
         raw = model.predict_on_batch
@@ -71,18 +66,10 @@ def normalise_map(heatmap: np.ndarray) -> np.ndarray:
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """Blend the positive part of a signed heat map (LIME, Grad-CAM) over an RGB image.
+    """Blend the positive part of a signed ``heatmap`` over an RGB ``image``; returns uint8 RGB.
 
-    The map is divided by its largest absolute value, its negative part
-    dropped, and :func:`painzoo.explain.overlay` renders it (jet colour map).
-
-    Args:
-        image: uint8 ``[H, W, 3]`` RGB.
-        heatmap: ``[h, w]``, resized to the image when the sizes differ.
-        alpha: Weight of the colour map.
-
-    Returns:
-        uint8 ``[H, W, 3]`` RGB.
+    The map is scaled by its largest absolute value and resized to the image; ``alpha`` is the
+    weight of the colour map.
     """
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

@@ -1,9 +1,4 @@
-"""PainSeeker attention maps: the β of P1 Eq. 2 on the face grid, and heat-map overlays.
-
-:func:`attention_maps` reads β from any model with a
-:class:`~painzoo.layers.PainSeekerAttention` layer; :func:`overlay` renders
-maps over the images, as P1's Figure 4 does.
-"""
+"""PainSeeker attention maps: the β of P1 Eq. 2 on the face grid, and heat-map overlays (P1 Figure 4)."""
 
 from __future__ import annotations
 
@@ -78,34 +73,19 @@ def _as_batch(images, size, interpolation: str = "auto"):
 def attention_maps(
     model, images, *, batch_size: int = 32, layer_name: str | None = None, input_spec=None
 ):
-    """The PainSeeker region scores β (P1 Eq. 2) of each image, on the M×M grid.
+    """The PainSeeker region scores β (P1 Eq. 2) of each image, ``float32 [B, M, M]``, each summing to 1.
 
     Args:
-        model: A model with one :class:`~painzoo.layers.PainSeekerAttention`
-            layer, e.g. ``painzoo.get_model("painseeker")``.
-        images: RGB in [0, 255], ``[B, H, W, 3]`` (or one ``[H, W, 3]``),
-            resized to the model's input size.
+        model: A model with a :class:`~painzoo.layers.PainSeekerAttention` layer.
+        images: RGB in [0, 255], ``[B, H, W, 3]`` or one ``[H, W, 3]``.
         batch_size: Images per forward pass.
         layer_name: Which attention layer to read when the model has several.
-        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are
-            resized with (default: the model's input size, ``"auto"``).
-
-    Returns:
-        ``float32 [B, M, M]``: β of each region, row-major as in Eq. 1 (region
-        ``j`` is cell ``(j // M, j % M)``); each map sums to 1 (M = 7 at 224 px).
+        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`.
 
     Raises:
-        ValueError: If the model has no PainSeekerAttention layer (or several
-            and no ``layer_name``), or the images are not RGB.
+        ValueError: If the model has no PainSeekerAttention layer (or several and no
+            ``layer_name``), or the images are not RGB.
         TypeError: If ``model`` is not a ``keras.Model``.
-
-    Example:
-        >>> import numpy as np, painzoo
-        >>> from painzoo.explain import attention_maps, overlay
-        >>> model = painzoo.get_model("painseeker")
-        >>> faces = np.random.randint(0, 256, (2, 224, 224, 3), dtype=np.uint8)
-        >>> overlay(faces, attention_maps(model, faces)).shape  # maps [2, 7, 7]
-        (2, 224, 224, 3)
 
     Reference:
         Liu et al. (2025), PainSeeker, Front. Vet. Sci., Eq. 2 and Figure 4.
@@ -138,27 +118,15 @@ def overlay(
     normalize: bool = True,
     interpolation: str = "bilinear",
 ):
-    """Render attention maps as coloured heat maps over the images (P1 Figure 4).
+    """Render maps (``[B, M, M]`` or ``[M, M]``) as coloured heat maps over RGB images: ``(1 - alpha) · image + alpha · colour``.
 
-    Each map is upsampled to its image, coloured with a matplotlib colour map
-    and blended: ``(1 - alpha) · image + alpha · colour``.
-
-    Args:
-        images: RGB ``[B, H, W, 3]`` (or one ``[H, W, 3]``), uint8 or float in
-            [0, 255].
-        maps: ``[B, M, M]`` (or one ``[M, M]``), e.g. from :func:`attention_maps`.
-        alpha: Weight of the heat map, in [0, 1]; 0 returns the image.
-        colormap: A matplotlib colour map name (``"jet"``, ``"viridis"``, …).
-        normalize: Min-max normalise each map (a constant map becomes 0);
-            ``False`` clips the values to [0, 1].
-        interpolation: ``"bilinear"`` or ``"nearest"`` (one block per region).
-
-    Returns:
-        ``uint8 [B, H, W, 3]`` RGB (``[H, W, 3]`` for a single image).
+    ``colormap`` is a matplotlib name; ``normalize`` min-max normalises each map (``False`` clips
+    to [0, 1]); ``interpolation`` is ``"bilinear"`` or ``"nearest"``. Returns uint8 images of the
+    input's shape.
 
     Raises:
-        ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of
-            [0, 1] or an unknown interpolation or colour map.
+        ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of [0, 1] or an
+            unknown interpolation or colour map.
     """
     import matplotlib
 

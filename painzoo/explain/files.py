@@ -19,12 +19,11 @@ __all__ = ["explain_files", "load_model"]
 
 
 def load_model(model_path: str | os.PathLike):
-    """Load a ``.keras`` file saved from a painzoo model (custom layers registered).
+    """Load a ``.keras`` file saved from a painzoo model.
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If a ``.keras`` file is not a Keras archive (corrupt,
-            truncated, or another format).
+        ValueError: If the file is not a Keras archive.
     """
     import zipfile
 
@@ -62,36 +61,24 @@ def explain_files(
     face_crop="card",
     progress: bool = False,
 ) -> list[Path]:
-    """Explain a saved model's prediction on image files; write one overlay PNG each.
+    """Explain a saved model's prediction on image files; write one overlay PNG each and return their paths.
 
-    Images are first cropped as the model's training images were (the face
-    crop its card ``model.json`` records), so the map shows what the network
-    saw; images without a face are skipped with a warning naming them.
+    Images are first cropped as the model's training images were
+    (``face_crop``: see :func:`painzoo.preprocess.cropper_for`); images
+    without a face are skipped with a warning naming them.
 
     Args:
         model_path: A ``.keras`` file, or the folder ``painzoo train`` wrote.
         images: Image file paths.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
         out: Output folder; files are ``<image stem>_<method>.png``.
-        num_samples, segmenter: LIME settings.
-        layer: Grad-CAM layer.
-        face_crop: ``"card"`` (the card's crop; none without a card), ``"none"``,
-            a detector name, or :class:`~painzoo.preprocess.FaceCropper`
-            arguments (see :func:`painzoo.preprocess.cropper_for`).
-        progress: Show a progress bar over the images (on stderr).
-
-    Returns:
-        The paths of the PNG files written, in input order.
+        num_samples, segmenter, layer: LIME and Grad-CAM settings.
+        progress: Show a progress bar (on stderr).
 
     Raises:
         FileNotFoundError: If the model or an image does not exist.
-        ValueError: For an unknown method, ``num_samples`` < 1, or an overlay
-            that would replace an input image or sit in the model's folder
-            (before anything is written).
-
-    Example:
-        >>> explain_files("model.keras", ["face.png"], method="gradcam", out="maps")  # doctest: +SKIP
-        [PosixPath('maps/face_gradcam.png')]
+        ValueError: For an unknown method, ``num_samples`` < 1, or an output
+            that would replace an input or sit in the model's folder.
     """
     check_method(method)
     num_samples = check_number(num_samples, "num_samples", low=1, integer=True)

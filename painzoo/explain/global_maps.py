@@ -1,16 +1,9 @@
 """P2's global explanations: local heat maps warped into one face frame and averaged.
 
-Every local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped into
-a normalised face frame by the similarity transform (rotation, uniform scale,
-translation) that takes the image's five face keypoints to a canonical
-template, then averaged per group (e.g. per class). Images without keypoints
-are used in their crop frame, resized to the face frame.
-
-By default (P2 does not say) a map explains the model's predicted class, as
-:func:`~painzoo.explain.lime_explanation` does: "why does the model say
-pain?" (``explain="label"`` explains the true class; ``by="label"`` still
-groups by it, as P2's per-class maps do). LIME draws 1,000 samples per
-image, the ``lime`` library's default.
+Each local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped into a normalised face
+frame by the similarity transform from the image's five keypoints to a template (or resized whole
+without keypoints), then averaged per group. By default (P2 does not say) a map explains the
+predicted class.
 """
 
 from __future__ import annotations
@@ -64,13 +57,10 @@ class GlobalHeatmaps:
     """Averaged heat maps per group, in the normalised face frame.
 
     Attributes:
-        maps: Group → float32 ``[size, size]``: mean of the per-image maps
-            (each divided by its largest absolute value first, so every image
-            weighs the same).
+        maps: Group → float32 ``[size, size]`` mean of the per-image maps (each divided by its
+            largest absolute value first).
         mean_faces: Group → uint8 ``[size, size, 3]``: the mean warped face.
-        counts: Group → number of images averaged.
-        aligned: Group → how many of them were aligned by keypoints (the
-            rest were used in their crop frame).
+        counts, aligned: Group → images averaged, and of those aligned by keypoints.
         paths: Group → PNG overlay written (empty without ``out``).
         method, by, size: The arguments used.
     """
@@ -99,21 +89,15 @@ def _template(size: int, template=None) -> np.ndarray:
 
 
 def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarray:
-    """Similarity transform (2 × 3) from five image keypoints to the face template.
+    """Similarity transform (2 × 3, for ``cv2.warpAffine``) from five keypoints to the face template.
 
-    Args:
-        keypoints: ``[5, 2]`` (x, y) pixel coordinates in the order left eye,
-            right eye, nose, mouth left, mouth right ("left" = image left).
-        size: Side of the square face frame.
-        template: Optional ``[5, 2]`` target points in that frame; default:
-            the standard 112-pixel template scaled to ``size``.
-
-    Returns:
-        Float ``[2, 3]`` matrix for ``cv2.warpAffine``.
+    ``keypoints`` are ``[5, 2]`` (x, y): left eye, right eye, nose, mouth left, mouth right
+    ("left" = image left); ``template`` defaults to the standard 112-pixel template scaled to
+    ``size``.
 
     Raises:
-        ValueError: If the keypoints are not 5 finite points or no similarity
-            fits them (e.g. all points equal).
+        ValueError: If the keypoints are not 5 finite points or no similarity fits them (e.g. all
+            points equal).
     """
     import cv2
 
@@ -134,19 +118,11 @@ def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarra
 
 
 def warp_to_face_frame(image_or_map, keypoints=None, size: int = 112, template=None):
-    """Warp an image or heat map into the normalised face frame.
-
-    Args:
-        image_or_map: ``[H, W]`` heat map or ``[H, W, C]`` image.
-        keypoints: ``[5, 2]`` keypoints in its pixel frame, or ``None`` to
-            resize the whole crop to the frame.
-        size: Side of the face frame.
-        template: See :func:`face_frame_transform`.
+    """Warp an image or heat map into the face frame (``keypoints=None``: resize the whole crop).
 
     Returns:
-        ``(warped, coverage)``: the warped array (float32, zeros outside the
-        source) and a float32 ``[size, size]`` map that is 1 where the source
-        covers the frame.
+        ``(warped, coverage)``: float32, zeros outside the source, and a
+        ``[size, size]`` map that is 1 where the source covers the frame.
     """
     import cv2
 
@@ -186,22 +162,17 @@ def local_heatmaps(
     seed: int = 0,
     input_spec=None,
 ) -> np.ndarray:
-    """Local heat maps of equally sized images, in the images' pixel frame.
+    """Local heat maps ``[N, H, W]`` of equally sized images, in the images' pixel frame.
 
     Args:
         model: A Keras model (any callable for ``"lime"``).
         images: uint8 ``[N, H, W, 3]``.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"``.
-        labels: Class to explain per image (int ``[N]``); ``None``: the
-            model's top class.
+        labels: Class to explain per image; ``None``: the model's top class.
         num_samples, segmenter, seed: LIME settings.
         batch_size: Images per model call.
         layer: Grad-CAM layer.
-        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are
-            resized with before the model (default: the model's own size).
-
-    Returns:
-        Float32 ``[N, H, W]``.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images are resized with.
 
     Raises:
         ValueError: For an unknown method.
@@ -261,42 +232,23 @@ def global_heatmap(
 ) -> GlobalHeatmaps:
     """P2's global heat maps: local explanations averaged per group in a face frame.
 
-    For every image: a local heat map (``method``), divided by its largest
-    absolute value; warped into a ``size`` × ``size`` face frame by the
-    similarity transform from its five keypoints (columns ``kp_left_eye_x`` …
-    ``kp_mouth_right_y``) to the template, or resized whole when the row has
-    none; then averaged per value of ``by`` over the frame pixels each image
-    covers. The faces are averaged the same way; with ``out`` one PNG overlay
-    per group is written.
+    Keypoints come from the columns ``kp_left_eye_x`` … ``kp_mouth_right_y``; maps are averaged
+    over the frame pixels each image covers.
 
     Args:
-        model: A Keras model taking RGB in ``[0, 255]`` (any callable for
-            LIME).
-        dataset: A :class:`~painzoo.datasets.Dataset` (in memory or on disk).
+        model: A Keras model on RGB in ``[0, 255]`` (any callable for LIME).
+        dataset: A :class:`~painzoo.datasets.Dataset`.
         method: ``"lime"``, ``"gradcam"`` or ``"attention"`` (PainSeeker's β).
-        by: Frame column to group by (``"label"``, ``"source"``,
-            ``"subject"``…) or ``None`` for one group ``"all"``.
+        by: Frame column to group by, or ``None`` for one group ``"all"``.
         out: Folder for the PNG overlays (``global_<method>_<by>-<group>.png``).
         size: Side of the face frame.
-        explain: Class each local map explains: ``"predicted"`` (the model's
-            top class), ``"label"`` (the image's true label) or an int.
-        num_samples, segmenter: LIME settings.
+        explain: ``"predicted"``, ``"label"`` (the true label) or a class.
+        num_samples, segmenter, seed, layer: LIME and Grad-CAM settings.
         batch_size: Images per model call.
-        layer: Grad-CAM layer.
         template: Optional ``[5, 2]`` keypoint template in the face frame.
-        seed: LIME seed.
-
-    Returns:
-        A :class:`GlobalHeatmaps`.
 
     Raises:
-        ValueError: For an unknown method, a missing ``by`` column or an
-            empty dataset.
-
-    Example:
-        >>> g = global_heatmap(model, ds, method="gradcam", by="label", out="maps")  # doctest: +SKIP
-        >>> sorted(g.maps), g.maps[1].shape  # doctest: +SKIP
-        ([0, 1], (112, 112))
+        ValueError: For an unknown method, a missing ``by`` column or an empty dataset.
 
     Reference:
         P2 (Sabater-Gárriz et al., 2024), after Manresa-Yee et al. (2023):

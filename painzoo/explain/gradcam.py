@@ -11,10 +11,7 @@ __all__ = ["gradcam", "find_last_conv_layer"]
 
 
 def find_last_conv_layer(model) -> str:
-    """Name of the last layer whose output is a 4-D feature map ``[B, h, w, C]``.
-
-    Layers that keep the input's spatial size (the image, its scaling or
-    padding) are skipped, so the choice is a feature map, not the image.
+    """Name of the last layer whose output is a 4-D feature map smaller than the input.
 
     Raises:
         ValueError: If the model has no such layer (e.g. a dense-only model).
@@ -40,32 +37,21 @@ def find_last_conv_layer(model) -> str:
 
 
 def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarray:
-    """Grad-CAM heat maps of a convolutional Keras model (TensorFlow and PyTorch backends).
+    """Grad-CAM heat maps ``float32 [N, H, W]`` in ``[0, 1]`` (TensorFlow and PyTorch backends).
 
-    For class ``c`` and feature map ``A`` of the chosen layer,
     ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2),
-    resized bilinearly to the input and divided by its maximum (an all-zero
-    map stays zero).
-
-    Args:
-        model: A functional ``keras.Model`` taking RGB in ``[0, 255]``.
-        images: ``[N, H, W, 3]`` or one ``[H, W, 3]`` at the model's input size.
-        layer: Name of the feature layer; default: the last 4-D feature map
-            (:func:`find_last_conv_layer`; PainSeeker's is ``layer4_1_out``).
-        label: Class to explain: an int, an int array ``[N]``, or ``None``
-            for each image's top class.
-
-    Returns:
-        Float32 ``[N, H, W]`` in ``[0, 1]``.
+    resized bilinearly to the input and divided by its maximum. ``images``
+    are RGB ``[N, H, W, 3]`` (or one) at the model's input size; ``layer``
+    defaults to :func:`find_last_conv_layer`; ``label`` (an int or ``[N]``)
+    defaults to the top class.
 
     Raises:
         ValueError: For an unknown layer or a model without feature maps.
         NotImplementedError: On the JAX backend.
 
     Reference:
-        Selvaraju, Cogswell, Das, Vedantam, Parikh, Batra. Grad-CAM: Visual
-        Explanations from Deep Networks via Gradient-based Localization.
-        ICCV 2017, Eq. 1–2.
+        Selvaraju et al., Grad-CAM: Visual Explanations from Deep Networks
+        via Gradient-based Localization. ICCV 2017, Eq. 1–2.
     """
     import keras
 

@@ -1,10 +1,7 @@
 """LIME for image classifiers, with vectorised perturbations and batched predictions.
 
-The ``num_samples × n_segments`` on/off table indexes the segment map directly,
-a whole batch of perturbed images is blended in one NumPy expression, and the
-model sees ``batch_size`` images per call; the weighted ridge regression is
-`lime`'s own (``lime_base.LimeBase``), so the weights are those `lime` gives
-for the same samples.
+The weighted ridge regression is `lime`'s own (``lime_base.LimeBase``), so
+the weights are those `lime` gives for the same samples.
 """
 
 from __future__ import annotations
@@ -28,13 +25,11 @@ class LimeExplanation:
     Attributes:
         image: The explained image, uint8 ``[H, W, 3]``.
         segments: Int ``[H, W]`` segment id of every pixel (0 … n − 1).
-        weights: Float ``[n_segments]``: the linear surrogate's weight of
-            each segment for ``label`` (positive = supports the class).
-        heatmap: Float ``[H, W]``: ``weights[segments]``.
+        weights: Each segment's surrogate weight for ``label`` (positive =
+            supports the class); ``heatmap`` is ``weights[segments]``.
         label: The explained class.
-        prediction: The model's class probabilities on the unperturbed image.
-        intercept: The surrogate's intercept.
-        score: R² of the surrogate on the weighted samples.
+        prediction: Class probabilities on the unperturbed image.
+        intercept, score: The surrogate's intercept and weighted R².
         num_samples: Number of perturbed images.
     """
 
@@ -73,18 +68,11 @@ class LimeExplanation:
 
 
 def segment_image(image: np.ndarray, segmenter="quickshift", seed: int = 0) -> np.ndarray:
-    """Superpixels of an image, relabelled to ``0 … n − 1``.
+    """Superpixels of an image as int ``[H, W]``, relabelled to ``0 … n − 1``.
 
-    Args:
-        image: uint8 ``[H, W, 3]``.
-        segmenter: ``"quickshift"`` (`lime`'s default: kernel_size 4,
-            max_dist 200, ratio 0.2), ``"slic"`` (about 50 segments),
-            ``"felzenszwalb"``, ``"grid"`` (an 8 × 8 grid of cells;
-            deterministic and cheap) or a callable ``image → int [H, W]``.
-        seed: Random seed passed to the segmenter.
-
-    Returns:
-        Int ``[H, W]``.
+    ``segmenter`` is ``"quickshift"`` (`lime`'s default settings), ``"slic"``
+    (about 50 segments), ``"felzenszwalb"``, ``"grid"`` (8 × 8 cells) or a
+    callable ``image → int [H, W]``; ``seed`` is passed to it.
 
     Raises:
         ValueError: For an unknown segmenter name or a segment map of the
@@ -146,48 +134,31 @@ def lime_explanation(
     kernel_width: float = 0.25,
     input_spec=None,
 ) -> LimeExplanation:
-    """Explain one prediction with LIME (Ribeiro et al., 2016).
+    """Explain one prediction with LIME (Ribeiro et al., 2016): a :class:`LimeExplanation`.
 
-    The image is cut into superpixels; ``num_samples`` copies (the first one
-    unperturbed, as in `lime`) have a random half of them replaced by their
-    mean colour (or ``hide_color``); a ridge regression on the model's scores,
-    weighted by an exponential kernel on the cosine distance to the original
-    (`lime`'s ``LimeBase``, all segments kept), gives each superpixel a weight.
-    For a model with another fixed input size, the image and its superpixels
-    are resized to it (the superpixels nearest-neighbour), so the heat map
-    stays in the image's pixel frame.
+    ``num_samples`` copies (the first unperturbed, as in `lime`) have a random
+    half of the superpixels replaced by their mean colour (or ``hide_color``);
+    a ridge regression on the model's scores, weighted by an exponential
+    kernel (``kernel_width``) on the cosine distance, gives each superpixel a
+    weight.
 
     Args:
-        model: A ``keras.Model`` taking RGB in ``[0, 255]``, or a callable
+        model: A ``keras.Model`` on RGB in ``[0, 255]``, or a callable
             ``float32 [B, H, W, 3] → probabilities [B, C]``.
         image: RGB ``[H, W, 3]`` (uint8, or float in ``[0, 255]``).
         label: Class to explain; default: the model's top class.
-        num_samples: Perturbed images (including the original).
         segmenter: See :func:`segment_image`.
         batch_size: Images per model call.
         seed: Seed of the on/off table and the segmenter.
-        hide_color: Grey value for hidden segments; ``None`` = segment mean
-            (`lime`'s default).
-        kernel_width: Width of the distance kernel (`lime`'s default 0.25).
-        input_spec: The :class:`~painzoo.preprocess.InputSpec` the image is
-            resized with before the model (default: the model's own size).
-
-    Returns:
-        A :class:`LimeExplanation`.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` for the model.
 
     Raises:
         ValueError: For a bad image, ``num_samples < 2``, a label outside the
             model's classes or an unknown segmenter.
         TypeError: If ``model`` is neither a Keras model nor callable.
 
-    Example:
-        >>> exp = lime_explanation(model, image, num_samples=500)  # doctest: +SKIP
-        >>> exp.heatmap.shape == image.shape[:2]  # doctest: +SKIP
-        True
-
     Reference:
-        Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024)
-        uses LIME for its local explanations.
+        Ribeiro, Singh, Guestrin, KDD 2016; P2 (Sabater-Gárriz et al., 2024).
     """
     image = _to_uint8(image)
     if num_samples < 2:

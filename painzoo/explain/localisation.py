@@ -16,15 +16,12 @@ class LocalisationScore:
     """Result of :func:`localisation_score`.
 
     Attributes:
-        energy: Mean over scored images of the share of positive heat-map
-            energy inside the ground-truth regions (0–1).
-        pointing: Pointing-game hit rate: share of scored images whose
-            heat-map maximum falls inside a region (within ``tolerance``).
-        per_image_energy: Float ``[N]`` (NaN where an image was not scored).
+        energy: Mean share of positive heat-map energy inside the regions.
+        pointing: Pointing-game hit rate.
+        per_image_energy: Float ``[N]`` (NaN where not scored).
         per_image_hit: Float ``[N]`` of 0/1 (NaN where not scored).
         n_scored: Images with a non-empty mask and some positive heat.
-        baseline: Mean area share of the regions: the energy share a
-            uniform heat map would get.
+        baseline: Mean area share of the regions (a uniform map's energy share).
     """
 
     energy: float
@@ -49,34 +46,15 @@ def _union_masks(masks) -> np.ndarray:
 
 
 def localisation_score(heatmaps, masks, *, tolerance: int = 0) -> LocalisationScore:
-    """How much of each heat map lies on the ground-truth regions.
+    """How much of each heat map lies on the ground-truth regions (a :class:`LocalisationScore`).
 
-    The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)`` with ``h⁺`` the
-    positive part of the map; the pointing game (Zhang et al., 2016) scores a
-    hit when the map's maximum lies in the mask or within ``tolerance`` pixels
-    of it. Maps are resized (bilinear) to the masks. Images with an empty mask
-    or no positive heat are not scored (NaN, left out of the means).
-
-    Args:
-        heatmaps: ``[N, h, w]`` or one ``[h, w]`` map.
-        masks: Bool ``[N, H, W]`` (or ``[H, W]``), or a dict of region name →
-            such masks (``Dataset.masks``), which are united.
-        tolerance: Pointing-game tolerance in mask pixels (15 in Zhang et
-            al. at 224 px).
-
-    Returns:
-        A :class:`LocalisationScore`.
+    The energy share is ``Σ_{p ∈ mask} h⁺(p) / Σ_p h⁺(p)``; the pointing game (Zhang et al., 2016)
+    scores a hit when the map's maximum lies within ``tolerance`` mask pixels of the mask (Zhang
+    et al.: 15 at 224 px). ``heatmaps`` (``[N, h, w]`` or ``[h, w]``) are resized to the ``masks``
+    (bool, or a dict of region masks, which are united).
 
     Raises:
-        ValueError: If the numbers of maps and masks differ or shapes are not
-            2-D/3-D.
-
-    Example:
-        >>> h = np.zeros((4, 4)); h[0, 0] = 1
-        >>> m = np.zeros((4, 4), bool); m[:2, :2] = True
-        >>> s = localisation_score(h, m)
-        >>> s.energy, s.pointing
-        (1.0, 1.0)
+        ValueError: If the numbers of maps and masks differ or shapes are not 2-D/3-D.
 
     Reference:
         Zhang, Lin, Brandt, Shen, Sclaroff. Top-down Neural Attention by

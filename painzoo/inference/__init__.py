@@ -1,13 +1,4 @@
-"""Use a trained model: train on all data, score images and videos, pick frames to rate.
-
-- :func:`train` (``painzoo train``): one model on every image of a data set,
-  saved as ``model.keras`` with a model card ``model.json``.
-- :func:`predict` (``painzoo predict``): ``p_pain`` for images, folders,
-  manifests and videos, with a timeline and a summary per video.
-- :func:`extract_frames` (``painzoo frames``): candidate frames for human
-  rating and an empty rating sheet.
-- :class:`VideoFrames`: a streaming, timestamp-sampled video reader.
-"""
+"""Use a trained model: train on all data (:func:`train`), score images and videos (:func:`predict`), pick frames to rate."""
 
 from painzoo.inference.card import PainModel, load_model, read_card
 from painzoo.inference.frames import FrameSelection, extract_frames, rating_columns

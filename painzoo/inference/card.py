@@ -1,10 +1,6 @@
 """The model card ``model.json`` and loading a trained painzoo model.
 
-``painzoo train`` writes ``DIR/model.keras`` and ``DIR/model.json``. The card
-holds what ``painzoo predict`` needs to prepare images as in training (input
-size, channels, value range, face crop) and what a reader needs to judge the
-model (versions, backend, classes, training data counts, recipe, benchmark
-metrics). It never holds a subject id or a file name from the training data.
+The card never holds a subject id or a file name from the training data.
 """
 
 from __future__ import annotations
@@ -41,13 +37,7 @@ CARD_FILE = "model.json"
 
 
 def data_summary(dataset) -> dict:
-    """Counts of a training :class:`~painzoo.datasets.Dataset`, without any id or name.
-
-    Returns:
-        ``{"name", "images", "subjects", "per_class": {class: {"images",
-        "subjects"}}, "sources": {source: images}}``. Subjects are counted,
-        never listed (MInt PAIN folder names are people's names).
-    """
+    """Counts of a training :class:`~painzoo.datasets.Dataset` (images, subjects, per class, sources), without any id."""
     labels = np.asarray(dataset.labels, int)
     subjects = np.asarray(dataset.subjects)
     per_class = {}
@@ -69,11 +59,7 @@ def data_summary(dataset) -> dict:
 
 
 def image_size_summary(dataset, sample: int = 64) -> dict | None:
-    """Median and range of the image sides of a dataset (``[height, width]``).
-
-    Reads the headers of at most ``sample`` files spread over the rows (or
-    the in-memory array's shape). ``None`` when no image can be read.
-    """
+    """Median and range of the image sides (``[height, width]``) of up to ``sample`` images; ``None`` if none is readable."""
     from PIL import Image
 
     if getattr(dataset, "images", None) is not None:
@@ -101,15 +87,7 @@ def image_size_summary(dataset, sample: int = 64) -> dict | None:
 
 
 def benchmark_metrics(results: str | os.PathLike, *, model: str, data: str) -> list[dict]:
-    """Rows of a benchmark's ``summary.csv`` for one model on one data set.
-
-    Args:
-        results: A ``painzoo benchmark`` output folder (holding ``summary.csv``).
-        model: The model label or zoo name.
-        data: The data name of the config.
-
-    Returns:
-        One dict per protocol with its metrics (NaN dropped).
+    """Rows of a benchmark's ``results/summary.csv`` for one ``model`` (label or zoo name) on ``data``, one dict per protocol.
 
     Raises:
         FileNotFoundError: If ``results/summary.csv`` does not exist.
@@ -159,11 +137,9 @@ def make_card(
 ) -> dict:
     """The model card of a freshly trained model, as a JSON-ready dict.
 
-    ``face_crop`` is the :class:`~painzoo.preprocess.FaceCropper` settings
-    that made the training images (``None`` when they were used as they
-    came); the dataset's ``preprocessing`` record and image sizes go in too.
-    ``training`` is the record of
-    :func:`painzoo.evaluation.metrics.learning_record`, or ``None``.
+    ``face_crop`` is the cropper settings that made the training images (``None``: none); the
+    ``dataset``'s ``preprocessing`` record and image sizes go in too; ``training`` is
+    :func:`painzoo.evaluation.metrics.learning_record`'s.
     """
     import keras
 
@@ -232,13 +208,7 @@ def read_card(path: str | os.PathLike) -> dict:
 
 @dataclass
 class PainModel:
-    """A trained network with its model card.
-
-    Attributes:
-        keras_model: The Keras model (inputs RGB float32 in [0, 255]).
-        card: The model card (see :func:`make_card`).
-        path: Where it was loaded from, if anywhere.
-    """
+    """A trained network (``keras_model``, on RGB float32 in [0, 255]) with its model ``card`` and ``path``."""
 
     keras_model: object
     card: dict = field(default_factory=dict)
@@ -251,10 +221,7 @@ class PainModel:
 
     @property
     def input_spec(self) -> InputSpec:
-        """How a face becomes the network input (size, interpolation, test-time crop).
-
-        A card without ``input.test_resize`` takes the recipe's.
-        """
+        """How a face becomes the network input; a card without ``input.test_resize`` takes the recipe's."""
         info = self.card["input"]
         h, w = info["image_size"]
         recipe = self.card.get("recipe") or {}
@@ -313,15 +280,9 @@ class PainModel:
 
 
 def load_model(path: str | os.PathLike) -> PainModel:
-    """Load a model written by ``painzoo train``.
+    """Load a model written by ``painzoo train`` (its folder, ``model.json`` or ``model.keras``).
 
-    Args:
-        path: The output folder of ``painzoo train``, its ``model.json`` or
-            its ``model.keras``. A ``.keras`` file with no ``model.json``
-            beside it loads with a warning and no face cropping.
-
-    Returns:
-        A :class:`PainModel`.
+    A ``.keras`` file without a ``model.json`` beside it loads with a warning and no face cropping.
 
     Raises:
         FileNotFoundError: If nothing is found at ``path``.
@@ -383,10 +344,7 @@ def _check_output(keras_model, path) -> None:
 
 
 def write_card(card: dict, folder: str | os.PathLike) -> Path:
-    """Write ``card`` as ``folder/model.json`` (atomically), as strict JSON.
-
-    A number that is not finite (an undefined metric, a diverged loss) is
-    written as ``null``.
+    """Write ``card`` atomically as strict JSON ``folder/model.json`` (non-finite numbers as ``null``).
 
     Raises:
         TypeError: For a value that is not JSON data (the message names it).

@@ -1,23 +1,12 @@
 """``painzoo frames``: candidate frames of videos for blinded human rating.
 
-:func:`extract_frames` samples each video every ``every`` seconds (streamed),
-crops the face (frames without one are dropped), drops blurred frames
-(variance of the Laplacian of the grey crop below ``blur_ratio`` × the
-video's 75th percentile: sharpness depends on camera and lighting) and
-near-duplicates (a 16 × 16 grey thumbnail within ``duplicate_threshold`` grey
-levels of a kept frame's), and with ``max_frames`` keeps the sharpest frame of
-each of ``max_frames`` equal stretches of the video.
-
-Raters must be blind to subject, treatment and time, so the output is:
+The output::
 
     OUT/for_raters/rating_sheet.csv    id, image, r1_orbital, ... (rows in random order)
     OUT/for_raters/images/<id>.png     the crops, named by random ids
     OUT/rating_key.csv                 id -> subject, video, frame_index, time_s
 
-Only ``for_raters`` goes to the raters. The sheet's empty ``r<k>_<au>``
-columns (RGS ``orbital, ear, nose, whisker``, scored 0/1/2, or PSPI ``au4,
-au6, au7, au9, au10, au43``) are read back by
-:func:`painzoo.datasets.loaders.load_ratspain` and ``painzoo agreement``.
+Only ``for_raters`` goes to the raters.
 """
 
 from __future__ import annotations
@@ -88,15 +77,12 @@ class FrameSelection:
     """What :func:`extract_frames` did.
 
     Attributes:
-        sheet: The blinded rating sheet (``id``, ``image``, the empty rater
-            columns; rows in random order), as written to ``sheet_path``.
+        sheet: The blinded rating sheet, as written to ``sheet_path``.
         sheet_path: ``OUT/for_raters/rating_sheet.csv``.
-        key: ``id``, ``subject``, ``video``, ``frame_index``, ``time_s`` (rows
-            by video and time), as written to ``key_path``.
+        key: The key table, as written to ``key_path``.
         key_path: ``OUT/rating_key.csv`` — never give it to the raters.
-        counts: Per video (keyed by its path as given): ``blurred``,
-            ``duplicates``, ``not_chosen`` (spread/``max``), ``kept``,
-            ``sampled``, ``no_face``.
+        counts: Per video: ``blurred``, ``duplicates``, ``not_chosen``,
+            ``kept``, ``sampled``, ``no_face``.
     """
 
     sheet: pd.DataFrame
@@ -120,9 +106,8 @@ def check_output_folder(out: str | os.PathLike) -> None:
     """Refuse an output folder that already holds a run's sheet, crops or key.
 
     Raises:
-        ValueError: If ``out`` is a file, or holds ``for_raters/``,
-            ``rating_key.csv`` (or an older run's ``rating_sheet.csv`` /
-            ``images/``); the message says whether the sheet holds ratings.
+        ValueError: If ``out`` is a file or holds an earlier run's output;
+            the message says whether the sheet holds ratings.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -176,33 +161,25 @@ def extract_frames(
 ) -> FrameSelection:
     """Pick face-cropped candidate frames from videos and write a blinded rating sheet.
 
-    Writes the files the module docstring lists. Every argument and ``out``
-    are checked before any video is read; the files appear in ``out`` only
-    once all are complete, every crop with the same modification time.
+    Each video is sampled every ``every`` seconds; frames without a face,
+    blurred frames (Laplacian variance below ``blur_ratio`` × the video's 75th
+    percentile) and near-duplicates (mean absolute grey difference of 16 × 16
+    thumbnails below ``duplicate_threshold``) are dropped. Arguments and
+    ``out`` are checked before any video is read; files appear in ``out`` only
+    once all are complete.
 
     Args:
         videos: A video path or a list of them.
         out: Output folder, holding no earlier run's output.
-        every: Seconds between two sampled frames (positive, finite).
-        max_frames: At most this many frames per video, spread over it
-            (``None``: every frame that survives the filters).
-        scale: ``"rgs"`` (Rat Grimace Scale) or ``"pspi"`` (FACS units of the PSPI).
-        raters: Number of raters (one empty column per rater × unit).
-        face_crop: A detector name (``"haar"``, ``"mtcnn"``), ``"none"`` (the
-            centre square, for videos framed on the face), a dict of
+        max_frames: At most this many frames per video, the sharpest of equal
+            stretches (``None``: all).
+        scale, raters: ``"rgs"`` or ``"pspi"`` columns for this many raters.
+        face_crop: A detector name, ``"none"`` (centre square), a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
         size: Side of the saved crops (when ``face_crop`` is a name).
-        blur_ratio: Blur threshold, as a fraction of the video's 75th
-            percentile of Laplacian variance.
-        duplicate_threshold: Mean absolute grey difference (0–255) of
-            thumbnails below which a frame duplicates a kept one.
-        subject: The key's ``subject`` column (default: each video's file stem).
-        seed: Seed of the ids and row order (``None``: fresh); the same seed
-            and videos give the same sheet.
-        progress: Show bars over the frames sampled and the crops written.
-
-    Returns:
-        A :class:`FrameSelection`.
+        subject: The key's ``subject`` column (default: each video's stem).
+        seed: Seed of the ids and row order (``None``: fresh).
+        progress: Show progress bars.
 
     Raises:
         ValueError: For bad arguments, an ``out`` holding an earlier run's
@@ -384,10 +361,7 @@ def _blinded_tables(videos, chosen, columns, subject, seed) -> tuple[pd.DataFram
 
 @contextlib.contextmanager
 def _staging(out: Path):
-    """A hidden folder in ``out`` whose ``for_raters`` and key move into ``out`` at the end.
-
-    On an error the folder is removed, and so is ``out`` if this run created it.
-    """
+    """A hidden folder in ``out`` moved into place at the end; removed (with a new ``out``) on error."""
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".frames-partial-", dir=out))

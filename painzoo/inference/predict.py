@@ -1,12 +1,7 @@
 """``painzoo predict``: score images, folders, manifests and videos with a trained model.
 
-Every input becomes rows of one table (:data:`COLUMNS`): an image file one
-row; a video one row per sampled frame (``--fps``), streamed so that memory
-does not grow with its length; a folder its images and videos (recursively,
-in natural order); a CSV manifest the files of its ``image`` column. Frames
-are scored in batches; a frame without a face keeps its row, with
-``face_found`` false and no ``p_pain``. Each video also gets a summary row
-and a timeline PNG.
+Every input becomes rows of one table (:data:`COLUMNS`); each video also gets a summary row and a
+timeline PNG.
 """
 
 from __future__ import annotations
@@ -103,13 +98,7 @@ SIZE_RATIO_WARNING = 2.0
 
 
 class _Cropping:
-    """One image → ``(found, box, model input pixels or None)`` (``spec.prepare``).
-
-    ``found`` is ``None`` where nothing looked for a face (no cropper, or the
-    ``"none"`` detector's centre crop): the row's ``face_found`` is then empty,
-    not true. Inputs scored whole that are far larger than the training images
-    are counted for one warning at the end (:meth:`warn`).
-    """
+    """One image → ``(found, box, model input pixels or None)``; ``found`` is ``None`` where nothing looked for a face."""
 
     def __init__(self, cropper, spec, training_size=None):
         self.cropper = cropper
@@ -236,55 +225,32 @@ def predict(
     progress: bool = False,
     on_error: str = "raise",
 ) -> pd.DataFrame:
-    """Probability of pain for images, folders, CSV manifests and videos.
+    """Probability of pain for images, folders, CSV manifests and videos, as a DataFrame (:data:`COLUMNS`).
+
+    ``.attrs["summary"]`` of the result holds :func:`summarize_video`'s rows.
 
     Args:
-        model: A :class:`~painzoo.inference.card.PainModel`, the folder (or
-            ``model.json`` / ``model.keras``) ``painzoo train`` wrote, or a
-            Keras model (no face crop unless ``face_crop`` says so). A card
-            that flags its training as ``not_learning`` warns.
-        inputs: A path or a list of paths (image files, folders, CSV
-            manifests with an ``image`` column, videos ``.mp4 .avi .mov
-            .mkv``), or a uint8 array ``[N, H, W, 3]`` of RGB images.
-        out: CSV path for the rows, streamed to a temporary file that
-            replaces it once every input has been tried (Ctrl-C leaves an old
-            ``out`` as it was), with ``<stem>_summary.csv`` (one row per
-            video) and ``<stem>_timelines/<video>.png`` beside it. An ``out``
-            that is or lies in an input or the model's folder is refused
-            before anything is read.
-        face_crop: ``"card"`` (the crop that made the training images, as the
-            card records it; with none, inputs are scored whole, said once),
-            ``None`` / ``"none"`` (no crop, ``face_found`` empty), a detector
-            name (``"haar"``, ``"mtcnn"``) with the card's other settings, a
-            dict of :class:`~painzoo.preprocess.FaceCropper` arguments, or a
-            cropper.
-        fps: Video samples per second, by timestamp (> 0; ``None``: every frame).
-        batch_size: Faces per forward pass (>= 1).
-        threshold: Decision threshold on ``p_pain`` in [0, 1] (default: the card's, else 0.5).
-        smooth_s: Seconds of the moving average drawn in timelines (> 0).
-        timelines: Write a timeline PNG per video (only with ``out``).
+        model: A :class:`~painzoo.inference.card.PainModel`, the folder (or ``model.json`` /
+            ``model.keras``) ``painzoo train`` wrote, or a Keras model.
+        inputs: A path or list of paths (images, folders, CSV manifests, videos), or uint8 RGB
+            ``[N, H, W, 3]``.
+        out: CSV path for the rows, replaced once every input has been tried, with
+            ``<stem>_summary.csv`` and ``<stem>_timelines/`` beside it.
+        face_crop: See :func:`painzoo.preprocess.cropper_for`.
+        fps: Video samples per second (``None``: every frame).
+        batch_size: Faces per forward pass.
+        threshold: Decision threshold on ``p_pain`` (default: the card's, else 0.5).
+        smooth_s, timelines: Timeline PNGs per video (only with ``out``) and the seconds of their
+            moving average.
         progress: Show a progress bar over frames.
-        on_error: ``"raise"`` (after every input has been tried and the rows
-            written, one error naming each bad input) or ``"warn"``.
-
-    Returns:
-        A DataFrame with the columns :data:`COLUMNS`: ``input`` (the file or
-        ``array[i]``), ``frame`` (0 for an image), ``time_s`` (empty for an
-        image), ``face_found`` (empty where nothing looked for a face),
-        ``box_x, box_y, box_w, box_h`` (the square scored, in input pixels),
-        ``p_pain`` (empty without a face) and ``label`` (1 = ``p_pain >=
-        threshold``); ``.attrs["summary"]`` holds :func:`summarize_video`'s rows.
+        on_error: ``"raise"`` (after every input has been tried) or ``"warn"``.
 
     Raises:
-        ValueError: For a number out of range, an ``out`` that would replace
-            or sit inside an input (before anything is written), a model that
-            is not painzoo's, an input of unknown kind, or (``on_error=
-            "raise"``) an unreadable or empty video or one with no face in any
+        ValueError: For a number out of range, an ``out`` that would replace or sit inside an input
+            (before anything is written), a model that is not painzoo's, an input of unknown kind,
+            or (``on_error="raise"``) an unreadable or empty video or one with no face in any
             frame, after the other inputs are done.
         FileNotFoundError: For a missing model or input.
-
-    Example:
-        >>> rows = painzoo.predict("songnet-cppain", ["clip.mp4"], out="predictions.csv")  # doctest: +SKIP
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn'; received {on_error!r}.")
@@ -386,12 +352,7 @@ def _tables(rows: list[dict], summaries: list[dict]) -> tuple[pd.DataFrame, pd.D
 
 
 def _score_items(items, fps, cropping, scorer, bar) -> tuple[list, list, list]:
-    """Score every input in order.
-
-    Returns:
-        The video summaries, ``(video, first row, end row)`` of each video with
-        rows, and the inputs' problems.
-    """
+    """Score every input in order; returns video summaries, each video's row range and the problems."""
     summaries, videos, problems = [], [], []
     for kind, item in items:
         if kind == "video":
@@ -513,29 +474,12 @@ def summarize_video(
     *,
     video: VideoFrames | None = None,
 ) -> dict:
-    """One summary row of a video's prediction rows.
+    """One summary row (:data:`SUMMARY_COLUMNS`) of a video's prediction rows (dicts or a DataFrame).
 
-    Each sampled frame stands for one interval: ``1 / fps``, or the median
-    gap between sampled frames when every frame is sampled.
-
-    Args:
-        rows: The rows of one video (dicts or a DataFrame with :data:`COLUMNS`).
-        threshold: Decision threshold on ``p_pain``.
-        fps: Sampling rate used.
-        video: The :class:`~painzoo.inference.video.VideoFrames` read (after
-            its pass), for the frame counts (empty without it).
-
-    Returns:
-        A dict with :data:`SUMMARY_COLUMNS`: ``frames`` (sampled) and
-        ``frames_with_face``; ``seconds`` and ``seconds_analysed`` (those
-        counts × interval); ``share_above_threshold`` (of the analysed time);
-        ``longest_episode_s`` (the longest run of consecutive frames at or
-        above the threshold; a frame without a face ends a run);
-        ``mean_p_pain``; ``threshold``; ``frames_decoded`` (by the file),
-        ``frames_declared`` and ``seconds_declared`` (by its header; empty
-        when it declares none) and ``complete`` (``False`` for a truncated
-        video, whose ``seconds`` cover only what could be read; empty when
-        unknown).
+    Each sampled frame stands for ``1 / fps`` seconds, or the median gap between frames when every
+    frame is sampled. ``longest_episode_s`` is the longest run of frames at or above ``threshold``
+    (a frame without a face ends a run); ``complete`` is ``False`` for a truncated ``video``
+    (:class:`~painzoo.inference.video.VideoFrames`, for the frame counts).
     """
     if isinstance(rows, pd.DataFrame):
         rows = rows.to_dict("records")
@@ -583,11 +527,7 @@ def _nan(value) -> float:
 
 
 def smooth(times, p_pain, width_s: float) -> np.ndarray:
-    """Centred moving average of ``p_pain`` over ``width_s`` seconds, NaN-aware.
-
-    Frames without a face (NaN) are left out of every average and stay NaN
-    themselves, so a line drawn through the result breaks where no face was.
-    """
+    """Centred moving average of ``p_pain`` over ``width_s`` seconds; frames without a face stay NaN."""
     t = np.asarray(times, float)
     p = np.asarray(p_pain, float)
     out = np.full(len(p), np.nan)
@@ -600,16 +540,12 @@ def smooth(times, p_pain, width_s: float) -> np.ndarray:
 
 
 def plot_timeline(rows, threshold: float, path: str | os.PathLike, *, smooth_s: float = 2.0):
-    """Draw one video's timeline: p_pain per sampled frame, smoothed, threshold, gaps.
+    """Draw one video's timeline PNG at ``path`` (p_pain, moving average, threshold, gaps); returns it.
 
     Args:
         rows: The video's rows (dicts or a DataFrame).
         threshold: The decision threshold (dashed line).
-        path: PNG file to write.
         smooth_s: Width of the moving average in seconds.
-
-    Returns:
-        The path written.
     """
     import matplotlib
 

@@ -1,11 +1,4 @@
-"""Stream sampled frames out of a video file with OpenCV.
-
-:class:`VideoFrames` decodes one frame at a time and converts to RGB only the
-frames on its sampling grid (``fps`` samples per second, by timestamp), so
-memory stays constant however long the video is. A video that ends before the
-frame count its header declares is read as far as it goes, with a
-:class:`TruncatedVideoWarning`.
-"""
+"""Stream sampled frames out of a video file with OpenCV, in constant memory."""
 
 from __future__ import annotations
 
@@ -44,8 +37,7 @@ class VideoInfo:
 
     Attributes:
         fps: Native frames per second.
-        frames: Frame count from the header (approximate or 0 for some
-            containers; the reader only compares the frames it decoded with it).
+        frames: Frame count from the header (approximate, or 0).
         width: Frame width in pixels.
         height: Frame height in pixels.
     """
@@ -62,12 +54,7 @@ class VideoInfo:
 
 
 def sample_indices(native_fps: float, fps: float | None, n_frames: int) -> list[int]:
-    """The frame indices :class:`VideoFrames` yields for a video of ``n_frames``.
-
-    Sample ``k`` is the first frame whose timestamp ``i / native_fps`` is at
-    or after ``k / fps``; with ``fps`` at or above the native rate (or
-    ``None``) every frame is a sample.
-    """
+    """The frame indices sampled: for each ``k``, the first frame at or after ``k / fps`` (``None``: all)."""
     out: list[int] = []
     step = _step(native_fps, fps)
     for i in range(n_frames):
@@ -89,30 +76,23 @@ def _due(k: int, step: float) -> int:
 
 
 class VideoFrames:
-    """Iterate over a video's frames sampled at ``fps``, one decoded frame at a time.
+    """Iterate over a video's frames sampled at ``fps``, yielding ``(frame_index, time_s, rgb)``.
+
+    ``info`` is the header's :class:`VideoInfo`; ``frames_read`` counts the frames the last full
+    pass decoded (``None`` before one).
 
     Args:
-        path: The video file (``.mp4 .avi .mov .mkv`` or anything OpenCV reads).
-        fps: Samples per second, by timestamp (``None`` or above the native
-            rate: every frame).
-
-    Yields:
-        ``(frame_index, time_s, rgb)``: ``time_s = frame_index / native_fps``,
-        ``rgb`` uint8 ``[H, W, 3]``.
+        path: The video file (anything OpenCV reads).
+        fps: Samples per second, by timestamp (``None`` or above the native rate: every frame).
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If OpenCV cannot open it, it reports no frame rate, or it
-            holds no readable frame; the message names the file.
+        ValueError: If OpenCV cannot open it, it reports no frame rate, or it holds no readable
+            frame; the message names the file.
 
     Warns:
-        TruncatedVideoWarning: When a full pass decodes more than
-            :data:`FRAME_COUNT_TOLERANCE` frames fewer than the header
-            declares (the decoded frames are still yielded).
-
-    Attributes:
-        info: The header's :class:`VideoInfo`.
-        frames_read: Frames decoded by the last full pass (``None`` before one).
+        TruncatedVideoWarning: When a full pass decodes more than :data:`FRAME_COUNT_TOLERANCE`
+            frames fewer than the header declares.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = 5.0):
@@ -157,12 +137,7 @@ class VideoFrames:
 
     @property
     def complete(self) -> bool | None:
-        """Whether the last full pass decoded every frame the header declares.
-
-        ``None`` before a full pass or when the header declares no count;
-        ``False`` when the video ended more than :data:`FRAME_COUNT_TOLERANCE`
-        frame(s) early.
-        """
+        """Whether the last full pass decoded every declared frame (``None`` if unknown)."""
         if self.frames_read is None or self.info.frames <= 0:
             return None
         return self.frames_read >= self.info.frames - FRAME_COUNT_TOLERANCE

@@ -14,28 +14,18 @@ __all__ = ["PainSeekerAttention"]
 class PainSeekerAttention(keras.layers.Layer):
     """Score every face region, fuse the regions by their scores, calibrate the scores.
 
-    The input is the last convolutional feature map ``[B, M, M, D]`` (or the
-    already reshaped region features ``[B, K, D]``). The layer
-
-    1. reshapes it into K = M·M region vectors x_1..x_K (Eq. 1, row-major, so
-       region ``j`` is grid cell ``(j // M, j % M)``);
-    2. scores each region with one fully connected layer g (D → 1), a sigmoid,
-       and normalises the scores to sum to one: the β of Eq. 2;
-    3. returns the fused feature Σ_j β_j x_j, the input of h in Eq. 3, and β;
-    4. when ``prsc_weight > 0``, adds ``prsc_weight · mean over the batch of
-       L_PRSC`` (Eq. 5) to the model's losses with ``add_loss``, which gives
-       the λ-term of Eq. 6 once Keras adds it to the cross-entropy.
-
-    g is the layer's only weight: ``get_weights()`` is ``[kernel (D, 1), bias (1,)]``.
+    On the feature map ``[B, M, M, D]`` (or regions ``[B, K, D]``) the layer
+    takes K = M·M row-major regions (Eq. 1), scores each with one fully
+    connected layer g (D → 1) and a sigmoid normalised to sum to one (β,
+    Eq. 2), returns ``(fused [B, D], β [B, K])`` with fused = Σ_j β_j x_j
+    (the input of h, Eq. 3), and with ``prsc_weight > 0`` adds
+    ``prsc_weight · mean(L_PRSC)`` (Eq. 5; the λ-term of Eq. 6) via ``add_loss``.
 
     Args:
         prsc_weight: λ of Eq. 6; 0 adds no loss ("PainSeeker w/o PRSC").
         margin: δ of Eq. 5.
         top_k: K_h of Eq. 5; must be smaller than K.
-        **kwargs: Standard layer keyword arguments (``name``, ``dtype``, …).
-
-    Returns:
-        Called on ``x``: a tuple ``(fused [B, D], scores [B, K])``.
+        **kwargs: Standard layer keyword arguments.
 
     Raises:
         ValueError: If the input is not 3-D or 4-D, or ``top_k >= K``.

@@ -17,27 +17,12 @@ MODES = ("unit", "tf", "torch", "caffe", "standardize")
 
 @keras.saving.register_keras_serializable(package="painzoo")
 class ImageScaling(keras.layers.Layer):
-    """Scale RGB images in ``[0, 255]`` the way a network was trained to expect.
+    """Scale RGB images in ``[0, 255]`` the way a network was trained to expect (no weights).
 
-    Modes follow ``keras.applications.imagenet_utils.preprocess_input``:
-
-    - ``"unit"``: ``x / 255`` (the from-scratch networks);
-    - ``"tf"``: ``x / 127.5 - 1`` (InceptionV3, Xception, ResNet101V2);
-    - ``"torch"``: ``(x / 255 - mean) / std`` with ImageNet statistics
-      (ResNet-18 and PainSeeker, as torchvision);
-    - ``"caffe"``: RGB → BGR, minus the ImageNet BGR means (VGG16/19, ResNet50);
-    - ``"standardize"``: ``(x - mean) / std`` with per-channel statistics of a
-      training set in pixel units (set by :meth:`standardize`; the ``"painzoo"``
-      recipe's ``input_norm="dataset"`` uses it for the ``"unit"`` networks).
-
-    The layer has no weights, so parameter counts equal the papers'; the
-    statistics are part of its config and are saved with the model.
-
-    Args:
-        mode: One of ``"unit"``, ``"tf"``, ``"torch"``, ``"caffe"``,
-            ``"standardize"``.
-        mean: Per-channel means in ``[0, 255]`` (``"standardize"`` only).
-        std: Per-channel standard deviations (``"standardize"`` only).
+    The ``mode`` follows ``keras.applications.imagenet_utils.preprocess_input``: ``"unit"``
+    (``x / 255``), ``"tf"`` (``x / 127.5 - 1``), ``"torch"`` (ImageNet mean/std after ``x / 255``),
+    ``"caffe"`` (BGR minus ImageNet means) or ``"standardize"`` (``(x - mean) / std`` of a training
+    set in pixel units, ``mean`` and ``std`` per channel; :meth:`standardize`).
     """
 
     def __init__(self, mode: str = "unit", mean=None, std=None, **kwargs):
@@ -50,16 +35,7 @@ class ImageScaling(keras.layers.Layer):
             self.standardize(mean, std)
 
     def standardize(self, mean, std) -> None:
-        """Switch to ``(x - mean) / std`` with these per-channel statistics.
-
-        Args:
-            mean: Per-channel means of the training images, in ``[0, 255]``.
-            std: Per-channel standard deviations (each > 0).
-
-        Raises:
-            ValueError: If a statistic is missing, not finite, or a std is not
-                positive.
-        """
+        """Switch to ``(x - mean) / std`` with these per-channel statistics (pixel units); ``ValueError`` if one is not finite or a std not positive."""
         if mean is None or std is None:
             raise ValueError("ImageScaling('standardize') needs per-channel `mean` and `std`.")
         mean = [float(v) for v in mean]

@@ -26,13 +26,7 @@ def classifier_head(x, num_classes: int, name: str = "predictions"):
 
 
 def check_input_size(model_name: str, input_shape, minimum: int) -> None:
-    """Raise a clear error if the input is too small for the network.
-
-    Args:
-        model_name: Registered name, used in the message.
-        input_shape: ``(H, W, 3)``.
-        minimum: Smallest height and width the network accepts.
-    """
+    """Raise a clear error naming ``model_name`` if ``input_shape`` is below ``minimum``."""
     h, w = input_shape[:2]
     if h is not None and w is not None and (h < minimum or w < minimum):
         raise ValueError(
@@ -64,13 +58,7 @@ def load_weights_file(model: keras.Model, path: str | os.PathLike) -> keras.Mode
 
 
 def from_scratch_input(model_name: str, input_shape, weights):
-    """The input of one of P2's networks trained from scratch, scaled to [0, 1].
-
-    Such a network pads every layer (``same``), so it takes any non-empty
-    input, and it has no named pretrained weights.
-
-    Returns:
-        ``(inputs, x)``: the ``keras.Input`` named ``"image"`` and ``ImageScaling("unit")`` of it.
+    """``(inputs, x)`` of one of P2's from-scratch networks: ``keras.Input("image")`` and ``ImageScaling("unit")``.
 
     Raises:
         ValueError: If ``input_shape`` is empty or ``weights`` is ``"imagenet"``.
@@ -86,18 +74,14 @@ def from_scratch_input(model_name: str, input_shape, weights):
 
 
 def conv_features(x, convs, pools, dropouts=(), **conv_kwargs):
-    """P2's convolutions from scratch: ``conv<i>``, then ``pool<i>`` and ``drop<i>`` where given.
-
-    Every convolution has ReLU and ``same`` padding, every max-pool ``same``
-    padding; the result is flattened (layer ``"flatten"``).
+    """P2's convolutions from scratch: ``conv<i>`` (ReLU, ``same``), then ``pool<i>`` and ``drop<i>`` where given; flattened.
 
     Args:
         x: The scaled input.
-        convs: ``(filters, kernel)`` or ``(filters, kernel, strides)`` of
-            ``conv1``, ``conv2``, ….
-        pools: ``{i: (size, stride)}``: a max-pool ``pool<i>`` after ``conv<i>``.
-        dropouts: ``{i: rate}``: a dropout ``drop<i>`` after ``pool<i>``.
-        **conv_kwargs: Further ``Conv2D`` arguments (``kernel_initializer``).
+        convs: ``(filters, kernel)`` or ``(filters, kernel, strides)`` per conv.
+        pools: ``{i: (size, stride)}``: a max-pool after ``conv<i>``.
+        dropouts: ``{i: rate}``: a dropout after ``pool<i>``.
+        **conv_kwargs: Further ``Conv2D`` arguments.
     """
     dropouts = dict(dropouts)
     for i, (filters, kernel, *strides) in enumerate(convs, 1):
@@ -125,27 +109,11 @@ def from_scratch_model(model_name: str, inputs, x, num_classes: int, weights) ->
 
 
 def zero_residual_branches(model: keras.Model) -> int:
-    """Start every residual branch of ``model`` at zero, so each block begins as the identity.
+    """Start every residual branch of ``model`` at zero (each block begins as the identity); returns how many.
 
-    For each ``Add`` of two tensors where one input reaches the pair's
-    nearest common ancestor in fewer layers than the other (the shortcut,
-    identity or projection), the last weighted layer of the longer input
-    (the residual branch, walking back through layers without weights such
-    as pooling) is zeroed: a ``BatchNormalization`` gets ``gamma = 0``
-    (Goyal et al. 2017; ``zero_init_residual`` in torchvision, ``zero_init_last``
-    in timm), a convolution or ``Dense`` layer a zero kernel and bias (the
-    pre-activation ResNetV2 branches end in a convolution). The branch still
-    receives gradients through that layer, so it grows from zero as it
-    learns; at the start the network behaves like a much shallower one.
-
-    Only for networks trained from random weights: loading weights afterwards
-    overwrites the zeros.
-
-    Args:
-        model: A functional Keras model (nested functional models are searched too).
-
-    Returns:
-        How many branches were zeroed (0 for a network without residual additions).
+    At each two-input ``Add``, the last weighted layer of the longer input
+    (the residual branch) is zeroed: BatchNorm ``gamma = 0`` (Goyal et al.
+    2017; torchvision's ``zero_init_residual``), or a zero kernel and bias.
     """
     count = 0
     for layer in model._flatten_layers(include_self=False, recursive=True):

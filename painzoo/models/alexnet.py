@@ -1,10 +1,8 @@
 """AlexNet (Krizhevsky et al., 2012) as P2 trained it from scratch.
 
 The layer list follows the public ``Xavi3398/robot_vision`` code
-(``robot_vision/utils/nets.py``, ``AlexNet``; P2 cites no code): single-tower,
-no local response normalisation, ``same`` padding everywhere, and three
-4096-unit dense layers (P2's variant has one more than the original paper).
-The three dense layers hold 96 % of the parameters.
+(``robot_vision/utils/nets.py``; P2 cites no code): single-tower, no local
+response normalisation, ``same`` padding, three 4096-unit dense layers.
 """
 
 from __future__ import annotations
@@ -22,16 +20,9 @@ def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Conv 96 11×11/4 → max-pool 3/2 → conv 256 5×5 → max-pool 3/2 → conv 384
     3×3 → conv 384 3×3 → conv 256 3×3 → max-pool 3/2 → flatten → dense 4096 →
     dropout 0.4 → dense 4096 → dense 4096 → dropout 0.4 → softmax. ReLU and
-    ``same`` padding throughout; inputs scaled to [0, 1].
-
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``; the flatten layer makes the parameter count
-            depend on it (88,702,338 at 224×224 with 2 classes).
-        weights: ``None`` or the path of a ``.weights.h5`` file saved by painzoo.
-
-    Returns:
-        A ``keras.Model`` on RGB images in [0, 255] returning class probabilities.
+    ``same`` padding throughout; inputs in [0, 255] scaled to [0, 1]. The
+    parameter count depends on ``input_shape``; ``weights`` is ``None`` or a
+    ``.weights.h5`` file saved by painzoo.
 
     Raises:
         ValueError: If ``input_shape`` is empty or ``weights`` is ``"imagenet"``.

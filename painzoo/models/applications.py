@@ -1,25 +1,10 @@
 """The six ``keras.applications`` networks of P2, with a new softmax head.
 
-P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception from
-Keras with ImageNet weights, dropped the top and added
-``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo does the
-same and moves each network's ``preprocess_input`` inside the model as an
-:class:`~painzoo.layers.ImageScaling` layer, so all zoo models take RGB images
-in [0, 255]: ``caffe`` scaling (BGR, mean subtraction) for VGG16/19 and
-ResNet50, ``tf`` scaling ([-1, 1]) for ResNet101V2, InceptionV3 and Xception.
-
-With default arguments every network is the one ``keras.applications``
-builds: the same layers, strides, initialisers and (from a fixed seed) the
-same weights. Three aids for training from random weights on small data sets
-are opt-in arguments, off by default: ``he_init`` (VGG16/19),
-``zero_init_residual`` (ResNet50/101V2) and ``low_resolution_stem``
-(InceptionV3). The ``"painzoo"`` recipe asks for them
-(:data:`painzoo.training.recipe.MODEL_AIDS`); the papers' presets do not.
-
-ImageNet weights come through Keras' own downloader and cache
-(``keras.utils.get_file``, ``$KERAS_HOME/models`` or ``~/.keras/models``),
-with the file names and hashes ``keras.applications`` uses, so a file that
-Keras cached once is reused and a file placed there by hand works offline.
+P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception with ImageNet weights,
+dropped the top and added ``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo
+moves each network's ``preprocess_input`` inside the model (:class:`~painzoo.layers.ImageScaling`),
+so all zoo models take RGB in [0, 255]; ImageNet weights come through ``keras.utils.get_file`` and
+Keras' cache.
 """
 
 from __future__ import annotations
@@ -118,19 +103,7 @@ def _keras_cache_dir() -> Path:
 
 
 def imagenet_cache_file(name: str) -> Path:
-    """Where Keras keeps the ImageNet weights of application ``name``.
-
-    Args:
-        name: One of ``vgg16``, ``vgg19``, ``resnet50``, ``resnet101v2``,
-            ``inceptionv3``, ``xception``.
-
-    Returns:
-        ``<keras home>/models/<file>``, e.g.
-        ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``.
-
-    Raises:
-        ValueError: If ``name`` is not one of the six applications.
-    """
+    """Where Keras keeps the ImageNet weights of application ``name``; ``ValueError`` for another name."""
     if name not in APPLICATIONS:
         raise ValueError(
             f"No ImageNet weights for {name!r}; expected one of {sorted(APPLICATIONS)}."
@@ -139,21 +112,11 @@ def imagenet_cache_file(name: str) -> Path:
 
 
 def imagenet_weights_path(name: str) -> str:
-    """Path of the no-top ImageNet weights of ``name``, downloading them if needed.
-
-    Uses ``keras.utils.get_file`` exactly as ``keras.applications`` does (same
-    file name, URL, hash and cache folder): a cached file is reused, otherwise
-    it is downloaded once.
-
-    Args:
-        name: One of the six application names.
-
-    Returns:
-        The local path of the ``.h5`` weights file.
+    """Path of the no-top ImageNet weights of ``name``, downloading them (as Keras does) if needed.
 
     Raises:
-        RuntimeError: If the file is not cached and cannot be downloaded
-            (e.g. offline); the message names the file to place by hand.
+        RuntimeError: If the file is not cached and cannot be downloaded (e.g. offline); the
+            message names the file to place by hand.
     """
     spec = APPLICATIONS[name]
     target = imagenet_cache_file(name)
@@ -183,34 +146,16 @@ def build_application(
     zero_init_residual: bool = False,
     he_init: bool = False,
 ) -> keras.Model:
-    """Build application ``name`` with painzoo's input scaling and softmax head.
+    """Build application ``name`` (a key of :data:`APPLICATIONS`): scaling → base network → global average pooling → softmax.
 
-    Args:
-        name: One of the keys of :data:`APPLICATIONS`.
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least ``APPLICATIONS[name].min_input``.
-        weights: ``None``, ``"imagenet"`` (the base network only; the head is
-            random) or the path of a ``.weights.h5`` file saved by painzoo.
-        zero_init_residual: Off by default (Keras' initialisation). With
-            ``True`` and ``weights=None``, start every residual branch at
-            zero, so each block begins as the identity (Goyal et al. 2017;
-            timm's ``zero_init_last``;
-            :func:`~painzoo.models._common.zero_residual_branches`).
-        he_init: Off by default (Keras' Glorot-uniform kernels and the
-            network's ``preprocess_input`` scaling). With ``True`` and
-            ``weights=None``, draw every convolution kernel He-normal, biases
-            0 (:func:`he_initialize`), and scale inputs as ``x / 255``, which
-            the default recipe then standardises with the training images'
-            statistics. Loaded weights (``"imagenet"`` or a file) keep the
-            ImageNet scaling.
-
-    Returns:
-        A functional ``keras.Model`` on RGB images in [0, 255]: scaling →
-        base network (``include_top=False``) → global average pooling → softmax.
+    ``num_classes``, ``input_shape`` and ``weights`` are as for :func:`vgg16`. With
+    ``weights=None``, ``zero_init_residual`` starts every residual branch at zero
+    (:func:`~painzoo.models._common.zero_residual_branches`) and ``he_init`` draws He-normal
+    kernels with zero biases (:func:`he_initialize`) and scales inputs as ``x / 255``.
 
     Raises:
-        ValueError: If the input is too small, ``weights`` is another name or
-            an aid is not true or false.
+        ValueError: If the input is too small, ``weights`` is another name or an aid is not true or
+            false.
         RuntimeError: If ImageNet weights are requested but unavailable offline.
     """
     zero_init_residual = _check_flag(name, "zero_init_residual", zero_init_residual)
@@ -258,17 +203,6 @@ LOW_RESOLUTION_SIDE = 151
 def with_stride_one_stem(model: keras.Model) -> keras.Model:
     """A copy of functional ``model`` whose first ``Conv2D`` has stride 1, same weights.
 
-    A stride has no weights: the copy has the same layers, names, weights and
-    parameter count; only its feature maps are larger (about twice as wide and
-    high after the first convolution, and so every map after it).
-
-    Args:
-        model: A functional model whose first layer with a kernel is a ``Conv2D``.
-
-    Returns:
-        The new model, rebuilt from ``model.get_config()`` with the first
-        convolution's ``strides`` set to ``(1, 1)``, and ``model``'s weights.
-
     Raises:
         ValueError: If ``model`` has no ``Conv2D`` layer.
     """
@@ -295,15 +229,7 @@ def _check_flag(model_name: str, key: str, value) -> bool:
 
 
 def he_initialize(model: keras.Model) -> int:
-    """Redraw every ``Conv2D`` kernel of ``model`` from He-normal, biases at 0.
-
-    ``std = sqrt(2 / fan_in)`` keeps the size of the signal through a stack of
-    ReLU convolutions (He et al., ICCV 2015); under Keras' Glorot-uniform
-    kernels each ReLU layer roughly halves the signal's second moment.
-
-    Returns:
-        How many kernels were redrawn.
-    """
+    """Redraw every ``Conv2D`` kernel of ``model`` He-normal (He et al., ICCV 2015), biases at 0; returns how many."""
     count = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D) and not isinstance(
@@ -318,24 +244,14 @@ def he_initialize(model: keras.Model) -> int:
 
 
 def vgg16(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False):
-    """VGG16 (``keras.applications``) + global average pooling + softmax.
-
-    Inputs are RGB in [0, 255], scaled inside the model as
-    ``keras.applications.vgg16.preprocess_input`` does (``"caffe"``). With
-    default arguments the base is Keras' own network; :func:`build_application`
-    has the details.
+    """VGG16 (``keras.applications``) + global average pooling + softmax (``"caffe"`` scaling inside).
 
     Args:
         num_classes: Output classes.
-        input_shape: ``(H, W, 3)``, at least 32×32; the count does not depend on it.
-        weights: ``None`` (random), ``"imagenet"`` (the base from Keras' cache,
-            downloaded on first use; :func:`imagenet_cache_file` says where to
-            place it offline) or the path of a ``.weights.h5`` file saved by painzoo.
-        he_init: ``True``: from random weights, He-normal kernels and ``x / 255``
-            inputs (an aid of the ``"painzoo"`` recipe).
-
-    Returns:
-        A ``keras.Model`` returning class probabilities ``[batch, num_classes]``.
+        input_shape: ``(H, W, 3)``, at least 32×32.
+        weights: ``None`` (random), ``"imagenet"`` (:func:`imagenet_cache_file` says where to place
+            it offline) or a ``.weights.h5`` file saved by painzoo.
+        he_init: From random weights, He-normal kernels and ``x / 255`` inputs.
 
     Raises:
         ValueError: If the input is too small or ``weights`` is unknown.
@@ -365,11 +281,9 @@ def vgg19(num_classes=2, input_shape=(224, 224, 3), weights=None, he_init=False)
 def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet50 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (any non-empty input; ``"caffe"`` scaling
-    as ``keras.applications.resnet50.preprocess_input``), with
-    ``zero_init_residual`` instead of ``he_init``: ``True`` starts every
-    residual branch at zero from random weights (an aid of the ``"painzoo"``
-    recipe).
+    The arguments of :func:`vgg16` (``num_classes``, ``input_shape``, ``weights``; ``"caffe"``
+    scaling), with ``zero_init_residual`` instead of ``he_init``: every residual branch starts at
+    zero from random weights.
 
     Example:
         >>> resnet50(num_classes=2).count_params()  # P2 Table 3: 23.6 M
@@ -384,9 +298,8 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2: :func:`resnet50`'s arguments on Keras' 101-layer pre-activation ResNet.
 
-    Inputs are scaled to [-1, 1] (``"tf"``) as
-    ``keras.applications.resnet_v2.preprocess_input`` does. With 2 classes it
-    has 42,630,658 parameters (P2 Table 3: 42.6 M).
+    Inputs are scaled to [-1, 1] (``"tf"``). With 2 classes it has 42,630,658 parameters (P2
+    Table 3: 42.6 M).
 
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
@@ -397,24 +310,15 @@ def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_ini
 def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_resolution_stem=False):
     """InceptionV3 (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` (inputs at least 75×75, scaled to [-1, 1] as
-    ``keras.applications.inception_v3.preprocess_input`` does), with
-    ``low_resolution_stem`` instead of ``he_init``.
-
-    ``low_resolution_stem=True`` starts the network with its *low-resolution
-    stem*, as Szegedy et al. (2016, section 9) do for small inputs: the first
-    convolution at stride 1 instead of 2 (:func:`with_stride_one_stem`, at any
-    input size and with any weights), so the last maps are as large as at
-    twice the input size, for about four times the compute. The layers,
-    weights and parameter count stay Keras'. The ``"painzoo"`` recipe asks for
-    it when both sides are at most :data:`LOW_RESOLUTION_SIDE` (151) px.
+    The arguments of :func:`vgg16` (``num_classes``, ``input_shape`` at least 75×75, scaled to
+    [-1, 1]; ``weights``), with ``low_resolution_stem`` instead of ``he_init``: the first
+    convolution at stride 1 (:func:`with_stride_one_stem`), as Szegedy et al. do for small inputs;
+    the ``"painzoo"`` recipe asks for it up to :data:`LOW_RESOLUTION_SIDE` (151) px.
 
     Example:
         >>> inceptionv3(num_classes=2).count_params()  # P2 Table 3: 21.8 M
         21806882
         >>> small = dict(input_shape=(112, 112, 3))
-        >>> inceptionv3(**small).get_layer("mixed10").output.shape
-        (None, 2, 2, 2048)
         >>> inceptionv3(**small, low_resolution_stem=True).get_layer("mixed10").output.shape
         (None, 5, 5, 2048)
 
@@ -431,9 +335,7 @@ def inceptionv3(num_classes=2, input_shape=(224, 224, 3), weights=None, low_reso
 def xception(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """Xception (``keras.applications``) + global average pooling + softmax.
 
-    The arguments of :func:`vgg16` but no aid (inputs at least 7×7, Keras
-    documents 71×71; scaled to [-1, 1] as
-    ``keras.applications.xception.preprocess_input`` does).
+    The arguments of :func:`vgg16` but no aid (inputs at least 7×7, scaled to [-1, 1]).
 
     Example:
         >>> xception(num_classes=2).count_params()  # P2 Table 3: 20.9 M

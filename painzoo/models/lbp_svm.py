@@ -1,34 +1,15 @@
 """P1's hand-crafted baselines: LBP histograms on a grid of cells + a linear SVM.
 
-Liu et al. (2025) compare PainSeeker with six LBP + linear-SVM variants
-(radius R ∈ {1, 3}, P = 8 neighbours, histograms on a 4×4, 8×8 or 16×16 grid
-of cells, concatenated; SVM with C = 1) but do not say which LBP coding they
-use. painzoo uses **non-rotation-invariant uniform patterns**
-(``skimage.feature.local_binary_pattern(..., method="nri_uniform")``): for
-P = 8 that gives the 58 uniform codes plus one bin for all non-uniform
-codes, 59 bins in total — the standard LBP⁽ᵘ²⁾ descriptor of facial
-expression recognition (Ahonen et al., 2006; Shan et al., 2009).
+P1 (Liu et al. 2025): radius R ∈ {1, 3}, P = 8 neighbours, histograms on a
+4×4, 8×8 or 16×16 grid, concatenated; an SVM with "the linear kernel,
+defined as k(x, y) = xᵀy" and C = 1 (``sklearn.svm.SVC(kernel="linear",
+C=1)``). P1 does not name its LBP coding: painzoo uses non-rotation-invariant
+uniform patterns (``method="nri_uniform"``, 59 bins for P = 8; Ahonen et al.
+2006). Neither paper says how histograms are scaled; painzoo's choice is raw
+counts (``norm="counts"``; ``docs/evaluation.md``).
 
-P1's classifier is an SVM whose "kernel function … is the linear kernel,
-defined as k(x, y) = xᵀy", with "the penalty coefficient … fixed at C = 1", i.e.
-``sklearn.svm.SVC(kernel="linear", C=1)`` (hinge loss, unpenalised
-intercept), which :class:`LBPSVM` uses by default. ``svm="linear_svc"``
-keeps painzoo's earlier ``LinearSVC`` (squared hinge, penalised intercept) for
-comparison. With C fixed at 1 the scale of the histograms decides how hard
-the SVM regularises, and neither paper says how the histograms are scaled
-(P2 has no LBP baseline): ``norm`` offers raw counts, L1 and L2. The default
-of both :func:`lbp_histograms` and :class:`LBPSVM`, ``norm="counts"`` (raw
-pixel counts per cell), is painzoo's choice (figures in
-``docs/evaluation.md``). With counts the effective regularisation weakens as
-cells grow (larger images, coarser grids).
-
-The estimators follow scikit-learn's API on uint8 images ``[N, H, W, 3]``
-(or grayscale ``[N, H, W]``), so they work with every painzoo protocol and
-with scikit-learn tools. In the model registry every name
-``lbp_svm_r<R>p<P>_<G>x<G>`` is a model of kind ``"sklearn"`` built by
-:func:`lbp_svm` (``painzoo.get_model`` returns an unfitted :class:`LBPSVM`);
-``painzoo.list_models(kind="sklearn")`` lists P1's six variants. The
-benchmark trains them through :class:`painzoo.training.learner.SklearnLearner`.
+Every registry name ``lbp_svm_r<R>p<P>_<G>x<G>`` is a model of kind ``"sklearn"`` built by
+:func:`lbp_svm` (an unfitted :class:`LBPSVM`).
 """
 
 from __future__ import annotations
@@ -80,27 +61,17 @@ SVMS = ("svc", "linear_svc")
 def lbp_histograms(
     images, radius: int = 1, points: int = 8, grid: int = 4, norm: str = "counts"
 ) -> np.ndarray:
-    """Concatenated per-cell uniform-LBP histograms of a batch of images.
+    """Concatenated per-cell uniform-LBP histograms ``float32 [N, grid² · (P(P−1) + 3)]`` of a batch of images.
 
     Args:
-        images: uint8 ``[N, H, W, 3]`` RGB (converted to gray with BT.601
-            weights), ``[N, H, W, 1]`` or ``[N, H, W]`` grayscale.
-        radius: LBP radius R in pixels.
-        points: Number of circular neighbours P.
-        grid: Cells per side; the image is split into ``grid × grid`` cells
-            (``np.array_split`` boundaries, so sizes may differ by a pixel).
-        norm: How each cell's histogram is scaled: ``"counts"`` (raw pixel
-            counts; the default, as :class:`LBPSVM`'s), ``"l1"`` (sums to 1,
-            so cells of slightly different pixel counts weigh the same) or
-            ``"l2"`` (unit Euclidean norm).
-
-    Returns:
-        float32 ``[N, grid * grid * (P(P−1) + 3)]`` — for P = 8, 59 bins per
-        cell, scaled per cell as ``norm`` says.
+        images: uint8 ``[N, H, W, 3]`` RGB (BT.601 gray), ``[N, H, W, 1]`` or ``[N, H, W]``.
+        radius, points: LBP radius R in pixels and neighbours P.
+        grid: Cells per side (``np.array_split`` boundaries).
+        norm: Per-cell scaling: ``"counts"``, ``"l1"`` or ``"l2"``.
 
     Raises:
-        ValueError: If the images have the wrong shape, are smaller than
-            the grid, or ``norm`` is unknown.
+        ValueError: If the images have the wrong shape, are smaller than the grid, or ``norm`` is
+            unknown.
 
     Example:
         >>> x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
@@ -109,8 +80,7 @@ def lbp_histograms(
 
     Reference:
         Liu et al., Front. Vet. Sci. 2025, "Comparison methods and
-        implementation detail" (LBP + SVM baselines);
-        Ojala, Pietikäinen, Mäenpää, IEEE TPAMI 2002 (uniform patterns).
+        implementation detail"; Ojala, Pietikäinen, Mäenpää, IEEE TPAMI 2002.
     """
     from skimage.feature import local_binary_pattern
 
@@ -144,20 +114,14 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
     """Uniform-LBP grid histograms followed by a linear SVM (P1's baseline).
 
     Args:
-        radius: LBP radius R (P1: 1 or 3).
-        points: LBP neighbours P (P1: 8).
-        grid: Cells per side (P1: 4, 8 or 16).
+        radius, points, grid: LBP radius R, neighbours P and cells per side (P1: R 1 or 3, P 8,
+            grid 4, 8 or 16).
         C: SVM regularisation (P1: 1).
-        svm: ``"svc"`` (P1: ``sklearn.svm.SVC(kernel="linear")``, hinge
-            loss, unpenalised intercept) or ``"linear_svc"``
-            (``sklearn.svm.LinearSVC``: squared hinge, penalised intercept;
-            not P1's, kept for comparison).
-        norm: Histogram scaling, ``"counts"`` (the default; painzoo's
-            choice, P1 does not say), ``"l1"`` or ``"l2"``.
+        svm: ``"svc"`` (P1's ``SVC(kernel="linear")``) or ``"linear_svc"`` (``LinearSVC``: squared
+            hinge, penalised intercept; not P1's).
+        norm: Histogram scaling: ``"counts"`` (painzoo's choice), ``"l1"`` or ``"l2"``.
         class_weight: Passed to the SVM (``None`` or ``"balanced"``).
-        max_iter: Iteration limit of ``LinearSVC`` (``SVC`` runs to
-            convergence).
-        random_state: Seed of ``LinearSVC``'s coordinate order.
+        max_iter, random_state: ``LinearSVC``'s iteration limit and seed.
 
     Example:
         >>> clf = LBPSVM(radius=1, grid=4).fit(x_train, y_train)
@@ -194,11 +158,7 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         return lbp_histograms(images, self.radius, self.points, self.grid, self.norm)
 
     def make_svm(self):
-        """The unfitted scikit-learn SVM this baseline uses.
-
-        Raises:
-            ValueError: For an unknown ``svm``.
-        """
+        """The unfitted scikit-learn SVM this baseline uses; ``ValueError`` for an unknown ``svm``."""
         from sklearn.svm import SVC, LinearSVC
 
         if self.svm == "svc":
@@ -229,12 +189,7 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.decision_function(images) > 0).astype(int)]
 
     def predict_proba(self, images) -> np.ndarray:
-        """Class scores ``[N, 2]`` from a logistic squashing of the SVM margin.
-
-        A linear SVM has no probabilities; ``σ(decision)`` keeps the ranking
-        (so ROC AUC is exact) and puts the 0.5 threshold on the hyperplane,
-        but it is not calibrated.
-        """
+        """Class scores ``[N, 2]`` as ``σ(decision)``: ranking kept (exact ROC AUC), not calibrated."""
         score = 1.0 / (1.0 + np.exp(-self.decision_function(images)))
         return np.stack([1.0 - score, score], axis=1)
 
@@ -245,14 +200,10 @@ def list_baselines() -> list[str]:
 
 
 def get_baseline(name: str, **overrides) -> LBPSVM:
-    """Build a baseline by name, e.g. ``"lbp_svm_r3p8_4x4"``.
-
-    Any ``lbp_svm_r<R>p<P>_<G>x<G>`` name works, not only the six of P1.
+    """Build a baseline by any ``lbp_svm_r<R>p<P>_<G>x<G>`` ``name``, not only P1's six.
 
     Args:
-        name: Baseline name.
-        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``svm``,
-            ``norm``, ``class_weight``…).
+        **overrides: Extra :class:`LBPSVM` arguments (``C``, ``svm``, ``norm``, ``class_weight``…).
 
     Raises:
         ValueError: If the name does not follow the pattern.
@@ -274,8 +225,7 @@ def lbp_svm(num_classes: int = 2, input_shape=None, weights=None, **kwargs) -> L
         num_classes: Must be 2: the baselines are binary.
         input_shape: Ignored: LBP histograms are computed at any image size.
         weights: Must be ``None``: there are no pretrained weights.
-        **kwargs: :class:`LBPSVM` arguments (the registry passes ``radius``,
-            ``points`` and ``grid`` from the model's name).
+        **kwargs: :class:`LBPSVM` arguments (``radius``, ``points``, ``grid`` from the name).
 
     Raises:
         ValueError: For another ``num_classes`` or any ``weights``.

@@ -1,21 +1,10 @@
 """PainSeeker (P1): ResNet-18 regions, scored and fused by attention, calibrated by PRSC.
 
-The network is ``resnet18_features`` (Eq. 1) → :class:`PainSeekerAttention`
-(Eq. 2, the fusion inside Eq. 3, and the PRSC term of Eq. 5/6 through
-``add_loss``) → ``Dense(num_classes, softmax)`` (h and the softmax of Eq. 3).
-Compile it with a cross-entropy loss (Eq. 4) and Keras adds the PRSC term,
-which gives the objective of Eq. 6.
-
-The head h is named ``"fc"`` like torchvision's ResNet-18 classifier, so a
-torchvision/timm checkpoint also initialises h when ``num_classes`` matches
-its ``fc`` (h acts on the β-weighted mean of the regions, which has the same
-scale as the global average pool the checkpoint's fc was trained on).
-
-P1 does not say how the network is initialised. From random weights painzoo
-initialises the backbone and h as its ResNet-18 (torchvision's
-initialisation, :mod:`painzoo.models.resnet_backbone`) and g with Glorot-uniform
-weights and a zero bias (painzoo's choice); ``keras_init=True`` gives the
-backbone and h Keras' default initialisers instead.
+``resnet18_features`` (Eq. 1) → :class:`PainSeekerAttention` (Eq. 2, the fusion of Eq. 3, the PRSC
+term of Eq. 5/6 via ``add_loss``) → ``Dense(num_classes, softmax)`` (h of Eq. 3, named ``"fc"``
+like torchvision's classifier). Compiled with cross-entropy (Eq. 4), this gives the objective of
+Eq. 6. P1 does not say how the network is initialised; painzoo's choice is torchvision's ResNet-18
+initialisation for the backbone and h, and Glorot-uniform weights with zero bias for g.
 """
 
 from __future__ import annotations
@@ -67,37 +56,26 @@ def painseeker(
     top_k: int = DEFAULT_TOP_K,
     keras_init: bool = False,
 ) -> keras.Model:
-    """PainSeeker: ResNet-18 features → region attention with PRSC → softmax.
+    """PainSeeker: ResNet-18 features → region attention with PRSC → softmax; β in its layer ``"attention"``.
 
     Args:
-        num_classes: Output classes c (P1 uses 2: no pain / pain).
-        input_shape: ``(H, W, 3)``; 224×224 gives a 7×7 grid (K = 49 regions).
-            The grid side is about ``H / 32``, and K must exceed ``top_k``.
-        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a
-            torchvision/timm ResNet-18 checkpoint (``.pth`` or
-            ``.safetensors``) for the backbone (its ``fc`` initialises h only
-            when ``num_classes`` matches).
+        num_classes: Output classes c (P1 uses 2).
+        input_shape: ``(H, W, 3)``; 224×224 gives a 7×7 grid (K = 49 regions, about ``H / 32`` per
+            side); K must exceed ``top_k``.
+        weights: ``None``, a ``.weights.h5`` saved by painzoo, or a torchvision/timm ResNet-18
+            checkpoint for the backbone (its ``fc`` initialises h when ``num_classes`` matches).
         prsc_weight: λ of Eq. 6 (0 switches PRSC off).
         margin: δ of Eq. 5.
         top_k: K_h of Eq. 5.
-        keras_init: ``False`` (default): the backbone and h initialised as
-            torchvision initialises ResNet-18 (P1 is silent; painzoo's
-            choice). ``True``: Keras' default initialisers, which the
-            ``"painzoo"`` recipe was tuned with and asks for.
-
-    Returns:
-        A functional ``keras.Model`` on RGB images in [0, 255] returning class
-        probabilities ``[B, num_classes]``. The attention layer is named
-        ``"attention"``; :func:`painzoo.explain.attention_maps` reads its β.
+        keras_init: Keras' default initialisers for the backbone and h.
 
     Raises:
-        ValueError: If the input is smaller than 32×32 or ``top_k`` is not
-            smaller than the number of regions.
+        ValueError: If the input is smaller than 32×32 or ``top_k`` is not smaller than the number
+            of regions.
 
     Example:
         >>> import painzoo
-        >>> model = painzoo.get_model("painseeker")
-        >>> model.count_params()
+        >>> painzoo.get_model("painseeker").count_params()
         11187651
 
     Reference:
@@ -118,16 +96,8 @@ def painseeker_no_prsc(
 ):
     """PainSeeker with λ = 0: the same network, trained on cross-entropy alone.
 
-    Args:
-        num_classes: Output classes.
-        input_shape: ``(H, W, 3)``.
-        weights: As for :func:`painseeker`.
-        margin: δ, kept in the layer config only (no PRSC term is added).
-        top_k: K_h, likewise; still must be smaller than K.
-        keras_init: As for :func:`painseeker`.
-
-    Returns:
-        A ``keras.Model`` named ``"painseeker_no_prsc"``.
+    Takes :func:`painseeker`'s ``num_classes``, ``input_shape``, ``weights`` and ``keras_init``;
+    ``margin`` and ``top_k`` are kept in the layer config only (``top_k`` must still be below K).
 
     Reference:
         Liu et al. (2025), Table 3, "PainSeeker w/o PRSC".

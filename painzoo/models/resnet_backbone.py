@@ -1,21 +1,11 @@
 """ResNet-18's layers (He et al., 2016) in torchvision's layout, written with ``keras.layers``.
 
-keras.applications has no ResNet-18, and keras-cv's builds its config from a
-hub; this one needs nothing but Keras. Layer names follow torchvision's state
-dict keys with ``_`` for ``.`` (``layer2_0_downsample_0`` ↔
-``layer2.0.downsample.0``) so torchvision/timm checkpoints convert exactly
-(:mod:`painzoo.models.torch_weights`). Padding is explicit
-(``ZeroPadding2D`` + ``valid``) because Keras' ``same`` pads stride-2
-convolutions asymmetrically, unlike PyTorch.
-
-By default the layers are initialised as torchvision initialises its
-``resnet18()``: convolution kernels He-normal over ``fan_out``
-(``kaiming_normal_(mode="fan_out", nonlinearity="relu")``), BatchNorm
-γ = 1 and β = 0, and the classifier ``fc`` as ``torch.nn.Linear`` draws it
-(weight and bias uniform in ±1/√fan_in); ``keras_init=True`` keeps Keras'
-default initialisers instead. The networks built on these layers are
-``resnet18`` (:mod:`painzoo.models.resnet`) and ``painseeker``
-(:mod:`painzoo.models.painseeker`).
+Layer names follow torchvision's state-dict keys with ``_`` for ``.`` so
+checkpoints convert exactly (:mod:`painzoo.models.torch_weights`); padding is
+explicit (``ZeroPadding2D`` + ``valid``) because Keras' ``same`` pads stride-2
+convolutions unlike PyTorch. By default the layers are initialised as
+torchvision's ``resnet18()``: He-normal (``fan_out``) kernels, BatchNorm
+γ = 1, β = 0, and ``fc`` as ``torch.nn.Linear``.
 """
 
 from __future__ import annotations
@@ -51,14 +41,7 @@ def _conv_initializer(keras_init: bool):
 
 
 def torch_linear_initializers(fan_in: int) -> dict:
-    """Kernel and bias initialisers of a ``torch.nn.Linear`` layer with ``fan_in`` inputs.
-
-    PyTorch draws the weight with ``kaiming_uniform_(a=√5)`` and the bias
-    from U(−1/√fan_in, 1/√fan_in): both uniform in ±1/√fan_in.
-
-    Returns:
-        ``{"kernel_initializer": ..., "bias_initializer": ...}`` for ``keras.layers.Dense``.
-    """
+    """``Dense`` initialisers of a ``torch.nn.Linear`` with ``fan_in`` inputs: weight and bias uniform in ±1/√fan_in."""
     bound = 1.0 / float(fan_in) ** 0.5
     return {
         "kernel_initializer": keras.initializers.VarianceScaling(
@@ -107,22 +90,15 @@ def check_flag(model_name: str, key: str, value) -> bool:
 
 
 def resnet18_features(inputs, keras_init: bool = False):
-    """Apply ResNet-18's convolutional part to a tensor of RGB images in [0, 255].
+    """Apply ResNet-18's convolutional part to RGB images in [0, 255] (``[B, 7, 7, 512]`` at 224 px).
 
     Scales the input as torchvision does (ImageNet mean/std), then runs
-    conv1 → max pool → four stages of two basic blocks. At 224×224 the result
-    is ``[B, 7, 7, 512]``. The layers join the caller's functional graph, so
-    every model built on them (``resnet18``, ``painseeker``) shares layer
-    names and loads the same checkpoints.
+    conv1 → max pool → four stages of two basic blocks (11,186,112 parameters).
 
     Args:
         inputs: A Keras tensor ``[B, H, W, 3]``.
-        keras_init: ``False`` (default): convolution kernels He-normal over
-            ``fan_out``, as torchvision. ``True``: Keras' default
-            (Glorot-uniform).
-
-    Returns:
-        The last stage's feature map ``[B, M, M, 512]``; 11,186,112 parameters.
+        keras_init: Keras' default (Glorot-uniform) kernels instead of
+            torchvision's He-normal over ``fan_out``.
     """
     x = ImageScaling("torch", name="scaling")(inputs)
     x = _conv_bn(x, 64, 7, 2, "conv1", "bn1", keras_init)

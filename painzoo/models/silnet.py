@@ -1,11 +1,7 @@
-"""SilNet (Ramis et al., 2022): the cross-dataset expression network.
+"""SilNet (Ramis et al., 2022), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 names it after its authors' group; the layer list follows the public
-``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``, ``SilNet``;
-P2 cites no code), with Glorot-normal kernels
-in the convolutions and hidden dense layers. The stride-1 pools leave a
-75·75·64 map for the flatten layer, so the first dense layer alone holds
-184.3 M of its 184.8 M parameters; at a smaller input the network is small.
+The stride-1 pools leave a 75·75·64 map, so the first dense layer holds
+184.3 M of its 184.8 M parameters at 150×150.
 """
 
 from __future__ import annotations
@@ -25,9 +21,8 @@ def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     Conv 32 11×11 → max-pool 2/2 → conv 32 7×7 → conv 32 7×7 → max-pool 2/1 →
     conv 64 5×5 → conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout
     0.5 → dense 512 → softmax. ReLU, ``same`` padding, Glorot-normal kernels
-    (except the softmax layer, as in the reference code); inputs scaled to [0, 1].
-    Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`; the
-    parameter count grows with H·W (184,849,986 at 150×150 with 2 classes).
+    (except the softmax layer, as in the reference code); inputs scaled to
+    [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> silnet(input_shape=(32, 32, 3)).count_params()

@@ -1,9 +1,7 @@
-"""SongNet (Song et al., 2014): a small four-convolution network for faces.
+"""SongNet (Song et al., 2014), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 names it after its first author; the layer list follows the public
-``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``, ``SongNet``;
-P2 cites no code). Its P2 Table 3 count (172.7 K) is the 6-class head of that
-code; painzoo's default is 2 classes (147,586 parameters).
+P2 Table 3's 172.7 K is that code's 6-class head; painzoo's default is 2
+classes (147,586 parameters).
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     Conv 64 5×5 → max-pool 3/2 → conv 64 5×5 → max-pool 3/2 → conv 32 3×3 →
     max-pool 3/2 → dropout 0.5 → conv 32 3×3 → max-pool 3/2 → dropout 0.5 →
     flatten → softmax. ReLU and ``same`` padding; inputs scaled to [0, 1].
-    Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`; the
-    parameter count depends on the input size (147,586 at 224×224 with 2 classes).
+    Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> songnet(num_classes=6).count_params()  # P2 Table 3: 172.7 K

@@ -1,22 +1,9 @@
 """Load painzoo weights or torchvision/timm ResNet-18 checkpoints into a Keras model.
 
-P1 fine-tunes an ImageNet ResNet-18. painzoo's ResNet-18 names its layers
-after torchvision's state-dict keys with ``_`` for ``.`` (``layer2_0_downsample_0``
-↔ ``layer2.0.downsample.0``) and pads like PyTorch, so the conversion is a
-pure re-layout:
-
-- ``Conv2D.kernel`` ← ``<key>.weight`` transposed OIHW → HWIO;
-- ``BatchNormalization`` gamma / beta / moving_mean / moving_variance ←
-  ``weight`` / ``bias`` / ``running_mean`` / ``running_var``
-  (``num_batches_tracked`` is ignored);
-- the ``Dense`` head named ``"fc"`` ← ``fc.weight`` (transposed) / ``fc.bias``,
-  only when the shapes match (``num_classes`` equals the checkpoint's
-  classes); otherwise the head keeps its random initialisation and a warning
-  says so.
-
-The same mapping serves every model built on
-:func:`painzoo.models.resnet_backbone.resnet18_features` (``resnet18``, ``painseeker``).
-``weights="imagenet"`` is :func:`load_imagenet_resnet18`.
+painzoo's ResNet-18 names its layers after torchvision's state-dict keys with ``_`` for ``.`` and
+pads like PyTorch, so the conversion is a re-layout (kernels OIHW → HWIO, BatchNorm
+``weight``/``bias``/``running_*``); the ``fc`` head loads only when its shape matches. It serves
+every model built on :func:`painzoo.models.resnet_backbone.resnet18_features`.
 """
 
 from __future__ import annotations
@@ -66,18 +53,10 @@ def _listing(keys) -> str:
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a PyTorch state dict from ``.pth``/``.pt``/``.bin`` or ``.safetensors`` as NumPy.
+    """Read the PyTorch state dict at ``path`` (``.pth``/``.pt``/``.bin``, ``.safetensors``) as NumPy.
 
-    ``.pth`` files are read with ``torch.load(weights_only=True)`` (no code
-    runs from the file). A checkpoint that wraps the state dict under
-    ``"state_dict"`` or ``"model"`` is unwrapped, and a ``"module."`` prefix
-    (from ``DataParallel``) is stripped.
-
-    Args:
-        path: The checkpoint file.
-
-    Returns:
-        ``{key: float32/int array}``.
+    ``.pth`` files are read with ``torch.load(weights_only=True)``; a ``"state_dict"``/``"model"``
+    wrapper and a ``"module."`` prefix are removed.
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -203,30 +182,17 @@ def _plan_head(head, state, num_classes, assignments, used, path) -> list[str]:
 
 
 def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: int) -> keras.Model:
-    """Load ``path`` into ``model``, a painzoo ResNet-18-based network.
+    """Load ``path`` into ``model``, a network on :func:`~painzoo.models.resnet_backbone.resnet18_features`, in place.
 
-    Args:
-        model: A model built on :func:`painzoo.models.resnet_backbone.resnet18_features`
-            (``resnet18``, ``painseeker``, ``painseeker_no_prsc``).
-        path: A ``.weights.h5`` file saved by painzoo (``model.save_weights``),
-            or a torchvision-layout ResNet-18 state dict as ``.pth``/``.pt``/
-            ``.bin`` (needs PyTorch) or ``.safetensors`` (timm uses the same keys).
-        num_classes: The model's number of classes; the checkpoint's ``fc``
-            loads into the head named ``"fc"`` only when it matches.
-
-    Returns:
-        ``model``, with the weights loaded in place.
+    ``path`` is a ``.weights.h5`` file saved by painzoo, or a torchvision-layout state dict
+    (``.pth``/``.pt``/``.bin``, needs PyTorch, or ``.safetensors``); its ``fc`` loads only when
+    ``num_classes`` matches.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: For an unsupported file type, or a checkpoint whose keys
-            or shapes do not match the model (the message lists the missing
-            and unexpected keys). Nothing is assigned in that case.
+        ValueError: For an unsupported file type, or a checkpoint whose keys or shapes do not match
+            the model (listing the missing and unexpected keys); nothing is assigned then.
         ImportError: For a PyTorch file when PyTorch is not installed.
-
-    Example:
-        >>> import painzoo
-        >>> model = painzoo.get_model("painseeker", weights="resnet18-f37072fd.pth")  # doctest: +SKIP
 
     Reference:
         torchvision.models.resnet18 state-dict layout; He et al., CVPR 2016.
@@ -265,14 +231,7 @@ def load_weights(model: keras.Model, path: str | os.PathLike, *, num_classes: in
 
 # -- ImageNet weights ------------------------------------------------------------------
 def imagenet_resnet18_files() -> tuple[Path, Path]:
-    """Where the ImageNet ResNet-18 lives in Keras' cache.
-
-    Returns:
-        ``(source, converted)``: the downloaded ``.safetensors`` checkpoint and
-        the converted Keras arrays, both under ``$KERAS_HOME/models`` (or
-        ``~/.keras/models``). A checkpoint placed at ``source`` by hand is used
-        without any download.
-    """
+    """``(source, converted)``: the ImageNet ResNet-18 checkpoint and its converted arrays in Keras' cache."""
     from painzoo.models.applications import _keras_cache_dir
 
     folder = _keras_cache_dir() / "models"
@@ -299,8 +258,8 @@ def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndar
     """Keras arrays (keyed by variable path) of a ResNet-18 ImageNet checkpoint.
 
     Raises:
-        RuntimeError: If the file is unreadable or any expected tensor is
-            missing, unexpected or of the wrong shape.
+        RuntimeError: If the file is unreadable or a tensor is missing, unexpected or of the wrong
+            shape.
     """
     try:
         state = read_state_dict(path)
@@ -359,29 +318,15 @@ def _read_converted(converted: Path) -> dict[str, np.ndarray] | None:
 
 
 def load_imagenet_resnet18(model: keras.Model, *, url: str | None = None) -> keras.Model:
-    """Load torchvision's ImageNet ResNet-18 into a ResNet-18-based painzoo model.
+    """Load torchvision's ImageNet ResNet-18 backbone into a ResNet-18-based painzoo model, in place.
 
-    The first call downloads the checkpoint (``url``, else
-    ``$PAINZOO_RESNET18_URL``, else :data:`RESNET18_IMAGENET_URL`) with
-    (timm's ``resnet18.tv_in1k`` safetensors), checks every tensor name and
-    shape, and caches the converted arrays (:func:`imagenet_resnet18_files`);
-    later calls read only the converted file. Every backbone layer is loaded;
-    the ImageNet classifier is not, so the model's head stays random.
-
-    Args:
-        model: ``resnet18``, ``painseeker`` or ``painseeker_no_prsc`` (any
-            model on :func:`painzoo.models.resnet_backbone.resnet18_features`).
-        url: Source of the checkpoint: an ``https://`` mirror or a
-            ``file://`` path.
-
-    Returns:
-        ``model`` with the weights loaded in place.
+    The first call downloads the checkpoint (``url``: an ``https://`` mirror or ``file://`` path,
+    else ``$PAINZOO_RESNET18_URL``, else :data:`RESNET18_IMAGENET_URL`), checks it and caches the
+    converted arrays (:func:`imagenet_resnet18_files`). The head stays random.
 
     Raises:
-        RuntimeError: Offline, on a failed or corrupt download: the message
-            names the URL, the cache path where the file may be put by hand,
-            and ``weights="/path/to/file"``. Nothing half-written is left in
-            the cache.
+        RuntimeError: Offline, on a failed or corrupt download: the message names the URL, the
+            cache path where the file may be put by hand, and ``weights="/path/to/file"``.
         ValueError: If ``model`` lacks a ResNet-18 backbone layer.
     """
     source, converted = imagenet_resnet18_files()

@@ -1,11 +1,8 @@
-"""WeiNet (Li et al., 2015): three 7×7 convolutions on 64×64 faces.
+"""WeiNet (Li et al., 2015), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 names it after the first author's given name; the layer list follows the
-public ``Xavi3398/robot_vision`` code (``robot_vision/utils/nets.py``,
-``WeiNet``; P2 cites no code). The stride-1
-pools keep the 64×64 resolution, so the flatten layer sees 64·64·64 values
-and the softmax layer holds almost every parameter. P2 Table 3's 1.7 M is the
-6-class head of that code; painzoo's default is 2 classes (679,650).
+The stride-1 pools keep the 64×64 resolution, so the softmax layer holds
+almost every parameter. P2 Table 3's 1.7 M is that code's 6-class head;
+painzoo's default is 2 classes (679,650).
 """
 
 from __future__ import annotations
@@ -20,8 +17,7 @@ def weinet(num_classes=2, input_shape=(64, 64, 3), weights=None):
 
     Conv 32 7×7 → max-pool 2/1 → conv 32 7×7 → max-pool 2/1 → conv 64 7×7 →
     max-pool 2/1 → flatten → softmax. ReLU and ``same`` padding; inputs scaled
-    to [0, 1]. Arguments, result and errors as :func:`~painzoo.models.alexnet.alexnet`;
-    the parameter count grows with H·W (679,650 at 64×64 with 2 classes).
+    to [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> weinet(num_classes=6).count_params()  # P2 Table 3: 1.7 M

@@ -1,10 +1,4 @@
-"""Face preprocessing: detection, square cropping, background removal, cached crops.
-
-- :class:`FaceCropper` / :class:`FaceCrop`: one image → one face crop.
-- :func:`crop_dataset`: a whole Dataset through an on-disk cache.
-- :func:`preprocess_folder`: ``painzoo preprocess SRC DST``.
-- :class:`BackgroundRemover`: GrabCut or a U2-Net-style ONNX model.
-"""
+"""Face preprocessing: detection, square cropping, background removal, cached crops."""
 
 from painzoo.preprocess.background import BackgroundRemover, OnnxSegmenter, grabcut_mask
 from painzoo.preprocess.detectors import KEYPOINT_NAMES, Detection, get_detector

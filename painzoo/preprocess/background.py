@@ -1,9 +1,4 @@
-"""Background removal: paint everything but the person white, as P2 does.
-
-Two methods: ``"grabcut"`` (OpenCV, no weights, seeded with the face box)
-and a U2-Net-style ONNX segmentation model run with onnxruntime (optional
-extra ``painzoo[onnx]``; P2 used U2-Net's human-segmentation weights).
-"""
+"""Background removal: paint everything but the person white, as P2 does (GrabCut or a U2-Net-style ONNX model)."""
 
 from __future__ import annotations
 
@@ -24,10 +19,7 @@ _IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 def grabcut_mask(
     image: np.ndarray, box: tuple[int, int, int, int], iterations: int = 5
 ) -> np.ndarray:
-    """Foreground mask bool ``[H, W]`` by GrabCut seeded with ``box`` (x, y, w, h).
-
-    Pixels outside ``box`` start as background, inside as probable foreground.
-    """
+    """Foreground mask bool ``[H, W]`` by GrabCut seeded with ``box`` (x, y, w, h) as probable foreground."""
     h, w = image.shape[:2]
     x, y, bw, bh = (int(round(v)) for v in box)
     x, y = max(0, x), max(0, y)
@@ -43,13 +35,10 @@ def grabcut_mask(
 
 
 class OnnxSegmenter:
-    """A U2-Net-style salient-object / human segmentation model in ONNX.
+    """A U2-Net-style segmentation model in ONNX, its saliency map thresholded at ``threshold``.
 
-    Contract (U2-Net's): input ``[1, 3, S, S]`` float32, RGB scaled to
-    [0, 1] then normalised with ImageNet mean/std; the first output holds a
-    ``[1, 1, S, S]`` (or ``[1, S, S]``) saliency map. ``S`` comes from the
-    model's input shape (320 when dynamic). The map is min-max normalised and
-    thresholded at ``threshold``.
+    Input ``[1, 3, S, S]`` float32 RGB in [0, 1] normalised with ImageNet mean/std; the first
+    output's map is min-max normalised.
 
     Args:
         path: The ``.onnx`` file.
@@ -97,11 +86,7 @@ class OnnxSegmenter:
 
 
 class BackgroundRemover:
-    """Paint the background of a face crop white.
-
-    Args:
-        method: ``"grabcut"`` or a path to an ONNX model (see
-            :class:`OnnxSegmenter`).
+    """Paint the background of a face crop white (``method``: ``"grabcut"`` or an ONNX model path).
 
     Raises:
         ValueError: For another string that is not an existing file.
@@ -128,13 +113,7 @@ class BackgroundRemover:
         return f"onnx:{self._segmenter.path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
     def __call__(self, image: np.ndarray, face_box=None) -> np.ndarray:
-        """The image with background pixels set to 255 (white).
-
-        Args:
-            image: RGB uint8 ``[H, W, 3]``.
-            face_box: ``(x, y, w, h)`` of the face in ``image`` (GrabCut's
-                seed); defaults to the central 80 %.
-        """
+        """The image with background pixels set to 255; ``face_box`` seeds GrabCut (default: the central 80 %)."""
         if self._segmenter is None:
             h, w = image.shape[:2]
             if face_box is None:

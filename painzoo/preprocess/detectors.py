@@ -1,10 +1,4 @@
-"""Face detectors behind one interface.
-
-A detector is a callable ``rgb_uint8 [H, W, 3] -> list[Detection]``. painzoo
-ships three — ``"mtcnn"`` (TensorFlow), ``"haar"`` (OpenCV) and ``"none"`` —
-and accepts any callable returning detections, ``(x, y, w, h)`` boxes, dicts
-with a ``"box"`` key, or ``None``.
-"""
+"""Face detectors behind one interface: callables ``rgb_uint8 [H, W, 3] -> list[Detection]``."""
 
 from __future__ import annotations
 
@@ -23,13 +17,7 @@ KEYPOINT_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 @dataclass
 class Detection:
-    """One face found by a detector.
-
-    Attributes:
-        box: ``(x, y, w, h)`` in pixels of the image given to the detector.
-        confidence: Detector score (higher = more confident); Haar gives 1.0.
-        keypoints: Name → ``(x, y)`` (:data:`KEYPOINT_NAMES`) or ``None``.
-    """
+    """One face found by a detector: ``box`` ``(x, y, w, h)`` in pixels, ``confidence`` (Haar: 1.0) and ``keypoints`` (or ``None``)."""
 
     box: tuple[float, float, float, float]
     confidence: float = 1.0
@@ -44,14 +32,9 @@ class Detection:
 
 
 def get_detector(detector, *, min_face_size: int = 40) -> tuple[str, Callable]:
-    """Resolve a detector name or callable.
+    """Resolve a detector (``"mtcnn"``, ``"haar"``, ``"none"`` or a callable) into ``(name, callable)``.
 
-    Args:
-        detector: ``"mtcnn"``, ``"haar"``, ``"none"`` or a callable.
-        min_face_size: Smallest face side in pixels passed to the detector.
-
-    Returns:
-        ``(name, callable)``; the name keys the crop cache.
+    The name keys the crop cache; ``min_face_size`` (pixels) goes to the detector.
 
     Raises:
         ValueError: For an unknown name.
@@ -77,12 +60,7 @@ def get_detector(detector, *, min_face_size: int = 40) -> tuple[str, Callable]:
 
 
 def normalize_detections(result) -> list[Detection]:
-    """Turn what a user detector returns into a list of :class:`Detection`.
-
-    Accepts ``None``, one box ``(x, y, w, h)``, a :class:`Detection`, a dict
-    with ``box`` (+ ``confidence``, ``keypoints``) as MTCNN returns, or a
-    list of any of these.
-    """
+    """Turn ``None``, a box ``(x, y, w, h)``, a :class:`Detection`, an MTCNN dict or a list of these into detections."""
     if result is None:
         return []
     if isinstance(result, Detection | dict) or (
@@ -146,14 +124,7 @@ class _MTCNNDetector:
 
 
 class _HaarDetector:
-    """A Viola-Jones frontal-face cascade; no keypoints.
-
-    OpenCV's bundled Haar cascade (``cv2.data.haarcascades``) where the
-    installed OpenCV still ships it (4.x). OpenCV 5 moved cascades out of
-    the main package; there scikit-image's bundled LBP frontal-face cascade
-    (OpenCV's ``lbpcascade_frontalface``) is used instead. Both need no
-    download and no TensorFlow.
-    """
+    """A frontal-face cascade (OpenCV's Haar, or scikit-image's LBP cascade where OpenCV ships none); no keypoints."""
 
     def __init__(self, min_face_size: int):
         self.min_face_size = max(1, int(min_face_size))

@@ -1,11 +1,4 @@
-"""Face detection → square crop with margin → optional background removal → resize.
-
-P2's preprocessing (MTCNN, square crop, U2-Net background painted white,
-resize to the network input) as one object, :class:`FaceCropper`, plus
-:func:`crop_dataset`, which crops a whole :class:`~painzoo.datasets.Dataset`
-through an on-disk cache, and :func:`preprocess_folder` behind
-``painzoo preprocess``.
-"""
+"""Face detection → square crop with margin → optional background removal → resize (P2's preprocessing)."""
 
 from __future__ import annotations
 
@@ -61,10 +54,10 @@ class FaceCrop:
 
     Attributes:
         image: The crop, RGB uint8 ``[size, size, 3]``.
-        box: The square region cropped, ``(x, y, w, h)`` in the input image
-            (may extend past its borders, where the crop is padded).
+        box: The square cropped, ``(x, y, w, h)`` in the input (may extend past its borders, where
+            the crop is padded).
         keypoints: MTCNN's five points in crop pixels, or ``None``.
-        found: Whether a face was detected (``False`` for a centre crop).
+        found: Whether a face was detected.
         face_box: The detector's face box in the input image, or ``None``.
     """
 
@@ -79,31 +72,20 @@ class FaceCropper:
     """Detect the face, crop a square with margin, optionally whiten the background.
 
     Args:
-        detector: ``"mtcnn"`` (TensorFlow backend; five keypoints),
-            ``"haar"`` (OpenCV's frontal-face cascade; no keypoints, works
-            on every backend), ``"none"`` (always the centre crop), or a
-            callable ``rgb -> boxes`` (see
-            :func:`~painzoo.preprocess.detectors.normalize_detections`).
-            With several faces the most confident wins (Haar: the largest).
+        detector: ``"mtcnn"`` (TensorFlow backend; five keypoints), ``"haar"`` (OpenCV; any
+            backend), ``"none"`` (centre crop), or a callable
+            (:func:`~painzoo.preprocess.detectors.normalize_detections`). With several faces the
+            most confident wins (Haar: the largest).
         size: Side of the output crop in pixels.
-        margin: Fraction of the face box's longer side added on every side
-            of it (0.2 → the square is 1.4 × the face).
-        pad_mode: How a crop reaching past the image border is filled:
-            ``"reflect"``, ``"constant"`` (black) or ``"edge"``.
-        background: ``None``, ``"grabcut"`` or the path of a U2-Net-style
-            ONNX model; the background is painted white (P2).
-        on_no_face: ``"center"`` (centre square, ``found=False``),
-            ``"skip"`` (``__call__`` returns ``None``) or ``"error"``
+        margin: Fraction of the face box's longer side added on every side.
+        pad_mode: ``"reflect"``, ``"constant"`` (black) or ``"edge"``.
+        background: ``None``, ``"grabcut"`` or a U2-Net-style ONNX model path; the background is
+            painted white (P2).
+        on_no_face: ``"center"`` (``found=False``), ``"skip"`` (returns ``None``) or ``"error"``
             (raises :class:`NoFaceError`).
-        min_face_size: Faces smaller than this (pixels, full resolution) are
-            ignored.
-        detect_max_side: Images with a longer side are downscaled to it for
-            detection; the box is mapped back and the crop taken at full
-            resolution (Delaware photographs are 5152×3864).
-        on_error: What :func:`crop_dataset` does with an image file that
-            cannot be decoded (unless its own ``on_error`` is given):
-            ``"error"`` (raise, naming the file) or ``"skip"`` (drop and count
-            it). It does not change the crops, so it is not in the cache key.
+        min_face_size: Smaller faces (pixels, full resolution) are ignored.
+        detect_max_side: Longer images are downscaled to it for detection only.
+        on_error: Default ``on_error`` of :func:`crop_dataset` (not in the cache key).
 
     Raises:
         ValueError: For an unknown detector, pad mode or ``on_no_face``.
@@ -157,15 +139,7 @@ class FaceCropper:
         self.detector_calls = 0
 
     def settings(self) -> dict:
-        """The arguments that rebuild this cropper's crops, as JSON-ready values.
-
-        A detector given as a callable cannot be written down; it is recorded
-        as ``"custom"`` and must be passed again to apply the same crop.
-
-        Example:
-            >>> FaceCropper("haar", size=112).settings()["size"]
-            112
-        """
+        """The arguments that rebuild this cropper's crops, as JSON-ready values (a callable detector: ``"custom"``)."""
         return {
             "detector": self.detector if isinstance(self.detector, str) else "custom",
             "size": self.size,
@@ -210,15 +184,9 @@ class FaceCropper:
         return sorted(found, key=lambda d: (d.confidence, d.box[2] * d.box[3]), reverse=True)
 
     def __call__(self, image: np.ndarray, *, name: str | None = None) -> FaceCrop | None:
-        """Crop the face of one RGB uint8 image.
+        """Crop the face of one RGB (or grayscale) uint8 image; ``name`` is used in messages.
 
-        Args:
-            image: RGB uint8 ``[H, W, 3]`` (grayscale ``[H, W]`` is accepted).
-            name: Used in the error/warning about a missing face.
-
-        Returns:
-            A :class:`FaceCrop`, or ``None`` when no face is found and
-            ``on_no_face="skip"``.
+        Returns ``None`` when no face is found and ``on_no_face="skip"``.
 
         Raises:
             NoFaceError: No face and ``on_no_face="error"``.
@@ -273,26 +241,15 @@ class FaceCropper:
 
 
 def cropper_for(face_crop, recorded: dict | None, size: int) -> FaceCropper | None:
-    """The cropper that treats new images as a model's training images were treated.
+    """The cropper that treats new images as a model's training images were (``None``: no crop).
 
-    Used by ``painzoo predict`` and ``painzoo explain``.
-
-    Args:
-        face_crop: ``"card"`` (the ``recorded`` settings), ``None`` /
-            ``"none"`` (no cropping), a detector name or callable (with the
-            recorded settings otherwise), a dict of :class:`FaceCropper`
-            arguments, or a :class:`FaceCropper` (returned as it is).
-        recorded: The face-crop settings of the model card (``None`` when
-            the training images were used as they came).
-        size: Crop side used when the settings name none (the model's input).
-
-    Returns:
-        A :class:`FaceCropper` that skips images without a face (the
-        ``"none"`` detector centre-crops), or ``None`` for no cropping.
+    ``face_crop`` is ``"card"`` (the ``recorded`` settings), ``None`` / ``"none"``, a detector name
+    or callable (with the recorded settings otherwise), a dict of :class:`FaceCropper` arguments,
+    or a :class:`FaceCropper`; ``size`` is used where the settings name none. The cropper skips
+    images without a face.
 
     Raises:
-        ValueError: For recorded settings of a custom detector, which a card
-            cannot rebuild.
+        ValueError: For recorded settings of a custom detector, which a card cannot rebuild.
     """
     if isinstance(face_crop, FaceCropper):
         return face_crop
@@ -357,42 +314,24 @@ def crop_dataset(
     return_report: bool = False,
     progress: bool = False,
 ):
-    """Crop every image of a dataset, through an on-disk cache.
+    """Crop every image of a dataset through an on-disk cache (keyed by content and :attr:`FaceCropper.cache_key`).
 
-    A crop is cached under the hash of the source file's bytes (or of the
-    in-memory pixels) and :attr:`FaceCropper.cache_key`, so renamed or moved
-    files keep their crops, any change of detector, size, margin, padding or
-    background makes new ones, and a second pass runs no detection.
+    The result is an on-disk :class:`Dataset` of PNG crops keeping every column and adding
+    ``source_image``, ``face_found``, ``box_*`` and ``kp_*``; with ``return_report``,
+    ``(dataset, report of counts)``.
 
     Args:
-        dataset: The source :class:`Dataset` (files on disk or in memory).
+        dataset: The source :class:`Dataset`.
         cropper: A :class:`FaceCropper`.
-        cache_dir: Cache folder; defaults to ``<cache_root>/crops`` (see
-            :func:`painzoo.datasets.io.cache_root`).
-        on_error: ``"error"`` (or ``"raise"``: an unreadable image raises an
-            error naming it) or ``"skip"`` (dropped, counted, warned about);
+        cache_dir: Defaults to ``<cache_root>/crops``.
+        on_error: ``"error"`` / ``"raise"`` (an unreadable image raises, naming it) or ``"skip"``;
             ``None`` takes ``cropper.on_error``.
-        return_report: Also return a dict of counts (``images``,
-            ``cached``, ``cropped``, ``no_face``, ``skipped_no_face``,
-            ``unreadable``).
-        progress: Show a progress bar over the images (on stderr).
-
-    Returns:
-        A new on-disk :class:`Dataset` of PNG crops whose rows keep every
-        column and add ``source_image`` (the source row's ``image``),
-        ``face_found``, ``box_x``…``box_h`` (the cropped square in the source
-        image) and ``kp_*`` (keypoints in crop pixels, NaN when the detector
-        gives none). With ``return_report``, ``(dataset, report)``.
+        progress: Show a progress bar (on stderr).
 
     Raises:
-        ValueError: For an unreadable image with ``on_error="raise"``, an
-            unknown ``on_error``, an empty dataset, or when every image is
-            skipped.
+        ValueError: For an unreadable image with ``on_error="raise"``, an unknown ``on_error``, an
+            empty dataset, or when every image is skipped.
         NoFaceError: No face and ``cropper.on_no_face == "error"``.
-
-    Warns:
-        UserWarning: How many faces were not found (naming the first files)
-            and how many images were unreadable.
     """
     on_error = getattr(cropper, "on_error", "error") if on_error is None else on_error
     if on_error not in _ON_ERROR:
@@ -558,39 +497,21 @@ def preprocess_folder(
 ) -> Dataset:
     """Crop the faces of a folder (or CSV manifest) into ``dst``: ``painzoo preprocess SRC DST``.
 
-    Writes ``dst/images/…`` (PNG crops, mirroring the source's relative
-    paths), ``dst/manifest.csv`` (every source column plus the box and
-    keypoint columns, written atomically) and ``dst/preprocess.json``, the
-    record of what was done (cropper settings, painzoo version, counts),
-    which loaders attach to the :class:`Dataset` (``.preprocessing``),
-    ``painzoo train`` copies into the model card and ``painzoo predict``
-    applies to new images. Nothing is written when ``dst`` is or lies
-    inside the source folder, or an output would replace an input file (the
-    source manifest or an image); the error says so before any work is done.
+    Writes ``dst/images/…``, ``dst/manifest.csv`` and ``dst/preprocess.json`` (the record loaders
+    attach as ``.preprocessing``) and returns the :class:`Dataset` read back.
 
     Args:
-        src: A folder read with :func:`~painzoo.datasets.load_folder` and
-            ``layout``, or a CSV read with :func:`~painzoo.datasets.load_csv`.
+        src: A folder read with :func:`~painzoo.datasets.load_folder` and ``layout`` (or
+            ``"mintpain"``), or a CSV read with :func:`~painzoo.datasets.load_csv`.
         dst: Output folder (created).
-        detector, size, margin, background, on_no_face: See
-            :class:`FaceCropper`.
-        layout: Folder layout of ``src``: ``"subject/label"``, ``"label"``
-            (see :func:`~painzoo.datasets.load_folder`) or ``"mintpain"``
-            (every frame, read with :func:`~painzoo.datasets.load_mintpain`;
-            no participant name reaches ``dst``).
-        cache_dir: See :func:`crop_dataset`.
-        on_error: ``"error"`` (an image that cannot be decoded stops the
-            run, naming it) or ``"skip"`` (dropped and counted).
-        progress: Show a progress bar over the images (on stderr).
-
-    Returns:
-        The cropped :class:`Dataset` as read back from ``dst/manifest.csv``.
+        detector, size, margin, background, on_no_face: See :class:`FaceCropper`.
+        cache_dir, progress: See :func:`crop_dataset`.
+        on_error: ``"error"`` (an undecodable image stops the run) or ``"skip"`` (counted).
 
     Raises:
         FileNotFoundError: If ``src`` does not exist.
-        ValueError: If ``dst`` is or lies inside the source folder, if
-            ``dst/manifest.csv`` or a crop would overwrite an input file, or
-            for a bad image with ``on_error="error"``.
+        ValueError: If ``dst`` is or lies inside the source folder, if ``dst/manifest.csv`` or a
+            crop would overwrite an input file, or for a bad image with ``on_error="error"``.
     """
     from painzoo.utils.numbers import check_number
 

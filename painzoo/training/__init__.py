@@ -1,8 +1,4 @@
-"""Training: recipes (the papers' optimisers and schedules) and input pipelines.
-
-:class:`Recipe` and :data:`PRESETS` import no Keras; the input pipeline
-(``make_input``), augmentation and the Keras callback load it on first use.
-"""
+"""Training: recipes and input pipelines (:class:`Recipe` imports no Keras; the rest loads on first use)."""
 
 import importlib
 

@@ -1,14 +1,7 @@
 """The model aids a :class:`~painzoo.training.Recipe` applies to a network.
 
-Each function takes the recipe and a model and applies (or lists) one aid
-for training from random weights: the builder arguments of
-:data:`MODEL_AIDS`, BatchNorm momentum and dropout rates, dataset-based input
-standardisation, stratified batches, per-kernel step-ratio limits and
-gradient centralization. Each is off in a recipe that does not ask for it;
-the papers' presets ask for none. :meth:`Recipe.fit
-<painzoo.training.Recipe.fit>` applies them in this order: BatchNorm
-momentum, input standardisation, dropout, then the step limits and centred
-kernels as the optimizer is built.
+Each function applies (or lists) one aid for training from random weights; each is off unless the
+recipe asks for it (the papers' presets ask for none).
 """
 
 from __future__ import annotations
@@ -59,17 +52,7 @@ _NORM_SAMPLE = 512  # images read to estimate the per-channel statistics (plenty
 
 
 def model_aids_for(name: str, input_shape=None) -> dict:
-    """The aids of :data:`MODEL_AIDS` for network ``name`` at ``input_shape``.
-
-    Args:
-        name: Registered model name (case-insensitive).
-        input_shape: ``(H, W, 3)`` the network is built at; ``None`` for the
-            model's default input shape.
-
-    Returns:
-        The builder keyword arguments (empty for a network without aids, or
-        for InceptionV3 with a side above 151 px).
-    """
+    """The builder arguments of :data:`MODEL_AIDS` for network ``name`` at ``input_shape`` (``None``: default)."""
     key = str(name).lower()
     if key not in MODEL_AIDS:
         return {}
@@ -95,11 +78,7 @@ def set_bn_momentum(recipe, model) -> int:
 
 
 def set_dropout(recipe, model) -> int:
-    """Give every ``Dropout`` layer the rate ``recipe.dropout``; returns how many changed.
-
-    The layer list and parameter count stay as built; only the rate used in
-    training mode changes (inference never drops).
-    """
+    """Give every ``Dropout`` layer the rate ``recipe.dropout``; returns how many changed."""
     if recipe.dropout is None:
         return 0
     count = _set_on_layers(model, keras.layers.Dropout, "rate", recipe.dropout)
@@ -109,18 +88,11 @@ def set_dropout(recipe, model) -> int:
 
 
 def normalize_inputs(recipe, model, dataset) -> int:
-    """With ``input_norm="dataset"``, standardise the inputs of an ``x / 255`` network.
+    """With ``recipe.input_norm="dataset"``, standardise the inputs of an ``x / 255`` ``model``.
 
-    Every :class:`~painzoo.layers.ImageScaling` layer of ``model`` in mode
-    ``"unit"`` switches to ``"standardize"`` with the per-channel mean and
-    standard deviation of (up to 512 of) ``dataset``'s images at the model's
-    input size, drawn with the recipe's seed. Layers already standardised (a
-    model trained before) and pretrained networks' scalings are left alone,
-    so the statistics are those of the first training set, saved with the
-    model.
-
-    Returns:
-        How many layers changed.
+    Every ``"unit"`` :class:`~painzoo.layers.ImageScaling` layer becomes ``"standardize"`` with the
+    per-channel statistics of (up to 512 of) ``dataset``'s images; layers already standardised are
+    left alone. Returns how many layers changed.
     """
     if recipe.input_norm is None or len(dataset) == 0:
         return 0
@@ -143,32 +115,19 @@ def normalize_inputs(recipe, model, dataset) -> int:
 
 
 def stratifies(recipe, model) -> bool:
-    """Whether training ``model`` under ``recipe`` draws stratified batches (``stratify_batches``).
-
-    ``"auto"`` stratifies a network without ``BatchNormalization``,
-    ``LayerNormalization`` or ``GroupNormalization`` layers only.
-    """
+    """Whether ``recipe`` trains ``model`` on stratified batches (``"auto"``: no normalisation layers)."""
     if recipe.stratify_batches == "auto":
         return not layers_of(model, NORMS)
     return bool(recipe.stratify_batches)
 
 
 def lr_multipliers(recipe, model) -> dict[str, float]:
-    """Per-kernel learning-rate factors of ``max_step_ratio`` (variable path → factor).
+    """``model``'s per-kernel learning-rate factors of ``recipe.max_step_ratio`` (variable path → factor).
 
-    Adam and RMSprop move every weight by about the learning rate per step,
-    so one step can change a unit's input ``z = w · x`` by the *step ratio*
-    ``learning_rate × √fan_in / std(w)`` of its size. In a network without
-    normalisation layers, each hidden ``Dense`` or convolution kernel whose
-    ratio, at the recipe's peak rate and the kernel's current weights,
-    exceeds ``max_step_ratio`` gets the factor that brings it down to
-    ``max_step_ratio``. Biases, the softmax or sigmoid classifier, a kernel
-    of constant weights and every layer of a network with a
-    ``BatchNormalization``, ``LayerNormalization`` or ``GroupNormalization``
-    layer keep the full rate.
-
-    Returns:
-        ``{}`` when ``max_step_ratio`` is ``None`` or nothing is scaled.
+    A step changes a unit's input ``z = w · x`` by about ``learning_rate × √fan_in / std(w)`` of
+    its size. In a network without normalisation layers, each hidden kernel whose ratio exceeds
+    ``max_step_ratio`` gets the factor bringing it down to it; biases, the classifier and constant
+    kernels keep the full rate. ``{}`` when off.
     """
     if recipe.max_step_ratio is None or layers_of(model, NORMS):
         return {}
@@ -188,14 +147,7 @@ def lr_multipliers(recipe, model) -> dict[str, float]:
 
 
 def centralized_kernels(recipe, model) -> list[str]:
-    """Paths of the kernels whose gradients ``gradient_centralization`` centres in ``model``.
-
-    Every ``Dense`` and convolution kernel (the classifier's included) of a
-    network the option applies to: ``True`` every network, ``"auto"`` a
-    network without ``BatchNormalization``, ``LayerNormalization`` or
-    ``GroupNormalization`` layers (which re-centre what a layer passes on
-    themselves), ``False`` none.
-    """
+    """``model``'s ``Dense``/convolution kernel paths that ``recipe.gradient_centralization`` centres."""
     if not recipe.gradient_centralization:
         return []
     if recipe.gradient_centralization == "auto" and layers_of(model, NORMS):

@@ -1,29 +1,18 @@
 """The two papers' augmentation recipes as Keras preprocessing layers.
 
-- ``"p1"`` (PainSeeker, P1 "Comparison methods and implementation detail"):
-  resize to 256, random 224 crop, horizontal flip (with probability ½:
-  painzoo's reading of P1's flipping "to double the training samples"),
-  scaled to the training size: the image is loaded at
-  ``round(image_size · 256/224)`` and a random ``image_size`` square is cut.
-- ``"p2"`` (CP-PAIN, P2 "Procedure"): random rotation, mirroring and
-  contrast. P2 gives no magnitudes; painzoo uses ±10° rotation (reflect
-  fill) and a contrast factor of ±0.2.
+- ``"p1"`` (P1 "Comparison methods and implementation detail"): resize to
+  256, random 224 crop (scaled to the training size), horizontal flip (with
+  probability ½: painzoo's reading of P1's flipping "to double the training
+  samples").
+- ``"p2"`` (P2 "Procedure"): random rotation, mirroring and contrast. P2
+  gives no magnitudes; painzoo uses ±10° rotation (reflect fill) and ±0.2
+  contrast.
 - ``"flip"`` (painzoo's own): horizontal flip only.
-- ``"painzoo"`` (painzoo's own, used by the ``"painzoo"`` recipe preset):
-  load at 1.1 × the training size and cut a random square (small shifts and
-  scale), horizontal flip, rotation up to ±8°, brightness and contrast up to
-  ±15 %; mild, because the face crops are aligned.
+- ``"painzoo"`` (painzoo's own): load at 1.1 × and crop, flip, rotation up
+  to ±8°, brightness and contrast up to ±15 %.
 
-Every random layer gets a seed of its own, derived from the augmentation's
-``seed`` (layers built with one seed would draw the same numbers). All apply
-Keras 3 preprocessing layers to **one image at a time** (so every image
-draws its own crop, flip, angle), work inside ``tf.data`` on the TensorFlow
-backend and on NumPy arrays on the others, and keep float pixels in [0, 255].
-
-Each preset but ``"painzoo"`` is described once by an :class:`AugmentSpec`
-(:data:`PRESETS`, :data:`OWN_PRESETS`); the Keras layers above and the
-batched on-device augmenter of :mod:`painzoo.training.device_input` are both
-built from it.
+Layers apply to one image at a time, each with a seed derived from the
+augmentation's ``seed``, and keep float pixels in [0, 255].
 """
 
 from __future__ import annotations
@@ -45,21 +34,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AugmentSpec:
-    """What a named augmentation preset does, in the order it does it.
-
-    Rotate (about the image centre, bilinear, ``rotation_fill`` outside), then
-    cut a random ``image_size`` square from the image loaded at
-    ``round(image_size · load_ratio)``, then mirror left-right with probability
-    0.5, then scale the contrast of each image by a factor drawn uniformly
-    from ``[1 − contrast, 1 + contrast]`` (about its per-channel mean,
-    clipped to [0, 255]).
+    """What a named augmentation preset does: rotate, crop, flip, then scale the contrast.
 
     Attributes:
         load_ratio: Load size / training size; ``> 1`` means a random crop.
-        flip: Random horizontal flip.
+        flip: Random horizontal flip (probability 0.5).
         rotation_degrees: Angles drawn uniformly from ``±rotation_degrees``.
         rotation_fill: Fill mode outside the rotated image (Keras names).
-        contrast: Contrast factor range; 0 = none.
+        contrast: Factor drawn from ``[1 − contrast, 1 + contrast]`` about
+            the per-channel mean; 0 = none.
     """
 
     load_ratio: float = 1.0
@@ -90,16 +73,14 @@ RECIPES = (*PRESETS, *OWN_PRESETS, "painzoo")
 
 
 class Augmentation:
-    """A sequence of Keras preprocessing layers (or callables) applied in training mode.
+    """Keras preprocessing layers (or callables ``image -> image``) applied in training mode.
 
     Args:
-        layers: Keras layers or callables ``image -> image``.
-        load_size: ``(height, width)`` the input pipeline should load images
-            at before the layers run (``p1`` loads larger and crops);
-            ``None`` = the training size.
+        layers: Keras layers or callables.
+        load_size: ``(height, width)`` to load images at; ``None`` = the
+            training size.
         name: Shown in reports.
-        spec: The :class:`AugmentSpec` the layers were built from (named
-            presets); ``None`` for custom layers and callables.
+        spec: The :class:`AugmentSpec` of a named preset, else ``None``.
     """
 
     def __init__(
@@ -125,13 +106,7 @@ class Augmentation:
         return image
 
     def reseed(self, key: Sequence[int]) -> None:
-        """Restart every Keras random layer from a state derived from ``key``.
-
-        A pipeline that augments batches on several threads calls this with
-        ``(seed, epoch, batch)`` before each batch, so that the draws depend on
-        which batch it is, not on which thread came first. Callables and layers
-        without a Keras seed generator are left as they are.
-        """
+        """Restart every Keras random layer from a state derived from ``key`` (e.g. ``(seed, epoch, batch)``)."""
         import keras
 
         for i, layer in enumerate(self.layers):
@@ -146,26 +121,17 @@ class Augmentation:
 
 
 def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentation | None:
-    """Resolve ``augment`` for an input pipeline at ``image_size``.
+    """Resolve ``augment`` for an input pipeline at ``image_size`` (a side or ``(height, width)``).
 
-    Args:
-        augment: ``None``, a name of :data:`RECIPES` (``"p1"``, ``"p2"``,
-            ``"flip"``, ``"painzoo"``), a Keras preprocessing layer (e.g.
-            ``keras.layers.RandomZoom(0.1)``, or a keras-cv layer when that
-            extra is installed), a list of layers, a callable ``image ->
-            image``, or an :class:`Augmentation`.
-        image_size: Side of the images the model receives, or ``(height, width)``.
-        seed: Seed of the random layers.
-
-    Returns:
-        An :class:`Augmentation`, or ``None`` for no augmentation.
+    ``augment`` is ``None``, a name of :data:`RECIPES`, a Keras preprocessing
+    layer, a list of layers, a callable ``image -> image``, or an
+    :class:`Augmentation`; ``seed`` seeds the random layers.
 
     Raises:
         ValueError: For an unknown recipe name.
 
     Example:
-        >>> aug = get_augmentation("p1", 112)
-        >>> aug.load_size
+        >>> get_augmentation("p1", 112).load_size
         (128, 128)
 
     Reference:

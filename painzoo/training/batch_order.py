@@ -1,12 +1,4 @@
-"""The order in which a training pipeline visits its images, epoch by epoch.
-
-:class:`StratifiedOrder` gives every batch the classes in the proportion of
-the whole training set (stratified batches). In a stratified batch the
-classes' pulls cancel for an output that is the same for every image, so the
-gradient comes from what differs between the images; a plain shuffle leaves
-the balance to the draw (of the batches of 8 drawn from 33 + 33 images, only
-29 % hold four of each class).
-"""
+"""The order in which a training pipeline visits its images, epoch by epoch."""
 
 from __future__ import annotations
 
@@ -16,16 +8,12 @@ __all__ = ["StratifiedOrder"]
 
 
 class StratifiedOrder:
-    """Epoch orders in which every run of images holds the classes in their overall proportion.
+    """Epoch orders (one per call) in which every run of images holds the classes in their overall proportion.
 
-    The class of each position of the order is fixed once: the positions of
-    a class with ``n_c`` of the ``n`` images are spread evenly over the
-    epoch (``(k + u_c) / n_c`` for ``k = 0 … n_c − 1``, with a random offset
-    ``u_c``). Every call fills each class's positions with a new random
-    permutation of that class's images. Any ``b`` consecutive images (a
-    batch) therefore hold ``b · n_c / n`` of class ``c`` to within less than
-    one image with two classes (fewer than ``K − 1`` with ``K``), and every
-    epoch visits every image once.
+    The positions of a class with ``n_c`` of the ``n`` images are fixed once, spread evenly over
+    the epoch (``(k + u_c) / n_c`` with a random offset ``u_c``); every call fills them with a new
+    permutation of that class's images. Any ``b`` consecutive images then hold ``b · n_c / n`` of
+    class ``c`` to within one image (two classes).
 
     Args:
         labels: Integer class of every image, ``[N]``.
@@ -33,8 +21,7 @@ class StratifiedOrder:
 
     Example:
         >>> order = StratifiedOrder([0, 0, 0, 0, 1, 1, 1, 1], seed=0)
-        >>> epoch = order()  # a permutation of range(8), classes alternating
-        >>> sorted(epoch.tolist())
+        >>> sorted(order().tolist())
         [0, 1, 2, 3, 4, 5, 6, 7]
     """
 

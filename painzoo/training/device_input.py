@@ -1,29 +1,4 @@
-"""A device-resident input pipeline: the images stay on the accelerator, augmentation runs there.
-
-The data sets of this field are small (RatsPain 1,138 images, 256² × 3 uint8
-≈ 224 MB; PAIN-DB 2,583 ≈ 508 MB), so on the JAX and PyTorch backends
-:func:`painzoo.training.make_input` decodes every image once, resizes it to
-the load size, and keeps the whole set as **one uint8 tensor on the device**
-(labels too). Each batch is then gathered by index on the device and the
-papers' augmentations (:data:`painzoo.training.augment.PRESETS`) run there as
-batched tensor ops (``keras.ops`` and ``keras.random`` only): per-image crop
-offsets, flips, rotation angles and contrast factors are drawn from a seeded
-``keras.random.SeedGenerator`` and applied to the whole batch at once. No
-NumPy runs per batch; the host only issues the ops.
-
-- crop + flip (``p1``): one integer gather — exact, no interpolation;
-- rotation (``p2``): one bilinear sampling with reflect fill (four gathers),
-  combined with the flip (and any crop) into a single coordinate map;
-- contrast: ``(x − mean) · f + mean`` per image and channel, clipped to [0, 255].
-
-The augmenter (:class:`BatchAugmenter`) is plain ``keras.ops``, so it also
-runs on the TensorFlow backend (the tests use that), but TensorFlow keeps its
-``tf.data`` pipeline in :func:`~painzoo.training.make_input`.
-
-Memory guard: a data set whose uint8 array would exceed :func:`max_bytes`
-(2 GiB by default, or ``PAINZOO_DEVICE_INPUT_MAX_GIB``) is streamed by the
-host pipeline instead, with a warning.
-"""
+"""A device-resident input pipeline: the images stay on the accelerator, augmentation runs there."""
 
 from __future__ import annotations
 
@@ -45,10 +20,7 @@ _MAX_ENV = "PAINZOO_DEVICE_INPUT_MAX_GIB"
 
 
 def max_bytes() -> int:
-    """The most bytes of uint8 images the device-resident pipeline keeps on the device.
-
-    ``PAINZOO_DEVICE_INPUT_MAX_GIB`` (a number of GiB) overrides the default of
-    :data:`DEFAULT_MAX_GIB`.
+    """The most bytes of uint8 images kept on the device (``PAINZOO_DEVICE_INPUT_MAX_GIB`` overrides).
 
     Raises:
         ValueError: When the environment variable is not a non-negative number.
@@ -66,24 +38,17 @@ def max_bytes() -> int:
 
 
 class BatchAugmenter:
-    """Apply an :class:`~painzoo.training.augment.AugmentSpec` to a batch on the device.
+    """Apply an :class:`~painzoo.training.augment.AugmentSpec` ``spec`` to a batch on the device.
 
-    Every image of the batch draws its own crop offset, flip, angle and
-    contrast factor from one seeded ``keras.random.SeedGenerator``, so the
-    same seed gives the same stream of batches.
-
-    Args:
-        spec: The preset's description, or ``None`` (no augmentation; a
-            ``load_size`` larger than ``image_size`` is then centre-cropped).
-        image_size: ``(height, width)`` of the output.
-        load_size: ``(height, width)`` of the input images.
-        seed: Seed of the random draws.
+    ``spec=None`` only centre-crops. Every image draws its own crop offset, flip, angle and
+    contrast factor from one ``keras.random.SeedGenerator`` seeded with ``seed``. Crop + flip is an
+    exact gather; rotation is one bilinear sampling with reflect fill. ``image_size`` and
+    ``load_size`` are the output's and input's ``(height, width)``.
 
     Example:
         >>> from painzoo.training.augment import PRESETS
         >>> aug = BatchAugmenter(PRESETS["p1"], (28, 28), (32, 32), seed=0)
-        >>> x = keras.ops.zeros((4, 32, 32, 3), "uint8")
-        >>> tuple(aug(x).shape)
+        >>> tuple(aug(keras.ops.zeros((4, 32, 32, 3), "uint8")).shape)
         (4, 28, 28, 3)
     """
 
@@ -105,13 +70,7 @@ class BatchAugmenter:
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def draw(self, batch: int) -> dict:
-        """Per-image random parameters for ``batch`` images (backend tensors).
-
-        Returns:
-            ``{"dy", "dx"}`` int32 crop offsets, ``"flip"`` bool, ``"angle"``
-            float32 degrees, ``"contrast"`` float32 factor — each ``[batch]``,
-            present only when the spec uses it.
-        """
+        """Per-image random parameters (``dy``, ``dx``, ``flip``, ``angle``, ``contrast``; each ``[batch]``) the spec uses."""
         spec = self.spec
         (h, w), (lh, lw) = self.image_size, self.load_size
         if spec is None:
@@ -143,13 +102,7 @@ class BatchAugmenter:
         return params
 
     def __call__(self, images, params: dict | None = None):
-        """Augment ``images`` (uint8 or float ``[B, LH, LW, 3]``) to float32 ``[B, H, W, 3]``.
-
-        Args:
-            images: A batch at ``load_size``.
-            params: Parameters from :meth:`draw` (drawn here when ``None``;
-                pass your own to apply known offsets, flips, angles).
-        """
+        """Augment ``images`` (``[B, LH, LW, 3]``) to float32 ``[B, H, W, 3]``; ``params`` from :meth:`draw` (drawn when ``None``)."""
         batch = ops.shape(images)[0]
         if params is None:
             params = self.draw(batch)
@@ -193,12 +146,7 @@ class BatchAugmenter:
         return _take_pixels(images, flat)
 
     def _sample_bilinear(self, images, params):
-        """Rotation (+ crop + flip) as one bilinear sampling with reflect fill.
-
-        Output pixel ``(x, y)`` reads the load-size image at ``R(cx, cy)``
-        where ``(cx, cy)`` is its crop/flip source and ``R`` rotates about the
-        image centre with the matrix of ``keras.layers.RandomRotation``.
-        """
+        """Rotation (+ crop + flip) as one bilinear sampling with reflect fill (``RandomRotation``'s matrix)."""
         lh, lw = self.load_size
         cols, rows = self._columns_rows(params)
         xs = ops.cast(cols, "float32")[:, None, :]  # [B|1, 1, W]
@@ -257,19 +205,13 @@ def _take_pixels(images, flat):
 class DevicePipeline(keras.utils.PyDataset):
     """Batches ``(images, labels)`` gathered and augmented on the device.
 
-    Built by :func:`painzoo.training.make_input`; see the module docstring.
-
     Args:
         pixels: uint8 ``[N, LH, LW, 3]`` images at the load size (NumPy).
         labels: Encoded labels ``[N]`` or ``[N, K]`` (NumPy).
-        batch_size: Images per batch.
+        batch_size, drop_remainder: As :func:`~painzoo.training.make_input`.
         augmenter: A :class:`BatchAugmenter` (its ``image_size`` is the output).
-        shuffle: Draw a new order every epoch (on the device, seeded).
-        seed: Seed of the order.
-        drop_remainder: Drop the last incomplete batch.
-        order: A :class:`~painzoo.training.batch_order.StratifiedOrder` that
-            draws every epoch's order (on the host, copied to the device)
-            instead of a plain shuffle.
+        shuffle, seed: A new seeded order every epoch, drawn on the device.
+        order: A :class:`~painzoo.training.batch_order.StratifiedOrder` instead of a plain shuffle.
     """
 
     def __init__(
@@ -319,14 +261,7 @@ class DevicePipeline(keras.utils.PyDataset):
 
 
 def decode_all(dataset, load_size, load, workers: int = 4) -> np.ndarray:
-    """Every image of ``dataset`` decoded and resized to ``load_size``: uint8 ``[N, H, W, 3]``.
-
-    Args:
-        dataset: A :class:`~painzoo.datasets.Dataset` (files or in memory).
-        load_size: ``(height, width)``.
-        load: ``(image_or_path, size) -> uint8 array`` (the host pipeline's decoder).
-        workers: Decoding threads.
-    """
+    """Every image of ``dataset`` decoded by ``load`` at ``load_size`` on ``workers`` threads: uint8 ``[N, H, W, 3]``."""
     if dataset.images is not None:
         items = list(dataset.images)
     else:

@@ -1,21 +1,9 @@
 """Adam with coupled L2 weight decay (as ``torch.optim.Adam``), and optimizers with a rate per variable.
 
-P1 trains with "the Adam optimizer, the learning rate and weight decay are
-set to 1e-4 and 0.01" without naming a framework. painzoo reads the decay as
-``torch.optim.Adam(params, lr, weight_decay=0.01)`` applies it: added to the
-gradient, ``g ← g + wd · θ``, before the moment estimates (an L2 penalty).
-Keras's ``weight_decay`` (``AdamW``) instead shrinks the weights directly,
-``θ ← θ − lr · wd · θ`` (Loshchilov & Hutter's decoupled decay).
-:class:`AdamL2` transcribes ``torch.optim.Adam`` (without ``amsgrad``,
-``maximize`` or ``foreach``), its epsilon placement included, in
-``keras.ops``, so one step matches PyTorch to float precision on every backend.
-
-The ``Scaled*`` optimizers multiply the learning rate of each variable named
-in ``lr_multipliers`` (``{variable.path: factor}``) and centre the gradient of
-each kernel named in ``centralize`` over its inputs (gradient centralization,
-Yong et al., ECCV 2020); painzoo's default recipe uses them for networks
-without normalisation (:meth:`painzoo.training.Recipe.lr_multipliers`,
-:meth:`painzoo.training.Recipe.centralized_kernels`).
+P1 trains with "the Adam optimizer, the learning rate and weight decay are set to 1e-4 and 0.01"
+without naming a framework. painzoo reads the decay as ``torch.optim.Adam`` applies it (added to
+the gradient, an L2 penalty), not as Keras's decoupled ``AdamW``. The ``Scaled*`` optimizers take a
+learning rate factor per variable and centre chosen kernels' gradients (Yong et al., ECCV 2020).
 """
 
 from __future__ import annotations
@@ -47,26 +35,16 @@ class AdamL2(keras.optimizers.Adam):
         θ ← θ − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 
     Args:
-        learning_rate: Step size (a float or a Keras schedule).
-        weight_decay: L2 coefficient added to the gradient (PyTorch's
-            ``weight_decay``); 0 gives PyTorch's plain Adam.
-        beta_1: Decay of the first moment.
-        beta_2: Decay of the second moment.
-        epsilon: Added to ``√v̂`` (PyTorch's default 1e-8; Keras's Adam
-            uses 1e-7 and adds it to ``√v`` before the bias correction).
+        learning_rate: Step size lr (a float or a Keras schedule).
+        weight_decay: L2 coefficient added to the gradient; 0 gives PyTorch's plain Adam.
+        beta_1, beta_2: Decays β₁, β₂ of the first and second moments.
+        epsilon: ε, added as PyTorch does (default 1e-8; Keras's Adam adds 1e-7 to ``√v``).
         name: Optimizer name.
-        **kwargs: Other :class:`keras.optimizers.Optimizer` arguments
-            (``clipnorm``, ``global_clipnorm``, ``loss_scale_factor``…); a
-            decoupled ``weight_decay`` cannot be combined with this one.
-
-    Example:
-        >>> opt = AdamL2(learning_rate=1e-4, weight_decay=0.01)  # the "p1" preset's
-        >>> model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        **kwargs: Other :class:`keras.optimizers.Optimizer` arguments (no decoupled weight decay).
 
     Reference:
         PyTorch ``torch.optim.Adam`` documentation (algorithm box);
-        Kingma & Ba, ICLR 2015; Loshchilov & Hutter, ICLR 2019 (why coupled
-        and decoupled decay differ).
+        Kingma & Ba, ICLR 2015; Loshchilov & Hutter, ICLR 2019.
     """
 
     def __init__(
@@ -124,12 +102,6 @@ class AdamL2(keras.optimizers.Adam):
 def centralize_gradient(gradient):
     """``gradient`` minus its mean over every axis but the last (each output unit's inputs).
 
-    For a ``Dense`` kernel ``(inputs, units)`` the mean is over the inputs; for
-    a ``Conv2D`` kernel ``(h, w, in, out)`` over the window and the input
-    channels. An SGD step along the centred gradient keeps the sum of each
-    unit's input weights, so it cannot shift the unit's response to the part
-    its inputs share (large after a ReLU); Adam keeps it approximately.
-
     Reference:
         Yong et al., "Gradient Centralization", ECCV 2020.
     """
@@ -140,13 +112,7 @@ def centralize_gradient(gradient):
 
 
 class _PerVariableRate:
-    """Mixin: each variable's step uses ``learning_rate × lr_multipliers[variable.path]``,
-    and the kernels named in ``centralize`` step along their centred gradient.
-
-    Variables not in ``lr_multipliers`` use the rate unchanged. Only
-    ``update_step`` differs from the parent optimizer, so it runs on every
-    backend.
-    """
+    """Mixin: per-variable rates ``learning_rate × lr_multipliers[path]`` and centred gradients for ``centralize``."""
 
     def __init__(self, *args, lr_multipliers=None, centralize=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -186,11 +152,7 @@ class ScaledAdam(_PerVariableRate, keras.optimizers.Adam):
 
 @keras.saving.register_keras_serializable(package="painzoo")
 class ScaledAdamW(_PerVariableRate, keras.optimizers.AdamW):
-    """``keras.optimizers.AdamW`` with a learning-rate multiplier per variable.
-
-    The decoupled weight decay keeps the base rate (it shrinks every weight by
-    the same fraction per step).
-    """
+    """``keras.optimizers.AdamW`` with a learning-rate multiplier per variable (decay at the base rate)."""
 
 
 @keras.saving.register_keras_serializable(package="painzoo")
@@ -219,17 +181,12 @@ _KINDS = {
 
 
 def make_optimizer(kind: str, lr_multipliers: dict | None = None, centralize=None, **kwargs):
-    """The optimizer ``kind``, with per-variable learning rates when ``lr_multipliers`` is given
-    and centred gradients for the kernels in ``centralize``.
+    """The optimizer ``kind`` (``"adam"``, ``"adamw"``, ``"adam_l2"``, ``"rmsprop"``, ``"sgd"``), with per-variable rates and centred kernels.
 
     Args:
-        kind: ``"adam"``, ``"adamw"``, ``"adam_l2"`` (:class:`AdamL2`),
-            ``"rmsprop"`` or ``"sgd"``.
-        lr_multipliers: ``{variable.path: factor}`` (other variables keep the
-            rate); empty or ``None`` gives the plain optimizer.
-        centralize: Paths of the kernels whose gradients are centred over
-            their inputs (:func:`centralize_gradient`); empty or ``None``
-            centres none.
+        kind: The optimizer.
+        lr_multipliers: ``{variable.path: factor}``; empty or ``None``: the plain optimizer.
+        centralize: Paths of the kernels whose gradients are centred (:func:`centralize_gradient`).
         **kwargs: The optimizer's own arguments.
 
     Raises:

@@ -1,10 +1,7 @@
 """Feed a :class:`~painzoo.datasets.Dataset` to ``model.fit`` on any Keras backend.
 
-:func:`make_input` builds a ``tf.data`` pipeline on the TensorFlow backend
-(parallel decode, in-memory cache, per-image augmentation, prefetch) and a
-``keras.utils.PyDataset`` on the others (PyTorch, JAX), with the same
-augmentation layers. Batches are ``(images, labels)`` with images float32
-``[B, H, W, 3]`` in [0, 255] — painzoo models scale their inputs themselves.
+Batches are ``(images, labels)`` with images float32 ``[B, H, W, 3]`` in
+[0, 255]; painzoo models scale their inputs themselves.
 """
 
 from __future__ import annotations
@@ -83,61 +80,35 @@ def make_input(
     device_resident: bool | str = "auto",
     input_spec: InputSpec | None = None,
 ):
-    """An input pipeline for ``model.fit`` / ``model.predict``.
+    """An input pipeline for ``model.fit`` / ``model.predict``: ``tf.data`` on TensorFlow, else a ``PyDataset``.
 
-    Images are decoded with :func:`painzoo.datasets.io.read_image`, resized
-    to ``image_size`` (or the augmentation's load size) with area
-    interpolation, kept in memory after the first epoch, then augmented
-    image by image.
+    Images are decoded, resized with area interpolation, kept in memory after
+    the first epoch and augmented image by image.
 
     Args:
         dataset: The data (files on disk or in memory).
-        image_size: Side of the square images the model receives, or
-            ``(height, width)``.
-        batch_size: Images per batch.
-        augment: ``None``, ``"p1"``, ``"p2"``, a Keras preprocessing layer,
-            a list of layers or a callable (see
-            :func:`painzoo.training.augment.get_augmentation`).
-        shuffle: Reshuffle every epoch (seeded by ``seed``).
-        stratify: With ``shuffle``, every batch holds the classes in about
-            their proportion in ``dataset``, each epoch in a new order
-            (:class:`~painzoo.training.batch_order.StratifiedOrder`).
-        seed: Seed of the shuffling and of the augmentation layers.
-        labels: ``"sparse"`` (int32 ``[B]``) or ``"onehot"`` (float32
-            ``[B, num_classes]``).
-        num_classes: Width of the one-hot labels.
-        drop_remainder: Drop the last incomplete batch.
+        image_size: Side of the model's images, or ``(height, width)``.
+        batch_size, drop_remainder: Images per batch; drop the last incomplete one.
+        augment: See :func:`painzoo.training.augment.get_augmentation`.
+        shuffle, seed: Reshuffle every epoch; ``seed`` also seeds augmentation.
+        stratify: With ``shuffle``, batches hold the classes in their
+            proportion (:class:`~painzoo.training.batch_order.StratifiedOrder`).
+        labels: ``"sparse"`` (int32 ``[B]``) or ``"onehot"`` (``num_classes`` wide).
         workers: Threads decoding images on non-TensorFlow backends.
-        test_resize: Without ``augment``, resize to this side (for a 224
-            input, scaled with ``image_size``; see
-            :func:`painzoo.preprocess.spec.resize_before_crop`) and
-            centre-crop to ``image_size`` (P1's 256 → 224). ``None`` resizes
-            the whole image to ``image_size``.
-        device_resident: ``"auto"``: on JAX and PyTorch, keep the decoded
-            uint8 images on the device and augment batches there
-            (:mod:`painzoo.training.device_input`) when ``augment`` is
-            ``None`` or a named preset and the images fit the memory budget
-            (else stream them, with a warning when over budget); TensorFlow
-            keeps ``tf.data``. ``True``: the device path on any backend, and
-            an error for a custom augmentation. ``False``: the host pipeline.
-        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`: gives
-            ``image_size`` and, without ``augment``, ``test_resize``. Pass it
-            or ``image_size``, not both; its interpolation must be ``"auto"``.
-
-    Returns:
-        A ``tf.data.Dataset`` (TensorFlow backend) or a
-        ``keras.utils.PyDataset`` (other backends) of ``(images, labels)``.
+        test_resize: Without ``augment``, resize to this side and centre-crop
+            (:func:`painzoo.preprocess.spec.resize_before_crop`).
+        device_resident: ``"auto"``: on JAX and PyTorch, keep the images on
+            the device (:mod:`painzoo.training.device_input`) when the
+            augmentation is a named preset and they fit; ``True``: always
+            (an error for a custom augmentation); ``False``: never.
+        input_spec: The model's :class:`~painzoo.preprocess.InputSpec`
+            (instead of ``image_size``; interpolation must be ``"auto"``).
 
     Raises:
         ValueError: For an empty dataset, a bad ``labels`` value, labels
             outside ``[0, num_classes)``, a non-positive size,
             ``stratify`` without ``shuffle``, or ``device_resident=True``
             with a custom augmentation.
-
-    Example:
-        >>> train = make_input(ds, image_size=224, batch_size=64, augment="p1",
-        ...                    shuffle=True)  # doctest: +SKIP
-        >>> model.fit(train, epochs=30)  # doctest: +SKIP
     """
     if len(dataset) == 0:
         raise ValueError("make_input received an empty dataset; there is nothing to feed.")

@@ -1,18 +1,9 @@
 """Training recipes: optimiser, schedule and augmentation as one object.
 
-A :class:`Recipe` holds everything that decides how a zoo model is trained:
-its fields, the named presets, their checks, and its plain-data form.
-``recipe.fit(model, dataset)`` trains with ``model.fit`` and
-``recipe.predict(model, dataset)`` returns the probability of pain
-(:mod:`painzoo.training.trainer`); the aids it applies to a network are in
-:mod:`painzoo.training.aids`.
-
 The ``"p1"`` and ``"p2"`` presets follow the two papers where they state a
-setting and fill in what they leave open (``docs/evaluation.md`` lists which
-is which). ``"painzoo"`` is painzoo's own default, the one a config that names
-no preset gets; it also builds some networks with painzoo's aids for
-training from random weights (:data:`~painzoo.training.aids.MODEL_AIDS`),
-where the papers' presets build every network exactly as published.
+setting (``docs/evaluation.md`` lists which is which); ``"painzoo"`` is
+painzoo's own default, which also builds some networks with the aids of
+:data:`~painzoo.training.aids.MODEL_AIDS`.
 """
 
 from __future__ import annotations
@@ -57,8 +48,6 @@ PRESETS: dict[str, dict] = {
         "weight_decay": 0.05,
         "batch_size": 32,
         "epochs": 30,
-        # small shifts, mirroring, rotation and lighting changes that leave the
-        # expression as it is, with enough optimiser steps to fit them
         "augment": "painzoo",
         "class_weight": "balanced",
         "schedule": "cosine",
@@ -69,17 +58,9 @@ PRESETS: dict[str, dict] = {
         "bn_momentum": 0.9,
         "input_norm": "dataset",
         "dropout": 0.0,
-        # layers of networks without normalisation step at most 0.4 of their scale
         "max_step_ratio": 0.4,
-        # for networks without normalisation layers, every batch holds the classes
-        # in their proportion (BatchNorm re-centres a one-sided batch itself)
         "stratify_batches": "auto",
-        # kernels of networks without normalisation layers step on their gradient
-        # minus its mean over each unit's inputs
         "gradient_centralization": "auto",
-        # networks built with the aids of MODEL_AIDS (He-normal VGG, zeroed
-        # residual branches, InceptionV3's low-resolution stem below 152 px,
-        # ResNet-18 and PainSeeker with Keras' default initialisers)
         "model_aids": True,
     },
 }
@@ -131,96 +112,49 @@ class Recipe:
 
     Every field defaults to "off" (plain Adam, constant rate, no
     augmentation); :meth:`preset` fills them in. ``docs/evaluation.md``
-    lists each preset's values and where they come from,
-    ``docs/default-recipe.md`` explains the ``"painzoo"`` preset.
+    lists each preset's values, ``docs/default-recipe.md`` explains
+    ``"painzoo"`` and its aids.
 
     Args:
-        optimizer: ``"adam"``, ``"adamw"`` (Adam with decoupled weight decay),
-            ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
-        learning_rate: Peak learning rate (the constant one with
-            ``schedule="constant"``).
-        weight_decay: With ``"adam"``, an L2 term ``weight_decay · w`` added
-            to the gradient before Adam's moments (coupled, as
-            ``torch.optim.Adam(weight_decay=…)``;
-            :class:`painzoo.training.optimizers.AdamL2`); with ``"adamw"``,
-            ``"rmsprop"`` and ``"sgd"``, Keras's decoupled decay.
-        batch_size: Images per step.
-        epochs: Passes over the training set.
-        augment: Augmentation preset of :mod:`painzoo.training.augment`
-            (``"p1"``, ``"p2"``, ``"flip"``, ``"painzoo"``) or ``None``.
-        test_resize: Test-time (and validation) geometry: ``None`` resizes the
-            whole image to the model input; ``256`` resizes to 256 (for a
-            224 input, scaled with the input size) and centre-crops the input
-            size, so faces are as large as in ``"p1"``'s random crops (see
-            :func:`painzoo.preprocess.spec.resize_before_crop`).
-        class_weight: ``None``, ``"balanced"`` (weights ``n / (2 · n_c)``,
-            scikit-learn's rule) or a ``{label: weight}`` dict.
+        optimizer: ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"sgd"``
+            (momentum 0.9).
+        learning_rate: Peak (or constant) learning rate.
+        weight_decay: With ``"adam"``, coupled L2 added to the gradient
+            (:class:`~painzoo.training.optimizers.AdamL2`); otherwise Keras's
+            decoupled decay.
+        batch_size, epochs: Images per step; passes over the training set.
+        augment: Preset of :mod:`painzoo.training.augment` or ``None``.
+        test_resize: ``None`` resizes the whole image to the input; ``256``
+            resizes to 256 (scaled with the input size) and centre-crops.
+        class_weight: ``None``, ``"balanced"`` (``n / (2 · n_c)``) or a dict.
         precision: ``"float32"``, ``"mixed"`` (``mixed_float16`` on a GPU,
-            float32 on CPU where mixed precision only slows things down),
-            ``"mixed_float16"`` or ``"mixed_bfloat16"``. It applies to models
-            built inside :meth:`precision_scope`.
-        jit_compile: Passed to ``model.compile`` (``"auto"``, True, False).
+            float32 on CPU), ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+        jit_compile, verbose: Passed to ``model.compile`` and ``model.fit``.
         seed: Seed for weights, shuffling and augmentation.
-        validation_split: Fraction of *subjects* held out for validation
-            (0 = none).
-        verbose: ``model.fit`` verbosity.
-        schedule: ``"constant"`` or ``"cosine"``: linear warm-up to
-            ``learning_rate`` over ``warmup_fraction`` of the steps, then
-            cosine decay to 1 % of it at the last step.
-        warmup_fraction: Share of the optimiser steps spent warming up
-            (``"cosine"`` only).
-        min_steps: Least number of optimiser steps; when
-            ``epochs × steps_per_epoch`` is smaller (a small training set),
-            the number of epochs is raised until it is reached. 0 = off.
-        min_batches_per_epoch: Shrink the batch (not below 8 images) so that
-            an epoch has at least this many steps; 0 = keep ``batch_size``.
-        label_smoothing: Cross-entropy against labels smoothed by this
-            amount (0 = the plain cross-entropy).
-        bn_momentum: Momentum given to every ``BatchNormalization`` layer of
-            the model before training (``None`` = as built: 0.9 for ResNet-18,
-            0.99 for the Keras applications).
-        input_norm: ``None`` (as built) or ``"dataset"``: before training, a
-            network whose input scaling is ``x / 255`` (the from-scratch
-            AlexNet, SongNet, WeiNet, SilNet, and VGG16/19 built with
-            ``he_init``) gets ``(x - mean) / std`` with the per-channel
-            statistics of the training images instead
-            (:meth:`normalize_inputs`). Pretrained scalings are left alone.
-        dropout: ``None`` (as built) or the rate every ``Dropout`` layer of
-            the model gets before training (:meth:`set_dropout`).
-        max_step_ratio: ``None`` (one learning rate for every weight) or
-            ``c``: in a network without normalisation layers, each hidden
-            ``Dense`` or convolution kernel whose step ratio
-            ``learning_rate × √fan_in / std(kernel)`` exceeds ``c`` learns at
-            the rate that brings it to ``c`` (:meth:`lr_multipliers`).
-        stratify_batches: Every training batch holds the classes in about
-            their proportion in the training set (each epoch in a new order;
-            :class:`~painzoo.training.batch_order.StratifiedOrder`) instead
-            of as a plain shuffle draws them. ``True`` for every network,
-            ``False`` for none, ``"auto"`` for networks without normalisation
-            layers only (:meth:`stratifies`).
-        gradient_centralization: Every ``Dense`` and convolution kernel
-            steps on its gradient minus the gradient's mean over each
-            unit's inputs (Yong et al., ECCV 2020;
-            :func:`~painzoo.training.optimizers.centralize_gradient`,
-            :meth:`centralized_kernels`). ``True`` for every network,
-            ``False`` for none, ``"auto"`` for networks without
-            normalisation layers only.
-        model_aids: Build networks with painzoo's aids for training from
-            random weights (:data:`~painzoo.training.aids.MODEL_AIDS`, :meth:`model_kwargs_for`):
-            ``True`` in the ``"painzoo"`` preset, ``False`` (every network
-            exactly as published) in the papers' presets. Model arguments
-            given in a config or call win over the aids.
-        early_stopping: With ``validation_split``, stop after this many
-            epochs without a lower validation loss and restore the best
-            weights; 0 = off.
-        distribute: ``None`` (one device) or ``"mirrored"``: data-parallel
-            training of one model on every local GPU (on a machine without
-            GPUs, on every logical CPU device). TensorFlow uses
-            ``tf.distribute.MirroredStrategy``, JAX
-            ``keras.distribution.DataParallel``; PyTorch has no such path
-            (a ``ValueError`` says what to use instead). ``batch_size`` stays
-            the global batch, split across the devices. Build the model
-            inside :meth:`scope`.
+        validation_split: Fraction of *subjects* held out for validation.
+        schedule, warmup_fraction: ``"constant"`` or ``"cosine"`` (linear
+            warm-up over that share of the steps, then cosine decay to 1 %).
+        min_steps: Least number of optimiser steps (more epochs); 0 = off.
+        min_batches_per_epoch: Shrink the batch (not below 8) to get this many
+            steps per epoch; 0 = off.
+        label_smoothing: Label smoothing of the cross-entropy.
+        bn_momentum, dropout: Set on every ``BatchNormalization`` and
+            ``Dropout`` layer (``None``: as built).
+        input_norm: ``"dataset"``: an ``x / 255`` network standardises with
+            the training images' statistics (:meth:`normalize_inputs`).
+        max_step_ratio: Cap on ``learning_rate × √fan_in / std(kernel)`` in
+            networks without normalisation layers (:meth:`lr_multipliers`).
+        stratify_batches: Batches hold the classes in their training-set
+            proportion; ``True``, ``False`` or ``"auto"`` (:meth:`stratifies`).
+        gradient_centralization: Centred kernel gradients (Yong et al., ECCV
+            2020; :meth:`centralized_kernels`); ``True``, ``False`` or ``"auto"``.
+        model_aids: Build networks with the aids of
+            :data:`~painzoo.training.aids.MODEL_AIDS` (:meth:`model_kwargs_for`).
+        early_stopping: With ``validation_split``, patience in epochs on the
+            validation loss (best weights restored); 0 = off.
+        distribute: ``None`` or ``"mirrored"``: data-parallel training on
+            every local GPU (TensorFlow and JAX); ``batch_size`` is the global
+            batch. Build the model inside :meth:`scope`.
 
     Example:
         >>> recipe = Recipe.preset("p1", epochs=5, class_weight="balanced")
@@ -325,15 +259,7 @@ class Recipe:
     # -- construction -------------------------------------------------------------
     @classmethod
     def preset(cls, name: str, **overrides) -> Recipe:
-        """A named recipe with optional overrides.
-
-        ``"p1"`` and ``"p2"`` follow the two papers where they state a
-        setting (``docs/evaluation.md`` lists which fields are painzoo's
-        choice); ``"painzoo"`` is painzoo's own default for small datasets.
-
-        Raises:
-            ValueError: For an unknown preset name.
-        """
+        """A named recipe with optional overrides; ``ValueError`` for an unknown name."""
         key = str(name).lower()
         if key not in PRESETS:
             raise ValueError(f"Unknown recipe preset {name!r}; choose one of {sorted(PRESETS)}.")
@@ -344,8 +270,7 @@ class Recipe:
     def from_config(cls, spec) -> Recipe:
         """A recipe from a config entry: a preset name, a dict (``preset:`` + fields) or a Recipe.
 
-        With no entry, or a dict that names no preset, the fields apply on
-        top of the ``"painzoo"`` preset (:data:`DEFAULT_PRESET`).
+        Fields with no preset apply on top of :data:`DEFAULT_PRESET`.
         """
         if isinstance(spec, Recipe):
             return spec
@@ -366,11 +291,6 @@ class Recipe:
 
     def model_kwargs_for(self, name: str, input_shape=None, kwargs: dict | None = None) -> dict:
         """The builder arguments for network ``name``: this recipe's aids, then ``kwargs``.
-
-        With ``model_aids`` the aids of :data:`~painzoo.training.aids.MODEL_AIDS` for ``name`` at
-        ``input_shape`` (``None``: the model's default), with every key of
-        ``kwargs`` (the user's model arguments) winning; without, ``kwargs``
-        alone.
 
         Example:
             >>> Recipe.preset("painzoo").model_kwargs_for("inceptionv3", (112, 112, 3))
@@ -426,26 +346,13 @@ class Recipe:
 
     # -- training: the methods call painzoo.training.trainer --------------------------
     def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
-        """Train ``model`` on a :class:`~painzoo.datasets.Dataset`.
+        """Train ``model`` (ideally built inside :meth:`precision_scope`) on a Dataset; returns the Keras ``History``.
 
-        Images are resized to the model's input size and fed by
-        :func:`painzoo.training.pipeline.make_input` (streaming, with
-        augmentation).
-
-        Args:
-            model: A zoo model (built, ideally inside :meth:`precision_scope`).
-            dataset: Training data.
-            callbacks: Extra Keras callbacks.
-            progress: Show a tqdm bar over epochs.
-            compile: Compile the model first (set False to keep your own).
-
-        Returns:
-            The Keras ``History``.
+        ``compile=False`` keeps your own compilation; ``progress`` shows a tqdm
+        bar over epochs (:func:`~painzoo.training.trainer.fit`).
 
         Raises:
             ValueError: With ``distribute``, for a model built outside :meth:`scope`.
-
-        See :func:`~painzoo.training.trainer.fit`.
         """
         return _trainer().fit(
             self, model, dataset, callbacks=callbacks, progress=progress, compile=compile
@@ -456,22 +363,11 @@ class Recipe:
         return _trainer().predict(self, model, dataset)
 
     def compile(self, model, total_steps: int | None = None):
-        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4).
-
-        Args:
-            model: The model.
-            total_steps: Optimiser steps of the training to come (sizes a
-                ``"cosine"`` schedule; a constant rate ignores it).
-        """
+        """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4); ``total_steps`` sizes the schedule."""
         return _trainer().compile_model(self, model, total_steps)
 
     def training_plan(self, n_train: int) -> dict:
-        """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
-
-        The ``"p1"`` and ``"p2"`` presets leave ``min_batches_per_epoch``
-        and ``min_steps`` off, so they train exactly ``epochs`` × ``batch_size``.
-        See :func:`~painzoo.training.trainer.training_plan`.
-        """
+        """Batch size, epochs and steps for ``n_train`` images (:func:`~painzoo.training.trainer.training_plan`)."""
         return _trainer().training_plan(self, n_train)
 
     def learning_rate_schedule(self, total_steps: int | None = None):
@@ -479,15 +375,7 @@ class Recipe:
         return _trainer().learning_rate_schedule(self, total_steps)
 
     def make_optimizer(self, total_steps=None, lr_multipliers=None, centralize=None):
-        """The Keras optimizer this recipe describes.
-
-        Args:
-            total_steps: Optimiser steps of the training (sizes the schedule).
-            lr_multipliers: Per-variable learning-rate factors
-                (:meth:`lr_multipliers`); empty or ``None`` = one rate for all.
-            centralize: Paths of kernels whose gradients are centred
-                (:meth:`centralized_kernels`); empty or ``None`` = none.
-        """
+        """The Keras optimizer this recipe describes, with the rate factors and centred kernels given."""
         return _trainer().make_optimizer(self, total_steps, lr_multipliers, centralize)
 
     def make_loss(self):
@@ -499,14 +387,7 @@ class Recipe:
         return _trainer().class_weights(self, labels)
 
     def input_spec(self, model) -> InputSpec:
-        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with under this recipe.
-
-        Its size is the model's input (height and width may differ); its crop
-        policy is :attr:`test_resize`.
-
-        Raises:
-            ValueError: If the model has no fixed height and width.
-        """
+        """The :class:`~painzoo.preprocess.InputSpec` ``model`` is fed with; ``ValueError`` without a fixed size."""
         return resolve_input_spec(model, recipe=self)
 
     # -- devices -----------------------------------------------------------------------
@@ -515,30 +396,15 @@ class Recipe:
         return _trainer().resolved_precision(self)
 
     def precision_scope(self):
-        """Build models inside this block to get the recipe's dtype policy.
-
-        The global policy is restored afterwards, so models built later are
-        unaffected.
-        """
+        """Build models inside this block to get the recipe's dtype policy (restored afterwards)."""
         return _trainer().precision_scope(self)
 
     @contextlib.contextmanager
     def scope(self):
-        """Build models inside this block: the recipe's dtype policy and, with
-        ``distribute``, the devices the model is placed on and trained across.
-
-        Raises:
-            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
-        """
+        """Build models inside this block: the dtype policy and, with ``distribute``, the devices (not PyTorch)."""
         with _trainer().precision_scope(self), _trainer().distribution_scope(self):
             yield
 
     def distribution(self):
-        """The backend's data-parallel object for ``distribute`` (made once), or ``None``.
-
-        See :func:`~painzoo.training.trainer.distribution`.
-
-        Raises:
-            ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
-        """
+        """The backend's data-parallel object for ``distribute`` (made once), or ``None``."""
         return _trainer().distribution(self)

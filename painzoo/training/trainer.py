@@ -1,13 +1,4 @@
-"""Training and prediction under a :class:`~painzoo.training.Recipe`.
-
-Each function takes the recipe as its first argument; the recipe's methods
-(:meth:`Recipe.fit <painzoo.training.Recipe.fit>`, ``predict``, ``compile``,
-``scope``, ``training_plan``…) call them. :func:`fit` trains with
-``model.fit`` (so it runs on the TensorFlow, JAX and PyTorch backends and on
-a GPU when Keras sees one) on the input pipeline of
-:func:`painzoo.training.pipeline.make_input`; :func:`predict` returns the
-probability of pain.
-"""
+"""Training and prediction under a :class:`~painzoo.training.Recipe`; the recipe's methods call these functions."""
 
 from __future__ import annotations
 
@@ -50,15 +41,10 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 
 # -- training ---------------------------------------------------------------------
 def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
-    """Train ``model`` on ``dataset`` under ``recipe``; see :meth:`Recipe.fit`.
+    """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`).
 
-    Seeds Keras with ``recipe.seed``, holds out ``validation_split`` of the
-    subjects, applies the recipe's aids (BatchNorm momentum, input
-    standardisation, dropout), compiles (unless ``compile=False``) and runs
-    ``model.fit`` for the epochs of :func:`training_plan`.
-
-    Returns:
-        The Keras ``History``.
+    ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over the epochs,
+    ``compile=False`` keeps the model's own compilation. Returns the Keras ``History``.
 
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
@@ -134,10 +120,7 @@ def predict(recipe, model, dataset) -> np.ndarray:
 
 
 def validation_split(recipe, dataset):
-    """``(train, validation)`` with ``validation_split`` of the subjects held out.
-
-    ``(dataset, None)`` when ``validation_split`` is 0.
-    """
+    """``(train, validation)`` with ``validation_split`` of the subjects held out (``(dataset, None)`` at 0)."""
     if not recipe.validation_split:
         return dataset, None
     from sklearn.model_selection import GroupShuffleSplit
@@ -152,8 +135,8 @@ def input_pipeline(
 ):
     """The :func:`~painzoo.training.pipeline.make_input` pipeline of ``dataset`` under ``recipe``.
 
-    With ``augment``, the images get random crops instead of the test-time
-    crop of ``spec``.
+    With ``augment``, random crops replace the test-time crop of ``spec``; ``shuffle``,
+    ``stratify`` and ``batch_size`` (default the recipe's) go to ``make_input``.
     """
     if augment:  # random crops in training; the test-time crop is for evaluation only
         spec = dataclasses.replace(spec, test_resize=None)
@@ -170,14 +153,7 @@ def input_pipeline(
 
 # -- what training is made of -----------------------------------------------------
 def training_plan(recipe, n_train: int) -> dict:
-    """Batch size, epochs and optimiser steps for a training set of ``n_train`` images.
-
-    Applies ``min_batches_per_epoch`` (smaller batches for small sets, not
-    below 8 images) and ``min_steps`` (more epochs for small sets).
-
-    Returns:
-        ``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}``.
-    """
+    """``{"batch_size", "steps_per_epoch", "epochs", "total_steps"}`` for ``n_train`` images (``min_batches_per_epoch``, ``min_steps`` applied)."""
     n = max(int(n_train), 1)
     batch = int(recipe.batch_size)
     if recipe.min_batches_per_epoch:
@@ -311,10 +287,6 @@ def precision_scope(recipe):
 def distribution(recipe):
     """The backend's data-parallel object for ``recipe.distribute`` (made once), or ``None``.
 
-    Returns:
-        ``tf.distribute.MirroredStrategy`` (TensorFlow),
-        ``keras.distribution.DataParallel`` (JAX) or ``None``.
-
     Raises:
         ValueError: For ``distribute="mirrored"`` on the PyTorch backend.
     """
@@ -403,16 +375,7 @@ def _no_grad():
 # -- loss and progress ------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="painzoo")
 class SparseSmoothedCrossentropy(keras.losses.Loss):
-    """Cross-entropy of integer labels against smoothed one-hot targets.
-
-    Keras' ``SparseCategoricalCrossentropy`` has no ``label_smoothing``; this
-    one-hot encodes the labels (width = the model's number of outputs) and
-    uses ``categorical_crossentropy(..., label_smoothing=...)``.
-
-    Args:
-        label_smoothing: Mass moved from the true class to all classes
-            uniformly (Szegedy et al., 2016).
-    """
+    """Cross-entropy of integer labels against one-hot targets smoothed by ``label_smoothing`` (Szegedy et al., 2016)."""
 
     def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_crossentropy", **kw):
         super().__init__(name=name, **kw)
@@ -431,12 +394,7 @@ class SparseSmoothedCrossentropy(keras.losses.Loss):
 
 
 class TqdmEpochs(keras.callbacks.Callback):
-    """A tqdm bar over epochs showing the training loss (removed when done).
-
-    Args:
-        epochs: Number of epochs (the bar's length).
-        desc: Label of the bar.
-    """
+    """A tqdm bar over ``epochs`` labelled ``desc``, showing the training loss (removed when done)."""
 
     def __init__(self, epochs: int, desc: str = "epochs"):
         super().__init__()

@@ -1,12 +1,8 @@
 """How painzoo writes files: never over its own inputs, never half a file.
 
-- :func:`check_outputs` refuses, before any work, an output path that is one
-  of the command's inputs or lies inside an input folder.
-- An output is written beside its target under a temporary name and then
-  renamed into place (:func:`atomic_write_bytes` for data in memory,
-  :func:`replace_when_complete` for a writer that takes a path,
-  :func:`open_replacing` for a file written as it goes), so a failed or
-  interrupted write leaves the old file in place.
+:func:`check_outputs` refuses an output that is or lies in an input; every output is written under
+a temporary name beside its target and renamed into place, so an interrupted write leaves the old
+file.
 """
 
 from __future__ import annotations
@@ -27,17 +23,13 @@ __all__ = [
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a local ``path`` through a temporary file and a rename.
+    """Write ``data`` to a local ``path`` through a temporary file and a rename (parents created).
 
-    Missing parent folders are created. The file gets mode ``0666`` minus the
-    umask, like a file made by ``open()``.
+    The file gets mode ``0666`` minus the umask, like ``open()``.
 
     Raises:
-        OSError: From the file system (read-only, full, …); the old file, if
-            any, is untouched and no temporary file is left behind.
-
-    Example:
-        >>> atomic_write_bytes("out/model.json", b"{}")  # doctest: +SKIP
+        OSError: From the file system; the old file, if any, is untouched and no temporary file is
+            left behind.
     """
     path = Path(path)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
@@ -64,12 +56,10 @@ def _temporary_beside(path: Path) -> Path:
 
 @contextlib.contextmanager
 def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` when the block ends.
+    """Yield a temporary path beside ``path`` (same suffix); move it onto ``path`` when the block ends.
 
-    For writers that take a path (``model.save``, ``fig.savefig``). When the
-    block raises, the temporary file is removed and ``path`` keeps its old
-    content. The temporary name keeps the suffix of ``path``; missing parent
-    folders are created.
+    For writers that take a path (``model.save``). When the block raises, the temporary file is
+    removed and ``path`` keeps its old content.
 
     Example:
         >>> with replace_when_complete("out/model.keras") as tmp:  # doctest: +SKIP
@@ -92,18 +82,8 @@ def replace_when_complete(path: str | os.PathLike) -> Iterator[Path]:
 def open_replacing(path: str | os.PathLike, mode: str = "w", **open_kwargs):
     """Open a temporary file beside ``path``; it replaces ``path`` when the block ends.
 
-    For files written as work goes on (rows streamed to a CSV). When the
-    block raises, the temporary file is removed and ``path`` is left as it
-    was.
-
-    Args:
-        path: The final file.
-        mode: A write mode of :func:`open` (``"w"``, ``"wb"``).
-        **open_kwargs: Passed to :func:`open` (``newline``, ``encoding``).
-
-    Example:
-        >>> with open_replacing("rows.csv", newline="", encoding="utf-8") as f:  # doctest: +SKIP
-        ...     csv.writer(f).writerows(rows)
+    ``mode`` and ``**open_kwargs`` go to :func:`open` (e.g. ``"w"``, ``newline``, ``encoding``).
+    When the block raises, the temporary file is removed and ``path`` is left as it was.
     """
     if not any(c in mode for c in "wx"):
         raise ValueError(
@@ -165,45 +145,17 @@ def check_outputs(
     command: str,
     fix: str | None = None,
 ) -> None:
-    """Refuse outputs that would write over, or into, what a command reads.
+    """Refuse outputs that would write over, or into, what a command reads (call it before any work).
 
-    Call it before any work is done. An output is refused when it
-
-    - is one of the inputs (the same path after resolving ``..`` and links,
-      or the same file under another name: a hard link);
-    - lies inside an input that is a folder;
-    - is a folder that is an input, or an output folder equal to an input
-      file.
-
-    An output folder that merely *holds* an input is allowed.
-
-    Args:
-        outputs: The paths the command will write (files or folders), as a
-            path, a list of paths, a list of ``(label, path)`` pairs or a
-            ``{label: path}`` dict; the label (``"--out"``, ``"the summary
-            CSV"``) is how the message names the output.
-        inputs: The paths it reads (files or folders; folders count with
-            everything inside them), in the same forms; the label is the
-            noun after "its" in the message (``"model folder"``; default
-            ``"input"`` or ``"input folder"``). A path that does not exist
-            is compared as a file.
-        command: How the message names the command, ``"painzoo predict"``.
-        fix: What to do, appended to the message; by default it suggests
-            a path outside the input (for an output inside an input folder:
-            the same name beside that folder).
+    An output is refused when it is an input (also through links or a hard link), lies inside an
+    input folder, or is a folder that is an input. ``outputs`` and ``inputs`` are a path, a list of
+    paths, a list of ``(label, path)`` pairs or a ``{label: path}`` dict; the labels name them in
+    the message (``"--out"``; ``"input"`` by default). ``command`` names the command and ``fix`` is
+    appended.
 
     Raises:
         ValueError: ``"painzoo predict: --out vid.avi would overwrite its
-            input vid.avi; nothing was written. …"`` or ``"… would be written
-            inside its input folder videos …"``, naming the output, the
-            input, and the fix.
-
-    Example:
-        >>> check_outputs({"--out": "videos/p.csv"}, ["videos"], command="painzoo predict")
-        ... # doctest: +SKIP
-        Traceback (most recent call last):
-        ValueError: painzoo predict: --out videos/p.csv would be written inside its input
-        folder videos; nothing was written. ...
+            input vid.avi; nothing was written. …"``.
     """
     outs = [_labelled(e) for e in _as_list(outputs)]
     ins = [_labelled(e) for e in _as_list(inputs)]
@@ -240,14 +192,7 @@ def _sibling(path: Path) -> Path | None:
 
 
 def read_json_object(path: str | os.PathLike, *, what: str, fix: str) -> dict:
-    """A JSON file holding one object, or a ``ValueError`` that names it.
-
-    Args:
-        path: The file (it must exist).
-        what: What the file is, for the message (e.g. "the model card painzoo
-            train writes").
-        fix: What the user can do, for the message.
-    """
+    """A JSON file holding one object, or a ``ValueError`` that names it (``what`` it is) and the ``fix``."""
     import json
 
     path = Path(path)

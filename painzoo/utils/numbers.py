@@ -1,8 +1,4 @@
-"""One check for every number painzoo takes, from a config or the command line.
-
-:func:`check_number` refuses a non-number (a string, a bool), NaN, infinity
-and out-of-range values, naming the key and the allowed range.
-"""
+"""One check for every number painzoo takes, from a config or the command line."""
 
 from __future__ import annotations
 
@@ -40,27 +36,13 @@ def check_number(
 ):
     """Return ``value`` if it is a finite number in range, else raise naming ``name``.
 
-    Args:
-        value: The value to check. Python and NumPy ints and floats pass;
-            bools and strings do not. With ``integer``, a float with no
-            fraction (``3.0``) passes and comes back as an ``int``.
-        name: The key or argument, as the user wrote it (``"learning_rate"``,
-            ``"--threshold"``).
-        low, high: Bounds (``None``: unbounded on that side).
-        low_open, high_open: Exclude the bound itself.
-        integer: Whole numbers only.
-        none: ``None`` is allowed (and returned).
-        fix: Extra advice appended to the message.
-
-    Returns:
-        ``value`` (an ``int`` with ``integer``, else unchanged).
+    Bools and strings fail; with ``integer``, ``3.0`` passes and comes back
+    as ``3``. ``low``/``high`` bound the value (``None``: unbounded;
+    ``low_open``/``high_open`` exclude the bound); ``none`` allows ``None``;
+    ``fix`` is advice appended to the message.
 
     Raises:
         ValueError: ``"learning_rate must be a finite number > 0; received nan."``
-
-    Example:
-        >>> check_number(0.5, "threshold", low=0, high=1)
-        0.5
     """
     if value is None and none:
         return None

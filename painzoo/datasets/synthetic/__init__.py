@@ -1,10 +1,4 @@
-"""Synthetic pain faces: procedurally rendered stand-ins for the licensed datasets.
-
-``make_synthetic("ratspain" | "paindb" | "cppain")`` returns a
-:class:`~painzoo.datasets.Dataset` whose per-subject counts mirror the
-published datasets (SPEC §2), with action-unit intensities, head pose,
-keypoints and a ground-truth mask per action-unit region.
-"""
+"""Synthetic pain faces: procedurally rendered stand-ins for the licensed datasets."""
 
 from __future__ import annotations
 
@@ -76,11 +70,7 @@ _SOURCE_STYLE = {
 
 
 def rat_level(aus) -> int:
-    """RatsPain label from the four RGS scores: ``round(mean)``, halves rounded up.
-
-    Reference:
-        Liu et al., "PainSeeker", Front. Vet. Sci. 2025, Section 2.1.
-    """
+    """RatsPain label from the four RGS scores: ``round(mean)``, halves rounded up (P1, Section 2.1)."""
     return int(np.floor(np.mean(aus) + 0.5))
 
 
@@ -101,11 +91,7 @@ def _sample_rat_aus(rng, level: int, margin: int = 0) -> np.ndarray:
 
 
 def _sample_human_aus(rng, source: str, level: int, margin: int = 0) -> np.ndarray:
-    """``[AU4, AU6, AU7, AU9, AU10, AU43]`` whose PSPI lies in the level's range (0 for level 0).
-
-    ``margin=1`` raises every range's floor to PSPI 3, so no pain face is one or two
-    action-unit steps away from a neutral one.
-    """
+    """``[AU4, AU6, AU7, AU9, AU10, AU43]`` whose PSPI lies in the level's range (``margin=1``: pain PSPI ≥ 3)."""
     aus = np.zeros(6, int)
     if level == 0:
         return aus
@@ -144,47 +130,30 @@ def make_synthetic(
     pain_margin: int = 0,
     face_scale: float = 1.0,
 ) -> Dataset:
-    """Render a synthetic stand-in for a pain dataset.
-
-    Every image is drawn from its own random generator seeded with
-    ``(seed, index)``, so the same arguments give identical pixels.
+    """Render a synthetic stand-in for a pain dataset (same arguments, identical pixels).
 
     Args:
-        preset: ``"ratspain"`` (6 rats, P1 Table 2 counts per level, 1,138
-            images), ``"paindb"`` (UNBC 25 subjects / 980 images, MInt PAIN
-            20 / 800, Delaware 240 / 803; 2,583 images) or ``"cppain"``
-            (55 subjects, 109 images).
+        preset: ``"ratspain"`` (6 rats, P1 Table 2 counts, 1,138 images),
+            ``"paindb"`` (UNBC 25 / 980, MInt PAIN 20 / 800, Delaware
+            240 / 803; 2,583 images) or ``"cppain"`` (55 subjects, 109 images).
         image_size: Side of the square RGB images in pixels.
-        seed: Seed of the whole dataset (identities, expressions, nuisances).
+        seed: Seed of the whole dataset.
         scale: Multiplies every subject × level count (rounded, at least 1).
-        max_yaw: Largest head turn in degrees (0 = frontal only); ``None``
-            keeps the preset's range (rats ±60°, people 8–35° by source).
+        max_yaw: Largest head turn in degrees; ``None`` keeps the preset's.
         root: If given, write ``root/<subject>/<no_pain|pain>/<name>.png``
             and ``root/manifest.csv`` and return the on-disk dataset.
-        rater_noise: Probability that an image's face is drawn from another
-            level than its label, as when raters misjudge a face. The AU
-            columns hold the raters' scores, which agree with the label;
-            ``rater_error`` marks the disagreeing rows.
-        sensor_noise: ``(low, high)`` range of the per-image sensor-noise
-            standard deviation in grey levels; ``None`` keeps the preset's
-            (rats 2–7, people 1–9 by source).
-        pain_margin: ``1`` keeps every face away from the class border while
-            labels, levels and counts stay the preset's: rats' no-pain faces
-            have RGS sum 0 and moderate ones 3–5; people's pain faces have a
-            PSPI of at least 3. ``0`` keeps the papers' full ranges.
-        face_scale: People only: multiplies the head's size in the frame and
-            moves it so brows, eyes and nose stay in view; ``2.0`` frames the
-            face from the brows to the mouth, as a tight face crop would.
+        rater_noise: Probability that a face is drawn from another level than
+            its label (marked in ``rater_error``).
+        sensor_noise: ``(low, high)`` sensor-noise std in grey levels.
+        pain_margin: ``1`` keeps every face away from the class border
+            (rats' moderate RGS sum 3–5, people's pain PSPI ≥ 3).
+        face_scale: People only: head size in the frame (``2.0`` frames brows
+            to mouth).
 
     Returns:
-        A :class:`Dataset` with columns ``image, label, subject, source,
-        level``, the AU scores (rats ``au_orbital, au_ear, au_nose,
-        au_whisker`` 0–2; people ``au_4, au_6, au_7, au_9, au_10`` 0–5,
-        ``au_43`` 0–1 and ``pspi``), ``yaw, roll``, ``kp_*_x/y`` keypoints
-        (pixels), ``rater_error``; ``.images`` uint8 ``[N, S, S, 3]`` (in
-        memory unless ``root``); ``.masks`` bool ``[N, S, S]`` per AU region
-        (rats ``orbital, ear, nose, whisker``; people ``au_4, au_6_7,
-        au_9_10, au_43``).
+        A :class:`Dataset` with ``level``, ``au_*`` (people also ``pspi``),
+        ``yaw``, ``roll``, ``kp_*_x/y``, ``rater_error``, ``.images`` and
+        ``.masks`` per AU region.
 
     Raises:
         ValueError: For an unknown preset, ``scale <= 0``, ``image_size < 16``,

@@ -1,18 +1,8 @@
 """Per-subject image counts of the synthetic presets.
 
 ``ratspain`` copies P1 Table 2 exactly. ``paindb`` and ``cppain`` follow P2's
-totals; where P2 gives only totals the split below is our choice (see
-``docs/synthetic.md``):
-
-- UNBC-McMaster: 25 subjects, 20 no-pain frames each; 20 pain frames each
-  except ``unbc_24`` and ``unbc_25`` with 10 → 500 + 480 = 980. Pain frames
-  spread over levels 1–4 as 8/6/4/2 (4/3/2/1 for the two short ones),
-  mirroring UNBC's skew towards weak pain.
-- MInt PAIN: 20 subjects × (20 no-pain + 20 pain, 5 per level 1–4) = 800.
-- Delaware: 240 subjects, one neutral photo each; 3 pain photos for the
-  first 83 subjects, 2 for the rest → 240 + 563 = 803.
-- CP-PAIN: 55 recordings, one per subject, one no-pain and one pain frame
-  each, except ``cp_55`` whose recording yielded only the pain frame → 109.
+totals; where P2 gives only totals the per-subject split is painzoo's choice
+(``docs/synthetic.md`` lists it).
 
 Reference:
     Liu et al., "PainSeeker", Front. Vet. Sci. 2025, Table 2;
@@ -76,7 +66,7 @@ PRESETS = {"ratspain": ratspain_cells, "paindb": paindb_cells, "cppain": cppain_
 
 
 def scaled_cells(preset: str, scale: float) -> list[tuple[str, str, int, int]]:
-    """Cells of a preset with counts multiplied by ``scale``, every non-empty cell kept (≥ 1).
+    """Cells of a preset with counts multiplied by ``scale`` (every non-empty cell kept, ≥ 1).
 
     Raises:
         ValueError: For an unknown preset or a non-positive scale.
