@@ -380,15 +380,15 @@ def write_report(
 
     Sections in order: title and data origin, what was compared, the summary
     (:func:`summary_lines`), how to read the report, the paper layouts, model
-    aids, flagged and failed units, run bookkeeping.
+    aids, flagged and failed units, run bookkeeping. ``config`` is the run's
+    :class:`~painzoo.benchmark.config.BenchmarkConfig` (its name and data), or ``None``.
     """
     out = Path(out)
-    config = config or {}
-    names = _Names(config.get("data"), results)
+    names = _Names(config.data_specs if config else None, results)
     number = _Numbering()
     data_names = list(dict.fromkeys(results["data"])) if len(results) else []
     synthetic = names.any_synthetic(data_names)
-    title = f"# painzoo benchmark `{config.get('name', '')}`"
+    title = f"# painzoo benchmark `{config.name if config else ''}`"
     title += {"all": " on synthetic data", "some": " on partly synthetic data"}.get(synthetic, "")
     lines = [title, "", *_origin_lines(names, data_names, synthetic)]
     lines += _compared_lines(results, names)

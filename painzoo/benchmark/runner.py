@@ -80,8 +80,9 @@ def run(
     """Evaluate every model of a config under every protocol; write the report.
 
     Args:
-        config: A dict from :func:`~painzoo.benchmark.load_config` (or a
-            bundled name / YAML path).
+        config: A :class:`~painzoo.benchmark.config.BenchmarkConfig` from
+            :func:`~painzoo.benchmark.load_config` (or a bundled name, a YAML
+            path or a config dict).
         progress: Show tqdm bars over units and epochs.
         profile: Print seconds spent in data, training, evaluation and
             reporting at the end (always stored in ``RunResult.profile``).
@@ -117,7 +118,7 @@ def run(
 
 
 def _run(config, progress, profile, executor, jobs) -> RunResult:
-    from painzoo.benchmark.config import check_config, load_config
+    from painzoo.benchmark.config import BenchmarkConfig, check_config, load_config
     from painzoo.benchmark.executors import get_executor
 
     if jobs is not None:
@@ -125,11 +126,11 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
             raise ValueError(f"jobs applies to the local executor, not to {executor!r}.")
         executor = get_executor("local", jobs=jobs)
     executor = get_executor(executor)
-    if not isinstance(config, dict) or "config_dir" not in config:
+    if not isinstance(config, BenchmarkConfig):
         config = load_config(config)
     check_config(config)  # schema, models, protocols, data files: before any training
     check_stop()  # a stop requested so far: leave before the output folder is touched
-    store = RunStorage(config.get("out") or "painzoo-results")
+    store = RunStorage(config.out)
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
@@ -175,7 +176,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
     t0 = time.perf_counter()
     units = plan_units(config)
     times["data"] += time.perf_counter() - t0
-    atomic_write_text(out / "config.json", json_text(dict(config)))
+    atomic_write_text(out / "config.json", json_text(config.to_dict()))
     result = RunResult(out, out / "report.md", pd.DataFrame(), pd.DataFrame())
     bar = None
     if progress:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from painzoo.benchmark.config import resolve_data_spec
 from painzoo.benchmark.storage import RunStorage, json_text, safe_name
 from painzoo.datasets.entries import load_entry, source_stamps
 from painzoo.datasets.labels import predicted_label
@@ -163,7 +164,7 @@ class Unit:
             "split": {"repeat": self.repeat, "fold": self.fold, "repeats": self.kfold_repeats},
             "protocol": self.protocol,
             "data": {
-                "spec": _resolved_data_spec(self.data_name, self.data),
+                "spec": resolve_data_spec(self.data_name, self.data),
                 "fingerprint": self.data_fingerprint,
             },
             "face_crop": self.face_crop,
@@ -227,18 +228,6 @@ class Unit:
     def from_json(cls, text: str) -> Unit:
         """The unit :meth:`to_json` wrote."""
         return cls.from_dict(json.loads(text))
-
-
-def _resolved_data_spec(name, data, seen=()):
-    """The entry ``name`` of ``data`` with names inside ``concat`` replaced by their entries."""
-    if isinstance(name, str):
-        if name not in data or name in seen:
-            return name
-        return _resolved_data_spec(data[name], data, (*seen, name))
-    spec = dict(name)
-    if "concat" in spec:
-        spec["concat"] = [_resolved_data_spec(s, data, seen) for s in spec["concat"]]
-    return spec
 
 
 def data_fingerprint(ds) -> str:
@@ -406,68 +395,57 @@ def _protocol_entry(spec) -> dict:
     return {p.name: dict(vars(p))}
 
 
-def plan_units(config: dict) -> list[Unit]:
+def plan_units(config) -> list[Unit]:
     """Every unit of a config, in run order (experiment, protocol, model, repeat, fold).
 
     Loads each dataset once (to count folds and fingerprint its content); the
     units hold only plain data, so :func:`run_unit` can rebuild everything in
     another process.
 
+    Args:
+        config: A :class:`~painzoo.benchmark.config.BenchmarkConfig`.
+
     Raises:
         ValueError: If two units would share a folder (two models with one label).
     """
-    from painzoo.benchmark.config import expand_models, experiment_models
-    from painzoo.evaluation.protocols import get_protocol
-    from painzoo.training.recipe import Recipe
-
-    models = expand_models(config["models"])
-    base_recipe = Recipe.from_config(config.get("recipe"))
-    seed = int(config.get("seed", 0))
-    repeats = int(config.get("repeats", 1))
-    image_size = config.get("image_size")
-    deterministic = bool(config.get("deterministic", True))
+    data = config.data_specs
     backend = keras_backend()
     units = []
-    for exp in config["experiments"]:
-        data_name = exp["data"]
-        common = dict(config_dir=config.get("config_dir"))
+    for exp in config.experiments:
+        where = dict(config_dir=config.config_dir)
         # The fingerprint is of the source data; the crop settings enter the identity apart.
-        fingerprint = data_fingerprint(load_data(data_name, config["data"], **common))
-        ds = load_data(data_name, config["data"], face_crop=config.get("face_crop"), **common)
-        for pspec in exp["protocols"]:
-            protocol = get_protocol(pspec)  # parsed once; the helpers below take the instance
-            entry = _protocol_entry(protocol)
-            plabel = protocol.label
-            folds = _folds(data_name, config["data"], protocol, repeats, seed, fingerprint, ds)
-            for model in experiment_models(exp, models):
-                recipe = base_recipe.replace(**model["recipe"]) if model["recipe"] else base_recipe
+        fingerprint = data_fingerprint(load_data(exp.data, data, **where))
+        ds = load_data(exp.data, data, face_crop=config.face_crop, **where)
+        for protocol in exp.protocols:
+            folds = _folds(exp.data, data, protocol, config.repeats, config.seed, fingerprint, ds)
+            for model in config.experiment_models(exp):
                 for f in folds:
                     units.append(
                         Unit(
-                            config_name=config.get("name", ""),
-                            config_dir=config.get("config_dir"),
-                            data_name=data_name,
-                            data=config["data"],
+                            config_name=config.name,
+                            config_dir=config.config_dir,
+                            data_name=exp.data,
+                            data=data,
                             data_fingerprint=fingerprint,
-                            face_crop=config.get("face_crop"),
-                            protocol=entry,
+                            face_crop=config.face_crop,
+                            protocol=_protocol_entry(protocol),
                             protocol_name=protocol.name,
-                            protocol_label=plabel,
+                            protocol_label=protocol.label,
                             aggregation=protocol.aggregation,
-                            kfold_repeats=repeats,
-                            base_seed=seed,
+                            kfold_repeats=config.repeats,
+                            base_seed=config.seed,
                             fold=f.fold,
                             repeat=f.repeat,
                             fold_name=f.name,
                             seed=f.seed,
-                            model_name=model["name"],
-                            model_label=model["label"],
-                            model_kwargs=dict(model.get("kwargs") or {}),
-                            sweep=dict(model.get("sweep") or {}),
-                            image_size=model.get("image_size") or image_size,
-                            recipe=recipe.replace(seed=f.seed).to_dict(),
+                            model_name=model.name,
+                            model_label=model.label,
+                            model_kwargs=model.kwargs,
+                            sweep=model.sweep,
+                            image_size=model.image_size,
+                            recipe=model.recipe.replace(seed=f.seed).to_dict(),
                             backend=backend,
-                            deterministic=deterministic,
+                            deterministic=config.deterministic,
                         )
                     )
     ids = [u.run_id for u in units]
