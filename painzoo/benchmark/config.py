@@ -1024,13 +1024,23 @@ def check_config(config: BenchmarkConfig | dict) -> None:
 def _check_model_names(c: _Checker, entries: list) -> None:
     from painzoo.models.lbp_svm import list_baselines
     from painzoo.registry import get_model, list_models, model_kind
+    from painzoo.training.learner import learner_class
 
     for i, entry in enumerate(entries):
         name = _entry_name(entry)
         path = ("models", i) if isinstance(entry, str) else ("models", i, next(iter(entry)))
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
         kwargs = {k: v for k, v in opts.items() if k not in MODEL_RESERVED}
-        if model_kind(name) == "sklearn":
+        if model_kind(name) is None:
+            known = list_models() + list_baselines()
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(repr(x) for x in close)}? " if close else ""
+            c.fail(
+                path,
+                f"unknown model {name!r}; {hint}`painzoo models` lists the zoo "
+                "(baselines are named lbp_svm_r<R>p<P>_<G>x<G>).",
+            )
+        if not learner_class(name).trains_network:  # a baseline: build it with the overrides
             try:
                 get_model(
                     name, **{k: v[0] if isinstance(v, list) else v for k, v in kwargs.items()}
@@ -1038,15 +1048,6 @@ def _check_model_names(c: _Checker, entries: list) -> None:
             except (TypeError, ValueError) as err:
                 c.fail(path, f"baseline {name!r} does not accept these overrides: {err}")
             continue
-        known = list_models()
-        if name not in known:
-            close = difflib.get_close_matches(name, known + list_baselines(), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(repr(x) for x in close)}? " if close else ""
-            c.fail(
-                path,
-                f"unknown model {name!r}; {hint}`painzoo models` lists the zoo "
-                "(baselines are named lbp_svm_r<R>p<P>_<G>x<G>).",
-            )
         params, var_kw = builder_parameters(name)
         if not var_kw:
             allowed = [p for p in params if p not in ("num_classes", "input_shape")]

@@ -892,10 +892,10 @@ def summary_lines(
 
 def _baselines(frame: pd.DataFrame) -> set:
     """The model labels in ``frame`` that are scikit-learn baselines (LBP+SVM)."""
-    from painzoo.registry import model_kind
+    from painzoo.training.learner import learner_class
 
-    kinds = dict(zip(frame["model"], frame["model_name"]))
-    return {m for m, name in kinds.items() if model_kind(name) == "sklearn"}
+    names = dict(zip(frame["model"], frame["model_name"]))
+    return {m for m, name in names.items() if not learner_class(name).trains_network}
 
 
 def _accuracy_lines(out, plain, columns, preds, names: _Names, number: _Numbering) -> list[str]:

@@ -148,9 +148,9 @@ def schedule(units: list) -> list:
     the planned order is kept. Every unit is seeded on its own, so the order
     changes no number.
     """
-    from painzoo.registry import model_kind
+    from painzoo.training.learner import learner_class
 
-    return sorted(units, key=lambda u: model_kind(u.model_name) == "sklearn")
+    return sorted(units, key=lambda u: not learner_class(u.model_name).trains_network)
 
 
 def _output_error(err: OSError, out) -> OutputWriteError:

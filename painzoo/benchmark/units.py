@@ -516,7 +516,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     timing["training"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     p_pain = learner.predict_proba(test)
-    if learner.kind == "keras":  # PainSeeker's attention over the test faces
+    if learner.trains_network:  # PainSeeker's attention over the test faces
         save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
     fit = {}
     if learner.losses is not None:  # a network trained by epochs, not an LBP baseline

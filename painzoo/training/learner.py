@@ -15,7 +15,8 @@ test one, which returns the probability of pain per row (float ``[N]``).
 - :class:`SklearnLearner` (``kind == "sklearn"``, the LBP + SVM baselines of
   :mod:`painzoo.models.lbp_svm`): fits the estimator on uint8 images.
 
-:func:`get_learner` picks the learner from the registry's ``kind``.
+:func:`get_learner` picks the learner from the registry's ``kind``
+(:func:`learner_class`); what differs between kinds is the learner's business.
 
 Example:
     >>> from painzoo.training.recipe import Recipe
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "model_kind"]
+__all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "learner_class"]
 
 
 class Learner:
@@ -45,9 +46,11 @@ class Learner:
             (:meth:`~painzoo.training.recipe.Recipe.model_kwargs_for`).
         model_aids: The part of ``model_kwargs`` the recipe added (``{}``
             when it added none).
+        trains_network: Whether :meth:`fit` trains a network (the benchmark
+            starts these units first and calls the others baselines).
     """
 
-    kind = ""
+    trains_network = False
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
         from painzoo.training.recipe import Recipe
@@ -99,7 +102,7 @@ class KerasLearner(Learner):
         model: The trained :class:`keras.Model` after :meth:`fit`.
     """
 
-    kind = "keras"
+    trains_network = True
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
         super().__init__(name, kwargs, recipe=recipe, image_size=image_size)
@@ -145,15 +148,13 @@ class SklearnLearner(Learner):
         estimator: The fitted estimator after :meth:`fit`.
     """
 
-    kind = "sklearn"
-
     def _build(self):
-        from painzoo.registry import get_model, model_kind
+        from painzoo.registry import get_model
 
         kwargs = dict(self.kwargs)
         if self.recipe.class_weight == "balanced":
             kwargs.setdefault("class_weight", "balanced")
-        if model_kind(self.name) == "sklearn":  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
+        if learner_class(self.name) is SklearnLearner:  # any lbp_svm_r<R>p<P>_<G>x<G>
             return get_model(self.name, **kwargs)
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
 
@@ -176,18 +177,18 @@ class SklearnLearner(Learner):
 LEARNERS = {"keras": KerasLearner, "sklearn": SklearnLearner}
 
 
-def model_kind(name: str) -> str:
-    """The registry's ``kind`` of ``name``: ``"keras"`` or ``"sklearn"``.
+def learner_class(name: str) -> type[Learner]:
+    """The :class:`Learner` subclass for model ``name``, by the registry's ``kind``.
 
-    LBP baseline names outside the registered six (``lbp_svm_r2p8_4x4``) are
-    of kind ``"sklearn"`` too.
+    LBP baseline names outside the registered six (``lbp_svm_r2p8_4x4``) get
+    :class:`SklearnLearner` too.
 
     Raises:
         ValueError: For a name that the registry does not know (with the closest names).
     """
     from painzoo.registry import model_info
 
-    return model_info(name).kind
+    return LEARNERS[model_info(name).kind]
 
 
 def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:
@@ -205,5 +206,4 @@ def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_siz
     Raises:
         ValueError: For an unknown model name.
     """
-    cls = LEARNERS[model_kind(name)]
-    return cls(name, kwargs, recipe=recipe, image_size=image_size)
+    return learner_class(name)(name, kwargs, recipe=recipe, image_size=image_size)
