@@ -5,7 +5,7 @@ A config is a mapping with these keys (all but ``models`` and
 
     name: quick                    # shown in the report
     out: painzoo-results           # output folder
-    image_size: 64                 # input side for every model (default: the model's own)
+    image_size: 64                 # input side or [height, width] (default: the model's own)
     seed: 0                        # base training seed
     repeats: 1                     # repeats of K-fold protocols (reshuffled folds)
     recipe: {preset: p1, epochs: 3}
@@ -26,7 +26,7 @@ A config is a mapping with these keys (all but ``models`` and
       - {data: paindb+cppain, protocols: [{cross_dataset: {test_sources: cppain, repeats: 5}}]}
 
 Inside a model entry, ``recipe`` (recipe overrides), ``image_size`` (the
-input side for this model, in place of the top-level one) and ``label``
+input size for this model, in place of the top-level one) and ``label``
 (name in reports) are not passed to the model builder.
 """
 
@@ -177,8 +177,8 @@ class ModelEntry:
         kwargs: Keyword arguments of the model builder.
         recipe: The resolved :class:`~painzoo.training.recipe.Recipe`: the
             config's, changed by this entry's ``recipe`` overrides.
-        image_size: Input side (the entry's, else the config's), or ``None``
-            for the model's own.
+        image_size: Input side (a square) or ``(height, width)``: the entry's,
+            else the config's, or ``None`` for the model's own.
         sweep: The swept keyword values (a subset of ``kwargs``).
     """
 
@@ -186,7 +186,7 @@ class ModelEntry:
     label: str
     kwargs: dict
     recipe: object
-    image_size: int | None = None
+    image_size: int | tuple[int, int] | None = None
     sweep: dict = dataclasses.field(default_factory=dict)
 
 
@@ -213,7 +213,7 @@ class BenchmarkConfig:
     Attributes:
         name: Shown in the report.
         out: Output folder (or a pyarrow filesystem URI).
-        image_size: The top level's input side, or ``None``.
+        image_size: The top level's input side or ``(height, width)``, or ``None``.
         seed: Base training seed.
         repeats: Repeats of K-fold protocols.
         deterministic: Deterministic ops.
@@ -229,7 +229,7 @@ class BenchmarkConfig:
 
     name: str
     out: str
-    image_size: int | None
+    image_size: int | tuple[int, int] | None
     seed: int
     repeats: int
     deterministic: bool
@@ -278,6 +278,7 @@ def resolve_data_spec(name, data: dict, seen=()):
 def _parse(config: dict, source: str | None = None) -> BenchmarkConfig:
     """Check a config dict, build its recipes and protocols: the :class:`BenchmarkConfig`."""
     from painzoo.evaluation.protocols import get_protocol
+    from painzoo.preprocess.spec import input_size
     from painzoo.training.recipe import Recipe
 
     c = _Checker(config, source)
@@ -286,7 +287,7 @@ def _parse(config: dict, source: str | None = None) -> BenchmarkConfig:
         recipe = Recipe.from_config(config.get("recipe"))
     except (TypeError, ValueError) as err:
         c.fail(("recipe",), f"the recipe does not build: {err}")
-    image_size = config.get("image_size")
+    image_size = input_size(config.get("image_size"))
     models = []
     for i, entry in enumerate(config["models"]):
         try:
@@ -374,7 +375,7 @@ def _key_lines(source: str) -> dict[tuple, int]:
 TOP_LEVEL_KEYS = {
     "name": "name shown in the report",
     "out": "output folder",
-    "image_size": "input side for every model (positive int or null)",
+    "image_size": "input side or [height, width] for every model (or null)",
     "seed": "base training seed (int >= 0)",
     "repeats": "repeats of K-fold protocols (int >= 1)",
     "deterministic": "deterministic ops (true, the default) or false for speed",
@@ -489,6 +490,19 @@ class _Checker:
         ):
             self.fail(path, f"{what} must be {allowed}; received {value}.")
 
+    def image_size(self, value, path, what) -> None:
+        """A side (a square), a two-item ``[height, width]``, or null."""
+        if not isinstance(value, list):
+            return self.integer(value, path, what, minimum=1, none=True)
+        if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            self.fail(
+                path,
+                f"{what} must be a side or [height, width] (two integers); "
+                f"received {_show(value)}.",
+            )
+        if min(value) < 1:
+            self.fail(path, f"{what} must be [height, width] with both >= 1; received {value}.")
+
     def string(self, value, path, what, *, choices=None):
         if not isinstance(value, str) or not value:
             self.fail(path, f"{what} must be a non-empty string; received {_show(value)}.")
@@ -570,7 +584,7 @@ def _validate(c: _Checker, config: dict) -> None:
     for key in ("name", "out", "config_dir", "config_file"):
         if config.get(key) is not None and not isinstance(config[key], (str, os.PathLike)):
             c.fail((key,), f"{key!r} must be a string; received {_show(config[key])}.")
-    c.integer(config.get("image_size"), ("image_size",), "image_size", minimum=1, none=True)
+    c.image_size(config.get("image_size"), ("image_size",), "image_size")
     c.integer(config.get("seed", 0), ("seed",), "seed", minimum=0)
     c.integer(config.get("repeats", 1), ("repeats",), "repeats", minimum=1)
     if not isinstance(config.get("deterministic", True), bool):
@@ -729,13 +743,7 @@ def _check_models(c: _Checker, models) -> None:
         if "recipe" in opts:
             _check_recipe(c, opts["recipe"], (*path, "recipe"), f"the recipe of {what}", top=False)
         if "image_size" in opts:
-            c.integer(
-                opts["image_size"],
-                (*path, "image_size"),
-                f"image_size of {what}",
-                minimum=1,
-                none=True,
-            )
+            c.image_size(opts["image_size"], (*path, "image_size"), f"image_size of {what}")
         if "label" in opts and opts["label"] is not None:
             c.string(opts["label"], (*path, "label"), f"label of {what}")
 
@@ -967,6 +975,7 @@ def expand_models(entries, *, recipe=None, image_size=None) -> list[ModelEntry]:
     Raises:
         ValueError: For a malformed entry, or recipe overrides that do not build.
     """
+    from painzoo.preprocess.spec import input_size
     from painzoo.training.recipe import Recipe
 
     base = Recipe.from_config(recipe)
@@ -976,7 +985,7 @@ def expand_models(entries, *, recipe=None, image_size=None) -> list[ModelEntry]:
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
         overrides = opts.pop("recipe", None) or {}
         model_recipe = base.replace(**overrides) if overrides else base
-        size = opts.pop("image_size", None) or image_size
+        size = input_size(opts.pop("image_size", None)) or image_size
         label = opts.pop("label", None) or name
         swept = {k: v for k, v in opts.items() if isinstance(v, list)}
         fixed = {k: v for k, v in opts.items() if k not in swept}

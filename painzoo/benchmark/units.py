@@ -38,6 +38,7 @@ from painzoo.benchmark.config import resolve_data_spec
 from painzoo.benchmark.storage import RunStorage, json_text, safe_name
 from painzoo.datasets.entries import load_entry, source_stamps
 from painzoo.datasets.labels import predicted_label
+from painzoo.preprocess.spec import input_size
 
 __all__ = [
     "Unit",
@@ -90,7 +91,8 @@ class Unit:
         sweep: The swept keyword values of this model (subset of ``model_kwargs``).
         recipe: The resolved :class:`~painzoo.training.recipe.Recipe` as a dict
             (``seed`` = this fold's seed).
-        image_size: Input side, or ``None`` for the model's own.
+        image_size: Input side (a square) or ``(height, width)``, or ``None``
+            for the model's own (a square is a side, so its identity is as before).
         base_seed: The config's ``seed``.
         kfold_repeats: The config's ``repeats``.
         repeat: Repeat index.
@@ -124,7 +126,7 @@ class Unit:
     data_fingerprint: str = ""
     model_kwargs: dict = field(default_factory=dict)
     sweep: dict = field(default_factory=dict)
-    image_size: int | None = None
+    image_size: int | tuple[int, int] | None = None
     face_crop: dict | None = None
     config_name: str = ""
     config_dir: str | None = None
@@ -139,8 +141,7 @@ class Unit:
                 object.__setattr__(self, name, _plain(dict(value)))
         for name in ("fold", "repeat", "seed", "base_seed", "kfold_repeats"):
             object.__setattr__(self, name, int(getattr(self, name)))
-        if self.image_size is not None:
-            object.__setattr__(self, "image_size", int(self.image_size))
+        object.__setattr__(self, "image_size", input_size(self.image_size))
         object.__setattr__(self, "fold_name", str(self.fold_name))
         object.__setattr__(self, "deterministic", bool(self.deterministic))
 

@@ -38,7 +38,8 @@ class Learner:
         name: Registered model name.
         kwargs: Keyword arguments of the model builder.
         recipe: The unit's :class:`~painzoo.training.recipe.Recipe`.
-        image_size: Input side, or ``None`` for the model's (or the images') own.
+        image_size: Input side (a square) or ``(height, width)``, or ``None``
+            for the model's (or the images') own.
         losses: Training loss per epoch after :meth:`fit` (``None`` for a model
             that is not trained by epochs); the benchmark's learning flags read it.
         model_kwargs: The keyword arguments the model is built with: ``kwargs``
@@ -53,12 +54,13 @@ class Learner:
     trains_network = False
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
+        from painzoo.preprocess.spec import input_size
         from painzoo.training.recipe import Recipe
 
         self.name = name
         self.kwargs = dict(kwargs or {})
         self.recipe = recipe if recipe is not None else Recipe()
-        self.image_size = None if image_size is None else int(image_size)
+        self.image_size = input_size(image_size)
         self.losses: list[float] | None = None
         self.model_kwargs = dict(self.kwargs)
         self.model_aids: dict = {}
@@ -92,7 +94,7 @@ class KerasLearner(Learner):
     """A network of the zoo, built by :func:`painzoo.get_model` and trained by the recipe.
 
     The network is built inside :meth:`Recipe.scope` (dtype policy and
-    devices) at ``image_size`` (square) or the model's own input shape, with
+    devices) at ``image_size`` or the model's own input shape, with
     the recipe's model aids under ``kwargs``
     (:meth:`Recipe.model_kwargs_for`), and trained by :meth:`Recipe.fit`
     (the benchmark adds a callback that ends training within a batch on
@@ -106,8 +108,10 @@ class KerasLearner(Learner):
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
         super().__init__(name, kwargs, recipe=recipe, image_size=image_size)
+        from painzoo.preprocess.spec import as_hw
+
         size = self.image_size
-        self.input_shape = None if size is None else (size, size, 3)
+        self.input_shape = None if size is None else (*as_hw(size), 3)
         self.model_kwargs = self.recipe.model_kwargs_for(self.name, self.input_shape, self.kwargs)
         self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
 
@@ -139,7 +143,7 @@ class KerasLearner(Learner):
 class SklearnLearner(Learner):
     """A scikit-learn classifier on uint8 images (the LBP + SVM baselines).
 
-    Images are read at ``image_size`` (square) or at their own size. The
+    Images are read at ``image_size`` or at their own size. The
     recipe's ``class_weight="balanced"`` is passed to the estimator unless
     the config sets ``class_weight`` itself; the other recipe fields (epochs,
     optimiser …) do not apply.
@@ -198,7 +202,8 @@ def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_siz
         name: Registered model name (or an LBP baseline name).
         kwargs: Keyword arguments of the model builder.
         recipe: A :class:`~painzoo.training.recipe.Recipe` (default: ``Recipe()``).
-        image_size: Input side, or ``None`` for the model's (images') own.
+        image_size: Input side or ``(height, width)``, or ``None`` for the
+            model's (images') own.
 
     Returns:
         A :class:`KerasLearner` or :class:`SklearnLearner`, not yet fitted.

@@ -112,6 +112,15 @@ def test_misspelt_top_level_key_message_reads_as_documented(tmp_path):
         ),
         ("image_size: 32", 'image_size: "big"', "image_size", "image_size must be an integer"),
         ("image_size: 32", "image_size: 0", "image_size", "image_size must be >= 1"),
+        ("image_size: 32", "image_size: [64]", "image_size", "image_size must be a side or"),
+        ("image_size: 32", "image_size: [0, 64]", "image_size", "image_size must be [height, w"),
+        ("image_size: 32", "image_size: [32, big]", "image_size", "[height, width] (two integ"),
+        (
+            "image_size: 40}",
+            "image_size: [40, 1.5]}",
+            "songnet:",
+            "image_size of model 'songnet' must be a side or [height, width] (two integers)",
+        ),
         ("epochs: 1,", "epochs: 0,", "recipe:", "epochs must be >= 1"),
         ("epochs: 1,", "epochs: -1,", "recipe:", "epochs must be >= 1"),
         ("epochs: 1,", "epochs: 2.5,", "recipe:", "epochs must be an integer"),
@@ -432,3 +441,27 @@ def test_a_model_entry_sets_its_own_image_size_with_the_top_level_key(tmp_path):
     renamed = GOOD.replace("image_size: 40}", "input_size: 40}")
     with pytest.raises(ConfigError, match=r"unknown key 'input_size'.*did you mean 'image_size'"):
         check_config(load_config(_write(tmp_path, renamed)))
+
+
+def test_image_size_height_width_reaches_the_units_and_their_json(tmp_path):
+    from painzoo.benchmark.units import Unit, plan_units
+
+    _manifest(tmp_path)
+    text = GOOD.replace("image_size: 32", "image_size: [24, 32]")
+    config = load_config(
+        _write(tmp_path, text.replace("image_size: 40}", "image_size: [40, 40]}"))
+    )
+    check_config(config)
+    units = plan_units(config)
+    # SongNet's [40, 40] is a square, planned as the side 40 (the identity of image_size: 40).
+    assert {(u.model_name, u.image_size) for u in units} == {
+        ("songnet", 40),
+        ("lbp_svm_r1p8_4x4", (24, 32)),
+    }
+    square = plan_units(
+        load_config(_write(tmp_path, GOOD.replace("image_size: 32", "image_size: [24, 32]")))
+    )
+    assert {u.run_id for u in units} == {u.run_id for u in square}
+    unit = next(u for u in units if u.image_size == (24, 32))
+    assert unit.to_dict()["image_size"] == [24, 32] and Unit.from_json(unit.to_json()) == unit
+    assert unit.identity()["image_size"] == (24, 32)
