@@ -49,7 +49,6 @@ __all__ = [
     "check_config",
     "expand_models",
     "load_config",
-    "validate_config",
     "BenchmarkConfig",
     "DataEntry",
     "Experiment",
@@ -138,15 +137,8 @@ class ConfigError(ValueError):
 # -- the records a config is parsed into ----------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class DataEntry:
-    """One named data set of a config.
-
-    Attributes:
-        name: Its key under ``data``.
-        spec: The entry as the config writes it (what
-            :func:`painzoo.datasets.entries.load_entry` reads).
-        resolved: ``spec`` with the names under ``concat`` replaced by their
-            entries (:func:`resolve_data_spec`; part of a unit's identity).
-    """
+    """One data set of a config: ``spec`` as written (what ``load_entry`` reads) and
+    ``resolved``, with the names under ``concat`` replaced by their entries."""
 
     name: str
     spec: dict
@@ -169,18 +161,11 @@ class DataEntry:
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
-    """One model a config trains, sweeps expanded (:func:`expand_models`).
-
-    Attributes:
-        name: Registry name.
-        label: Name in reports (a swept variant adds ``[param=value]``).
-        kwargs: Keyword arguments of the model builder.
-        recipe: The resolved :class:`~painzoo.training.recipe.Recipe`: the
-            config's, changed by this entry's ``recipe`` overrides.
-        image_size: Input side (a square) or ``(height, width)``: the entry's,
-            else the config's, or ``None`` for the model's own.
-        sweep: The swept keyword values (a subset of ``kwargs``).
-    """
+    """One model a config trains (:func:`expand_models`): its registry ``name``, ``label``
+    (a swept variant adds ``[param=value]``), builder ``kwargs``, ``recipe`` (the config's
+    :class:`~painzoo.training.recipe.Recipe` with the entry's overrides), ``image_size``
+    (a side or ``(height, width)``: the entry's, else the config's; ``None``: the model's
+    own) and ``sweep`` (the swept values among ``kwargs``)."""
 
     name: str
     label: str
@@ -192,14 +177,8 @@ class ModelEntry:
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """Which protocols run on which data set, for which models.
-
-    Attributes:
-        data: Name of a data entry.
-        protocols: The built :class:`~painzoo.evaluation.protocols.Protocol` objects.
-        models: Labels of the :class:`ModelEntry` records it trains (all the
-            config's unless the experiment names some).
-    """
+    """The built :class:`~painzoo.evaluation.protocols.Protocol` objects run on data
+    ``data``, and the labels of the models trained there (all unless it names some)."""
 
     data: str
     protocols: tuple
@@ -210,21 +189,11 @@ class Experiment:
 class BenchmarkConfig:
     """A config checked and parsed once (:func:`load_config`) for planning and running.
 
-    Attributes:
-        name: Shown in the report.
-        out: Output folder (or a pyarrow filesystem URI).
-        image_size: The top level's input side or ``(height, width)``, or ``None``.
-        seed: Base training seed.
-        repeats: Repeats of K-fold protocols.
-        deterministic: Deterministic ops.
-        recipe: The top level's :class:`~painzoo.training.recipe.Recipe`.
-        face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments, or ``None``.
-        data: Data name → :class:`DataEntry`.
-        models: The :class:`ModelEntry` records, sweeps expanded, in config order.
-        experiments: The :class:`Experiment` records, in config order.
-        config_dir: Folder relative data paths resolve against.
-        config_file: The YAML file, or ``None``.
-        raw: The config as written (after overrides); :meth:`to_dict` returns it.
+    The top-level keys hold their values with defaults filled in (``out``,
+    ``seed``, ``repeats``, ``deterministic``; ``recipe`` built), ``data`` maps
+    names to :class:`DataEntry`, ``models`` and ``experiments`` hold
+    :class:`ModelEntry` and :class:`Experiment` records in config order, and
+    ``raw`` is the config as written (after overrides), which :meth:`to_dict` returns.
     """
 
     name: str
@@ -565,21 +534,8 @@ def _parameters(fn, skip=()) -> tuple[list[str], bool]:
     return names, any(p.kind == p.VAR_KEYWORD for p in params)
 
 
-def validate_config(config: dict, *, source: str | None = None) -> None:
-    """Check every key, type and range of a config (the schema); no file is read.
-
-    Args:
-        config: The config dict.
-        source: Its YAML text, to name lines in messages; by default the
-            file ``config["config_file"]`` is read when it exists.
-
-    Raises:
-        ConfigError: Naming the file, line and key, and what would fix it.
-    """
-    _validate(_Checker(config, source), config)
-
-
 def _validate(c: _Checker, config: dict) -> None:
+    """Check every key, type and range of a config dict (the schema); no file is read."""
     c.keys(config, (), TOP_LEVEL_KEYS, "the top level")
     for key in ("name", "out", "config_dir", "config_file"):
         if config.get(key) is not None and not isinstance(config[key], (str, os.PathLike)):

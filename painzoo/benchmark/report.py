@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.benchmark.config import DataEntry, resolve_data_spec
 from painzoo.benchmark.figures import pyplot as _plt
 from painzoo.benchmark.figures import save as _save
 from painzoo.benchmark.figures import style as _style
@@ -135,7 +136,7 @@ def _count(results: pd.DataFrame, status: str) -> int:
 _SYNTHETIC, _PARTLY, _REAL = "synthetic", "partly synthetic", "real"
 
 
-def data_origin(data: dict | None, spec, _seen=()) -> str | None:
+def data_origin(data: dict | None, spec) -> str | None:
     """Whether a config data entry is rendered by painzoo's generator.
 
     Args:
@@ -148,22 +149,16 @@ def data_origin(data: dict | None, spec, _seen=()) -> str | None:
         real parts), ``"real"`` (a ``manifest`` or ``loader`` entry, or a
         ``concat`` of such), or ``None`` for a name ``data`` does not define.
     """
-    if isinstance(spec, str):
-        if not isinstance(data, dict) or spec not in data or spec in _seen:
-            return None
-        return data_origin(data, data[spec], (*_seen, spec))
-    if not isinstance(spec, dict):
+    data = data if isinstance(data, dict) else {}
+    if not isinstance(spec, dict) and not (isinstance(spec, str) and spec in data):
         return None
-    if "synthetic" in spec:
+    parts = DataEntry("", spec, resolve_data_spec(spec, data)).parts()
+    synthetic = {"synthetic" in part for part in parts}
+    if not synthetic:
+        return None
+    if synthetic == {True}:
         return _SYNTHETIC
-    if "concat" in spec:
-        parts = {data_origin(data, part, _seen) for part in spec.get("concat") or []} - {None}
-        if not parts:
-            return None
-        if parts == {_SYNTHETIC}:
-            return _SYNTHETIC
-        return _REAL if parts == {_REAL} else _PARTLY
-    return _REAL
+    return _REAL if synthetic == {False} else _PARTLY
 
 
 def _parts(data: dict, spec, seen=()):

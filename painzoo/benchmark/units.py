@@ -49,7 +49,6 @@ __all__ = [
     "data_fingerprint",
     "enable_determinism",
     "is_finished",
-    "protocol_label",
 ]
 
 #: The version of everything in painzoo that decides a unit's numbers; part of
@@ -352,12 +351,6 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     return _CROPPED[key]
 
 
-def _unit_data(unit: Unit):
-    return load_data(
-        unit.data_name, unit.data, config_dir=unit.config_dir, face_crop=unit.face_crop
-    )
-
-
 def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     from painzoo.evaluation.protocols import get_protocol
 
@@ -368,27 +361,7 @@ def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     return _FOLD_CACHE[key]
 
 
-def _unit_folds(unit: Unit, ds):
-    return _folds(
-        unit.data_name,
-        unit.data,
-        unit.protocol,
-        unit.kfold_repeats,
-        unit.base_seed,
-        unit.data_fingerprint,
-        ds,
-    )
-
-
 # -- planning ---------------------------------------------------------------------
-def protocol_label(spec) -> str:
-    """A readable label of a protocol entry or :class:`~painzoo.evaluation.protocols.Protocol`
-    (``loso``, ``cross_dataset(cppain)``; :attr:`Protocol.label`)."""
-    from painzoo.evaluation.protocols import get_protocol
-
-    return get_protocol(spec).label
-
-
 def _protocol_entry(spec) -> dict:
     from painzoo.evaluation.protocols import get_protocol
 
@@ -500,8 +473,9 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     store.write_text(f"{folder}/config.json", unit.to_json())
     timing = {}
     t0 = time.perf_counter()
-    ds = _unit_data(unit)
-    folds = _unit_folds(unit, ds)
+    ds = load_data(unit.data_name, unit.data, config_dir=unit.config_dir, face_crop=unit.face_crop)
+    split = (unit.data_name, unit.data, unit.protocol, unit.kfold_repeats, unit.base_seed)
+    folds = _folds(*split, unit.data_fingerprint, ds)
     fold = next(f for f in folds if f.fold == unit.fold and f.repeat == unit.repeat)
     train, test = ds.subset(fold.train), ds.subset(fold.test)
     learner = get_learner(
