@@ -49,17 +49,18 @@ def _add_models(sub):
 
 def _run_models(args) -> int:
     from painzoo.registry import list_models, model_info
+    from painzoo.training.learner import learner_class
 
     rows = []  # the registry's metadata imports no backend; only --count builds models
     for info in map(model_info, list_models(args.pattern, tag=args.tag, kind=args.kind)):
         name = info.name
-        if args.count and info.kind == "keras":
+        keras_model = learner_class(name).trains_network
+        if args.count and keras_model:
             import painzoo
 
             params = painzoo.get_model(name).count_params()
         else:
             params = info.params
-        keras_model = info.kind == "keras"
         rows.append(
             (
                 name,

@@ -63,22 +63,19 @@ def bundled_configs() -> list[str]:
 
 
 def load_config(name_or_path: str | os.PathLike | dict) -> BenchmarkConfig:
-    """Read a config by bundled name (``"quick"``) or YAML path, and check its schema.
+    """Read a config by bundled name (``"quick"``) or YAML path, check it and parse it once.
 
     Every key is checked against the schema (unknown keys are errors with
     the closest valid name), every value against its type and range, and
-    the recipes and protocols are built.
-    :func:`check_config` then checks what needs the registry, the protocols
-    and the data files; :func:`~painzoo.benchmark.run` calls it before any
-    training.
+    the recipes and protocols are built. :func:`check_config` then checks
+    the model names and the data files (:func:`~painzoo.benchmark.run` calls it).
 
     Args:
         name_or_path: Bundled name, a path to a ``.yaml`` file, or a dict.
 
     Returns:
-        The :class:`BenchmarkConfig`, with ``name`` filled in, ``config_dir``
-        set to the folder relative data paths resolve against and
-        ``config_file`` to the YAML file it came from.
+        The :class:`BenchmarkConfig`; ``config_dir`` is the folder relative
+        data paths resolve against, ``config_file`` the YAML file.
 
     Raises:
         FileNotFoundError: If neither a bundled name nor an existing file.
@@ -924,9 +921,9 @@ def expand_models(entries, *, recipe=None, image_size=None) -> list[ModelEntry]:
 
     Args:
         entries: The config's ``models`` list.
-        recipe: The config's recipe (a :class:`~painzoo.training.recipe.Recipe`
-            or a config entry), which an entry's ``recipe`` overrides change.
-        image_size: The config's input side, for entries that set none.
+        recipe: The config's recipe (a Recipe or a config entry), changed by
+            an entry's ``recipe`` overrides.
+        image_size: The config's input size, for entries that set none.
 
     Raises:
         ValueError: For a malformed entry, or recipe overrides that do not build.
@@ -955,18 +952,15 @@ def expand_models(entries, *, recipe=None, image_size=None) -> list[ModelEntry]:
 
 # -- checks that need the registry and the data ---------------------------------------
 def check_config(config: BenchmarkConfig | dict) -> None:
-    """Check everything a run needs before any training starts.
+    """Check what a run needs beyond :func:`load_config`'s checks, before any training.
 
-    Beyond the schema, the recipes and the protocols (:func:`load_config`):
-    every model name resolves in the registry (or is an LBP baseline) and
-    takes the keyword overrides given; every data entry that reads files is
-    built (manifests and loaders read their tables, check labels, files,
-    duplicate images and, with ``on_bad_image: skip``, drop undecodable
-    images). Synthetic data is not rendered here.
+    Every model name resolves in the registry (or is an LBP baseline) and
+    takes its keyword overrides; every data entry that reads files is built
+    (tables, labels, files, duplicates, bad images). Synthetic data is not rendered.
 
     Args:
-        config: A config from :func:`load_config`, after
-            :func:`apply_overrides` (a dict is loaded first).
+        config: A config from :func:`load_config` or :func:`apply_overrides`
+            (a dict is loaded first).
 
     Raises:
         ConfigError: Naming the file, line and key, and what would fix it.

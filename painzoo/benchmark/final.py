@@ -31,10 +31,8 @@ def train_from_config(
 ):
     """Train a model of an evaluation config on every image of one of its data sets.
 
-    The model's keyword overrides, the recipe, the input size and the face
-    cropping come from ``config`` as ``painzoo benchmark`` uses them, so the
-    saved model is the one the benchmark evaluated, now trained on all
-    labelled data.
+    The model's overrides, recipe, input size and face crop come from the config
+    as ``painzoo benchmark`` uses them: the model it evaluated, trained on all data.
 
     Args:
         config: A bundled config name, a YAML path or a dict (see
@@ -47,7 +45,7 @@ def train_from_config(
             the benchmark metrics of this model on this data.
         recipe: Recipe overrides (a preset name or a dict), applied after
             the config's and the model entry's.
-        image_size: Input side, or ``(height, width)`` (overrides the config).
+        image_size: Input side or ``(height, width)`` (overrides the config).
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
             dict, ``None`` for no cropping, or ``"config"`` (the config's).
         epochs: Override the recipe's epochs.

@@ -49,11 +49,9 @@ class RunResult:
         summary: One row per data × protocol × model (``OUT/summary.csv``).
         failed: Run ids of units that raised.
         finished: Run ids trained in this call.
-        skipped: Run ids already finished before this call (reused; ``reused``
-            is ``True`` on their rows of ``results``).
+        skipped: Run ids finished before this call (``reused`` on their rows).
         interrupted: Whether Ctrl-C / SIGTERM stopped the run early.
-        stop_signal: The signal that stopped it (``signal.SIGINT``,
-            ``signal.SIGTERM``), or ``None``.
+        stop_signal: The signal that stopped it (``SIGINT``, ``SIGTERM``) or ``None``.
         profile: Seconds spent in data, training, evaluation and reporting.
     """
 
@@ -206,17 +204,9 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
                     result.finished.append(rid)
                 else:  # a failing unit must not stop the others
                     result.failed.append(rid)
-                    store.write_text(
-                        f"runs/{rid}/error.json",
-                        json_text(
-                            {
-                                "run_id": rid,
-                                "status": "failed",
-                                "error": outcome.error,
-                                "traceback": outcome.traceback,
-                            }
-                        ),
-                    )
+                    error = dict(run_id=rid, status="failed", error=outcome.error)
+                    error["traceback"] = outcome.traceback
+                    store.write_text(f"runs/{rid}/error.json", json_text(error))
                 if bar is not None:
                     bar.set_postfix_str(rid[-60:])
                     bar.update(1)

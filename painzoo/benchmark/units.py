@@ -2,18 +2,11 @@
 
 A *unit* is one model trained and tested on one split: a frozen
 :class:`Unit` record (:func:`plan_units`) executed by :func:`run_unit`, a
-pure function of ``(unit, out_dir)``, so any executor (in this process, a
-worker process, Ray) can run it anywhere the data and ``out_dir`` are
-reachable. A unit pickles and has a JSON round trip
-(``Unit.from_dict(unit.to_dict()) == unit``).
-
-A unit's :attr:`Unit.key` is a short SHA-256 of everything that determines
-its result (see :meth:`Unit.identity`): the model and its keyword
-arguments, the recipe, the image size, the seeds and the fold, the
-protocol, the data entry *and a fingerprint of the data's content*, the
-face crop, the Keras backend and :data:`RESULTS_VERSION`. Its folder is
-``OUT/runs/<readable slug>-<key>/``, so a changed config or changed data
-makes new units and never relabels old ones. A unit writes:
+pure function of ``(unit, out_dir)``, so any executor can run it anywhere the
+data and ``out_dir`` are reachable. Its :attr:`Unit.key` hashes everything
+that determines its result (:meth:`Unit.identity`), the data's content
+included; its folder is ``OUT/runs/<readable slug>-<key>/``, so a changed
+config or changed data makes new units and never relabels old ones. A unit writes:
 
 - ``config.json`` — the unit itself (``Unit.to_dict()``, with ``unit_id``);
 - ``predictions.csv`` — ``row, subject, source, y_true, p_pain, y_pred``;
@@ -88,22 +81,16 @@ class Unit:
         model_label: Name in reports (sweeps add ``[param=value]``).
         model_kwargs: Keyword arguments of the model builder.
         sweep: The swept keyword values of this model (subset of ``model_kwargs``).
-        recipe: The resolved :class:`~painzoo.training.recipe.Recipe` as a dict
-            (``seed`` = this fold's seed).
-        image_size: Input side (a square) or ``(height, width)``, or ``None``
-            for the model's own (a square is a side, so its identity is as before).
-        base_seed: The config's ``seed``.
-        kfold_repeats: The config's ``repeats``.
-        repeat: Repeat index.
-        fold: Fold index within the repeat.
-        fold_name: Readable fold name (held-out subject for LOSO).
+        recipe: The resolved :class:`~painzoo.training.recipe.Recipe` as a dict (this fold's seed).
+        image_size: Input side (a square) or ``(height, width)``; ``None``: the model's own.
+        base_seed, kfold_repeats: The config's ``seed`` and ``repeats``.
+        repeat, fold, fold_name: Repeat, fold within it, readable fold name (LOSO: the subject).
         seed: This fold's training seed.
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments or ``None``.
-        config_name: Name of the config (not part of the identity).
-        config_dir: Folder relative data paths resolve against (not part of the identity).
+        config_name, config_dir: The config's name and the folder its relative paths
+            resolve against (neither is part of the identity).
         backend: Keras backend the unit trains with.
-        deterministic: Whether deterministic ops are on (:func:`enable_determinism`;
-            not part of the identity).
+        deterministic: Deterministic ops (:func:`enable_determinism`; not in the identity).
         results_version: :data:`RESULTS_VERSION` of the painzoo that planned it.
     """
 
@@ -266,15 +253,10 @@ def data_fingerprint(ds) -> str:
 def enable_determinism(deterministic: bool = True) -> None:
     """Turn deterministic ops on (or off) for the backends of this process.
 
-    Called at the start of every :func:`run_unit`. With it on, one config and
-    one seed give identical numbers on one machine and backend.
-
-    - TensorFlow: ``tf.config.experimental.enable_op_determinism()`` (also makes
-      ``tf.data`` deterministic), and ``TF_DETERMINISTIC_OPS`` for child processes;
-    - PyTorch: ``torch.use_deterministic_algorithms(True, warn_only=True)`` and
-      ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for CUDA;
-    - JAX: ``--xla_gpu_deterministic_ops=true`` in ``XLA_FLAGS`` (read when JAX
-      starts its GPU backend; JAX on CPU is deterministic).
+    Called at the start of every :func:`run_unit`: one config and one seed then
+    give identical numbers on one machine and backend. TensorFlow: op determinism
+    (``tf.data`` too) and ``TF_DETERMINISTIC_OPS``; PyTorch: deterministic
+    algorithms and ``CUBLAS_WORKSPACE_CONFIG``; JAX: ``--xla_gpu_deterministic_ops``.
 
     Args:
         deterministic: ``False`` turns the same switches off (faster on GPUs).
@@ -386,10 +368,9 @@ def plan_units(config) -> list[Unit]:
     backend = keras_backend()
     units = []
     for exp in config.experiments:
-        where = dict(config_dir=config.config_dir)
         # The fingerprint is of the source data; the crop settings enter the identity apart.
-        fingerprint = data_fingerprint(load_data(exp.data, data, **where))
-        ds = load_data(exp.data, data, face_crop=config.face_crop, **where)
+        fingerprint = data_fingerprint(load_data(exp.data, data, config_dir=config.config_dir))
+        ds = load_data(exp.data, data, config_dir=config.config_dir, face_crop=config.face_crop)
         for protocol in exp.protocols:
             folds = _folds(exp.data, data, protocol, config.repeats, config.seed, fingerprint, ds)
             for model in config.experiment_models(exp):

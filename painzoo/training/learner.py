@@ -5,18 +5,14 @@ scikit-learn estimators do: :meth:`~Learner.fit` on a training
 :class:`~painzoo.datasets.Dataset` and :meth:`~Learner.predict_proba` on a
 test one, which returns the probability of pain per row (float ``[N]``).
 
-- :class:`KerasLearner` (``ModelInfo.kind == "keras"``, the zoo): builds the
-  network with :func:`painzoo.get_model` inside the unit's
-  :class:`~painzoo.training.recipe.Recipe`, with the model aids that recipe
-  asks for (:meth:`Recipe.model_kwargs_for
-  <painzoo.training.recipe.Recipe.model_kwargs_for>`; the model's own
-  arguments win), and trains it with
-  :meth:`Recipe.fit <painzoo.training.recipe.Recipe.fit>`.
-- :class:`SklearnLearner` (``kind == "sklearn"``, the LBP + SVM baselines of
+- :class:`KerasLearner` (kind ``"keras"``, the zoo): builds the network with
+  :func:`painzoo.get_model` and the model aids the unit's
+  :class:`~painzoo.training.recipe.Recipe` asks for, and trains it with the recipe.
+- :class:`SklearnLearner` (kind ``"sklearn"``, the LBP + SVM baselines of
   :mod:`painzoo.models.lbp_svm`): fits the estimator on uint8 images.
 
-:func:`get_learner` picks the learner from the registry's ``kind``
-(:func:`learner_class`); what differs between kinds is the learner's business.
+:func:`learner_class` picks the learner from ``ModelInfo.kind``; what differs
+between kinds is the learner's business (e.g. :attr:`Learner.trains_network`).
 
 Example:
     >>> from painzoo.training.recipe import Recipe
@@ -27,6 +23,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+
+from painzoo.preprocess.spec import as_hw, input_size
 
 __all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "learner_class"]
 
@@ -54,7 +52,6 @@ class Learner:
     trains_network = False
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
-        from painzoo.preprocess.spec import input_size
         from painzoo.training.recipe import Recipe
 
         self.name = name
@@ -108,8 +105,6 @@ class KerasLearner(Learner):
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
         super().__init__(name, kwargs, recipe=recipe, image_size=image_size)
-        from painzoo.preprocess.spec import as_hw
-
         size = self.image_size
         self.input_shape = None if size is None else (*as_hw(size), 3)
         self.model_kwargs = self.recipe.model_kwargs_for(self.name, self.input_shape, self.kwargs)
