@@ -807,12 +807,8 @@ def apply_overrides(
     """
     from painzoo.evaluation.protocols import get_protocol
 
-    for key, value, low in (
-        ("epochs", epochs, 1),
-        ("repeats", repeats, 1),
-        ("image_size", image_size, 1),
-        ("seed", seed, 0),
-    ):
+    bounds = [("epochs", epochs, 1), ("repeats", repeats, 1), ("image_size", image_size, 1)]
+    for key, value, low in [*bounds, ("seed", seed, 0)]:
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < low
         ):
