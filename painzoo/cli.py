@@ -49,17 +49,18 @@ def _add_models(sub):
 
 def _run_models(args) -> int:
     from painzoo.registry import list_models, model_info
+    from painzoo.training.learner import learner_class
 
     rows = []  # the registry's metadata imports no backend; only --count builds models
     for info in map(model_info, list_models(args.pattern, tag=args.tag, kind=args.kind)):
         name = info.name
-        if args.count and info.kind == "keras":
+        keras_model = learner_class(name).trains_network
+        if args.count and keras_model:
             import painzoo
 
             params = painzoo.get_model(name).count_params()
         else:
             params = info.params
-        keras_model = info.kind == "keras"
         rows.append(
             (
                 name,
@@ -150,11 +151,10 @@ def _benchmark(args) -> int:
         "repeats": args.repeats,
         "image_size": args.image_size,
         "seed": args.seed,
+        "deterministic": False if args.no_deterministic else None,
     }
     config = benchmark.apply_overrides(config, **overrides)
     _check_benchmark_out(config)
-    if args.no_deterministic:
-        config["deterministic"] = False
     ray_options = {
         "address": args.address,
         "gpus_per_unit": args.gpus_per_unit,
@@ -198,40 +198,27 @@ def _benchmark(args) -> int:
     return 0 if not result.failed else 1
 
 
-def _check_benchmark_out(config: dict) -> None:
+def _check_benchmark_out(config) -> None:
     """Refuse a local output folder that is, or lies inside, a data folder of the config."""
     from pathlib import Path
 
     from painzoo.utils.files import check_outputs
 
-    out = str(config.get("out") or "painzoo-results")
-    if "://" in out:  # a remote folder cannot clash with local data
+    if "://" in config.out:  # a remote folder cannot clash with local data
         return
-    base = Path(config.get("config_dir") or ".")
+    base = Path(config.config_dir or ".")
     inputs = []
-
-    def add(entry, seen=()):
-        if isinstance(entry, str):
-            if entry in seen or entry not in config["data"]:
-                return
-            return add(config["data"][entry], (*seen, entry))
-        if not isinstance(entry, dict):
-            return
-        if isinstance(entry.get("manifest"), str):
-            inputs.append(("data manifest", base / entry["manifest"]))
-        if "loader" in entry:
-            for value in (entry.get("args") or {}).values():
+    for part in (p for entry in config.data.values() for p in entry.parts()):
+        if isinstance(part.get("manifest"), str):
+            inputs.append(("data manifest", base / part["manifest"]))
+        if "loader" in part:
+            for value in (part.get("args") or {}).values():
                 if isinstance(value, str) and (base / value).exists():
                     inputs.append(("data folder", base / value))
-        for part in entry.get("concat") or []:
-            add(part, seen)
-
-    for entry in (config.get("data") or {}).values():
-        add(entry)
-    if config.get("config_file") and Path(config["config_file"]).is_file():
-        inputs.append(("config", config["config_file"]))
+    if config.config_file and Path(config.config_file).is_file():
+        inputs.append(("config", config.config_file))
     check_outputs(
-        {"--out": out},
+        {"--out": config.out},
         inputs,
         command="painzoo benchmark",
         fix="Pass --out (or set out: in the config) to a new folder outside the data, e.g. "

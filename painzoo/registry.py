@@ -11,11 +11,9 @@ only when :func:`get_model` builds it, so that listing and describing models
 imports no backend. ``@register_model`` adds a builder function (a user's
 plug-in) with its :class:`ModelInfo`.
 
-``ModelInfo.kind`` says what a builder returns: ``"keras"`` (a Keras model,
-the zoo) or ``"sklearn"`` (a scikit-learn estimator on uint8 images, the LBP
-+ SVM baselines of :mod:`painzoo.models.lbp_svm`, any
-``lbp_svm_r<R>p<P>_<G>x<G>``). The benchmark trains either through the
-learner of its kind (:mod:`painzoo.training.learner`).
+``ModelInfo.kind`` says what a builder returns: ``"keras"`` (the zoo) or
+``"sklearn"`` (an estimator on uint8 images: any ``lbp_svm_r<R>p<P>_<G>x<G>``);
+it picks the model's learner (:func:`painzoo.training.learner.learner_class`).
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> 
         store: A :class:`painzoo.benchmark.storage.RunStorage` (or anything
             with ``write_text(rel, text)``).
         folder: The unit's folder relative to the store (``runs/<run_id>``).
-        image_size: Side the model was trained at (default: its input size).
+        image_size: Side or ``(height, width)`` the model was trained at
+            (default: its input size).
 
     Returns:
         The dict written: per image ``label``, ``subject``, ``share`` and
@@ -134,8 +135,7 @@ def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> 
 
     if not getattr(test, "masks", None) or len(test) == 0 or not _has_attention(model):
         return None
-    size = image_size or model.input_shape[1]
-    images = test.load_images(int(size))
+    images = test.load_images(image_size or tuple(model.input_shape[1:3]))
     beta = attention_maps(model, images)
     regions = {k: np.asarray(v, bool) for k, v in sorted(test.masks.items())}
     union = np.logical_or.reduce(list(regions.values()))

@@ -5,7 +5,7 @@ A config is a mapping with these keys (all but ``models`` and
 
     name: quick                    # shown in the report
     out: painzoo-results           # output folder
-    image_size: 64                 # input side for every model (default: the model's own)
+    image_size: 64                 # input side or [height, width] (default: the model's own)
     seed: 0                        # base training seed
     repeats: 1                     # repeats of K-fold protocols (reshuffled folds)
     recipe: {preset: p1, epochs: 3}
@@ -26,7 +26,7 @@ A config is a mapping with these keys (all but ``models`` and
       - {data: paindb+cppain, protocols: [{cross_dataset: {test_sources: cppain, repeats: 5}}]}
 
 Inside a model entry, ``recipe`` (recipe overrides), ``image_size`` (the
-input side for this model, in place of the top-level one) and ``label``
+input size for this model, in place of the top-level one) and ``label``
 (name in reports) are not passed to the model builder.
 """
 
@@ -49,7 +49,10 @@ __all__ = [
     "check_config",
     "expand_models",
     "load_config",
-    "validate_config",
+    "BenchmarkConfig",
+    "DataEntry",
+    "Experiment",
+    "ModelEntry",
 ]
 
 
@@ -59,23 +62,20 @@ def bundled_configs() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_config(name_or_path: str | os.PathLike | dict) -> dict:
-    """Read a config by bundled name (``"quick"``) or YAML path, and check its schema.
+def load_config(name_or_path: str | os.PathLike | dict) -> BenchmarkConfig:
+    """Read a config by bundled name (``"quick"``) or YAML path, check it and parse it once.
 
     Every key is checked against the schema (unknown keys are errors with
-    the closest valid name), and every value against its type and range.
-    :func:`check_config` then checks what needs the registry, the protocols
-    and the data files; :func:`~painzoo.benchmark.run` calls it before any
-    training.
+    the closest valid name), every value against its type and range, and
+    the recipes and protocols are built. :func:`check_config` then checks
+    the model names and the data files (:func:`~painzoo.benchmark.run` calls it).
 
     Args:
-        name_or_path: Bundled name, a path to a ``.yaml`` file, or a dict
-            (returned as a checked deep copy).
+        name_or_path: Bundled name, a path to a ``.yaml`` file, or a dict.
 
     Returns:
-        The config as a dict, with ``name`` filled in, ``config_dir`` set to
-        the folder relative data paths resolve against and ``config_file``
-        to the YAML file it came from.
+        The :class:`BenchmarkConfig`; ``config_dir`` is the folder relative
+        data paths resolve against, ``config_file`` the YAML file.
 
     Raises:
         FileNotFoundError: If neither a bundled name nor an existing file.
@@ -88,8 +88,7 @@ def load_config(name_or_path: str | os.PathLike | dict) -> dict:
     if isinstance(name_or_path, dict):
         config = copy.deepcopy(name_or_path)
         config.setdefault("name", "custom")
-        validate_config(config)
-        return config
+        return _parse(config)
     text = str(name_or_path)
     path = Path(text)
     if path.suffix in (".yaml", ".yml") or path.exists():
@@ -125,12 +124,180 @@ def load_config(name_or_path: str | os.PathLike | dict) -> dict:
     config.setdefault("name", default_name)
     config.setdefault("config_dir", str(base))
     config.setdefault("config_file", shown)
-    validate_config(config, source=source)
-    return config
+    return _parse(config, source)
 
 
 class ConfigError(ValueError):
     """A config that breaks the schema; the message names the file and line."""
+
+
+# -- the records a config is parsed into ----------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class DataEntry:
+    """One data set of a config: ``spec`` as written (what ``load_entry`` reads) and
+    ``resolved``, with the names under ``concat`` replaced by their entries."""
+
+    name: str
+    spec: dict
+    resolved: dict
+
+    def parts(self, spec=None) -> list[dict]:
+        """The entries this one is made of: itself, or the leaves of its ``concat``."""
+        spec = self.resolved if spec is None else spec
+        if not isinstance(spec, dict):  # a name left unresolved (a concat cycle)
+            return []
+        if "concat" not in spec:
+            return [spec]
+        return [leaf for part in spec["concat"] for leaf in self.parts(part)]
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether any part is rendered by the generator (too slow to build in a check)."""
+        return any("synthetic" in part for part in self.parts())
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    """One model a config trains (:func:`expand_models`): its registry ``name``, ``label``
+    (a swept variant adds ``[param=value]``), builder ``kwargs``, ``recipe`` (the config's
+    :class:`~painzoo.training.recipe.Recipe` with the entry's overrides), ``image_size``
+    (a side or ``(height, width)``: the entry's, else the config's; ``None``: the model's
+    own) and ``sweep`` (the swept values among ``kwargs``)."""
+
+    name: str
+    label: str
+    kwargs: dict
+    recipe: object
+    image_size: int | tuple[int, int] | None = None
+    sweep: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """The built :class:`~painzoo.evaluation.protocols.Protocol` objects run on data
+    ``data``, and the labels of the models trained there (all unless it names some)."""
+
+    data: str
+    protocols: tuple
+    models: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkConfig:
+    """A config checked and parsed once (:func:`load_config`) for planning and running.
+
+    The top-level keys hold their values with defaults filled in (``out``,
+    ``seed``, ``repeats``, ``deterministic``; ``recipe`` built), ``data`` maps
+    names to :class:`DataEntry`, ``models`` and ``experiments`` hold
+    :class:`ModelEntry` and :class:`Experiment` records in config order, and
+    ``raw`` is the config as written (after overrides), which :meth:`to_dict` returns.
+    """
+
+    name: str
+    out: str
+    image_size: int | tuple[int, int] | None
+    seed: int
+    repeats: int
+    deterministic: bool
+    recipe: object
+    face_crop: dict | None
+    data: dict[str, DataEntry]
+    models: tuple[ModelEntry, ...]
+    experiments: tuple[Experiment, ...]
+    config_dir: str | None
+    config_file: str | None
+    raw: dict = dataclasses.field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """The config as written, for ``OUT/config.json`` and :func:`apply_overrides`."""
+        return copy.deepcopy(self.raw)
+
+    @property
+    def data_specs(self) -> dict:
+        """The ``data`` section as written: name → entry."""
+        return {name: entry.spec for name, entry in self.data.items()}
+
+    def experiment_models(self, experiment: Experiment) -> list[ModelEntry]:
+        """The models ``experiment`` trains, in config order."""
+        return [m for m in self.models if m.label in experiment.models]
+
+    def model(self, wanted: str) -> ModelEntry | None:
+        """The model labelled ``wanted``, else the unswept one named so, else ``None``."""
+        wanted = str(wanted).lower()
+        by_label = [m for m in self.models if m.label.lower() == wanted]
+        by_name = [m for m in self.models if m.name == wanted and not m.sweep]
+        return next(iter(by_label + by_name), None)
+
+
+def resolve_data_spec(name, data: dict, seen=()):
+    """The entry ``name`` of ``data`` with names inside ``concat`` replaced by their entries."""
+    if isinstance(name, str):
+        if name not in data or name in seen:
+            return name
+        return resolve_data_spec(data[name], data, (*seen, name))
+    spec = dict(name)
+    if "concat" in spec:
+        spec["concat"] = [resolve_data_spec(s, data, seen) for s in spec["concat"]]
+    return spec
+
+
+def _parse(config: dict, source: str | None = None) -> BenchmarkConfig:
+    """Check a config dict, build its recipes and protocols: the :class:`BenchmarkConfig`."""
+    from painzoo.evaluation.protocols import get_protocol
+    from painzoo.preprocess.spec import input_size
+    from painzoo.training.recipe import Recipe
+
+    c = _Checker(config, source)
+    _validate(c, config)
+    try:
+        recipe = Recipe.from_config(config.get("recipe"))
+    except (TypeError, ValueError) as err:
+        c.fail(("recipe",), f"the recipe does not build: {err}")
+    image_size = input_size(config.get("image_size"))
+    models = []
+    for i, entry in enumerate(config["models"]):
+        try:
+            models += expand_models([entry], recipe=recipe, image_size=image_size)
+        except (TypeError, ValueError) as err:
+            c.fail(("models", i), f"the recipe of this model does not build: {err}")
+    labels = [m.label for m in models]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        c.fail(("models",), f"two model entries share the label(s) {dupes}; give one a 'label:'.")
+    experiments = []
+    for i, exp in enumerate(config["experiments"]):
+        protocols = []
+        for j, spec in enumerate(exp["protocols"]):
+            try:
+                protocols.append(get_protocol(spec))
+            except (TypeError, ValueError) as err:
+                c.fail(
+                    ("experiments", i, "protocols", j), f"protocol {spec!r} does not build: {err}"
+                )
+        # A name selects a model by its registry name (every swept variant) or its label.
+        wanted = {str(n).lower() for n in exp.get("models") or ()}
+        chosen = [m.label for m in models if not wanted or {m.name, m.label.lower()} & wanted]
+        experiments.append(Experiment(exp["data"], tuple(protocols), tuple(chosen)))
+    face_crop = config.get("face_crop")
+    return BenchmarkConfig(
+        name=config.get("name", "custom"),
+        out=str(config.get("out") or "painzoo-results"),
+        image_size=image_size,
+        seed=int(config.get("seed", 0)),
+        repeats=int(config.get("repeats", 1)),
+        deterministic=bool(config.get("deterministic", True)),
+        recipe=recipe,
+        face_crop=None if face_crop is False else face_crop,
+        data={
+            name: DataEntry(name, spec, resolve_data_spec(name, config["data"]))
+            for name, spec in config["data"].items()
+        },
+        models=tuple(models),
+        experiments=tuple(experiments),
+        config_dir=config.get("config_dir"),
+        config_file=config.get("config_file"),
+        raw=config,
+    )
 
 
 def _yaml_error(shown: str, err) -> str:
@@ -174,7 +341,7 @@ def _key_lines(source: str) -> dict[tuple, int]:
 TOP_LEVEL_KEYS = {
     "name": "name shown in the report",
     "out": "output folder",
-    "image_size": "input side for every model (positive int or null)",
+    "image_size": "input side or [height, width] for every model (or null)",
     "seed": "base training seed (int >= 0)",
     "repeats": "repeats of K-fold protocols (int >= 1)",
     "deterministic": "deterministic ops (true, the default) or false for speed",
@@ -289,6 +456,19 @@ class _Checker:
         ):
             self.fail(path, f"{what} must be {allowed}; received {value}.")
 
+    def image_size(self, value, path, what) -> None:
+        """A side (a square), a two-item ``[height, width]``, or null."""
+        if not isinstance(value, list):
+            return self.integer(value, path, what, minimum=1, none=True)
+        if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            self.fail(
+                path,
+                f"{what} must be a side or [height, width] (two integers); "
+                f"received {_show(value)}.",
+            )
+        if min(value) < 1:
+            self.fail(path, f"{what} must be [height, width] with both >= 1; received {value}.")
+
     def string(self, value, path, what, *, choices=None):
         if not isinstance(value, str) or not value:
             self.fail(path, f"{what} must be a non-empty string; received {_show(value)}.")
@@ -351,23 +531,13 @@ def _parameters(fn, skip=()) -> tuple[list[str], bool]:
     return names, any(p.kind == p.VAR_KEYWORD for p in params)
 
 
-def validate_config(config: dict, *, source: str | None = None) -> None:
-    """Check every key, type and range of a config (the schema); no file is read.
-
-    Args:
-        config: The config dict.
-        source: Its YAML text, to name lines in messages; by default the
-            file ``config["config_file"]`` is read when it exists.
-
-    Raises:
-        ConfigError: Naming the file, line and key, and what would fix it.
-    """
-    c = _Checker(config, source)
+def _validate(c: _Checker, config: dict) -> None:
+    """Check every key, type and range of a config dict (the schema); no file is read."""
     c.keys(config, (), TOP_LEVEL_KEYS, "the top level")
     for key in ("name", "out", "config_dir", "config_file"):
         if config.get(key) is not None and not isinstance(config[key], (str, os.PathLike)):
             c.fail((key,), f"{key!r} must be a string; received {_show(config[key])}.")
-    c.integer(config.get("image_size"), ("image_size",), "image_size", minimum=1, none=True)
+    c.image_size(config.get("image_size"), ("image_size",), "image_size")
     c.integer(config.get("seed", 0), ("seed",), "seed", minimum=0)
     c.integer(config.get("repeats", 1), ("repeats",), "repeats", minimum=1)
     if not isinstance(config.get("deterministic", True), bool):
@@ -526,13 +696,7 @@ def _check_models(c: _Checker, models) -> None:
         if "recipe" in opts:
             _check_recipe(c, opts["recipe"], (*path, "recipe"), f"the recipe of {what}", top=False)
         if "image_size" in opts:
-            c.integer(
-                opts["image_size"],
-                (*path, "image_size"),
-                f"image_size of {what}",
-                minimum=1,
-                none=True,
-            )
+            c.image_size(opts["image_size"], (*path, "image_size"), f"image_size of {what}")
         if "label" in opts and opts["label"] is not None:
             c.string(opts["label"], (*path, "label"), f"label of {what}")
 
@@ -606,21 +770,8 @@ def _selectable_names(entry) -> set[str]:
     return names
 
 
-def experiment_models(exp: dict, models: list[dict]) -> list[dict]:
-    """The expanded ``models`` an experiment trains: all, or those its ``models`` names.
-
-    A name selects a model by its registry name (every swept variant of it)
-    or by its label.
-    """
-    names = exp.get("models")
-    if not names:
-        return list(models)
-    wanted = {str(n).lower() for n in names}
-    return [m for m in models if m["name"] in wanted or str(m["label"]).lower() in wanted]
-
-
 def apply_overrides(
-    config: dict,
+    config: BenchmarkConfig | dict,
     *,
     out: str | None = None,
     models: list[str] | None = None,
@@ -629,12 +780,13 @@ def apply_overrides(
     repeats: int | None = None,
     image_size: int | None = None,
     seed: int | None = None,
+    deterministic: bool | None = None,
     **_ignored,
-) -> dict:
-    """A copy of ``config`` with command-line overrides applied.
+) -> BenchmarkConfig:
+    """``config`` with command-line overrides applied, parsed again.
 
     Args:
-        config: A loaded config.
+        config: A loaded config (or a config dict).
         out: Output folder.
         models: Keep only these model names (entries of the config keep
             their overrides; names not in the config are added plainly).
@@ -645,28 +797,27 @@ def apply_overrides(
         repeats: Override the K-fold repeats and every CrossDataset's repeats.
         image_size: Override the input side.
         seed: Override the base seed.
+        deterministic: Override deterministic ops.
 
     Returns:
-        A new config dict; ``None`` arguments change nothing.
+        A new :class:`BenchmarkConfig`; ``None`` arguments change nothing.
 
     Raises:
         ValueError: If a protocol filter leaves nothing to run.
     """
     from painzoo.evaluation.protocols import get_protocol
 
-    for key, value, low in (
-        ("epochs", epochs, 1),
-        ("repeats", repeats, 1),
-        ("image_size", image_size, 1),
-        ("seed", seed, 0),
-    ):
+    bounds = [("epochs", epochs, 1), ("repeats", repeats, 1), ("image_size", image_size, 1)]
+    for key, value, low in [*bounds, ("seed", seed, 0)]:
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < low
         ):
             raise ConfigError(
                 f"--{key.replace('_', '-')} must be an integer >= {low}; received {value!r}."
             )
-    config = copy.deepcopy(config)
+    config = config.to_dict() if isinstance(config, BenchmarkConfig) else copy.deepcopy(config)
+    if deterministic is not None:
+        config["deterministic"] = bool(deterministic)
     if out is not None:
         config["out"] = str(out)
     if image_size is not None:
@@ -715,7 +866,7 @@ def apply_overrides(
         config["repeats"] = int(repeats)
         for exp in config["experiments"]:
             exp["protocols"] = [_with_repeats(p, int(repeats)) for p in exp["protocols"]]
-    return config
+    return load_config(config)
 
 
 def _render_at_least(config: dict, side: int) -> None:
@@ -757,135 +908,94 @@ def _entry_name(entry) -> str:
     )
 
 
-def expand_models(entries) -> list[dict]:
-    """Model entries of a config → a flat list, sweeps expanded.
-
-    Each model is a dict with ``name``, ``kwargs``, ``recipe`` overrides,
-    ``image_size``, ``label`` and ``sweep`` (the swept values).
+def expand_models(entries, *, recipe=None, image_size=None) -> list[ModelEntry]:
+    """Model entries of a config → a flat list of :class:`ModelEntry`, sweeps expanded.
 
     A list value in an entry's keyword overrides expands into one model per
     value (several lists give their Cartesian product); the label then
     names the swept values, e.g. ``painseeker[prsc_weight=0.5]``.
 
+    Args:
+        entries: The config's ``models`` list.
+        recipe: The config's recipe (a Recipe or a config entry), changed by
+            an entry's ``recipe`` overrides.
+        image_size: The config's input size, for entries that set none.
+
     Raises:
-        ValueError: For a malformed entry or two entries with one label.
+        ValueError: For a malformed entry, or recipe overrides that do not build.
     """
-    out: list[dict] = []
+    from painzoo.preprocess.spec import input_size
+    from painzoo.training.recipe import Recipe
+
+    base = Recipe.from_config(recipe)
+    out: list[ModelEntry] = []
     for entry in entries:
         name = _entry_name(entry)
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
-        recipe = opts.pop("recipe", None) or {}
-        image_size = opts.pop("image_size", None)
-        label = opts.pop("label", None)
+        overrides = opts.pop("recipe", None) or {}
+        model_recipe = base.replace(**overrides) if overrides else base
+        size = input_size(opts.pop("image_size", None)) or image_size
+        label = opts.pop("label", None) or name
         swept = {k: v for k, v in opts.items() if isinstance(v, list)}
         fixed = {k: v for k, v in opts.items() if k not in swept}
-        combos = list(itertools.product(*swept.values())) if swept else [()]
-        for combo in combos:
+        for combo in itertools.product(*swept.values()):
             values = dict(zip(swept, combo))
             tag = ",".join(f"{k}={v}" for k, v in values.items())
-            out.append(
-                dict(
-                    name=name,
-                    kwargs={**fixed, **values},
-                    recipe=dict(recipe),
-                    image_size=image_size,
-                    label=(label or name) + (f"[{tag}]" if tag else ""),
-                    sweep=values,
-                )
-            )
-    labels = [m["label"] for m in out]
-    dupes = sorted({x for x in labels if labels.count(x) > 1})
-    if dupes:
-        raise ValueError(f"Two model entries share the label(s) {dupes}; give one a 'label:'.")
+            full = label + (f"[{tag}]" if tag else "")
+            out.append(ModelEntry(name, full, {**fixed, **values}, model_recipe, size, values))
     return out
 
 
 # -- checks that need the registry and the data ---------------------------------------
-def check_config(config: dict) -> None:
-    """Check everything a run needs before any training starts.
+def check_config(config: BenchmarkConfig | dict) -> None:
+    """Check what a run needs beyond :func:`load_config`'s checks, before any training.
 
-    Beyond the schema (:func:`validate_config`): every model name resolves
-    in the registry (or is an LBP baseline) and takes the keyword overrides
-    given; every recipe builds; every protocol spec builds; every data entry
-    that reads files is built (manifests and loaders read their tables, check
-    labels, files, duplicate images and, with ``on_bad_image: skip``, drop
-    undecodable images). Synthetic data is not rendered here.
+    Every model name resolves in the registry (or is an LBP baseline) and
+    takes its keyword overrides; every data entry that reads files is built
+    (tables, labels, files, duplicates, bad images). Synthetic data is not rendered.
 
     Args:
-        config: A config from :func:`load_config`, after
-            :func:`apply_overrides`.
+        config: A config from :func:`load_config` or :func:`apply_overrides`
+            (a dict is loaded first).
 
     Raises:
         ConfigError: Naming the file, line and key, and what would fix it.
     """
-    validate_config(config)
-    c = _Checker(config)
-    _check_model_names(c, config)
-    from painzoo.evaluation.protocols import get_protocol
-    from painzoo.training.recipe import Recipe
+    from painzoo.datasets.entries import load_entry
 
-    try:
-        base = Recipe.from_config(config.get("recipe"))
-    except (TypeError, ValueError) as err:
-        c.fail(("recipe",), f"the recipe does not build: {err}")
-    for i, spec in enumerate(_model_recipes(config)):
-        if spec:
-            try:
-                base.replace(**spec)
-            except (TypeError, ValueError) as err:
-                c.fail(("models", i), f"the recipe of this model does not build: {err}")
-    for i, exp in enumerate(config["experiments"]):
-        for j, spec in enumerate(exp["protocols"]):
-            try:
-                get_protocol(spec)
-            except (TypeError, ValueError) as err:
-                c.fail(
-                    ("experiments", i, "protocols", j), f"protocol {spec!r} does not build: {err}"
-                )
-    used = []
-    for exp in config["experiments"]:
-        if exp["data"] not in used:
-            used.append(exp["data"])
-    for name in used:
-        if _is_synthetic(config["data"], name):
+    if not isinstance(config, BenchmarkConfig):
+        config = load_config(config)
+    c = _Checker(config.raw)
+    _check_model_names(c, config.raw["models"])
+    for name in dict.fromkeys(exp.data for exp in config.experiments):
+        if config.data[name].synthetic:
             continue
-        from painzoo.datasets.entries import load_entry
-
         try:
-            load_entry(name, config["data"], config_dir=config.get("config_dir"))
+            load_entry(name, config.data_specs, config_dir=config.config_dir)
         except (ValueError, FileNotFoundError, TypeError, OSError) as err:
             c.fail(("data", name), f"data {name!r} cannot be loaded: {err}")
 
 
-def _model_recipes(config) -> list[dict]:
-    out = []
-    for entry in config["models"]:
-        opts = next(iter(entry.values())) if isinstance(entry, dict) else None
-        out.append(dict((opts or {}).get("recipe") or {}))
-    return out
-
-
-def _is_synthetic(data: dict, spec, seen=()) -> bool:
-    """Whether a data entry renders any synthetic part (too slow to build in a check)."""
-    if isinstance(spec, str):
-        if spec in seen or spec not in data:
-            return False
-        return _is_synthetic(data, data[spec], (*seen, spec))
-    if "synthetic" in spec:
-        return True
-    return any(_is_synthetic(data, s, seen) for s in spec.get("concat") or [])
-
-
-def _check_model_names(c: _Checker, config: dict) -> None:
+def _check_model_names(c: _Checker, entries: list) -> None:
     from painzoo.models.lbp_svm import list_baselines
     from painzoo.registry import get_model, list_models, model_kind
+    from painzoo.training.learner import learner_class
 
-    for i, entry in enumerate(config["models"]):
+    for i, entry in enumerate(entries):
         name = _entry_name(entry)
         path = ("models", i) if isinstance(entry, str) else ("models", i, next(iter(entry)))
         opts = {} if isinstance(entry, str) else dict(next(iter(entry.values())) or {})
         kwargs = {k: v for k, v in opts.items() if k not in MODEL_RESERVED}
-        if model_kind(name) == "sklearn":
+        if model_kind(name) is None:
+            known = list_models() + list_baselines()
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(repr(x) for x in close)}? " if close else ""
+            c.fail(
+                path,
+                f"unknown model {name!r}; {hint}`painzoo models` lists the zoo "
+                "(baselines are named lbp_svm_r<R>p<P>_<G>x<G>).",
+            )
+        if not learner_class(name).trains_network:  # a baseline: build it with the overrides
             try:
                 get_model(
                     name, **{k: v[0] if isinstance(v, list) else v for k, v in kwargs.items()}
@@ -893,15 +1003,6 @@ def _check_model_names(c: _Checker, config: dict) -> None:
             except (TypeError, ValueError) as err:
                 c.fail(path, f"baseline {name!r} does not accept these overrides: {err}")
             continue
-        known = list_models()
-        if name not in known:
-            close = difflib.get_close_matches(name, known + list_baselines(), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(repr(x) for x in close)}? " if close else ""
-            c.fail(
-                path,
-                f"unknown model {name!r}; {hint}`painzoo models` lists the zoo "
-                "(baselines are named lbp_svm_r<R>p<P>_<G>x<G>).",
-            )
         params, var_kw = builder_parameters(name)
         if not var_kw:
             allowed = [p for p in params if p not in ("num_classes", "input_shape")]

@@ -1,17 +1,11 @@
 """Executors: how the units of an evaluation grid get run.
 
 An executor takes the units that still need running and yields one
-:class:`UnitOutcome` per unit as each one ends. Every unit is run by
-:func:`painzoo.benchmark.units.run_unit`, so all executors write the same
-files.
-
-- ``"local"`` (:class:`LocalExecutor`): units on this machine, each in a
-  fresh worker process, ``jobs`` of them side by side (``painzoo benchmark``
-  and ``--jobs``), or one after another in this process (``jobs=0``, the
-  default of :func:`~painzoo.benchmark.run`).
-- ``"ray"`` (:class:`RayExecutor`): every unit is a Ray task with the CPUs
-  and GPUs it asks for, on a local Ray instance or a cluster. Ray is an
-  optional extra: ``pip install "painzoo[ray]"``.
+:class:`UnitOutcome` per unit as each one ends; every unit is run by
+:func:`painzoo.benchmark.units.run_unit`, so all executors write the same files.
+``"local"`` (:class:`LocalExecutor`) runs units in worker processes on this
+machine (or in this process, ``jobs=0``); ``"ray"`` (:class:`RayExecutor`)
+makes every unit a Ray task (``pip install "painzoo[ray]"``).
 
 Example:
     >>> from painzoo.benchmark import run
@@ -55,13 +49,13 @@ class UnitOutcome:
     """How one unit ended.
 
     Attributes:
-        unit: The unit dict from :func:`~painzoo.benchmark.units.plan_units`.
+        unit: The :class:`~painzoo.benchmark.units.Unit`.
         metrics: Its metrics (``None`` if it failed).
         error: ``"ExceptionType: message"`` if it failed.
         traceback: The (remote) traceback if it failed.
     """
 
-    unit: dict
+    unit: object
     metrics: dict | None = None
     error: str | None = None
     traceback: str | None = None
@@ -103,22 +97,14 @@ class Executor:
 class LocalExecutor(Executor):
     """Units on this machine: in worker processes, or one after another in this process.
 
-    With ``jobs >= 1`` up to ``jobs`` worker processes (``spawn``) run units
-    side by side, each worker's thread pools bounded to ``threads``. A worker
-    runs one unit after another, each from a cleared Keras session and its
-    own seeds, so a unit's numbers are those it gets alone. A worker is
-    replaced after ``units_per_worker`` units or when its resident memory
-    exceeds ``max_worker_gib``. ``jobs=0`` runs the units in this process.
-
-    Workers import painzoo afresh and rebuild a unit's data from the config;
-    a model you register yourself must be registered by a module the worker
-    imports (under ``if __name__ == "__main__":`` in the calling script),
-    else use ``jobs=0``.
-
-    On a stop request (Ctrl-C, SIGTERM; see :mod:`painzoo.benchmark.stopping`)
-    no further unit starts, running workers are terminated (their units are
-    lost and rerun next time; finished units keep their files) and
-    :class:`~painzoo.benchmark.stopping.RunStopped` is raised.
+    With ``jobs >= 1`` up to ``jobs`` worker processes (``spawn``, thread pools
+    bounded to ``threads``) run units side by side, one after another each from
+    a cleared Keras session and its own seeds, so a unit's numbers are those it
+    gets alone; ``jobs=0`` runs them in this process. Workers import painzoo
+    afresh: a model you register yourself must be registered by a module they
+    import (the run under ``if __name__ == "__main__":``), else use ``jobs=0``. On a
+    stop request no unit starts, running workers are terminated (their units
+    rerun next time) and :class:`~painzoo.benchmark.stopping.RunStopped` is raised.
 
     Args:
         jobs: Worker processes; ``"auto"`` picks :func:`default_jobs`;

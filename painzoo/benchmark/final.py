@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from painzoo.benchmark.config import apply_overrides, expand_models, load_config
+from painzoo.benchmark.config import ModelEntry, apply_overrides, load_config
 
 __all__ = ["train_from_config"]
 
@@ -31,10 +31,8 @@ def train_from_config(
 ):
     """Train a model of an evaluation config on every image of one of its data sets.
 
-    The model's keyword overrides, the recipe, the input size and the face
-    cropping come from ``config`` as ``painzoo benchmark`` uses them, so the
-    saved model is the one the benchmark evaluated, now trained on all
-    labelled data.
+    The model's overrides, recipe, input size and face crop come from the config
+    as ``painzoo benchmark`` uses them: the model it evaluated, trained on all data.
 
     Args:
         config: A bundled config name, a YAML path or a dict (see
@@ -47,7 +45,7 @@ def train_from_config(
             the benchmark metrics of this model on this data.
         recipe: Recipe overrides (a preset name or a dict), applied after
             the config's and the model entry's.
-        image_size: Input side, or ``(height, width)`` (overrides the config).
+        image_size: Input side or ``(height, width)`` (overrides the config).
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
             dict, ``None`` for no cropping, or ``"config"`` (the config's).
         epochs: Override the recipe's epochs.
@@ -68,58 +66,53 @@ def train_from_config(
     from painzoo.datasets import Dataset
     from painzoo.datasets.entries import load_entry
     from painzoo.inference.train import train
-    from painzoo.training.recipe import Recipe
     from painzoo.utils.numbers import check_number
 
     seed = check_number(seed, "seed", low=0, integer=True, none=True)
     side = None if isinstance(image_size, (tuple, list)) else image_size  # (h, w): below
     side = check_number(side, "image_size", low=1, integer=True, none=True)
     cfg = apply_overrides(load_config(config), image_size=side, seed=seed)
-    spec = _model_spec(cfg["models"], model)
+    spec = _model_entry(cfg, model)
     if isinstance(data, Dataset):
         ds = data
     else:
-        name = data or (cfg.get("experiments") or [{"data": next(iter(cfg["data"]))}])[0]["data"]
-        if name not in cfg["data"]:
-            raise ValueError(f"Unknown data {name!r}; the config defines {sorted(cfg['data'])}.")
-        ds = load_entry(name, cfg["data"], config_dir=cfg.get("config_dir"))
+        name = data or cfg.experiments[0].data
+        if name not in cfg.data:
+            raise ValueError(f"Unknown data {name!r}; the config defines {sorted(cfg.data)}.")
+        ds = load_entry(name, cfg.data_specs, config_dir=cfg.config_dir)
     inputs = []
-    if cfg.get("config_file") and Path(cfg["config_file"]).is_file():
-        inputs.append(("config", cfg["config_file"]))
+    if cfg.config_file and Path(cfg.config_file).is_file():
+        inputs.append(("config", cfg.config_file))
     return train(
         ds,
-        model=spec["name"],
-        model_kwargs=spec["kwargs"],
+        model=spec.name,
+        model_kwargs=spec.kwargs,
         out=out,
-        recipe=Recipe.from_config(cfg.get("recipe")).replace(**spec["recipe"]).updated(recipe),
-        image_size=image_size or spec["image_size"] or cfg.get("image_size"),
-        face_crop=cfg.get("face_crop") if face_crop == "config" else face_crop,
+        recipe=spec.recipe.updated(recipe),
+        image_size=image_size or spec.image_size,
+        face_crop=cfg.face_crop if face_crop == "config" else face_crop,
         epochs=epochs,
-        seed=seed if seed is not None else cfg.get("seed"),
+        seed=cfg.seed,
         results=results,
-        label=spec["label"],
-        config_name=cfg.get("name"),
+        label=spec.label,
+        config_name=cfg.name,
         inputs=inputs,
         progress=progress,
     )
 
 
-def _model_spec(entries, model: str) -> dict:
-    """The config's model entry labelled or named ``model``, else a plain zoo model."""
+def _model_entry(cfg, model: str) -> ModelEntry:
+    """The config's model labelled or named ``model``, else a plain zoo model."""
     from painzoo.registry import model_kind
 
+    found = cfg.model(model)
+    if found is not None:
+        return found
     wanted = str(model).lower()
-    specs = expand_models(entries)
-    for spec in specs:
-        if spec["label"].lower() == wanted:
-            return spec
-    for spec in specs:
-        if spec["name"] == wanted and not spec.get("sweep"):
-            return spec
     if model_kind(wanted) is None:
-        labels = [s["label"] for s in specs]
+        labels = [m.label for m in cfg.models]
         raise ValueError(
             f"Unknown model {model!r}: not a model of the config ({labels}) nor of the zoo "
             "(painzoo models lists them)."
         )
-    return {"name": wanted, "kwargs": {}, "recipe": {}, "image_size": None, "label": wanted}
+    return ModelEntry(wanted, wanted, {}, cfg.recipe, cfg.image_size)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from painzoo.benchmark.config import DataEntry, resolve_data_spec
 from painzoo.benchmark.figures import pyplot as _plt
 from painzoo.benchmark.figures import save as _save
 from painzoo.benchmark.figures import style as _style
@@ -135,7 +136,7 @@ def _count(results: pd.DataFrame, status: str) -> int:
 _SYNTHETIC, _PARTLY, _REAL = "synthetic", "partly synthetic", "real"
 
 
-def data_origin(data: dict | None, spec, _seen=()) -> str | None:
+def data_origin(data: dict | None, spec) -> str | None:
     """Whether a config data entry is rendered by painzoo's generator.
 
     Args:
@@ -148,22 +149,16 @@ def data_origin(data: dict | None, spec, _seen=()) -> str | None:
         real parts), ``"real"`` (a ``manifest`` or ``loader`` entry, or a
         ``concat`` of such), or ``None`` for a name ``data`` does not define.
     """
-    if isinstance(spec, str):
-        if not isinstance(data, dict) or spec not in data or spec in _seen:
-            return None
-        return data_origin(data, data[spec], (*_seen, spec))
-    if not isinstance(spec, dict):
+    data = data if isinstance(data, dict) else {}
+    if not isinstance(spec, dict) and not (isinstance(spec, str) and spec in data):
         return None
-    if "synthetic" in spec:
+    parts = DataEntry("", spec, resolve_data_spec(spec, data)).parts()
+    synthetic = {"synthetic" in part for part in parts}
+    if not synthetic:
+        return None
+    if synthetic == {True}:
         return _SYNTHETIC
-    if "concat" in spec:
-        parts = {data_origin(data, part, _seen) for part in spec.get("concat") or []} - {None}
-        if not parts:
-            return None
-        if parts == {_SYNTHETIC}:
-            return _SYNTHETIC
-        return _REAL if parts == {_REAL} else _PARTLY
-    return _REAL
+    return _REAL if synthetic == {False} else _PARTLY
 
 
 def _parts(data: dict, spec, seen=()):
@@ -380,15 +375,15 @@ def write_report(
 
     Sections in order: title and data origin, what was compared, the summary
     (:func:`summary_lines`), how to read the report, the paper layouts, model
-    aids, flagged and failed units, run bookkeeping.
+    aids, flagged and failed units, run bookkeeping. ``config`` is the run's
+    :class:`~painzoo.benchmark.config.BenchmarkConfig` (its name and data), or ``None``.
     """
     out = Path(out)
-    config = config or {}
-    names = _Names(config.get("data"), results)
+    names = _Names(config.data_specs if config else None, results)
     number = _Numbering()
     data_names = list(dict.fromkeys(results["data"])) if len(results) else []
     synthetic = names.any_synthetic(data_names)
-    title = f"# painzoo benchmark `{config.get('name', '')}`"
+    title = f"# painzoo benchmark `{config.name if config else ''}`"
     title += {"all": " on synthetic data", "some": " on partly synthetic data"}.get(synthetic, "")
     lines = [title, "", *_origin_lines(names, data_names, synthetic)]
     lines += _compared_lines(results, names)
@@ -892,10 +887,10 @@ def summary_lines(
 
 def _baselines(frame: pd.DataFrame) -> set:
     """The model labels in ``frame`` that are scikit-learn baselines (LBP+SVM)."""
-    from painzoo.registry import model_kind
+    from painzoo.training.learner import learner_class
 
-    kinds = dict(zip(frame["model"], frame["model_name"]))
-    return {m for m, name in kinds.items() if model_kind(name) == "sklearn"}
+    names = dict(zip(frame["model"], frame["model_name"]))
+    return {m for m, name in names.items() if not learner_class(name).trains_network}
 
 
 def _accuracy_lines(out, plain, columns, preds, names: _Names, number: _Numbering) -> list[str]:

@@ -49,11 +49,9 @@ class RunResult:
         summary: One row per data × protocol × model (``OUT/summary.csv``).
         failed: Run ids of units that raised.
         finished: Run ids trained in this call.
-        skipped: Run ids already finished before this call (reused; ``reused``
-            is ``True`` on their rows of ``results``).
+        skipped: Run ids finished before this call (``reused`` on their rows).
         interrupted: Whether Ctrl-C / SIGTERM stopped the run early.
-        stop_signal: The signal that stopped it (``signal.SIGINT``,
-            ``signal.SIGTERM``), or ``None``.
+        stop_signal: The signal that stopped it (``SIGINT``, ``SIGTERM``) or ``None``.
         profile: Seconds spent in data, training, evaluation and reporting.
     """
 
@@ -80,8 +78,9 @@ def run(
     """Evaluate every model of a config under every protocol; write the report.
 
     Args:
-        config: A dict from :func:`~painzoo.benchmark.load_config` (or a
-            bundled name / YAML path).
+        config: A :class:`~painzoo.benchmark.config.BenchmarkConfig` from
+            :func:`~painzoo.benchmark.load_config` (or a bundled name, a YAML
+            path or a config dict).
         progress: Show tqdm bars over units and epochs.
         profile: Print seconds spent in data, training, evaluation and
             reporting at the end (always stored in ``RunResult.profile``).
@@ -117,7 +116,7 @@ def run(
 
 
 def _run(config, progress, profile, executor, jobs) -> RunResult:
-    from painzoo.benchmark.config import check_config, load_config
+    from painzoo.benchmark.config import BenchmarkConfig, check_config, load_config
     from painzoo.benchmark.executors import get_executor
 
     if jobs is not None:
@@ -125,11 +124,11 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
             raise ValueError(f"jobs applies to the local executor, not to {executor!r}.")
         executor = get_executor("local", jobs=jobs)
     executor = get_executor(executor)
-    if not isinstance(config, dict) or "config_dir" not in config:
+    if not isinstance(config, BenchmarkConfig):
         config = load_config(config)
     check_config(config)  # schema, models, protocols, data files: before any training
     check_stop()  # a stop requested so far: leave before the output folder is touched
-    store = RunStorage(config.get("out") or "painzoo-results")
+    store = RunStorage(config.out)
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
@@ -147,9 +146,9 @@ def schedule(units: list) -> list:
     the planned order is kept. Every unit is seeded on its own, so the order
     changes no number.
     """
-    from painzoo.registry import model_kind
+    from painzoo.training.learner import learner_class
 
-    return sorted(units, key=lambda u: model_kind(u.model_name) == "sklearn")
+    return sorted(units, key=lambda u: not learner_class(u.model_name).trains_network)
 
 
 def _output_error(err: OSError, out) -> OutputWriteError:
@@ -175,7 +174,7 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
     t0 = time.perf_counter()
     units = plan_units(config)
     times["data"] += time.perf_counter() - t0
-    atomic_write_text(out / "config.json", json_text(dict(config)))
+    atomic_write_text(out / "config.json", json_text(config.to_dict()))
     result = RunResult(out, out / "report.md", pd.DataFrame(), pd.DataFrame())
     bar = None
     if progress:
@@ -205,17 +204,9 @@ def _run_locked(config, store, out, executor, progress, profile) -> RunResult:
                     result.finished.append(rid)
                 else:  # a failing unit must not stop the others
                     result.failed.append(rid)
-                    store.write_text(
-                        f"runs/{rid}/error.json",
-                        json_text(
-                            {
-                                "run_id": rid,
-                                "status": "failed",
-                                "error": outcome.error,
-                                "traceback": outcome.traceback,
-                            }
-                        ),
-                    )
+                    error = dict(run_id=rid, status="failed", error=outcome.error)
+                    error["traceback"] = outcome.traceback
+                    store.write_text(f"runs/{rid}/error.json", json_text(error))
                 if bar is not None:
                     bar.set_postfix_str(rid[-60:])
                     bar.update(1)

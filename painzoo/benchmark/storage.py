@@ -6,13 +6,10 @@ system when units run on several machines) or any URI that
 ``pyarrow.fs.FileSystem.from_uri`` understands: ``file:///shared/runs``,
 ``s3://bucket/runs``, ``gs://bucket/runs``, ``hdfs://namenode/runs``.
 
-A file is written to a temporary name and renamed where the file system
-renames atomically (local disks, NFS, HDFS), so a reader never sees half a
-file; object stores (S3, GCS, Azure) publish an object only when its upload
-completes, so there it is written in place. Local files get mode ``0666``
-minus the umask, as ``open()`` gives. :class:`OutputLock` keeps two runs from
-writing one folder at once; a write to a read-only or full folder raises
-:class:`OutputWriteError`, which names the folder and what to do.
+A file is written to a temporary name and renamed where renames are atomic
+(local disks, NFS, HDFS); object stores publish an object only when its
+upload completes, so there it is written in place. :class:`OutputLock` keeps
+two runs off one folder; a read-only or full folder raises :class:`OutputWriteError`.
 """
 
 from __future__ import annotations

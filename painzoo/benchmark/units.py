@@ -2,18 +2,11 @@
 
 A *unit* is one model trained and tested on one split: a frozen
 :class:`Unit` record (:func:`plan_units`) executed by :func:`run_unit`, a
-pure function of ``(unit, out_dir)``, so any executor (in this process, a
-worker process, Ray) can run it anywhere the data and ``out_dir`` are
-reachable. A unit pickles and has a JSON round trip
-(``Unit.from_dict(unit.to_dict()) == unit``).
-
-A unit's :attr:`Unit.key` is a short SHA-256 of everything that determines
-its result (see :meth:`Unit.identity`): the model and its keyword
-arguments, the recipe, the image size, the seeds and the fold, the
-protocol, the data entry *and a fingerprint of the data's content*, the
-face crop, the Keras backend and :data:`RESULTS_VERSION`. Its folder is
-``OUT/runs/<readable slug>-<key>/``, so a changed config or changed data
-makes new units and never relabels old ones. A unit writes:
+pure function of ``(unit, out_dir)``, so any executor can run it anywhere the
+data and ``out_dir`` are reachable. Its :attr:`Unit.key` hashes everything
+that determines its result (:meth:`Unit.identity`), the data's content
+included; its folder is ``OUT/runs/<readable slug>-<key>/``, so a changed
+config or changed data makes new units and never relabels old ones. A unit writes:
 
 - ``config.json`` — the unit itself (``Unit.to_dict()``, with ``unit_id``);
 - ``predictions.csv`` — ``row, subject, source, y_true, p_pain, y_pred``;
@@ -34,9 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from painzoo.benchmark.config import resolve_data_spec
 from painzoo.benchmark.storage import RunStorage, json_text, safe_name
 from painzoo.datasets.entries import load_entry, source_stamps
 from painzoo.datasets.labels import predicted_label
+from painzoo.preprocess.spec import input_size
 
 __all__ = [
     "Unit",
@@ -47,7 +42,6 @@ __all__ = [
     "data_fingerprint",
     "enable_determinism",
     "is_finished",
-    "protocol_label",
 ]
 
 #: The version of everything in painzoo that decides a unit's numbers; part of
@@ -87,21 +81,16 @@ class Unit:
         model_label: Name in reports (sweeps add ``[param=value]``).
         model_kwargs: Keyword arguments of the model builder.
         sweep: The swept keyword values of this model (subset of ``model_kwargs``).
-        recipe: The resolved :class:`~painzoo.training.recipe.Recipe` as a dict
-            (``seed`` = this fold's seed).
-        image_size: Input side, or ``None`` for the model's own.
-        base_seed: The config's ``seed``.
-        kfold_repeats: The config's ``repeats``.
-        repeat: Repeat index.
-        fold: Fold index within the repeat.
-        fold_name: Readable fold name (held-out subject for LOSO).
+        recipe: The resolved :class:`~painzoo.training.recipe.Recipe` as a dict (this fold's seed).
+        image_size: Input side (a square) or ``(height, width)``; ``None``: the model's own.
+        base_seed, kfold_repeats: The config's ``seed`` and ``repeats``.
+        repeat, fold, fold_name: Repeat, fold within it, readable fold name (LOSO: the subject).
         seed: This fold's training seed.
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments or ``None``.
-        config_name: Name of the config (not part of the identity).
-        config_dir: Folder relative data paths resolve against (not part of the identity).
+        config_name, config_dir: The config's name and the folder its relative paths
+            resolve against (neither is part of the identity).
         backend: Keras backend the unit trains with.
-        deterministic: Whether deterministic ops are on (:func:`enable_determinism`;
-            not part of the identity).
+        deterministic: Deterministic ops (:func:`enable_determinism`; not in the identity).
         results_version: :data:`RESULTS_VERSION` of the painzoo that planned it.
     """
 
@@ -123,7 +112,7 @@ class Unit:
     data_fingerprint: str = ""
     model_kwargs: dict = field(default_factory=dict)
     sweep: dict = field(default_factory=dict)
-    image_size: int | None = None
+    image_size: int | tuple[int, int] | None = None
     face_crop: dict | None = None
     config_name: str = ""
     config_dir: str | None = None
@@ -138,8 +127,7 @@ class Unit:
                 object.__setattr__(self, name, _plain(dict(value)))
         for name in ("fold", "repeat", "seed", "base_seed", "kfold_repeats"):
             object.__setattr__(self, name, int(getattr(self, name)))
-        if self.image_size is not None:
-            object.__setattr__(self, "image_size", int(self.image_size))
+        object.__setattr__(self, "image_size", input_size(self.image_size))
         object.__setattr__(self, "fold_name", str(self.fold_name))
         object.__setattr__(self, "deterministic", bool(self.deterministic))
 
@@ -163,7 +151,7 @@ class Unit:
             "split": {"repeat": self.repeat, "fold": self.fold, "repeats": self.kfold_repeats},
             "protocol": self.protocol,
             "data": {
-                "spec": _resolved_data_spec(self.data_name, self.data),
+                "spec": resolve_data_spec(self.data_name, self.data),
                 "fingerprint": self.data_fingerprint,
             },
             "face_crop": self.face_crop,
@@ -229,18 +217,6 @@ class Unit:
         return cls.from_dict(json.loads(text))
 
 
-def _resolved_data_spec(name, data, seen=()):
-    """The entry ``name`` of ``data`` with names inside ``concat`` replaced by their entries."""
-    if isinstance(name, str):
-        if name not in data or name in seen:
-            return name
-        return _resolved_data_spec(data[name], data, (*seen, name))
-    spec = dict(name)
-    if "concat" in spec:
-        spec["concat"] = [_resolved_data_spec(s, data, seen) for s in spec["concat"]]
-    return spec
-
-
 def data_fingerprint(ds) -> str:
     """A SHA-256 over a dataset's content, cheap enough to compute at every plan.
 
@@ -277,15 +253,10 @@ def data_fingerprint(ds) -> str:
 def enable_determinism(deterministic: bool = True) -> None:
     """Turn deterministic ops on (or off) for the backends of this process.
 
-    Called at the start of every :func:`run_unit`. With it on, one config and
-    one seed give identical numbers on one machine and backend.
-
-    - TensorFlow: ``tf.config.experimental.enable_op_determinism()`` (also makes
-      ``tf.data`` deterministic), and ``TF_DETERMINISTIC_OPS`` for child processes;
-    - PyTorch: ``torch.use_deterministic_algorithms(True, warn_only=True)`` and
-      ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for CUDA;
-    - JAX: ``--xla_gpu_deterministic_ops=true`` in ``XLA_FLAGS`` (read when JAX
-      starts its GPU backend; JAX on CPU is deterministic).
+    Called at the start of every :func:`run_unit`: one config and one seed then
+    give identical numbers on one machine and backend. TensorFlow: op determinism
+    (``tf.data`` too) and ``TF_DETERMINISTIC_OPS``; PyTorch: deterministic
+    algorithms and ``CUBLAS_WORKSPACE_CONFIG``; JAX: ``--xla_gpu_deterministic_ops``.
 
     Args:
         deterministic: ``False`` turns the same switches off (faster on GPUs).
@@ -362,12 +333,6 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     return _CROPPED[key]
 
 
-def _unit_data(unit: Unit):
-    return load_data(
-        unit.data_name, unit.data, config_dir=unit.config_dir, face_crop=unit.face_crop
-    )
-
-
 def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     from painzoo.evaluation.protocols import get_protocol
 
@@ -378,27 +343,7 @@ def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     return _FOLD_CACHE[key]
 
 
-def _unit_folds(unit: Unit, ds):
-    return _folds(
-        unit.data_name,
-        unit.data,
-        unit.protocol,
-        unit.kfold_repeats,
-        unit.base_seed,
-        unit.data_fingerprint,
-        ds,
-    )
-
-
 # -- planning ---------------------------------------------------------------------
-def protocol_label(spec) -> str:
-    """A readable label of a protocol entry or :class:`~painzoo.evaluation.protocols.Protocol`
-    (``loso``, ``cross_dataset(cppain)``; :attr:`Protocol.label`)."""
-    from painzoo.evaluation.protocols import get_protocol
-
-    return get_protocol(spec).label
-
-
 def _protocol_entry(spec) -> dict:
     from painzoo.evaluation.protocols import get_protocol
 
@@ -406,68 +351,56 @@ def _protocol_entry(spec) -> dict:
     return {p.name: dict(vars(p))}
 
 
-def plan_units(config: dict) -> list[Unit]:
+def plan_units(config) -> list[Unit]:
     """Every unit of a config, in run order (experiment, protocol, model, repeat, fold).
 
     Loads each dataset once (to count folds and fingerprint its content); the
     units hold only plain data, so :func:`run_unit` can rebuild everything in
     another process.
 
+    Args:
+        config: A :class:`~painzoo.benchmark.config.BenchmarkConfig`.
+
     Raises:
         ValueError: If two units would share a folder (two models with one label).
     """
-    from painzoo.benchmark.config import expand_models, experiment_models
-    from painzoo.evaluation.protocols import get_protocol
-    from painzoo.training.recipe import Recipe
-
-    models = expand_models(config["models"])
-    base_recipe = Recipe.from_config(config.get("recipe"))
-    seed = int(config.get("seed", 0))
-    repeats = int(config.get("repeats", 1))
-    image_size = config.get("image_size")
-    deterministic = bool(config.get("deterministic", True))
+    data = config.data_specs
     backend = keras_backend()
     units = []
-    for exp in config["experiments"]:
-        data_name = exp["data"]
-        common = dict(config_dir=config.get("config_dir"))
+    for exp in config.experiments:
         # The fingerprint is of the source data; the crop settings enter the identity apart.
-        fingerprint = data_fingerprint(load_data(data_name, config["data"], **common))
-        ds = load_data(data_name, config["data"], face_crop=config.get("face_crop"), **common)
-        for pspec in exp["protocols"]:
-            protocol = get_protocol(pspec)  # parsed once; the helpers below take the instance
-            entry = _protocol_entry(protocol)
-            plabel = protocol.label
-            folds = _folds(data_name, config["data"], protocol, repeats, seed, fingerprint, ds)
-            for model in experiment_models(exp, models):
-                recipe = base_recipe.replace(**model["recipe"]) if model["recipe"] else base_recipe
+        fingerprint = data_fingerprint(load_data(exp.data, data, config_dir=config.config_dir))
+        ds = load_data(exp.data, data, config_dir=config.config_dir, face_crop=config.face_crop)
+        for protocol in exp.protocols:
+            folds = _folds(exp.data, data, protocol, config.repeats, config.seed, fingerprint, ds)
+            for model in config.experiment_models(exp):
                 for f in folds:
                     units.append(
                         Unit(
-                            config_name=config.get("name", ""),
-                            config_dir=config.get("config_dir"),
-                            data_name=data_name,
-                            data=config["data"],
+                            config_name=config.name,
+                            config_dir=config.config_dir,
+                            data_name=exp.data,
+                            data=data,
                             data_fingerprint=fingerprint,
-                            face_crop=config.get("face_crop"),
-                            protocol=entry,
+                            face_crop=config.face_crop,
+                            protocol=_protocol_entry(protocol),
                             protocol_name=protocol.name,
-                            protocol_label=plabel,
+                            protocol_label=protocol.label,
                             aggregation=protocol.aggregation,
-                            kfold_repeats=repeats,
-                            base_seed=seed,
+                            kfold_repeats=config.repeats,
+                            base_seed=config.seed,
                             fold=f.fold,
                             repeat=f.repeat,
                             fold_name=f.name,
                             seed=f.seed,
-                            model_name=model["name"],
-                            model_label=model["label"],
-                            model_kwargs=dict(model.get("kwargs") or {}),
-                            sweep=dict(model.get("sweep") or {}),
-                            image_size=model.get("image_size") or image_size,
-                            recipe=recipe.replace(seed=f.seed).to_dict(),
+                            model_name=model.name,
+                            model_label=model.label,
+                            model_kwargs=model.kwargs,
+                            sweep=model.sweep,
+                            image_size=model.image_size,
+                            recipe=model.recipe.replace(seed=f.seed).to_dict(),
                             backend=backend,
-                            deterministic=deterministic,
+                            deterministic=config.deterministic,
                         )
                     )
     ids = [u.run_id for u in units]
@@ -521,8 +454,9 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     store.write_text(f"{folder}/config.json", unit.to_json())
     timing = {}
     t0 = time.perf_counter()
-    ds = _unit_data(unit)
-    folds = _unit_folds(unit, ds)
+    ds = load_data(unit.data_name, unit.data, config_dir=unit.config_dir, face_crop=unit.face_crop)
+    split = (unit.data_name, unit.data, unit.protocol, unit.kfold_repeats, unit.base_seed)
+    folds = _folds(*split, unit.data_fingerprint, ds)
     fold = next(f for f in folds if f.fold == unit.fold and f.repeat == unit.repeat)
     train, test = ds.subset(fold.train), ds.subset(fold.test)
     learner = get_learner(
@@ -538,7 +472,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     timing["training"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     p_pain = learner.predict_proba(test)
-    if learner.kind == "keras":  # PainSeeker's attention over the test faces
+    if learner.trains_network:  # PainSeeker's attention over the test faces
         save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
     fit = {}
     if learner.losses is not None:  # a network trained by epochs, not an LBP baseline

@@ -106,7 +106,7 @@ def train(
 def _check_arguments(data, model, out, label, epochs, seed, image_size) -> tuple:
     """Check the arguments; return the model's name and label, epochs, seed and image size."""
     from painzoo.datasets import Dataset
-    from painzoo.registry import model_info, model_kind
+    from painzoo.training.learner import learner_class
 
     if not isinstance(data, Dataset):
         raise ValueError(
@@ -122,12 +122,11 @@ def _check_arguments(data, model, out, label, epochs, seed, image_size) -> tuple
     if out is None or str(out) == "":
         raise ValueError("out must be a folder for model.keras and model.json; received none.")
     name = str(model).lower()
-    if model_kind(name) == "sklearn":
+    if not learner_class(name).trains_network:  # an unknown name fails, naming the closest
         raise ValueError(
             f"{name!r} is a baseline classifier, not a network; painzoo train saves "
             "Keras networks. Pick a zoo model (painzoo models lists them)."
         )
-    model_info(name)  # an unknown name fails here, naming the closest ones
     return name, label or name, epochs, seed, image_size
 
 

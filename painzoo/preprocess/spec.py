@@ -29,7 +29,7 @@ import numpy as np
 from painzoo.datasets.io import INTERPOLATIONS, resize_image
 from painzoo.registry import model_info
 
-__all__ = ["InputSpec", "center_crop", "resize_before_crop", "resolve_input_spec"]
+__all__ = ["InputSpec", "center_crop", "input_size", "resize_before_crop", "resolve_input_spec"]
 
 #: The input side a ``test_resize`` is stated for (256 → 224 as in P1's training crops).
 _REFERENCE_SIDE = 224
@@ -199,11 +199,25 @@ class InputSpec:
         return cls(**data)
 
 
-def _as_hw(image_size) -> tuple[int, int]:
+def as_hw(image_size) -> tuple[int, int]:
+    """``(height, width)`` of a side (a square) or a ``(height, width)`` pair."""
     if isinstance(image_size, int | np.integer):
         return (int(image_size), int(image_size))
     h, w = image_size
     return (int(h), int(w))
+
+
+def input_size(image_size) -> int | tuple[int, int] | None:
+    """An ``image_size`` in one form: ``None``, a side for a square, else ``(height, width)``.
+
+    Example:
+        >>> input_size([64, 64]), input_size((48, 64)), input_size(None)
+        (64, (48, 64), None)
+    """
+    if image_size is None:
+        return None
+    h, w = as_hw(image_size)
+    return h if h == w else (h, w)
 
 
 def resolve_input_spec(model_or_info, *, image_size=None, recipe=None, **overrides) -> InputSpec:
@@ -256,7 +270,7 @@ def resolve_input_spec(model_or_info, *, image_size=None, recipe=None, **overrid
             if shape[2] is not None:
                 base["channels"] = int(shape[2])
     if image_size is not None:
-        h, w = _as_hw(image_size)
+        h, w = as_hw(image_size)
         base.update(height=h, width=w)
     if recipe is not None:
         test_resize = recipe.get("test_resize") if isinstance(recipe, dict) else recipe.test_resize

@@ -5,17 +5,14 @@ scikit-learn estimators do: :meth:`~Learner.fit` on a training
 :class:`~painzoo.datasets.Dataset` and :meth:`~Learner.predict_proba` on a
 test one, which returns the probability of pain per row (float ``[N]``).
 
-- :class:`KerasLearner` (``ModelInfo.kind == "keras"``, the zoo): builds the
-  network with :func:`painzoo.get_model` inside the unit's
-  :class:`~painzoo.training.recipe.Recipe`, with the model aids that recipe
-  asks for (:meth:`Recipe.model_kwargs_for
-  <painzoo.training.recipe.Recipe.model_kwargs_for>`; the model's own
-  arguments win), and trains it with
-  :meth:`Recipe.fit <painzoo.training.recipe.Recipe.fit>`.
-- :class:`SklearnLearner` (``kind == "sklearn"``, the LBP + SVM baselines of
+- :class:`KerasLearner` (kind ``"keras"``, the zoo): builds the network with
+  :func:`painzoo.get_model` and the model aids the unit's
+  :class:`~painzoo.training.recipe.Recipe` asks for, and trains it with the recipe.
+- :class:`SklearnLearner` (kind ``"sklearn"``, the LBP + SVM baselines of
   :mod:`painzoo.models.lbp_svm`): fits the estimator on uint8 images.
 
-:func:`get_learner` picks the learner from the registry's ``kind``.
+:func:`learner_class` picks the learner from ``ModelInfo.kind``; what differs
+between kinds is the learner's business (e.g. :attr:`Learner.trains_network`).
 
 Example:
     >>> from painzoo.training.recipe import Recipe
@@ -27,7 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "model_kind"]
+from painzoo.preprocess.spec import as_hw, input_size
+
+__all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "learner_class"]
 
 
 class Learner:
@@ -37,7 +36,8 @@ class Learner:
         name: Registered model name.
         kwargs: Keyword arguments of the model builder.
         recipe: The unit's :class:`~painzoo.training.recipe.Recipe`.
-        image_size: Input side, or ``None`` for the model's (or the images') own.
+        image_size: Input side (a square) or ``(height, width)``, or ``None``
+            for the model's (or the images') own.
         losses: Training loss per epoch after :meth:`fit` (``None`` for a model
             that is not trained by epochs); the benchmark's learning flags read it.
         model_kwargs: The keyword arguments the model is built with: ``kwargs``
@@ -45,9 +45,11 @@ class Learner:
             (:meth:`~painzoo.training.recipe.Recipe.model_kwargs_for`).
         model_aids: The part of ``model_kwargs`` the recipe added (``{}``
             when it added none).
+        trains_network: Whether :meth:`fit` trains a network (the benchmark
+            starts these units first and calls the others baselines).
     """
 
-    kind = ""
+    trains_network = False
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
         from painzoo.training.recipe import Recipe
@@ -55,7 +57,7 @@ class Learner:
         self.name = name
         self.kwargs = dict(kwargs or {})
         self.recipe = recipe if recipe is not None else Recipe()
-        self.image_size = None if image_size is None else int(image_size)
+        self.image_size = input_size(image_size)
         self.losses: list[float] | None = None
         self.model_kwargs = dict(self.kwargs)
         self.model_aids: dict = {}
@@ -89,7 +91,7 @@ class KerasLearner(Learner):
     """A network of the zoo, built by :func:`painzoo.get_model` and trained by the recipe.
 
     The network is built inside :meth:`Recipe.scope` (dtype policy and
-    devices) at ``image_size`` (square) or the model's own input shape, with
+    devices) at ``image_size`` or the model's own input shape, with
     the recipe's model aids under ``kwargs``
     (:meth:`Recipe.model_kwargs_for`), and trained by :meth:`Recipe.fit`
     (the benchmark adds a callback that ends training within a batch on
@@ -99,12 +101,12 @@ class KerasLearner(Learner):
         model: The trained :class:`keras.Model` after :meth:`fit`.
     """
 
-    kind = "keras"
+    trains_network = True
 
     def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
         super().__init__(name, kwargs, recipe=recipe, image_size=image_size)
         size = self.image_size
-        self.input_shape = None if size is None else (size, size, 3)
+        self.input_shape = None if size is None else (*as_hw(size), 3)
         self.model_kwargs = self.recipe.model_kwargs_for(self.name, self.input_shape, self.kwargs)
         self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
 
@@ -136,7 +138,7 @@ class KerasLearner(Learner):
 class SklearnLearner(Learner):
     """A scikit-learn classifier on uint8 images (the LBP + SVM baselines).
 
-    Images are read at ``image_size`` (square) or at their own size. The
+    Images are read at ``image_size`` or at their own size. The
     recipe's ``class_weight="balanced"`` is passed to the estimator unless
     the config sets ``class_weight`` itself; the other recipe fields (epochs,
     optimiser …) do not apply.
@@ -145,15 +147,13 @@ class SklearnLearner(Learner):
         estimator: The fitted estimator after :meth:`fit`.
     """
 
-    kind = "sklearn"
-
     def _build(self):
-        from painzoo.registry import get_model, model_kind
+        from painzoo.registry import get_model
 
         kwargs = dict(self.kwargs)
         if self.recipe.class_weight == "balanced":
             kwargs.setdefault("class_weight", "balanced")
-        if model_kind(self.name) == "sklearn":  # any lbp_svm_r<R>p<P>_<G>x<G>, not only P1's six
+        if learner_class(self.name) is SklearnLearner:  # any lbp_svm_r<R>p<P>_<G>x<G>
             return get_model(self.name, **kwargs)
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
 
@@ -176,18 +176,18 @@ class SklearnLearner(Learner):
 LEARNERS = {"keras": KerasLearner, "sklearn": SklearnLearner}
 
 
-def model_kind(name: str) -> str:
-    """The registry's ``kind`` of ``name``: ``"keras"`` or ``"sklearn"``.
+def learner_class(name: str) -> type[Learner]:
+    """The :class:`Learner` subclass for model ``name``, by the registry's ``kind``.
 
-    LBP baseline names outside the registered six (``lbp_svm_r2p8_4x4``) are
-    of kind ``"sklearn"`` too.
+    LBP baseline names outside the registered six (``lbp_svm_r2p8_4x4``) get
+    :class:`SklearnLearner` too.
 
     Raises:
         ValueError: For a name that the registry does not know (with the closest names).
     """
     from painzoo.registry import model_info
 
-    return model_info(name).kind
+    return LEARNERS[model_info(name).kind]
 
 
 def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:
@@ -197,7 +197,8 @@ def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_siz
         name: Registered model name (or an LBP baseline name).
         kwargs: Keyword arguments of the model builder.
         recipe: A :class:`~painzoo.training.recipe.Recipe` (default: ``Recipe()``).
-        image_size: Input side, or ``None`` for the model's (images') own.
+        image_size: Input side or ``(height, width)``, or ``None`` for the
+            model's (images') own.
 
     Returns:
         A :class:`KerasLearner` or :class:`SklearnLearner`, not yet fitted.
@@ -205,5 +206,4 @@ def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_siz
     Raises:
         ValueError: For an unknown model name.
     """
-    cls = LEARNERS[model_kind(name)]
-    return cls(name, kwargs, recipe=recipe, image_size=image_size)
+    return learner_class(name)(name, kwargs, recipe=recipe, image_size=image_size)

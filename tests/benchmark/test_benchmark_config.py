@@ -51,7 +51,7 @@ def test_good_config_passes_schema_and_checks(tmp_path):
     _manifest(tmp_path)
     config = load_config(_write(tmp_path, GOOD))
     check_config(config)
-    assert config["config_file"].endswith("my.yaml")
+    assert config.config_file.endswith("my.yaml")
 
 
 @pytest.mark.parametrize("name", bundled_configs())
@@ -112,6 +112,15 @@ def test_misspelt_top_level_key_message_reads_as_documented(tmp_path):
         ),
         ("image_size: 32", 'image_size: "big"', "image_size", "image_size must be an integer"),
         ("image_size: 32", "image_size: 0", "image_size", "image_size must be >= 1"),
+        ("image_size: 32", "image_size: [64]", "image_size", "image_size must be a side or"),
+        ("image_size: 32", "image_size: [0, 64]", "image_size", "image_size must be [height, w"),
+        ("image_size: 32", "image_size: [32, big]", "image_size", "[height, width] (two integ"),
+        (
+            "image_size: 40}",
+            "image_size: [40, 1.5]}",
+            "songnet:",
+            "image_size of model 'songnet' must be a side or [height, width] (two integers)",
+        ),
         ("epochs: 1,", "epochs: 0,", "recipe:", "epochs must be >= 1"),
         ("epochs: 1,", "epochs: -1,", "recipe:", "epochs must be >= 1"),
         ("epochs: 1,", "epochs: 2.5,", "recipe:", "epochs must be an integer"),
@@ -317,7 +326,7 @@ def test_face_crop_on_error_is_accepted(tmp_path):
     config = load_config(_write(tmp_path, text))
     from painzoo.preprocess import FaceCropper
 
-    assert FaceCropper(**config["face_crop"]).on_error == "skip"
+    assert FaceCropper(**config.face_crop).on_error == "skip"
     with pytest.raises(ConfigError, match="did you mean 'on_error'"):
         load_config(_write(tmp_path, GOOD + "face_crop: {detector: none, on_eror: skip}\n"))
 
@@ -353,16 +362,16 @@ def test_image_size_override_renders_synthetic_data_at_least_that_large():
     from painzoo.benchmark.config import apply_overrides, load_config
 
     config = load_config("quick")
-    synthetic = [k for k, v in config["data"].items() if "synthetic" in v]
-    renders = {k: config["data"][k]["args"]["image_size"] for k in synthetic}
+    synthetic = [k for k, v in config.data.items() if "synthetic" in v.spec]
+    renders = {k: config.data[k].spec["args"]["image_size"] for k in synthetic}
     assert synthetic and all(r < 112 for r in renders.values())
     bigger = apply_overrides(config, image_size=112)
-    assert {k: bigger["data"][k]["args"]["image_size"] for k in synthetic} == dict.fromkeys(
+    assert {k: bigger.data[k].spec["args"]["image_size"] for k in synthetic} == dict.fromkeys(
         synthetic, 112
     )
     smaller = apply_overrides(config, image_size=32)  # shrinking loses nothing: kept
-    assert {k: smaller["data"][k]["args"]["image_size"] for k in synthetic} == renders
-    assert config["data"][synthetic[0]]["args"]["image_size"] == renders[synthetic[0]]
+    assert {k: smaller.data[k].spec["args"]["image_size"] for k in synthetic} == renders
+    assert config.data[synthetic[0]].spec["args"]["image_size"] == renders[synthetic[0]]
 
 
 def test_balance_per_subject_equalises_classes_within_each_subject(tmp_path):
@@ -373,7 +382,7 @@ def test_balance_per_subject_equalises_classes_within_each_subject(tmp_path):
     text = GOOD.replace("{manifest: toy.csv}", "{manifest: toy.csv, balance: per_subject}")
     config = load_config(_write(tmp_path, text))
     check_config(config)
-    ds = load_data("toy", config["data"], config_dir=config["config_dir"])
+    ds = load_data("toy", config.data_specs, config_dir=config.config_dir)
     counts = pd.crosstab(pd.Series(ds.subjects, name="s"), pd.Series(ds.labels, name="y"))
     expected = pd.DataFrame({0: [2, 1], 1: [2, 1]}, index=["s1", "s2"])
     np.testing.assert_array_equal(counts.loc[["s1", "s2"], [0, 1]].to_numpy(), expected.to_numpy())
@@ -410,12 +419,13 @@ def test_an_experiment_can_train_a_subset_of_the_models(tmp_path):
     trimmed = apply_overrides(
         load_config(_write(tmp_path, GOOD + extra)), models=["lbp_svm_r1p8_4x4"]
     )
-    assert len(trimmed["experiments"]) == 1 and "models" not in trimmed["experiments"][0]
+    assert len(trimmed.experiments) == 1 and "models" not in trimmed.raw["experiments"][0]
     # A model named by its label in an experiment is kept when --models names the model.
     labelled = GOOD.replace("image_size: 40}", "image_size: 40, label: song32}")
     labelled += extra.replace("[songnet]", "[song32]")
     kept = apply_overrides(load_config(_write(tmp_path, labelled)), models=["songnet"])
-    assert [e.get("models") for e in kept["experiments"]] == [None, ["song32"]]
+    assert [e.get("models") for e in kept.raw["experiments"]] == [None, ["song32"]]
+    assert [e.models for e in kept.experiments] == [("song32",), ("song32",)]
 
 
 def test_a_model_entry_sets_its_own_image_size_with_the_top_level_key(tmp_path):
@@ -431,3 +441,27 @@ def test_a_model_entry_sets_its_own_image_size_with_the_top_level_key(tmp_path):
     renamed = GOOD.replace("image_size: 40}", "input_size: 40}")
     with pytest.raises(ConfigError, match=r"unknown key 'input_size'.*did you mean 'image_size'"):
         check_config(load_config(_write(tmp_path, renamed)))
+
+
+def test_image_size_height_width_reaches_the_units_and_their_json(tmp_path):
+    from painzoo.benchmark.units import Unit, plan_units
+
+    _manifest(tmp_path)
+    text = GOOD.replace("image_size: 32", "image_size: [24, 32]")
+    config = load_config(
+        _write(tmp_path, text.replace("image_size: 40}", "image_size: [40, 40]}"))
+    )
+    check_config(config)
+    units = plan_units(config)
+    # SongNet's [40, 40] is a square, planned as the side 40 (the identity of image_size: 40).
+    assert {(u.model_name, u.image_size) for u in units} == {
+        ("songnet", 40),
+        ("lbp_svm_r1p8_4x4", (24, 32)),
+    }
+    square = plan_units(
+        load_config(_write(tmp_path, GOOD.replace("image_size: 32", "image_size: [24, 32]")))
+    )
+    assert {u.run_id for u in units} == {u.run_id for u in square}
+    unit = next(u for u in units if u.image_size == (24, 32))
+    assert unit.to_dict()["image_size"] == [24, 32] and Unit.from_json(unit.to_json()) == unit
+    assert unit.identity()["image_size"] == (24, 32)

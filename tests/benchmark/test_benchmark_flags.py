@@ -102,7 +102,7 @@ def test_report_marks_flagged_models_and_says_what_to_try(tmp_path):
     lines = flagged_lines(results)
     assert any("songnet__r0f0" in line and "collapsed" in line for line in lines)
     assert not any("resnet18" in line for line in lines)
-    path = write_report(tmp_path, {"name": "t"}, results, summary)
+    path = write_report(tmp_path, None, results, summary)
     text = path.read_text()
     assert "more epochs" in text and "weights: imagenet" in text and "`painzoo`" in text
     # the songnet cells carry the mark, the resnet18 cells do not

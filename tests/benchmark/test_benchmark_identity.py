@@ -278,7 +278,9 @@ def test_cli_no_deterministic_reaches_the_units(tmp_path, capsys):
 
     config = _synthetic_config(tmp_path / "out", models=["lbp_svm_r1p8_4x4"])
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "config_dir"}))
+    path.write_text(
+        yaml.safe_dump({k: v for k, v in config.to_dict().items() if k != "config_dir"})
+    )
     try:
         assert (
             main(["benchmark", "--config", str(path), "--no-progress", "--no-deterministic"]) == 0

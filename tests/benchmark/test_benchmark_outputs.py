@@ -148,7 +148,9 @@ def test_a_second_run_on_one_folder_stops_at_once_naming_the_other(
     assert not (tmp_path / "out" / "runs").exists()  # nothing was trained or written
     path = tmp_path / "toy.yaml"
     config = _config(manifest, tmp_path / "out")
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "config_dir"}))
+    path.write_text(
+        yaml.safe_dump({k: v for k, v in config.to_dict().items() if k != "config_dir"})
+    )
     assert main(["benchmark", "--config", str(path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert f"process {other_process}" in err and "Traceback" not in err
@@ -208,7 +210,9 @@ def test_a_read_only_out_gives_one_clear_message_and_keeps_finished_units(
     before = {p: p.read_bytes() for p in _files(out / "runs")}
     changed = _config(manifest, out, seed=5)  # new units to train
     path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump({k: v for k, v in changed.items() if k != "config_dir"}))
+    path.write_text(
+        yaml.safe_dump({k: v for k, v in changed.to_dict().items() if k != "config_dir"})
+    )
     if how == "chmod":
         _chmod_tree(out, 0o555, 0o444)
     else:

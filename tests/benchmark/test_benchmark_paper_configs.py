@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from painzoo.benchmark import expand_models, load_config, run
+from painzoo.benchmark import load_config, run
 from painzoo.benchmark import units as units_module
 from painzoo.datasets import Dataset
 
@@ -32,7 +32,7 @@ def test_p2_config_removes_the_background(tmp_path, monkeypatch):
     # P2 paints the background white; the bundled config used to crop faces only.
     monkeypatch.setenv("PAINZOO_CACHE", str(tmp_path / "cache"))
     config = load_config("p2-cppain")
-    face_crop = dict(config["face_crop"])
+    face_crop = dict(config.face_crop)
     assert face_crop["background"] == "grabcut"
     face_crop["detector"] = "none"  # MTCNN is not what this test is about
     images = _face_like()
@@ -52,11 +52,11 @@ def test_p2_config_removes_the_background(tmp_path, monkeypatch):
 
 def test_p1_configs_offer_both_initialisations_and_say_whose_choice():
     config = load_config("p1-ratspain")
-    models = expand_models(config["models"])
-    by_label = {m["label"]: m for m in models}
+    models = config.models
+    by_label = {m.label: m for m in models}
     for name in ("resnet18", "painseeker_no_prsc", "painseeker"):
-        assert by_label[name]["kwargs"]["weights"] is None  # P1 as written
-        assert by_label[f"{name}_imagenet"]["kwargs"]["weights"] == "imagenet"
+        assert by_label[name].kwargs["weights"] is None  # P1 as written
+        assert by_label[f"{name}_imagenet"].kwargs["weights"] == "imagenet"
     assert len(models) == 12
     from importlib import resources
 

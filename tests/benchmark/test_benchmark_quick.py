@@ -45,7 +45,7 @@ def test_quick_config_validates_and_plans_the_three_questions():
     assert len(rats) == 6
 
 
-def _shrunk_quick(tmp_path) -> dict:
+def _shrunk_quick(tmp_path):
     config = load_config("quick")
     config = apply_overrides(
         config,
@@ -53,12 +53,14 @@ def _shrunk_quick(tmp_path) -> dict:
         models=["lbp_svm_r1p8_4x4", "painseeker", "resnet18"],
         epochs=1,
     )
+    config = config.to_dict()
     config["recipe"]["min_steps"] = 0
     data = config["data"]
     data["ratspain"]["args"]["scale"] = 0.05
     data["ratspain"]["sample_subjects"] = 3
     data["paindb"]["args"]["scale"] = 0.05
     data["paindb"]["sample_subjects"] = 4
+    config = load_config(config)
     check_config(config)
     return config
 
@@ -102,7 +104,7 @@ def test_shrunk_quick_report_has_the_summary_and_the_attention_table(tmp_path):
     assert not any((tmp_path / "runs" / r / "attention.json").exists() for r in lbp_units)
     from painzoo.benchmark.units import load_data
 
-    ds = load_data("ratspain", config["data"])
+    ds = load_data("ratspain", config.data_specs)
     union = np.logical_or.reduce([ds.masks[k] for k in sorted(ds.masks)])
     for rid in ps_units:
         rec = json.loads((tmp_path / "runs" / rid / "attention.json").read_text())

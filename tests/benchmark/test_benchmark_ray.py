@@ -163,7 +163,9 @@ def test_ray_reproduces_the_in_process_run_and_resumes(ray_local, tmp_path):
 
     path = tmp_path / "toy.yaml"
     config = _config(tmp_path / "unused", models)
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "config_dir"}))
+    path.write_text(
+        yaml.safe_dump({k: v for k, v in config.to_dict().items() if k != "config_dir"})
+    )
     argv = ["benchmark", "--config", str(path), "--no-progress", "--executor", "ray"]
     argv += ["--out", str(tmp_path / "cli"), "--models", "lbp_svm_r1p8_4x4", "--max-retries", "1"]
     assert main([*argv, "--cpus-per-unit", "1"]) == 0

@@ -211,6 +211,14 @@ def test_every_figure_title_says_synthetic(outcome):
         assert "synthetic data" in seen["title"], (name, seen["title"])
 
 
+def _named_config(name, data):
+    """A config with this name and data (what the report reads of it)."""
+    experiments = [{"data": "r", "protocols": ["loso"]}]
+    return load_config(
+        {"name": name, "data": data, "models": ["resnet18"], "experiments": experiments}
+    )
+
+
 def test_data_origin_follows_the_entries():
     data = {
         "syn": {"synthetic": "ratspain"},
@@ -257,13 +265,13 @@ def test_a_report_on_synthetic_data_only_says_so_and_real_data_say_nothing(tmp_p
         for fold in (0, 1)
     ]
     results = pd.DataFrame(rows)
-    config = {"name": "s", "data": {"r": {"synthetic": "ratspain"}}}
+    config = _named_config("s", {"r": {"synthetic": "ratspain"}})
     text = write_report(tmp_path, config, results, summarize(tmp_path, results)).read_text()
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines[0] == "# painzoo benchmark `s` on synthetic data"
     assert lines[1].startswith("**Synthetic data.**") and "RatsPain" in lines[1]
     assert "subject 2-fold · r (synthetic)" in text
-    config = {"name": "s", "data": {"r": {"manifest": "r.csv"}}}
+    config = _named_config("s", {"r": {"manifest": "r.csv"}})
     text = write_report(tmp_path, config, results, summarize(tmp_path, results)).read_text()
     assert "(synthetic" not in text and "synthetic data" not in text.lower()
     assert text.splitlines()[0] == "# painzoo benchmark `s`"

@@ -155,13 +155,13 @@ def test_sweeps_expand_and_overrides_filter():
     models = expand_models(
         ["resnet18", {"painseeker": {"prsc_weight": [0.05, 0.1, 0.5, 1, 1.5], "top_k": 3}}]
     )
-    assert [m["label"] for m in models][:2] == ["resnet18", "painseeker[prsc_weight=0.05]"]
-    assert len(models) == 6 and all(m["kwargs"].get("top_k", 3) == 3 for m in models)
+    assert [m.label for m in models][:2] == ["resnet18", "painseeker[prsc_weight=0.05]"]
+    assert len(models) == 6 and all(m.kwargs.get("top_k", 3) == 3 for m in models)
     config = load_config("quick")
     cut = apply_overrides(config, models=["resnet18"], protocols=["loso"], epochs=1, repeats=3)
-    assert [e["data"] for e in cut["experiments"]] == ["ratspain"]
-    assert cut["models"] == ["resnet18"] and cut["recipe"]["epochs"] == 1
-    assert config["models"] != cut["models"]  # the original is not modified
+    assert [e.data for e in cut.experiments] == ["ratspain"]
+    assert [m.label for m in cut.models] == ["resnet18"] and cut.recipe.epochs == 1
+    assert config.models != cut.models  # the original is not modified
     with pytest.raises(ValueError, match="No experiment"):
         apply_overrides(apply_overrides(config, protocols=["loso"]), protocols=["cross_dataset"])
 
@@ -169,9 +169,9 @@ def test_sweeps_expand_and_overrides_filter():
 def test_bundled_configs_load():
     assert {"quick", "p1-ratspain", "p1-sensitivity", "p2-cppain"} <= set(bundled_configs())
     p1 = load_config("p1-ratspain")
-    assert len(expand_models(p1["models"])) == 12  # 3 networks × 2 initialisations
-    assert len(expand_models(load_config("p1-sensitivity")["models"])) == 15
-    assert len(expand_models(load_config("p2-cppain")["models"])) == 10
+    assert len(p1.models) == 12  # 3 networks × 2 initialisations
+    assert len(load_config("p1-sensitivity").models) == 15
+    assert len(load_config("p2-cppain").models) == 10
     with pytest.raises(FileNotFoundError, match="quick"):
         load_config("no-such-config")
 
@@ -193,7 +193,9 @@ def test_cli_benchmark(manifest, tmp_path, capsys):
 
     config = _config(manifest, tmp_path / "out")
     path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "config_dir"}))
+    path.write_text(
+        yaml.safe_dump({k: v for k, v in config.to_dict().items() if k != "config_dir"})
+    )
     assert main(["benchmark", "--config", str(path), "--no-progress", "--profile"]) == 0
     out = capsys.readouterr().out
     assert "Report:" in out and "training" in out

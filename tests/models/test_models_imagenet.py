@@ -175,5 +175,5 @@ def test_config_accepts_weights_imagenet(cache):
     from painzoo.benchmark.config import expand_models
 
     (spec,) = expand_models([{"resnet18": {"weights": "imagenet"}}])
-    model = painzoo.get_model(spec["name"], input_shape=SIZE, **spec["kwargs"])
+    model = painzoo.get_model(spec.name, input_shape=SIZE, **spec.kwargs)
     _check_equal_to_source(model, cache["state"])

@@ -10,7 +10,7 @@ import painzoo
 from painzoo.datasets import Dataset
 from painzoo.models.lbp_svm import LBPSVM, lbp_histograms
 from painzoo.registry import ModelInfo, _unregister, register_model
-from painzoo.training.learner import KerasLearner, SklearnLearner, get_learner, model_kind
+from painzoo.training.learner import KerasLearner, SklearnLearner, get_learner, learner_class
 from painzoo.training.recipe import Recipe
 
 
@@ -38,9 +38,9 @@ def learner_net():
 
 
 def test_the_learner_follows_the_registry_kind(learner_net):
-    assert model_kind("lbp_svm_r1p8_4x4") == "sklearn"
-    assert model_kind("lbp_svm_r2p8_6x6") == "sklearn"  # not registered, but an LBP name
-    assert model_kind("songnet") == "keras"
+    assert learner_class("lbp_svm_r1p8_4x4") is SklearnLearner
+    assert learner_class("lbp_svm_r2p8_6x6") is SklearnLearner  # not registered, but an LBP name
+    assert learner_class("songnet") is KerasLearner
     assert isinstance(get_learner("lbp_svm_r3p8_8x8"), SklearnLearner)
     assert isinstance(get_learner(learner_net), KerasLearner)
     with pytest.raises(ValueError, match="Unknown model 'songnett'"):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import painzoo
-from painzoo.benchmark.config import ConfigError, validate_config
+from painzoo.benchmark.config import ConfigError, load_config
 from painzoo.training import Recipe
 from painzoo.training.optimizers import (
     AdamL2,
@@ -177,4 +177,4 @@ def test_bad_numbers_are_named():
         "experiments": [{"data": "r", "protocols": ["loso"]}],
     }
     with pytest.raises(ConfigError, match="max_step_ratio must be a finite number"):
-        validate_config(config)
+        load_config(config)
