@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from painzoo.preprocess.spec import resolve_input_spec
 from painzoo.utils.numbers import check_number
 
 __all__ = ["train"]
@@ -82,14 +81,12 @@ def train(
     given = {"seed": seed, "epochs": epochs}
     rec = Recipe.preset("p2").updated(recipe)
     rec = rec.replace(**{k: int(v) for k, v in given.items() if v is not None})
-    shape = None if image_size is None else resolve_input_spec(name, image_size=image_size).shape
-    # the recipe's model aids (the "painzoo" preset's), then the caller's model arguments
-    model_kwargs = rec.model_kwargs_for(name, shape, model_kwargs)
-    net, training = _fit(rec, name, shape, model_kwargs, ds, label, progress)
+    learner, training = _fit(rec, name, image_size, model_kwargs, ds, label, progress)
+    net = learner.model
     bench = None if results is None else benchmark_metrics(results, model=label, data=data.name)
     card = make_card(
         model_name=name,
-        model_kwargs=model_kwargs,
+        model_kwargs=learner.model_kwargs,  # the recipe's aids, then the caller's arguments
         keras_model=net,
         # whatever made the training images (painzoo preprocess or the config)
         face_crop=(ds.preprocessing or {}).get("face_crop"),
@@ -100,7 +97,7 @@ def train(
         benchmark=bench,
         training=training,
     )
-    return _save(net, card, Path(out))
+    return _save(learner, card, Path(out))
 
 
 def _check_arguments(data, model, out, label, epochs, seed, image_size) -> tuple:
@@ -146,42 +143,40 @@ def _training_images(data, face_crop):
     return ds
 
 
-def _fit(rec, name, shape, model_kwargs, ds, label, progress):
-    """Build and train the network; return it and its learning record."""
+def _fit(rec, name, image_size, model_kwargs, ds, label, progress):
+    """Train the network through its learner; return the learner and its learning record."""
     import keras
-    import numpy as np
 
     from painzoo.datasets.labels import predicted_label
     from painzoo.evaluation.metrics import learning_record, training_fit
-    from painzoo.registry import get_model
+    from painzoo.training.learner import get_learner
 
-    keras.utils.set_random_seed(rec.seed)
-    with rec.scope():
-        net = get_model(name, input_shape=shape, **model_kwargs)
-    history = rec.fit(net, ds, progress=progress)
+    learner = get_learner(name, model_kwargs, recipe=rec, image_size=image_size)
+    keras.utils.set_random_seed(rec.seed)  # the initial weights
+    learner.fit(ds, progress=progress)
     # with no test images, the training curve and the fit of the training images
     # tell whether the model learned (a warning now, a flag in its card)
-    fitted = predicted_label(np.asarray(rec.predict(net, ds), float))
+    fitted = predicted_label(learner.predict_proba(ds))
     training = learning_record(
         [],
         [],
-        history.history.get("loss"),
+        learner.losses,
         run_id=f"painzoo train {label}",
         **training_fit(ds.labels, fitted, rec.class_weights(ds.labels)),
     )
-    return net, training
+    return learner, training
 
 
-def _save(net, card, folder: Path):
+def _save(learner, card, folder: Path):
     """Write ``model.keras`` and ``model.json`` into ``folder``; return the :class:`PainModel`."""
     from painzoo.inference.card import MODEL_FILE, PainModel, write_card
     from painzoo.utils.files import replace_when_complete
 
     folder.mkdir(parents=True, exist_ok=True)
     with replace_when_complete(folder / MODEL_FILE) as tmp:  # an old model stays until then
-        net.save(tmp)
+        learner.save(tmp)
     write_card(card, folder)
-    return PainModel(net, card, folder / MODEL_FILE)
+    return PainModel(learner.model, card, folder / MODEL_FILE)
 
 
 def _check_out(out, ds, inputs) -> None:

@@ -125,3 +125,28 @@ def test_saved_models_predict_as_the_learner_did(learner_net, tmp_path):
     np.testing.assert_allclose(
         joblib.load(tmp_path / "lbp.joblib").predict_proba(ds.images)[:, 1], lbp.predict_proba(ds)
     )
+
+
+def test_painzoo_train_fits_and_saves_through_the_learner(learner_net, tmp_path, monkeypatch):
+    """painzoo.train and the benchmark's units train a network by one code path."""
+    calls = []
+
+    def spy(name):
+        original = getattr(KerasLearner, name)
+
+        def method(self, *args, **kwargs):
+            calls.append(name)
+            return original(self, *args, **kwargs)
+
+        return method
+
+    for name in ("fit", "save"):
+        monkeypatch.setattr(KerasLearner, name, spy(name))
+    ds = _bright_dark()
+    recipe = Recipe(epochs=2, batch_size=8, learning_rate=1e-2, augment=None, seed=3)
+    trained = painzoo.train(data=ds, model=learner_net, out=tmp_path / "m", recipe=recipe)
+    assert calls == ["fit", "save"]
+    keras.utils.set_random_seed(3)
+    alone = get_learner(learner_net, recipe=recipe).fit(ds)  # a unit's learner, same seed
+    for got, want in zip(trained.keras_model.get_weights(), alone.model.get_weights()):
+        np.testing.assert_array_equal(got, want)
