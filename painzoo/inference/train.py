@@ -145,14 +145,11 @@ def _training_images(data, face_crop):
 
 def _fit(rec, name, image_size, model_kwargs, ds, label, progress):
     """Train the network through its learner; return the learner and its learning record."""
-    import keras
-
     from painzoo.datasets.labels import predicted_label
     from painzoo.evaluation.metrics import learning_record, training_fit
     from painzoo.training.learner import get_learner
 
     learner = get_learner(name, model_kwargs, recipe=rec, image_size=image_size)
-    keras.utils.set_random_seed(rec.seed)  # the initial weights
     learner.fit(ds, progress=progress)
     # with no test images, the training curve and the fit of the training images
     # tell whether the model learned (a warning now, a flag in its card)

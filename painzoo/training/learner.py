@@ -111,8 +111,11 @@ class KerasLearner(Learner):
         self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> KerasLearner:
+        import keras
+
         from painzoo.registry import get_model
 
+        keras.utils.set_random_seed(int(self.recipe.seed))  # the initial weights
         with self.recipe.scope():
             self.model = get_model(self.name, input_shape=self.input_shape, **self.model_kwargs)
         history = self.recipe.fit(
