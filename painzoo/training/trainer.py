@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -40,11 +41,21 @@ _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm 
 
 
 # -- training ---------------------------------------------------------------------
-def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
+def fit(
+    recipe,
+    model,
+    dataset,
+    *,
+    callbacks=None,
+    progress: bool = False,
+    compile: bool = True,
+    input_spec: InputSpec | None = None,
+):
     """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`).
 
     ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over the epochs,
-    ``compile=False`` keeps the model's own compilation. Returns the Keras ``History``.
+    ``compile=False`` keeps the model's own compilation, ``input_spec`` (default
+    ``recipe.input_spec(model)``) says how images become inputs. Returns the Keras ``History``.
 
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
@@ -52,10 +63,10 @@ def fit(recipe, model, dataset, *, callbacks=None, progress: bool = False, compi
     keras.utils.set_random_seed(int(recipe.seed))
     _check_distributed(recipe, model)
     with distribution_scope(recipe):
-        return _fit(recipe, model, dataset, callbacks, progress, compile)
+        return _fit(recipe, model, dataset, callbacks, progress, compile, input_spec)
 
 
-def _fit(recipe, model, dataset, callbacks, progress, compile):
+def _fit(recipe, model, dataset, callbacks, progress, compile, input_spec):
     train, val = validation_split(recipe, dataset)
     plan = training_plan(recipe, len(train))
     epochs, batch = plan["epochs"], plan["batch_size"]
@@ -64,7 +75,11 @@ def _fit(recipe, model, dataset, callbacks, progress, compile):
     aids.set_dropout(recipe, model)
     if compile:
         compile_model(recipe, model, total_steps=plan["total_steps"])
-    size = recipe.input_spec(model)
+    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        # Now, eagerly: TensorFlow would create the optimizer's slot variables while
+        # tracing the first training step, about ten times slower.
+        model.optimizer.build(model.trainable_variables)
+    size = input_spec or recipe.input_spec(model)
     x = input_pipeline(
         recipe,
         train,
@@ -101,20 +116,17 @@ def _fit(recipe, model, dataset, callbacks, progress, compile):
     )
 
 
-def predict(recipe, model, dataset) -> np.ndarray:
-    """Probability of pain for every row of ``dataset``, float ``[N]``."""
+def predict(recipe, model, dataset, input_spec: InputSpec | None = None) -> np.ndarray:
+    """Probability of pain for every row of ``dataset``, float ``[N]`` (``input_spec``:
+    default ``recipe.input_spec(model)``)."""
     if len(dataset) == 0:
         return np.zeros(0, np.float32)
-    x = input_pipeline(recipe, dataset, recipe.input_spec(model), augment=None, shuffle=False)
+    spec = input_spec or recipe.input_spec(model)
+    x = input_pipeline(recipe, dataset, spec, augment=None, shuffle=False)
     with distribution_scope(recipe), _no_grad():
-        # The model is called batch by batch, not through model.predict: every
-        # unit builds a new model whose predict function would be traced once
-        # and called a few times, and after a handful of units in one process
-        # TensorFlow warns of "tf.function retracing" (it counts the traces of
-        # Keras' one predict step across models).
-        parts = [
-            keras.ops.convert_to_numpy(model(images, training=False)) for images, _ in _batches(x)
-        ]
+        # Batch by batch through one compiled call, not model.predict (see _inference_call).
+        call = _inference_call(model)
+        parts = [keras.ops.convert_to_numpy(call(images)) for images, _ in _batches(x)]
     probs = np.concatenate(parts).astype(np.float32)
     return probs[:, PAIN] if probs.ndim == 2 and probs.shape[1] > 1 else probs.ravel()
 
@@ -346,21 +358,33 @@ def _batches(pipeline):
 def _inference_call(model):
     """``model(x, training=False)``, compiled where the backend compiles a graph.
 
-    TensorFlow gets a ``tf.function`` of a ``functools.partial``, not of a
-    lambda: TensorFlow counts traces per Python code object, and a benchmark
-    builds one model per unit (``model.predict`` warned of retracing after
-    five of them). JAX gets Keras' jitted ``predict_on_batch``; PyTorch runs
-    eagerly under :func:`_no_grad`.
+    TensorFlow gets one ``tf.function`` per model, kept for the model's life and
+    traced once for any batch size (``input_signature`` with an open batch
+    dimension), of a ``functools.partial``, not of a lambda: TensorFlow counts
+    traces per Python code object, and a benchmark builds one model per unit
+    (``model.predict`` warned of retracing after five of them). JAX gets Keras'
+    jitted ``predict_on_batch``; PyTorch runs eagerly under :func:`_no_grad`.
     """
-    call = functools.partial(model, training=False)
     backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(call, reduce_retracing=True)
     if backend == "jax":
         return model.predict_on_batch
-    return call
+    call = functools.partial(model, training=False)
+    if backend != "tensorflow":
+        return call
+    if model not in _COMPILED:
+        import tensorflow as tf
+
+        shape = model.input_shape
+        if isinstance(shape, list) or len(shape) != 4:  # not one image input: trace per shape
+            _COMPILED[model] = tf.function(call, reduce_retracing=True)
+        else:
+            signature = [tf.TensorSpec((None, *shape[1:]), "float32")]  # make_input's batches
+            _COMPILED[model] = tf.function(call, input_signature=signature)
+    return _COMPILED[model]
+
+
+#: The compiled inference call of each model, for the model's life.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _no_grad():

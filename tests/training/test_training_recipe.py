@@ -212,6 +212,34 @@ def test_predict_returns_the_probability_of_pain_of_every_row():
     _predict_new_models(Recipe.preset("p2", batch_size=4, augment=None), 2)
 
 
+class _CountCalls(keras.layers.Layer):
+    """Identity that counts the Python calls of its ``call``: once per batch when the
+    model runs eagerly, once per trace when it runs compiled."""
+
+    calls = 0
+
+    def call(self, x):
+        type(self).calls += 1
+        return x
+
+
+@pytest.mark.backend
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="PyTorch runs eagerly")
+def test_predict_traces_the_model_instead_of_calling_it_per_batch():
+    """recipe.predict called the model eagerly batch after batch; a compiled call
+    runs the Python code of its layers only while tracing (at most once per shape)."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (41, 16, 16, 3)).astype(np.uint8)
+    ds = Dataset(pd.DataFrame({"label": [0, 1] * 20 + [0], "subject": ["s"] * 41}), images=images)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(_CountCalls()(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    _CountCalls.calls = 0
+    p = Recipe.preset("p2", batch_size=4, augment=None).predict(model, ds)  # 11 batches
+    assert p.shape == (41,)
+    assert _CountCalls.calls <= 3, _CountCalls.calls
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function tracing")
 def test_predicting_with_one_new_model_per_unit_does_not_warn_of_retracing(caplog):
     """A benchmark builds a model per unit; model.predict traced Keras' one predict
