@@ -24,8 +24,12 @@ import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from painzoo.models import zoo
+
+if TYPE_CHECKING:
+    from painzoo.models.input_spec import InputSpec
 
 __all__ = [
     "KINDS",
@@ -60,6 +64,8 @@ class ModelInfo:
         description: One line saying what the model is.
         kind: What the builder returns: ``"keras"`` (a :class:`keras.Model`)
             or ``"sklearn"`` (a scikit-learn classifier on uint8 images).
+        test_resize: The default test-time crop policy of :attr:`input_spec`:
+            ``None`` (every model of the zoo) resizes the whole image to the input.
     """
 
     name: str = ""
@@ -73,10 +79,21 @@ class ModelInfo:
     description: str = ""
     extra: dict = field(default_factory=dict)
     kind: str = "keras"
+    test_resize: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"ModelInfo.kind must be one of {KINDS}; received {self.kind!r}.")
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """The model's default :class:`~painzoo.preprocess.InputSpec`: :attr:`input_shape`
+        and :attr:`test_resize` (``painzoo.preprocess.resolve_input_spec`` applies a
+        config to it)."""
+        from painzoo.models.input_spec import InputSpec
+
+        h, w, c = self.input_shape
+        return InputSpec(h, w, c, test_resize=self.test_resize)
 
 
 def _from_table(name: str, entry: dict) -> tuple[str, ModelInfo, dict]:
@@ -104,7 +121,8 @@ def register_model(name: str | None = None, *, info: ModelInfo | None = None) ->
         info: The model's :class:`ModelInfo`.
 
     Raises:
-        ValueError: If the name is already registered.
+        ValueError: If the name is already registered, or ``info`` has no valid
+            :attr:`ModelInfo.input_spec`.
 
     Example:
         >>> @register_model(info=ModelInfo(name="tiny", input_shape=(32, 32, 3)))
@@ -119,6 +137,7 @@ def register_model(name: str | None = None, *, info: ModelInfo | None = None) ->
                 "unregister the existing one first."
             )
         meta = info or ModelInfo()
+        meta.input_spec  # noqa: B018  (validates the input shape and test_resize now)
         if meta.name != key:
             meta = ModelInfo(**{**meta.__dict__, "name": key})
         _REGISTRY[key] = (builder, meta, {})

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.datasets.io import resize_image, to_uint8
+from painzoo.preprocess.spec import center_crop, resolve_input_spec
 
 __all__ = [
     "au_mass_shares",
@@ -109,7 +110,7 @@ def _has_attention(model) -> bool:
     return any(isinstance(layer, PainSeekerAttention) for layer in model.layers)
 
 
-def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> dict | None:
+def save_unit_attention(model, test, store, folder: str, *, input_spec=None) -> dict | None:
     """Write ``<folder>/attention.json`` for a trained PainSeeker model and its test set.
 
     Does nothing (returns ``None``) unless the model has a
@@ -122,8 +123,8 @@ def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> 
         store: A :class:`painzoo.benchmark.storage.RunStorage` (or anything
             with ``write_text(rel, text)``).
         folder: The unit's folder relative to the store (``runs/<run_id>``).
-        image_size: Side or ``(height, width)`` the model was trained at
-            (default: its input size).
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` the model was
+            trained with (default: the model's input size, whole images).
 
     Returns:
         The dict written: per image ``label``, ``subject``, ``share`` and
@@ -135,7 +136,10 @@ def save_unit_attention(model, test, store, folder: str, *, image_size=None) -> 
 
     if not getattr(test, "masks", None) or len(test) == 0 or not _has_attention(model):
         return None
-    images = test.load_images(image_size or tuple(model.input_shape[1:3]))
+    spec = input_spec or resolve_input_spec(model)
+    images = test.load_images(spec.load_size)
+    if spec.test_resize is not None:  # the test-time centre crop
+        images = np.stack([center_crop(image, spec.size) for image in images])
     beta = attention_maps(model, images)
     regions = {k: np.asarray(v, bool) for k, v in sorted(test.masks.items())}
     union = np.logical_or.reduce(list(regions.values()))

@@ -31,7 +31,7 @@ from painzoo.benchmark.config import resolve_data_spec
 from painzoo.benchmark.storage import RunStorage, json_text, safe_name
 from painzoo.datasets.entries import load_entry, source_stamps
 from painzoo.datasets.labels import predicted_label
-from painzoo.preprocess.spec import input_size
+from painzoo.preprocess.spec import InputSpec, input_size, resolve_input_spec
 
 __all__ = [
     "Unit",
@@ -164,6 +164,13 @@ class Unit:
         """A 10-hex-digit SHA-256 of :meth:`identity` (the ``unit_id`` column of results)."""
         text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+    @functools.cached_property
+    def input_spec(self) -> InputSpec:
+        """The resolved :class:`~painzoo.preprocess.InputSpec` the unit trains and tests
+        with: the model's default, ``image_size`` and the recipe's ``test_resize``
+        (derived from the identity's fields, so not hashed itself)."""
+        return resolve_input_spec(self.model_name, image_size=self.image_size, recipe=self.recipe)
 
     @property
     def slug(self) -> str:
@@ -463,7 +470,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
         unit.model_name,
         unit.model_kwargs,
         recipe=Recipe(**unit.recipe),
-        image_size=unit.image_size,
+        input_spec=unit.input_spec,
     )
     keras.utils.set_random_seed(int(unit.seed))
     timing["data"] = time.perf_counter() - t0
@@ -473,7 +480,7 @@ def run_unit(unit: Unit, out_dir, *, progress: bool = False) -> dict:
     t2 = time.perf_counter()
     p_pain = learner.predict_proba(test)
     if learner.trains_network:  # PainSeeker's attention over the test faces
-        save_unit_attention(learner.model, test, store, folder, image_size=unit.image_size)
+        save_unit_attention(learner.model, test, store, folder, input_spec=unit.input_spec)
     fit = {}
     if learner.losses is not None:  # a network trained by epochs, not an LBP baseline
         fitted = predicted_label(np.asarray(learner.predict_proba(train), float))

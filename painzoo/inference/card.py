@@ -128,6 +128,7 @@ def make_card(
     keras_model,
     face_crop: dict | None,
     dataset,
+    input_spec: InputSpec | None = None,
     recipe: dict,
     data_name: str,
     config_name: str | None = None,
@@ -139,11 +140,12 @@ def make_card(
 
     ``face_crop`` is the cropper settings that made the training images (``None``: none); the
     ``dataset``'s ``preprocessing`` record and image sizes go in too; ``training`` is
-    :func:`painzoo.evaluation.metrics.learning_record`'s.
+    :func:`painzoo.evaluation.metrics.learning_record`'s; ``input_spec`` is the one the
+    model was trained with (default: resolved from ``keras_model`` and ``recipe``).
     """
     import keras
 
-    spec = resolve_input_spec(keras_model, recipe=recipe)
+    spec = input_spec or resolve_input_spec(keras_model, recipe=recipe)
     return {
         "format": CARD_FORMAT,
         "card_version": CARD_VERSION,

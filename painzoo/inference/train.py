@@ -18,6 +18,7 @@ def train(
     model_kwargs: dict | None = None,
     recipe=None,
     image_size: int | tuple[int, int] | None = None,
+    input_spec=None,
     face_crop: dict | None = None,
     epochs: int | None = None,
     seed: int | None = None,
@@ -44,6 +45,10 @@ def train(
             dict (with ``preset``: that preset and fields; without: fields
             changed on ``"p2"``); default ``"p2"``.
         image_size: Input side, or ``(height, width)`` (default: the model's own).
+        input_spec: The whole :class:`~painzoo.preprocess.InputSpec` instead of
+            ``image_size`` (size and test transform); default: the model's
+            (:attr:`ModelInfo.input_spec <painzoo.registry.ModelInfo.input_spec>`)
+            at ``image_size``, with the recipe's ``test_resize``.
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
             dict, or ``None`` for no cropping.
         epochs: Override the recipe's epochs.
@@ -64,13 +69,14 @@ def train(
 
     Raises:
         ValueError: For a baseline (not a network), a data set with one class
-            only, or bad argument values.
+            only, bad argument values, or both ``image_size`` and ``input_spec``.
         FileNotFoundError: For a missing results folder.
 
     Example:
         >>> painzoo.train(model="songnet", data=ds, out="songnet-faces", face_crop=None)  # doctest: +SKIP
     """
     from painzoo.inference.card import benchmark_metrics, make_card
+    from painzoo.preprocess.spec import resolve_input_spec
     from painzoo.training.recipe import Recipe
 
     name, label, epochs, seed, image_size = _check_arguments(
@@ -81,13 +87,17 @@ def train(
     given = {"seed": seed, "epochs": epochs}
     rec = Recipe.preset("p2").updated(recipe)
     rec = rec.replace(**{k: int(v) for k, v in given.items() if v is not None})
-    learner, training = _fit(rec, name, image_size, model_kwargs, ds, label, progress)
+    if input_spec is not None and image_size is not None:
+        raise ValueError("Give image_size or input_spec, not both (the spec holds the size).")
+    spec = input_spec or resolve_input_spec(name, image_size=image_size, recipe=rec)
+    learner, training = _fit(rec, name, spec, model_kwargs, ds, label, progress)
     net = learner.model
     bench = None if results is None else benchmark_metrics(results, model=label, data=data.name)
     card = make_card(
         model_name=name,
         model_kwargs=learner.model_kwargs,  # the recipe's aids, then the caller's arguments
         keras_model=net,
+        input_spec=spec,
         # whatever made the training images (painzoo preprocess or the config)
         face_crop=(ds.preprocessing or {}).get("face_crop"),
         dataset=ds,
@@ -143,13 +153,13 @@ def _training_images(data, face_crop):
     return ds
 
 
-def _fit(rec, name, image_size, model_kwargs, ds, label, progress):
+def _fit(rec, name, spec, model_kwargs, ds, label, progress):
     """Train the network through its learner; return the learner and its learning record."""
     from painzoo.datasets.labels import predicted_label
     from painzoo.evaluation.metrics import learning_record, training_fit
     from painzoo.training.learner import get_learner
 
-    learner = get_learner(name, model_kwargs, recipe=rec, image_size=image_size)
+    learner = get_learner(name, model_kwargs, recipe=rec, input_spec=spec)
     learner.fit(ds, progress=progress)
     # with no test images, the training curve and the fit of the training images
     # tell whether the model learned (a warning now, a flag in its card)

@@ -16,7 +16,7 @@ between kinds is the learner's business (e.g. :attr:`Learner.trains_network`).
 
 Example:
     >>> from painzoo.training.recipe import Recipe
-    >>> learner = get_learner("songnet", recipe=Recipe(epochs=2), image_size=64)
+    >>> learner = get_learner("songnet", recipe=Recipe(epochs=2), input_spec=InputSpec(64, 64))
     >>> p_pain = learner.fit(train).predict_proba(test)
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from painzoo.preprocess.spec import as_hw, input_size
+from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 
 __all__ = ["Learner", "KerasLearner", "SklearnLearner", "LEARNERS", "get_learner", "learner_class"]
 
@@ -36,8 +36,10 @@ class Learner:
         name: Registered model name.
         kwargs: Keyword arguments of the model builder.
         recipe: The unit's :class:`~painzoo.training.recipe.Recipe`.
-        image_size: Input side (a square) or ``(height, width)``, or ``None``
-            for the model's (or the images') own.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` images become model
+            inputs by (size and test transform): the one given, else the model's
+            default with the recipe's ``test_resize``
+            (:func:`~painzoo.preprocess.resolve_input_spec`).
         losses: Training loss per epoch after :meth:`fit` (``None`` for a model
             that is not trained by epochs); the benchmark's learning flags read it.
         model_kwargs: The keyword arguments the model is built with: ``kwargs``
@@ -51,13 +53,20 @@ class Learner:
 
     trains_network = False
 
-    def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
+    def __init__(
+        self,
+        name: str,
+        kwargs: dict | None = None,
+        *,
+        recipe=None,
+        input_spec: InputSpec | None = None,
+    ):
         from painzoo.training.recipe import Recipe
 
         self.name = name
         self.kwargs = dict(kwargs or {})
         self.recipe = recipe if recipe is not None else Recipe()
-        self.image_size = input_size(image_size)
+        self.input_spec = input_spec or resolve_input_spec(name, recipe=self.recipe)
         self.losses: list[float] | None = None
         self.model_kwargs = dict(self.kwargs)
         self.model_aids: dict = {}
@@ -91,8 +100,7 @@ class KerasLearner(Learner):
     """A network of the zoo, built by :func:`painzoo.get_model` and trained by the recipe.
 
     The network is built inside :meth:`Recipe.scope` (dtype policy and
-    devices) at ``image_size`` or the model's own input shape, with
-    the recipe's model aids under ``kwargs``
+    devices) at :attr:`input_spec`'s shape, with the recipe's model aids under ``kwargs``
     (:meth:`Recipe.model_kwargs_for`), and trained by :meth:`Recipe.fit`
     (the benchmark adds a callback that ends training within a batch on
     Ctrl-C / SIGTERM).
@@ -103,10 +111,9 @@ class KerasLearner(Learner):
 
     trains_network = True
 
-    def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, image_size=None):
-        super().__init__(name, kwargs, recipe=recipe, image_size=image_size)
-        size = self.image_size
-        self.input_shape = None if size is None else (*as_hw(size), 3)
+    def __init__(self, name: str, kwargs: dict | None = None, *, recipe=None, input_spec=None):
+        super().__init__(name, kwargs, recipe=recipe, input_spec=input_spec)
+        self.input_shape = self.input_spec.shape
         self.model_kwargs = self.recipe.model_kwargs_for(self.name, self.input_shape, self.kwargs)
         self.model_aids = {k: v for k, v in self.model_kwargs.items() if k not in self.kwargs}
 
@@ -119,13 +126,17 @@ class KerasLearner(Learner):
         with self.recipe.scope():
             self.model = get_model(self.name, input_shape=self.input_shape, **self.model_kwargs)
         history = self.recipe.fit(
-            self.model, dataset, progress=progress, callbacks=list(callbacks or [])
+            self.model,
+            dataset,
+            progress=progress,
+            callbacks=list(callbacks or []),
+            input_spec=self.input_spec,
         )
         self.losses = history.history.get("loss", [])
         return self
 
     def predict_proba(self, dataset) -> np.ndarray:
-        return np.asarray(self.recipe.predict(self.model, dataset), float)
+        return np.asarray(self.recipe.predict(self.model, dataset, self.input_spec), float)
 
     def save(self, path) -> None:
         """Save the trained network (``model.save``: ``.keras`` file)."""
@@ -141,7 +152,7 @@ class KerasLearner(Learner):
 class SklearnLearner(Learner):
     """A scikit-learn classifier on uint8 images (the LBP + SVM baselines).
 
-    Images are read at ``image_size`` or at their own size. The
+    Images are read at :attr:`input_spec`'s size. The
     recipe's ``class_weight="balanced"`` is passed to the estimator unless
     the config sets ``class_weight`` itself; the other recipe fields (epochs,
     optimiser …) do not apply.
@@ -161,11 +172,13 @@ class SklearnLearner(Learner):
         raise ValueError(f"{self.name!r} is not a scikit-learn model of the registry.")
 
     def fit(self, dataset, *, progress: bool = False, callbacks=None) -> SklearnLearner:
-        self.estimator = self._build().fit(dataset.load_images(self.image_size), dataset.labels)
+        self.estimator = self._build().fit(
+            dataset.load_images(self.input_spec.size), dataset.labels
+        )
         return self
 
     def predict_proba(self, dataset) -> np.ndarray:
-        proba = self.estimator.predict_proba(dataset.load_images(self.image_size))
+        proba = self.estimator.predict_proba(dataset.load_images(self.input_spec.size))
         classes = list(getattr(self.estimator, "classes_", [0, 1]))
         return np.asarray(proba, float)[:, classes.index(1)]  # the column of label 1 (pain)
 
@@ -193,15 +206,17 @@ def learner_class(name: str) -> type[Learner]:
     return LEARNERS[model_info(name).kind]
 
 
-def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_size=None) -> Learner:
+def get_learner(
+    name: str, kwargs: dict | None = None, *, recipe=None, input_spec: InputSpec | None = None
+) -> Learner:
     """The learner for the registered model ``name``, by its ``kind``.
 
     Args:
         name: Registered model name (or an LBP baseline name).
         kwargs: Keyword arguments of the model builder.
         recipe: A :class:`~painzoo.training.recipe.Recipe` (default: ``Recipe()``).
-        image_size: Input side or ``(height, width)``, or ``None`` for the
-            model's (images') own.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` (default: the
+            model's, with the recipe's ``test_resize``).
 
     Returns:
         A :class:`KerasLearner` or :class:`SklearnLearner`, not yet fitted.
@@ -209,4 +224,4 @@ def get_learner(name: str, kwargs: dict | None = None, *, recipe=None, image_siz
     Raises:
         ValueError: For an unknown model name.
     """
-    return learner_class(name)(name, kwargs, recipe=recipe, image_size=image_size)
+    return learner_class(name)(name, kwargs, recipe=recipe, input_spec=input_spec)

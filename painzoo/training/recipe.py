@@ -345,22 +345,39 @@ class Recipe:
         return _aids().normalize_inputs(self, model, dataset)
 
     # -- training: the methods call painzoo.training.trainer --------------------------
-    def fit(self, model, dataset, *, callbacks=None, progress: bool = False, compile: bool = True):
+    def fit(
+        self,
+        model,
+        dataset,
+        *,
+        callbacks=None,
+        progress: bool = False,
+        compile: bool = True,
+        input_spec: InputSpec | None = None,
+    ):
         """Train ``model`` (ideally built inside :meth:`precision_scope`) on a Dataset; returns the Keras ``History``.
 
         ``compile=False`` keeps your own compilation; ``progress`` shows a tqdm
-        bar over epochs (:func:`~painzoo.training.trainer.fit`).
+        bar over epochs; ``input_spec`` defaults to :meth:`input_spec`
+        (:func:`~painzoo.training.trainer.fit`).
 
         Raises:
             ValueError: With ``distribute``, for a model built outside :meth:`scope`.
         """
         return _trainer().fit(
-            self, model, dataset, callbacks=callbacks, progress=progress, compile=compile
+            self,
+            model,
+            dataset,
+            callbacks=callbacks,
+            progress=progress,
+            compile=compile,
+            input_spec=input_spec,
         )
 
-    def predict(self, model, dataset):
-        """Probability of pain for every row of ``dataset``, float ``[N]``."""
-        return _trainer().predict(self, model, dataset)
+    def predict(self, model, dataset, input_spec: InputSpec | None = None):
+        """Probability of pain for every row of ``dataset``, float ``[N]`` (``input_spec``
+        defaults to :meth:`input_spec`)."""
+        return _trainer().predict(self, model, dataset, input_spec)
 
     def compile(self, model, total_steps: int | None = None):
         """Compile ``model`` with the recipe's optimizer and cross-entropy (Eq. 4); ``total_steps`` sizes the schedule."""

@@ -136,21 +136,20 @@ def test_non_square_model_trains_predicts_and_serves(tmp_path):
 
 
 @pytest.mark.backend
-def test_prediction_uses_the_test_time_crop_of_the_card(tmp_path):
-    """A model trained with P1's 256 -> 224 geometry is served the same centre crop."""
+@pytest.mark.parametrize("given", ["recipe", "input_spec"])
+def test_prediction_uses_the_test_time_crop_of_the_card(tmp_path, given):
+    """A model trained with P1's 256 -> 224 geometry (the recipe's test_resize, or a
+    whole InputSpec given to painzoo.train) is served the same centre crop."""
     ds = _faces()
     for i, im in enumerate(ds.images):
         write_image(tmp_path / f"im{i}.png", im)
     model_dir = tmp_path / "model"
-    painzoo.train(
-        model="songnet",
-        data=ds,
-        out=model_dir,
-        recipe={"preset": "p1", "epochs": 1, "batch_size": 8, "augment": None, "test_resize": 256},
-        image_size=(48, 64),
-        face_crop=None,
-        seed=0,
-    )
+    recipe = {"preset": "p1", "epochs": 1, "batch_size": 8, "augment": None}
+    if given == "recipe":
+        sizes = {"recipe": {**recipe, "test_resize": 256}, "image_size": (48, 64)}
+    else:
+        sizes = {"recipe": recipe, "input_spec": InputSpec(48, 64, test_resize=256)}
+    painzoo.train(model="songnet", data=ds, out=model_dir, face_crop=None, seed=0, **sizes)
     from painzoo.inference import load_model
 
     model = load_model(model_dir)
@@ -163,3 +162,45 @@ def test_prediction_uses_the_test_time_crop_of_the_card(tmp_path):
     np.testing.assert_allclose(
         Recipe.preset("p1", test_resize=256).predict(model.keras_model, ds), direct, atol=1e-5
     )
+
+
+def test_every_model_info_carries_its_default_input_spec():
+    """ModelInfo.input_spec is the model's input shape with its test transform; the
+    zoo's models all test on the whole image resized to the input, as P1 states."""
+    for name in painzoo.list_models(kind=None):
+        info = painzoo.model_info(name)
+        spec = info.input_spec
+        assert spec.shape == tuple(info.input_shape), name
+        assert spec.test_resize is None and spec.crop == "none", name
+        assert resolve_input_spec(name) == spec == resolve_input_spec(info)
+
+
+def test_a_model_default_test_crop_holds_unless_the_recipe_sets_one():
+    from painzoo.registry import ModelInfo, _unregister, register_model
+
+    info = ModelInfo(name="cropped_net", input_shape=(112, 112, 3), test_resize=256)
+    register_model(info=info)(lambda **kw: None)
+    try:
+        assert resolve_input_spec("cropped_net").load_size == (128, 128)  # 112 * 256 / 224
+        spec = resolve_input_spec("cropped_net", image_size=56, recipe=Recipe())
+        assert (spec.size, spec.test_resize, spec.load_size) == ((56, 56), 256, (64, 64))
+        wider = resolve_input_spec("cropped_net", recipe=Recipe(test_resize=288))
+        assert wider.test_resize == 288 and wider.load_size == (144, 144)
+    finally:
+        _unregister("cropped_net")
+    # A test crop smaller than the input is refused when the model is registered.
+    with pytest.raises(ValueError, match="test_resize"):
+        register_model(info=ModelInfo(name="bad_crop", test_resize=100))(lambda **kw: None)
+    _unregister("bad_crop")
+
+
+def test_painzoo_train_takes_a_size_or_a_spec_not_both(tmp_path):
+    with pytest.raises(ValueError, match="image_size or input_spec"):
+        painzoo.train(
+            model="songnet",
+            data=_faces(),
+            out=tmp_path / "m",
+            image_size=48,
+            input_spec=InputSpec(48, 48),
+            face_crop=None,
+        )

@@ -9,6 +9,7 @@ from sklearn.svm import SVC
 import painzoo
 from painzoo.datasets import Dataset
 from painzoo.models.lbp_svm import LBPSVM, lbp_histograms
+from painzoo.preprocess import InputSpec
 from painzoo.registry import ModelInfo, _unregister, register_model
 from painzoo.training.learner import KerasLearner, SklearnLearner, get_learner, learner_class
 from painzoo.training.recipe import Recipe
@@ -50,7 +51,10 @@ def test_the_learner_follows_the_registry_kind(learner_net):
 def test_sklearn_learner_matches_an_svm_on_the_lbp_features():
     ds = _bright_dark()
     train, test = ds.subset(np.arange(16)), ds.subset(np.arange(16, 24))
-    learner = get_learner("lbp_svm_r1p8_4x4", recipe=Recipe(class_weight="balanced"))
+    spec = InputSpec(16, 16)  # the images' own size (the model's default is 224)
+    learner = get_learner(
+        "lbp_svm_r1p8_4x4", recipe=Recipe(class_weight="balanced"), input_spec=spec
+    )
     p = learner.fit(train).predict_proba(test)
     # Independently: features, SVC(kernel="linear", C=1, balanced), logistic of the margin.
     f_train = lbp_histograms(train.images, radius=1, grid=4, norm="counts")
@@ -65,7 +69,7 @@ def test_sklearn_learner_matches_an_svm_on_the_lbp_features():
 
 def test_sklearn_learner_reads_images_at_the_unit_size():
     ds = _bright_dark(size=16)
-    learner = get_learner("lbp_svm_r1p8_4x4", image_size=8).fit(ds)
+    learner = get_learner("lbp_svm_r1p8_4x4", input_spec=InputSpec(8, 8)).fit(ds)
     small = ds.load_images(8)
     assert small.shape[1:3] == (8, 8)
     np.testing.assert_allclose(
@@ -77,7 +81,7 @@ def test_sklearn_learner_reads_images_at_the_unit_size():
 def test_keras_learner_trains_records_losses_and_predicts(learner_net):
     ds = _bright_dark()
     recipe = Recipe(epochs=3, batch_size=8, learning_rate=1e-2, augment=None, seed=0)
-    learner = get_learner(learner_net, recipe=recipe, image_size=16).fit(ds)
+    learner = get_learner(learner_net, recipe=recipe, input_spec=InputSpec(16, 16)).fit(ds)
     assert len(learner.losses) == 3 and np.all(np.isfinite(learner.losses))
     p = learner.predict_proba(ds)
     # The network's own softmax on the same uint8 images, column 1 = pain.
@@ -120,7 +124,7 @@ def test_saved_models_predict_as_the_learner_did(learner_net, tmp_path):
         rtol=1e-4,
         atol=1e-5,
     )
-    lbp = get_learner("lbp_svm_r1p8_4x4").fit(ds)
+    lbp = get_learner("lbp_svm_r1p8_4x4", input_spec=InputSpec(16, 16)).fit(ds)
     lbp.save(tmp_path / "lbp.joblib")
     np.testing.assert_allclose(
         joblib.load(tmp_path / "lbp.joblib").predict_proba(ds.images)[:, 1], lbp.predict_proba(ds)

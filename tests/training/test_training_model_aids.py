@@ -11,6 +11,7 @@ import pytest
 import painzoo
 from painzoo.benchmark import load_config, run
 from painzoo.datasets import Dataset
+from painzoo.preprocess import InputSpec
 from painzoo.registry import ModelInfo, _unregister, register_model
 from painzoo.training.aids import MODEL_AIDS
 from painzoo.training.learner import get_learner
@@ -112,7 +113,7 @@ _QUICK = {"epochs": 1, "min_steps": 0, "min_batches_per_epoch": 0, "augment": No
 )
 def test_the_keras_learner_builds_with_the_recipes_aids(aided_net, preset, kwargs, built, aids):
     recipe = Recipe.preset(preset, **_QUICK)
-    learner = get_learner(aided_net, kwargs, recipe=recipe, image_size=16).fit(_toy())
+    learner = get_learner(aided_net, kwargs, recipe=recipe, input_spec=InputSpec(16, 16)).fit(_toy())
     assert learner.model.name == f"aided_{built.get('aid', False)}"
     assert learner.model_kwargs == built and learner.model_aids == aids
 
