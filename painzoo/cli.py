@@ -77,6 +77,20 @@ def _run_models(args) -> int:
     return 0
 
 
+def _image_size(text: str) -> int | tuple[int, int]:
+    """``--image-size``: ``64`` (a square) or ``48x64`` (height x width)."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        values = [int(v) for v in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a side (64) or height x width (48x64), positive integers; got {text!r}"
+        )
+    return values[0] if len(values) == 1 else (values[0], values[1])
+
+
 # -- benchmark --------------------------------------------------------------------
 def _add_benchmark(sub):
     p = sub.add_parser("benchmark", help="Evaluate models under the papers' protocols.")
@@ -86,7 +100,13 @@ def _add_benchmark(sub):
     p.add_argument("--protocols", nargs="+", default=None, help="Only these protocols.")
     p.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
     p.add_argument("--repeats", type=int, default=None, help="Override the repeats.")
-    p.add_argument("--image-size", type=int, default=None, help="Override the input side.")
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=None,
+        metavar="SIDE|HxW",
+        help="Override the input size: a side (64) or height x width (48x64).",
+    )
     p.add_argument("--seed", type=int, default=None, help="Override the base seed.")
     p.add_argument(
         "--profile", action="store_true", help="Print seconds spent per phase at the end."
@@ -331,7 +351,13 @@ def _add_train(sub):
         "--results", default=None, help="A benchmark output folder: its metrics go in the card."
     )
     p.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
-    p.add_argument("--image-size", type=int, default=None, help="Override the input side.")
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=None,
+        metavar="SIDE|HxW",
+        help="Override the input size: a side (64) or height x width (48x64).",
+    )
     p.add_argument("--seed", type=int, default=None, help="Training seed.")
     p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 

@@ -778,7 +778,7 @@ def apply_overrides(
     protocols: list[str] | None = None,
     epochs: int | None = None,
     repeats: int | None = None,
-    image_size: int | None = None,
+    image_size: int | tuple[int, int] | None = None,
     seed: int | None = None,
     deterministic: bool | None = None,
     **_ignored,
@@ -795,7 +795,7 @@ def apply_overrides(
             are dropped.
         epochs: Override the recipe's epochs.
         repeats: Override the K-fold repeats and every CrossDataset's repeats.
-        image_size: Override the input side.
+        image_size: Override the input size: a side or ``(height, width)``.
         seed: Override the base seed.
         deterministic: Override deterministic ops.
 
@@ -807,7 +807,9 @@ def apply_overrides(
     """
     from painzoo.evaluation.protocols import get_protocol
 
-    bounds = [("epochs", epochs, 1), ("repeats", repeats, 1), ("image_size", image_size, 1)]
+    sides = [] if image_size is None else list(_pair(image_size))
+    bounds = [("epochs", epochs, 1), ("repeats", repeats, 1)]
+    bounds += [("image_size", side, 1) for side in sides]
     for key, value, low in [*bounds, ("seed", seed, 0)]:
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < low
@@ -821,8 +823,9 @@ def apply_overrides(
     if out is not None:
         config["out"] = str(out)
     if image_size is not None:
-        config["image_size"] = int(image_size)
-        _render_at_least(config, int(image_size))
+        h, w = (int(v) for v in sides)
+        config["image_size"] = h if h == w else [h, w]
+        _render_at_least(config, max(h, w))
     if seed is not None:
         config["seed"] = int(seed)
     if epochs is not None:
@@ -867,6 +870,17 @@ def apply_overrides(
         for exp in config["experiments"]:
             exp["protocols"] = [_with_repeats(p, int(repeats)) for p in exp["protocols"]]
     return load_config(config)
+
+
+def _pair(image_size) -> tuple:
+    """A side or a ``(height, width)`` pair as two values, unchecked; a bad shape raises ConfigError."""
+    if isinstance(image_size, (list, tuple)):
+        if len(image_size) != 2:
+            raise ConfigError(
+                f"--image-size must be a side or [height, width]; received {image_size!r}."
+            )
+        return tuple(image_size)
+    return (image_size, image_size)
 
 
 def _render_at_least(config: dict, side: int) -> None:

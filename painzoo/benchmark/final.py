@@ -69,9 +69,7 @@ def train_from_config(
     from painzoo.utils.numbers import check_number
 
     seed = check_number(seed, "seed", low=0, integer=True, none=True)
-    side = None if isinstance(image_size, (tuple, list)) else image_size  # (h, w): below
-    side = check_number(side, "image_size", low=1, integer=True, none=True)
-    cfg = apply_overrides(load_config(config), image_size=side, seed=seed)
+    cfg = apply_overrides(load_config(config), image_size=image_size, seed=seed)
     spec = _model_entry(cfg, model)
     if isinstance(data, Dataset):
         ds = data

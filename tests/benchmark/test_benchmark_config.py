@@ -1,5 +1,6 @@
 """The config schema and the checks made before any training (issue: configs that mean something else)."""
 
+import dataclasses
 import textwrap
 import warnings
 
@@ -465,3 +466,31 @@ def test_image_size_height_width_reaches_the_units_and_their_json(tmp_path):
     unit = next(u for u in units if u.image_size == (24, 32))
     assert unit.to_dict()["image_size"] == [24, 32] and Unit.from_json(unit.to_json()) == unit
     assert unit.identity()["image_size"] == (24, 32)
+    # The unit carries its resolved input spec (model default, image_size, recipe's crop);
+    # it is derived from the identity's fields, so the JSON record does not repeat it.
+    assert unit.input_spec.size == (24, 32) and unit.input_spec.test_resize is None
+    assert "input_spec" not in unit.to_dict()
+    cropped = dataclasses.replace(unit, recipe={**unit.recipe, "test_resize": 256})
+    assert (cropped.input_spec.size, cropped.input_spec.load_size) == ((24, 32), (27, 37))
+
+
+def test_image_size_override_takes_height_and_width(tmp_path):
+    from painzoo.benchmark.units import plan_units
+    from painzoo.cli import build_parser
+
+    _manifest(tmp_path)
+    config = load_config(_write(tmp_path, GOOD))
+    args = build_parser().parse_args(["benchmark", "--image-size", "24x32"])
+    wide = apply_overrides(config, image_size=args.image_size)
+    assert wide.raw["image_size"] == [24, 32]
+    # The override replaces the top-level size; SongNet's own entry keeps its 40.
+    assert {(u.model_name, u.image_size) for u in plan_units(wide)} == {
+        ("songnet", 40),
+        ("lbp_svm_r1p8_4x4", (24, 32)),
+    }
+    assert apply_overrides(config, image_size=(32, 32)).raw["image_size"] == 32
+    for bad in [(24,), (0, 32), (24, 1.5)]:
+        with pytest.raises(ConfigError, match="image-size"):
+            apply_overrides(config, image_size=bad)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["benchmark", "--image-size", "24by32"])
