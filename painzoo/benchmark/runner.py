@@ -140,15 +140,26 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
 
 
 def schedule(units: list) -> list:
-    """The order in which to start ``units``: network trainings first, baselines last.
+    """The order in which to start ``units``: likely longest first.
 
-    Longest first, so short units fill the gaps at the end; within each group
-    the planned order is kept. Every unit is seeded on its own, so the order
-    changes no number.
+    Network trainings before baselines; among them, the units of a split with
+    fewer folds first (a cross-dataset training, then a 2-fold, then
+    leave-one-subject-out): each trains on a larger share of its data and
+    predicts more test images. Short units then fill the gaps at the end, where
+    one worker would otherwise finish a long unit while the others idle. The
+    planned order is kept within each group. Every unit is seeded on its own,
+    so the order changes no number.
     """
+    import collections
+
     from painzoo.training.learner import learner_class
 
-    return sorted(units, key=lambda u: not learner_class(u.model_name).trains_network)
+    def split(u):
+        return (u.data_name, u.protocol_label, u.model_label, u.repeat)
+
+    folds = collections.Counter(split(u) for u in units)
+    networks = {u.model_name: learner_class(u.model_name).trains_network for u in units}
+    return sorted(units, key=lambda u: (not networks[u.model_name], folds[split(u)]))
 
 
 def _output_error(err: OSError, out) -> OutputWriteError:

@@ -242,3 +242,24 @@ def test_networks_start_before_baselines_and_results_keep_the_planned_order(
     # Every network unit is handed out before any baseline unit (4 of each, one per subject).
     assert Recording.started == [tiny_net] * 4 + ["lbp_svm_r1p8_4x4"] * 4
     assert list(result.results["model_name"]) == planned
+
+
+def test_units_of_splits_with_fewer_folds_start_first(manifest, tmp_path, tiny_net):
+    """A 2-fold training (half the data) outlasts a leave-one-subject-out fold
+    (three quarters of four subjects, but four folds to spread); the schedule starts
+    the networks of the split with fewer folds first, then the baselines in the same way."""
+    from painzoo.benchmark.runner import schedule
+
+    config = _config(
+        manifest,
+        tmp_path,
+        models=["lbp_svm_r1p8_4x4", tiny_net],
+        protocols=("loso", {"subject_kfold": {"n_splits": 2}}),
+    )
+    order = [(u.model_name, u.protocol_name) for u in schedule(plan_units(config))]
+    assert order == (
+        [(tiny_net, "subject_kfold")] * 2
+        + [(tiny_net, "loso")] * 4
+        + [("lbp_svm_r1p8_4x4", "subject_kfold")] * 2
+        + [("lbp_svm_r1p8_4x4", "loso")] * 4
+    )
