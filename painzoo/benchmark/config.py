@@ -805,66 +805,25 @@ def apply_overrides(
     Raises:
         ValueError: If a protocol filter leaves nothing to run.
     """
-    from painzoo.evaluation.protocols import get_protocol
-
-    sides = [] if image_size is None else list(_pair(image_size))
-    bounds = [("epochs", epochs, 1), ("repeats", repeats, 1)]
-    bounds += [("image_size", side, 1) for side in sides]
-    for key, value, low in [*bounds, ("seed", seed, 0)]:
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < low
-        ):
-            raise ConfigError(
-                f"--{key.replace('_', '-')} must be an integer >= {low}; received {value!r}."
-            )
+    hw = _check_numbers(epochs=epochs, repeats=repeats, image_size=image_size, seed=seed)
     config = config.to_dict() if isinstance(config, BenchmarkConfig) else copy.deepcopy(config)
     if deterministic is not None:
         config["deterministic"] = bool(deterministic)
     if out is not None:
         config["out"] = str(out)
-    if image_size is not None:
-        h, w = (int(v) for v in sides)
-        config["image_size"] = h if h == w else [h, w]
-        _render_at_least(config, max(h, w))
+    if hw is not None:
+        config["image_size"] = hw[0] if hw[0] == hw[1] else list(hw)
+        _render_at_least(config, max(hw))
     if seed is not None:
         config["seed"] = int(seed)
     if epochs is not None:
         recipe = config.get("recipe") or {}
         recipe = {"preset": recipe} if isinstance(recipe, str) else dict(recipe)
-        recipe["epochs"] = int(epochs)
-        config["recipe"] = recipe
+        config["recipe"] = {**recipe, "epochs": int(epochs)}
     if models:
-        wanted = [m.lower() for m in models]
-        kept = [e for e in config["models"] if _entry_name(e) in wanted]
-        have = {_entry_name(e) for e in kept}
-        config["models"] = kept + [m for m in wanted if m not in have]
-        # An experiment that names its models (by name or label) keeps those still asked for.
-        selectable = set().union(*(_selectable_names(e) for e in kept), wanted)
-        experiments = []
-        for exp in config["experiments"]:
-            if exp.get("models"):
-                keep = [m for m in exp["models"] if str(m).lower() in selectable]
-                if not keep:
-                    continue
-                exp = {**exp, "models": keep}
-            experiments.append(exp)
-        if not experiments:
-            raise ValueError(
-                f"No experiment of config {config.get('name')!r} trains the model(s) {models}."
-            )
-        config["experiments"] = experiments
+        _keep_models(config, models)
     if protocols:
-        wanted = {get_protocol(p).name for p in protocols}
-        experiments = []
-        for exp in config["experiments"]:
-            keep = [p for p in exp["protocols"] if get_protocol(p).name in wanted]
-            if keep:
-                experiments.append({**exp, "protocols": keep})
-        if not experiments:
-            raise ValueError(
-                f"No experiment of config {config.get('name')!r} uses the protocol(s) {protocols}."
-            )
-        config["experiments"] = experiments
+        _keep_protocols(config, protocols)
     if repeats is not None:
         config["repeats"] = int(repeats)
         for exp in config["experiments"]:
@@ -872,15 +831,63 @@ def apply_overrides(
     return load_config(config)
 
 
-def _pair(image_size) -> tuple:
-    """A side or a ``(height, width)`` pair as two values, unchecked; a bad shape raises ConfigError."""
-    if isinstance(image_size, (list, tuple)):
-        if len(image_size) != 2:
+def _check_numbers(*, image_size, **numbers) -> tuple[int, int] | None:
+    """Check the numeric overrides (``--epochs`` …); return ``image_size`` as ``(h, w)``."""
+    sides = () if image_size is None else image_size
+    if not isinstance(sides, (list, tuple)):
+        sides = (sides, sides)
+    if len(sides) not in (0, 2):
+        raise ConfigError(f"--image-size must be a side or [height, width]; received {sides!r}.")
+    checks = [(k, v, 0 if k == "seed" else 1) for k, v in numbers.items()]
+    for key, value, low in [*checks, *[("image_size", v, 1) for v in sides]]:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < low
+        ):
             raise ConfigError(
-                f"--image-size must be a side or [height, width]; received {image_size!r}."
+                f"--{key.replace('_', '-')} must be an integer >= {low}; received {value!r}."
             )
-        return tuple(image_size)
-    return (image_size, image_size)
+    return tuple(int(v) for v in sides) or None
+
+
+def _keep_models(config: dict, models) -> None:
+    """Keep only ``models`` (names not in the config are added plainly), and the
+    experiments that still train one of them."""
+    wanted = [m.lower() for m in models]
+    kept = [e for e in config["models"] if _entry_name(e) in wanted]
+    have = {_entry_name(e) for e in kept}
+    config["models"] = kept + [m for m in wanted if m not in have]
+    # An experiment that names its models (by name or label) keeps those still asked for.
+    selectable = set().union(*(_selectable_names(e) for e in kept), wanted)
+    experiments = []
+    for exp in config["experiments"]:
+        if exp.get("models"):
+            keep = [m for m in exp["models"] if str(m).lower() in selectable]
+            if not keep:
+                continue
+            exp = {**exp, "models": keep}
+        experiments.append(exp)
+    if not experiments:
+        raise ValueError(
+            f"No experiment of config {config.get('name')!r} trains the model(s) {models}."
+        )
+    config["experiments"] = experiments
+
+
+def _keep_protocols(config: dict, protocols) -> None:
+    """Keep only the experiments' ``protocols`` (by name); drop experiments left with none."""
+    from painzoo.evaluation.protocols import get_protocol
+
+    wanted = {get_protocol(p).name for p in protocols}
+    experiments = []
+    for exp in config["experiments"]:
+        keep = [p for p in exp["protocols"] if get_protocol(p).name in wanted]
+        if keep:
+            experiments.append({**exp, "protocols": keep})
+    if not experiments:
+        raise ValueError(
+            f"No experiment of config {config.get('name')!r} uses the protocol(s) {protocols}."
+        )
+    config["experiments"] = experiments
 
 
 def _render_at_least(config: dict, side: int) -> None:

@@ -1,24 +1,16 @@
 """What a model's input is: :class:`InputSpec` and the test-time geometry.
 
 An :class:`InputSpec` says how an image becomes the array a model receives:
-its height and width (not necessarily square), channels, interpolation
-(:func:`painzoo.datasets.io.resize_image`'s policy), value range, and crop
-policy. Every :class:`~painzoo.registry.ModelInfo` carries its model's default
-(:attr:`~painzoo.registry.ModelInfo.input_spec`);
-:func:`painzoo.preprocess.resolve_input_spec` applies the config's
-``image_size`` and the recipe's ``test_resize`` to it, as timm's
-``resolve_data_config`` and keras-hub's ``ImageConverter`` do; training,
-prediction and explanations then take the result, so a model sees the same
-pixels everywhere.
+height and width (not necessarily square), channels, interpolation
+(:func:`painzoo.datasets.io.resize_image`'s policy), value range and crop
+policy. Every :class:`~painzoo.registry.ModelInfo` carries its model's default;
+:func:`painzoo.preprocess.resolve_input_spec` applies a config to it.
 
-Test-time geometry (the crop policy, ``test_resize``): ``None`` resizes the
-whole image to the model input. That is P1's test transform: its cropped
-images "were changed the size to 224 × 224 pixels" (Experimental protocol),
-and every model of the zoo tests that way by default. P1 trains on random
-224 × 224 crops of images resized to 256 × 256, so its test faces appear about
-12.5 % smaller (224/256) than in training; ``test_resize=256`` is the usual
-counterpart of random-crop training instead (resize to 256, cut the central
-224 square; painzoo's option, not P1's).
+Crop policy (``test_resize``): ``None`` resizes the whole image to the input,
+P1's test transform (its images "were changed the size to 224 × 224 pixels")
+and every zoo model's default. ``test_resize=256`` resizes to 256 and cuts the
+central 224 square, the usual counterpart of random-crop training (painzoo's
+option, not P1's).
 """
 
 from __future__ import annotations
@@ -39,11 +31,8 @@ _REFERENCE_SIDE = 224
 def resize_before_crop(image_size: tuple[int, int], test_resize: int | None) -> tuple[int, int]:
     """The side(s) an image is resized to before the test-time centre crop.
 
-    ``test_resize`` is the resize side for a 224-pixel model input (e.g.
-    256, the resize of P1's training crops) and scales with the input like
-    the ``"p1"`` augmentation does, so the face has the same size at test as
-    in the random training crops:
-    ``round(side · test_resize / 224)``.
+    ``test_resize`` is stated for a 224-pixel input and scales with the input
+    like the ``"p1"`` augmentation: ``round(side · test_resize / 224)``.
 
     Args:
         image_size: ``(height, width)`` the model receives.

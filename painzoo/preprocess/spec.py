@@ -1,10 +1,5 @@
-"""Resolving a model's :class:`InputSpec` once: :func:`resolve_input_spec`.
-
-:class:`InputSpec` and the test-time geometry live in
-:mod:`painzoo.models.input_spec` (every :class:`~painzoo.registry.ModelInfo`
-carries its model's default); this module applies the config's ``image_size``
-and the recipe's ``test_resize`` to it.
-"""
+"""Resolving a model's :class:`InputSpec` once (:func:`resolve_input_spec`), as timm's
+``resolve_data_config`` does; :class:`InputSpec` lives in :mod:`painzoo.models.input_spec`."""
 
 from __future__ import annotations
 
