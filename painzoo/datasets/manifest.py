@@ -217,8 +217,7 @@ class Dataset:
         """The images as uint8 ``[N, H, W, 3]`` RGB, resized (area) to ``size`` if given.
 
         Raises:
-            ValueError: If sizes differ and ``size`` is ``None``, or a file
-                cannot be read (naming it).
+            ValueError: If sizes differ without ``size``, or a file cannot be read (naming it).
         """
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
@@ -313,8 +312,7 @@ class Dataset:
         ``n_bad_images``; in-memory rows are kept.
 
         Raises:
-            ValueError: With ``on_bad_image="error"``, naming the file; also
-                when every image is bad.
+            ValueError: With ``on_bad_image="error"``, naming the file; also when all are bad.
         """
         if on_bad_image not in ("error", "skip"):
             raise ValueError(f"on_bad_image must be 'error' or 'skip'; received {on_bad_image!r}.")
@@ -409,9 +407,8 @@ def find_duplicates(dataset: Dataset) -> pd.DataFrame:
     """Rows whose images have identical content (SHA-256 of the file bytes or pixels), in groups.
 
     Returns:
-        One row (``group``, ``row``, ``subject``, ``label``, ``image``,
-        ``sha256``) per dataset row that shares its content with another;
-        missing or unreadable files are left out.
+        One row (``group``, ``row``, ``subject``, ``label``, ``image``, ``sha256``) per dataset
+        row that shares its content with another; missing or unreadable files are left out.
     """
     digests = _content_digests(dataset)
     columns = ["group", "row", "subject", "label", "image", "sha256"]

@@ -154,8 +154,7 @@ def build_application(
     kernels with zero biases (:func:`he_initialize`) and scales inputs as ``x / 255``.
 
     Raises:
-        ValueError: If the input is too small, ``weights`` is another name or an aid is not true or
-            false.
+        ValueError: If the input is too small, ``weights`` is another name or an aid not a bool.
         RuntimeError: If ImageNet weights are requested but unavailable offline.
     """
     zero_init_residual = _check_flag(name, "zero_init_residual", zero_init_residual)
@@ -191,12 +190,10 @@ def build_application(
 
 
 #: The largest input side at which the ``"painzoo"`` recipe asks for InceptionV3's
-#: low-resolution stem (``low_resolution_stem=True``, a stride-1 first
-#: convolution). At 151 px that convolution (3×3, valid) then gives 149 × 149
-#: maps, those of the 299 px input the network was designed for at stride 2:
-#: Szegedy et al. (2016), section 9, kept its ImageNet accuracy at "151 × 151
-#: receptive field with stride 1 and maximum pooling after the first layer" at
-#: almost the same cost as at 299 px.
+#: low-resolution stem (``low_resolution_stem=True``, a stride-1 first convolution). At 151 px
+#: that convolution (3×3, valid) gives the 149 × 149 maps of the 299 px input at stride 2:
+#: Szegedy et al. (2016), section 9, kept its ImageNet accuracy at "151 × 151 receptive field
+#: with stride 1 and maximum pooling after the first layer" at almost the same cost as at 299 px.
 LOW_RESOLUTION_SIDE = 151
 
 
@@ -298,8 +295,7 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2: :func:`resnet50`'s arguments on Keras' 101-layer pre-activation ResNet.
 
-    Inputs are scaled to [-1, 1] (``"tf"``). With 2 classes it has 42,630,658 parameters (P2
-    Table 3: 42.6 M).
+    Inputs scaled to [-1, 1] (``"tf"``); 2 classes: 42,630,658 parameters (P2 Table 3: 42.6 M).
 
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.
