@@ -159,8 +159,7 @@ def load_csv(
 ) -> Dataset:
     """Load a CSV manifest with the columns ``image,label,subject`` (plus ``source``, ``level``, ``au_*``, anything).
 
-    ``root`` (default: the CSV's folder) resolves relative ``image`` paths; ``name`` defaults to
-    the CSV's stem.
+    ``root`` (default: the CSV's folder) resolves ``image`` paths; ``name`` defaults to its stem.
 
     Raises:
         FileNotFoundError: If the CSV or (with ``check_files``) an image is missing.

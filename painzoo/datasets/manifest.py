@@ -170,8 +170,7 @@ class Dataset:
         """Stack datasets row-wise (paths made absolute; pixels kept when all are in memory at one size).
 
         Raises:
-            ValueError: If the list is empty, parts mix in-memory and on-disk
-                images, or in-memory parts differ in size.
+            ValueError: If the list is empty, mixes in-memory and on-disk parts, or sizes differ.
         """
         parts = list(datasets)
         if not parts:
@@ -247,8 +246,7 @@ class Dataset:
         is allowed (:func:`find_duplicates`). Returns ``self``.
 
         Raises:
-            ValueError: With ``duplicates="error"``, naming the rows, how to
-                fix them and how to allow them.
+            ValueError: With ``duplicates="error"``, naming the rows and how to fix or allow them.
         """
         if duplicates not in ("error", "warn", "ignore"):
             raise ValueError(
@@ -389,8 +387,7 @@ class Dataset:
 
         Raises:
             FileNotFoundError: If the CSV does not exist.
-            ValueError: If a label is not 0 or 1 (naming the file, line and
-                image), or as the constructor.
+            ValueError: If a label is not 0 or 1 (naming file, line, image), or as the constructor.
         """
         path = Path(path)
         if not path.is_file():

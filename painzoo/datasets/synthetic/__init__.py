@@ -44,7 +44,7 @@ _PSPI_RANGE["mintpain"] = _PSPI_RANGE["unbc"]
 _HUMAN_MARGIN_FLOOR = 3
 # ``face_scale``: how far down (in image heights) the face moves per unit of extra scale.
 _FRAME_SHIFT = 0.1
-# ... and how far sideways per degree of head turn (the eyes' midpoint, at scale 1).
+# ... and how far sideways (image widths) per degree of head turn: the eyes' midpoint at scale 1.
 _YAW_SHIFT = 0.0043
 
 
@@ -238,7 +238,7 @@ def _check_options(image_size, max_yaw, pain_margin, face_scale, rater_noise, se
 
 def _identity(is_rat: bool, source: str, subject: str, seed: int) -> dict:
     """A subject's look plus ``au_bias``, its resting face's offset from neutral."""
-    # Resting faces differ a little per subject (e.g. narrower eyes): what makes LOSO hard.
+    # Each subject's resting face differs a little: what makes leave-one-subject-out hard.
     if is_rat:
         ident = rat.rat_identity(subject, seed)
         ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.2, 4)

@@ -6,7 +6,7 @@ Frontal-to-profile view of an albino (or hooded) laboratory rat. The four RGS ac
 - ``orbital``: orbital tightening — the eye narrows to a slit, lid creases.
 - ``ear``: ear changes — ears rotate outwards, fold and become pointed.
 - ``nose``: nose/cheek flattening — the whisker pads and nose flatten, a crease on the bridge.
-- ``whisker``: whisker change — whiskers straighten and bunch, pointing forwards, not down.
+- ``whisker``: whisker change — whiskers straighten and bunch, pointing forwards, not fanning down.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def render_rat(
         aus: Intensities ``(orbital, ear, nose, whisker)``, each 0–2 (floats allowed).
         pose: ``yaw``, ``roll`` (degrees), ``scale``, ``dx``, ``dy`` (fractions of the image).
         rng: Generator for the nuisance factors (background, light, noise).
-        style: Optional overrides (``noise``, ``blur``, ``clutter``, ``light``), e.g. noise-free.
+        style: Optional overrides of the nuisances (``noise``, ``blur``, ``clutter``, ``light``).
 
     Returns:
         ``(image uint8 [H, W, 3], masks {name: bool [H, W]}, keypoints {name: (x, y)})``.
