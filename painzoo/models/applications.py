@@ -3,8 +3,7 @@
 P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception with ImageNet weights,
 dropped the top and added ``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo
 moves each network's ``preprocess_input`` inside the model (:class:`~painzoo.layers.ImageScaling`),
-so all zoo models take RGB in [0, 255]; ImageNet weights come through ``keras.utils.get_file`` and
-Keras' cache.
+so all zoo models take RGB in [0, 255].
 """
 
 from __future__ import annotations
@@ -174,8 +173,7 @@ def build_application(
     inputs = keras.Input(shape=input_shape, name="image")
     x = ImageScaling("unit" if from_scratch_he else spec.scaling, name="scaling")(inputs)
     constructor = getattr(keras.applications, spec.constructor)
-    # input_tensor joins the base's layers to this graph, so the model is flat
-    # (every convolution is reachable by name, e.g. for Grad-CAM).
+    # input_tensor joins the base's layers to this graph: the model is flat, convs found by name.
     base = constructor(include_top=False, weights=base_weights, input_tensor=x)
     x = layers.GlobalAveragePooling2D(name="global_pool")(base.output)
     outputs = classifier_head(x, num_classes)

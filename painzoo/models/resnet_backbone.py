@@ -96,8 +96,7 @@ def resnet18_features(inputs, keras_init: bool = False):
 
     Args:
         inputs: A Keras tensor ``[B, H, W, 3]``.
-        keras_init: Keras' default (Glorot-uniform) kernels instead of
-            torchvision's He-normal over ``fan_out``.
+        keras_init: Keras' default (Glorot-uniform) kernels, not torchvision's He-normal.
     """
     x = ImageScaling("torch", name="scaling")(inputs)
     x = _conv_bn(x, 64, 7, 2, "conv1", "bn1", keras_init)
