@@ -1,6 +1,6 @@
 """LIME for image classifiers, with vectorised perturbations and batched predictions.
 
-The weighted ridge regression is `lime`'s own (``lime_base.LimeBase``), so its weights match.
+The weighted ridge regression is `lime`'s own (``lime_base.LimeBase``): same samples, same weights.
 """
 
 from __future__ import annotations
