@@ -113,9 +113,8 @@ def icc(ratings, form: str = "2,k", *, confidence: float = 0.95) -> ICCResult:
     ``3,k``   (BMS − EMS) / BMS
     ========  =====================================================
 
-    ``2,k`` is P2's ``(MSP − MSE) / (MSP + (MSR − MSE)/n)``. The interval
-    uses exact F bounds for forms 1 and 3 and Satterthwaite's degrees of
-    freedom for form 2 (McGraw & Wong 1996, Table 7).
+    ``2,k`` is P2's ``(MSP − MSE) / (MSP + (MSR − MSE)/n)``. The interval uses exact F bounds for
+    forms 1 and 3 and Satterthwaite's degrees of freedom for form 2 (McGraw & Wong 1996, Table 7).
 
     Args:
         ratings: Array ``[n_targets, n_raters]``, NaN-free.

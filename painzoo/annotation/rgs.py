@@ -112,17 +112,15 @@ def rgs_consensus(
 ) -> RGSConsensus:
     """Labels from RGS rater scores with P1's two-stage scheme.
 
-    Stage 1: ``n1`` raters (five in P1) score each action unit 0, 1, 2 or
-    uncertain (NaN); an AU is confident when at least ``stage1_agree`` gave
-    one score. Stage 2: ``n2`` more raters (three in P1) score the other AUs;
-    all ``n1 + n2`` scores are pooled and the AU is accepted when
-    ``stage2_agree`` (5 of 8) agree. An image with at least ``min_aus``
-    confident AUs is labelled with the rounded mean of their scores.
+    Stage 1: ``n1`` raters (five in P1) score each action unit 0, 1, 2 or uncertain (NaN); an AU is
+    confident when at least ``stage1_agree`` gave one score. Stage 2: ``n2`` more raters (three in
+    P1) score the other AUs; all ``n1 + n2`` scores are pooled and the AU is accepted when
+    ``stage2_agree`` (5 of 8) agree. An image with at least ``min_aus`` confident AUs is labelled
+    with the rounded mean of their scores.
 
-    painzoo's choices where P1 is silent: a score is agreed only when no
-    other has as many votes; a mean ending in .5 rounds up (``"half_up"``)
-    or to even (``"half_even"``), and ``counts["half_rounded"]`` says how
-    many labels that affects.
+    painzoo's choices where P1 is silent: a score is agreed only when no other has as many votes; a
+    mean ending in .5 rounds up (``"half_up"``) or to even (``"half_even"``), and
+    ``counts["half_rounded"]`` says how many labels that affects.
 
     Args:
         stage1: Array ``[n_images, n1, n_aus]`` of 0/1/2, NaN = uncertain.

@@ -1,16 +1,11 @@
 """Executors: how the units of an evaluation grid get run.
 
-An executor takes the units that still need running and yields one
-:class:`UnitOutcome` per unit as each one ends; every unit is run by
-:func:`painzoo.benchmark.units.run_unit`, so all executors write the same files.
-``"local"`` (:class:`LocalExecutor`) runs units in worker processes on this
-machine (or in this process, ``jobs=0``); ``"ray"`` (:class:`RayExecutor`)
-makes every unit a Ray task (``pip install "painzoo[ray]"``).
-
-Example:
-    >>> from painzoo.benchmark import run
-    >>> from painzoo.benchmark.executors import RayExecutor
-    >>> run("p2-cppain", executor=RayExecutor(address="auto", gpus_per_unit=1))
+An executor takes the units that still need running and yields one :class:`UnitOutcome` per unit
+as each one ends; every unit is run by :func:`painzoo.benchmark.units.run_unit`, so all executors
+write the same files. ``"local"`` (:class:`LocalExecutor`) runs units in worker processes on this
+machine (or in this process, ``jobs=0``); ``"ray"`` (:class:`RayExecutor`) makes every unit a Ray
+task (``pip install "painzoo[ray]"``), e.g.
+``painzoo.benchmark.run("p2-cppain", executor=RayExecutor(address="auto", gpus_per_unit=1))``.
 """
 
 from __future__ import annotations
@@ -67,21 +62,17 @@ class UnitOutcome:
 
 
 class Executor:
-    """Runs units; subclasses implement :meth:`map`.
-
-    ``name`` is the value of ``painzoo benchmark --executor``.
-    """
+    """Runs units; subclasses implement :meth:`map`; ``name`` is the ``--executor`` value."""
 
     name = "executor"
 
     def map(self, units: Iterable[dict], out: str, *, progress: bool = False) -> Iterator:
         """Run ``units`` writing under ``out``; yield a :class:`UnitOutcome` as each ends.
 
-        A failing unit yields an outcome with ``error`` set and the others go
-        on; a stop request (:func:`~painzoo.benchmark.stopping.check_stop`
-        raising :class:`~painzoo.benchmark.stopping.RunStopped`, a
-        ``KeyboardInterrupt``) stops the run: units not yet started are not
-        started, units in progress are abandoned, finished ones keep their files.
+        A failing unit yields an outcome with ``error`` set and the others go on. A stop request
+        (:func:`~painzoo.benchmark.stopping.check_stop` raising ``RunStopped``, a
+        ``KeyboardInterrupt``) stops the run: units not yet started are not started, units in
+        progress are abandoned, finished ones keep their files.
 
         Args:
             units: Units to run (not yet finished).
@@ -97,26 +88,21 @@ class Executor:
 class LocalExecutor(Executor):
     """Units on this machine: in worker processes, or one after another in this process.
 
-    With ``jobs >= 1`` up to ``jobs`` worker processes (``spawn``, thread pools
-    bounded to ``threads``) run units side by side, one after another each from
-    a cleared Keras session and its own seeds, so a unit's numbers are those it
-    gets alone; ``jobs=0`` runs them in this process. Workers import painzoo
-    afresh: a model you register yourself must be registered by a module they
-    import (the run under ``if __name__ == "__main__":``), else use ``jobs=0``. On a
-    stop request no unit starts, running workers are terminated (their units
-    rerun next time) and :class:`~painzoo.benchmark.stopping.RunStopped` is raised.
+    Up to ``jobs`` ``spawn`` workers (thread pools bounded to ``threads``) run units side by side,
+    each from a cleared Keras session and its own seeds, so a unit's numbers are those it gets
+    alone. Workers import painzoo afresh: register your own models in a module they import (the
+    run under ``if __name__ == "__main__":``), else use ``jobs=0``. On a stop request no unit
+    starts, running workers are terminated (their units rerun next time) and
+    :class:`~painzoo.benchmark.stopping.RunStopped` is raised.
 
     Args:
-        jobs: Worker processes; ``"auto"`` picks :func:`default_jobs`;
-            ``0`` runs in this process.
-        threads: Threads per worker; default ``max(1, cores // max(jobs,
-            default_jobs()))`` — on the CPU one thread per worker whatever
-            ``jobs`` is, so a unit's numbers do not depend on ``jobs``.
-        units_per_worker: Units a worker runs before a fresh one replaces
-            it; ``None`` (default) for no limit, ``1`` for a new process per
-            unit.
-        max_worker_gib: Resident memory (GiB) after which a worker is
-            replaced once its unit ends; ``None`` for no limit.
+        jobs: Worker processes; ``"auto"`` picks :func:`default_jobs`; ``0`` runs here.
+        threads: Threads per worker; default ``max(1, cores // max(jobs, default_jobs()))``,
+            so a unit's numbers do not depend on ``jobs``.
+        units_per_worker: Units a worker runs before a fresh one replaces it; ``None``
+            for no limit, ``1`` for a new process per unit.
+        max_worker_gib: Resident memory (GiB) after which a worker is replaced once
+            its unit ends; ``None`` for no limit.
 
     Raises:
         ValueError: For a negative or non-integer ``jobs``, ``threads < 1``,
@@ -299,16 +285,12 @@ def _gpu_visible() -> bool:
 
 
 def default_jobs(n_units: int | None = None) -> int:
-    """How many units to run side by side on this machine by default.
+    """How many units (>= 1) to run side by side on this machine by default.
 
-    On the CPU, one worker per core, at most one per 2 GiB of memory and
-    never more than there are units. With a GPU visible, one worker.
+    On the CPU, one worker per core, at most one per 2 GiB of memory; with a GPU, one.
 
     Args:
         n_units: Units to run (caps the result); ``None`` for no cap.
-
-    Returns:
-        An integer >= 1.
     """
     if _gpu_visible():
         jobs = 1
@@ -328,9 +310,8 @@ def worker_environment(threads: int, jobs: int = 1) -> dict:
     """Environment variables that bound a worker's thread pools and its share of a GPU.
 
     With ``jobs > 1`` each worker gets ``0.9 / jobs`` of a shared GPU's memory
-    (``PAINZOO_GPU_MEMORY_FRACTION``; JAX's ``XLA_PYTHON_CLIENT_MEM_FRACTION``,
-    PyTorch's per-process fraction), and TensorFlow grows its pool on demand.
-    Values you set yourself are kept.
+    (``PAINZOO_GPU_MEMORY_FRACTION``, ``XLA_PYTHON_CLIENT_MEM_FRACTION``) and TensorFlow
+    grows its pool on demand. Values you set yourself are kept.
 
     Args:
         threads: Threads per worker.
@@ -455,9 +436,7 @@ def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
 def _receive(conn, proc, unit) -> tuple[UnitOutcome | None, bool]:
     """The outcome a worker sent and whether it retires, or a failure if it died first.
 
-    Returns:
-        ``(outcome, retire)``; ``outcome`` is ``None`` while the worker is
-        alive and nothing is readable yet.
+    ``outcome`` is ``None`` while the worker is alive and nothing is readable yet.
     """
     try:
         if conn.poll():
@@ -551,24 +530,18 @@ def _ray_unit(unit: dict, out: str) -> dict:
 class RayExecutor(Executor):
     """Every unit as a Ray task, on a local Ray instance or a cluster.
 
-    Units write their files themselves, so ``OUT`` must be reachable from
-    every worker: a shared file system mounted at the same path on every
-    node, or a URI such as ``s3://bucket/runs`` (see
-    :mod:`painzoo.benchmark.storage`). Datasets are rebuilt on the workers
-    from the config, so data paths must exist there too.
+    Units write their files themselves, so ``OUT`` must be reachable from every
+    worker (a shared file system at the same path, or a URI such as ``s3://bucket/runs``,
+    see :mod:`painzoo.benchmark.storage`); datasets are rebuilt there from the config.
 
     Args:
-        address: Ray cluster to join: ``"auto"`` (the cluster started with
-            ``ray start`` on this machine), ``"HOST:PORT"`` (a head node's
-            GCS address), ``"ray://HOST:10001"`` (Ray Client) or ``None``
-            (the cluster Ray is already connected to, else ``RAY_ADDRESS``,
-            else a new local instance).
-        gpus_per_unit: GPUs reserved for each unit (``num_gpus``; may be
-            fractional, e.g. 0.5 to put two small trainings on one GPU).
+        address: Ray cluster to join: ``"auto"`` (started with ``ray start`` here),
+            ``"HOST:PORT"`` (a head node's GCS), ``"ray://HOST:10001"`` (Ray Client) or
+            ``None`` (the connected cluster, else ``RAY_ADDRESS``, else a new local one).
+        gpus_per_unit: GPUs reserved for each unit (``num_gpus``; may be fractional).
         cpus_per_unit: CPUs reserved for each unit (``num_cpus``).
-        max_retries: How many times Ray reruns a unit whose worker died
-            (killed, out of memory, node lost). An exception raised by the
-            unit itself is recorded without retry unless ``retry_exceptions``.
+        max_retries: How many times Ray reruns a unit whose worker died; an exception
+            raised by the unit is recorded without retry unless ``retry_exceptions``.
         retry_exceptions: Also retry units that raise.
         init_kwargs: Extra ``ray.init`` arguments (``runtime_env``,
             ``num_cpus`` …) used when this executor starts Ray.
@@ -665,11 +638,7 @@ def get_executor(executor="local", **options) -> Executor:
 
     Args:
         executor: A name from :data:`EXECUTORS` or an :class:`Executor`.
-        **options: Arguments of the executor's class (e.g. ``address``,
-            ``gpus_per_unit`` for ``"ray"``); ``None`` values are dropped.
-
-    Returns:
-        An :class:`Executor`.
+        **options: Arguments of the executor's class; ``None`` values are dropped.
 
     Raises:
         ValueError: For an unknown name, or options given with an instance.

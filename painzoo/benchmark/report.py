@@ -1,13 +1,11 @@
 """Tables and plots of a run: ``results.csv``, ``summary.csv``, ``report.md``, PNGs.
 
-``report.md`` opens with whether the data are synthetic, what was compared on
-what data and the headline accuracies with 95 % intervals, then a guide to
-reading it, the paper layouts (leave-one-subject-out per held-out subject and
-pooled, P1 Table 3; the three P2 scenarios as mean ± std, P2 Fig. 4 and 5;
-sweeps, P1 Fig. 5) and the run's bookkeeping last. Metrics are in % (F1 and
-ROC AUC too), every table and figure has a numbered caption, and data rendered
-by painzoo's generator are marked ``(synthetic)`` (``summary.csv`` has a
-``synthetic`` column).
+``report.md`` opens with whether the data are synthetic, what was compared on what data and the
+headline accuracies with 95 % intervals, then a reading guide, the paper layouts
+(leave-one-subject-out, P1 Table 3; the three P2 scenarios, P2 Fig. 4 and 5; sweeps, P1 Fig. 5)
+and the run's bookkeeping. Metrics are in % (F1 and ROC AUC too), every table and figure has a
+numbered caption, and data rendered by painzoo's generator are marked ``(synthetic)``
+(``summary.csv`` has a ``synthetic`` column).
 """
 
 from __future__ import annotations
@@ -92,12 +90,10 @@ def _predictions(out, run_ids) -> pd.DataFrame:
 def summarize(out, results: pd.DataFrame) -> pd.DataFrame:
     """One row per data × protocol × model with both aggregations.
 
-    Columns ``pooled_<metric>`` sum the confusion counts over the folds of
-    each repeat (P1) and average over repeats; ``<metric>`` and
-    ``<metric>_std`` are the mean ± std over units (P2). ``auc`` and
-    ``f1_ci_low/high`` use the first repeat's pooled predictions. Metrics
-    are fractions in [0, 1] here (the report shows them in %); ``synthetic``
-    (when ``results`` has it) says whether the row's data are synthetic.
+    Columns ``pooled_<metric>`` sum the confusion counts over the folds of each repeat (P1) and
+    average over repeats; ``<metric>`` and ``<metric>_std`` are the mean ± std over units (P2).
+    ``auc`` and ``f1_ci_low/high`` use the first repeat's pooled predictions. Metrics are
+    fractions in [0, 1]; ``synthetic`` (when ``results`` has it) marks synthetic data.
     """
     if results.empty or "status" not in results:
         return pd.DataFrame()
@@ -373,10 +369,8 @@ def write_report(
 ) -> Path:
     """Write ``OUT/report.md`` and its PNG plots; return the report's path.
 
-    Sections in order: title and data origin, what was compared, the summary
-    (:func:`summary_lines`), how to read the report, the paper layouts, model
-    aids, flagged and failed units, run bookkeeping. ``config`` is the run's
-    :class:`~painzoo.benchmark.config.BenchmarkConfig` (its name and data), or ``None``.
+    ``config`` is the run's :class:`~painzoo.benchmark.config.BenchmarkConfig` (its name and
+    data), or ``None``.
     """
     out = Path(out)
     names = _Names(config.data_specs if config else None, results)
@@ -674,8 +668,7 @@ def _bookkeeping_lines(results: pd.DataFrame, interrupted: bool) -> list[str]:
 
 
 def aid_lines(results: pd.DataFrame) -> list[str]:
-    """The report section naming the model aids (``model_aids`` of ``results.csv``) each
-    network was built with; empty if none."""
+    """The report section naming the aids (``model_aids``) of each network; empty if none."""
     if "model_aids" not in results or "status" not in results:
         return []
     used: dict[str, list[str]] = {}
@@ -709,10 +702,7 @@ def _n_flagged(done: pd.DataFrame) -> int:
 
 
 def flagged_lines(results: pd.DataFrame) -> list[str]:
-    """The report section listing units that collapsed or did not learn (empty if none).
-
-    Cells of the tables whose model has such a unit carry ``⚠``.
-    """
+    """The section on collapsed or not-learning units (empty if none; their cells carry ``⚠``)."""
     if results.empty or "flag" not in results:
         return []
     flags = results["flag"].fillna("").astype(str)
@@ -790,9 +780,8 @@ def _first_repeat_predictions(out, results, data, plabel, model) -> pd.DataFrame
 def _paired_bootstrap(frames: list[pd.DataFrame], n_boot=_N_BOOT, seed=0):
     """Accuracy of one prediction table, or the accuracy difference of two (first − second).
 
-    The tables predict the same rows (matched on ``row``); each replicate
-    draws subjects with replacement. Returns ``(value, (low, high))``, the
-    95 % interval ``nan`` with fewer than two subjects.
+    The tables predict the same rows (matched on ``row``); each replicate draws subjects with
+    replacement. Returns ``(value, (low, high))``, the 95 % interval ``nan`` under two subjects.
     """
     key = ["row", "subject", "y_true"]
     merged = frames[0][key + ["y_pred"]].rename(columns={"y_pred": "a"})
@@ -839,17 +828,15 @@ def summary_lines(
     names: _Names | None = None,
     number: _Numbering | None = None,
 ) -> list[str]:
-    """The first screen of ``report.md``: headline numbers with intervals, and figures.
+    """The first screen of ``report.md`` as Markdown lines (empty when no unit finished).
 
-    Four parts, each present when the run has what it needs: accuracy of every
-    model under the subject-level protocols (the best network against the
-    best hand-crafted baseline); subject leakage (image- minus subject-level
-    K-fold accuracy on the same rows); P1's comparison under
-    leave-one-subject-out (PainSeeker against its ablation and ResNet-18);
-    and where PainSeeker's attention β falls relative to the AU masks of
-    synthetic faces. Every interval is a 95 % percentile bootstrap over
-    subjects (1,000 replicates); differences are paired on the same images.
-    Writes ``accuracy_ci.png`` and ``attention.png`` into ``out``.
+    Four parts, each where the run has what it needs: accuracy of every model under the
+    subject-level protocols (the best network against the best hand-crafted baseline); subject
+    leakage (image- minus subject-level K-fold accuracy on the same rows); P1's comparison under
+    leave-one-subject-out (PainSeeker against its ablation and ResNet-18); and where
+    PainSeeker's attention β falls relative to the AU masks of synthetic faces. Intervals are 95 %
+    percentile bootstraps over subjects (1,000 replicates); differences are paired on the same
+    images. Writes ``accuracy_ci.png`` and ``attention.png`` into ``out``.
 
     Args:
         out: The run folder (unit predictions under ``runs/``).
@@ -857,9 +844,6 @@ def summary_lines(
         summary: From :func:`summarize`.
         names: Readable names of data and protocols (default: from ``results``).
         number: Table and figure numbering to continue (default: from 1).
-
-    Returns:
-        Markdown lines (empty when no unit finished).
     """
     out = Path(out)
     names = names or _Names(None, results)

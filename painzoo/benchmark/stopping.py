@@ -1,25 +1,15 @@
 """Stopping a run on Ctrl-C or SIGTERM: a flag, checked at safe points.
 
-A signal handler must not raise: an exception raised from a handler lands
-wherever the interpreter happens to be, and when that is a garbage-collector
-callback it is printed as "Exception ignored" and lost, so the run would go
-on and exit 0. Here the handler only records the request in :data:`STOP`;
-``painzoo benchmark`` checks it between its start-up phases (imports, config,
-planning), the runner and the executors check it between units, and
-:class:`StopOnSignal` checks it between batches of a training in this
-process. Where the request is honoured, :class:`RunStopped` is raised (a
-``KeyboardInterrupt``, so code that already handles Ctrl-C handles it too).
+A signal handler must not raise (an exception landing in a garbage-collector callback is
+printed as "Exception ignored" and lost), so it only records the request in :data:`STOP`.
+``painzoo benchmark`` checks it between its start-up phases, the runner and the executors
+between units, and :class:`StopOnSignal` between batches of a training in this process; there
+:class:`RunStopped` is raised (a ``KeyboardInterrupt``, so Ctrl-C handling applies to it too).
 
-``painzoo benchmark`` installs the handlers (:func:`handle_signals`) as the
-first thing it does, before it imports anything heavy, so a signal during
-start-up is honoured like any other (only while Python itself starts does
-Ctrl-C act as for any program). Worker processes start with SIGINT blocked and then
-ignore it (Ctrl-C reaches every process of the terminal's group; the parent
-decides), so a unit whose worker was starting is abandoned, not failed.
-
-A second Ctrl-C while the run is stopping raises ``KeyboardInterrupt`` at
-once, for the user who does not want to wait for the batch or unit to end;
-a third ends the process at once (the operating system's default action).
+``painzoo benchmark`` installs the handlers (:func:`handle_signals`) before it imports anything
+heavy. Worker processes start with SIGINT blocked and then ignore it (the parent decides), so a
+unit whose worker was starting is abandoned, not failed. A second Ctrl-C while the run is
+stopping raises ``KeyboardInterrupt`` at once; a third ends the process (the default action).
 The flag and the handlers live in the light module ``painzoo._signals``.
 """
 
@@ -37,8 +27,7 @@ def _stop_callback_class():
     class StopOnSignal(keras.callbacks.Callback):
         """Ends a ``fit`` within one batch of a stop request by raising :class:`RunStopped`.
 
-        ``model.stop_training = True`` is honoured only at the end of an epoch
-        by some backends, so the callback raises instead; the runner catches it,
+        Some backends honour ``model.stop_training`` only at an epoch's end, hence the raise;
         the unit is left unfinished (no ``metrics.json``) and is rerun next time.
         """
 
@@ -53,9 +42,7 @@ def _stop_callback_class():
 
 
 def __getattr__(name: str):
-    # ``StopOnSignal`` is a Keras callback; it is built on first use so that
-    # importing the runner (which plans, schedules and reports, but trains
-    # only in workers) does not start Keras and its backend.
+    # Built on first use: importing the runner (which trains only in workers) must not start Keras.
     if name == "StopOnSignal":
         cls = globals()["StopOnSignal"] = _stop_callback_class()
         return cls

@@ -1,15 +1,14 @@
 """Where a run's files live: a local folder or a URI of a pyarrow filesystem.
 
-The runner and every executor write a unit's files through
-:class:`RunStorage`, so ``OUT`` may be a plain path (on a shared file
-system when units run on several machines) or any URI that
-``pyarrow.fs.FileSystem.from_uri`` understands: ``file:///shared/runs``,
-``s3://bucket/runs``, ``gs://bucket/runs``, ``hdfs://namenode/runs``.
+The runner and every executor write a unit's files through :class:`RunStorage`, so ``OUT`` may
+be a plain path (shared when units run on several machines) or any URI that
+``pyarrow.fs.FileSystem.from_uri`` understands: ``file:///shared/runs``, ``s3://bucket/runs``,
+``gs://bucket/runs``, ``hdfs://namenode/runs``.
 
-A file is written to a temporary name and renamed where renames are atomic
-(local disks, NFS, HDFS); object stores publish an object only when its
-upload completes, so there it is written in place. :class:`OutputLock` keeps
-two runs off one folder; a read-only or full folder raises :class:`OutputWriteError`.
+A file is written to a temporary name and renamed where renames are atomic (local disks, NFS,
+HDFS); object stores publish an object only when its upload completes, so there it is written in
+place. :class:`OutputLock` keeps two runs off one folder; a read-only or full folder raises
+:class:`OutputWriteError`.
 """
 
 from __future__ import annotations
@@ -58,8 +57,7 @@ _JSON_TYPES = {
 def json_text(obj) -> str:
     """``obj`` as indented, key-sorted JSON text, as every run file is written.
 
-    NumPy scalars and arrays, paths and records with a ``to_dict()`` (a
-    :class:`~painzoo.benchmark.units.Unit`) are converted to plain JSON.
+    NumPy scalars and arrays, paths and records with a ``to_dict()`` become plain JSON.
 
     Raises:
         TypeError: For any other object JSON cannot hold.
@@ -129,9 +127,6 @@ def _rebuild_output_error(path, code, strerror, out):
 def atomic_write_bytes(path, data: bytes) -> None:
     """Write ``data`` to a local ``path`` atomically (:func:`painzoo.utils.files.atomic_write_bytes`).
 
-    :func:`atomic_write_text` and :func:`save_figure` go through it; a full or
-    read-only folder raises the run's :class:`OutputWriteError`.
-
     Raises:
         OutputWriteError: If the folder is read-only, not permitted or full.
     """
@@ -193,17 +188,11 @@ def _write_new(path, info: dict) -> None:
 
 
 class OutputLock:
-    """``OUT/.lock``: one run at a time per output folder.
+    """``OUT/.lock``: one run at a time per output folder (a context manager).
 
-    The lock file holds the process id, host and start time of its run. A
-    second run on the folder fails at once with :class:`OutputLockedError`
-    naming the other process; a lock left by a process of this host that no
-    longer runs (killed, machine crashed) is taken over with a warning. A lock
-    of another host cannot be checked and is never taken over.
-
-    Example:
-        >>> with OutputLock("painzoo-results"):
-        ...     ...  # write the folder
+    The lock file holds the process id, host and start time of its run. A second run on the
+    folder fails at once with :class:`OutputLockedError` naming the other process; a lock left by
+    a dead process of this host is taken over with a warning, one of another host never.
     """
 
     def __init__(self, folder):
@@ -315,18 +304,11 @@ class RunStorage:
 
     Args:
         out: A local folder or a pyarrow filesystem URI.
-        filesystem: Optional ``pyarrow.fs.FileSystem`` to use with ``out``
-            as a path inside it (instead of resolving a URI).
+        filesystem: Optional ``pyarrow.fs.FileSystem`` in which ``out`` is a path (no URI).
 
     Raises:
         ImportError: For a URI when pyarrow is not installed.
         ValueError: For a URI pyarrow cannot resolve.
-
-    Example:
-        >>> store = RunStorage("file:///shared/painzoo-results")
-        >>> store.write_text("runs/a/metrics.json", "{}")
-        >>> store.exists("runs/a/metrics.json")
-        True
     """
 
     def __init__(self, out, *, filesystem=None):
@@ -421,11 +403,7 @@ class RunStorage:
 
     # -- mirroring (reports of remote runs are computed on a local copy) -----------------
     def download(self, rels, dest) -> int:
-        """Copy the existing files among ``rels`` to the same relative paths under ``dest``.
-
-        Returns:
-            How many files were copied.
-        """
+        """Copy those of ``rels`` that exist to the same paths under ``dest``; return how many."""
         n = 0
         for rel in rels:
             if self.exists(rel):

@@ -1,7 +1,4 @@
-"""Reading and writing image files as RGB uint8 arrays.
-
-Every image in painzoo travels as RGB ``uint8 [H, W, 3]``.
-"""
+"""Reading and writing image files: every image in painzoo travels as RGB ``uint8 [H, W, 3]``."""
 
 from __future__ import annotations
 
@@ -66,8 +63,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ValueError: If the file cannot be decoded as an image (corrupt, truncated or not an image);
-            the message names the file.
+        ValueError: If the file cannot be decoded (corrupt, truncated or not an image), naming it.
     """
     path = Path(path)
     shown = display_path(path)

@@ -1,9 +1,8 @@
 """The binary pain label, defined once: its values, the positive class, the rules.
 
-Labels are ``0`` (:data:`NO_PAIN`) and ``1`` (:data:`PAIN`, the positive
-class). A level becomes a label by ``level > threshold``
-(:func:`level_to_label`, used by every loader; ``threshold=0`` is both
-papers' rule) and a probability by ``p_pain >= 0.5`` (:func:`predicted_label`).
+Labels are ``0`` (:data:`NO_PAIN`) and ``1`` (:data:`PAIN`, the positive class). A level becomes a
+label by ``level > threshold`` (:func:`level_to_label`, used by every loader; ``threshold=0`` is
+both papers' rule) and a probability by ``p_pain >= 0.5`` (:func:`predicted_label`).
 """
 
 from __future__ import annotations

@@ -62,9 +62,8 @@ def load_folder(
             take its label.
         label_names: Folder name → label, added to :data:`DEFAULT_LABEL_NAMES` (case-insensitive).
         subject_pattern: With ``layout="label"``, a regular expression searched in the file name;
-            the subject is its group ``subject``, else its first group, else the whole match. The
-            default takes the leading letters+digits or everything before the first ``_``, ``-``,
-            space or dot.
+            the subject is its group ``subject``, else its first group, else the whole match
+            (default: leading letters+digits, or all before the first ``_``, ``-``, space or dot).
         name: Dataset name and ``source``; defaults to the folder name.
 
     Raises:
@@ -160,8 +159,7 @@ def load_csv(
 ) -> Dataset:
     """Load a CSV manifest with the columns ``image,label,subject`` (plus ``source``, ``level``, ``au_*``, anything).
 
-    ``root`` (default: the CSV's folder) resolves relative ``image`` paths; ``name`` defaults to
-    the CSV's stem.
+    ``root`` (default: the CSV's folder) resolves ``image`` paths; ``name`` defaults to its stem.
 
     Raises:
         FileNotFoundError: If the CSV or (with ``check_files``) an image is missing.
@@ -497,9 +495,9 @@ def load_ratspain(
 ) -> Dataset:
     """Load RatsPain (P1) through a CSV manifest.
 
-    Columns: ``image``, ``subject`` (the rat) and one of ``level`` (0 = no
-    pain, 1 = moderate, 2 = severe; ``label = level > 0``), ``label`` (0/1), or per-rater AU scores
-    ``r<k>_<au>`` (0/1/2, empty = uncertain) labelled by :func:`painzoo.annotation.rgs_consensus`;
+    Columns: ``image``, ``subject`` (the rat) and one of ``level`` (0 = no pain, 1 = moderate,
+    2 = severe; ``label = level > 0``), ``label`` (0/1), or per-rater AU scores ``r<k>_<au>``
+    (0/1/2, empty = uncertain) labelled by :func:`painzoo.annotation.rgs_consensus`;
     unlabelled images are dropped with a warning.
 
     Args:

@@ -170,8 +170,7 @@ class Dataset:
         """Stack datasets row-wise (paths made absolute; pixels kept when all are in memory at one size).
 
         Raises:
-            ValueError: If the list is empty, parts mix in-memory and on-disk
-                images, or in-memory parts differ in size.
+            ValueError: If the list is empty, mixes in-memory and on-disk parts, or sizes differ.
         """
         parts = list(datasets)
         if not parts:
@@ -217,8 +216,7 @@ class Dataset:
         """The images as uint8 ``[N, H, W, 3]`` RGB, resized (area) to ``size`` if given.
 
         Raises:
-            ValueError: If sizes differ and ``size`` is ``None``, or a file
-                cannot be read (naming it).
+            ValueError: If sizes differ without ``size``, or a file cannot be read (naming it).
         """
         hw = None if size is None else ((size, size) if np.isscalar(size) else tuple(size))
         if self.images is not None:
@@ -248,8 +246,7 @@ class Dataset:
         is allowed (:func:`find_duplicates`). Returns ``self``.
 
         Raises:
-            ValueError: With ``duplicates="error"``, naming the rows, how to
-                fix them and how to allow them.
+            ValueError: With ``duplicates="error"``, naming the rows and how to fix or allow them.
         """
         if duplicates not in ("error", "warn", "ignore"):
             raise ValueError(
@@ -313,8 +310,7 @@ class Dataset:
         ``n_bad_images``; in-memory rows are kept.
 
         Raises:
-            ValueError: With ``on_bad_image="error"``, naming the file; also
-                when every image is bad.
+            ValueError: With ``on_bad_image="error"``, naming the file; also when all are bad.
         """
         if on_bad_image not in ("error", "skip"):
             raise ValueError(f"on_bad_image must be 'error' or 'skip'; received {on_bad_image!r}.")
@@ -391,8 +387,7 @@ class Dataset:
 
         Raises:
             FileNotFoundError: If the CSV does not exist.
-            ValueError: If a label is not 0 or 1 (naming the file, line and
-                image), or as the constructor.
+            ValueError: If a label is not 0 or 1 (naming file, line, image), or as the constructor.
         """
         path = Path(path)
         if not path.is_file():
@@ -409,9 +404,8 @@ def find_duplicates(dataset: Dataset) -> pd.DataFrame:
     """Rows whose images have identical content (SHA-256 of the file bytes or pixels), in groups.
 
     Returns:
-        One row (``group``, ``row``, ``subject``, ``label``, ``image``,
-        ``sha256``) per dataset row that shares its content with another;
-        missing or unreadable files are left out.
+        One row (``group``, ``row``, ``subject``, ``label``, ``image``, ``sha256``) per dataset
+        row that shares its content with another; missing or unreadable files are left out.
     """
     digests = _content_digests(dataset)
     columns = ["group", "row", "subject", "label", "image", "sha256"]

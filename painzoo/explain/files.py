@@ -63,9 +63,8 @@ def explain_files(
 ) -> list[Path]:
     """Explain a saved model's prediction on image files; write one overlay PNG each and return their paths.
 
-    Images are first cropped as the model's training images were
-    (``face_crop``: see :func:`painzoo.preprocess.cropper_for`); images
-    without a face are skipped with a warning naming them.
+    Images are first cropped as the model's training images were (``face_crop``: see
+    :func:`painzoo.preprocess.cropper_for`); images without a face are skipped with a warning.
 
     Args:
         model_path: A ``.keras`` file, or the folder ``painzoo train`` wrote.

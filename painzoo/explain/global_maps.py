@@ -32,8 +32,7 @@ KEYPOINT_COLUMNS = (
     ("kp_mouth_left_x", "kp_mouth_left_y"),
     ("kp_mouth_right_x", "kp_mouth_right_y"),
 )
-# Five-point face template of a 112 × 112 frame (left eye, right eye, nose,
-# mouth left, mouth right), the one widely used to align MTCNN keypoints.
+# The usual 112 × 112 template of MTCNN's five keypoints, in the order of KEYPOINT_COLUMNS.
 CANONICAL_TEMPLATE = np.array(
     [
         [38.2946, 51.6963],
@@ -96,8 +95,7 @@ def face_frame_transform(keypoints, size: int = 112, template=None) -> np.ndarra
     ``size``.
 
     Raises:
-        ValueError: If the keypoints are not 5 finite points or no similarity fits them (e.g. all
-            points equal).
+        ValueError: If the keypoints are not 5 finite points or no similarity fits them.
     """
     import cv2
 

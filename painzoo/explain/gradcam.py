@@ -39,11 +39,10 @@ def find_last_conv_layer(model) -> str:
 def gradcam(model, images, *, layer: str | None = None, label=None) -> np.ndarray:
     """Grad-CAM heat maps ``float32 [N, H, W]`` in ``[0, 1]`` (TensorFlow and PyTorch backends).
 
-    ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2),
-    resized bilinearly to the input and divided by its maximum. ``images``
-    are RGB ``[N, H, W, 3]`` (or one) at the model's input size; ``layer``
-    defaults to :func:`find_last_conv_layer`; ``label`` (an int or ``[N]``)
-    defaults to the top class.
+    ``α_k = mean_{ij} ∂y_c/∂A_ij^k`` and ``L = ReLU(Σ_k α_k A^k)`` (Eq. 1–2), resized bilinearly to
+    the input and divided by its maximum. ``images`` are RGB ``[N, H, W, 3]`` (or one) at the
+    model's input size; ``layer`` defaults to :func:`find_last_conv_layer`; ``label`` (an int or
+    ``[N]``) defaults to the top class.
 
     Raises:
         ValueError: For an unknown layer or a model without feature maps.

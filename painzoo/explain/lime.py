@@ -1,7 +1,6 @@
 """LIME for image classifiers, with vectorised perturbations and batched predictions.
 
-The weighted ridge regression is `lime`'s own (``lime_base.LimeBase``), so
-the weights are those `lime` gives for the same samples.
+The weighted ridge regression is `lime`'s own (``lime_base.LimeBase``): same samples, same weights.
 """
 
 from __future__ import annotations
@@ -75,8 +74,7 @@ def segment_image(image: np.ndarray, segmenter="quickshift", seed: int = 0) -> n
     callable ``image → int [H, W]``; ``seed`` is passed to it.
 
     Raises:
-        ValueError: For an unknown segmenter name or a segment map of the
-            wrong shape.
+        ValueError: For an unknown segmenter name or a segment map of the wrong shape.
     """
     if callable(segmenter):
         seg = np.asarray(segmenter(image))
@@ -136,11 +134,10 @@ def lime_explanation(
 ) -> LimeExplanation:
     """Explain one prediction with LIME (Ribeiro et al., 2016): a :class:`LimeExplanation`.
 
-    ``num_samples`` copies (the first unperturbed, as in `lime`) have a random
-    half of the superpixels replaced by their mean colour (or ``hide_color``);
-    a ridge regression on the model's scores, weighted by an exponential
-    kernel (``kernel_width``) on the cosine distance, gives each superpixel a
-    weight.
+    ``num_samples`` copies (the first unperturbed, as in `lime`) have a random half of the
+    superpixels replaced by their mean colour (or ``hide_color``); a ridge regression on the
+    model's scores, weighted by an exponential kernel (``kernel_width``) on the cosine distance,
+    gives each superpixel a weight.
 
     Args:
         model: A ``keras.Model`` on RGB in ``[0, 255]``, or a callable

@@ -161,18 +161,16 @@ def extract_frames(
 ) -> FrameSelection:
     """Pick face-cropped candidate frames from videos and write a blinded rating sheet.
 
-    Each video is sampled every ``every`` seconds; frames without a face,
-    blurred frames (Laplacian variance below ``blur_ratio`` × the video's 75th
-    percentile) and near-duplicates (mean absolute grey difference of 16 × 16
-    thumbnails below ``duplicate_threshold``) are dropped. Arguments and
-    ``out`` are checked before any video is read; files appear in ``out`` only
-    once all are complete.
+    Each video is sampled every ``every`` seconds; frames without a face, blurred frames
+    (Laplacian variance below ``blur_ratio`` × the video's 75th percentile) and near-duplicates
+    (mean absolute grey difference of 16 × 16 thumbnails below ``duplicate_threshold``) are
+    dropped. Arguments and ``out`` are checked before any video is read; files appear in ``out``
+    only once all are complete.
 
     Args:
         videos: A video path or a list of them.
         out: Output folder, holding no earlier run's output.
-        max_frames: At most this many frames per video, the sharpest of equal
-            stretches (``None``: all).
+        max_frames: Most frames kept per video (``None``: all), the sharpest of equal stretches.
         scale, raters: ``"rgs"`` or ``"pspi"`` columns for this many raters.
         face_crop: A detector name, ``"none"`` (centre square), a dict of
             :class:`~painzoo.preprocess.FaceCropper` arguments, or a cropper.
@@ -182,10 +180,9 @@ def extract_frames(
         progress: Show progress bars.
 
     Raises:
-        ValueError: For bad arguments, an ``out`` holding an earlier run's
-            output, an unreadable or empty video, or a video with no face in
-            any sampled frame. Videos are named by position ("video 2 of 3"):
-            file names may be people's names.
+        ValueError: For bad arguments, an ``out`` holding an earlier run's output, an unreadable
+            or empty video, or a video with no face in any sampled frame. Videos are named by
+            position ("video 2 of 3"): file names may be people's names.
         FileNotFoundError: For a missing video.
     """
     every = check_number(every, "every (--every)", low=0, low_open=True)

@@ -240,8 +240,7 @@ def predict(
         fps: Video samples per second (``None``: every frame).
         batch_size: Faces per forward pass.
         threshold: Decision threshold on ``p_pain`` (default: the card's, else 0.5).
-        smooth_s, timelines: Timeline PNGs per video (only with ``out``) and the seconds of their
-            moving average.
+        smooth_s, timelines: Moving-average seconds; timeline PNGs per video (only with ``out``).
         progress: Show a progress bar over frames.
         on_error: ``"raise"`` (after every input has been tried) or ``"warn"``.
 

@@ -14,11 +14,10 @@ __all__ = ["PainSeekerAttention"]
 class PainSeekerAttention(keras.layers.Layer):
     """Score every face region, fuse the regions by their scores, calibrate the scores.
 
-    On the feature map ``[B, M, M, D]`` (or regions ``[B, K, D]``) the layer
-    takes K = M·M row-major regions (Eq. 1), scores each with one fully
-    connected layer g (D → 1) and a sigmoid normalised to sum to one (β,
-    Eq. 2), returns ``(fused [B, D], β [B, K])`` with fused = Σ_j β_j x_j
-    (the input of h, Eq. 3), and with ``prsc_weight > 0`` adds
+    On the feature map ``[B, M, M, D]`` (or regions ``[B, K, D]``) the layer takes K = M·M
+    row-major regions (Eq. 1), scores each with one fully connected layer g (D → 1) and a sigmoid
+    normalised to sum to one (β, Eq. 2), returns ``(fused [B, D], β [B, K])`` with
+    fused = Σ_j β_j x_j (the input of h, Eq. 3), and with ``prsc_weight > 0`` adds
     ``prsc_weight · mean(L_PRSC)`` (Eq. 5; the λ-term of Eq. 6) via ``add_loss``.
 
     Args:

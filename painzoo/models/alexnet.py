@@ -17,11 +17,10 @@ __all__ = ["alexnet"]
 def alexnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """AlexNet as defined in ``robot_vision/utils/nets.py``.
 
-    Conv 96 11×11/4 → max-pool 3/2 → conv 256 5×5 → max-pool 3/2 → conv 384
-    3×3 → conv 384 3×3 → conv 256 3×3 → max-pool 3/2 → flatten → dense 4096 →
-    dropout 0.4 → dense 4096 → dense 4096 → dropout 0.4 → softmax. ReLU and
-    ``same`` padding throughout; inputs in [0, 255] scaled to [0, 1]. The
-    parameter count depends on ``input_shape``; ``weights`` is ``None`` or a
+    Conv 96 11×11/4 → max-pool 3/2 → conv 256 5×5 → max-pool 3/2 → conv 384 3×3 → conv 384 3×3 →
+    conv 256 3×3 → max-pool 3/2 → flatten → dense 4096 → dropout 0.4 → dense 4096 → dense 4096 →
+    dropout 0.4 → softmax. ReLU and ``same`` padding throughout; inputs in [0, 255] scaled to
+    [0, 1]. The parameter count depends on ``input_shape``; ``weights`` is ``None`` or a
     ``.weights.h5`` file saved by painzoo.
 
     Raises:

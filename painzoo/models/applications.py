@@ -3,8 +3,7 @@
 P2 took VGG16, VGG19, ResNet50, ResNet101V2, InceptionV3 and Xception with ImageNet weights,
 dropped the top and added ``GlobalAveragePooling2D`` + ``Dense(num_classes, softmax)``. painzoo
 moves each network's ``preprocess_input`` inside the model (:class:`~painzoo.layers.ImageScaling`),
-so all zoo models take RGB in [0, 255]; ImageNet weights come through ``keras.utils.get_file`` and
-Keras' cache.
+so all zoo models take RGB in [0, 255].
 """
 
 from __future__ import annotations
@@ -154,8 +153,7 @@ def build_application(
     kernels with zero biases (:func:`he_initialize`) and scales inputs as ``x / 255``.
 
     Raises:
-        ValueError: If the input is too small, ``weights`` is another name or an aid is not true or
-            false.
+        ValueError: If the input is too small, ``weights`` is another name or an aid not a bool.
         RuntimeError: If ImageNet weights are requested but unavailable offline.
     """
     zero_init_residual = _check_flag(name, "zero_init_residual", zero_init_residual)
@@ -175,8 +173,7 @@ def build_application(
     inputs = keras.Input(shape=input_shape, name="image")
     x = ImageScaling("unit" if from_scratch_he else spec.scaling, name="scaling")(inputs)
     constructor = getattr(keras.applications, spec.constructor)
-    # input_tensor joins the base's layers to this graph, so the model is flat
-    # (every convolution is reachable by name, e.g. for Grad-CAM).
+    # input_tensor joins the base's layers to this graph: the model is flat, convs found by name.
     base = constructor(include_top=False, weights=base_weights, input_tensor=x)
     x = layers.GlobalAveragePooling2D(name="global_pool")(base.output)
     outputs = classifier_head(x, num_classes)
@@ -191,12 +188,10 @@ def build_application(
 
 
 #: The largest input side at which the ``"painzoo"`` recipe asks for InceptionV3's
-#: low-resolution stem (``low_resolution_stem=True``, a stride-1 first
-#: convolution). At 151 px that convolution (3×3, valid) then gives 149 × 149
-#: maps, those of the 299 px input the network was designed for at stride 2:
-#: Szegedy et al. (2016), section 9, kept its ImageNet accuracy at "151 × 151
-#: receptive field with stride 1 and maximum pooling after the first layer" at
-#: almost the same cost as at 299 px.
+#: low-resolution stem (``low_resolution_stem=True``, a stride-1 first convolution). At 151 px
+#: that convolution (3×3, valid) gives the 149 × 149 maps of the 299 px input at stride 2:
+#: Szegedy et al. (2016), section 9, kept its ImageNet accuracy at "151 × 151 receptive field
+#: with stride 1 and maximum pooling after the first layer" at almost the same cost as at 299 px.
 LOW_RESOLUTION_SIDE = 151
 
 
@@ -298,8 +293,7 @@ def resnet50(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_r
 def resnet101v2(num_classes=2, input_shape=(224, 224, 3), weights=None, zero_init_residual=False):
     """ResNet101V2: :func:`resnet50`'s arguments on Keras' 101-layer pre-activation ResNet.
 
-    Inputs are scaled to [-1, 1] (``"tf"``). With 2 classes it has 42,630,658 parameters (P2
-    Table 3: 42.6 M).
+    Inputs scaled to [-1, 1] (``"tf"``); 2 classes: 42,630,658 parameters (P2 Table 3: 42.6 M).
 
     Reference:
         He et al., ECCV 2016; P2 (Sabater-Gárriz et al., 2024), Table 3.

@@ -1,12 +1,11 @@
 """P1's hand-crafted baselines: LBP histograms on a grid of cells + a linear SVM.
 
-P1 (Liu et al. 2025): radius R ∈ {1, 3}, P = 8 neighbours, histograms on a
-4×4, 8×8 or 16×16 grid, concatenated; an SVM with "the linear kernel,
-defined as k(x, y) = xᵀy" and C = 1 (``sklearn.svm.SVC(kernel="linear",
-C=1)``). P1 does not name its LBP coding: painzoo uses non-rotation-invariant
-uniform patterns (``method="nri_uniform"``, 59 bins for P = 8; Ahonen et al.
-2006). Neither paper says how histograms are scaled; painzoo's choice is raw
-counts (``norm="counts"``; ``docs/evaluation.md``).
+P1 (Liu et al. 2025): radius R ∈ {1, 3}, P = 8 neighbours, histograms on a 4×4, 8×8 or 16×16 grid,
+concatenated; an SVM with "the linear kernel, defined as k(x, y) = xᵀy" and C = 1
+(``sklearn.svm.SVC(kernel="linear", C=1)``). P1 does not name its LBP coding: painzoo uses
+non-rotation-invariant uniform patterns (``method="nri_uniform"``, 59 bins for P = 8; Ahonen et al.
+2006). Neither paper says how histograms are scaled; painzoo's choice is raw counts
+(``norm="counts"``; ``docs/evaluation.md``).
 
 Every registry name ``lbp_svm_r<R>p<P>_<G>x<G>`` is a model of kind ``"sklearn"`` built by
 :func:`lbp_svm` (an unfitted :class:`LBPSVM`).
@@ -122,10 +121,6 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
         norm: Histogram scaling: ``"counts"`` (painzoo's choice), ``"l1"`` or ``"l2"``.
         class_weight: Passed to the SVM (``None`` or ``"balanced"``).
         max_iter, random_state: ``LinearSVC``'s iteration limit and seed.
-
-    Example:
-        >>> clf = LBPSVM(radius=1, grid=4).fit(x_train, y_train)
-        >>> p_pain = clf.predict_proba(x_test)[:, 1]
 
     Reference:
         Liu et al., Front. Vet. Sci. 2025, Table 3 (LBP-R1P8-4×4 … LBP-R3P8-16×16).

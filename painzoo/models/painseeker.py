@@ -70,8 +70,7 @@ def painseeker(
         keras_init: Keras' default initialisers for the backbone and h.
 
     Raises:
-        ValueError: If the input is smaller than 32×32 or ``top_k`` is not smaller than the number
-            of regions.
+        ValueError: If the input is smaller than 32×32 or ``top_k`` is not smaller than K.
 
     Example:
         >>> import painzoo

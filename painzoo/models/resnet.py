@@ -40,11 +40,9 @@ def resnet18(
     Args:
         num_classes: Output classes.
         input_shape: ``(H, W, 3)``; at least 32×32.
-        weights: ``None``, ``"imagenet"`` (torchvision's; the head stays
-            random), a ``.weights.h5`` saved by painzoo, or a torchvision/timm
-            checkpoint (``.pth`` or ``.safetensors``).
-        zero_init_residual: From random weights, the last BatchNorm γ of each
-            block starts at 0 (torchvision's argument of that name).
+        weights: ``None``, ``"imagenet"`` (torchvision's; the head stays random), a ``.weights.h5``
+            saved by painzoo, or a torchvision/timm checkpoint (``.pth`` or ``.safetensors``).
+        zero_init_residual: From random weights, each block's last BatchNorm γ starts at 0.
         keras_init: Keras' default initialisers instead of torchvision's.
 
     Raises:

@@ -1,11 +1,10 @@
 """ResNet-18's layers (He et al., 2016) in torchvision's layout, written with ``keras.layers``.
 
-Layer names follow torchvision's state-dict keys with ``_`` for ``.`` so
-checkpoints convert exactly (:mod:`painzoo.models.torch_weights`); padding is
-explicit (``ZeroPadding2D`` + ``valid``) because Keras' ``same`` pads stride-2
-convolutions unlike PyTorch. By default the layers are initialised as
-torchvision's ``resnet18()``: He-normal (``fan_out``) kernels, BatchNorm
-γ = 1, β = 0, and ``fc`` as ``torch.nn.Linear``.
+Layer names follow torchvision's state-dict keys with ``_`` for ``.`` so checkpoints convert
+exactly (:mod:`painzoo.models.torch_weights`); padding is explicit (``ZeroPadding2D`` + ``valid``)
+because Keras' ``same`` pads stride-2 convolutions unlike PyTorch. By default the layers are
+initialised as torchvision's ``resnet18()``: He-normal (``fan_out``) kernels, BatchNorm γ = 1,
+β = 0, and ``fc`` as ``torch.nn.Linear``.
 """
 
 from __future__ import annotations
@@ -97,8 +96,7 @@ def resnet18_features(inputs, keras_init: bool = False):
 
     Args:
         inputs: A Keras tensor ``[B, H, W, 3]``.
-        keras_init: Keras' default (Glorot-uniform) kernels instead of
-            torchvision's He-normal over ``fan_out``.
+        keras_init: Keras' default (Glorot-uniform) kernels, not torchvision's He-normal.
     """
     x = ImageScaling("torch", name="scaling")(inputs)
     x = _conv_bn(x, 64, 7, 2, "conv1", "bn1", keras_init)

@@ -18,11 +18,10 @@ _INIT = "glorot_normal"
 def silnet(num_classes=2, input_shape=(150, 150, 3), weights=None):
     """SilNet as defined in ``robot_vision/utils/nets.py``.
 
-    Conv 32 11×11 → max-pool 2/2 → conv 32 7×7 → conv 32 7×7 → max-pool 2/1 →
-    conv 64 5×5 → conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout
-    0.5 → dense 512 → softmax. ReLU, ``same`` padding, Glorot-normal kernels
-    (except the softmax layer, as in the reference code); inputs scaled to
-    [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
+    Conv 32 11×11 → max-pool 2/2 → conv 32 7×7 → conv 32 7×7 → max-pool 2/1 → conv 64 5×5 →
+    conv 64 5×5 → max-pool 2/1 → flatten → dense 512 → dropout 0.5 → dense 512 → softmax. ReLU,
+    ``same`` padding, Glorot-normal kernels (except the softmax layer, as in the reference code);
+    inputs scaled to [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> silnet(input_shape=(32, 32, 3)).count_params()

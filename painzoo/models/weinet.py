@@ -1,8 +1,7 @@
 """WeiNet (Li et al., 2015), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-The stride-1 pools keep the 64×64 resolution, so the softmax layer holds
-almost every parameter. P2 Table 3's 1.7 M is that code's 6-class head;
-painzoo's default is 2 classes (679,650).
+The stride-1 pools keep the 64×64 resolution, so the softmax layer holds almost every parameter.
+P2 Table 3's 1.7 M is that code's 6-class head; painzoo's default is 2 classes (679,650).
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """The zoo as a table: each model's metadata and where its builder lives.
 
-This module imports nothing, so reading it is instant: :mod:`painzoo.registry`
-makes a :class:`~painzoo.registry.ModelInfo` of each entry of :data:`ZOO`
-(``painzoo models`` and ``model_info`` never import Keras) and imports the
-entry's ``builder``, ``"module:function"``, only when
-:func:`~painzoo.registry.get_model` builds the model, passing it the entry's
-``kwargs``. The documentation's model table is read from here too.
+This module imports nothing: :mod:`painzoo.registry` makes a :class:`~painzoo.registry.ModelInfo`
+of each entry of :data:`ZOO` without Keras, and imports the entry's ``builder``
+(``"module:function"``) only when :func:`~painzoo.registry.get_model` builds the model, passing it
+the entry's ``kwargs``. The documentation's model table is read from here too.
 
-The LBP + SVM baselines are a family (:data:`FAMILIES`): every name
-``lbp_svm_r<R>p<P>_<G>x<G>`` resolves to a model of kind ``"sklearn"``; P1's
-six variants are listed in :data:`ZOO`.
+The LBP + SVM baselines are a family (:data:`FAMILIES`): every name ``lbp_svm_r<R>p<P>_<G>x<G>``
+resolves to a model of kind ``"sklearn"``; P1's six variants are listed in :data:`ZOO`.
 """
 
 from __future__ import annotations
@@ -142,15 +139,13 @@ _SILNET = (
     "facial expression recognition. Multimedia Tools and Applications 81, 2022"
 )
 
-#: Every model of the zoo: name -> ``builder`` ("module:function"), optional
-#: ``kwargs`` for it, and the :class:`~painzoo.registry.ModelInfo` fields.
-#: ``params`` is ``model.count_params()`` with 2 classes at ``input_shape``,
-#: ``params_6`` with 6 (P2 Table 3), ``paper_params`` the paper's figure.
-#: ``min_input`` of an application is the true minimum: the smallest input whose
-#: last feature map is still at least 1×1. VGG's five valid 2×2 pools need 32 px
-#: and InceptionV3's valid-padded stem and reductions need 75 px (both equal
-#: keras.applications' documented min_size). ResNet50/101V2 pad explicitly before
-#: every strided layer, so any size works (Keras documents 32), and Xception
+#: Every model of the zoo: name -> ``builder`` ("module:function"), optional ``kwargs`` for it,
+#: and the :class:`~painzoo.registry.ModelInfo` fields. ``params`` is ``model.count_params()``
+#: with 2 classes at ``input_shape``, ``params_6`` with 6 (P2 Table 3), ``paper_params`` the
+#: paper's figure. ``min_input`` of an application is the smallest input whose last feature map
+#: is still at least 1×1: VGG's five valid 2×2 pools need 32 px and InceptionV3's valid-padded
+#: stem and reductions 75 px (keras.applications' documented min_size); ResNet50/101V2 pad
+#: explicitly before every strided layer, so any size works (Keras documents 32), and Xception
 #: shrinks only in its two valid stem convolutions, so 7 px works (Keras documents 71).
 ZOO: dict[str, dict] = {
     "alexnet": _p2(

@@ -38,8 +38,7 @@ def get_detector(detector, *, min_face_size: int = 40) -> tuple[str, Callable]:
 
     Raises:
         ValueError: For an unknown name.
-        ImportError: For ``"mtcnn"`` without TensorFlow/mtcnn or on another
-            Keras backend.
+        ImportError: For ``"mtcnn"`` without TensorFlow/mtcnn or on another Keras backend.
     """
     if callable(detector):
         name = getattr(detector, "cache_key", None) or (

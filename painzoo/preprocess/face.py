@@ -54,8 +54,7 @@ class FaceCrop:
 
     Attributes:
         image: The crop, RGB uint8 ``[size, size, 3]``.
-        box: The square cropped, ``(x, y, w, h)`` in the input (may extend past its borders, where
-            the crop is padded).
+        box: The square cropped, ``(x, y, w, h)`` in the input (padded where past its borders).
         keypoints: MTCNN's five points in crop pixels, or ``None``.
         found: Whether a face was detected.
         face_box: The detector's face box in the input image, or ``None``.
@@ -98,8 +97,7 @@ class FaceCropper:
         ((112, 112, 3), True)
 
     Reference:
-        P2 (Sabater-Gárriz et al. 2024), "Preprocessing"; MTCNN: Zhang et
-        al., IEEE SPL 2016.
+        P2 (Sabater-Gárriz et al. 2024), "Preprocessing"; MTCNN: Zhang et al., IEEE SPL 2016.
     """
 
     def __init__(

@@ -44,8 +44,7 @@ _PSPI_RANGE["mintpain"] = _PSPI_RANGE["unbc"]
 _HUMAN_MARGIN_FLOOR = 3
 # ``face_scale``: how far down (in image heights) the face moves per unit of extra scale.
 _FRAME_SHIFT = 0.1
-# ... and how far sideways per degree of head turn: the eyes' midpoint moves by
-# about 0.0043 image widths per degree at scale 1 (measured on the renderer).
+# ... and how far sideways (image widths) per degree of head turn: the eyes' midpoint at scale 1.
 _YAW_SHIFT = 0.0043
 
 
@@ -142,24 +141,20 @@ def make_synthetic(
         max_yaw: Largest head turn in degrees; ``None`` keeps the preset's.
         root: If given, write ``root/<subject>/<no_pain|pain>/<name>.png``
             and ``root/manifest.csv`` and return the on-disk dataset.
-        rater_noise: Probability that a face is drawn from another level than
-            its label (marked in ``rater_error``).
+        rater_noise: Chance that a face is drawn from a level not its label (``rater_error``).
         sensor_noise: ``(low, high)`` sensor-noise std in grey levels.
-        pain_margin: ``1`` keeps every face away from the class border
-            (rats' moderate RGS sum 3–5, people's pain PSPI ≥ 3).
-        face_scale: People only: head size in the frame (``2.0`` frames brows
-            to mouth).
+        pain_margin: ``1`` keeps every face away from the class border (rats' moderate RGS sum
+            3–5, people's pain PSPI ≥ 3).
+        face_scale: People only: head size in the frame (``2.0`` frames brows to mouth).
 
     Returns:
-        A :class:`Dataset` with ``level``, ``au_*`` (people also ``pspi``),
-        ``yaw``, ``roll``, ``kp_*_x/y``, ``rater_error``, ``.images`` and
-        ``.masks`` per AU region.
+        A :class:`Dataset` with ``level``, ``au_*`` (people also ``pspi``), ``yaw``, ``roll``,
+        ``kp_*_x/y``, ``rater_error``, ``.images`` and ``.masks`` per AU region.
 
     Raises:
-        ValueError: For an unknown preset, ``scale <= 0``, ``image_size < 16``,
-            a negative ``max_yaw``, ``rater_noise`` outside [0, 1], a
-            ``sensor_noise`` that is not ``(low, high)`` with ``0 <= low <= high``
-            or a ``face_scale`` outside [0.5, 3].
+        ValueError: For an unknown preset, ``scale <= 0``, ``image_size < 16``, a negative
+            ``max_yaw``, ``rater_noise`` outside [0, 1], a ``sensor_noise`` that is not
+            ``(low, high)`` with ``0 <= low <= high`` or a ``face_scale`` outside [0.5, 3].
 
     Example:
         >>> ds = make_synthetic("ratspain", image_size=64, scale=0.05)
@@ -243,8 +238,7 @@ def _check_options(image_size, max_yaw, pain_margin, face_scale, rater_noise, se
 
 def _identity(is_rat: bool, source: str, subject: str, seed: int) -> dict:
     """A subject's look plus ``au_bias``, its resting face's offset from neutral."""
-    # Each subject's resting face differs a little (e.g. naturally narrower eyes),
-    # which is what makes leave-one-subject-out hard.
+    # Each subject's resting face differs a little: what makes leave-one-subject-out hard.
     if is_rat:
         ident = rat.rat_identity(subject, seed)
         ident["au_bias"] = _subject_rng(subject, seed, 3).normal(0.0, 0.2, 4)

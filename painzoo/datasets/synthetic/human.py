@@ -1,8 +1,7 @@
 """Procedural human faces driven by the PSPI action units.
 
-Each subject has a skin tone, face shape, hair, eye colour and (optionally)
-an asymmetry. The pain action units of the Prkachin–Solomon Pain Intensity
-(PSPI) change:
+Each subject has a skin tone, face shape, hair, eye colour and (optionally) an asymmetry. The
+pain action units of the Prkachin–Solomon Pain Intensity (PSPI) change:
 
 - ``4`` brow lowerer: brows drop and knit, vertical furrows between them.
 - ``6`` cheek raiser: cheeks lift, a fold under the eye, crow's feet.
@@ -11,9 +10,8 @@ an asymmetry. The pain action units of the Prkachin–Solomon Pain Intensity
 - ``10`` upper-lip raiser: the upper lip lifts, nasolabial folds deepen.
 - ``43`` eyes closed.
 
-Intensities follow FACS A–E as 1–5 (AU43 is 0/1), so PSPI runs 0–16.
-Non-pain "distractor" movements (mouth open, smile, raised brows) are
-separate arguments: they are what makes the cerebral-palsy stand-in hard.
+Intensities follow FACS A–E as 1–5 (AU43 is 0/1), so PSPI runs 0–16. Non-pain "distractor"
+movements (mouth open, smile, raised brows) are separate arguments.
 """
 
 from __future__ import annotations
@@ -102,8 +100,7 @@ def render_human(
         pose: ``yaw``, ``roll`` (degrees), ``scale``, ``dx``, ``dy`` (fractions of the image).
         rng: Generator for the nuisance factors.
         mouth_open, smile, brow_raise: Non-pain movements, 0–1.
-        style: Optional overrides (``noise``, ``blur``, ``clutter``, ``light``,
-            ``bg`` colour).
+        style: Optional overrides (``noise``, ``blur``, ``clutter``, ``light``, ``bg`` colour).
 
     Returns:
         ``(image uint8 [H, W, 3], masks {name: bool [H, W]}, keypoints {name: (x, y)})``.

@@ -1,8 +1,7 @@
 """Per-subject image counts of the synthetic presets.
 
-``ratspain`` copies P1 Table 2 exactly. ``paindb`` and ``cppain`` follow P2's
-totals; where P2 gives only totals the per-subject split is painzoo's choice
-(``docs/synthetic.md`` lists it).
+``ratspain`` copies P1 Table 2 exactly. ``paindb`` and ``cppain`` follow P2's totals; where P2
+gives only totals the per-subject split is painzoo's choice (``docs/synthetic.md`` lists it).
 
 Reference:
     Liu et al., "PainSeeker", Front. Vet. Sci. 2025, Table 2;

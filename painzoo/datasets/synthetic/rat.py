@@ -1,15 +1,12 @@
 """Procedural rat faces with the four Rat Grimace Scale action units.
 
-Frontal-to-profile view of an albino (or hooded) laboratory rat: white fur,
-pink translucent ears, dark-red eyes, pink nose, whisker pads and whiskers.
-The four RGS action units (Sotocinal et al. 2011), each 0–2, change:
+Frontal-to-profile view of an albino (or hooded) laboratory rat. The four RGS action units
+(Sotocinal et al. 2011), each 0–2, change:
 
 - ``orbital``: orbital tightening — the eye narrows to a slit, lid creases.
 - ``ear``: ear changes — ears rotate outwards, fold and become pointed.
-- ``nose``: nose/cheek flattening — the whisker pads and the nose bulge
-  flatten, a crease runs along the bridge.
-- ``whisker``: whisker change — whiskers straighten and bunch together,
-  pointing forwards instead of fanning down.
+- ``nose``: nose/cheek flattening — the whisker pads and nose flatten, a crease on the bridge.
+- ``whisker``: whisker change — whiskers straighten and bunch, pointing forwards, not fanning down.
 """
 
 from __future__ import annotations
@@ -75,11 +72,9 @@ def render_rat(
         size: Image side in pixels.
         identity: From :func:`rat_identity`.
         aus: Intensities ``(orbital, ear, nose, whisker)``, each 0–2 (floats allowed).
-        pose: ``yaw``, ``roll`` (degrees), ``scale`` (fraction of the image),
-            ``dx``, ``dy`` (shift, fraction of the image).
+        pose: ``yaw``, ``roll`` (degrees), ``scale``, ``dx``, ``dy`` (fractions of the image).
         rng: Generator for the nuisance factors (background, light, noise).
-        style: Optional overrides of the nuisance factors (``noise``, ``blur``,
-            ``clutter``, ``light``); used by the tests for noise-free images.
+        style: Optional overrides of the nuisances (``noise``, ``blur``, ``clutter``, ``light``).
 
     Returns:
         ``(image uint8 [H, W, 3], masks {name: bool [H, W]}, keypoints {name: (x, y)})``.
@@ -156,8 +151,7 @@ def render_rat(
 
     def whiskers(side, p3, n3):
         n = identity["n_whiskers"]
-        # Relaxed whiskers fan out and droop; with the AU they straighten,
-        # bunch together and point forwards.
+        # Relaxed whiskers fan out and droop; with the AU they straighten, bunch, point forwards.
         spread = np.deg2rad(np.linspace(-24, 38, n) * (1.0 - 0.38 * au_wh))
         lift = np.deg2rad(-6.0 * au_wh)
         sag = 0.32 * (1.0 - 0.45 * au_wh)

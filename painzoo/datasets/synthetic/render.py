@@ -1,11 +1,10 @@
 """Small 2.5-D drawing kit shared by the rat and human renderers.
 
-A face lives in *head units*: origin at the head centre, x to the image's
-right, y down, z towards the camera, head half-width about 1. A :class:`View`
-turns head units into pixels: yaw about the vertical axis (which hides
-far-side features), then roll, scale and shift in the image plane. Shapes
-are polygons drawn with OpenCV's anti-aliased ``fillPoly``/``polylines`` at
-1/16-pixel precision, so a 128 px face costs well under a millisecond.
+A face lives in *head units*: origin at the head centre, x to the image's right, y down, z
+towards the camera, head half-width about 1. A :class:`View` turns head units into pixels: yaw
+about the vertical axis (which hides far-side features), then roll, scale and shift in the image
+plane. Shapes are polygons drawn with OpenCV's anti-aliased ``fillPoly``/``polylines`` at
+1/16-pixel precision.
 """
 
 from __future__ import annotations
@@ -168,8 +167,7 @@ _NOISE_BANK: np.ndarray | None = None
 
 
 def _noise_bank() -> np.ndarray:
-    # One fixed Gaussian field, cropped at random offsets: far cheaper than
-    # drawing fresh noise per image and still deterministic.
+    # One fixed Gaussian field cropped at random offsets: cheaper than fresh noise, deterministic.
     global _NOISE_BANK
     if _NOISE_BANK is None:
         g = np.random.default_rng(20250101).normal(0.0, 40.0, size=(512, 512, 3))
