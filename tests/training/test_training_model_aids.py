@@ -113,7 +113,8 @@ _QUICK = {"epochs": 1, "min_steps": 0, "min_batches_per_epoch": 0, "augment": No
 )
 def test_the_keras_learner_builds_with_the_recipes_aids(aided_net, preset, kwargs, built, aids):
     recipe = Recipe.preset(preset, **_QUICK)
-    learner = get_learner(aided_net, kwargs, recipe=recipe, input_spec=InputSpec(16, 16)).fit(_toy())
+    spec = InputSpec(16, 16)
+    learner = get_learner(aided_net, kwargs, recipe=recipe, input_spec=spec).fit(_toy())
     assert learner.model.name == f"aided_{built.get('aid', False)}"
     assert learner.model_kwargs == built and learner.model_aids == aids
 
