@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import functools
 import math
-import weakref
 
 import keras
 import numpy as np
@@ -358,7 +357,7 @@ def _batches(pipeline):
 def _inference_call(model):
     """``model(x, training=False)``, compiled where the backend compiles a graph.
 
-    TensorFlow gets one ``tf.function`` per model, kept for the model's life and
+    TensorFlow gets one ``tf.function`` per model, kept on the model and
     traced once for any batch size (``input_signature`` with an open batch
     dimension), of a ``functools.partial``, not of a lambda: TensorFlow counts
     traces per Python code object, and a benchmark builds one model per unit
@@ -371,20 +370,19 @@ def _inference_call(model):
     call = functools.partial(model, training=False)
     if backend != "tensorflow":
         return call
-    if model not in _COMPILED:
+    compiled = getattr(model, "_painzoo_inference", None)
+    if compiled is None:
         import tensorflow as tf
 
         shape = model.input_shape
         if isinstance(shape, list) or len(shape) != 4:  # not one image input: trace per shape
-            _COMPILED[model] = tf.function(call, reduce_retracing=True)
+            compiled = tf.function(call, reduce_retracing=True)
         else:
             signature = [tf.TensorSpec((None, *shape[1:]), "float32")]  # make_input's batches
-            _COMPILED[model] = tf.function(call, input_signature=signature)
-    return _COMPILED[model]
-
-
-#: The compiled inference call of each model, for the model's life.
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+            compiled = tf.function(call, input_signature=signature)
+        # Kept on the model (past Keras' attribute tracking), so it lives and dies with it.
+        object.__setattr__(model, "_painzoo_inference", compiled)
+    return compiled
 
 
 def _no_grad():

@@ -240,6 +240,29 @@ def test_predict_traces_the_model_instead_of_calling_it_per_batch():
     assert _CountCalls.calls <= 3, _CountCalls.calls
 
 
+@pytest.mark.backend
+def test_a_model_that_predicted_is_freed_and_saves_as_before(tmp_path):
+    """The compiled call lives on the model: once the model is dropped, both go
+    (a cache keyed by the model kept every unit's network alive in a worker)."""
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 16, 16, 3)).astype(np.uint8)
+    ds = Dataset(pd.DataFrame({"label": [0, 1] * 3, "subject": ["s"] * 6}), images=images)
+    model = _tiny_model()
+    p = Recipe.preset("p2", batch_size=4, augment=None).predict(model, ds)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(
+        again.predict(images.astype("float32"), verbose=0)[:, 1], p, atol=1e-5
+    )
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function tracing")
 def test_predicting_with_one_new_model_per_unit_does_not_warn_of_retracing(caplog):
     """A benchmark builds a model per unit; model.predict traced Keras' one predict
