@@ -77,6 +77,11 @@ def _run_models(args) -> int:
     return 0
 
 
+def _add_image_size(p) -> None:
+    help = "Override the input size: a side (64) or height x width (48x64)."
+    p.add_argument("--image-size", type=_image_size, default=None, metavar="SIDE|HxW", help=help)
+
+
 def _image_size(text: str) -> int | tuple[int, int]:
     """``--image-size``: ``64`` (a square) or ``48x64`` (height x width)."""
     parts = text.lower().replace(",", "x").split("x")
@@ -100,13 +105,7 @@ def _add_benchmark(sub):
     p.add_argument("--protocols", nargs="+", default=None, help="Only these protocols.")
     p.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
     p.add_argument("--repeats", type=int, default=None, help="Override the repeats.")
-    p.add_argument(
-        "--image-size",
-        type=_image_size,
-        default=None,
-        metavar="SIDE|HxW",
-        help="Override the input size: a side (64) or height x width (48x64).",
-    )
+    _add_image_size(p)
     p.add_argument("--seed", type=int, default=None, help="Override the base seed.")
     p.add_argument(
         "--profile", action="store_true", help="Print seconds spent per phase at the end."
@@ -351,13 +350,7 @@ def _add_train(sub):
         "--results", default=None, help="A benchmark output folder: its metrics go in the card."
     )
     p.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
-    p.add_argument(
-        "--image-size",
-        type=_image_size,
-        default=None,
-        metavar="SIDE|HxW",
-        help="Override the input size: a side (64) or height x width (48x64).",
-    )
+    _add_image_size(p)
     p.add_argument("--seed", type=int, default=None, help="Training seed.")
     p.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 

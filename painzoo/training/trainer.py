@@ -45,16 +45,16 @@ def fit(
     model,
     dataset,
     *,
+    input_spec: InputSpec | None = None,
     callbacks=None,
     progress: bool = False,
     compile: bool = True,
-    input_spec: InputSpec | None = None,
 ):
     """Train ``model`` on ``dataset`` under ``recipe`` (:meth:`Recipe.fit <painzoo.training.Recipe.fit>`).
 
+    ``input_spec`` (default ``recipe.input_spec(model)``) says how images become inputs,
     ``callbacks`` are extra Keras callbacks, ``progress`` shows a tqdm bar over the epochs,
-    ``compile=False`` keeps the model's own compilation, ``input_spec`` (default
-    ``recipe.input_spec(model)``) says how images become inputs. Returns the Keras ``History``.
+    ``compile=False`` keeps the model's own compilation. Returns the Keras ``History``.
 
     Raises:
         ValueError: With ``distribute``, for a model built outside ``recipe.scope()``.
