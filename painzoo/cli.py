@@ -89,9 +89,9 @@ def _image_size(text: str) -> int | tuple[int, int]:
         values = [int(v) for v in parts]
     except ValueError:
         values = []
-    if len(values) not in (1, 2) or min(values) < 1:
+    if len(values) not in (1, 2):  # the sides' values are checked with the other overrides
         raise argparse.ArgumentTypeError(
-            f"expected a side (64) or height x width (48x64), positive integers; got {text!r}"
+            f"expected a side (64) or height x width (48x64) in integers; got {text!r}"
         )
     return values[0] if len(values) == 1 else (values[0], values[1])
 

@@ -248,7 +248,8 @@ def test_train_refuses_bad_recipe_numbers_before_training(tmp_path, capsys, extr
     "flag, value, words",
     [
         ("--epochs", "0", "epochs must be an integer >= 1; received 0"),
-        ("--image-size", "0", "image_size must be an integer >= 1; received 0"),
+        ("--image-size", "0", "--image-size must be an integer >= 1; received 0"),
+        ("--image-size", "48x0", "--image-size must be an integer >= 1; received 0"),
         ("--seed", "-1", "seed must be an integer >= 0; received -1"),
     ],
 )
