@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from painzoo.datasets.io import resize_image, to_uint8
-from painzoo.preprocess.spec import center_crop, resolve_input_spec
+from painzoo.preprocess.spec import resolve_input_spec
 
 __all__ = [
     "au_mass_shares",
@@ -137,9 +137,7 @@ def save_unit_attention(model, test, store, folder: str, *, input_spec=None) -> 
     if not getattr(test, "masks", None) or len(test) == 0 or not _has_attention(model):
         return None
     spec = input_spec or resolve_input_spec(model)
-    images = test.load_images(spec.load_size)
-    if spec.test_resize is not None:  # the test-time centre crop
-        images = np.stack([center_crop(image, spec.size) for image in images])
+    images = np.stack([spec.prepare(image) for image in test.load_images(spec.load_size)])
     beta = attention_maps(model, images)
     regions = {k: np.asarray(v, bool) for k, v in sorted(test.masks.items())}
     union = np.logical_or.reduce(list(regions.values()))

@@ -78,11 +78,11 @@ def _fit(recipe, model, dataset, callbacks, progress, compile, input_spec):
         # Now, eagerly: TensorFlow would create the optimizer's slot variables while
         # tracing the first training step, about ten times slower.
         model.optimizer.build(model.trainable_variables)
-    size = input_spec or recipe.input_spec(model)
+    spec = input_spec or recipe.input_spec(model)
     x = input_pipeline(
         recipe,
         train,
-        size,
+        spec,
         augment=recipe.augment,
         shuffle=True,
         stratify=aids.stratifies(recipe, model),
@@ -92,7 +92,7 @@ def _fit(recipe, model, dataset, callbacks, progress, compile, input_spec):
     callbacks = list(callbacks or [])
     if val is not None:
         kwargs["validation_data"] = input_pipeline(
-            recipe, val, size, augment=None, shuffle=False, batch_size=batch
+            recipe, val, spec, augment=None, shuffle=False, batch_size=batch
         )
         if recipe.early_stopping:
             callbacks.append(
