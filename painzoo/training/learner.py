@@ -121,7 +121,9 @@ class KerasLearner(Learner):
         import keras
 
         from painzoo.registry import get_model
+        from painzoo.training.trainer import traced_gradients
 
+        self._gradients = traced_gradients()  # forgotten again in close()
         keras.utils.set_random_seed(int(self.recipe.seed))  # the initial weights
         with self.recipe.scope():
             self.model = get_model(self.name, input_shape=self.input_shape, **self.model_kwargs)
@@ -145,8 +147,12 @@ class KerasLearner(Learner):
     def close(self) -> None:
         import keras
 
+        from painzoo.training.trainer import forget_traced_gradients
+
         self.model = None
         keras.backend.clear_session()
+        if hasattr(self, "_gradients"):  # else TensorFlow keeps every trained network alive
+            forget_traced_gradients(self._gradients)
 
 
 class SklearnLearner(Learner):

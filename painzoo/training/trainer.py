@@ -88,6 +88,8 @@ def _fit(recipe, model, dataset, callbacks, progress, compile, input_spec):
         stratify=aids.stratifies(recipe, model),
         batch_size=batch,
     )
+    weights = class_weights(recipe, train.labels)
+    _build_compiled_metrics(model, x, weighted=weights is not None)
     kwargs = {}
     callbacks = list(callbacks or [])
     if val is not None:
@@ -108,11 +110,30 @@ def _fit(recipe, model, dataset, callbacks, progress, compile, input_spec):
         x,
         epochs=epochs,
         shuffle=False,  # the pipeline reshuffles every epoch itself
-        class_weight=class_weights(recipe, train.labels),
+        class_weight=weights,
         callbacks=callbacks,
         verbose=recipe.verbose,
         **kwargs,
     )
+
+
+def _build_compiled_metrics(model, pipeline, *, weighted: bool) -> None:
+    """Create the compiled metrics' variables before ``fit`` on TensorFlow.
+
+    Keras creates them while tracing the first training step there, and
+    TensorFlow then traces the whole step a second time (a ResNet-18 step
+    takes seconds to trace). Built here from the pipeline's element
+    spec, as Keras itself does under a distribution strategy.
+    """
+    metrics = getattr(model, "_compile_metrics", None)
+    spec = getattr(pipeline, "element_spec", None)
+    if metrics is None or metrics.built or spec is None or not hasattr(model, "_symbolic_build"):
+        return
+    import tensorflow as tf
+
+    images, labels = spec[0], spec[1]
+    weights = tf.TensorSpec(labels.shape[:1], "float32") if weighted else None
+    model._symbolic_build(data_batch=(images, labels, weights))
 
 
 def predict(recipe, model, dataset, input_spec: InputSpec | None = None) -> np.ndarray:
@@ -345,6 +366,34 @@ def _check_distributed(recipe, model):
             "This recipe trains with distribute='mirrored', but the model was built "
             "outside its strategy; build it inside `with recipe.scope():`."
         )
+
+
+def traced_gradients() -> frozenset:
+    """Names of the custom gradients TensorFlow holds now (empty on other backends)."""
+    if keras.backend.backend() != "tensorflow":
+        return frozenset()
+    from tensorflow.python.framework import ops
+
+    return frozenset(
+        k for k in ops._gradient_registry._registry if k.startswith("CustomGradient-")
+    )
+
+
+def forget_traced_gradients(keep: frozenset) -> None:
+    """Unregister the custom gradients TensorFlow registered since ``keep`` (:func:`traced_gradients`).
+
+    Every traced training step registers one (the all-reduce of the gradients, even on one
+    device) and TensorFlow never unregisters it; it holds the step's graph and with it the
+    model's weights and optimizer slots (about 150 MB for a ResNet-18) after the model is
+    gone. Call it once the models trained since ``keep`` will not be traced again.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    from tensorflow.python.framework import ops
+
+    registry = ops._gradient_registry._registry
+    for name in traced_gradients() - keep:
+        registry.pop(name, None)
 
 
 def _batches(pipeline):

@@ -272,3 +272,18 @@ def test_predicting_with_one_new_model_per_unit_does_not_warn_of_retracing(caplo
     with caplog.at_level(logging.WARNING, logger="tensorflow"):
         _predict_new_models(Recipe.preset("p2", batch_size=4, augment=None), 7)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function tracing")
+def test_fit_traces_the_training_step_once():
+    """Keras created the weighted accuracy's variables while tracing the first step on
+    TensorFlow, and TensorFlow then traced the whole step a second time."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (32, 16, 16, 3)).astype(np.uint8)
+    ds = Dataset(pd.DataFrame({"label": [0, 1] * 16, "subject": ["s"] * 32}), images=images)
+    model = _tiny_model()
+    traced = []
+    step = model.train_step
+    model.train_step = lambda data: traced.append(1) or step(data)  # runs only when traced
+    Recipe.preset("p2", batch_size=8, epochs=2, augment=None).fit(model, ds)
+    assert len(traced) == 1
