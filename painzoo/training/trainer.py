@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _MIN_BATCH = 8  # smallest batch min_batches_per_epoch may shrink to (BatchNorm needs a few)
+_PREDICT_BATCH = 64  # at least this many images per prediction batch (painzoo's choice)
 
 
 # -- training ---------------------------------------------------------------------
@@ -142,7 +143,9 @@ def predict(recipe, model, dataset, input_spec: InputSpec | None = None) -> np.n
     if len(dataset) == 0:
         return np.zeros(0, np.float32)
     spec = input_spec or recipe.input_spec(model)
-    x = input_pipeline(recipe, dataset, spec, augment=None, shuffle=False)
+    # Inference keeps no activations for a backward pass: larger batches, fewer calls.
+    batch = max(int(recipe.batch_size), _PREDICT_BATCH)
+    x = input_pipeline(recipe, dataset, spec, augment=None, shuffle=False, batch_size=batch)
     with distribution_scope(recipe), _no_grad():
         # Batch by batch through one compiled call, not model.predict (see _inference_call).
         call = _inference_call(model)
