@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import os
+import pickle
 import signal
 import traceback
 from collections.abc import Iterable, Iterator
@@ -171,13 +172,23 @@ class LocalExecutor(Executor):
             else:
                 yield UnitOutcome(unit, metrics=metrics)
 
-    def _start_worker(self, ctx, out, threads, jobs):
+    def _start_worker(self, ctx, out, threads, jobs, built=None):
         parent, child = ctx.Pipe(duplex=True)
         limit = None if self.max_worker_gib is None else int(float(self.max_worker_gib) * 2**30)
         verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
         proc = ctx.Process(
             target=call_quietly,
-            args=(verbose, __name__, "_worker", child, out, threads, self.units_per_worker, limit),
+            args=(
+                verbose,
+                __name__,
+                "_worker",
+                child,
+                out,
+                threads,
+                self.units_per_worker,
+                limit,
+                built,
+            ),
             name="painzoo-worker",
             daemon=True,
         )
@@ -191,6 +202,7 @@ class LocalExecutor(Executor):
         ctx = multiprocessing.get_context("spawn")
         todo = collections.deque(units)
         workers = []
+        built = _built_data()
         try:
             while todo or any(w.unit is not None for w in workers):
                 for worker in workers:
@@ -199,7 +211,7 @@ class LocalExecutor(Executor):
                         worker.give(todo.popleft())
                 while todo and len(workers) < jobs:
                     check_stop()
-                    worker = self._start_worker(ctx, out, threads, jobs)
+                    worker = self._start_worker(ctx, out, threads, jobs, built)
                     workers.append(worker)
                     worker.give(todo.popleft())
                 busy = [w for w in workers if w.unit is not None]
@@ -230,6 +242,23 @@ class LocalExecutor(Executor):
                     _end(worker.proc)
                     worker.conn.close()
                     _remove_temporaries(out, worker.unit)
+
+
+#: Largest pickle of the planner's datasets sent to each worker (larger: workers build their own).
+_MAX_BUILT_BYTES = 1 << 30
+
+
+def _built_data() -> bytes | None:
+    """This process's datasets and folds (:func:`~painzoo.benchmark.units.built_data`),
+    pickled for the workers, or ``None`` if there are none, they do not pickle or are too large."""
+    built = units_module.built_data()
+    if not any(built.values()):
+        return None
+    try:
+        data = pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # an unpicklable dataset: each worker builds its own
+        return None
+    return data if len(data) <= _MAX_BUILT_BYTES else None
 
 
 class _Worker:
@@ -396,10 +425,10 @@ def _resident_bytes() -> int | None:
         return None
 
 
-def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
+def _worker(conn, out, threads, units_per_worker=None, max_bytes=None, built=None) -> None:
     """The body of a worker process: run the units it is sent until told to stop.
 
-    Every outcome is sent as ``(status, payload..., retire)``; ``retire`` says
+    ``built`` is the parent's pickled :func:`_built_data`. Every outcome is sent as ``(status, payload..., retire)``; ``retire`` says
     the worker ends after this unit (quota done or memory over ``max_bytes``).
     """
     # Ctrl-C reaches the whole process group; the parent decides what to do.
@@ -407,6 +436,8 @@ def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _limit_threads(threads)
+    if built is not None:
+        units_module.adopt_built_data(pickle.loads(built))
     done = 0
     try:
         while True:

@@ -340,6 +340,26 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     return _CROPPED[key]
 
 
+def built_data() -> dict:
+    """The datasets, face crops and folds this process has built (planning builds them all).
+
+    A worker process starts from them (:func:`adopt_built_data`) instead of building
+    them again; they travel through a pipe, never to disk.
+    """
+    from painzoo.datasets import entries
+
+    return {"entries": dict(entries._CACHE), "cropped": dict(_CROPPED), "folds": dict(_FOLD_CACHE)}
+
+
+def adopt_built_data(built: dict) -> None:
+    """Add what :func:`built_data` returned in another process to this process's caches."""
+    from painzoo.datasets import entries
+
+    entries._CACHE.update(built["entries"])
+    _CROPPED.update(built["cropped"])
+    _FOLD_CACHE.update(built["folds"])
+
+
 def _folds(data_name, data, protocol, repeats, seed, fingerprint, ds):
     from painzoo.evaluation.protocols import get_protocol
 

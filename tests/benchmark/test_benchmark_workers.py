@@ -185,6 +185,41 @@ def test_a_worker_runs_units_until_its_quota_then_retires(monkeypatch, tmp_path)
     assert ran == ["a", "bad", "c", "e"]
 
 
+def test_workers_start_from_the_planners_datasets(monkeypatch, tmp_path):
+    """Planning builds every dataset; a worker used to build each one again."""
+    from painzoo.datasets import entries
+
+    monkeypatch.setattr(entries, "_CACHE", {})
+    monkeypatch.setattr(units_module, "_FOLD_CACHE", {})
+    units = plan_units(_config(tmp_path))
+    built = executors_module._built_data()
+    expected = units_module.load_data(units[0].data_name, units[0].data, config_dir=str(tmp_path))
+
+    monkeypatch.setattr(entries, "_CACHE", {})  # a fresh worker's caches
+    monkeypatch.setattr(units_module, "_FOLD_CACHE", {})
+
+    def no_build(*args):
+        raise AssertionError("the worker built a dataset again")
+
+    def data_only(unit, out):
+        ds = units_module.load_data(unit.data_name, unit.data, config_dir=unit.config_dir)
+        split = (unit.data_name, unit.data, unit.protocol, unit.kfold_repeats, unit.base_seed)
+        folds = units_module._folds(*split, unit.data_fingerprint, ds)
+        return {"images": len(ds), "folds": len(folds)}
+
+    monkeypatch.setattr(entries, "_build_data", no_build)
+    monkeypatch.setattr(units_module, "run_unit", data_only)
+    monkeypatch.setattr("painzoo.benchmark.executors._limit_threads", lambda threads: None)
+    monkeypatch.setattr(signal, "signal", lambda *a: None)  # keep pytest's handlers
+    parent, child = multiprocessing.Pipe(duplex=True)
+    parent.send(units[0])
+    parent.send(None)
+    _worker(child, str(tmp_path), 1, built=built)
+    status, metrics, _ = parent.recv()
+    assert status == "ok", metrics
+    assert metrics == {"images": len(expected), "folds": 2}
+
+
 def test_local_executor_checks_its_worker_limits():
     for bad in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="units_per_worker"):
@@ -271,7 +306,7 @@ def _fork_worker(target, *, wait=False):
     """A stand-in for LocalExecutor._start_worker running ``target(conn)`` in a fork."""
     fork = multiprocessing.get_context("fork")  # a target defined here, nothing to import
 
-    def start(self, ctx, out, threads, jobs):
+    def start(self, ctx, out, threads, jobs, built=None):
         parent, child = fork.Pipe(duplex=True)
         proc = fork.Process(target=target, args=(child,), daemon=True)
         proc.start()
