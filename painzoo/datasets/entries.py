@@ -13,6 +13,7 @@ from painzoo.datasets.manifest import Dataset
 __all__ = ["balanced_per_subject", "load_entry", "prepare_data", "resolve_path", "source_stamps"]
 
 _CACHE: dict[str, Dataset] = {}
+_SYNTHETIC: dict[str, Dataset] = {}
 
 
 def load_entry(name: str, data: dict, *, config_dir: str | None = None) -> Dataset:
@@ -88,7 +89,12 @@ def _build_entry(spec, data, config_dir, seen):
     if "synthetic" in spec:
         from painzoo.datasets import synthetic
 
-        return synthetic.make_synthetic(spec["synthetic"], **args)
+        # Drawn once per process: a concat of named entries draws its parts again.
+        key = json.dumps([spec["synthetic"], args], sort_keys=True, default=str)
+        if key not in _SYNTHETIC:
+            _SYNTHETIC[key] = synthetic.make_synthetic(spec["synthetic"], **args)
+        drawn = _SYNTHETIC[key]
+        return drawn.subset(np.arange(len(drawn)))  # a copy: the caller names it
     if "manifest" in spec:
         # `name` is the config key: a manifest without a `source` column takes it as source.
         return Dataset.from_csv(resolve_path(spec["manifest"], config_dir), name=spec.get("name"))

@@ -275,3 +275,29 @@ def test_face_scale_frames_peoples_faces_larger_with_the_same_expressions():
         assert close.frame[f"kp_{side}_eye_x"].between(0, 47).all()
     with pytest.raises(ValueError, match="face_scale"):
         make_synthetic("cppain", image_size=32, scale=0.1, face_scale=5.0)
+
+
+def test_a_concat_of_named_synthetic_entries_draws_each_preset_once(monkeypatch):
+    """Planning drew PAIN-DB twice, for the entry and again inside the concat naming it."""
+    from painzoo.datasets import entries, synthetic
+
+    monkeypatch.setattr(entries, "_CACHE", {})
+    monkeypatch.setattr(entries, "_SYNTHETIC", {})
+    drawn = []
+    make = synthetic.make_synthetic
+    monkeypatch.setattr(
+        synthetic, "make_synthetic", lambda p, **a: drawn.append(p) or make(p, **a)
+    )
+    data = {
+        "pdb": {"synthetic": "paindb", "args": {"image_size": 32, "scale": 0.02}},
+        "cp": {"synthetic": "cppain", "args": {"image_size": 32, "scale": 0.1}},
+        "both": {"concat": ["pdb", "cp"]},
+    }
+    alone = entries.load_entry("pdb", data)
+    both = entries.load_entry("both", data)
+    assert sorted(drawn) == ["cppain", "paindb"]
+    assert alone.name == "pdb" and both.name == "both"
+    n = len(alone)
+    np.testing.assert_array_equal(both.images[:n], alone.images)
+    fresh = make("paindb", image_size=32, scale=0.02)
+    np.testing.assert_array_equal(alone.images, fresh.images)
