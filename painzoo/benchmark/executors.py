@@ -232,9 +232,14 @@ class LocalExecutor(Executor):
                     if retire or not worker.proc.is_alive():
                         worker.close()
                         workers.remove(worker)
+                    elif not todo:  # nothing left for it: it exits while the others finish
+                        worker.stop()
                     yield outcome
                 check_stop()  # units that ended with the request are reported first
         finally:  # done, stopped or closed early: units in progress are abandoned
+            for worker in workers:
+                if worker.unit is None:
+                    worker.stop()  # all asked first: they exit side by side
             for worker in workers:
                 if worker.unit is None:
                     worker.finish()
@@ -265,7 +270,7 @@ class _Worker:
     """A worker process, the parent's end of its pipe and the unit it is running."""
 
     def __init__(self, proc, conn):
-        self.proc, self.conn, self.unit = proc, conn, None
+        self.proc, self.conn, self.unit, self.stopping = proc, conn, None, False
 
     def give(self, unit) -> None:
         self.unit = unit
@@ -274,12 +279,19 @@ class _Worker:
         except OSError:  # it died already (broken pipe): its sentinel tells the loop
             pass
 
-    def finish(self) -> None:
-        """Ask an idle worker to end, and wait for it (terminated if it does not)."""
+    def stop(self) -> None:
+        """Ask an idle worker to end (it takes no more units)."""
+        if self.stopping:
+            return
+        self.stopping = True
         try:
             self.conn.send(None)
         except (OSError, ValueError):  # already gone
             pass
+
+    def finish(self) -> None:
+        """Ask an idle worker to end, and wait for it (terminated if it does not)."""
+        self.stop()
         self.proc.join(timeout=10)
         self.close()
 

@@ -331,6 +331,49 @@ def test_a_worker_dead_before_its_unit_is_sent_is_a_failed_unit(tmp_path, monkey
     assert "exit code 3" in outcomes[0].error
 
 
+def _quick_unit_then_wait_for_stop(marker):
+    def target(conn):
+        unit = conn.recv()
+        conn.send(("ok", {"run_id": unit["run_id"]}, False))
+        if conn.recv() is None:  # told to stop while the other worker still runs
+            Path(marker).touch()
+        os._exit(0)
+
+    return target
+
+
+def _unit_that_waits_for_the_marker(marker):
+    def target(conn):
+        unit = conn.recv()
+        deadline = time.monotonic() + 20
+        while not Path(marker).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        conn.send(("ok", {"run_id": unit["run_id"], "stopped": Path(marker).exists()}, False))
+        conn.recv()
+        os._exit(0)
+
+    return target
+
+
+def test_an_idle_worker_ends_while_the_others_still_run(tmp_path, monkeypatch):
+    """With no unit left, an idle worker was kept until the last unit ended, and the
+    workers were then ended one after another before the report."""
+    marker = tmp_path / "stopped"
+    targets = iter(
+        [_quick_unit_then_wait_for_stop(marker), _unit_that_waits_for_the_marker(marker)]
+    )
+
+    def start(self, ctx, out, threads, jobs, built=None):
+        return _fork_worker(next(targets))(self, ctx, out, threads, jobs, built)
+
+    monkeypatch.setattr(LocalExecutor, "_start_worker", start)
+    with handle_signals():
+        units = [{"run_id": "quick"}, {"run_id": "slow"}]
+        outcomes = list(LocalExecutor(jobs=2, threads=1).map(units, str(tmp_path)))
+    assert [o.metrics["run_id"] for o in outcomes] == ["quick", "slow"]
+    assert outcomes[1].metrics["stopped"]
+
+
 def test_a_worker_ended_by_the_stop_abandons_its_unit(tmp_path, monkeypatch):
     """SIGTERM to the process group: the worker dies with the run's stop; not a failure."""
     monkeypatch.setattr(LocalExecutor, "_start_worker", _fork_worker(_signal_the_group_and_die))
