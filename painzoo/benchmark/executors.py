@@ -14,7 +14,9 @@ import collections
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
+import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -82,6 +84,13 @@ class Executor:
         """
         raise NotImplementedError
 
+    def start(self, out) -> None:
+        """Prepare to run units writing under ``out`` while the caller still plans them
+        (the local executor starts its workers); :meth:`close` undoes what :meth:`map` did not use."""
+
+    def close(self) -> None:
+        """End what :meth:`start` prepared and :meth:`map` did not use."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -142,6 +151,7 @@ class LocalExecutor(Executor):
         self.threads = threads
         self.units_per_worker = units_per_worker
         self.max_worker_gib = max_worker_gib
+        self._started: tuple | None = None  # (out, threads, workers) from start()
 
     def __repr__(self) -> str:
         return (
@@ -149,14 +159,31 @@ class LocalExecutor(Executor):
             f"units_per_worker={self.units_per_worker!r}, max_worker_gib={self.max_worker_gib!r})"
         )
 
+    def _threads(self, jobs: int) -> int:
+        # Threads follow the default worker count, not this run's: same numbers for any --jobs.
+        return self.threads or max(1, available_cores() // max(jobs, default_jobs()))
+
+    def start(self, out) -> None:
+        """Start the workers now: they import the backend while the caller plans the units."""
+        if self.jobs == 0 or self._started is not None:
+            return
+        jobs = default_jobs() if self.jobs == "auto" else self.jobs
+        ctx = multiprocessing.get_context("spawn")
+        threads = self._threads(jobs)
+        workers = [self._start_worker(ctx, str(out), threads, jobs) for _ in range(jobs)]
+        self._started = (str(out), threads, workers)
+
+    def close(self) -> None:
+        """End the workers :meth:`start` started that :meth:`map` did not take."""
+        started, self._started = self._started, None
+        _finish_all(started[2] if started else [])
+
     def map(self, units, out, *, progress=False):
         if self.jobs == 0:
             return self._map_here(units, out, progress)
         units = list(units)
         jobs = default_jobs(len(units)) if self.jobs == "auto" else min(self.jobs, len(units))
-        # Threads follow the default worker count, not this run's: same numbers for any --jobs.
-        threads = self.threads or max(1, available_cores() // max(jobs, default_jobs()))
-        return self._map_workers(units, str(out), jobs, threads)
+        return self._map_workers(units, str(out), jobs, self._threads(jobs))
 
     def _map_here(self, units, out, progress):
         for unit in units:
@@ -172,7 +199,7 @@ class LocalExecutor(Executor):
             else:
                 yield UnitOutcome(unit, metrics=metrics)
 
-    def _start_worker(self, ctx, out, threads, jobs, built=None):
+    def _start_worker(self, ctx, out, threads, jobs):
         parent, child = ctx.Pipe(duplex=True)
         limit = None if self.max_worker_gib is None else int(float(self.max_worker_gib) * 2**30)
         verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
@@ -187,7 +214,6 @@ class LocalExecutor(Executor):
                 threads,
                 self.units_per_worker,
                 limit,
-                built,
             ),
             name="painzoo-worker",
             daemon=True,
@@ -198,11 +224,24 @@ class LocalExecutor(Executor):
         child.close()  # the worker holds the only other end: EOF when it dies
         return _Worker(proc, parent)
 
+    def _take_started(self, out, jobs, threads) -> list:
+        """Up to ``jobs`` workers :meth:`start` started for ``out`` and ``threads``; the rest end."""
+        started, self._started = self._started, None
+        if started is None:
+            return []
+        workers = started[2]
+        if started[:2] != (out, threads):
+            jobs = 0
+        _finish_all(workers[jobs:])
+        return workers[:jobs]
+
     def _map_workers(self, units, out, jobs, threads):
         ctx = multiprocessing.get_context("spawn")
         todo = collections.deque(units)
-        workers = []
+        workers = self._take_started(out, jobs, threads)
         built = _built_data()
+        for worker in workers:
+            worker.send_data(built)
         try:
             while todo or any(w.unit is not None for w in workers):
                 for worker in workers:
@@ -211,7 +250,8 @@ class LocalExecutor(Executor):
                         worker.give(todo.popleft())
                 while todo and len(workers) < jobs:
                     check_stop()
-                    worker = self._start_worker(ctx, out, threads, jobs, built)
+                    worker = self._start_worker(ctx, out, threads, jobs)
+                    worker.send_data(built)
                     workers.append(worker)
                     worker.give(todo.popleft())
                 busy = [w for w in workers if w.unit is not None]
@@ -237,13 +277,9 @@ class LocalExecutor(Executor):
                     yield outcome
                 check_stop()  # units that ended with the request are reported first
         finally:  # done, stopped or closed early: units in progress are abandoned
+            _finish_all([w for w in workers if w.unit is None])
             for worker in workers:
-                if worker.unit is None:
-                    worker.stop()  # all asked first: they exit side by side
-            for worker in workers:
-                if worker.unit is None:
-                    worker.finish()
-                else:
+                if worker.unit is not None:
                     _end(worker.proc)
                     worker.conn.close()
                     _remove_temporaries(out, worker.unit)
@@ -251,6 +287,7 @@ class LocalExecutor(Executor):
 
 #: Largest pickle of the planner's datasets sent to each worker (larger: workers build their own).
 _MAX_BUILT_BYTES = 1 << 30
+_BUILT = "built data"  # the first element of the message that carries them
 
 
 def _built_data() -> bytes | None:
@@ -260,34 +297,51 @@ def _built_data() -> bytes | None:
     if not any(built.values()):
         return None
     try:
-        data = pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((_BUILT, built), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # an unpicklable dataset: each worker builds its own
         return None
     return data if len(data) <= _MAX_BUILT_BYTES else None
 
 
 class _Worker:
-    """A worker process, the parent's end of its pipe and the unit it is running."""
+    """A worker process, the parent's end of its pipe and the unit it is running.
+
+    Messages go through a thread in order, so the run never waits for a worker
+    that is still importing its backend.
+    """
 
     def __init__(self, proc, conn):
         self.proc, self.conn, self.unit, self.stopping = proc, conn, None, False
+        self._outbox = queue.SimpleQueue()
+        threading.Thread(target=self._send_all, daemon=True).start()
+
+    def _send_all(self) -> None:
+        while True:
+            item = self._outbox.get()
+            if item is _CLOSED:
+                return
+            try:
+                if isinstance(item, bytes):
+                    self.conn.send_bytes(item)
+                else:
+                    self.conn.send(item)
+            except (OSError, ValueError):  # it died (broken pipe): its sentinel tells the loop
+                return
+
+    def send_data(self, built: bytes | None) -> None:
+        """Send the planner's pickled datasets (:func:`_built_data`), if any."""
+        if built is not None:
+            self._outbox.put(built)
 
     def give(self, unit) -> None:
         self.unit = unit
-        try:
-            self.conn.send(unit)
-        except OSError:  # it died already (broken pipe): its sentinel tells the loop
-            pass
+        self._outbox.put(unit)
 
     def stop(self) -> None:
         """Ask an idle worker to end (it takes no more units)."""
-        if self.stopping:
-            return
-        self.stopping = True
-        try:
-            self.conn.send(None)
-        except (OSError, ValueError):  # already gone
-            pass
+        if not self.stopping:
+            self.stopping = True
+            self._outbox.put(None)
 
     def finish(self) -> None:
         """Ask an idle worker to end, and wait for it (terminated if it does not)."""
@@ -296,8 +350,20 @@ class _Worker:
         self.close()
 
     def close(self) -> None:
+        self._outbox.put(_CLOSED)
         _end(self.proc)
         self.conn.close()
+
+
+_CLOSED = object()  # ends a worker's sending thread
+
+
+def _finish_all(workers) -> None:
+    """Ask idle ``workers`` to end, all first (they exit side by side), then wait for each."""
+    for worker in workers:
+        worker.stop()
+    for worker in workers:
+        worker.finish()
 
 
 def _run_id(unit) -> str:
@@ -437,19 +503,19 @@ def _resident_bytes() -> int | None:
         return None
 
 
-def _worker(conn, out, threads, units_per_worker=None, max_bytes=None, built=None) -> None:
+def _worker(conn, out, threads, units_per_worker=None, max_bytes=None) -> None:
     """The body of a worker process: run the units it is sent until told to stop.
 
-    ``built`` is the parent's pickled :func:`_built_data`. Every outcome is sent as ``(status, payload..., retire)``; ``retire`` says
-    the worker ends after this unit (quota done or memory over ``max_bytes``).
+    A ``(_BUILT, data)`` message adds the parent's datasets and folds to its
+    caches (:func:`_built_data`). Every outcome is sent as
+    ``(status, payload..., retire)``; ``retire`` says the worker ends after this
+    unit (quota done or memory over ``max_bytes``).
     """
     # Ctrl-C reaches the whole process group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _limit_threads(threads)
-    if built is not None:
-        units_module.adopt_built_data(pickle.loads(built))
     done = 0
     try:
         while True:
@@ -459,6 +525,9 @@ def _worker(conn, out, threads, units_per_worker=None, max_bytes=None, built=Non
                 return
             if unit is None:
                 return
+            if isinstance(unit, tuple) and unit[0] == _BUILT:
+                units_module.adopt_built_data(unit[1])
+                continue
             try:
                 metrics = units_module.run_unit(unit, out)
                 message = ("ok", metrics)

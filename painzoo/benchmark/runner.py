@@ -132,10 +132,12 @@ def _run(config, progress, profile, executor, jobs) -> RunResult:
     out = store.local_path or Path(tempfile.gettempdir()) / "painzoo-mirror" / safe_name(store.out)
     lock = OutputLock(out).acquire()  # also creates the folder; a second run stops here
     try:
+        executor.start(store.location)  # local workers import their backend while we plan
         return _run_locked(config, store, out, executor, progress, profile)
     except OutputWriteError as err:  # name the run's folder (a unit only knew its file)
         raise _output_error(err, out) from err
     finally:
+        executor.close()
         lock.release()
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -212,9 +213,16 @@ def test_workers_start_from_the_planners_datasets(monkeypatch, tmp_path):
     monkeypatch.setattr("painzoo.benchmark.executors._limit_threads", lambda threads: None)
     monkeypatch.setattr(signal, "signal", lambda *a: None)  # keep pytest's handlers
     parent, child = multiprocessing.Pipe(duplex=True)
-    parent.send(units[0])
-    parent.send(None)
-    _worker(child, str(tmp_path), 1, built=built)
+
+    def send():  # from a thread: the datasets fill the pipe before the worker reads
+        parent.send_bytes(built)
+        parent.send(units[0])
+        parent.send(None)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    _worker(child, str(tmp_path), 1)
+    sender.join()
     status, metrics, _ = parent.recv()
     assert status == "ok", metrics
     assert metrics == {"images": len(expected), "folds": 2}
@@ -306,7 +314,7 @@ def _fork_worker(target, *, wait=False):
     """A stand-in for LocalExecutor._start_worker running ``target(conn)`` in a fork."""
     fork = multiprocessing.get_context("fork")  # a target defined here, nothing to import
 
-    def start(self, ctx, out, threads, jobs, built=None):
+    def start(self, ctx, out, threads, jobs):
         parent, child = fork.Pipe(duplex=True)
         proc = fork.Process(target=target, args=(child,), daemon=True)
         proc.start()
@@ -363,8 +371,8 @@ def test_an_idle_worker_ends_while_the_others_still_run(tmp_path, monkeypatch):
         [_quick_unit_then_wait_for_stop(marker), _unit_that_waits_for_the_marker(marker)]
     )
 
-    def start(self, ctx, out, threads, jobs, built=None):
-        return _fork_worker(next(targets))(self, ctx, out, threads, jobs, built)
+    def start(self, ctx, out, threads, jobs):
+        return _fork_worker(next(targets))(self, ctx, out, threads, jobs)
 
     monkeypatch.setattr(LocalExecutor, "_start_worker", start)
     with handle_signals():
@@ -372,6 +380,37 @@ def test_an_idle_worker_ends_while_the_others_still_run(tmp_path, monkeypatch):
         outcomes = list(LocalExecutor(jobs=2, threads=1).map(units, str(tmp_path)))
     assert [o.metrics["run_id"] for o in outcomes] == ["quick", "slow"]
     assert outcomes[1].metrics["stopped"]
+
+
+def _echo_units(conn):
+    while True:
+        unit = conn.recv()
+        if unit is None:
+            os._exit(0)
+        conn.send(("ok", {"run_id": unit["run_id"], "pid": os.getpid()}, False))
+
+
+def test_workers_started_before_planning_take_the_units(tmp_path, monkeypatch):
+    """start() starts the workers while the run plans; map uses them, and close()
+    (or a run with fewer units) ends those not needed."""
+    started = []
+
+    def start(self, ctx, out, threads, jobs):
+        started.append(_fork_worker(_echo_units)(self, ctx, out, threads, jobs))
+        return started[-1]
+
+    monkeypatch.setattr(LocalExecutor, "_start_worker", start)
+    executor = LocalExecutor(jobs=2, threads=1)
+    executor.start(str(tmp_path))
+    assert len(started) == 2
+    with handle_signals():
+        outcomes = list(executor.map([{"run_id": "only"}], str(tmp_path)))
+    assert len(started) == 2  # no worker started by map
+    assert [o.metrics["pid"] for o in outcomes] == [started[0].proc.pid]
+    assert not any(w.proc.is_alive() for w in started)
+    executor.start(str(tmp_path))
+    executor.close()  # the run planned nothing to do
+    assert len(started) == 4 and not any(w.proc.is_alive() for w in started)
 
 
 def test_a_worker_ended_by_the_stop_abandons_its_unit(tmp_path, monkeypatch):
