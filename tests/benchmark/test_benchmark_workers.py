@@ -339,11 +339,18 @@ def test_a_worker_dead_before_its_unit_is_sent_is_a_failed_unit(tmp_path, monkey
     assert "exit code 3" in outcomes[0].error
 
 
+def _next_unit(conn):
+    """The next unit or ``None``, past the planner's datasets (a tuple) when sent."""
+    while isinstance(message := conn.recv(), tuple):
+        pass
+    return message
+
+
 def _quick_unit_then_wait_for_stop(marker):
     def target(conn):
-        unit = conn.recv()
+        unit = _next_unit(conn)
         conn.send(("ok", {"run_id": unit["run_id"]}, False))
-        if conn.recv() is None:  # told to stop while the other worker still runs
+        if _next_unit(conn) is None:  # told to stop while the other worker still runs
             Path(marker).touch()
         os._exit(0)
 
@@ -352,7 +359,7 @@ def _quick_unit_then_wait_for_stop(marker):
 
 def _unit_that_waits_for_the_marker(marker):
     def target(conn):
-        unit = conn.recv()
+        unit = _next_unit(conn)
         deadline = time.monotonic() + 20
         while not Path(marker).exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -384,7 +391,7 @@ def test_an_idle_worker_ends_while_the_others_still_run(tmp_path, monkeypatch):
 
 def _echo_units(conn):
     while True:
-        unit = conn.recv()
+        unit = _next_unit(conn)
         if unit is None:
             os._exit(0)
         conn.send(("ok", {"run_id": unit["run_id"], "pid": os.getpid()}, False))
