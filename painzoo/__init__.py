@@ -1,8 +1,7 @@
 """painzoo: recognise pain from face images with Keras 3.
 
-The public API is small: build a network by name, list and describe the zoo.
-Subpackages (``painzoo.datasets``, ``painzoo.evaluation``, ``painzoo.benchmark``,
-``painzoo.explain``, …) are imported on first use.
+The public API is small: build a network by name, list and describe the zoo. Subpackages
+(``painzoo.datasets``, ``painzoo.evaluation``, ``painzoo.benchmark``, …) load on first use.
 
 Example:
     >>> import painzoo
@@ -18,9 +17,8 @@ import importlib
 from painzoo._version import __version__
 from painzoo.registry import ModelInfo, get_model, list_models, model_info, register_model
 
-# The registry reads the zoo's table without importing Keras; a model's module
-# (and Keras with it) is imported when the model is built, so ``painzoo --help``
-# and ``import painzoo`` stay fast.
+# The registry reads the zoo's table without importing Keras; a model's module (and Keras with it)
+# is imported when the model is built, so ``painzoo --help`` and ``import painzoo`` stay fast.
 
 __all__ = [
     "ModelInfo",
@@ -51,10 +49,9 @@ _SUBPACKAGES = (
 def train(config=None, **kwargs):
     """Train one model on all images of a data set and save it with a model card.
 
-    With ``config`` (a bundled name, a YAML path or a dict), the model's
-    settings and the data come from that evaluation config
-    (:func:`painzoo.benchmark.final.train_from_config`); without, ``data`` is
-    a :class:`~painzoo.datasets.Dataset` (:func:`painzoo.inference.train`).
+    With ``config`` (a bundled name, a YAML path or a dict), the model's settings and the data come
+    from that evaluation config (:func:`painzoo.benchmark.final.train_from_config`); without,
+    ``data`` is a :class:`~painzoo.datasets.Dataset` (:func:`painzoo.inference.train`).
     """
     if config is None:
         from painzoo.inference.train import train as _train

@@ -21,10 +21,9 @@ __all__ = ["quiet_backend", "call_quietly", "command_warnings"]
 def quiet_backend(verbose: bool = False) -> None:
     """Hide the Keras backend's start-up log and TensorFlow's Python warnings (``verbose``: show everything).
 
-    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) for this process and its
-    children, silences TensorFlow's and absl's loggers below ERROR, and runs
-    the first import of Keras with file descriptor 2 captured, writing back
-    what is not a start-up line. Call it before anything imports Keras.
+    Sets ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) for this process and its children, silences
+    TensorFlow's and absl's loggers below ERROR, and runs the first import of Keras with file
+    descriptor 2 captured, writing back all but start-up lines. Call before anything imports Keras.
     """
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
@@ -113,9 +112,8 @@ _COMMAND_ENV = "PAINZOO_COMMAND"  # read by worker processes (call_quietly)
 def command_warnings(command: str, verbose: bool = False):
     """Print warnings as ``painzoo <command>: warning: <message>`` while the block runs.
 
-    painzoo's warnings (and log records of WARNING and above) print as one
-    line each, once; other libraries' warnings are hidden unless
-    ``verbose``. Filters and ``warnings.showwarning`` are restored afterwards.
+    painzoo's warnings (and WARNING+ log records) print once, one line each; other libraries'
+    warnings are hidden unless ``verbose``. Filters and ``warnings.showwarning`` are then restored.
     """
     saved = os.environ.get(_COMMAND_ENV)
     os.environ[_COMMAND_ENV] = command

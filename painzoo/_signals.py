@@ -71,9 +71,8 @@ def _handler(signum, frame):
 def handle_signals(signals=(signal.SIGINT, signal.SIGTERM)):
     """Within the block (yielding :data:`STOP`), SIGINT and SIGTERM set the flag instead of raising.
 
-    The outermost block clears the flag on entry; nested blocks keep an
-    earlier request. Handlers are restored on exit; outside the main thread
-    the signals are left alone.
+    The outermost block clears the flag on entry; nested blocks keep an earlier request. Handlers
+    are restored on exit; outside the main thread the signals are left alone.
     """
     global _depth
     if _depth == 0:

@@ -11,11 +11,10 @@ Sub-commands:
 - ``painzoo predict MODEL INPUT…``: p_pain for images and videos.
 - ``painzoo frames VIDEO… --out DIR``: candidate frames and a blinded rating sheet.
 
-Heavy imports happen inside each ``_run_<name>``, so ``--help`` and
-``painzoo models`` never import Keras. Every sub-command takes
-``-v/--verbose``; without it the backend's log lines and other libraries'
-warnings are hidden, and painzoo's warnings print as ``painzoo <command>:
-warning: <message>``. ``--no-progress`` hides the progress bars.
+Heavy imports happen inside each ``_run_<name>``, so ``--help`` and ``painzoo models`` never import
+Keras. Every sub-command takes ``-v/--verbose``; without it the backend's log lines and other
+libraries' warnings are hidden, and painzoo's warnings print as
+``painzoo <command>: warning: <message>``. ``--no-progress`` hides the progress bars.
 """
 
 from __future__ import annotations
@@ -385,11 +384,7 @@ def _add_predict(sub):
     p.add_argument("inputs", nargs="+", help="Images, folders, CSV manifests, videos.")
     p.add_argument("--out", default="predictions.csv", help="CSV of the rows.")
     p.add_argument("--fps", type=float, default=5.0, help="Video samples per second.")
-    p.add_argument(
-        "--face-crop",
-        default="card",
-        help="card (as trained), none, haar or mtcnn.",
-    )
+    p.add_argument("--face-crop", default="card", help="card (as trained), none, haar or mtcnn.")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threshold", type=float, default=None, help="Default: the card's.")
     p.add_argument("--no-timelines", action="store_true", help="Write no timeline PNGs.")

@@ -31,9 +31,8 @@ def check_top_k(top_k: int, num_regions: int | None) -> None:
 def prsc_loss(scores, top_k: int = 5, margin: float = 0.2):
     """Pain-related score calibration (PRSC), P1 Eq. 5, per sample: a tensor ``[B]``.
 
-    For each row of ``scores`` ``[B, K]`` (the region scores β of one image), the ``top_k`` largest
-    scores β^h_j are compared with the mean β̄^r of the other ``K - top_k`` through a hinge with
-    margin δ::
+    For each row of ``scores`` ``[B, K]`` (one image's region scores β), the ``top_k`` largest
+    β^h_j are compared with the mean β̄^r of the other ``K - top_k`` by a hinge with margin δ::
 
         L = (1 / K_h) * sum_j max(0, δ - (β^h_j - β̄^r))
 

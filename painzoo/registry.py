@@ -1,15 +1,13 @@
 """The model registry: one name, one builder, one set of metadata.
 
-Builders are plain functions returning a functional :class:`keras.Model`, in
-the manner of ``keras.applications``. :func:`get_model` builds by name,
-:func:`list_models` filters names with shell wildcards and :func:`model_info`
-returns a model's :class:`ModelInfo`.
+Builders are plain functions returning a functional :class:`keras.Model`, in the manner of
+``keras.applications``. :func:`get_model` builds by name, :func:`list_models` filters names with
+shell wildcards and :func:`model_info` returns a model's :class:`ModelInfo`.
 
-The zoo is the table of :mod:`painzoo.models.zoo`: metadata and, for each
-model, where its builder lives (``"painzoo.models.alexnet:alexnet"``), imported
-only when :func:`get_model` builds it, so that listing and describing models
-imports no backend. ``@register_model`` adds a builder function (a user's
-plug-in) with its :class:`ModelInfo`.
+The zoo is the table of :mod:`painzoo.models.zoo`: metadata and, for each model, where its builder
+lives (``"painzoo.models.alexnet:alexnet"``), imported only when :func:`get_model` builds it, so
+that listing and describing models imports no backend. ``@register_model`` adds a builder function
+(a user's plug-in) with its :class:`ModelInfo`.
 
 ``ModelInfo.kind`` says what a builder returns: ``"keras"`` (the zoo) or
 ``"sklearn"`` (an estimator on uint8 images: any ``lbp_svm_r<R>p<P>_<G>x<G>``);
@@ -53,13 +51,10 @@ class ModelInfo:
         name: Registered name (lower case).
         input_shape: Default input shape ``(H, W, 3)``.
         citation: Short reference to the paper that describes the network.
-        weights: Names of pretrained weights accepted by ``weights=`` besides
-            ``None`` and a file path, e.g. ``("imagenet",)``.
+        weights: Pretrained weight names besides ``None`` and a file path, e.g. ``("imagenet",)``.
         tags: Free-form tags: ``"p1"``, ``"p2"``, ``"from_scratch"``, ``"imagenet"``.
-        params: Reference parameter count with a 2-class head at the default
-            input (``model.count_params()``), or ``None`` when unknown.
-        params_6: Reference parameter count with a 6-class head, where the
-            paper reports one (SPEC §3, P2 Table 3).
+        params: ``model.count_params()`` with 2 classes at the default input, or ``None``.
+        params_6: The same with a 6-class head, where the paper reports one (SPEC §3, P2 Table 3).
         paper_params: The figure printed in the source paper, as text.
         description: One line saying what the model is.
         kind: What the builder returns: ``"keras"`` (a :class:`keras.Model`)
@@ -87,9 +82,8 @@ class ModelInfo:
 
     @property
     def input_spec(self) -> InputSpec:
-        """The model's default :class:`~painzoo.preprocess.InputSpec`: :attr:`input_shape`
-        and :attr:`test_resize` (``painzoo.preprocess.resolve_input_spec`` applies a
-        config to it)."""
+        """The model's default :class:`~painzoo.preprocess.InputSpec`: :attr:`input_shape` and
+        :attr:`test_resize` (``painzoo.preprocess.resolve_input_spec`` applies a config to it)."""
         from painzoo.models.input_spec import InputSpec
 
         h, w, c = self.input_shape
@@ -110,19 +104,17 @@ _REGISTRY: dict[str, tuple[Callable | str, ModelInfo, dict]] = {
 def register_model(name: str | None = None, *, info: ModelInfo | None = None) -> Callable:
     """Register a model builder under ``name``.
 
-    The builder must accept ``num_classes``, ``input_shape`` and ``weights``
-    keyword arguments (plus any model-specific keywords) and return a
-    :class:`keras.Model` that takes RGB float images in ``[0, 255]`` — or,
-    with ``info.kind == "sklearn"``, a scikit-learn classifier whose ``fit``
-    and ``predict_proba`` take uint8 images ``[N, H, W, 3]``.
+    The builder must accept ``num_classes``, ``input_shape`` and ``weights`` keyword arguments
+    (plus any model-specific keywords) and return a :class:`keras.Model` that takes RGB float
+    images in ``[0, 255]`` — or, with ``info.kind == "sklearn"``, a scikit-learn classifier whose
+    ``fit`` and ``predict_proba`` take uint8 images ``[N, H, W, 3]``.
 
     Args:
         name: Registered name; defaults to ``info.name`` or the function name.
         info: The model's :class:`ModelInfo`.
 
     Raises:
-        ValueError: If the name is already registered, or ``info`` has no valid
-            :attr:`ModelInfo.input_spec`.
+        ValueError: If the name is taken, or ``info`` has no valid :attr:`ModelInfo.input_spec`.
 
     Example:
         >>> @register_model(info=ModelInfo(name="tiny", input_shape=(32, 32, 3)))
@@ -183,21 +175,18 @@ def get_model(
 ):
     """Build a registered model.
 
-    With default arguments every zoo network is the published one: the Keras
-    applications as ``keras.applications`` builds them, the papers' small
-    networks as they define them, ResNet-18 as torchvision builds it.
-    painzoo's aids for training from random weights (``he_init``,
-    ``zero_init_residual``, ``low_resolution_stem``, ``keras_init``) are
-    keyword arguments, off unless given; the ``"painzoo"`` training recipe
-    passes them (:meth:`painzoo.training.recipe.Recipe.model_kwargs_for`).
+    By default every zoo network is the published one: Keras applications as ``keras.applications``
+    builds them, the papers' small networks as defined there, ResNet-18 as torchvision builds it.
+    painzoo's aids for training from random weights (``he_init``, ``zero_init_residual``,
+    ``low_resolution_stem``, ``keras_init``) are keywords, off unless given; the ``"painzoo"``
+    recipe passes them (:meth:`painzoo.training.recipe.Recipe.model_kwargs_for`).
 
     Args:
         name: Registered name, e.g. ``"painseeker"`` (case-insensitive).
         num_classes: Number of output classes of the softmax head.
         input_shape: ``(H, W, 3)``; defaults to the model's own input shape.
-        weights: ``None`` (random initialisation), one of the names in
-            ``model_info(name).weights`` (e.g. ``"imagenet"``) or a path to a
-            weights file.
+        weights: ``None`` (random initialisation), one of the names in ``model_info(name).weights``
+            (e.g. ``"imagenet"``) or a path to a weights file.
         **kwargs: Model-specific keyword arguments (e.g. ``prsc_weight``).
 
     Returns:
@@ -206,8 +195,7 @@ def get_model(
         of kind ``"sklearn"``, an unfitted scikit-learn classifier.
 
     Raises:
-        ValueError: For an unknown name (with the closest names), or invalid
-            arguments.
+        ValueError: For an unknown name (with the closest names), or invalid arguments.
     """
     builder, info = _lookup(name)
     if num_classes < 1:
@@ -228,12 +216,8 @@ def list_models(
     Args:
         pattern: Shell wildcard, e.g. ``"resnet*"``; ``None`` lists all.
         tag: Keep only models carrying this tag (e.g. ``"p2"``).
-        kind: Keep only models of this :attr:`ModelInfo.kind`; the default
-            ``"keras"`` lists the networks (what :func:`get_model` returns as
-            a Keras model), ``None`` lists every kind (the LBP baselines too).
-
-    Returns:
-        Sorted list of names.
+        kind: Keep only models of this :attr:`ModelInfo.kind`; the default ``"keras"`` lists the
+            networks (Keras models), ``None`` lists every kind (the LBP baselines too).
     """
     names = sorted(_REGISTRY)
     if pattern is not None:

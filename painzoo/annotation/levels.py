@@ -14,8 +14,7 @@ def level_to_label(levels, threshold: float = DEFAULT_THRESHOLD):
     """Binary pain labels from pain levels: 1 where ``level > threshold`` (an ``int`` for a scalar).
 
     Raises:
-        ValueError: If a level is missing (NaN): an unlabelled image must be
-            dropped, not silently called "no pain".
+        ValueError: For a missing level (NaN): drop an unlabelled image, never call it "no pain".
 
     Example:
         >>> level_to_label([0, 1, 2, 5], threshold=1).tolist()

@@ -204,8 +204,7 @@ def undefined_reason(table, label: str) -> str:
 def sheet_agreement_report(frame, form: str = "2,k", *, name: str = "the sheet") -> str:
     """ICC per action unit and of each rater's total score (RGS sum or PSPI), as text.
 
-    Images missing a unit's score are left out of that unit's ICC (and the total's); the report
-    says how many.
+    Images missing a unit's score are left out of its ICC and the total's; the report counts them.
 
     Raises:
         ValueError: With fewer than two raters, a cell that is not a value of the scale (naming

@@ -1,13 +1,11 @@
 """Benchmark orchestration: configs, units, runner, executors, storage and reports.
 
-``painzoo benchmark`` runs here: a YAML config (:mod:`~painzoo.benchmark.config`)
-is checked, planned into :class:`~painzoo.benchmark.units.Unit` records, each
-unit is run by an executor (:mod:`~painzoo.benchmark.executors`) through a
-learner (:mod:`~painzoo.training.learner`), its files are written by
-:mod:`~painzoo.benchmark.storage`, and :mod:`~painzoo.benchmark.report` turns
-the finished units into ``results.csv``, ``summary.csv`` and ``report.md``.
-The library this builds on (protocols, metrics) is :mod:`painzoo.evaluation`;
-see ``docs/architecture.md`` for the package map.
+``painzoo benchmark`` runs here: a YAML config (:mod:`~painzoo.benchmark.config`) is checked,
+planned into :class:`~painzoo.benchmark.units.Unit` records, each unit is run by an executor
+(:mod:`~painzoo.benchmark.executors`) through a learner (:mod:`~painzoo.training.learner`), its
+files are written by :mod:`~painzoo.benchmark.storage`, and :mod:`~painzoo.benchmark.report` turns
+the finished units into ``results.csv``, ``summary.csv`` and ``report.md``. It builds on
+:mod:`painzoo.evaluation` (protocols, metrics); ``docs/architecture.md`` maps the packages.
 
 Example:
     >>> from painzoo.benchmark import load_config, run

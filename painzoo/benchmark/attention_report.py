@@ -1,16 +1,14 @@
 """Where PainSeeker looks, against the action-unit masks of synthetic faces.
 
-The synthetic generator knows, for every image, which pixels belong to each
-action-unit region (:attr:`painzoo.datasets.Dataset.masks`). PainSeeker's β
-(P1 Eq. 2) is one attention weight per cell of its M×M feature grid, summing
-to 1. The *AU mass share* of an image is the attention mass that falls on the
-AU regions, each cell's β spread evenly over the pixels of its cell:
+The synthetic generator knows, for every image, which pixels belong to each action-unit region
+(:attr:`painzoo.datasets.Dataset.masks`). PainSeeker's β (P1 Eq. 2) is one attention weight per
+cell of its M×M feature grid, summing to 1. The *AU mass share* of an image is the attention mass
+that falls on the AU regions, each cell's β spread evenly over the pixels of its cell:
 
     share = Σ_j β_j · cover_j,   cover_j = fraction of cell j inside the mask;
 
-*chance* is the share a uniform β would get, the mask's area share.
-:func:`save_unit_attention` writes a unit's ``attention.json``;
-:func:`attention_summary` and :func:`plot_attention` read them for the report.
+*chance* is the share a uniform β would get, the mask's area share. :func:`save_unit_attention`
+writes a unit's ``attention.json``; :func:`attention_summary` and :func:`plot_attention` read them.
 """
 
 from __future__ import annotations
@@ -74,13 +72,11 @@ def au_mass_shares(beta, masks) -> tuple[np.ndarray, np.ndarray]:
     """Attention mass on a region and the region's area share (chance), per image.
 
     Args:
-        beta: ``[N, M, M]`` attention maps (each sums to 1), e.g. from
-            :func:`painzoo.explain.attention_maps`.
+        beta: ``[N, M, M]`` maps summing to 1, e.g. from :func:`painzoo.explain.attention_maps`.
         masks: Bool ``[N, H, W]`` region masks, one per map.
 
     Returns:
-        ``(share, chance)``, float ``[N]`` each: ``Σ_j β_j · cover_j`` and the
-        mask's area share.
+        ``(share, chance)``, float ``[N]`` each: ``Σ_j β_j · cover_j`` and the mask's area share.
 
     Raises:
         ValueError: If the numbers of maps and masks differ.
@@ -113,9 +109,8 @@ def _has_attention(model) -> bool:
 def save_unit_attention(model, test, store, folder: str, *, input_spec=None) -> dict | None:
     """Write ``<folder>/attention.json`` for a trained PainSeeker model and its test set.
 
-    Does nothing (returns ``None``) unless the model has a
-    :class:`~painzoo.layers.PainSeekerAttention` layer and the test set
-    carries AU masks (synthetic data).
+    Needs a :class:`~painzoo.layers.PainSeekerAttention` layer in the model and AU masks (synthetic
+    data) in the test set; otherwise writes nothing and returns ``None``.
 
     Args:
         model: The trained model.
@@ -127,10 +122,9 @@ def save_unit_attention(model, test, store, folder: str, *, input_spec=None) -> 
             trained with (default: the model's input size, whole images).
 
     Returns:
-        The dict written: per image ``label``, ``subject``, ``share`` and
-        ``chance`` per region (and ``any`` = the union of the regions); the
-        grid; mean β per class; mean test image and mean union mask (uint8,
-        downsampled to at most 64 px) for the figure.
+        The dict written: per image ``label``, ``subject``, ``share`` and ``chance`` per region
+            (and ``any`` = the union of the regions); the grid; mean β per class; mean test image
+            and mean union mask (uint8, downsampled to at most 64 px) for the figure.
     """
     from painzoo.explain.attention import attention_maps
 
@@ -218,9 +212,8 @@ def attention_summary(records: list[dict], region: str = "any") -> pd.DataFrame:
     """Mean AU mass share vs chance per data × protocol × model × class.
 
     Returns:
-        Columns ``data, protocol, model, class, images, share, share_low,
-        share_high`` (95 % subject bootstrap), ``chance`` and ``ratio`` =
-        share / chance. Empty without records.
+        Columns ``data, protocol, model, class, images, share, share_low, share_high`` (95 %
+            subject bootstrap), ``chance`` and ``ratio`` = share / chance. Empty without records.
     """
     frame = _per_image(records)
     if frame.empty:
@@ -253,9 +246,8 @@ def attention_summary(records: list[dict], region: str = "any") -> pd.DataFrame:
 def plot_attention(records: list[dict], path, *, names=None) -> bool:
     """Mean β per model and class over the mean test face, AU regions outlined.
 
-    One row per model: the mean test face with the AU regions outlined, then
-    the mean β (% of the map) over it for no-pain and pain images; on grids
-    up to 5×5 each cell's value is written in it.
+    One row per model: the mean test face with the AU regions outlined, then the mean β (% of the
+    map) over it for no-pain and pain images; grids up to 5×5 show each cell's value.
 
     Args:
         records: From :func:`collect_attention`.

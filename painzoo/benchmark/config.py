@@ -1,7 +1,6 @@
 """Experiment configs: YAML files that say what to evaluate, on what, and how.
 
-A config is a mapping with these keys (all but ``models`` and
-``experiments`` optional)::
+A config is a mapping with these keys (all but ``models`` and ``experiments`` optional)::
 
     name: quick                    # shown in the report
     out: painzoo-results           # output folder
@@ -25,9 +24,8 @@ A config is a mapping with these keys (all but ``models`` and
       - {data: paindb, protocols: [image_kfold, subject_kfold]}
       - {data: paindb+cppain, protocols: [{cross_dataset: {test_sources: cppain, repeats: 5}}]}
 
-Inside a model entry, ``recipe`` (recipe overrides), ``image_size`` (the
-input size for this model, in place of the top-level one) and ``label``
-(name in reports) are not passed to the model builder.
+Inside a model entry, ``recipe`` (recipe overrides), ``image_size`` (the input size for this model,
+in place of the top-level one) and ``label`` (name in reports) are not passed to the model builder.
 """
 
 from __future__ import annotations
@@ -65,10 +63,9 @@ def bundled_configs() -> list[str]:
 def load_config(name_or_path: str | os.PathLike | dict) -> BenchmarkConfig:
     """Read a config by bundled name (``"quick"``) or YAML path, check it and parse it once.
 
-    Every key is checked against the schema (unknown keys are errors with
-    the closest valid name), every value against its type and range, and
-    the recipes and protocols are built. :func:`check_config` then checks
-    the model names and the data files (:func:`~painzoo.benchmark.run` calls it).
+    Every key is checked against the schema (an unknown key's error names the closest valid one),
+    every value against its type and range; recipes and protocols are built. :func:`check_config`
+    then checks model names and data files (:func:`~painzoo.benchmark.run` calls it).
 
     Args:
         name_or_path: Bundled name, a path to a ``.yaml`` file, or a dict.
@@ -186,10 +183,9 @@ class Experiment:
 class BenchmarkConfig:
     """A config checked and parsed once (:func:`load_config`) for planning and running.
 
-    The top-level keys hold their values with defaults filled in (``out``,
-    ``seed``, ``repeats``, ``deterministic``; ``recipe`` built), ``data`` maps
-    names to :class:`DataEntry`, ``models`` and ``experiments`` hold
-    :class:`ModelEntry` and :class:`Experiment` records in config order, and
+    The top-level keys hold their values with defaults filled in (``out``, ``seed``, ``repeats``,
+    ``deterministic``; ``recipe`` built), ``data`` maps names to :class:`DataEntry`, ``models`` and
+    ``experiments`` hold :class:`ModelEntry` and :class:`Experiment` records in config order, and
     ``raw`` is the config as written (after overrides), which :meth:`to_dict` returns.
     """
 
@@ -577,8 +573,7 @@ def _check_recipe(c: _Checker, spec, path, what, *, top: bool) -> None:
     c.keys(spec, path, (["preset"] if top else []) + fields, what)
     if "preset" in spec:
         c.string(spec["preset"], (*path, "preset"), "recipe preset", choices=sorted(PRESETS))
-    # Every numeric field of the recipe, with Recipe's own ranges; a config's
-    # learning rate must be > 0 (0 trains nothing).
+    # Recipe's numeric fields and ranges; a config's learning rate must be > 0 (0 trains nothing).
     for key, (low, high, low_open, high_open, integer, none) in Recipe._NUMBERS.items():
         if key not in spec:
             continue
@@ -788,11 +783,9 @@ def apply_overrides(
     Args:
         config: A loaded config (or a config dict).
         out: Output folder.
-        models: Keep only these model names (entries of the config keep
-            their overrides; names not in the config are added plainly).
-        protocols: Keep only these protocol names (``loso``, ``image_kfold``,
-            ``subject_kfold``, ``cross_dataset``); experiments left with none
-            are dropped.
+        models: Keep only these names (config entries keep overrides; others are added plainly).
+        protocols: Keep only these protocol names (``loso``, ``image_kfold``, ``subject_kfold``,
+            ``cross_dataset``); experiments left with none are dropped.
         epochs: Override the recipe's epochs.
         repeats: Override the K-fold repeats and every CrossDataset's repeats.
         image_size: Override the input size: a side or ``(height, width)``.
@@ -891,12 +884,8 @@ def _keep_protocols(config: dict, protocols) -> None:
 
 
 def _render_at_least(config: dict, side: int) -> None:
-    """Render synthetic data at least at ``side`` pixels (``--image-size`` follows through).
-
-    Otherwise ``--image-size 112`` on a config rendering 72-pixel faces would
-    upsample every image to 112 and train on blur; a larger render is kept
-    (shrinking loses nothing).
-    """
+    """Render synthetic data at least at ``side`` pixels, so that ``--image-size`` never trains on
+    upsampled, blurred faces (a larger render is kept: shrinking loses nothing)."""
     from painzoo.datasets.synthetic import make_synthetic
 
     default = inspect.signature(make_synthetic).parameters["image_size"].default
@@ -932,14 +921,12 @@ def _entry_name(entry) -> str:
 def expand_models(entries, *, recipe=None, image_size=None) -> list[ModelEntry]:
     """Model entries of a config → a flat list of :class:`ModelEntry`, sweeps expanded.
 
-    A list value in an entry's keyword overrides expands into one model per
-    value (several lists give their Cartesian product); the label then
-    names the swept values, e.g. ``painseeker[prsc_weight=0.5]``.
+    A list value in an entry's keyword overrides gives one model per value (several lists: their
+    Cartesian product); the label names the swept values, e.g. ``painseeker[prsc_weight=0.5]``.
 
     Args:
         entries: The config's ``models`` list.
-        recipe: The config's recipe (a Recipe or a config entry), changed by
-            an entry's ``recipe`` overrides.
+        recipe: The config's recipe (a Recipe or config entry), changed by an entry's ``recipe``.
         image_size: The config's input size, for entries that set none.
 
     Raises:
@@ -976,8 +963,7 @@ def check_config(config: BenchmarkConfig | dict) -> None:
     (tables, labels, files, duplicates, bad images). Synthetic data is not rendered.
 
     Args:
-        config: A config from :func:`load_config` or :func:`apply_overrides`
-            (a dict is loaded first).
+        config: A config from :func:`load_config` or :func:`apply_overrides` (a dict is loaded).
 
     Raises:
         ConfigError: Naming the file, line and key, and what would fix it.
@@ -1033,11 +1019,10 @@ def _check_model_names(c: _Checker, entries: list) -> None:
 def builder_parameters(name: str) -> tuple[list[str], bool]:
     """Keyword names the builder of model ``name`` accepts, and whether it takes ``**kwargs``.
 
-    A zoo builder (a ``"module:function"`` of :data:`painzoo.models.zoo.ZOO`)
-    is read from its module's source, so checking a config imports no
-    backend; a model registered from outside painzoo is inspected (its
-    module, already imported, registered it). Keywords the zoo entry fixes
-    are not the user's to set and are left out.
+    A zoo builder (a ``"module:function"`` of :data:`painzoo.models.zoo.ZOO`) is read from its
+    module's source, so checking a config imports no backend; a model registered from outside
+    painzoo is inspected (its module, already imported, registered it). Keywords the zoo entry
+    fixes are not the user's to set and are left out.
     """
     import ast
     import importlib.util

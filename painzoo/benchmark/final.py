@@ -35,16 +35,13 @@ def train_from_config(
     as ``painzoo benchmark`` uses them: the model it evaluated, trained on all data.
 
     Args:
-        config: A bundled config name, a YAML path or a dict (see
-            :mod:`painzoo.benchmark.config`).
+        config: A bundled config name, a YAML path or a dict (see :mod:`painzoo.benchmark.config`).
         model: A model of the config (its label or name) or any zoo name.
         out: Output folder; ``model.keras`` and ``model.json`` are written there.
         data: A data name of the config (default: the data of the first
             experiment), or a :class:`~painzoo.datasets.Dataset`.
-        results: A ``painzoo benchmark`` output folder; the card then holds
-            the benchmark metrics of this model on this data.
-        recipe: Recipe overrides (a preset name or a dict), applied after
-            the config's and the model entry's.
+        results: A ``painzoo benchmark`` folder; the card gets its metrics of this model and data.
+        recipe: Recipe overrides (a preset or a dict), after the config's and the model entry's.
         image_size: Input side or ``(height, width)`` (overrides the config).
         face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
             dict, ``None`` for no cropping, or ``"config"`` (the config's).
@@ -53,8 +50,7 @@ def train_from_config(
         progress: Show a bar over epochs.
 
     Returns:
-        The :class:`~painzoo.inference.card.PainModel` of
-        :func:`painzoo.inference.train`.
+        The :class:`~painzoo.inference.card.PainModel` of :func:`painzoo.inference.train`.
 
     Raises:
         ValueError: For an unknown model or data name, a baseline, or bad values.

@@ -2,10 +2,9 @@
 
 ``report.md`` opens with whether the data are synthetic, what was compared on what data and the
 headline accuracies with 95 % intervals, then a reading guide, the paper layouts
-(leave-one-subject-out, P1 Table 3; the three P2 scenarios, P2 Fig. 4 and 5; sweeps, P1 Fig. 5)
-and the run's bookkeeping. Metrics are in % (F1 and ROC AUC too), every table and figure has a
-numbered caption, and data rendered by painzoo's generator are marked ``(synthetic)``
-(``summary.csv`` has a ``synthetic`` column).
+(leave-one-subject-out, P1 Table 3; the three P2 scenarios, P2 Fig. 4 and 5; sweeps, P1 Fig. 5) and
+the run's bookkeeping. Metrics are in % (F1 and ROC AUC too), every table and figure has a numbered
+caption, and generated data are marked ``(synthetic)`` (``summary.csv``: column ``synthetic``).
 """
 
 from __future__ import annotations
@@ -369,8 +368,7 @@ def write_report(
 ) -> Path:
     """Write ``OUT/report.md`` and its PNG plots; return the report's path.
 
-    ``config`` is the run's :class:`~painzoo.benchmark.config.BenchmarkConfig` (its name and
-    data), or ``None``.
+    ``config`` is the run's :class:`~painzoo.benchmark.config.BenchmarkConfig`, or ``None``.
     """
     out = Path(out)
     names = _Names(config.data_specs if config else None, results)

@@ -163,8 +163,7 @@ def load_csv(
 
     Raises:
         FileNotFoundError: If the CSV or (with ``check_files``) an image is missing.
-        ValueError: If a required column is missing, a label is not 0/1, a subject is empty, or the
-            CSV has no rows.
+        ValueError: For a missing required column, a label not 0/1, an empty subject, or no rows.
     """
     path = Path(path)
     frame = _read_csv(path, required=("image", "label", "subject"))
@@ -504,8 +503,7 @@ def load_ratspain(
         csv: The manifest.
         root: Folder the image paths are relative to (default: the CSV's).
         stage1_raters: Number of stage-1 raters ``r1``… (P1: 5); the rest are stage 2.
-        key: The key a blinded sheet of ``painzoo frames`` is joined with
-            (default: :func:`~painzoo.annotation.sheet.find_key`).
+        key: The key of ``painzoo frames`` (default: :func:`~painzoo.annotation.sheet.find_key`).
 
     Raises:
         FileNotFoundError: As :func:`load_csv`.

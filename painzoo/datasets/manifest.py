@@ -32,9 +32,8 @@ class Dataset:
     """Face images with a pain label and a subject id: a table with one row per image.
 
     Args:
-        frame: Columns ``image`` (file path, or ``""`` in memory), ``label``
-            (1 = pain), ``subject`` and ``source``; optional ``level``,
-            ``au_<name>``, ``yaw``, ``roll`` and any others.
+        frame: Columns ``image`` (path, or ``""`` in memory), ``label`` (1 = pain), ``subject`` and
+            ``source``; optional ``level``, ``au_<name>``, ``yaw``, ``roll`` and any others.
         images: Optional uint8 RGB ``[N, H, W, 3]`` aligned with ``frame``.
         masks: Optional region name → bool ``[N, H, W]`` (synthetic images).
         root: Folder that relative paths in ``image`` are resolved against.
@@ -241,9 +240,8 @@ class Dataset:
     def check(self, *, duplicates: str = "error", where: str | None = None) -> Dataset:
         """Look for repeated images under two subjects or listed twice: a leakage risk for every protocol.
 
-        ``duplicates`` is ``"error"``, ``"warn"`` or ``"ignore"``; ``where``
-        names the data in the message. Identical content within one subject
-        is allowed (:func:`find_duplicates`). Returns ``self``.
+        Returns ``self``; ``duplicates``: ``"error"``, ``"warn"`` or ``"ignore"``; ``where`` names
+        the data in messages. Copies within one subject are allowed (:func:`find_duplicates`).
 
         Raises:
             ValueError: With ``duplicates="error"``, naming the rows and how to fix or allow them.

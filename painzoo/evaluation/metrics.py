@@ -2,8 +2,7 @@
 
 - **Pooled** (P1): sum TN/FP/FN/TP over all folds, then compute F1 and
   accuracy once — :func:`pooled_metrics`.
-- **Mean ± std** (P2): compute the metrics per run, then average —
-  :func:`mean_std`.
+- **Mean ± std** (P2): compute the metrics per run, then average — :func:`mean_std`.
 
 The positive class is *pain* (label 1): ``f1`` is P1's Eq. 7 (2TP / (2TP + FP + FN)); ``f1_macro``
 is reported too because P2 does not say how its F1 averages the classes. Beyond the papers:
@@ -65,10 +64,9 @@ def metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict:
     """Accuracy, precision, recall and F1 of confusion counts with pain (1) as the positive class.
 
     Returns:
-        ``accuracy``, ``precision``/``recall``/``f1`` (pain class), the same
-        with suffixes ``_pain`` and ``_no_pain``, ``f1_macro`` (over both
-        classes), the four counts and ``n``. Undefined ratios are 0
-        (scikit-learn's ``zero_division=0``).
+        ``accuracy``, ``precision``/``recall``/``f1`` (pain class), the same with suffixes
+            ``_pain`` and ``_no_pain``, ``f1_macro`` (over both classes), the four counts and
+            ``n``. Undefined ratios are 0 (scikit-learn's ``zero_division=0``).
 
     Example:
         >>> metrics_from_counts(tn=3, fp=1, fn=2, tp=4)["f1"]
@@ -142,8 +140,7 @@ def binary_metrics(y_true, y_pred, y_score=None) -> dict:
 def pooled_metrics(parts: Iterable) -> dict:
     """Metrics from confusion counts summed over folds (P1's aggregation).
 
-    ``parts`` are metric dicts (with ``tn``/``fp``/``fn``/``tp``) or ``(y_true, y_pred)`` pairs,
-    one per fold.
+    ``parts``: per fold, metric dicts (``tn``/``fp``/``fn``/``tp``) or ``(y_true, y_pred)`` pairs.
 
     Reference:
         Liu et al., Front. Vet. Sci. 2025, "Experimental protocol".
@@ -218,12 +215,7 @@ def roc_auc(y_true, y_score) -> float:
 
 
 def bootstrap_ci(
-    predictions,
-    metric: str = "f1",
-    *,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
+    predictions, metric: str = "f1", *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap ``(low, high)`` of a pooled metric, resampling subjects with replacement.
 

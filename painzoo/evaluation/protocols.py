@@ -1,12 +1,10 @@
 """Evaluation protocols as scikit-learn-style splitters: the papers' four (see each class).
 
 ``split`` takes a :class:`painzoo.datasets.Dataset` or scikit-learn's ``(X, y, groups)`` and yields
-``(train_idx, test_idx)``, so the protocols also plug into
-``sklearn.model_selection.cross_validate``.
+``(train_idx, test_idx)``: the protocols plug into ``sklearn.model_selection.cross_validate``.
 
-Seeds (:meth:`Protocol.folds`): K-fold splitters shuffle with ``base seed + repeat`` (or the
-protocol's own ``seed`` + repeat); unit ``(repeat, fold)`` trains with
-``base seed + 1000 · repeat + fold``.
+Seeds (:meth:`Protocol.folds`): K-folds shuffle with ``base seed + repeat`` (or the protocol's own
+``seed`` + repeat); unit ``(repeat, fold)`` trains with ``base seed + 1000 · repeat + fold``.
 """
 
 from __future__ import annotations

@@ -33,8 +33,7 @@ def model_input_spec(model, default: tuple[int, int], input_spec=None):
 def as_predict_fn(model, batch_size: int = 256):
     """A function ``float32 [B, H, W, 3] → probabilities [B, C]`` (a sigmoid output becomes ``[1 − p, p]``).
 
-    A Keras ``model`` is called with ``predict_on_batch`` in chunks of ``batch_size``; any other
-    callable is called as is.
+    A Keras model runs ``predict_on_batch`` on ``batch_size`` chunks; other callables run as is.
     """
     if _is_keras_model(model):
         raw = model.predict_on_batch
@@ -68,8 +67,7 @@ def normalise_map(heatmap: np.ndarray) -> np.ndarray:
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
     """Blend the positive part of a signed ``heatmap`` over an RGB ``image``; returns uint8 RGB.
 
-    The map is scaled by its largest absolute value and resized to the image; ``alpha`` is the
-    weight of the colour map.
+    The map is scaled by its largest absolute value and resized; ``alpha`` weights the colour map.
     """
     positive = np.clip(normalise_map(heatmap), 0.0, 1.0)
     return overlay(image, positive, alpha=alpha, normalize=False)

@@ -120,9 +120,8 @@ def overlay(
 ):
     """Render maps (``[B, M, M]`` or ``[M, M]``) as coloured heat maps over RGB images: ``(1 - alpha) · image + alpha · colour``.
 
-    ``colormap`` is a matplotlib name; ``normalize`` min-max normalises each map (``False`` clips
-    to [0, 1]); ``interpolation`` is ``"bilinear"`` or ``"nearest"``. Returns uint8 images of the
-    input's shape.
+    ``colormap``: a matplotlib name; ``normalize``: min-max per map (``False`` clips to [0, 1]);
+    ``interpolation``: ``"bilinear"`` or ``"nearest"``. Returns uint8 images of the input's shape.
 
     Raises:
         ValueError: For mismatched batch sizes, a wrong shape, ``alpha`` out of [0, 1] or an

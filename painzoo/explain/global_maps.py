@@ -1,9 +1,8 @@
 """P2's global explanations: local heat maps warped into one face frame and averaged.
 
-Each local heat map (LIME, Grad-CAM or PainSeeker's attention) is mapped into a normalised face
-frame by the similarity transform from the image's five keypoints to a template (or resized whole
-without keypoints), then averaged per group. By default (P2 does not say) a map explains the
-predicted class.
+Each local heat map (LIME, Grad-CAM or PainSeeker's β) is mapped into a normalised face frame by a
+similarity transform from the five keypoints to a template (resized whole without keypoints), then
+averaged per group. By default (P2 does not say) a map explains the predicted class.
 """
 
 from __future__ import annotations
@@ -56,8 +55,7 @@ class GlobalHeatmaps:
     """Averaged heat maps per group, in the normalised face frame.
 
     Attributes:
-        maps: Group → float32 ``[size, size]`` mean of the per-image maps (each divided by its
-            largest absolute value first).
+        maps: Group → float32 ``[size, size]`` mean of the maps, each divided by its max abs value.
         mean_faces: Group → uint8 ``[size, size, 3]``: the mean warped face.
         counts, aligned: Group → images averaged, and of those aligned by keypoints.
         paths: Group → PNG overlay written (empty without ``out``).

@@ -69,9 +69,8 @@ class LimeExplanation:
 def segment_image(image: np.ndarray, segmenter="quickshift", seed: int = 0) -> np.ndarray:
     """Superpixels of an image as int ``[H, W]``, relabelled to ``0 … n − 1``.
 
-    ``segmenter`` is ``"quickshift"`` (`lime`'s default settings), ``"slic"``
-    (about 50 segments), ``"felzenszwalb"``, ``"grid"`` (8 × 8 cells) or a
-    callable ``image → int [H, W]``; ``seed`` is passed to it.
+    ``segmenter`` (given ``seed``): ``"quickshift"`` (`lime`'s defaults), ``"slic"`` (~50
+    segments), ``"felzenszwalb"``, ``"grid"`` (8 × 8 cells) or a callable ``image → int [H, W]``.
 
     Raises:
         ValueError: For an unknown segmenter name or a segment map of the wrong shape.
@@ -150,8 +149,7 @@ def lime_explanation(
         input_spec: The :class:`~painzoo.preprocess.InputSpec` for the model.
 
     Raises:
-        ValueError: For a bad image, ``num_samples < 2``, a label outside the
-            model's classes or an unknown segmenter.
+        ValueError: For a bad image, ``num_samples < 2``, an unknown class or segmenter.
         TypeError: If ``model`` is neither a Keras model nor callable.
 
     Reference:

@@ -161,11 +161,10 @@ def extract_frames(
 ) -> FrameSelection:
     """Pick face-cropped candidate frames from videos and write a blinded rating sheet.
 
-    Each video is sampled every ``every`` seconds; frames without a face, blurred frames
-    (Laplacian variance below ``blur_ratio`` × the video's 75th percentile) and near-duplicates
-    (mean absolute grey difference of 16 × 16 thumbnails below ``duplicate_threshold``) are
-    dropped. Arguments and ``out`` are checked before any video is read; files appear in ``out``
-    only once all are complete.
+    Each video is sampled every ``every`` seconds; frames without a face, blurred frames (Laplacian
+    variance below ``blur_ratio`` × the video's 75th percentile) and near-duplicates (mean absolute
+    grey difference of 16 × 16 thumbnails below ``duplicate_threshold``) are dropped. Arguments and
+    ``out`` are checked before any video is read; files appear in ``out`` only when all are done.
 
     Args:
         videos: A video path or a list of them.

@@ -1,7 +1,6 @@
 """``painzoo predict``: score images, folders, manifests and videos with a trained model.
 
-Every input becomes rows of one table (:data:`COLUMNS`); each video also gets a summary row and a
-timeline PNG.
+Inputs become rows of one table (:data:`COLUMNS`), plus a summary row and a timeline PNG per video.
 """
 
 from __future__ import annotations
@@ -232,8 +231,7 @@ def predict(
     Args:
         model: A :class:`~painzoo.inference.card.PainModel`, the folder (or ``model.json`` /
             ``model.keras``) ``painzoo train`` wrote, or a Keras model.
-        inputs: A path or list of paths (images, folders, CSV manifests, videos), or uint8 RGB
-            ``[N, H, W, 3]``.
+        inputs: Path(s) of images, folders, CSV manifests or videos, or uint8 RGB ``[N, H, W, 3]``.
         out: CSV path for the rows, replaced once every input has been tried, with
             ``<stem>_summary.csv`` and ``<stem>_timelines/`` beside it.
         face_crop: See :func:`painzoo.preprocess.cropper_for`.

@@ -31,34 +31,28 @@ def train(
     """Train one model on every image of a data set and save it with a model card.
 
     The network is built with the recipe's model aids
-    (:meth:`Recipe.model_kwargs_for
-    <painzoo.training.recipe.Recipe.model_kwargs_for>`) and ``model_kwargs``;
-    the card's ``model.kwargs`` records every argument it was built with. With
-    a config, :func:`painzoo.benchmark.final.train_from_config` calls this.
+    (:meth:`Recipe.model_kwargs_for <painzoo.training.recipe.Recipe.model_kwargs_for>`) and
+    ``model_kwargs``; the card's ``model.kwargs`` records every argument it was built with. With a
+    config, :func:`painzoo.benchmark.final.train_from_config` calls this.
 
     Args:
         data: The training :class:`~painzoo.datasets.Dataset`.
         model: A zoo network name.
         out: Output folder; ``model.keras`` and ``model.json`` are written there.
         model_kwargs: Keyword arguments of the model builder (they win over the aids).
-        recipe: A :class:`~painzoo.training.recipe.Recipe`, a preset name, or a
-            dict (with ``preset``: that preset and fields; without: fields
-            changed on ``"p2"``); default ``"p2"``.
+        recipe: A :class:`~painzoo.training.recipe.Recipe`, a preset name, or a dict (``preset``
+            and fields; fields alone change ``"p2"``); default ``"p2"``.
         image_size: Input side, or ``(height, width)`` (default: the model's own).
-        input_spec: The whole :class:`~painzoo.preprocess.InputSpec` instead of
-            ``image_size`` (size and test transform); default: the model's
-            (:attr:`ModelInfo.input_spec <painzoo.registry.ModelInfo.input_spec>`)
-            at ``image_size``, with the recipe's ``test_resize``.
-        face_crop: :class:`~painzoo.preprocess.FaceCropper` arguments as a
-            dict, or ``None`` for no cropping.
+        input_spec: The :class:`~painzoo.preprocess.InputSpec` (size and test transform) instead of
+            ``image_size``; default: the model's :attr:`~painzoo.registry.ModelInfo.input_spec` at
+            ``image_size`` with the recipe's ``test_resize``.
+        face_crop: A dict of :class:`~painzoo.preprocess.FaceCropper` arguments; ``None``: no crop.
         epochs: Override the recipe's epochs.
         seed: Training seed (default: the recipe's).
-        results: A ``painzoo benchmark`` output folder; the card then holds
-            the benchmark metrics of this model on this data.
+        results: A ``painzoo benchmark`` folder; the card gets its metrics of this model and data.
         label: The model's name in those results and in warnings (default: ``model``).
         config_name: The evaluation config the settings came from (for the card).
-        inputs: ``(what, path)`` pairs of further files the run reads (a
-            config), which ``out`` must not be.
+        inputs: ``(what, path)`` of other files the run reads (a config); ``out`` must not be one.
         progress: Show a bar over epochs.
 
     Returns:

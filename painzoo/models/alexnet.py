@@ -1,8 +1,7 @@
 """AlexNet (Krizhevsky et al., 2012) as P2 trained it from scratch.
 
-The layer list follows the public ``Xavi3398/robot_vision`` code
-(``robot_vision/utils/nets.py``; P2 cites no code): single-tower, no local
-response normalisation, ``same`` padding, three 4096-unit dense layers.
+The layers follow ``Xavi3398/robot_vision`` (``robot_vision/utils/nets.py``; P2 cites no code):
+single-tower, no local response normalisation, ``same`` padding, three 4096-unit dense layers.
 """
 
 from __future__ import annotations

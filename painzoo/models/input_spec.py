@@ -1,16 +1,14 @@
 """What a model's input is: :class:`InputSpec` and the test-time geometry.
 
-An :class:`InputSpec` says how an image becomes the array a model receives:
-height and width (not necessarily square), channels, interpolation
-(:func:`painzoo.datasets.io.resize_image`'s policy), value range and crop
-policy. Every :class:`~painzoo.registry.ModelInfo` carries its model's default;
-:func:`painzoo.preprocess.resolve_input_spec` applies a config to it.
+An :class:`InputSpec` says how an image becomes the array a model receives: height and width (not
+necessarily square), channels, interpolation (:func:`painzoo.datasets.io.resize_image`'s policy),
+value range and crop policy. Every :class:`~painzoo.registry.ModelInfo` carries its model's
+default; :func:`painzoo.preprocess.resolve_input_spec` applies a config to it.
 
-Crop policy (``test_resize``): ``None`` resizes the whole image to the input,
-P1's test transform (its images "were changed the size to 224 × 224 pixels")
-and every zoo model's default. ``test_resize=256`` resizes to 256 and cuts the
-central 224 square, the usual counterpart of random-crop training (painzoo's
-option, not P1's).
+Crop policy (``test_resize``): ``None`` resizes the whole image to the input, P1's test transform
+(its images "were changed the size to 224 × 224 pixels") and every zoo model's default.
+``test_resize=256`` resizes to 256 and cuts the central 224 square, the usual counterpart of
+random-crop training (painzoo's option, not P1's).
 """
 
 from __future__ import annotations
@@ -80,18 +78,14 @@ class InputSpec:
     """How an image becomes a model input.
 
     Args:
-        height: Rows of the model input.
-        width: Columns of the model input.
+        height, width: Rows and columns of the model input.
         channels: 3 (RGB).
-        interpolation: Resize policy of
-            :func:`painzoo.datasets.io.resize_image` (``"auto"``: area when
-            shrinking, bilinear when enlarging).
-        value_range: Pixel range the model takes; painzoo models take raw
-            pixels in ``(0, 255)`` and rescale inside the network.
-        test_resize: Crop policy at test time: ``None`` resizes the whole
-            image to ``(height, width)``; a side such as ``256`` (for a 224
-            input, scaled with the input) resizes larger and cuts the centre
-            (:func:`resize_before_crop`).
+        interpolation: Resize policy of :func:`painzoo.datasets.io.resize_image` (``"auto"``: area
+            when shrinking, bilinear when enlarging).
+        value_range: Pixel range the model takes (painzoo models: ``(0, 255)``, rescaled inside).
+        test_resize: Crop policy at test time: ``None`` resizes the whole image to
+            ``(height, width)``; a side such as ``256`` (for a 224 input, scaled with the input)
+            resizes larger and cuts the centre (:func:`resize_before_crop`).
 
     Example:
         >>> spec = InputSpec(48, 64, test_resize=256)

@@ -69,8 +69,7 @@ def lbp_histograms(
         norm: Per-cell scaling: ``"counts"``, ``"l1"`` or ``"l2"``.
 
     Raises:
-        ValueError: If the images have the wrong shape, are smaller than the grid, or ``norm`` is
-            unknown.
+        ValueError: For images of the wrong shape or smaller than the grid, or an unknown ``norm``.
 
     Example:
         >>> x = np.random.default_rng(0).integers(0, 255, (2, 32, 32, 3), dtype=np.uint8)
@@ -113,8 +112,7 @@ class LBPSVM(ClassifierMixin, BaseEstimator):
     """Uniform-LBP grid histograms followed by a linear SVM (P1's baseline).
 
     Args:
-        radius, points, grid: LBP radius R, neighbours P and cells per side (P1: R 1 or 3, P 8,
-            grid 4, 8 or 16).
+        radius, points, grid: Radius R, neighbours P, cells per side (P1: R 1/3, P 8, grid 4/8/16).
         C: SVM regularisation (P1: 1).
         svm: ``"svc"`` (P1's ``SVC(kernel="linear")``) or ``"linear_svc"`` (``LinearSVC``: squared
             hinge, penalised intercept; not P1's).

@@ -1,7 +1,6 @@
 """SilNet (Ramis et al., 2022), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-The stride-1 pools leave a 75·75·64 map, so the first dense layer holds
-184.3 M of its 184.8 M parameters at 150×150.
+Stride-1 pools leave a 75·75·64 map: at 150×150 the first dense layer has 184.3 of 184.8 M weights.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """SongNet (Song et al., 2014), layers as in ``Xavi3398/robot_vision`` (P2 cites no code).
 
-P2 Table 3's 172.7 K is that code's 6-class head; painzoo's default is 2
-classes (147,586 parameters).
+P2 Table 3's 172.7 K is that code's 6-class head; the 2-class default has 147,586 parameters.
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ __all__ = ["songnet"]
 def songnet(num_classes=2, input_shape=(224, 224, 3), weights=None):
     """SongNet as defined in ``robot_vision/utils/nets.py``.
 
-    Conv 64 5×5 → max-pool 3/2 → conv 64 5×5 → max-pool 3/2 → conv 32 3×3 →
-    max-pool 3/2 → dropout 0.5 → conv 32 3×3 → max-pool 3/2 → dropout 0.5 →
-    flatten → softmax. ReLU and ``same`` padding; inputs scaled to [0, 1].
-    Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
+    Conv 64 5×5 → max-pool 3/2 → conv 64 5×5 → max-pool 3/2 → conv 32 3×3 → max-pool 3/2 → dropout
+    0.5 → conv 32 3×3 → max-pool 3/2 → dropout 0.5 → flatten → softmax. ReLU and ``same`` padding;
+    inputs scaled to [0, 1]. Arguments and errors as :func:`~painzoo.models.alexnet.alexnet`.
 
     Example:
         >>> songnet(num_classes=6).count_params()  # P2 Table 3: 172.7 K

@@ -258,8 +258,7 @@ def _convert_checkpoint(path: Path, url: str, source: Path) -> dict[str, np.ndar
     """Keras arrays (keyed by variable path) of a ResNet-18 ImageNet checkpoint.
 
     Raises:
-        RuntimeError: If the file is unreadable or a tensor is missing, unexpected or of the wrong
-            shape.
+        RuntimeError: If the file is unreadable or a tensor is missing, unexpected or misshapen.
     """
     try:
         state = read_state_dict(path)

@@ -78,8 +78,7 @@ class FaceCropper:
         size: Side of the output crop in pixels.
         margin: Fraction of the face box's longer side added on every side.
         pad_mode: ``"reflect"``, ``"constant"`` (black) or ``"edge"``.
-        background: ``None``, ``"grabcut"`` or a U2-Net-style ONNX model path; the background is
-            painted white (P2).
+        background: ``None``, ``"grabcut"`` or a U2-Net-style ONNX model path that whitens it (P2).
         on_no_face: ``"center"`` (``found=False``), ``"skip"`` (returns ``None``) or ``"error"``
             (raises :class:`NoFaceError`).
         min_face_size: Smaller faces (pixels, full resolution) are ignored.
@@ -314,9 +313,8 @@ def crop_dataset(
 ):
     """Crop every image of a dataset through an on-disk cache (keyed by content and :attr:`FaceCropper.cache_key`).
 
-    The result is an on-disk :class:`Dataset` of PNG crops keeping every column and adding
-    ``source_image``, ``face_found``, ``box_*`` and ``kp_*``; with ``return_report``,
-    ``(dataset, report of counts)``.
+    Returns an on-disk :class:`Dataset` of PNG crops: every column plus ``source_image``,
+    ``face_found``, ``box_*`` and ``kp_*``; ``(dataset, report of counts)`` with ``return_report``.
 
     Args:
         dataset: The source :class:`Dataset`.

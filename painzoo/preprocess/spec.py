@@ -3,13 +3,7 @@
 
 from __future__ import annotations
 
-from painzoo.models.input_spec import (
-    InputSpec,
-    as_hw,
-    center_crop,
-    input_size,
-    resize_before_crop,
-)
+from painzoo.models.input_spec import InputSpec, as_hw, center_crop, input_size, resize_before_crop
 from painzoo.registry import ModelInfo, model_info
 
 __all__ = ["InputSpec", "center_crop", "input_size", "resize_before_crop", "resolve_input_spec"]
@@ -19,27 +13,20 @@ def resolve_input_spec(model_or_info, *, image_size=None, recipe=None, **overrid
     """The :class:`InputSpec` of a model, resolved once from its metadata and the config.
 
     Precedence (lowest first): the model's default spec (its
-    :attr:`ModelInfo.input_spec <painzoo.registry.ModelInfo.input_spec>`, or a
-    built model's ``input_shape``), then ``image_size``, then the recipe's
-    ``test_resize`` where it sets one, then ``overrides``.
+    :attr:`ModelInfo.input_spec <painzoo.registry.ModelInfo.input_spec>` or a built model's
+    ``input_shape``), ``image_size``, the recipe's ``test_resize`` where set, then ``overrides``.
 
     Args:
-        model_or_info: A registered model name, a
-            :class:`~painzoo.registry.ModelInfo`, a built Keras model, an
-            :class:`InputSpec` (returned with the overrides applied) or
-            ``None`` (then ``image_size`` is required).
-        image_size: The config's ``image_size``: a side (square) or
-            ``(height, width)``; ``None`` keeps the model's.
+        model_or_info: A registered model name, a :class:`~painzoo.registry.ModelInfo`, a built
+            Keras model, an :class:`InputSpec` (returned with the overrides applied) or ``None``
+            (then ``image_size`` is required).
+        image_size: The config's: a side (square) or ``(height, width)``; ``None``: the model's.
         recipe: A :class:`~painzoo.training.Recipe` or a recipe dict; its
             ``test_resize``, where not ``None``, replaces the model's crop policy.
         **overrides: Any :class:`InputSpec` field (``interpolation``, …).
 
-    Returns:
-        The resolved :class:`InputSpec`.
-
     Raises:
-        ValueError: For a model without a fixed input size and no
-            ``image_size``, or a bad value.
+        ValueError: For a model without a fixed input size and no ``image_size``, or a bad value.
 
     Example:
         >>> resolve_input_spec("songnet", image_size=(48, 64)).size

@@ -22,11 +22,10 @@ __all__ = [
     "centralized_kernels",
 ]
 
-#: The builder arguments a recipe with ``model_aids=True`` (the ``"painzoo"``
-#: preset) passes to :func:`painzoo.get_model`, per network:
-#: ``name -> (kwargs, applies(input_shape))``. Every network is exact by
-#: default; these are painzoo's aids for training from random weights on a
-#: few hundred images (docs/default-recipe.md). Arguments the user gives win.
+#: The builder arguments a recipe with ``model_aids=True`` (the ``"painzoo"`` preset) passes to
+#: :func:`painzoo.get_model`, per network: ``name -> (kwargs, applies(input_shape))``. Every
+#: network is exact by default; these are painzoo's aids for training from random weights on a few
+#: hundred images (docs/default-recipe.md). Arguments the user gives win.
 MODEL_AIDS: dict[str, tuple[dict, str]] = {
     # He-normal kernels and x / 255 inputs
     "vgg16": ({"he_init": True}, "always"),

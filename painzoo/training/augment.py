@@ -1,12 +1,10 @@
 """The two papers' augmentation recipes as Keras preprocessing layers.
 
-- ``"p1"`` (P1 "Comparison methods and implementation detail"): resize to
-  256, random 224 crop (scaled to the training size), horizontal flip (with
-  probability ½: painzoo's reading of P1's flipping "to double the training
-  samples").
-- ``"p2"`` (P2 "Procedure"): random rotation, mirroring and contrast. P2
-  gives no magnitudes; painzoo uses ±10° rotation (reflect fill) and ±0.2
-  contrast.
+- ``"p1"`` (P1 "Comparison methods and implementation detail"): resize to 256, random 224 crop
+  (scaled to the training size), horizontal flip (with probability ½: painzoo's reading of P1's
+  flipping "to double the training samples").
+- ``"p2"`` (P2 "Procedure"): random rotation, mirroring and contrast. P2 gives no magnitudes;
+  painzoo uses ±10° rotation (reflect fill) and ±0.2 contrast.
 - ``"flip"`` (painzoo's own): horizontal flip only.
 - ``"painzoo"`` (painzoo's own): load at 1.1 × and crop, flip, rotation up
   to ±8°, brightness and contrast up to ±15 %.
@@ -22,14 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = [
-    "Augmentation",
-    "AugmentSpec",
-    "get_augmentation",
-    "OWN_PRESETS",
-    "PRESETS",
-    "RECIPES",
-]
+__all__ = ["Augmentation", "AugmentSpec", "get_augmentation", "OWN_PRESETS", "PRESETS", "RECIPES"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +32,7 @@ class AugmentSpec:
         flip: Random horizontal flip (probability 0.5).
         rotation_degrees: Angles drawn uniformly from ``±rotation_degrees``.
         rotation_fill: Fill mode outside the rotated image (Keras names).
-        contrast: Factor drawn from ``[1 − contrast, 1 + contrast]`` about
-            the per-channel mean; 0 = none.
+        contrast: Factor from ``[1 − contrast, 1 + contrast]`` about each channel's mean; 0 = none.
     """
 
     load_ratio: float = 1.0
@@ -77,8 +67,7 @@ class Augmentation:
 
     Args:
         layers: Keras layers or callables.
-        load_size: ``(height, width)`` to load images at; ``None`` = the
-            training size.
+        load_size: ``(height, width)`` to load images at; ``None`` = the training size.
         name: Shown in reports.
         spec: The :class:`AugmentSpec` of a named preset, else ``None``.
     """
@@ -123,9 +112,8 @@ class Augmentation:
 def get_augmentation(augment, image_size, *, seed: int | None = 0) -> Augmentation | None:
     """Resolve ``augment`` for an input pipeline at ``image_size`` (a side or ``(height, width)``).
 
-    ``augment`` is ``None``, a name of :data:`RECIPES`, a Keras preprocessing
-    layer, a list of layers, a callable ``image -> image``, or an
-    :class:`Augmentation`; ``seed`` seeds the random layers.
+    ``augment`` is ``None``, a :data:`RECIPES` name, Keras preprocessing layer(s), a callable
+    ``image -> image`` or an :class:`Augmentation`; ``seed`` seeds the random layers.
 
     Raises:
         ValueError: For an unknown recipe name.

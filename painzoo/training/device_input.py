@@ -217,9 +217,8 @@ class DevicePipeline(keras.utils.PyDataset):
     def __init__(
         self, pixels, labels, batch_size, augmenter, shuffle, seed, drop_remainder, order=None
     ):
-        # One worker, no threads: every op is issued from the training loop and
-        # runs asynchronously on the device (JAX, CUDA); a thread pool would
-        # only add copies and locking.
+        # One worker, no threads: every op is issued from the training loop and runs asynchronously
+        # on the device (JAX, CUDA); a thread pool would only add copies and locking.
         super().__init__(workers=1, use_multiprocessing=False)
         self.images = ops.convert_to_tensor(np.ascontiguousarray(pixels), dtype="uint8")
         self.labels = ops.convert_to_tensor(labels)

@@ -82,8 +82,7 @@ def make_input(
 ):
     """An input pipeline for ``model.fit`` / ``model.predict``: ``tf.data`` on TensorFlow, else a ``PyDataset``.
 
-    Images are decoded, resized with area interpolation, kept in memory after
-    the first epoch and augmented image by image.
+    Images are decoded, area-resized, kept in memory after the first epoch, augmented one by one.
 
     Args:
         dataset: The data (files on disk or in memory).
@@ -97,18 +96,16 @@ def make_input(
         workers: Threads decoding images on non-TensorFlow backends.
         test_resize: Without ``augment``, resize to this side and centre-crop
             (:func:`painzoo.preprocess.spec.resize_before_crop`).
-        device_resident: ``"auto"``: on JAX and PyTorch, keep the images on
-            the device (:mod:`painzoo.training.device_input`) when the
-            augmentation is a named preset and they fit; ``True``: always
-            (an error for a custom augmentation); ``False``: never.
+        device_resident: ``"auto"``: on JAX and PyTorch, keep the images on the device
+            (:mod:`painzoo.training.device_input`) when the augmentation is a named preset and they
+            fit; ``True``: always (an error for a custom augmentation); ``False``: never.
         input_spec: The model's :class:`~painzoo.preprocess.InputSpec`
             (instead of ``image_size``; interpolation must be ``"auto"``).
 
     Raises:
-        ValueError: For an empty dataset, a bad ``labels`` value, labels
-            outside ``[0, num_classes)``, a non-positive size,
-            ``stratify`` without ``shuffle``, or ``device_resident=True``
-            with a custom augmentation.
+        ValueError: For an empty dataset, a bad ``labels`` value, labels outside
+            ``[0, num_classes)``, a non-positive size, ``stratify`` without ``shuffle``, or
+            ``device_resident=True`` with a custom augmentation.
     """
     if len(dataset) == 0:
         raise ValueError("make_input received an empty dataset; there is nothing to feed.")
@@ -306,9 +303,8 @@ class _ArrayPipeline(keras.utils.PyDataset):
         idx = self._order[index * size : (index + 1) * size]
         images = [self._image(int(i)).astype(np.float32) for i in idx]
         if aug is not None:
-            # Batches are made on several threads: the random layers restart from
-            # a state of (seed, epoch, batch), so one seed gives the same batches
-            # whichever thread comes first.
+            # Batches are made on several threads: the random layers restart from a state of (seed,
+            # epoch, batch), so one seed gives the same batches whichever thread comes first.
             with self._aug_lock:
                 aug.reseed((self.feed.seed, self._epoch, index))
                 images = [keras.ops.convert_to_numpy(aug(im)) for im in images]

@@ -1,9 +1,8 @@
 """Training recipes: optimiser, schedule and augmentation as one object.
 
-The ``"p1"`` and ``"p2"`` presets follow the two papers where they state a
-setting (``docs/evaluation.md`` lists which is which); ``"painzoo"`` is
-painzoo's own default, which also builds some networks with the aids of
-:data:`~painzoo.training.aids.MODEL_AIDS`.
+The ``"p1"`` and ``"p2"`` presets follow the two papers where they state a setting
+(``docs/evaluation.md`` lists which is which); ``"painzoo"`` is painzoo's own default, which also
+builds some networks with the aids of :data:`~painzoo.training.aids.MODEL_AIDS`.
 """
 
 from __future__ import annotations
@@ -16,11 +15,7 @@ from dataclasses import dataclass
 from painzoo.preprocess.spec import InputSpec, resolve_input_spec
 from painzoo.training.augment import RECIPES as _AUGMENTATIONS
 
-__all__ = [
-    "Recipe",
-    "PRESETS",
-    "DEFAULT_PRESET",
-]
+__all__ = ["Recipe", "PRESETS", "DEFAULT_PRESET"]
 
 PRESETS: dict[str, dict] = {
     "p1": {
@@ -110,18 +105,15 @@ _NUMBER_FIXES = {
 class Recipe:
     """How to train a zoo model.
 
-    Every field defaults to "off" (plain Adam, constant rate, no
-    augmentation); :meth:`preset` fills them in. ``docs/evaluation.md``
-    lists each preset's values, ``docs/default-recipe.md`` explains
-    ``"painzoo"`` and its aids.
+    Every field defaults to "off" (plain Adam, constant rate, no augmentation); :meth:`preset`
+    fills them in. ``docs/evaluation.md`` lists each preset's values, ``docs/default-recipe.md``
+    explains ``"painzoo"`` and its aids.
 
     Args:
-        optimizer: ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"sgd"``
-            (momentum 0.9).
+        optimizer: ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"sgd"`` (momentum 0.9).
         learning_rate: Peak (or constant) learning rate.
         weight_decay: With ``"adam"``, coupled L2 added to the gradient
-            (:class:`~painzoo.training.optimizers.AdamL2`); otherwise Keras's
-            decoupled decay.
+            (:class:`~painzoo.training.optimizers.AdamL2`); otherwise Keras's decoupled decay.
         batch_size, epochs: Images per step; passes over the training set.
         augment: Preset of :mod:`painzoo.training.augment` or ``None``.
         test_resize: ``None`` resizes the whole image to the input; ``256``
@@ -135,8 +127,7 @@ class Recipe:
         schedule, warmup_fraction: ``"constant"`` or ``"cosine"`` (linear
             warm-up over that share of the steps, then cosine decay to 1 %).
         min_steps: Least number of optimiser steps (more epochs); 0 = off.
-        min_batches_per_epoch: Shrink the batch (not below 8) to get this many
-            steps per epoch; 0 = off.
+        min_batches_per_epoch: Shrink the batch (down to 8) for this many steps per epoch; 0 = off.
         label_smoothing: Label smoothing of the cross-entropy.
         bn_momentum, dropout: Set on every ``BatchNormalization`` and
             ``Dropout`` layer (``None``: as built).
@@ -148,13 +139,11 @@ class Recipe:
             proportion; ``True``, ``False`` or ``"auto"`` (:meth:`stratifies`).
         gradient_centralization: Centred kernel gradients (Yong et al., ECCV
             2020; :meth:`centralized_kernels`); ``True``, ``False`` or ``"auto"``.
-        model_aids: Build networks with the aids of
-            :data:`~painzoo.training.aids.MODEL_AIDS` (:meth:`model_kwargs_for`).
+        model_aids: Apply :data:`~painzoo.training.aids.MODEL_AIDS` (:meth:`model_kwargs_for`).
         early_stopping: With ``validation_split``, patience in epochs on the
             validation loss (best weights restored); 0 = off.
-        distribute: ``None`` or ``"mirrored"``: data-parallel training on
-            every local GPU (TensorFlow and JAX); ``batch_size`` is the global
-            batch. Build the model inside :meth:`scope`.
+        distribute: ``None`` or ``"mirrored"``: data-parallel on every local GPU (TensorFlow and
+            JAX); ``batch_size`` is the global batch. Build the model inside :meth:`scope`.
 
     Example:
         >>> recipe = Recipe.preset("p1", epochs=5, class_weight="balanced")
@@ -357,9 +346,8 @@ class Recipe:
     ):
         """Train ``model`` (ideally built inside :meth:`precision_scope`) on a Dataset; returns the Keras ``History``.
 
-        ``compile=False`` keeps your own compilation; ``progress`` shows a tqdm
-        bar over epochs; ``input_spec`` defaults to :meth:`input_spec`
-        (:func:`~painzoo.training.trainer.fit`).
+        ``compile=False`` keeps your own compilation; ``progress`` shows a tqdm bar over epochs;
+        ``input_spec`` defaults to :meth:`input_spec` (:func:`~painzoo.training.trainer.fit`).
 
         Raises:
             ValueError: With ``distribute``, for a model built outside :meth:`scope`.

@@ -1,8 +1,7 @@
 """How painzoo writes files: never over its own inputs, never half a file.
 
 :func:`check_outputs` refuses an output that is or lies in an input; every output is written under
-a temporary name beside its target and renamed into place, so an interrupted write leaves the old
-file.
+a temporary name beside its target and renamed, so an interrupted write leaves the old file.
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     The file gets mode ``0666`` minus the umask, like ``open()``.
 
     Raises:
-        OSError: From the file system; the old file, if any, is untouched and no temporary file is
-            left behind.
+        OSError: From the file system; any old file is untouched and no temporary file is left.
     """
     path = Path(path)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
@@ -147,11 +145,10 @@ def check_outputs(
 ) -> None:
     """Refuse outputs that would write over, or into, what a command reads (call it before any work).
 
-    An output is refused when it is an input (also through links or a hard link), lies inside an
-    input folder, or is a folder that is an input. ``outputs`` and ``inputs`` are a path, a list of
-    paths, a list of ``(label, path)`` pairs or a ``{label: path}`` dict; the labels name them in
-    the message (``"--out"``; ``"input"`` by default). ``command`` names the command and ``fix`` is
-    appended.
+    An output is refused if it is an input (even through a link), lies inside an input folder, or
+    is a folder that is an input. ``outputs`` and ``inputs`` are a path, a list of paths, a list of
+    ``(label, path)`` pairs or a ``{label: path}`` dict; the labels name them in the message
+    (``"--out"``; ``"input"`` by default). ``command`` names the command; ``fix`` is appended.
 
     Raises:
         ValueError: ``"painzoo predict: --out vid.avi would overwrite its

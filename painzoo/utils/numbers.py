@@ -36,10 +36,9 @@ def check_number(
 ):
     """Return ``value`` if it is a finite number in range, else raise naming ``name``.
 
-    Bools and strings fail; with ``integer``, ``3.0`` passes and comes back
-    as ``3``. ``low``/``high`` bound the value (``None``: unbounded;
-    ``low_open``/``high_open`` exclude the bound); ``none`` allows ``None``;
-    ``fix`` is advice appended to the message.
+    Bools and strings fail; with ``integer``, ``3.0`` passes and comes back as ``3``.
+    ``low``/``high`` bound the value (``None``: unbounded; ``low_open``/``high_open`` exclude the
+    bound); ``none`` allows ``None``; ``fix`` is advice appended to the message.
 
     Raises:
         ValueError: ``"learning_rate must be a finite number > 0; received nan."``

@@ -1,10 +1,9 @@
 """Small 2.5-D drawing kit shared by the rat and human renderers.
 
-A face lives in *head units*: origin at the head centre, x to the image's right, y down, z
-towards the camera, head half-width about 1. A :class:`View` turns head units into pixels: yaw
-about the vertical axis (which hides far-side features), then roll, scale and shift in the image
-plane. Shapes are polygons drawn with OpenCV's anti-aliased ``fillPoly``/``polylines`` at
-1/16-pixel precision.
+A face lives in *head units*: origin at the head centre, x right, y down, z towards the camera,
+head half-width about 1. A :class:`View` turns head units into pixels: yaw about the vertical axis
+(which hides far-side features), then roll, scale and shift in the image plane. Shapes are polygons
+drawn with OpenCV's anti-aliased ``fillPoly``/``polylines`` at 1/16-pixel precision.
 """
 
 from __future__ import annotations
