@@ -205,16 +205,7 @@ class LocalExecutor(Executor):
         verbose = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
         proc = ctx.Process(
             target=call_quietly,
-            args=(
-                verbose,
-                __name__,
-                "_worker",
-                child,
-                out,
-                threads,
-                self.units_per_worker,
-                limit,
-            ),
+            args=(verbose, __name__, "_worker", child, out, threads, self.units_per_worker, limit),
             name="painzoo-worker",
             daemon=True,
         )
