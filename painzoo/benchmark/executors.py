@@ -230,7 +230,7 @@ class LocalExecutor(Executor):
         ctx = multiprocessing.get_context("spawn")
         todo = collections.deque(units)
         workers = self._take_started(out, jobs, threads)
-        built = _built_data()
+        built = _built_data(units)
         for worker in workers:
             worker.send_data(built)
         try:
@@ -281,10 +281,10 @@ _MAX_BUILT_BYTES = 1 << 30
 _BUILT = "built data"  # the first element of the message that carries them
 
 
-def _built_data() -> bytes | None:
-    """This process's datasets and folds (:func:`~painzoo.benchmark.units.built_data`),
+def _built_data(units) -> bytes | None:
+    """The datasets and folds of ``units`` (:func:`~painzoo.benchmark.units.built_data`),
     pickled for the workers, or ``None`` if there are none, they do not pickle or are too large."""
-    built = units_module.built_data()
+    built = units_module.built_data(units)
     if not any(built.values()):
         return None
     try:

@@ -340,15 +340,24 @@ def load_data(name: str, data: dict, *, config_dir: str | None = None, face_crop
     return _CROPPED[key]
 
 
-def built_data() -> dict:
-    """The datasets, face crops and folds this process has built (planning builds them all).
+def built_data(units) -> dict:
+    """The datasets, face crops and folds this process built for ``units`` (planning builds them).
 
     A worker process starts from them (:func:`adopt_built_data`) instead of building
-    them again; they travel through a pipe, never to disk.
+    them again; they travel through a pipe, never to disk. Entries other runs of a
+    long-lived process built, and units that are not :class:`Unit` objects, are left out.
     """
     from painzoo.datasets import entries
 
-    return {"entries": dict(entries._CACHE), "cropped": dict(_CROPPED), "folds": dict(_FOLD_CACHE)}
+    wanted = set()
+    for unit in units:
+        if isinstance(unit, Unit):  # already built by the planner: found in the caches
+            ds = load_data(unit.data_name, unit.data, config_dir=unit.config_dir,
+                           face_crop=unit.face_crop)  # fmt: skip
+            split = (unit.data_name, unit.data, unit.protocol, unit.kfold_repeats, unit.base_seed)
+            wanted |= {id(ds), id(_folds(*split, unit.data_fingerprint, ds))}
+    caches = {"entries": entries._CACHE, "cropped": _CROPPED, "folds": _FOLD_CACHE}
+    return {k: {key: v for key, v in c.items() if id(v) in wanted} for k, c in caches.items()}
 
 
 def adopt_built_data(built: dict) -> None:

@@ -3,6 +3,7 @@
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -193,7 +194,9 @@ def test_workers_start_from_the_planners_datasets(monkeypatch, tmp_path):
     monkeypatch.setattr(entries, "_CACHE", {})
     monkeypatch.setattr(units_module, "_FOLD_CACHE", {})
     units = plan_units(_config(tmp_path))
-    built = executors_module._built_data()
+    entries._CACHE["another run's data"] = "a dataset"  # a long-lived process ran others
+    built = executors_module._built_data(units[:1])
+    assert "another run's data" not in pickle.loads(built)[1]["entries"]
     expected = units_module.load_data(units[0].data_name, units[0].data, config_dir=str(tmp_path))
 
     monkeypatch.setattr(entries, "_CACHE", {})  # a fresh worker's caches
